@@ -1,0 +1,1 @@
+//! The Well-Architected Tool simulator (filled in by the simulator work).
