@@ -1,0 +1,282 @@
+//! The policy hierarchy: where each policy value of a workload comes from.
+//!
+//! Levels, least to most specific: built-in default → global → `account:` →
+//! `workload-name:<glob>` then `workload:<id>` → workload tags. The most specific
+//! setting wins, except that a `required` setting holds against every more specific
+//! level unless the challenger is marked `exception` (tags never are). Expired
+//! settings are ignored. Every value keeps the settings it passed over and why, so
+//! an operator can answer "why is this the value?" without reading code.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::glob;
+use super::policy::PolicyKey;
+
+/// How specific a policy setting is; later variants win.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    Default,
+    Global,
+    Account,
+    Workload,
+    Tag,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Default => "default",
+            Level::Global => "global",
+            Level::Account => "account",
+            Level::Workload => "workload",
+            Level::Tag => "tag",
+        }
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which workloads a configured setting applies to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Global,
+    Account(String),
+    WorkloadName(String),
+    Workload(String),
+}
+
+impl Scope {
+    /// Parses `account:<12 digits>`, `workload:<id>` or `workload-name:<glob>`.
+    pub fn parse(text: &str) -> Result<Scope, String> {
+        let (kind, rest) = text.split_once(':').ok_or_else(|| {
+            format!(
+                "scope {text:?} must be account:<12 digits>, workload:<id> or workload-name:<glob>"
+            )
+        })?;
+        match kind {
+            "account" if rest.len() == 12 && rest.bytes().all(|b| b.is_ascii_digit()) => {
+                Ok(Scope::Account(rest.to_owned()))
+            }
+            "account" => Err(format!(
+                "account scope {rest:?} is not a 12-digit account id"
+            )),
+            "workload" if !rest.is_empty() => Ok(Scope::Workload(rest.to_owned())),
+            "workload-name" if !rest.is_empty() => Ok(Scope::WorkloadName(rest.to_owned())),
+            "workload" | "workload-name" => Err(format!("scope {text:?} names no workload")),
+            _ => Err(format!(
+                "unknown scope kind {kind:?}; expected account, workload or workload-name"
+            )),
+        }
+    }
+
+    pub fn level(&self) -> Level {
+        match self {
+            Scope::Global => Level::Global,
+            Scope::Account(_) => Level::Account,
+            Scope::WorkloadName(_) | Scope::Workload(_) => Level::Workload,
+        }
+    }
+
+    /// Order of application: by level, and an exact workload id after a name glob.
+    fn precedence(&self) -> (Level, u8) {
+        (self.level(), matches!(self, Scope::Workload(_)) as u8)
+    }
+
+    fn applies_to(&self, workload: &WorkloadFacts<'_>) -> bool {
+        match self {
+            Scope::Global => true,
+            Scope::Account(id) => id == workload.account_id,
+            Scope::Workload(id) => id == workload.workload_id,
+            Scope::WorkloadName(pattern) => glob::matches(pattern, workload.workload_name),
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scope::Global => f.write_str("global"),
+            Scope::Account(id) => write!(f, "account:{id}"),
+            Scope::Workload(id) => write!(f, "workload:{id}"),
+            Scope::WorkloadName(glob) => write!(f, "workload-name:{glob}"),
+        }
+    }
+}
+
+/// One configured block of policy values (the global table or one `[[policies.settings]]`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PolicySetting {
+    pub scope: Scope,
+    /// Raw values; configuration validates them at load time, tags may still be invalid.
+    pub values: BTreeMap<PolicyKey, String>,
+    pub required: bool,
+    pub exception: bool,
+    pub expires: Option<DateTime<Utc>>,
+    /// Where the setting was written, for explanations (e.g. `policies.settings[2]`).
+    pub origin: String,
+}
+
+/// Every configured setting plus the tag rule.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PolicySet {
+    pub settings: Vec<PolicySetting>,
+    /// The tag-key prefix when tag policies are enabled (e.g. `rel04d:`), else `None`.
+    pub tag_prefix: Option<String>,
+}
+
+/// What the hierarchy needs to know about a workload.
+#[derive(Clone, Copy, Debug)]
+pub struct WorkloadFacts<'a> {
+    pub account_id: &'a str,
+    pub workload_id: &'a str,
+    pub workload_name: &'a str,
+    pub tags: &'a BTreeMap<String, String>,
+}
+
+/// A candidate value that was not used, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PassedOver {
+    pub value: String,
+    pub level: Level,
+    pub origin: String,
+    pub why: String,
+}
+
+/// The value a policy resolved to, with the level and setting that supplied it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ResolvedValue {
+    pub value: String,
+    pub level: Level,
+    pub origin: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub passed_over: Vec<PassedOver>,
+}
+
+/// The five resolved policies of one workload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResolvedPolicies([ResolvedValue; 5]);
+
+impl ResolvedPolicies {
+    pub fn get(&self, key: PolicyKey) -> &ResolvedValue {
+        &self.0[key as usize]
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (PolicyKey, &ResolvedValue)> {
+        PolicyKey::ALL.into_iter().zip(self.0.iter())
+    }
+}
+
+struct Candidate<'a> {
+    value: &'a str,
+    level: Level,
+    origin: String,
+    required: bool,
+    exception: bool,
+    expires: Option<DateTime<Utc>>,
+}
+
+impl Candidate<'_> {
+    fn passed_over(&self, why: String) -> PassedOver {
+        PassedOver {
+            value: self.value.to_owned(),
+            level: self.level,
+            origin: self.origin.clone(),
+            why,
+        }
+    }
+}
+
+/// Resolves all five policies for one workload at time `now`.
+pub fn resolve(
+    set: &PolicySet,
+    workload: &WorkloadFacts<'_>,
+    now: DateTime<Utc>,
+) -> ResolvedPolicies {
+    let mut applicable: Vec<&PolicySetting> = set
+        .settings
+        .iter()
+        .filter(|s| s.scope.applies_to(workload))
+        .collect();
+    applicable.sort_by_key(|s| s.scope.precedence()); // stable: config order within a level
+
+    ResolvedPolicies(PolicyKey::ALL.map(|key| {
+        let configured = applicable.iter().filter_map(|s| {
+            s.values.get(&key).map(|value| Candidate {
+                value,
+                level: s.scope.level(),
+                origin: s.origin.clone(),
+                required: s.required,
+                exception: s.exception,
+                expires: s.expires,
+            })
+        });
+        let tag = set.tag_prefix.as_ref().and_then(|prefix| {
+            let tag_key = format!("{prefix}{key}");
+            workload.tags.get(&tag_key).map(|value| Candidate {
+                value,
+                level: Level::Tag,
+                origin: format!("tag {tag_key}"),
+                required: false,
+                exception: false,
+                expires: None,
+            })
+        });
+        resolve_key(key, configured.chain(tag), now)
+    }))
+}
+
+fn resolve_key<'a>(
+    key: PolicyKey,
+    candidates: impl Iterator<Item = Candidate<'a>>,
+    now: DateTime<Utc>,
+) -> ResolvedValue {
+    let mut current = ResolvedValue {
+        value: key.default_value().to_owned(),
+        level: Level::Default,
+        origin: "built-in default".to_owned(),
+        passed_over: Vec::new(),
+    };
+    let mut passed_over = Vec::new();
+    // The most senior `required` setting in force, if any: (its origin, its level).
+    let mut held_by: Option<(String, Level)> = None;
+    for candidate in candidates {
+        if let Some(expires) = candidate.expires.filter(|at| *at <= now) {
+            passed_over.push(candidate.passed_over(format!("expired at {}", expires.to_rfc3339())));
+            continue;
+        }
+        if let Some((holder, level)) = &held_by {
+            if candidate.level > *level && !candidate.exception {
+                passed_over.push(candidate.passed_over(format!(
+                    "{holder} is required and this setting is not an exception"
+                )));
+                continue;
+            }
+        }
+        passed_over.push(PassedOver {
+            value: std::mem::take(&mut current.value),
+            level: current.level,
+            origin: std::mem::take(&mut current.origin),
+            why: format!("overridden by {}", candidate.origin),
+        });
+        if candidate.required && held_by.is_none() {
+            held_by = Some((candidate.origin.clone(), candidate.level));
+        }
+        current.value = candidate.value.to_owned();
+        current.level = candidate.level;
+        current.origin = candidate.origin;
+    }
+    current.passed_over = passed_over;
+    current
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,317 @@
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use super::*;
+
+const ACCOUNT: &str = "111122223333";
+const WORKLOAD: &str = "0123456789abcdef0123456789abcdef";
+const NAME: &str = "prod-payments";
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap()
+}
+
+fn setting(scope: &str, key: PolicyKey, value: &str) -> PolicySetting {
+    let scope = if scope == "global" {
+        Scope::Global
+    } else {
+        Scope::parse(scope).unwrap()
+    };
+    PolicySetting {
+        origin: scope.to_string(),
+        scope,
+        values: BTreeMap::from([(key, value.to_owned())]),
+        required: false,
+        exception: false,
+        expires: None,
+    }
+}
+
+fn required(mut s: PolicySetting) -> PolicySetting {
+    s.required = true;
+    s
+}
+
+fn exception(mut s: PolicySetting) -> PolicySetting {
+    s.exception = true;
+    s
+}
+
+fn expiring(mut s: PolicySetting, at: DateTime<Utc>) -> PolicySetting {
+    s.expires = Some(at);
+    s
+}
+
+fn resolve_with(
+    settings: Vec<PolicySetting>,
+    tags: &[(&str, &str)],
+    tag_prefix: Option<&str>,
+) -> ResolvedPolicies {
+    let tags: BTreeMap<String, String> = tags
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let set = PolicySet {
+        settings,
+        tag_prefix: tag_prefix.map(str::to_owned),
+    };
+    let facts = WorkloadFacts {
+        account_id: ACCOUNT,
+        workload_id: WORKLOAD,
+        workload_name: NAME,
+        tags: &tags,
+    };
+    resolve(&set, &facts, now())
+}
+
+fn idempotent(settings: Vec<PolicySetting>) -> ResolvedValue {
+    resolve_with(settings, &[], None)
+        .get(PolicyKey::Idempotent)
+        .clone()
+}
+
+const KEY: PolicyKey = PolicyKey::Idempotent;
+
+#[test]
+fn nothing_configured_means_the_builtin_default_skip() {
+    let resolved = resolve_with(vec![], &[], None);
+    for (key, value) in resolved.iter() {
+        assert_eq!(value.value, "Skip", "{key}");
+        assert_eq!(value.level, Level::Default);
+        assert_eq!(value.origin, "built-in default");
+        assert!(value.passed_over.is_empty());
+    }
+}
+
+#[test]
+fn each_level_overrides_the_less_specific_ones() {
+    let global = setting("global", KEY, "True");
+    let account = setting(&format!("account:{ACCOUNT}"), KEY, "False");
+    let by_name = setting("workload-name:prod-*", KEY, "Skip");
+    let by_id = setting(&format!("workload:{WORKLOAD}"), KEY, "True");
+
+    let v = idempotent(vec![global.clone()]);
+    assert_eq!((v.value.as_str(), v.level), ("True", Level::Global));
+
+    let v = idempotent(vec![account.clone(), global.clone()]);
+    assert_eq!((v.value.as_str(), v.level), ("False", Level::Account));
+
+    let v = idempotent(vec![by_name.clone(), account.clone(), global.clone()]);
+    assert_eq!((v.value.as_str(), v.level), ("Skip", Level::Workload));
+    assert_eq!(v.origin, "workload-name:prod-*");
+
+    // An exact workload id is more specific than a name glob, whatever the config order.
+    let v = idempotent(vec![by_id.clone(), by_name.clone(), account, global]);
+    assert_eq!((v.value.as_str(), v.level), ("True", Level::Workload));
+    assert_eq!(v.origin, format!("workload:{WORKLOAD}"));
+    let reasons: Vec<&str> = v.passed_over.iter().map(|p| p.origin.as_str()).collect();
+    assert_eq!(
+        reasons,
+        [
+            "built-in default",
+            "global",
+            "account:111122223333",
+            "workload-name:prod-*"
+        ]
+    );
+}
+
+#[test]
+fn settings_for_other_workloads_and_accounts_do_not_apply() {
+    let v = idempotent(vec![
+        setting("global", KEY, "True"),
+        setting("account:999999999999", KEY, "False"),
+        setting("workload:ffffffffffffffffffffffffffffffff", KEY, "False"),
+        setting("workload-name:dev-*", KEY, "False"),
+    ]);
+    assert_eq!((v.value.as_str(), v.level), ("True", Level::Global));
+}
+
+#[test]
+fn later_settings_of_the_same_level_win() {
+    let v = idempotent(vec![
+        setting("workload-name:prod-*", KEY, "True"),
+        setting("workload-name:*-payments", KEY, "False"),
+    ]);
+    assert_eq!(v.value, "False");
+    assert_eq!(v.origin, "workload-name:*-payments");
+}
+
+#[test]
+fn a_setting_only_supplies_the_keys_it_names() {
+    let resolved = resolve_with(vec![setting("global", KEY, "True")], &[], None);
+    assert_eq!(resolved.get(PolicyKey::Idempotent).value, "True");
+    assert_eq!(resolved.get(PolicyKey::ConstantWork).level, Level::Default);
+}
+
+#[test]
+fn tags_are_most_specific_but_only_when_enabled() {
+    let settings = vec![setting(&format!("workload:{WORKLOAD}"), KEY, "True")];
+    let tags = [("rel04d:idempotent", "False"), ("rel04d:rel04", "Skip")];
+
+    let off = resolve_with(settings.clone(), &tags, None);
+    assert_eq!(off.get(KEY).value, "True");
+    assert_eq!(off.get(PolicyKey::Rel04).level, Level::Default);
+
+    let on = resolve_with(settings.clone(), &tags, Some("rel04d:"));
+    assert_eq!(
+        (on.get(KEY).value.as_str(), on.get(KEY).level),
+        ("False", Level::Tag)
+    );
+    assert_eq!(on.get(KEY).origin, "tag rel04d:idempotent");
+    assert_eq!(on.get(PolicyKey::Rel04).level, Level::Tag);
+
+    let other_prefix = resolve_with(settings, &tags, Some("compliance/"));
+    assert_eq!(other_prefix.get(KEY).value, "True");
+}
+
+#[test]
+fn tag_values_are_passed_through_raw_for_the_evaluator_to_reject() {
+    let on = resolve_with(vec![], &[("rel04d:idempotent", "maybe")], Some("rel04d:"));
+    assert_eq!(on.get(KEY).value, "maybe");
+}
+
+#[test]
+fn required_holds_against_more_specific_levels() {
+    let v = idempotent(vec![
+        required(setting("global", KEY, "True")),
+        setting(&format!("account:{ACCOUNT}"), KEY, "False"),
+        setting(&format!("workload:{WORKLOAD}"), KEY, "Skip"),
+    ]);
+    assert_eq!((v.value.as_str(), v.level), ("True", Level::Global));
+    let held: Vec<&str> = v
+        .passed_over
+        .iter()
+        .filter(|p| p.why.contains("is required"))
+        .map(|p| p.origin.as_str())
+        .collect();
+    assert_eq!(
+        held,
+        [
+            "account:111122223333",
+            "workload:0123456789abcdef0123456789abcdef"
+        ]
+    );
+}
+
+#[test]
+fn required_holds_against_tags_which_can_never_be_exceptions() {
+    let resolved = resolve_with(
+        vec![required(setting(
+            &format!("account:{ACCOUNT}"),
+            KEY,
+            "True",
+        ))],
+        &[("rel04d:idempotent", "False")],
+        Some("rel04d:"),
+    );
+    let v = resolved.get(KEY);
+    assert_eq!((v.value.as_str(), v.level), ("True", Level::Account));
+    assert!(
+        v.passed_over
+            .iter()
+            .any(|p| p.level == Level::Tag && p.why.contains("required"))
+    );
+}
+
+#[test]
+fn an_exception_overrides_a_required_setting_but_the_requirement_still_holds_below() {
+    let v = idempotent(vec![
+        required(setting("global", KEY, "True")),
+        exception(setting(&format!("account:{ACCOUNT}"), KEY, "False")),
+        setting(&format!("workload:{WORKLOAD}"), KEY, "Skip"),
+    ]);
+    assert_eq!((v.value.as_str(), v.level), ("False", Level::Account));
+
+    let v = idempotent(vec![
+        required(setting("global", KEY, "True")),
+        exception(setting(&format!("account:{ACCOUNT}"), KEY, "False")),
+        exception(setting(&format!("workload:{WORKLOAD}"), KEY, "Skip")),
+    ]);
+    assert_eq!((v.value.as_str(), v.level), ("Skip", Level::Workload));
+}
+
+#[test]
+fn exception_without_a_requirement_is_an_ordinary_override() {
+    let v = idempotent(vec![
+        setting("global", KEY, "True"),
+        exception(setting(&format!("account:{ACCOUNT}"), KEY, "False")),
+    ]);
+    assert_eq!(v.value, "False");
+}
+
+#[test]
+fn required_does_not_stop_a_later_setting_of_the_same_level() {
+    let v = idempotent(vec![
+        required(setting("workload-name:prod-*", KEY, "True")),
+        setting("workload-name:*-payments", KEY, "False"),
+    ]);
+    assert_eq!(v.value, "False");
+}
+
+#[test]
+fn expired_settings_are_ignored_even_when_required() {
+    let past = now() - chrono::Duration::seconds(1);
+    let future = now() + chrono::Duration::days(1);
+
+    let v = idempotent(vec![
+        setting("global", KEY, "True"),
+        expiring(setting(&format!("account:{ACCOUNT}"), KEY, "False"), past),
+    ]);
+    assert_eq!((v.value.as_str(), v.level), ("True", Level::Global));
+    assert!(
+        v.passed_over
+            .iter()
+            .any(|p| p.why.starts_with("expired at"))
+    );
+
+    let v = idempotent(vec![
+        setting("global", KEY, "True"),
+        expiring(setting(&format!("account:{ACCOUNT}"), KEY, "False"), future),
+    ]);
+    assert_eq!(v.value, "False");
+
+    let v = idempotent(vec![
+        expiring(required(setting("global", KEY, "True")), past),
+        setting(&format!("workload:{WORKLOAD}"), KEY, "False"),
+    ]);
+    assert_eq!(v.value, "False");
+
+    // Expiring exactly now counts as expired.
+    let v = idempotent(vec![expiring(setting("global", KEY, "True"), now())]);
+    assert_eq!(v.level, Level::Default);
+}
+
+#[test]
+fn scopes_parse_strictly() {
+    assert_eq!(
+        Scope::parse("account:123456789012").unwrap(),
+        Scope::Account("123456789012".into())
+    );
+    assert_eq!(
+        Scope::parse("workload:abc").unwrap(),
+        Scope::Workload("abc".into())
+    );
+    assert_eq!(
+        Scope::parse("workload-name:prod-*").unwrap(),
+        Scope::WorkloadName("prod-*".into())
+    );
+    for bad in [
+        "account:12345",
+        "account:12345678901a",
+        "workload:",
+        "region:us-east-1",
+        "global",
+        "prod-*",
+    ] {
+        assert!(Scope::parse(bad).is_err(), "{bad}");
+    }
+    for text in [
+        "account:123456789012",
+        "workload:abc",
+        "workload-name:prod-*",
+    ] {
+        assert_eq!(Scope::parse(text).unwrap().to_string(), text);
+    }
+}

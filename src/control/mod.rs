@@ -1,0 +1,25 @@
+//! The REL 04 control, pure: policies, their hierarchy, the expected answer,
+//! evaluation to a state, and the enforce plan. Nothing here does I/O, reads the
+//! clock or knows why it is called; callers pass everything in.
+
+pub mod answer;
+pub mod enforce;
+pub mod evaluate;
+pub mod glob;
+pub mod hierarchy;
+pub mod policy;
+pub mod state;
+#[cfg(test)]
+mod testing;
+
+pub use answer::{ChoiceStatus, ObservedAnswer};
+pub use enforce::{AnswerUpdate, plan_update};
+pub use evaluate::{Details, Expected, Outcome, Plan, evaluate, judge, plan, unreadable};
+pub use hierarchy::{
+    Level, PolicySet, PolicySetting, ResolvedPolicies, Scope, WorkloadFacts, resolve,
+};
+pub use policy::{BestPractice, Expectation, Mode, PolicyKey};
+pub use state::ControlState;
+
+/// The control type recorded on every row, as Guardrails names it in short.
+pub const CONTROL_TYPE: &str = "rel04";

@@ -1,0 +1,71 @@
+//! Builders shared by the core's unit tests.
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+
+use super::answer::{ChoiceStatus, ObservedAnswer};
+use super::hierarchy::{PolicySet, PolicySetting, ResolvedPolicies, Scope, WorkloadFacts, resolve};
+use super::policy::{BestPractice, NONE_OF_THESE_CHOICE_ID, PolicyKey};
+
+/// Resolves `values` (policy key → value) as global settings.
+pub fn policies(values: &[(&str, &str)]) -> ResolvedPolicies {
+    let values = values
+        .iter()
+        .map(|(k, v)| {
+            (
+                PolicyKey::parse(k).unwrap_or_else(|| panic!("no policy {k}")),
+                v.to_string(),
+            )
+        })
+        .collect();
+    let set = PolicySet {
+        settings: vec![PolicySetting {
+            scope: Scope::Global,
+            values,
+            required: false,
+            exception: false,
+            expires: None,
+            origin: "policies.global".into(),
+        }],
+        tag_prefix: None,
+    };
+    let tags = BTreeMap::new();
+    let facts = WorkloadFacts {
+        account_id: "111122223333",
+        workload_id: "w",
+        workload_name: "n",
+        tags: &tags,
+    };
+    resolve(&set, &facts, Utc::now())
+}
+
+/// The choice id behind a short name: a policy key of a best practice, or `no`.
+pub fn choice(short: &str) -> &'static str {
+    if short == "no" {
+        return NONE_OF_THESE_CHOICE_ID;
+    }
+    BestPractice::ALL
+        .into_iter()
+        .find(|p| p.policy_key().as_str() == short)
+        .unwrap_or_else(|| panic!("no best practice {short}"))
+        .choice_id()
+}
+
+/// An answer offering all five choices, with the named ones selected / not applicable.
+pub fn answer(is_applicable: bool, selected: &[&str], not_applicable: &[&str]) -> ObservedAnswer {
+    let all = BestPractice::ALL.map(BestPractice::choice_id);
+    let choices = ObservedAnswer::from_parts(
+        all.into_iter().chain([NONE_OF_THESE_CHOICE_ID]),
+        selected.iter().map(|s| choice(s)),
+        not_applicable
+            .iter()
+            .map(|s| (choice(s), ChoiceStatus::NotApplicable)),
+    );
+    ObservedAnswer {
+        is_applicable,
+        risk: Some("HIGH".into()),
+        lens_arn: None,
+        choices,
+    }
+}
