@@ -1,0 +1,230 @@
+//! Settings, layered with the `config` crate, later wins: the shipped
+//! `config/default.toml` (compiled in, so the binary runs from anywhere) → the file
+//! named by `--config` or `REL04D_CONFIG` → `REL04D__SECTION__KEY` environment
+//! variables. Unknown keys and invalid values are errors that name the key.
+
+mod policies;
+mod validate;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use config::{Config, Environment, File, FileFormat};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize, Serializer};
+
+pub use policies::{PoliciesSettings, PolicyBlock, TagSettings};
+
+const DEFAULTS: &str = include_str!("../config/default.toml");
+
+/// A configuration problem, naming the key it is about.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("configuration key `{key}`: {message}")]
+pub struct ConfigError {
+    pub key: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    pub schedule: ScheduleSettings,
+    pub aws: AwsSettings,
+    #[serde(default)]
+    pub events: EventsSettings,
+    pub http: HttpSettings,
+    pub notify: NotifySettings,
+    pub log: LogSettings,
+    pub policies: PoliciesSettings,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    #[serde(serialize_with = "redacted_url")]
+    pub url: SecretString,
+    pub max_connections: u32,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleSettings {
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+    #[serde(with = "humantime_serde")]
+    pub jitter: Duration,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsSettings {
+    #[serde(deserialize_with = "list_or_commas")]
+    pub regions: Vec<String>,
+    pub max_requests_per_second: f64,
+    pub max_concurrency: usize,
+    pub max_attempts: u32,
+    #[serde(with = "humantime_serde")]
+    pub call_timeout: Duration,
+    pub accounts: Vec<AccountSettings>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountSettings {
+    pub id: String,
+    pub role_arn: String,
+    #[serde(default, serialize_with = "redacted_option")]
+    pub external_id: Option<SecretString>,
+    #[serde(deserialize_with = "list_or_commas")]
+    pub regions: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsSettings {
+    #[serde(default)]
+    pub sqs: SqsSettings,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqsSettings {
+    pub queue_url: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    pub listen: SocketAddr,
+    #[serde(default, serialize_with = "redacted_option")]
+    pub events_token: Option<SecretString>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifySettings {
+    pub event_bus: Option<String>,
+    pub source: String,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+impl Settings {
+    /// Loads the layered configuration from the process environment.
+    pub fn load(extra_file: Option<&Path>) -> Result<Settings, ConfigError> {
+        let from_env = std::env::var_os("REL04D_CONFIG").map(std::path::PathBuf::from);
+        let file = extra_file.map(Path::to_path_buf).or(from_env);
+        Settings::load_with(file.as_deref(), None)
+    }
+
+    /// Loads with an explicit environment (`None` = the process's), for tests.
+    pub fn load_with(
+        extra_file: Option<&Path>,
+        env: Option<std::collections::HashMap<String, String>>,
+    ) -> Result<Settings, ConfigError> {
+        let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
+        if let Some(path) = extra_file {
+            if !path.is_file() {
+                return Err(ConfigError::new(
+                    "--config",
+                    format!("{} is not a readable file", path.display()),
+                ));
+            }
+            builder = builder.add_source(File::from(path).format(FileFormat::Toml));
+        }
+        // No `try_parsing`: it would turn the policy value "True" into a boolean and
+        // back into "true". Numbers still parse from strings; lists take commas.
+        let environment = Environment::with_prefix("REL04D")
+            .separator("__")
+            .source(env);
+        let layered = builder
+            .add_source(environment)
+            .build()
+            .map_err(|e| ConfigError::new(error_key(&e), e.to_string()))?;
+        let settings: Settings = serde_path_to_error::deserialize(layered).map_err(|e| {
+            let key = e.path().to_string();
+            ConfigError::new(key, e.into_inner().to_string())
+        })?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// The resolved settings as JSON with every secret redacted, for `check-config`.
+    pub fn redacted(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("settings serialize")
+    }
+
+    pub fn database_url(&self) -> &str {
+        self.database.url.expose_secret()
+    }
+}
+
+fn error_key(error: &config::ConfigError) -> String {
+    match error {
+        config::ConfigError::Type { key: Some(key), .. } => key.clone(),
+        config::ConfigError::NotFound(key) => key.clone(),
+        config::ConfigError::FileParse { uri: Some(uri), .. } => uri.clone(),
+        _ => "(configuration)".to_owned(),
+    }
+}
+
+/// A list, or a comma-separated string (how lists arrive from the environment).
+fn list_or_commas<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrString {
+        List(Vec<String>),
+        String(String),
+    }
+    Ok(match ListOrString::deserialize(deserializer)? {
+        ListOrString::List(list) => list,
+        ListOrString::String(text) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    })
+}
+
+fn redacted_url<S: Serializer>(url: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&crate::store::redact_url(url.expose_secret()))
+}
+
+fn redacted_option<S: Serializer>(
+    secret: &Option<SecretString>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match secret {
+        Some(_) => serializer.serialize_str("***redacted***"),
+        None => serializer.serialize_none(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,120 @@
+//! The `[policies]` section and its translation into the core's [`PolicySet`].
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::ConfigError;
+use crate::control::{PolicyKey, PolicySet, PolicySetting, Scope};
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoliciesSettings {
+    #[serde(default)]
+    pub global: PolicyBlock,
+    #[serde(default)]
+    pub settings: Vec<PolicyBlock>,
+    pub tags: TagSettings,
+}
+
+/// One block of policy values: `[policies.global]` (no scope) or one
+/// `[[policies.settings]]` entry (with a scope).
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyBlock {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rel04: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identify: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loosely_coupled: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constant_work: Option<String>,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub exception: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TagSettings {
+    pub enabled: bool,
+    pub prefix: String,
+}
+
+impl PolicyBlock {
+    fn values(&self) -> impl Iterator<Item = (PolicyKey, &String)> {
+        [
+            (PolicyKey::Rel04, &self.rel04),
+            (PolicyKey::Identify, &self.identify),
+            (PolicyKey::LooselyCoupled, &self.loosely_coupled),
+            (PolicyKey::Idempotent, &self.idempotent),
+            (PolicyKey::ConstantWork, &self.constant_work),
+        ]
+        .into_iter()
+        .filter_map(|(key, value)| value.as_ref().map(|v| (key, v)))
+    }
+
+    /// Checks the block; `at` is its key, e.g. `policies.settings[2]`.
+    fn to_setting(&self, at: &str) -> Result<PolicySetting, ConfigError> {
+        let scope = match (&self.scope, at == "policies.global") {
+            (None, true) => Scope::Global,
+            (Some(_), true) => {
+                return Err(ConfigError::new(
+                    "policies.global.scope",
+                    "the global block applies everywhere and takes no scope",
+                ));
+            }
+            (None, false) => return Err(ConfigError::new(format!("{at}.scope"), "missing scope")),
+            (Some(text), false) => {
+                Scope::parse(text).map_err(|m| ConfigError::new(format!("{at}.scope"), m))?
+            }
+        };
+        let mut values = BTreeMap::new();
+        for (key, value) in self.values() {
+            key.validate(value)
+                .map_err(|e| ConfigError::new(format!("{at}.{key}"), e.to_string()))?;
+            values.insert(key, value.clone());
+        }
+        let origin = match &scope {
+            Scope::Global => at.to_owned(),
+            scope => format!("{at} ({scope})"),
+        };
+        Ok(PolicySetting {
+            scope,
+            values,
+            required: self.required,
+            exception: self.exception,
+            expires: self.expires,
+            origin,
+        })
+    }
+}
+
+impl PoliciesSettings {
+    /// The validated policy set the evaluator resolves against.
+    pub fn to_policy_set(&self) -> Result<PolicySet, ConfigError> {
+        let mut settings = vec![self.global.to_setting("policies.global")?];
+        for (index, block) in self.settings.iter().enumerate() {
+            settings.push(block.to_setting(&format!("policies.settings[{index}]"))?);
+        }
+        if self.tags.enabled && self.tags.prefix.is_empty() {
+            return Err(ConfigError::new(
+                "policies.tags.prefix",
+                "must not be empty when tags are enabled",
+            ));
+        }
+        Ok(PolicySet {
+            settings,
+            tag_prefix: self.tags.enabled.then(|| self.tags.prefix.clone()),
+        })
+    }
+}

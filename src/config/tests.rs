@@ -1,0 +1,238 @@
+use std::collections::HashMap;
+use std::io::Write;
+use std::time::Duration;
+
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> Option<HashMap<String, String>> {
+    Some(
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    )
+}
+
+fn load(file: Option<&str>, pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+    let mut tmp = tempfile::NamedTempFile::new().unwrap();
+    if let Some(text) = file {
+        tmp.write_all(text.as_bytes()).unwrap();
+    }
+    Settings::load_with(file.map(|_| tmp.path()), env(pairs))
+}
+
+fn error(file: Option<&str>, pairs: &[(&str, &str)]) -> ConfigError {
+    load(file, pairs).expect_err("configuration should be refused")
+}
+
+#[test]
+fn the_shipped_defaults_load_as_documented() {
+    let s = load(None, &[]).unwrap();
+    assert_eq!(s.database_url(), "sqlite://rel04d.db?mode=rwc");
+    assert_eq!(s.schedule.interval, Duration::from_secs(300));
+    assert_eq!(s.schedule.jitter, Duration::from_secs(30));
+    assert!(s.aws.regions.is_empty());
+    assert_eq!(s.http.listen.to_string(), "127.0.0.1:9404");
+    assert!(s.http.events_token.is_none());
+    assert!(s.events.sqs.queue_url.is_none());
+    assert!(s.notify.event_bus.is_none());
+    assert_eq!(s.notify.source, "rel04d");
+    assert_eq!(
+        (s.log.format, s.log.level.as_str()),
+        (LogFormat::Json, "info")
+    );
+    let set = s.policies.to_policy_set().unwrap();
+    assert_eq!(set.settings.len(), 1, "only the (empty) global block");
+    assert!(set.tag_prefix.is_none());
+}
+
+#[test]
+fn a_file_and_then_the_environment_override_the_defaults() {
+    let file = r#"
+        [schedule]
+        interval = "1m"
+        [policies.global]
+        rel04 = "Check: Choices based on sub policies"
+        idempotent = "True"
+        [[policies.settings]]
+        scope = "account:123456789012"
+        idempotent = "Skip"
+        required = true
+        expires = "2027-01-01T00:00:00Z"
+    "#;
+    let s = load(
+        Some(file),
+        &[
+            ("REL04D__SCHEDULE__INTERVAL", "90s"),
+            ("REL04D__AWS__REGIONS", "us-east-1,eu-west-1"),
+            ("REL04D__AWS__MAX_CONCURRENCY", "3"),
+            ("REL04D__POLICIES__GLOBAL__CONSTANT_WORK", "False"),
+            ("REL04D__DATABASE__URL", "postgres://u:pw@localhost/db"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(s.schedule.interval, Duration::from_secs(90));
+    assert_eq!(s.aws.regions, ["us-east-1", "eu-west-1"]);
+    assert_eq!(s.aws.max_concurrency, 3);
+    assert_eq!(s.policies.global.constant_work.as_deref(), Some("False"));
+    assert_eq!(s.policies.global.idempotent.as_deref(), Some("True"));
+    let set = s.policies.to_policy_set().unwrap();
+    assert_eq!(
+        set.settings[1].origin,
+        "policies.settings[0] (account:123456789012)"
+    );
+    assert!(set.settings[1].required);
+    assert!(set.settings[1].expires.is_some());
+}
+
+#[test]
+fn unknown_keys_are_refused_by_name() {
+    let err = error(Some("[database]\nurll = \"x\"\n"), &[]);
+    assert_eq!(err.key, "database.urll");
+    assert!(err.message.contains("unknown field `urll`"), "{err}");
+
+    let err = error(None, &[("REL04D__SCHEDULE__INTERVALL", "5m")]);
+    assert!(err.message.contains("unknown field `intervall`"), "{err}");
+
+    let err = error(
+        Some("[[policies.settings]]\nscope = \"account:123456789012\"\nidempotnet = \"True\"\n"),
+        &[],
+    );
+    assert!(err.key.starts_with("policies.settings"), "{err}");
+    assert!(err.message.contains("unknown field `idempotnet`"), "{err}");
+}
+
+#[test]
+fn invalid_values_are_refused_by_key() {
+    let cases: &[(&str, &[(&str, &str)], &str)] = &[
+        (
+            "schedule.interval",
+            &[("REL04D__SCHEDULE__INTERVAL", "soon")],
+            "soon",
+        ),
+        (
+            "aws.max_concurrency",
+            &[("REL04D__AWS__MAX_CONCURRENCY", "many")],
+            "many",
+        ),
+        (
+            "aws.max_concurrency",
+            &[("REL04D__AWS__MAX_CONCURRENCY", "0")],
+            "at least 1",
+        ),
+        (
+            "aws.max_requests_per_second",
+            &[("REL04D__AWS__MAX_REQUESTS_PER_SECOND", "-1")],
+            "above zero",
+        ),
+        (
+            "aws.regions[0]",
+            &[("REL04D__AWS__REGIONS", "Mars")],
+            "not an AWS region",
+        ),
+        (
+            "database.url",
+            &[("REL04D__DATABASE__URL", "mysql://x")],
+            "sqlite: or postgres:",
+        ),
+        (
+            "http.listen",
+            &[("REL04D__HTTP__LISTEN", "localhost")],
+            "invalid socket address",
+        ),
+        ("log.format", &[("REL04D__LOG__FORMAT", "xml")], "xml"),
+        (
+            "log.level",
+            &[("REL04D__LOG__LEVEL", "verbose")],
+            "not a log level",
+        ),
+        (
+            "schedule.jitter",
+            &[("REL04D__SCHEDULE__JITTER", "10m")],
+            "shorter than",
+        ),
+        (
+            "http.events_token",
+            &[("REL04D__HTTP__EVENTS_TOKEN", "short")],
+            "at least 16",
+        ),
+        (
+            "policies.global.idempotent",
+            &[("REL04D__POLICIES__GLOBAL__IDEMPOTENT", "true")],
+            "allowed: Skip, True, False",
+        ),
+        (
+            "policies.global.rel04",
+            &[("REL04D__POLICIES__GLOBAL__REL04", "Check")],
+            "allowed: Skip, Check:",
+        ),
+    ];
+    for (key, pairs, message) in cases {
+        let err = error(None, pairs);
+        assert_eq!(&err.key, key, "{err}");
+        assert!(err.message.contains(message), "{key}: {err}");
+        assert!(
+            err.to_string()
+                .starts_with(&format!("configuration key `{key}`"))
+        );
+    }
+}
+
+#[test]
+fn policy_scopes_and_accounts_are_checked() {
+    let err = error(
+        Some("[[policies.settings]]\nscope = \"account:12\"\nidempotent = \"True\"\n"),
+        &[],
+    );
+    assert_eq!(err.key, "policies.settings[0].scope");
+    let err = error(Some("[[policies.settings]]\nidempotent = \"True\"\n"), &[]);
+    assert_eq!(
+        (err.key.as_str(), err.message.as_str()),
+        ("policies.settings[0].scope", "missing scope")
+    );
+    let err = error(
+        Some("[policies.global]\nscope = \"account:123456789012\"\n"),
+        &[],
+    );
+    assert_eq!(err.key, "policies.global.scope");
+    let err = error(
+        Some(
+            "[[aws.accounts]]\nid = \"123456789012\"\nrole_arn = \"role\"\nregions = [\"us-east-1\"]\n",
+        ),
+        &[],
+    );
+    assert_eq!(err.key, "aws.accounts[0].role_arn");
+}
+
+#[test]
+fn a_missing_config_file_is_named() {
+    let err =
+        Settings::load_with(Some(Path::new("/nonexistent/rel04d.toml")), env(&[])).unwrap_err();
+    assert_eq!(err.key, "--config");
+    assert!(err.message.contains("/nonexistent/rel04d.toml"));
+}
+
+#[test]
+fn secrets_are_redacted_in_the_resolved_view() {
+    let s = load(
+        Some("[[aws.accounts]]\nid = \"123456789012\"\nrole_arn = \"arn:aws:iam::123456789012:role/r\"\nexternal_id = \"ext-secret-value\"\nregions = [\"us-east-1\"]\n"),
+        &[
+            ("REL04D__DATABASE__URL", "postgres://rel04d:hunter2-password@db/rel04d"),
+            ("REL04D__HTTP__EVENTS_TOKEN", "token-0123456789abcdef"),
+        ],
+    )
+    .unwrap();
+    let text = serde_json::to_string(&s.redacted()).unwrap();
+    for secret in [
+        "hunter2-password",
+        "token-0123456789abcdef",
+        "ext-secret-value",
+    ] {
+        assert!(!text.contains(secret), "{secret} leaked: {text}");
+    }
+    assert!(text.contains("postgres://rel04d:***@db/rel04d"), "{text}");
+    assert!(
+        !format!("{s:?}").contains("hunter2-password"),
+        "Debug must not leak either"
+    );
+}

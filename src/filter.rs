@@ -1,0 +1,243 @@
+//! The Guardrails-style filter grammar shared by every query surface.
+//!
+//! Space-separated terms are ANDed; `key:a,b` ORs values; `!key:v` negates;
+//! `key:/regex/` matches a regex; `sort:field` / `sort:-field`; `limit:N`. Values
+//! with spaces may be double-quoted (`workload:"my workload"`). Guardrails spellings
+//! are accepted too: `controlTypeId:<control type URI>` and `resourceId:<ARN>`.
+
+use std::fmt;
+
+use regex::Regex;
+
+use crate::control::{CONTROL_TYPE, ControlState};
+
+/// The Guardrails URI of this control type, accepted wherever `rel04` is.
+pub const GUARDRAILS_CONTROL_TYPE: &str =
+    "tmod:@turbot/aws-wellarchitected-framework#/control/types/rel04";
+
+const MAX_LIMIT: u32 = 100_000;
+
+/// A parsed filter.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub terms: Vec<Term>,
+    pub sort: Option<Sort>,
+    pub limit: Option<u32>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Term {
+    pub key: Key,
+    pub negated: bool,
+    pub matcher: Matcher,
+}
+
+#[derive(Clone, Debug)]
+pub enum Matcher {
+    AnyOf(Vec<String>),
+    Regex(Regex),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Key {
+    State,
+    Workload,
+    Account,
+    Region,
+    Resource,
+    ControlType,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sort {
+    pub field: String,
+    pub descending: bool,
+}
+
+/// A filter that cannot be parsed, pointing at the offending term.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("bad filter term {position} `{term}`: {message}")]
+pub struct FilterError {
+    /// 1-based position of the term in the filter.
+    pub position: usize,
+    pub term: String,
+    pub message: String,
+}
+
+const KEYS: &str = "state, workload, account, region, resource, controlType, sort, limit";
+
+impl Key {
+    fn parse(name: &str) -> Option<Key> {
+        Some(match name {
+            "state" => Key::State,
+            "workload" => Key::Workload,
+            "account" => Key::Account,
+            "region" => Key::Region,
+            "resource" | "resourceId" => Key::Resource,
+            "controlType" | "controlTypeId" => Key::ControlType,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Key::State => "state",
+            Key::Workload => "workload",
+            Key::Account => "account",
+            Key::Region => "region",
+            Key::Resource => "resource",
+            Key::ControlType => "controlType",
+        })
+    }
+}
+
+impl Filter {
+    pub fn parse(text: &str) -> Result<Filter, FilterError> {
+        let mut filter = Filter::default();
+        for (index, token) in tokens(text).into_iter().enumerate() {
+            let error = |message: String| FilterError {
+                position: index + 1,
+                term: token.clone(),
+                message,
+            };
+            let token = token.as_str();
+            let (negated, body) = match token.strip_prefix('!') {
+                Some(rest) => (true, rest),
+                None => (false, token),
+            };
+            let Some((name, value)) = body.split_once(':') else {
+                return Err(error(format!("expected key:value; keys are {KEYS}")));
+            };
+            if value.is_empty() {
+                return Err(error(format!("{name} has no value")));
+            }
+            match name {
+                "sort" | "limit" if negated => {
+                    return Err(error(format!("{name} cannot be negated")));
+                }
+                "sort" => {
+                    let (descending, field) = match value.strip_prefix('-') {
+                        Some(field) => (true, field),
+                        None => (false, value),
+                    };
+                    if field.is_empty()
+                        || !field
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                    {
+                        return Err(error(format!("{field:?} is not a field name")));
+                    }
+                    filter.sort = Some(Sort {
+                        field: field.to_owned(),
+                        descending,
+                    });
+                }
+                "limit" => match value.parse::<u32>() {
+                    Ok(n) if (1..=MAX_LIMIT).contains(&n) => filter.limit = Some(n),
+                    _ => {
+                        return Err(error(format!(
+                            "limit must be a whole number from 1 to {MAX_LIMIT}"
+                        )));
+                    }
+                },
+                _ => {
+                    let key = Key::parse(name)
+                        .ok_or_else(|| error(format!("unknown key `{name}`; keys are {KEYS}")))?;
+                    let matcher = matcher(key, value).map_err(error)?;
+                    filter.terms.push(Term {
+                        key,
+                        negated,
+                        matcher,
+                    });
+                }
+            }
+        }
+        Ok(filter)
+    }
+}
+
+fn matcher(key: Key, value: &str) -> Result<Matcher, String> {
+    if value.len() >= 2 && value.starts_with('/') && value.ends_with('/') {
+        return Regex::new(&value[1..value.len() - 1])
+            .map(Matcher::Regex)
+            .map_err(|e| format!("bad regex: {e}"));
+    }
+    let mut values = Vec::new();
+    for raw in value.split(',') {
+        if raw.is_empty() {
+            return Err("empty value in list".to_owned());
+        }
+        match key {
+            Key::State if raw == "active" => {
+                values.extend(ControlState::ACTIVE.map(|s| s.as_str().to_owned()));
+            }
+            Key::State => {
+                raw.parse::<ControlState>()
+                    .map_err(|_| format!("unknown state {raw:?}; states are tbd, skipped, invalid, error, ok, alarm, removed, active"))?;
+                values.push(raw.to_owned());
+            }
+            Key::ControlType if raw == GUARDRAILS_CONTROL_TYPE => {
+                values.push(CONTROL_TYPE.to_owned())
+            }
+            _ => values.push(raw.to_owned()),
+        }
+    }
+    Ok(Matcher::AnyOf(values))
+}
+
+/// Splits on whitespace, keeping `"quoted values"` and `/regexes/` whole.
+fn tokens(text: &str) -> Vec<String> {
+    let mut tokens = Vec::new();
+    let mut current = String::new();
+    let mut closing: Option<char> = None;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match closing {
+            Some(end) if c == '\\' && end == '/' => {
+                current.push(c);
+                if let Some(next) = chars.next() {
+                    current.push(next);
+                }
+            }
+            Some(end) if c == end => {
+                closing = None;
+                if end == '/' {
+                    current.push(c);
+                }
+            }
+            Some(_) => current.push(c),
+            None if c.is_whitespace() => {
+                if !current.is_empty() {
+                    tokens.push(std::mem::take(&mut current));
+                }
+            }
+            None if c == '"' && current.ends_with(':') => closing = Some('"'),
+            None if c == '/' && current.ends_with(':') => {
+                closing = Some('/');
+                current.push(c);
+            }
+            None => current.push(c),
+        }
+    }
+    if !current.is_empty() {
+        tokens.push(current);
+    }
+    tokens
+}
+
+impl Term {
+    /// Whether any of `fields` satisfies the term (negation applied).
+    pub fn matches<'a>(&self, fields: impl IntoIterator<Item = &'a str>) -> bool {
+        let mut fields = fields.into_iter();
+        let hit = match &self.matcher {
+            Matcher::AnyOf(values) => fields.any(|f| values.iter().any(|v| v == f)),
+            Matcher::Regex(re) => fields.any(|f| re.is_match(f)),
+        };
+        hit != self.negated
+    }
+}
+
+#[cfg(test)]
+mod tests;

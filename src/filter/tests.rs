@@ -1,0 +1,125 @@
+use proptest::prelude::*;
+
+use super::*;
+
+fn values(term: &Term) -> Vec<&str> {
+    match &term.matcher {
+        Matcher::AnyOf(values) => values.iter().map(String::as_str).collect(),
+        Matcher::Regex(_) => panic!("regex"),
+    }
+}
+
+#[test]
+fn the_spec_example_parses() {
+    let f =
+        Filter::parse("state:alarm,error account:123456789012 sort:-updated_at limit:50").unwrap();
+    assert_eq!(f.terms.len(), 2);
+    assert_eq!(f.terms[0].key, Key::State);
+    assert_eq!(values(&f.terms[0]), ["alarm", "error"]);
+    assert_eq!(f.terms[1].key, Key::Account);
+    assert_eq!(
+        f.sort,
+        Some(Sort {
+            field: "updated_at".into(),
+            descending: true
+        })
+    );
+    assert_eq!(f.limit, Some(50));
+}
+
+#[test]
+fn empty_filters_match_everything() {
+    for text in ["", "   ", "\t\n"] {
+        let f = Filter::parse(text).unwrap();
+        assert!(f.terms.is_empty() && f.sort.is_none() && f.limit.is_none());
+    }
+}
+
+#[test]
+fn active_expands_to_the_four_active_states() {
+    let f = Filter::parse("state:active").unwrap();
+    assert_eq!(values(&f.terms[0]), ["ok", "alarm", "invalid", "error"]);
+}
+
+#[test]
+fn negation_and_regex() {
+    let f = Filter::parse("!state:ok workload:/^prod-.*$/").unwrap();
+    assert!(f.terms[0].negated);
+    assert!(!f.terms[0].matches(["ok"]));
+    assert!(f.terms[0].matches(["alarm"]));
+    assert!(f.terms[1].matches(["0123", "prod-payments"]));
+    assert!(!f.terms[1].matches(["dev-payments"]));
+}
+
+#[test]
+fn quoted_values_and_regexes_may_hold_spaces() {
+    let f = Filter::parse(r#"workload:"my workload" region:/us (east|west)-1/"#).unwrap();
+    assert_eq!(values(&f.terms[0]), ["my workload"]);
+    assert!(f.terms[1].matches(["us east-1"]));
+}
+
+#[test]
+fn guardrails_spellings_are_accepted() {
+    let f = Filter::parse(&format!(
+        "controlTypeId:{GUARDRAILS_CONTROL_TYPE} resourceId:arn:aws:wellarchitected:us-east-1:123456789012:workload/abc"
+    ))
+    .unwrap();
+    assert_eq!(f.terms[0].key, Key::ControlType);
+    assert_eq!(values(&f.terms[0]), ["rel04"]);
+    assert_eq!(f.terms[1].key, Key::Resource);
+    assert_eq!(
+        values(&f.terms[1]),
+        ["arn:aws:wellarchitected:us-east-1:123456789012:workload/abc"]
+    );
+}
+
+#[test]
+fn errors_point_at_the_bad_term() {
+    let cases = [
+        (
+            "state:ok colour:red",
+            2,
+            "colour:red",
+            "unknown key `colour`",
+        ),
+        ("state:okay", 1, "state:okay", "unknown state \"okay\""),
+        (
+            "state:ok,,alarm",
+            1,
+            "state:ok,,alarm",
+            "empty value in list",
+        ),
+        ("account:", 1, "account:", "account has no value"),
+        ("justaword", 1, "justaword", "expected key:value"),
+        ("limit:0", 1, "limit:0", "limit must be"),
+        ("limit:ten", 1, "limit:ten", "limit must be"),
+        ("!limit:5", 1, "!limit:5", "cannot be negated"),
+        ("sort:-", 1, "sort:-", "is not a field name"),
+        ("sort:name;drop", 1, "sort:name;drop", "is not a field name"),
+        ("region:/(/", 1, "region:/(/", "bad regex"),
+    ];
+    for (text, position, term, message) in cases {
+        let err = Filter::parse(text).unwrap_err();
+        assert_eq!(err.position, position, "{text}");
+        assert_eq!(err.term, term, "{text}");
+        assert!(err.message.contains(message), "{text}: {}", err.message);
+        assert!(
+            err.to_string()
+                .starts_with(&format!("bad filter term {position} `{term}`"))
+        );
+    }
+}
+
+proptest! {
+    #[test]
+    fn parsing_never_panics(text in "\\PC{0,60}") {
+        let _ = Filter::parse(&text);
+    }
+
+    #[test]
+    fn parsing_arbitrary_terms_never_panics(
+        terms in prop::collection::vec("!?(state|workload|account|region|sort|limit|x)?:?[a-z0-9,/\"*.^$()-]{0,10}", 0..6)
+    ) {
+        let _ = Filter::parse(&terms.join(" "));
+    }
+}

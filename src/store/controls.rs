@@ -1,0 +1,317 @@
+//! Reads and the transactional writes of controls and their transitions.
+//!
+//! Every write is one transaction that checks and bumps the control's `version`
+//! (optimistic concurrency): when two evaluations of one workload race, in one
+//! process or across replicas, exactly one commits and the other learns it lost
+//! ([`Written::Conflict`]), so no change is ever recorded twice.
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use sqlx::{Any, AssertSqlSafe, Transaction};
+
+use super::rows::{CONTROL_COLUMNS, ControlRow, TRANSITION_COLUMNS, TransitionRow};
+use super::{Store, timestamp};
+use crate::control::{CONTROL_TYPE, ControlState};
+use crate::workload::{Trigger, Workload};
+
+/// What one evaluation writes.
+#[derive(Clone, Debug)]
+pub struct Recording<'a> {
+    pub workload: &'a Workload,
+    pub scanned_by: &'a str,
+    pub state: ControlState,
+    pub reason: &'a str,
+    pub details: &'a serde_json::Value,
+    pub trigger: &'a Trigger,
+    /// Set when rel04d changed the answer: what it changed, recorded on the transition.
+    pub enforced: Option<&'a [String]>,
+    pub at: DateTime<Utc>,
+}
+
+/// The result of a write.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Written {
+    /// The state did not change: the row was refreshed, no transition written.
+    Unchanged,
+    /// The state changed; this transition was recorded in the same transaction.
+    Transition(TransitionRow),
+    /// Someone else wrote the control since it was read; nothing was written.
+    Conflict,
+}
+
+/// The fields of a new transition row.
+struct NewTransition<'a> {
+    control: &'a ControlRow,
+    from_state: Option<&'a str>,
+    to_state: ControlState,
+    reason: &'a str,
+    details: &'a str,
+    trigger: &'a Trigger,
+    enforced: Option<&'a [String]>,
+    at: &'a str,
+}
+
+impl Store {
+    pub async fn control(&self, workload_arn: &str) -> anyhow::Result<Option<ControlRow>> {
+        let sql = format!("SELECT {CONTROL_COLUMNS} FROM controls WHERE workload_arn = $1");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(workload_arn)
+            .fetch_optional(&self.pool)
+            .await
+            .context("read a control")?;
+        row.as_ref().map(ControlRow::from_row).transpose()
+    }
+
+    /// The control of a workload id (ids are unique across accounts in practice;
+    /// the most recently updated wins if not).
+    pub async fn control_by_workload_id(
+        &self,
+        workload_id: &str,
+    ) -> anyhow::Result<Option<ControlRow>> {
+        let sql = format!(
+            "SELECT {CONTROL_COLUMNS} FROM controls WHERE workload_id = $1 ORDER BY updated_at DESC LIMIT 1"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(workload_id)
+            .fetch_optional(&self.pool)
+            .await
+            .context("read a control by workload id")?;
+        row.as_ref().map(ControlRow::from_row).transpose()
+    }
+
+    /// Active (not removed) controls last seen by the scan `scanned_by`.
+    pub async fn active_controls(&self, scanned_by: &str) -> anyhow::Result<Vec<ControlRow>> {
+        let sql = format!(
+            "SELECT {CONTROL_COLUMNS} FROM controls WHERE scanned_by = $1 AND removed_at IS NULL"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(scanned_by)
+            .fetch_all(&self.pool)
+            .await
+            .context("list active controls")?;
+        rows.iter().map(ControlRow::from_row).collect()
+    }
+
+    /// Makes sure `workload` has an active control: creates it in `tbd`, or brings a
+    /// removed one back to `tbd`, recording that transition. Returns the current row
+    /// and the transition if one was written.
+    pub async fn open_control(
+        &self,
+        workload: &Workload,
+        scanned_by: &str,
+        trigger: &Trigger,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<(ControlRow, Option<TransitionRow>)> {
+        let now = timestamp(at);
+        let reason = "Workload found; not evaluated yet";
+        let mut tx = self.begin_write().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO controls (workload_arn, workload_id, workload_name, account_id, region, \
+             control_type, state, reason, details, scanned_by, version, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'tbd', $7, '{}', $8, 0, $9, $9) \
+             ON CONFLICT (workload_arn) DO NOTHING",
+        )
+        .bind(&workload.arn)
+        .bind(&workload.id)
+        .bind(&workload.name)
+        .bind(&workload.account_id)
+        .bind(&workload.region)
+        .bind(CONTROL_TYPE)
+        .bind(reason)
+        .bind(scanned_by)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await
+        .context("create a control")?
+        .rows_affected();
+        let from_state = if inserted == 1 {
+            Some(None)
+        } else {
+            let revived = sqlx::query(
+                "UPDATE controls SET state = 'tbd', reason = $2, details = '{}', removed_at = NULL, \
+                 evaluated_at = NULL, workload_name = $3, scanned_by = $4, updated_at = $5, \
+                 version = version + 1 WHERE workload_arn = $1 AND removed_at IS NOT NULL",
+            )
+            .bind(&workload.arn)
+            .bind(reason)
+            .bind(&workload.name)
+            .bind(scanned_by)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await
+            .context("revive a removed control")?
+            .rows_affected();
+            (revived == 1).then_some(Some(ControlState::Removed.as_str()))
+        };
+        let control = read_in(&mut tx, &workload.arn).await?;
+        let transition = match from_state {
+            None => None,
+            Some(from_state) => Some(
+                insert_transition(
+                    &mut tx,
+                    NewTransition {
+                        control: &control,
+                        from_state,
+                        to_state: ControlState::Tbd,
+                        reason,
+                        details: "{}",
+                        trigger,
+                        enforced: None,
+                        at: &now,
+                    },
+                )
+                .await?,
+            ),
+        };
+        tx.commit().await.context("commit a new control")?;
+        Ok((control, transition))
+    }
+
+    /// Records an evaluation of the control last read as `previous`.
+    pub async fn record(
+        &self,
+        previous: &ControlRow,
+        rec: &Recording<'_>,
+    ) -> anyhow::Result<Written> {
+        let now = timestamp(rec.at);
+        let details = rec.details.to_string();
+        let changed = previous.state != rec.state.as_str()
+            || previous.reason != rec.reason
+            || previous.details != *rec.details
+            || previous.workload_name != rec.workload.name;
+        let updated_at = if changed { &now } else { &previous.updated_at };
+        let mut tx = self.begin_write().await?;
+        let updated = sqlx::query(
+            "UPDATE controls SET state = $1, reason = $2, details = $3, workload_name = $4, \
+             scanned_by = $5, evaluated_at = $6, updated_at = $7, version = version + 1 \
+             WHERE workload_arn = $8 AND version = $9 AND removed_at IS NULL",
+        )
+        .bind(rec.state.as_str())
+        .bind(rec.reason)
+        .bind(&details)
+        .bind(&rec.workload.name)
+        .bind(rec.scanned_by)
+        .bind(&now)
+        .bind(updated_at)
+        .bind(&previous.workload_arn)
+        .bind(previous.version)
+        .execute(&mut *tx)
+        .await
+        .context("update a control")?
+        .rows_affected();
+        if updated == 0 {
+            return Ok(Written::Conflict);
+        }
+        if previous.state == rec.state.as_str() && rec.enforced.is_none() {
+            tx.commit().await.context("commit an evaluation")?;
+            return Ok(Written::Unchanged);
+        }
+        let transition = insert_transition(
+            &mut tx,
+            NewTransition {
+                control: previous,
+                from_state: Some(&previous.state),
+                to_state: rec.state,
+                reason: rec.reason,
+                details: &details,
+                trigger: rec.trigger,
+                enforced: rec.enforced,
+                at: &now,
+            },
+        )
+        .await?;
+        tx.commit().await.context("commit a transition")?;
+        Ok(Written::Transition(transition))
+    }
+
+    /// Marks the control removed (workload deleted or lens disassociated).
+    pub async fn remove(
+        &self,
+        previous: &ControlRow,
+        reason: &str,
+        trigger: &Trigger,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<Written> {
+        let now = timestamp(at);
+        let mut tx = self.begin_write().await?;
+        let updated = sqlx::query(
+            "UPDATE controls SET state = 'removed', reason = $1, removed_at = $2, updated_at = $2, \
+             version = version + 1 WHERE workload_arn = $3 AND version = $4 AND removed_at IS NULL",
+        )
+        .bind(reason)
+        .bind(&now)
+        .bind(&previous.workload_arn)
+        .bind(previous.version)
+        .execute(&mut *tx)
+        .await
+        .context("mark a control removed")?
+        .rows_affected();
+        if updated == 0 {
+            return Ok(Written::Conflict);
+        }
+        let transition = insert_transition(
+            &mut tx,
+            NewTransition {
+                control: previous,
+                from_state: Some(&previous.state),
+                to_state: ControlState::Removed,
+                reason,
+                details: "{}",
+                trigger,
+                enforced: None,
+                at: &now,
+            },
+        )
+        .await?;
+        tx.commit().await.context("commit a removal")?;
+        Ok(Written::Transition(transition))
+    }
+}
+
+async fn read_in(
+    tx: &mut Transaction<'static, Any>,
+    workload_arn: &str,
+) -> anyhow::Result<ControlRow> {
+    let sql = format!("SELECT {CONTROL_COLUMNS} FROM controls WHERE workload_arn = $1");
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(workload_arn)
+        .fetch_one(&mut **tx)
+        .await
+        .context("re-read a control")?;
+    ControlRow::from_row(&row)
+}
+
+/// The one place a transition row is written.
+async fn insert_transition(
+    tx: &mut Transaction<'static, Any>,
+    new: NewTransition<'_>,
+) -> anyhow::Result<TransitionRow> {
+    let enforced = new
+        .enforced
+        .map(|changes| serde_json::json!(changes).to_string());
+    let sql = format!(
+        "INSERT INTO transitions (workload_id, workload_arn, account_id, region, control_type, \
+         from_state, to_state, reason, details, \"trigger\", event_id, action, changes, occurred_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+         RETURNING {TRANSITION_COLUMNS}"
+    );
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(&new.control.workload_id)
+        .bind(&new.control.workload_arn)
+        .bind(&new.control.account_id)
+        .bind(&new.control.region)
+        .bind(&new.control.control_type)
+        .bind(new.from_state)
+        .bind(new.to_state.as_str())
+        .bind(new.reason)
+        .bind(new.details)
+        .bind(new.trigger.as_str())
+        .bind(new.trigger.event_id())
+        .bind(enforced.as_ref().map(|_| "enforced"))
+        .bind(enforced.as_deref())
+        .bind(new.at)
+        .fetch_one(&mut **tx)
+        .await
+        .context("insert a transition")?;
+    TransitionRow::from_row(&row)
+}

@@ -1,0 +1,163 @@
+//! The state database: SQLite (embedded default) or Postgres, chosen by URL.
+//!
+//! One code path serves both through sqlx's `Any` driver: queries use `$n`
+//! placeholders (both engines accept them), timestamps are fixed-width RFC 3339 text
+//! and JSON is text, so the documented tables read the same everywhere. Only the
+//! migrations differ, in `migrations/sqlite` and `migrations/postgres`.
+
+mod controls;
+mod query;
+mod rows;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::{DateTime, SecondsFormat, Utc};
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
+
+pub use controls::{Recording, Written};
+pub use rows::{ControlRow, TransitionRow};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A connection pool to the state database.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// Why the store could not be opened; shown to users as is.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database URL must start with sqlite: or postgres:, got {0:?}")]
+    UnsupportedUrl(String),
+    #[error("cannot open the database {url}: {source}")]
+    Unreachable { url: String, source: sqlx::Error },
+    #[error("cannot migrate the database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl Store {
+    /// Opens a pool. SQLite files are created when the URL says `mode=rwc`.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Store, StoreError> {
+        install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::UnsupportedUrl(redact_url(url)));
+        };
+        let options = AnyPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(10));
+        let options = match backend {
+            // WAL lets readers (the CLI, HTTP queries) run beside the daemon's writer;
+            // NORMAL sync is durable across process crashes, which is what we need.
+            Backend::Sqlite => options.after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;")
+                        .await?;
+                    Ok(())
+                })
+            }),
+            Backend::Postgres => options,
+        };
+        let pool = options
+            .connect(url)
+            .await
+            .map_err(|source| StoreError::Unreachable {
+                url: redact_url(url),
+                source,
+            })?;
+        Ok(Store { pool, backend })
+    }
+
+    /// Applies pending migrations; safe to run on every start and from several replicas.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Whether the database answers, for readiness checks.
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .context("database ping")?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Begins a write transaction. SQLite takes the write lock up front
+    /// (`BEGIN IMMEDIATE`), so concurrent writers queue on the busy timeout instead
+    /// of failing when a read transaction tries to upgrade.
+    async fn begin_write(&self) -> anyhow::Result<sqlx::Transaction<'static, sqlx::Any>> {
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        };
+        tx.context("begin a database transaction")
+    }
+}
+
+/// The one timestamp format of the database: RFC 3339, UTC, microseconds, `Z`.
+pub fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// Hides the password of a database URL, for messages and `check-config`.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted_from_urls() {
+        assert_eq!(
+            redact_url("postgres://rel04d:s3cret@db.internal:5432/rel04d"),
+            "postgres://rel04d:***@db.internal:5432/rel04d"
+        );
+        assert_eq!(
+            redact_url("sqlite://rel04d.db?mode=rwc"),
+            "sqlite://rel04d.db?mode=rwc"
+        );
+    }
+
+    #[test]
+    fn timestamps_are_fixed_width_so_they_sort_as_text() {
+        use chrono::TimeZone;
+        let a = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
+        assert_eq!(timestamp(a), "2026-01-02T03:04:05.000000Z");
+        let b = a + chrono::Duration::microseconds(1);
+        assert!(timestamp(a) < timestamp(b));
+    }
+}

@@ -1,0 +1,302 @@
+//! Turns a [`Filter`] into SQL for the two documented tables.
+//!
+//! Value terms become bound parameters (never spliced into the SQL); sort fields are
+//! checked against the table's columns. Regex terms are applied to the rows
+//! afterwards, because SQLite has no regex operator; with a regex in play the limit
+//! is applied after it too.
+
+use anyhow::Context;
+use sqlx::AssertSqlSafe;
+
+use super::Store;
+use super::rows::{CONTROL_COLUMNS, ControlRow, TRANSITION_COLUMNS, TransitionRow};
+use crate::filter::{Filter, Key, Matcher, Term};
+
+/// The table a filter runs against, with what differs between them.
+#[derive(Clone, Copy)]
+enum Table {
+    Controls,
+    Transitions,
+}
+
+/// Thrown for a filter that parses but does not fit the table (e.g. a sort field).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct QueryError(pub String);
+
+impl Table {
+    fn name(self) -> &'static str {
+        match self {
+            Table::Controls => "controls",
+            Table::Transitions => "transitions",
+        }
+    }
+
+    fn sortable(self) -> &'static [&'static str] {
+        match self {
+            Table::Controls => &[
+                "workload_id",
+                "workload_arn",
+                "workload_name",
+                "account_id",
+                "region",
+                "control_type",
+                "state",
+                "created_at",
+                "updated_at",
+                "evaluated_at",
+                "removed_at",
+            ],
+            Table::Transitions => &[
+                "id",
+                "workload_id",
+                "workload_arn",
+                "account_id",
+                "region",
+                "control_type",
+                "from_state",
+                "to_state",
+                "trigger",
+                "occurred_at",
+            ],
+        }
+    }
+
+    fn default_order(self) -> &'static str {
+        match self {
+            Table::Controls => "account_id, region, workload_name, workload_arn",
+            Table::Transitions => "id DESC",
+        }
+    }
+
+    /// The SQL condition for one value term, numbering its `$n` placeholders after those already in `binds`.
+    fn condition(self, key: Key, values: &[String], binds: &mut Vec<String>) -> String {
+        let list = |binds: &mut Vec<String>| {
+            let start = binds.len();
+            binds.extend(values.iter().cloned());
+            (start + 1..=binds.len())
+                .map(|n| format!("${n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let column = match (self, key) {
+            (Table::Controls, Key::State) => "state",
+            (Table::Transitions, Key::State) => "to_state",
+            (Table::Controls, Key::Workload) => {
+                let ids = list(binds);
+                let names = list(binds);
+                return format!("(workload_id IN ({ids}) OR workload_name IN ({names}))");
+            }
+            (Table::Transitions, Key::Workload) => {
+                let ids = list(binds);
+                let names = list(binds);
+                return format!(
+                    "(workload_id IN ({ids}) OR workload_arn IN \
+                     (SELECT workload_arn FROM controls WHERE workload_name IN ({names})))"
+                );
+            }
+            (_, Key::Account) => "account_id",
+            (_, Key::Region) => "region",
+            (_, Key::Resource) => "workload_arn",
+            (_, Key::ControlType) => "control_type",
+        };
+        format!("{column} IN ({})", list(binds))
+    }
+}
+
+/// The fields a term is tested against, for regex terms applied after the query.
+trait Fields {
+    fn fields(&self, key: Key) -> Vec<&str>;
+}
+
+impl Fields for ControlRow {
+    fn fields(&self, key: Key) -> Vec<&str> {
+        match key {
+            Key::State => vec![&self.state],
+            Key::Workload => vec![&self.workload_id, &self.workload_name],
+            Key::Account => vec![&self.account_id],
+            Key::Region => vec![&self.region],
+            Key::Resource => vec![&self.workload_arn],
+            Key::ControlType => vec![&self.control_type],
+        }
+    }
+}
+
+impl Fields for TransitionRow {
+    fn fields(&self, key: Key) -> Vec<&str> {
+        match key {
+            Key::State => vec![&self.to_state],
+            Key::Workload => vec![&self.workload_id],
+            Key::Account => vec![&self.account_id],
+            Key::Region => vec![&self.region],
+            Key::Resource => vec![&self.workload_arn],
+            Key::ControlType => vec![&self.control_type],
+        }
+    }
+}
+
+/// The SQL and binds for `filter` on `table`, plus the regex terms left to apply.
+fn build(table: Table, filter: &Filter) -> Result<(String, Vec<String>, Vec<&Term>), QueryError> {
+    let mut conditions = Vec::new();
+    let mut binds = Vec::new();
+    let mut regexes = Vec::new();
+    for term in &filter.terms {
+        match &term.matcher {
+            Matcher::Regex(_) => regexes.push(term),
+            Matcher::AnyOf(values) => {
+                let condition = table.condition(term.key, values, &mut binds);
+                conditions.push(if term.negated {
+                    format!("NOT {condition}")
+                } else {
+                    condition
+                });
+            }
+        }
+    }
+    // Removed controls are history: shown only when a state term asks for them.
+    let asks_for_removed = filter.terms.iter().any(|t| {
+        t.key == Key::State
+            && matches!(&t.matcher, Matcher::AnyOf(v) if v.iter().any(|s| s == "removed"))
+            || matches!(t.matcher, Matcher::Regex(_)) && t.key == Key::State
+    });
+    if matches!(table, Table::Controls) && !asks_for_removed {
+        conditions.push("removed_at IS NULL".to_owned());
+    }
+    let columns = match table {
+        Table::Controls => CONTROL_COLUMNS,
+        Table::Transitions => TRANSITION_COLUMNS,
+    };
+    let mut sql = format!("SELECT {columns} FROM {}", table.name());
+    if !conditions.is_empty() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&conditions.join(" AND "));
+    }
+    let order = match &filter.sort {
+        None => table.default_order().to_owned(),
+        Some(sort) if table.sortable().contains(&sort.field.as_str()) => {
+            let column = if sort.field == "trigger" {
+                "\"trigger\""
+            } else {
+                &sort.field
+            };
+            let direction = if sort.descending { "DESC" } else { "ASC" };
+            format!("{column} {direction}, {}", table.default_order())
+        }
+        Some(sort) => {
+            return Err(QueryError(format!(
+                "cannot sort {} by `{}`; sortable fields: {}",
+                table.name(),
+                sort.field,
+                table.sortable().join(", ")
+            )));
+        }
+    };
+    sql.push_str(&format!(" ORDER BY {order}"));
+    if let (Some(limit), true) = (filter.limit, regexes.is_empty()) {
+        sql.push_str(&format!(" LIMIT {limit}"));
+    }
+    Ok((sql, binds, regexes))
+}
+
+fn finish<R: Fields>(rows: Vec<R>, filter: &Filter, regexes: &[&Term]) -> Vec<R> {
+    if regexes.is_empty() {
+        return rows;
+    }
+    let limit = filter.limit.map_or(usize::MAX, |n| n as usize);
+    rows.into_iter()
+        .filter(|row| {
+            regexes
+                .iter()
+                .all(|term| term.matches(row.fields(term.key)))
+        })
+        .take(limit)
+        .collect()
+}
+
+impl Store {
+    /// Current controls matching `filter`.
+    pub async fn list_controls(&self, filter: &Filter) -> anyhow::Result<Vec<ControlRow>> {
+        let (sql, binds, regexes) = build(Table::Controls, filter)?;
+        let rows = self.fetch(sql, binds).await.context("list controls")?;
+        let rows = rows
+            .iter()
+            .map(ControlRow::from_row)
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(finish(rows, filter, &regexes))
+    }
+
+    /// Transitions matching `filter`, newest first unless sorted otherwise.
+    pub async fn list_transitions(&self, filter: &Filter) -> anyhow::Result<Vec<TransitionRow>> {
+        let (sql, binds, regexes) = build(Table::Transitions, filter)?;
+        let rows = self.fetch(sql, binds).await.context("list transitions")?;
+        let rows = rows
+            .iter()
+            .map(TransitionRow::from_row)
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(finish(rows, filter, &regexes))
+    }
+
+    async fn fetch(
+        &self,
+        sql: String,
+        binds: Vec<String>,
+    ) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for value in binds {
+            query = query.bind(value);
+        }
+        query.fetch_all(&self.pool).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_bound_never_spliced() {
+        let filter =
+            Filter::parse(r#"workload:"x' OR '1'='1" !state:ok,alarm account:1 limit:5"#).unwrap();
+        let (sql, binds, regexes) = build(Table::Controls, &filter).unwrap();
+        assert!(!sql.contains("'1'"), "{sql}");
+        let injected = "x' OR '1'='1".to_owned();
+        assert_eq!(
+            binds,
+            [
+                injected.clone(),
+                injected,
+                "ok".into(),
+                "alarm".into(),
+                "1".into()
+            ]
+        );
+        assert!(regexes.is_empty());
+        assert!(
+            sql.contains("(workload_id IN ($1) OR workload_name IN ($2))"),
+            "{sql}"
+        );
+        assert!(sql.contains("NOT state IN ($3, $4)"), "{sql}");
+        assert!(sql.ends_with("LIMIT 5"), "{sql}");
+    }
+
+    #[test]
+    fn unknown_sort_fields_are_refused_with_the_choices() {
+        let filter = Filter::parse("sort:password").unwrap();
+        let err = build(Table::Controls, &filter).unwrap_err();
+        assert!(
+            err.0
+                .contains("cannot sort controls by `password`; sortable fields: workload_id"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn removed_controls_are_hidden_unless_asked_for() {
+        let (sql, _, _) = build(Table::Controls, &Filter::parse("").unwrap()).unwrap();
+        assert!(sql.contains("removed_at IS NULL"));
+        let (sql, _, _) = build(Table::Controls, &Filter::parse("state:removed").unwrap()).unwrap();
+        assert!(!sql.contains("removed_at IS NULL"));
+        let (sql, _, _) = build(Table::Transitions, &Filter::parse("").unwrap()).unwrap();
+        assert!(!sql.contains("removed_at"));
+    }
+}

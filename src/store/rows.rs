@@ -1,0 +1,109 @@
+//! The two documented tables as Rust values.
+
+use anyhow::Context;
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+/// One row of `controls`: the current state of one control.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ControlRow {
+    pub workload_id: String,
+    pub workload_arn: String,
+    pub workload_name: String,
+    pub account_id: String,
+    pub region: String,
+    pub control_type: String,
+    pub state: String,
+    pub reason: String,
+    pub details: serde_json::Value,
+    pub created_at: String,
+    pub updated_at: String,
+    pub evaluated_at: Option<String>,
+    pub removed_at: Option<String>,
+    #[serde(skip)]
+    pub scanned_by: String,
+    #[serde(skip)]
+    pub version: i64,
+}
+
+/// One row of `transitions`: one state change.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TransitionRow {
+    pub id: i64,
+    pub workload_id: String,
+    pub workload_arn: String,
+    pub account_id: String,
+    pub region: String,
+    pub control_type: String,
+    pub from_state: Option<String>,
+    pub to_state: String,
+    pub reason: String,
+    pub details: serde_json::Value,
+    pub trigger: String,
+    pub event_id: Option<String>,
+    pub action: Option<String>,
+    pub changes: Option<serde_json::Value>,
+    pub occurred_at: String,
+}
+
+pub(super) const CONTROL_COLUMNS: &str = "workload_id, workload_arn, workload_name, account_id, region, \
+     control_type, state, reason, details, created_at, updated_at, evaluated_at, removed_at, \
+     scanned_by, version";
+
+pub(super) const TRANSITION_COLUMNS: &str = "id, workload_id, workload_arn, account_id, region, \
+     control_type, from_state, to_state, reason, details, \"trigger\", event_id, action, changes, \
+     occurred_at";
+
+fn json(text: &str) -> anyhow::Result<serde_json::Value> {
+    serde_json::from_str(text).with_context(|| format!("stored JSON is malformed: {text:.80}"))
+}
+
+impl ControlRow {
+    pub(super) fn from_row(row: &AnyRow) -> anyhow::Result<Self> {
+        Ok(ControlRow {
+            workload_id: row.try_get("workload_id")?,
+            workload_arn: row.try_get("workload_arn")?,
+            workload_name: row.try_get("workload_name")?,
+            account_id: row.try_get("account_id")?,
+            region: row.try_get("region")?,
+            control_type: row.try_get("control_type")?,
+            state: row.try_get("state")?,
+            reason: row.try_get("reason")?,
+            details: json(&row.try_get::<String, _>("details")?)?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+            evaluated_at: row.try_get("evaluated_at")?,
+            removed_at: row.try_get("removed_at")?,
+            scanned_by: row.try_get("scanned_by")?,
+            version: row.try_get("version")?,
+        })
+    }
+
+    pub fn is_removed(&self) -> bool {
+        self.removed_at.is_some()
+    }
+}
+
+impl TransitionRow {
+    pub(super) fn from_row(row: &AnyRow) -> anyhow::Result<Self> {
+        let changes: Option<String> = row.try_get("changes")?;
+        Ok(TransitionRow {
+            id: row.try_get("id")?,
+            workload_id: row.try_get("workload_id")?,
+            workload_arn: row.try_get("workload_arn")?,
+            account_id: row.try_get("account_id")?,
+            region: row.try_get("region")?,
+            control_type: row.try_get("control_type")?,
+            from_state: row.try_get("from_state")?,
+            to_state: row.try_get("to_state")?,
+            reason: row.try_get("reason")?,
+            details: json(&row.try_get::<String, _>("details")?)?,
+            trigger: row.try_get("trigger")?,
+            event_id: row.try_get("event_id")?,
+            action: row.try_get("action")?,
+            changes: changes.as_deref().map(json).transpose()?,
+            occurred_at: row.try_get("occurred_at")?,
+        })
+    }
+}

@@ -1,0 +1,88 @@
+//! What rel04d knows about a workload, whichever way it learnt it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::control::policy::LENS_ALIAS;
+
+/// A workload as listed or described by the Well-Architected Tool.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Workload {
+    pub arn: String,
+    pub id: String,
+    pub name: String,
+    /// The owner account (the account in the ARN), also for shared workloads.
+    pub account_id: String,
+    pub region: String,
+    pub lenses: Vec<String>,
+    /// `None` when not read (tags are read only when tag policies are on).
+    pub tags: Option<BTreeMap<String, String>>,
+}
+
+impl Workload {
+    /// Whether the control applies: the `wellarchitected` lens is on the workload.
+    ///
+    /// Summaries list lenses by alias, descriptions sometimes by ARN; both end in
+    /// the alias.
+    pub fn has_lens(&self) -> bool {
+        self.lenses
+            .iter()
+            .any(|lens| lens == LENS_ALIAS || lens.ends_with(&format!("/{LENS_ALIAS}")))
+    }
+}
+
+/// Why an evaluation ran. Recorded on transitions; the evaluation itself ignores it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    Sweep,
+    /// An EventBridge event, by its `id`.
+    Event(String),
+    Manual,
+}
+
+impl Trigger {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Trigger::Sweep => "sweep",
+            Trigger::Event(_) => "event",
+            Trigger::Manual => "manual",
+        }
+    }
+
+    pub fn event_id(&self) -> Option<&str> {
+        match self {
+            Trigger::Event(id) => Some(id),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Trigger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lens_is_recognised_by_alias_or_arn() {
+        let mut w = Workload {
+            arn: "arn".into(),
+            id: "id".into(),
+            name: "n".into(),
+            account_id: "111122223333".into(),
+            region: "us-east-1".into(),
+            lenses: vec!["serverless".into()],
+            tags: None,
+        };
+        assert!(!w.has_lens());
+        w.lenses
+            .push("arn:aws:wellarchitected::aws:lens/wellarchitected".into());
+        assert!(w.has_lens());
+        w.lenses = vec!["wellarchitected".into()];
+        assert!(w.has_lens());
+    }
+}
