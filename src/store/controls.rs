@@ -315,3 +315,15 @@ async fn insert_transition(
         .context("insert a transition")?;
     TransitionRow::from_row(&row)
 }
+
+impl Store {
+    /// Active controls per state, for metrics and summaries.
+    pub async fn count_by_state(&self) -> anyhow::Result<Vec<(String, i64)>> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT state, COUNT(*) FROM controls WHERE removed_at IS NULL GROUP BY state ORDER BY state")
+                .fetch_all(&self.pool)
+                .await
+                .context("count controls by state")?;
+        Ok(rows)
+    }
+}

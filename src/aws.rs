@@ -1,0 +1,218 @@
+//! AWS SDK configuration and the account-regions ("scopes") rel04d scans.
+//!
+//! The standard SDK chain does everything: credentials, region, and endpoint
+//! overrides (`AWS_ENDPOINT_URL_WELLARCHITECTED`, …). With no `[[aws.accounts]]`,
+//! the ambient credentials are used in `aws.regions` and no STS call is made.
+
+use aws_config::sts::AssumeRoleProvider;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::timeout::TimeoutConfig;
+use secrecy::ExposeSecret;
+
+use crate::config::AwsSettings;
+
+/// One account-region to scan, and how to get credentials for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScopeSpec {
+    /// `ambient/<region>` or `<account id>/<region>`; recorded as `scanned_by`.
+    pub key: String,
+    pub account_id: Option<String>,
+    pub region: String,
+    role: Option<(String, Option<String>)>,
+}
+
+/// Per-service endpoints set in code, beside the SDK's own environment overrides.
+/// The demo and in-process tests point different services at different local
+/// servers (the simulator, moto), which one global endpoint cannot express.
+#[derive(Clone, Debug, Default)]
+pub struct Endpoints {
+    pub wellarchitected: Option<String>,
+    pub sqs: Option<String>,
+    pub eventbridge: Option<String>,
+}
+
+/// The base SDK configuration plus endpoint overrides.
+#[derive(Clone, Debug)]
+pub struct AwsSetup {
+    pub sdk: SdkConfig,
+    pub endpoints: Endpoints,
+}
+
+impl AwsSetup {
+    /// The standard chain, with SDK retries off (the adapters retry) and
+    /// per-attempt timeouts on.
+    pub async fn from_env(settings: &AwsSettings) -> Self {
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(RetryConfig::disabled())
+            .timeout_config(timeouts(settings))
+            .load()
+            .await;
+        AwsSetup {
+            sdk,
+            endpoints: Endpoints::default(),
+        }
+    }
+
+    /// Static placeholder credentials in `region`, for local endpoints only.
+    pub async fn local(settings: &AwsSettings, region: &str, endpoints: Endpoints) -> Self {
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(region.to_owned()))
+            .credentials_provider(Credentials::new(
+                "local",
+                "local",
+                None,
+                None,
+                "rel04d-local",
+            ))
+            .retry_config(RetryConfig::disabled())
+            .timeout_config(timeouts(settings))
+            .load()
+            .await;
+        AwsSetup { sdk, endpoints }
+    }
+
+    pub fn wellarchitected(&self, scope: &SdkConfig) -> aws_sdk_wellarchitected::Client {
+        let mut config = aws_sdk_wellarchitected::config::Builder::from(scope);
+        config.set_endpoint_url(self.endpoints.wellarchitected.clone());
+        aws_sdk_wellarchitected::Client::from_conf(config.build())
+    }
+
+    pub fn sqs(&self) -> aws_sdk_sqs::Client {
+        let mut config = aws_sdk_sqs::config::Builder::from(&self.sdk);
+        config.set_endpoint_url(self.endpoints.sqs.clone());
+        aws_sdk_sqs::Client::from_conf(config.build())
+    }
+
+    pub fn eventbridge(&self) -> aws_sdk_eventbridge::Client {
+        let mut config = aws_sdk_eventbridge::config::Builder::from(&self.sdk);
+        config.set_endpoint_url(self.endpoints.eventbridge.clone());
+        aws_sdk_eventbridge::Client::from_conf(config.build())
+    }
+}
+
+pub fn timeouts(settings: &AwsSettings) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .operation_attempt_timeout(settings.call_timeout)
+        .build()
+}
+
+/// The scopes to scan: each configured account's regions, else the ambient
+/// credentials in `aws.regions` (or the SDK's region when that is empty).
+pub fn scope_specs(
+    settings: &AwsSettings,
+    sdk_region: Option<&str>,
+) -> anyhow::Result<Vec<ScopeSpec>> {
+    if !settings.accounts.is_empty() {
+        let mut specs = Vec::new();
+        for account in &settings.accounts {
+            for region in &account.regions {
+                specs.push(ScopeSpec {
+                    key: format!("{}/{region}", account.id),
+                    account_id: Some(account.id.clone()),
+                    region: region.clone(),
+                    role: Some((
+                        account.role_arn.clone(),
+                        account
+                            .external_id
+                            .as_ref()
+                            .map(|e| e.expose_secret().to_owned()),
+                    )),
+                });
+            }
+        }
+        return Ok(specs);
+    }
+    let regions: Vec<String> = if settings.regions.is_empty() {
+        let region = sdk_region.ok_or_else(|| {
+            anyhow::anyhow!("no region to scan: set aws.regions, AWS_REGION, or a profile region")
+        })?;
+        vec![region.to_owned()]
+    } else {
+        settings.regions.clone()
+    };
+    Ok(regions
+        .into_iter()
+        .map(|region| ScopeSpec {
+            key: format!("ambient/{region}"),
+            account_id: None,
+            region,
+            role: None,
+        })
+        .collect())
+}
+
+/// The SDK configuration of one scope: its region, and assumed-role credentials
+/// when it names a role (refreshed by the provider before they expire).
+pub async fn scope_config(base: &SdkConfig, spec: &ScopeSpec) -> SdkConfig {
+    let mut builder = base.to_builder().region(Region::new(spec.region.clone()));
+    if let Some((role_arn, external_id)) = &spec.role {
+        let mut provider = AssumeRoleProvider::builder(role_arn)
+            .session_name("rel04d")
+            .region(Region::new(spec.region.clone()))
+            .configure(base);
+        if let Some(external_id) = external_id {
+            provider = provider.external_id(external_id);
+        }
+        builder =
+            builder.credentials_provider(SharedCredentialsProvider::new(provider.build().await));
+    }
+    builder.build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+
+    fn aws(file: &str) -> AwsSettings {
+        let mut tmp = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut tmp, file.as_bytes()).unwrap();
+        Settings::load_with(Some(tmp.path()), Some(Default::default()))
+            .unwrap()
+            .aws
+    }
+
+    #[test]
+    fn ambient_scopes_come_from_regions_or_the_sdk_region() {
+        let specs = scope_specs(
+            &aws("[aws]\nregions = [\"us-east-1\", \"eu-west-1\"]\n"),
+            Some("ap-south-1"),
+        )
+        .unwrap();
+        let keys: Vec<&str> = specs.iter().map(|s| s.key.as_str()).collect();
+        assert_eq!(keys, ["ambient/us-east-1", "ambient/eu-west-1"]);
+
+        let specs = scope_specs(&aws(""), Some("ap-south-1")).unwrap();
+        assert_eq!(specs[0].key, "ambient/ap-south-1");
+        assert!(specs[0].role.is_none());
+
+        let err = scope_specs(&aws(""), None).unwrap_err();
+        assert!(err.to_string().contains("no region to scan"));
+    }
+
+    #[test]
+    fn accounts_give_one_scope_per_region_with_their_role() {
+        let specs = scope_specs(
+            &aws(
+                "[[aws.accounts]]\nid = \"111122223333\"\nrole_arn = \"arn:aws:iam::111122223333:role/r\"\nregions = [\"us-east-1\", \"us-west-2\"]\n\
+                 [[aws.accounts]]\nid = \"444455556666\"\nrole_arn = \"arn:aws:iam::444455556666:role/r\"\nexternal_id = \"x\"\nregions = [\"eu-west-1\"]\n",
+            ),
+            Some("ap-south-1"),
+        )
+        .unwrap();
+        let keys: Vec<&str> = specs.iter().map(|s| s.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "111122223333/us-east-1",
+                "111122223333/us-west-2",
+                "444455556666/eu-west-1"
+            ]
+        );
+        assert_eq!(specs[2].role.as_ref().unwrap().1.as_deref(), Some("x"));
+    }
+}

@@ -1,0 +1,178 @@
+//! Command-line parsing and dispatch. Each command loads settings, wires what it
+//! needs and nothing more: query commands open only the database.
+
+mod output;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::Settings;
+use crate::filter::Filter;
+use crate::startup::Daemon;
+use crate::store::Store;
+use crate::telemetry;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "rel04d",
+    version,
+    about = "Keeps the AWS Well-Architected REL 04 control true across workloads"
+)]
+pub struct Cli {
+    /// An extra configuration file layered over the defaults (also REL04D_CONFIG).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// The state database, overriding database.url.
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon: scheduled sweeps until SIGTERM/SIGINT.
+    Run {
+        /// One full sweep, then exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Current control states.
+    Controls {
+        #[arg(long, default_value = "")]
+        filter: String,
+        #[arg(long, value_enum, default_value_t = Output::Table)]
+        output: Output,
+    },
+    /// State transitions, newest first.
+    History {
+        #[arg(long, default_value = "")]
+        filter: String,
+        #[arg(long, value_enum, default_value_t = Output::Table)]
+        output: Output,
+    },
+    /// Evaluate one workload now (trigger `manual`).
+    Evaluate {
+        #[arg(long, value_name = "ID")]
+        workload: String,
+    },
+    /// Validate the configuration and print it resolved, secrets redacted.
+    CheckConfig,
+    /// Apply database migrations.
+    Migrate,
+    /// The daemon against the built-in simulator and a local SQLite file.
+    Demo(crate::demo::DemoArgs),
+    /// Serve the Well-Architected Tool simulator alone (benchmarks, experiments).
+    Simulator(crate::demo::SimulatorArgs),
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Output {
+    Table,
+    Json,
+}
+
+/// Loads settings with the command-line overrides applied.
+fn settings(cli: &Cli) -> anyhow::Result<Settings> {
+    let mut settings = Settings::load(cli.config.as_deref())?;
+    if let Some(url) = &cli.database_url {
+        settings.database.url = url.clone().into();
+    }
+    Ok(settings)
+}
+
+async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    let store = Store::connect(settings.database_url(), settings.database.max_connections).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// Runs the parsed command; the caller prints the error and sets the exit code.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Demo(args) => {
+            return crate::demo::run(args.clone(), cli.database_url.clone()).await;
+        }
+        Command::Simulator(args) => return crate::demo::serve_simulator(args.clone()).await,
+        _ => {}
+    }
+    let settings = settings(&cli)?;
+    let is_daemon = matches!(cli.command, Command::Run { .. });
+    let level = if is_daemon {
+        settings.log.level.as_str()
+    } else {
+        "warn"
+    };
+    telemetry::init(settings.log.format, level, !is_daemon);
+    match cli.command {
+        Command::Run { once: false } => {
+            let daemon = Daemon::build(settings, None).await?;
+            daemon.run(stop_signal()).await
+        }
+        Command::Run { once: true } => {
+            let daemon = Daemon::build(settings, None).await?;
+            daemon.run_once().await;
+            Ok(())
+        }
+        Command::Controls { filter, output } => {
+            let filter = Filter::parse(&filter)?;
+            let rows = open_store(&settings).await?.list_controls(&filter).await?;
+            output::controls(&rows, output)
+        }
+        Command::History { filter, output } => {
+            let filter = Filter::parse(&filter)?;
+            let rows = open_store(&settings)
+                .await?
+                .list_transitions(&filter)
+                .await?;
+            output::transitions(&rows, output)
+        }
+        Command::Evaluate { workload } => {
+            let daemon = Daemon::build(settings, None).await?;
+            let result = daemon.evaluate(&workload).await?;
+            let control = daemon.store.control_by_workload_id(&workload).await?;
+            output::evaluated(&workload, &result, control.as_ref())
+        }
+        Command::CheckConfig => {
+            settings.policies.to_policy_set()?;
+            println!("{}", serde_json::to_string_pretty(&settings.redacted())?);
+            eprintln!("configuration is valid");
+            Ok(())
+        }
+        Command::Migrate => {
+            open_store(&settings).await?;
+            eprintln!(
+                "migrations applied to {}",
+                crate::store::redact_url(settings.database_url())
+            );
+            Ok(())
+        }
+        Command::Demo(_) | Command::Simulator(_) => unreachable!("handled above"),
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn stop_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+}
+
+/// Parses a humantime duration for clap.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text).map_err(|e| e.to_string())
+}

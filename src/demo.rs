@@ -1,0 +1,332 @@
+//! `rel04d demo`: the real daemon, through the real SDK, against the built-in
+//! simulator and a local SQLite file — no AWS account needed. A background task
+//! changes answers every few seconds so transitions happen while you watch.
+//!
+//! Also `rel04d simulator`, which serves the simulator alone.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use rand::seq::IndexedRandom;
+
+use crate::aws::{AwsSetup, Endpoints};
+use crate::config::{LogFormat, PolicyBlock, Settings};
+use crate::simulator::{Faults, Simulator};
+use crate::startup::Daemon;
+use crate::store::TransitionRow;
+
+const REGION: &str = "us-east-1";
+const DEMO_DATABASE: &str = "rel04d-demo.db";
+
+#[derive(Clone, Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Stop after this long (e.g. 60s); default: run until Ctrl-C.
+    #[arg(long, value_parser = crate::cli::parse_duration)]
+    pub duration: Option<Duration>,
+    /// How many simulated workloads.
+    #[arg(long, default_value_t = 25)]
+    pub workloads: usize,
+    /// Time between sweeps.
+    #[arg(long, value_parser = crate::cli::parse_duration, default_value = "10s")]
+    pub interval: Duration,
+    /// Time between simulated answer changes.
+    #[arg(long, value_parser = crate::cli::parse_duration, default_value = "3s")]
+    pub change_every: Duration,
+    /// Seed of the simulated fleet.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+}
+
+#[derive(Clone, Debug, clap::Args)]
+pub struct SimulatorArgs {
+    #[arg(long, default_value = "127.0.0.1:9405")]
+    pub listen: SocketAddr,
+    /// Generate this many workloads (ignored with --seed-file).
+    #[arg(long, default_value_t = 1000)]
+    pub workloads: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Load workloads from a JSON seed file instead.
+    #[arg(long)]
+    pub seed_file: Option<PathBuf>,
+    #[arg(long, default_value = "us-east-1")]
+    pub region: String,
+    /// Latency added to every API call, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Hard rate limit in requests per second (429 beyond it).
+    #[arg(long)]
+    pub rate_limit: Option<f64>,
+    /// Probability of a 429 ThrottlingException per call.
+    #[arg(long, default_value_t = 0.0)]
+    pub throttle: f64,
+    /// Probability of a 500 InternalServerException per call.
+    #[arg(long, default_value_t = 0.0)]
+    pub errors: f64,
+}
+
+/// Serves the simulator until Ctrl-C.
+pub async fn serve_simulator(args: SimulatorArgs) -> anyhow::Result<()> {
+    let sim = match &args.seed_file {
+        Some(path) => Simulator::from_seed_file(path)?,
+        None => Simulator::generated(&args.region, args.workloads, args.seed),
+    };
+    sim.set_faults(Faults {
+        latency: Duration::from_millis(args.latency_ms),
+        rate_limit_per_second: args.rate_limit,
+        throttle_probability: args.throttle,
+        error_probability: args.errors,
+        ..Faults::default()
+    });
+    let server = sim.serve(args.listen).await?;
+    println!(
+        "simulator serving {} workloads at {}",
+        sim.workloads().len(),
+        server.url()
+    );
+    println!(
+        "point the SDK at it: AWS_ENDPOINT_URL_WELLARCHITECTED={}",
+        server.url()
+    );
+    crate::cli::stop_signal().await;
+    server.shutdown().await;
+    Ok(())
+}
+
+/// The demo's policies: a global requirement, an account override, name-glob
+/// variations (skip, none of these), enforcement for one workload id, and tags.
+fn demo_settings(
+    database_url: String,
+    interval: Duration,
+    enforced: Option<&str>,
+) -> anyhow::Result<Settings> {
+    let mut settings = Settings::load_with(None, Some(Default::default()))?;
+    settings.database.url = database_url.into();
+    settings.schedule.interval = interval;
+    settings.schedule.jitter = Duration::ZERO;
+    settings.aws.regions = vec![REGION.to_owned()];
+    settings.aws.max_requests_per_second = 50.0;
+    settings.aws.max_concurrency = 4;
+    settings.log.format = LogFormat::Text;
+    settings.log.level = "warn".to_owned();
+    let block = |scope: Option<&str>| PolicyBlock {
+        scope: scope.map(str::to_owned),
+        ..PolicyBlock::default()
+    };
+    settings.policies.global = PolicyBlock {
+        rel04: Some("Check: Choices based on sub policies".into()),
+        identify: Some("True".into()),
+        loosely_coupled: Some("True".into()),
+        idempotent: Some("True".into()),
+        ..block(None)
+    };
+    settings.policies.settings = vec![
+        PolicyBlock {
+            constant_work: Some("True".into()),
+            ..block(Some("account:444455556666"))
+        },
+        PolicyBlock {
+            rel04: Some("Skip".into()),
+            ..block(Some("workload-name:*-reporting"))
+        },
+        PolicyBlock {
+            rel04: Some("Check: None of these".into()),
+            ..block(Some("workload-name:*-analytics"))
+        },
+    ];
+    if let Some(id) = enforced {
+        settings.policies.settings.push(PolicyBlock {
+            rel04: Some("Enforce: Choices based on sub policies".into()),
+            ..block(Some(&format!("workload:{id}")))
+        });
+    }
+    settings.policies.tags.enabled = true;
+    settings.policies.to_policy_set()?;
+    Ok(settings)
+}
+
+pub async fn run(args: DemoArgs, database_url: Option<String>) -> anyhow::Result<()> {
+    let database_url = match database_url {
+        Some(url) => url,
+        None => {
+            // The demo's own file starts fresh each run, so what you see is this run.
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{DEMO_DATABASE}{suffix}"));
+            }
+            format!("sqlite://{DEMO_DATABASE}?mode=rwc")
+        }
+    };
+    let sim = Simulator::generated(REGION, args.workloads, args.seed);
+    let enforced = stage_special_cases(&sim);
+    let settings = demo_settings(database_url.clone(), args.interval, enforced.as_deref())?;
+    crate::telemetry::init(settings.log.format, &settings.log.level, true);
+    let server = sim.serve("127.0.0.1:0".parse()?).await?;
+    let endpoints = Endpoints {
+        wellarchitected: Some(server.url()),
+        ..Endpoints::default()
+    };
+    let setup = AwsSetup::local(&settings.aws, REGION, endpoints).await;
+    let daemon = Daemon::build(settings, Some(setup)).await?;
+
+    println!(
+        "rel04d demo: {} simulated workloads at {}",
+        args.workloads,
+        server.url()
+    );
+    println!(
+        "state database: {}  (try: rel04d controls --database-url '{database_url}')",
+        crate::store::redact_url(&database_url)
+    );
+    println!(
+        "sweeping every {}; changing an answer every {}; Ctrl-C to stop\n",
+        humantime::format_duration(args.interval),
+        humantime::format_duration(args.change_every)
+    );
+
+    let names: BTreeMap<String, String> = sim
+        .workloads()
+        .into_iter()
+        .map(|w| (w.id, w.name))
+        .collect();
+    let printer = tokio::spawn(print_transitions(daemon.reconciler.subscribe(), names));
+    let changer = tokio::spawn(change_answers(sim.clone(), args.change_every));
+    let summary = tokio::spawn(print_summaries(daemon.clone(), args.interval));
+
+    let stop = async {
+        match args.duration {
+            Some(duration) => tokio::select! {
+                _ = tokio::time::sleep(duration) => {}
+                _ = crate::cli::stop_signal() => {}
+            },
+            None => crate::cli::stop_signal().await,
+        }
+    };
+    daemon.clone().run(stop).await?;
+    changer.abort();
+    summary.abort();
+    printer.abort();
+    let history = daemon
+        .store
+        .list_transitions(&crate::filter::Filter::default())
+        .await?;
+    print_states(&daemon).await?;
+    println!("{} transitions recorded. Explore them with:", history.len());
+    println!("  rel04d history --database-url '{database_url}'");
+    server.shutdown().await;
+    Ok(())
+}
+
+/// Makes sure the demo shows `invalid`, `error` and enforcement too: one workload
+/// gets a bad policy tag, one is denied to the daemon, and the id of a third is
+/// returned to be enforced.
+fn stage_special_cases(sim: &Simulator) -> Option<String> {
+    let ordinary: Vec<_> = sim
+        .workloads()
+        .into_iter()
+        .filter(|w| w.lenses.iter().any(|l| l == "wellarchitected"))
+        .filter(|w| !w.name.ends_with("-reporting") && !w.name.ends_with("-analytics"))
+        .collect();
+    if let Some(w) = ordinary.first() {
+        let mut tags = w.tags.clone();
+        tags.insert("rel04d:idempotent".into(), "Maybe".into());
+        let _ = sim.set_tags(&w.id, tags);
+    }
+    if let Some(w) = ordinary.get(1) {
+        let mut faults = sim.faults();
+        faults.deny_workloads.insert(w.id.clone());
+        sim.set_faults(faults);
+    }
+    ordinary.get(2).map(|w| w.id.clone())
+}
+
+async fn print_transitions(
+    mut rx: tokio::sync::broadcast::Receiver<TransitionRow>,
+    names: BTreeMap<String, String>,
+) {
+    loop {
+        match rx.recv().await {
+            Ok(t) => {
+                let name = names
+                    .get(&t.workload_id)
+                    .map_or(t.workload_id.as_str(), String::as_str);
+                let time = t.occurred_at.get(11..19).unwrap_or(&t.occurred_at);
+                let enforced = if t.action.is_some() {
+                    " [enforced]"
+                } else {
+                    ""
+                };
+                println!(
+                    "{time}  {name:<28} {:>7} → {:<7} ({}){enforced}  {}",
+                    t.from_state.as_deref().unwrap_or("new"),
+                    t.to_state,
+                    t.trigger,
+                    t.reason
+                );
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                println!("… {n} transitions not shown")
+            }
+            Err(_) => return,
+        }
+    }
+}
+
+/// Every few seconds, toggles one best practice on a random workload.
+async fn change_answers(sim: Simulator, every: Duration) {
+    let practices = [
+        crate::simulator::CHOICE_IDENTIFY,
+        crate::simulator::CHOICE_LOOSELY_COUPLED,
+        crate::simulator::CHOICE_IDEMPOTENT,
+        crate::simulator::CHOICE_CONSTANT_WORK,
+    ];
+    loop {
+        tokio::time::sleep(every).await;
+        let workloads = sim.workloads();
+        let (Some(w), Some(choice)) = (
+            workloads.choose(&mut rand::rng()),
+            practices.choose(&mut rand::rng()),
+        ) else {
+            continue;
+        };
+        let mut answer = w.answer.clone();
+        let verb = if let Some(at) = answer.selected.iter().position(|c| c == choice) {
+            answer.selected.remove(at);
+            "unselected"
+        } else {
+            answer
+                .selected
+                .retain(|c| c != crate::simulator::CHOICE_NONE);
+            answer.selected.push(choice.to_string());
+            answer.is_applicable = true;
+            "selected"
+        };
+        if sim.set_answer(&w.id, answer).is_ok() {
+            println!("{:>8}  {:<28} someone {verb} {choice}", "change", w.name);
+        }
+    }
+}
+
+async fn print_summaries(daemon: Arc<Daemon>, every: Duration) {
+    loop {
+        tokio::time::sleep(every).await;
+        let _ = print_states(&daemon).await;
+    }
+}
+
+async fn print_states(daemon: &Daemon) -> anyhow::Result<()> {
+    let counts = daemon
+        .store
+        .count_by_state()
+        .await
+        .context("count controls")?;
+    let text: Vec<String> = counts
+        .iter()
+        .map(|(state, n)| format!("{state} {n}"))
+        .collect();
+    println!("── controls: {} ──", text.join(" · "));
+    Ok(())
+}

@@ -1,0 +1,206 @@
+//! The work queue between triggers and the evaluator.
+//!
+//! Keyed by workload id, like controller-runtime's queue: a workload is queued at
+//! most once, and evaluated by at most one worker at a time. A request for a
+//! workload that is already queued joins it; one for a workload being evaluated
+//! marks it to run once more afterwards, so a burst of events becomes at most two
+//! evaluations and the last one always sees the latest answer. Every requester gets
+//! the result of the first evaluation that started after its request.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+
+use tokio::sync::{Notify, oneshot};
+
+use crate::workload::{Trigger, Workload};
+
+/// What to evaluate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A workload just listed by a sweep: its summary saves a describe call.
+    Listed(Workload),
+    /// A workload known only by id (an event, a manual request, a vanished one):
+    /// the evaluator describes it first.
+    Id(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Job {
+    pub target: Target,
+    pub trigger: Trigger,
+}
+
+impl Job {
+    pub fn workload_id(&self) -> &str {
+        match &self.target {
+            Target::Listed(workload) => &workload.id,
+            Target::Id(id) => id,
+        }
+    }
+
+    /// Folds a later request into this one. A fresh read (by id) beats a listed
+    /// summary; an event trigger beats a manual one beats a sweep, and a later
+    /// event id beats an earlier one, so transitions name the latest cause.
+    fn absorb(&mut self, later: Job) {
+        let keeps_fresh_read =
+            matches!(self.target, Target::Id(_)) && matches!(later.target, Target::Listed(_));
+        if !keeps_fresh_read {
+            self.target = later.target;
+        }
+        let rank = |t: &Trigger| match t {
+            Trigger::Sweep => 0,
+            Trigger::Manual => 1,
+            Trigger::Event(_) => 2,
+        };
+        if rank(&later.trigger) >= rank(&self.trigger) {
+            self.trigger = later.trigger;
+        }
+    }
+}
+
+/// What a requester learns: the evaluation's summary, or why it failed.
+pub type Done<T> = Result<T, String>;
+
+struct Pending<T> {
+    job: Job,
+    waiters: Vec<oneshot::Sender<Done<T>>>,
+}
+
+struct Entry<T> {
+    /// The job waiting to run (queued) or, while running, the next run's job.
+    next: Option<Pending<T>>,
+    /// Waiters of the run in progress.
+    running: Option<Vec<oneshot::Sender<Done<T>>>>,
+}
+
+struct State<T> {
+    order: VecDeque<String>,
+    entries: HashMap<String, Entry<T>>,
+    closed: bool,
+}
+
+pub struct WorkQueue<T> {
+    state: Mutex<State<T>>,
+    ready: Notify,
+}
+
+impl<T: Clone> Default for WorkQueue<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Clone> WorkQueue<T> {
+    pub fn new() -> Self {
+        WorkQueue {
+            state: Mutex::new(State {
+                order: VecDeque::new(),
+                entries: HashMap::new(),
+                closed: false,
+            }),
+            ready: Notify::new(),
+        }
+    }
+
+    /// Requests an evaluation; the receiver resolves when one that covers this
+    /// request finishes (or errors if the queue shuts down first).
+    pub fn push(&self, job: Job) -> oneshot::Receiver<Done<T>> {
+        let (tx, rx) = oneshot::channel();
+        let mut state = self.state.lock().unwrap();
+        if state.closed {
+            let _ = tx.send(Err("shutting down".to_owned()));
+            return rx;
+        }
+        let key = job.workload_id().to_owned();
+        let entry = state.entries.entry(key.clone()).or_insert(Entry {
+            next: None,
+            running: None,
+        });
+        let newly_queued = entry.next.is_none() && entry.running.is_none();
+        match &mut entry.next {
+            Some(pending) => {
+                pending.job.absorb(job);
+                pending.waiters.push(tx);
+            }
+            None => {
+                entry.next = Some(Pending {
+                    job,
+                    waiters: vec![tx],
+                })
+            }
+        }
+        if newly_queued {
+            state.order.push_back(key);
+            drop(state);
+            self.ready.notify_one();
+        }
+        rx
+    }
+
+    /// Takes the next job, waiting for one; `None` once the queue is closed.
+    pub async fn pop(&self) -> Option<Job> {
+        loop {
+            let notified = self.ready.notified();
+            {
+                let mut state = self.state.lock().unwrap();
+                if state.closed {
+                    return None;
+                }
+                if let Some(key) = state.order.pop_front() {
+                    let entry = state
+                        .entries
+                        .get_mut(&key)
+                        .expect("queued keys have entries");
+                    let pending = entry.next.take().expect("queued entries have a job");
+                    entry.running = Some(pending.waiters);
+                    return Some(pending.job);
+                }
+            }
+            notified.await;
+        }
+    }
+
+    /// Reports the end of the running evaluation of `workload_id`.
+    pub fn complete(&self, workload_id: &str, result: Done<T>) {
+        let mut state = self.state.lock().unwrap();
+        let Some(entry) = state.entries.get_mut(workload_id) else {
+            return;
+        };
+        for waiter in entry.running.take().unwrap_or_default() {
+            let _ = waiter.send(result.clone());
+        }
+        if entry.next.is_some() {
+            state.order.push_back(workload_id.to_owned());
+            drop(state);
+            self.ready.notify_one();
+        } else {
+            state.entries.remove(workload_id);
+        }
+    }
+
+    /// Stops handing out work; queued requests fail with "shutting down".
+    pub fn close(&self) {
+        let mut state = self.state.lock().unwrap();
+        state.closed = true;
+        state.order.clear();
+        for entry in state.entries.values_mut() {
+            for waiter in entry.next.take().map(|p| p.waiters).unwrap_or_default() {
+                let _ = waiter.send(Err("shutting down".to_owned()));
+            }
+        }
+        drop(state);
+        self.ready.notify_waiters();
+    }
+
+    /// Workloads queued or running, for metrics.
+    pub fn len(&self) -> usize {
+        self.state.lock().unwrap().entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,383 @@
+//! The one evaluation path: "evaluate workload W now", whatever asked for it.
+//!
+//! Like a kube-rs reconcile, it is told nothing about why it runs and checks
+//! everything: does the workload exist, does it have the lens, what do the policies
+//! say, what is the answer, does it need enforcing. Running it twice on unchanged
+//! input writes nothing new, so sweeps, events, retries and replays are all safe.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use chrono::Utc;
+use tokio::sync::broadcast;
+
+use crate::control::{
+    self, ControlState, Expected, Mode, ObservedAnswer, Outcome, Plan, PolicySet, WorkloadFacts,
+};
+use crate::metrics::Metrics;
+use crate::queue::{Job, Target};
+use crate::store::{ControlRow, Recording, Store, TransitionRow, Written};
+use crate::wellarchitected::{ErrorKind, WaError, WellArchitected};
+use crate::workload::{Trigger, Workload};
+
+/// How one reconcile ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reconciled {
+    /// Evaluated; the control is now in this state.
+    Evaluated(ControlState),
+    /// The workload or its lens is gone; the control is (now) removed.
+    Removed,
+    /// Nothing to do: an unknown workload without the lens, or gone before we had
+    /// a control for it.
+    Ignored,
+    /// Another writer (replica) recorded this control first; its result stands.
+    Superseded,
+}
+
+/// The evaluator and everything it writes through.
+pub struct Reconciler {
+    store: Store,
+    policies: PolicySet,
+    tags_enabled: bool,
+    metrics: Arc<Metrics>,
+    transitions: broadcast::Sender<TransitionRow>,
+}
+
+/// The part of a scope a reconcile needs: its Tool client and its key.
+pub struct ScopeRef<'a> {
+    pub key: &'a str,
+    pub wa: &'a WellArchitected,
+}
+
+impl Reconciler {
+    pub fn new(store: Store, policies: PolicySet, metrics: Arc<Metrics>) -> Self {
+        metrics.describe(
+            "rel04d_evaluations_total",
+            "counter",
+            "Evaluations by resulting state.",
+        );
+        metrics.describe(
+            "rel04d_transitions_total",
+            "counter",
+            "Recorded transitions by new state.",
+        );
+        let (transitions, _) = broadcast::channel(1024);
+        Reconciler {
+            store,
+            tags_enabled: policies.tag_prefix.is_some(),
+            policies,
+            metrics,
+            transitions,
+        }
+    }
+
+    /// Every transition this process records, as it commits.
+    pub fn subscribe(&self) -> broadcast::Receiver<TransitionRow> {
+        self.transitions.subscribe()
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Evaluates one workload. Errors are for failures to record (the database);
+    /// failures to read the Tool end as the control's `error` state instead.
+    pub async fn reconcile(&self, scope: &ScopeRef<'_>, job: &Job) -> anyhow::Result<Reconciled> {
+        let workload = match &job.target {
+            Target::Listed(workload) if !self.tags_enabled || workload.tags.is_some() => {
+                workload.clone()
+            }
+            Target::Listed(listed) => match scope.wa.describe_workload(&listed.id).await {
+                Ok(workload) => workload,
+                Err(error) => {
+                    return self
+                        .undescribable(scope, &listed.id, Some(listed), &job.trigger, error)
+                        .await;
+                }
+            },
+            Target::Id(id) => match scope.wa.describe_workload(id).await {
+                Ok(workload) => workload,
+                Err(error) => {
+                    return self
+                        .undescribable(scope, id, None, &job.trigger, error)
+                        .await;
+                }
+            },
+        };
+        if !workload.has_lens() {
+            return self
+                .remove(
+                    &workload.id,
+                    "The wellarchitected lens is not applied to the workload",
+                    &job.trigger,
+                )
+                .await;
+        }
+        let (control, opened) = self
+            .store
+            .open_control(&workload, scope.key, &job.trigger, Utc::now())
+            .await?;
+        if let Some(transition) = opened {
+            self.announce(transition);
+        }
+
+        let empty = Default::default();
+        let facts = WorkloadFacts {
+            account_id: &workload.account_id,
+            workload_id: &workload.id,
+            workload_name: &workload.name,
+            tags: workload.tags.as_ref().unwrap_or(&empty),
+        };
+        let policies = control::resolve(&self.policies, &facts, Utc::now());
+        let expected = match control::plan(policies) {
+            Plan::Decided(outcome) => {
+                return self
+                    .record(scope, &workload, &control, &job.trigger, &outcome, None)
+                    .await;
+            }
+            Plan::Check(expected) => expected,
+        };
+        let observed = match scope.wa.get_answer(&workload.id).await {
+            Ok(observed) => observed,
+            // The lens (or the workload) went away between listing and reading.
+            Err(error) if error.kind == ErrorKind::NotFound => {
+                return self
+                    .remove(
+                        &workload.id,
+                        &format!("The answer is gone: {}", error.message),
+                        &job.trigger,
+                    )
+                    .await;
+            }
+            Err(error) => {
+                let outcome = control::unreadable(&expected, &error.to_string());
+                return self
+                    .record(scope, &workload, &control, &job.trigger, &outcome, None)
+                    .await;
+            }
+        };
+        let outcome = control::judge(&expected, &observed);
+        if expected.mode == Mode::Enforce && outcome.state == ControlState::Alarm {
+            return self
+                .enforce(
+                    scope,
+                    &workload,
+                    control,
+                    &job.trigger,
+                    &expected,
+                    &observed,
+                    outcome,
+                )
+                .await;
+        }
+        self.record(scope, &workload, &control, &job.trigger, &outcome, None)
+            .await
+    }
+
+    /// Records the alarm, writes the expected answer, reads it back, and records
+    /// `ok` (or `error`) with what was written.
+    #[allow(clippy::too_many_arguments)]
+    async fn enforce(
+        &self,
+        scope: &ScopeRef<'_>,
+        workload: &Workload,
+        control: ControlRow,
+        trigger: &Trigger,
+        expected: &Expected,
+        observed: &ObservedAnswer,
+        alarm: Outcome,
+    ) -> anyhow::Result<Reconciled> {
+        let Some(update) = control::plan_update(expected, observed) else {
+            return self
+                .record(scope, workload, &control, trigger, &alarm, None)
+                .await;
+        };
+        // The mismatch is a real state of the world: record it before acting on it.
+        let control = if control.state != ControlState::Alarm.as_str() {
+            match self
+                .record(scope, workload, &control, trigger, &alarm, None)
+                .await?
+            {
+                Reconciled::Superseded => return Ok(Reconciled::Superseded),
+                _ => self
+                    .store
+                    .control(&workload.arn)
+                    .await?
+                    .context("the control vanished while enforcing")?,
+            }
+        } else {
+            control
+        };
+        let result = match scope.wa.update_answer(&workload.id, &update).await {
+            Err(error) => control::unreadable(expected, &format!("enforce failed: {error}")),
+            Ok(()) => match scope.wa.get_answer(&workload.id).await {
+                Err(error) => control::unreadable(
+                    expected,
+                    &format!("read-back after enforce failed: {error}"),
+                ),
+                Ok(after) => {
+                    let mut judged = control::judge(expected, &after);
+                    if judged.state != ControlState::Ok {
+                        judged.state = ControlState::Error;
+                        judged.reason = format!(
+                            "Enforced, but the answer still does not match: {}",
+                            judged.reason
+                        );
+                    }
+                    judged
+                }
+            },
+        };
+        self.metrics.inc(
+            "rel04d_enforcements_total",
+            &[("result", result.state.as_str())],
+        );
+        self.record(
+            scope,
+            workload,
+            &control,
+            trigger,
+            &result,
+            Some(&update.changes),
+        )
+        .await
+    }
+
+    async fn record(
+        &self,
+        scope: &ScopeRef<'_>,
+        workload: &Workload,
+        control: &ControlRow,
+        trigger: &Trigger,
+        outcome: &Outcome,
+        enforced: Option<&[String]>,
+    ) -> anyhow::Result<Reconciled> {
+        let details = serde_json::to_value(&outcome.details).context("serialize details")?;
+        let recording = Recording {
+            workload,
+            scanned_by: scope.key,
+            state: outcome.state,
+            reason: &outcome.reason,
+            details: &details,
+            trigger,
+            enforced,
+            at: Utc::now(),
+        };
+        self.metrics.inc(
+            "rel04d_evaluations_total",
+            &[("state", outcome.state.as_str())],
+        );
+        match self.store.record(control, &recording).await? {
+            Written::Conflict => Ok(Reconciled::Superseded),
+            Written::Unchanged => Ok(Reconciled::Evaluated(outcome.state)),
+            Written::Transition(transition) => {
+                self.announce(transition);
+                Ok(Reconciled::Evaluated(outcome.state))
+            }
+        }
+    }
+
+    /// The workload could not be described: gone, or unreachable. A workload known
+    /// from the listing or the store gets its control put in `error`.
+    async fn undescribable(
+        &self,
+        scope: &ScopeRef<'_>,
+        workload_id: &str,
+        listed: Option<&Workload>,
+        trigger: &Trigger,
+        error: WaError,
+    ) -> anyhow::Result<Reconciled> {
+        if error.kind == ErrorKind::NotFound {
+            return self
+                .remove(workload_id, "The workload no longer exists", trigger)
+                .await;
+        }
+        let control = match listed {
+            Some(workload) if workload.has_lens() => {
+                let (control, opened) = self
+                    .store
+                    .open_control(workload, scope.key, trigger, Utc::now())
+                    .await?;
+                if let Some(transition) = opened {
+                    self.announce(transition);
+                }
+                control
+            }
+            _ => match self.store.control_by_workload_id(workload_id).await? {
+                Some(control) if !control.is_removed() => control,
+                _ => {
+                    tracing::warn!(workload_id, error = %error, "cannot describe a workload that has no control");
+                    return Ok(Reconciled::Ignored);
+                }
+            },
+        };
+        let workload = Workload {
+            arn: control.workload_arn.clone(),
+            id: control.workload_id.clone(),
+            name: control.workload_name.clone(),
+            account_id: control.account_id.clone(),
+            region: control.region.clone(),
+            lenses: Vec::new(),
+            tags: None,
+        };
+        let outcome = Outcome {
+            state: ControlState::Error,
+            reason: format!("Could not describe the workload: {error}"),
+            details: control::Details {
+                policies: Vec::new(),
+                question: None,
+                best_practices: Vec::new(),
+                none_of_these: None,
+                error: Some(error.to_string()),
+            },
+        };
+        self.record(scope, &workload, &control, trigger, &outcome, None)
+            .await
+    }
+
+    async fn remove(
+        &self,
+        workload_id: &str,
+        reason: &str,
+        trigger: &Trigger,
+    ) -> anyhow::Result<Reconciled> {
+        let Some(control) = self.store.control_by_workload_id(workload_id).await? else {
+            return Ok(Reconciled::Ignored);
+        };
+        if control.is_removed() {
+            return Ok(Reconciled::Removed);
+        }
+        match self
+            .store
+            .remove(&control, reason, trigger, Utc::now())
+            .await?
+        {
+            Written::Conflict => Ok(Reconciled::Superseded),
+            Written::Transition(transition) => {
+                self.announce(transition);
+                Ok(Reconciled::Removed)
+            }
+            Written::Unchanged => Ok(Reconciled::Removed),
+        }
+    }
+
+    fn announce(&self, transition: TransitionRow) {
+        self.metrics.inc(
+            "rel04d_transitions_total",
+            &[("to_state", &transition.to_state)],
+        );
+        tracing::info!(
+            workload_id = %transition.workload_id,
+            workload_arn = %transition.workload_arn,
+            from_state = transition.from_state.as_deref().unwrap_or("none"),
+            to_state = %transition.to_state,
+            reason = %transition.reason,
+            trigger = %transition.trigger,
+            event_id = transition.event_id.as_deref(),
+            transition_id = transition.id,
+            "control state changed"
+        );
+        // Nobody listening is fine: the database is the record.
+        let _ = self.transitions.send(transition);
+    }
+}

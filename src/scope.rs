@@ -1,0 +1,67 @@
+//! One account-region: its Tool client (with its own rate limit), its work queue
+//! and its workers. Scopes share nothing but the store, so a slow or failing
+//! account-region never holds up another.
+
+use std::sync::Arc;
+
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::aws::ScopeSpec;
+use crate::queue::{Done, Job, WorkQueue};
+use crate::reconcile::{Reconciled, Reconciler, ScopeRef};
+use crate::wellarchitected::WellArchitected;
+
+pub struct Scope {
+    pub spec: ScopeSpec,
+    pub wa: WellArchitected,
+    pub queue: WorkQueue<Reconciled>,
+    /// Workers evaluating in parallel (`aws.max_concurrency`).
+    pub concurrency: usize,
+}
+
+impl Scope {
+    pub fn new(spec: ScopeSpec, wa: WellArchitected, concurrency: usize) -> Self {
+        Scope {
+            spec,
+            wa,
+            queue: WorkQueue::new(),
+            concurrency: concurrency.max(1),
+        }
+    }
+
+    pub fn key(&self) -> &str {
+        &self.spec.key
+    }
+
+    /// Requests an evaluation; resolves when it is recorded.
+    pub fn submit(&self, job: Job) -> oneshot::Receiver<Done<Reconciled>> {
+        self.queue.push(job)
+    }
+
+    /// Starts the workers; they stop once the queue is closed and their current
+    /// evaluation is recorded.
+    pub fn spawn_workers(self: &Arc<Self>, reconciler: Arc<Reconciler>) -> Vec<JoinHandle<()>> {
+        (0..self.concurrency)
+            .map(|_| {
+                let scope = self.clone();
+                let reconciler = reconciler.clone();
+                tokio::spawn(async move { scope.work(&reconciler).await })
+            })
+            .collect()
+    }
+
+    async fn work(&self, reconciler: &Reconciler) {
+        let scope = ScopeRef {
+            key: &self.spec.key,
+            wa: &self.wa,
+        };
+        while let Some(job) = self.queue.pop().await {
+            let result = reconciler.reconcile(&scope, &job).await.map_err(|error| {
+                tracing::error!(scope = %self.spec.key, workload_id = job.workload_id(), error = format!("{error:#}"), "evaluation not recorded");
+                format!("{error:#}")
+            });
+            self.queue.complete(job.workload_id(), result);
+        }
+    }
+}

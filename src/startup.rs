@@ -1,0 +1,252 @@
+//! Wiring: builds the daemon from settings and runs it until told to stop.
+//!
+//! Shutdown is one broadcast signal (as in mini-redis): every long-running task
+//! listens for it, the work queues close, workers finish the evaluation they are
+//! recording, and `run` returns.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use futures::future::join_all;
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::aws;
+use crate::config::Settings;
+use crate::metrics::Metrics;
+use crate::queue::{Job, Target};
+use crate::reconcile::{Reconciled, Reconciler, ScopeRef};
+use crate::scope::Scope;
+use crate::store::Store;
+use crate::sweep::{SweepReport, sweep};
+use crate::wellarchitected::WellArchitected;
+use crate::workload::Trigger;
+
+/// How long in-flight evaluations may take to finish after a stop signal.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The assembled daemon: store, evaluator and one [`Scope`] per account-region.
+pub struct Daemon {
+    pub settings: Settings,
+    pub store: Store,
+    pub reconciler: Arc<Reconciler>,
+    pub scopes: Vec<Arc<Scope>>,
+    pub metrics: Arc<Metrics>,
+    /// When the last complete sweep finished, for readiness.
+    pub last_sweep: std::sync::Mutex<Option<Instant>>,
+}
+
+impl Daemon {
+    /// Connects to the database (applying migrations) and sets up every scope.
+    /// `setup` replaces the SDK configuration loaded from the environment (tests,
+    /// the demo); scopes still set their own region and credentials on top of it.
+    pub async fn build(
+        settings: Settings,
+        setup: Option<aws::AwsSetup>,
+    ) -> anyhow::Result<Arc<Daemon>> {
+        let store =
+            Store::connect(settings.database_url(), settings.database.max_connections).await?;
+        store.migrate().await?;
+        let metrics = Arc::new(Metrics::new());
+        describe_metrics(&metrics);
+        let policies = settings.policies.to_policy_set()?;
+        let reconciler = Arc::new(Reconciler::new(store.clone(), policies, metrics.clone()));
+        let setup = match setup {
+            Some(setup) => setup,
+            None => aws::AwsSetup::from_env(&settings.aws).await,
+        };
+        let specs = aws::scope_specs(&settings.aws, setup.sdk.region().map(|r| r.as_ref()))?;
+        let mut scopes = Vec::new();
+        for spec in specs {
+            let config = aws::scope_config(&setup.sdk, &spec).await;
+            let wa = WellArchitected::new(
+                setup.wellarchitected(&config),
+                settings.aws.max_requests_per_second,
+                settings.aws.max_attempts,
+                metrics.clone(),
+            );
+            scopes.push(Arc::new(Scope::new(spec, wa, settings.aws.max_concurrency)));
+        }
+        Ok(Arc::new(Daemon {
+            settings,
+            store,
+            reconciler,
+            scopes,
+            metrics,
+            last_sweep: std::sync::Mutex::new(None),
+        }))
+    }
+
+    /// Starts every scope's workers.
+    pub fn start_workers(&self) -> Vec<JoinHandle<()>> {
+        self.scopes
+            .iter()
+            .flat_map(|scope| scope.spawn_workers(self.reconciler.clone()))
+            .collect()
+    }
+
+    /// Closes the queues and waits (bounded) for workers to record what they hold.
+    pub async fn stop_workers(&self, workers: Vec<JoinHandle<()>>) {
+        for scope in &self.scopes {
+            scope.queue.close();
+        }
+        if tokio::time::timeout(DRAIN_TIMEOUT, join_all(workers))
+            .await
+            .is_err()
+        {
+            tracing::warn!("in-flight evaluations did not finish in time; abandoning them");
+        }
+    }
+
+    /// Sweeps every scope concurrently (workers must be running).
+    pub async fn sweep_all(&self) -> Vec<SweepReport> {
+        let reports = join_all(self.scopes.iter().map(|scope| sweep(scope, &self.store))).await;
+        for report in &reports {
+            let complete = report.listing_error.is_none() && report.failed == 0;
+            let result = if complete { "complete" } else { "incomplete" };
+            self.metrics.inc(
+                "rel04d_sweeps_total",
+                &[("scope", &report.scope), ("result", result)],
+            );
+            self.metrics.set(
+                "rel04d_sweep_duration_seconds",
+                &[("scope", &report.scope)],
+                report.duration.as_secs_f64(),
+            );
+            tracing::info!(
+                scope = %report.scope,
+                listed = report.listed,
+                evaluated = report.evaluated,
+                removed = report.removed,
+                failed = report.failed,
+                listing_error = report.listing_error.as_deref(),
+                duration_ms = report.duration.as_millis() as u64,
+                "sweep finished"
+            );
+        }
+        if reports.iter().all(|r| r.listing_error.is_none()) {
+            *self.last_sweep.lock().unwrap() = Some(Instant::now());
+        }
+        self.refresh_state_gauges().await;
+        reports
+    }
+
+    async fn refresh_state_gauges(&self) {
+        match self.store.count_by_state().await {
+            Ok(counts) => {
+                let series: Vec<([(&str, &str); 1], f64)> = counts
+                    .iter()
+                    .map(|(state, n)| ([("state", state.as_str())], *n as f64))
+                    .collect();
+                let series: Vec<(&[(&str, &str)], f64)> =
+                    series.iter().map(|(l, n)| (&l[..], *n)).collect();
+                self.metrics.replace("rel04d_controls", &series);
+            }
+            Err(error) => tracing::warn!(error = format!("{error:#}"), "cannot count controls"),
+        }
+    }
+
+    /// Runs the daemon until `stop` resolves: sweeps at a constant rate.
+    pub async fn run(self: Arc<Self>, stop: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let (shutdown, _) = broadcast::channel::<()>(1);
+        let workers = self.start_workers();
+        let scheduler = tokio::spawn(self.clone().schedule(shutdown.subscribe()));
+        tracing::info!(
+            scopes = self.scopes.len(),
+            interval = %humantime::format_duration(self.settings.schedule.interval),
+            "rel04d running"
+        );
+        stop.await;
+        tracing::info!("stop signal received; shutting down");
+        let _ = shutdown.send(());
+        self.stop_workers(workers).await;
+        scheduler.await.context("scheduler task")?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+
+    /// One full sweep with workers, then stop: `rel04d run --once`.
+    pub async fn run_once(&self) -> Vec<SweepReport> {
+        let workers = self.start_workers();
+        let reports = self.sweep_all().await;
+        self.stop_workers(workers).await;
+        reports
+    }
+
+    /// Sweeps every `interval` plus up to `jitter`, measured start to start, so a
+    /// long sweep shortens the pause after it instead of shifting the schedule.
+    async fn schedule(self: Arc<Self>, mut shutdown: broadcast::Receiver<()>) {
+        let interval = self.settings.schedule.interval;
+        let jitter = self.settings.schedule.jitter;
+        let mut next = Instant::now();
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(next) => {}
+                _ = shutdown.recv() => return,
+            }
+            let started = Instant::now();
+            tokio::select! {
+                _ = self.sweep_all() => {}
+                _ = shutdown.recv() => return,
+            }
+            next = started + interval + jitter.mul_f64(rand::random::<f64>());
+        }
+    }
+
+    /// Evaluates one workload now (`rel04d evaluate`), in the scope that knows it.
+    pub async fn evaluate(&self, workload_id: &str) -> anyhow::Result<Reconciled> {
+        let known = self.store.control_by_workload_id(workload_id).await?;
+        let scope = match known
+            .as_ref()
+            .and_then(|c| self.scopes.iter().find(|s| s.key() == c.scanned_by))
+        {
+            Some(scope) => scope.clone(),
+            None => self.find_scope(workload_id).await?,
+        };
+        let job = Job {
+            target: Target::Id(workload_id.to_owned()),
+            trigger: Trigger::Manual,
+        };
+        let scope_ref = ScopeRef {
+            key: scope.key(),
+            wa: &scope.wa,
+        };
+        self.reconciler.reconcile(&scope_ref, &job).await
+    }
+
+    async fn find_scope(&self, workload_id: &str) -> anyhow::Result<Arc<Scope>> {
+        let mut errors = Vec::new();
+        for scope in &self.scopes {
+            match scope.wa.describe_workload(workload_id).await {
+                Ok(_) => return Ok(scope.clone()),
+                Err(error) => errors.push(format!("{}: {error}", scope.key())),
+            }
+        }
+        anyhow::bail!(
+            "workload {workload_id} not found in any scope ({})",
+            errors.join("; ")
+        )
+    }
+}
+
+fn describe_metrics(metrics: &Metrics) {
+    metrics.describe(
+        "rel04d_sweeps_total",
+        "counter",
+        "Sweeps by scope and whether they completed.",
+    );
+    metrics.describe(
+        "rel04d_sweep_duration_seconds",
+        "gauge",
+        "Duration of the last sweep of each scope.",
+    );
+    metrics.describe("rel04d_controls", "gauge", "Active controls by state.");
+    metrics.describe(
+        "rel04d_enforcements_total",
+        "counter",
+        "Answer updates by resulting state.",
+    );
+}

@@ -1,0 +1,349 @@
+//! The Well-Architected Tool adapter: the four calls rel04d makes, with paging,
+//! a client-side rate limit, retries and error classes, translated into core types.
+//!
+//! SDK retries are turned off: this module owns retrying, so every attempt passes
+//! the rate limiter and is counted, and throttling storms cannot drain a retry quota.
+
+mod rate;
+mod retry;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use aws_sdk_wellarchitected::Client;
+use aws_sdk_wellarchitected::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_wellarchitected::types::{self as wa, ChoiceUpdate};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use std::time::Duration;
+
+use crate::control::policy::{LENS_ALIAS, QUESTION_ID};
+use crate::control::{AnswerUpdate, ChoiceStatus, ObservedAnswer};
+use crate::metrics::Metrics;
+use crate::workload::Workload;
+
+pub use rate::RateLimiter;
+pub use retry::{ErrorKind, WaError, backoff};
+
+/// ListWorkloads' largest page.
+const PAGE_SIZE: i32 = 50;
+const BACKOFF_BASE: Duration = Duration::from_millis(50);
+const BACKOFF_CAP: Duration = Duration::from_secs(5);
+
+/// One account-region's connection to the Tool.
+#[derive(Debug)]
+pub struct WellArchitected {
+    client: Client,
+    limiter: RateLimiter,
+    max_attempts: u32,
+    metrics: Arc<Metrics>,
+}
+
+impl WellArchitected {
+    pub fn new(
+        client: Client,
+        max_requests_per_second: f64,
+        max_attempts: u32,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        metrics.describe(
+            "rel04d_aws_calls_total",
+            "counter",
+            "Calls to AWS APIs by operation and outcome.",
+        );
+        metrics.describe(
+            "rel04d_aws_retries_total",
+            "counter",
+            "Retried AWS calls by operation and error kind.",
+        );
+        metrics.describe(
+            "rel04d_aws_throttles_total",
+            "counter",
+            "Throttled AWS calls by operation.",
+        );
+        WellArchitected {
+            client,
+            limiter: RateLimiter::new(max_requests_per_second),
+            max_attempts: max_attempts.max(1),
+            metrics,
+        }
+    }
+
+    /// Runs one call with rate limiting, retries of transient errors, and metrics.
+    async fn call<T, E, F, Fut>(&self, operation: &'static str, send: F) -> Result<T, WaError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let mut attempt = 1;
+        loop {
+            self.limiter.acquire().await;
+            let error = match send().await {
+                Ok(output) => {
+                    self.metrics.inc(
+                        "rel04d_aws_calls_total",
+                        &[("operation", operation), ("outcome", "ok")],
+                    );
+                    return Ok(output);
+                }
+                Err(error) => error,
+            };
+            let (kind, message) = retry::classify(&error);
+            self.metrics.inc(
+                "rel04d_aws_calls_total",
+                &[("operation", operation), ("outcome", kind.as_str())],
+            );
+            if kind == ErrorKind::Throttled {
+                self.metrics
+                    .inc("rel04d_aws_throttles_total", &[("operation", operation)]);
+            }
+            if !kind.is_transient() || attempt >= self.max_attempts {
+                return Err(WaError {
+                    operation,
+                    kind,
+                    message,
+                    attempts: attempt,
+                });
+            }
+            self.metrics.inc(
+                "rel04d_aws_retries_total",
+                &[("operation", operation), ("kind", kind.as_str())],
+            );
+            tracing::debug!(operation, attempt, error = %message, "retrying");
+            tokio::time::sleep(backoff(attempt, BACKOFF_BASE, BACKOFF_CAP)).await;
+            attempt += 1;
+        }
+    }
+
+    /// One page of workloads; pass the returned token back for the next.
+    pub async fn list_workloads_page(
+        &self,
+        token: Option<String>,
+    ) -> Result<(Vec<Workload>, Option<String>), WaError> {
+        let output = self
+            .call("ListWorkloads", || {
+                self.client
+                    .list_workloads()
+                    .max_results(PAGE_SIZE)
+                    .set_next_token(token.clone())
+                    .send()
+            })
+            .await?;
+        let workloads = output
+            .workload_summaries()
+            .iter()
+            .filter_map(from_summary)
+            .collect();
+        Ok((workloads, output.next_token().map(str::to_owned)))
+    }
+
+    /// The workload with its tags (GetWorkload).
+    pub async fn describe_workload(&self, workload_id: &str) -> Result<Workload, WaError> {
+        let output = self
+            .call("GetWorkload", || {
+                self.client.get_workload().workload_id(workload_id).send()
+            })
+            .await?;
+        output
+            .workload()
+            .and_then(from_workload)
+            .ok_or_else(|| WaError {
+                operation: "GetWorkload",
+                kind: ErrorKind::Other,
+                message: "the response has no workload".to_owned(),
+                attempts: 1,
+            })
+    }
+
+    /// The REL 04 answer of a workload.
+    pub async fn get_answer(&self, workload_id: &str) -> Result<ObservedAnswer, WaError> {
+        let output = self
+            .call("GetAnswer", || {
+                self.client
+                    .get_answer()
+                    .workload_id(workload_id)
+                    .lens_alias(LENS_ALIAS)
+                    .question_id(QUESTION_ID)
+                    .send()
+            })
+            .await?;
+        let answer = output.answer().ok_or_else(|| WaError {
+            operation: "GetAnswer",
+            kind: ErrorKind::Other,
+            message: "the response has no answer".to_owned(),
+            attempts: 1,
+        })?;
+        Ok(from_answer(answer, output.lens_arn()))
+    }
+
+    /// Writes `update` to the REL 04 answer of a workload.
+    pub async fn update_answer(
+        &self,
+        workload_id: &str,
+        update: &AnswerUpdate,
+    ) -> Result<(), WaError> {
+        let choice_updates: std::collections::HashMap<String, ChoiceUpdate> = update
+            .choice_updates
+            .iter()
+            .map(|(id, status)| {
+                let update = ChoiceUpdate::builder()
+                    .status(wa::ChoiceStatus::from(status.as_str()))
+                    .build();
+                (id.clone(), update)
+            })
+            .collect();
+        self.call("UpdateAnswer", || {
+            self.client
+                .update_answer()
+                .workload_id(workload_id)
+                .lens_alias(LENS_ALIAS)
+                .question_id(QUESTION_ID)
+                .set_selected_choices(Some(update.selected_choices.clone()))
+                .set_choice_updates(Some(choice_updates.clone()))
+                .set_is_applicable(update.is_applicable)
+                .send()
+        })
+        .await?;
+        Ok(())
+    }
+}
+
+/// The region and account of a workload ARN
+/// (`arn:aws:wellarchitected:<region>:<account>:workload/<id>`).
+fn arn_parts(arn: &str) -> Option<(&str, &str)> {
+    let mut parts = arn.splitn(6, ':');
+    let (_, _, _, region, account) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    Some((region, account))
+}
+
+fn workload_from(
+    arn: Option<&str>,
+    id: Option<&str>,
+    name: Option<&str>,
+    owner: Option<&str>,
+    lenses: &[String],
+) -> Option<Workload> {
+    let arn = arn?;
+    let (region, arn_account) = arn_parts(arn)?;
+    Some(Workload {
+        arn: arn.to_owned(),
+        id: id?.to_owned(),
+        name: name.unwrap_or_default().to_owned(),
+        account_id: owner.unwrap_or(arn_account).to_owned(),
+        region: region.to_owned(),
+        lenses: lenses.to_vec(),
+        tags: None,
+    })
+}
+
+fn from_summary(summary: &wa::WorkloadSummary) -> Option<Workload> {
+    workload_from(
+        summary.workload_arn(),
+        summary.workload_id(),
+        summary.workload_name(),
+        summary.owner(),
+        summary.lenses(),
+    )
+}
+
+fn from_workload(workload: &wa::Workload) -> Option<Workload> {
+    let mut converted = workload_from(
+        workload.workload_arn(),
+        workload.workload_id(),
+        workload.workload_name(),
+        workload.owner(),
+        workload.lenses(),
+    )?;
+    converted.tags = Some(
+        workload
+            .tags()
+            .map(|tags| tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default(),
+    );
+    Some(converted)
+}
+
+fn from_answer(answer: &wa::Answer, lens_arn: Option<&str>) -> ObservedAnswer {
+    let status = |s: Option<&wa::ChoiceStatus>| match s {
+        Some(wa::ChoiceStatus::Selected) => ChoiceStatus::Selected,
+        Some(wa::ChoiceStatus::NotApplicable) => ChoiceStatus::NotApplicable,
+        _ => ChoiceStatus::Unselected,
+    };
+    let choices = ObservedAnswer::from_parts(
+        answer.choices().iter().filter_map(|c| c.choice_id()),
+        answer.selected_choices().iter().map(String::as_str),
+        answer
+            .choice_answers()
+            .iter()
+            .filter_map(|a| a.choice_id().map(|id| (id, status(a.status())))),
+    );
+    ObservedAnswer {
+        // The Tool omits IsApplicable only for answers that were never marked N/A.
+        is_applicable: answer.is_applicable().unwrap_or(true),
+        risk: answer.risk().map(|r| r.as_str().to_owned()),
+        lens_arn: lens_arn.map(str::to_owned),
+        choices,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arns_give_region_and_account() {
+        assert_eq!(
+            arn_parts("arn:aws:wellarchitected:eu-west-1:123456789012:workload/abc"),
+            Some(("eu-west-1", "123456789012"))
+        );
+        assert_eq!(arn_parts("not-an-arn"), None);
+    }
+
+    #[test]
+    fn the_owner_wins_over_the_arn_account_and_the_arn_gives_the_region() {
+        let w = workload_from(
+            Some("arn:aws:wellarchitected:us-west-2:111111111111:workload/abc"),
+            Some("abc"),
+            Some("name"),
+            Some("222222222222"),
+            &["wellarchitected".to_owned()],
+        )
+        .unwrap();
+        assert_eq!(
+            (w.account_id.as_str(), w.region.as_str()),
+            ("222222222222", "us-west-2")
+        );
+        assert!(w.has_lens());
+        assert_eq!(workload_from(None, Some("abc"), None, None, &[]), None);
+    }
+
+    #[test]
+    fn answers_convert_to_core_statuses() {
+        let answer = wa::Answer::builder()
+            .choices(wa::Choice::builder().choice_id("a").build())
+            .choices(wa::Choice::builder().choice_id("b").build())
+            .choices(wa::Choice::builder().choice_id("c").build())
+            .selected_choices("a")
+            .choice_answers(
+                wa::ChoiceAnswer::builder()
+                    .choice_id("b")
+                    .status(wa::ChoiceStatus::NotApplicable)
+                    .build(),
+            )
+            .risk(wa::Risk::Medium)
+            .build();
+        let observed = from_answer(&answer, Some("arn:lens"));
+        assert!(observed.is_applicable);
+        assert_eq!(observed.risk.as_deref(), Some("MEDIUM"));
+        assert_eq!(observed.status("a"), Some(ChoiceStatus::Selected));
+        assert_eq!(observed.status("b"), Some(ChoiceStatus::NotApplicable));
+        assert_eq!(observed.status("c"), Some(ChoiceStatus::Unselected));
+        assert_eq!(observed.lens_arn.as_deref(), Some("arn:lens"));
+    }
+}
