@@ -76,19 +76,28 @@ impl AwsSetup {
 
     pub fn wellarchitected(&self, scope: &SdkConfig) -> aws_sdk_wellarchitected::Client {
         let mut config = aws_sdk_wellarchitected::config::Builder::from(scope);
-        config.set_endpoint_url(self.endpoints.wellarchitected.clone());
+        // Only when set: `from` has already applied any AWS_ENDPOINT_URL_* override.
+        if let Some(url) = &self.endpoints.wellarchitected {
+            config.set_endpoint_url(Some(url.clone()));
+        }
         aws_sdk_wellarchitected::Client::from_conf(config.build())
     }
 
     pub fn sqs(&self) -> aws_sdk_sqs::Client {
         let mut config = aws_sdk_sqs::config::Builder::from(&self.sdk);
-        config.set_endpoint_url(self.endpoints.sqs.clone());
+        // Only when set: `from` has already applied any AWS_ENDPOINT_URL_* override.
+        if let Some(url) = &self.endpoints.sqs {
+            config.set_endpoint_url(Some(url.clone()));
+        }
         aws_sdk_sqs::Client::from_conf(config.build())
     }
 
     pub fn eventbridge(&self) -> aws_sdk_eventbridge::Client {
         let mut config = aws_sdk_eventbridge::config::Builder::from(&self.sdk);
-        config.set_endpoint_url(self.endpoints.eventbridge.clone());
+        // Only when set: `from` has already applied any AWS_ENDPOINT_URL_* override.
+        if let Some(url) = &self.endpoints.eventbridge {
+            config.set_endpoint_url(Some(url.clone()));
+        }
         aws_sdk_eventbridge::Client::from_conf(config.build())
     }
 }

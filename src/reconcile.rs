@@ -271,7 +271,7 @@ impl Reconciler {
             Written::Conflict => Ok(Reconciled::Superseded),
             Written::Unchanged => Ok(Reconciled::Evaluated(outcome.state)),
             Written::Transition(transition) => {
-                self.announce(transition);
+                self.announce(*transition);
                 Ok(Reconciled::Evaluated(outcome.state))
             }
         }
@@ -354,7 +354,7 @@ impl Reconciler {
         {
             Written::Conflict => Ok(Reconciled::Superseded),
             Written::Transition(transition) => {
-                self.announce(transition);
+                self.announce(*transition);
                 Ok(Reconciled::Removed)
             }
             Written::Unchanged => Ok(Reconciled::Removed),

@@ -104,7 +104,8 @@ fn unknown_keys_are_refused_by_name() {
 
 #[test]
 fn invalid_values_are_refused_by_key() {
-    let cases: &[(&str, &[(&str, &str)], &str)] = &[
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
         (
             "schedule.interval",
             &[("REL04D__SCHEDULE__INTERVAL", "soon")],

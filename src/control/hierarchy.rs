@@ -253,13 +253,14 @@ fn resolve_key<'a>(
             passed_over.push(candidate.passed_over(format!("expired at {}", expires.to_rfc3339())));
             continue;
         }
-        if let Some((holder, level)) = &held_by {
-            if candidate.level > *level && !candidate.exception {
-                passed_over.push(candidate.passed_over(format!(
-                    "{holder} is required and this setting is not an exception"
-                )));
-                continue;
-            }
+        if let Some((holder, level)) = &held_by
+            && candidate.level > *level
+            && !candidate.exception
+        {
+            passed_over.push(candidate.passed_over(format!(
+                "{holder} is required and this setting is not an exception"
+            )));
+            continue;
         }
         passed_over.push(PassedOver {
             value: std::mem::take(&mut current.value),

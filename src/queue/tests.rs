@@ -104,21 +104,23 @@ async fn a_waiting_worker_wakes_for_new_work() {
 async fn closing_fails_queued_requests_and_stops_workers() {
     let queue = std::sync::Arc::new(WorkQueue::<u32>::new());
     let queued = queue.push(listed("w1"));
-    let worker = {
-        let queue = queue.clone();
-        tokio::spawn(async move {
-            let mut seen = 0;
-            while queue.pop().await.is_some() {
-                seen += 1;
-            }
-            seen
-        })
-    };
-    let _ = queued; // may or may not be taken by the worker before close
     queue.close();
-    assert!(worker.await.unwrap() <= 1);
+    assert_eq!(queued.await.unwrap(), Err("shutting down".into()));
+    assert_eq!(queue.pop().await, None, "workers stop");
     assert_eq!(
         queue.push(listed("w2")).await.unwrap(),
         Err("shutting down".into())
     );
+}
+
+#[tokio::test]
+async fn closing_wakes_idle_workers() {
+    let queue = std::sync::Arc::new(WorkQueue::<u32>::new());
+    let worker = {
+        let queue = queue.clone();
+        tokio::spawn(async move { queue.pop().await })
+    };
+    tokio::task::yield_now().await;
+    queue.close();
+    assert_eq!(worker.await.unwrap(), None);
 }

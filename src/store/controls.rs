@@ -34,7 +34,7 @@ pub enum Written {
     /// The state did not change: the row was refreshed, no transition written.
     Unchanged,
     /// The state changed; this transition was recorded in the same transaction.
-    Transition(TransitionRow),
+    Transition(Box<TransitionRow>),
     /// Someone else wrote the control since it was read; nothing was written.
     Conflict,
 }
@@ -221,7 +221,7 @@ impl Store {
         )
         .await?;
         tx.commit().await.context("commit a transition")?;
-        Ok(Written::Transition(transition))
+        Ok(Written::Transition(Box::new(transition)))
     }
 
     /// Marks the control removed (workload deleted or lens disassociated).
@@ -264,7 +264,7 @@ impl Store {
         )
         .await?;
         tx.commit().await.context("commit a removal")?;
-        Ok(Written::Transition(transition))
+        Ok(Written::Transition(Box::new(transition)))
     }
 }
 

@@ -156,8 +156,10 @@ fn build(table: Table, filter: &Filter) -> Result<(String, Vec<String>, Vec<&Ter
     // Removed controls are history: shown only when a state term asks for them.
     let asks_for_removed = filter.terms.iter().any(|t| {
         t.key == Key::State
-            && matches!(&t.matcher, Matcher::AnyOf(v) if v.iter().any(|s| s == "removed"))
-            || matches!(t.matcher, Matcher::Regex(_)) && t.key == Key::State
+            && match &t.matcher {
+                Matcher::AnyOf(values) => values.iter().any(|s| s == "removed"),
+                Matcher::Regex(_) => true,
+            }
     });
     if matches!(table, Table::Controls) && !asks_for_removed {
         conditions.push("removed_at IS NULL".to_owned());

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The whole test suite, from a clean clone: installs what it needs (Debian's
+# postgresql, a Python venv with moto, botocore and cfn-lint), starts PostgreSQL
+# and moto on loopback, then runs formatting, lints and every test — the
+# integration suite once on SQLite and once on Postgres.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export WORK="${REL04D_WORK:-$PWD/.ci-work}"
+mkdir -p "$WORK"
+source scripts/services.sh
+trap stop_services EXIT
+
+install_packages
+install_python
+start_postgres
+start_moto
+
+log "cargo fmt --check"
+cargo fmt --check
+
+log "cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets --quiet -- -D warnings
+
+log "tests on SQLite (unit, property, integration, CLI, simulator conformance)"
+(unset REL04D_TEST_POSTGRES_URL; cargo test --quiet)
+
+log "integration tests again on PostgreSQL"
+cargo test --quiet --test '*'
+
+log "all tests passed"

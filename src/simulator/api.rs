@@ -1,0 +1,154 @@
+//! The REST-JSON plumbing of the five operations: routing from [`OPERATIONS`],
+//! faults, latency, counting and the response envelope (handlers are in `handlers.rs`).
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::Response;
+use axum::routing::{MethodFilter, MethodRouter, on};
+
+use super::errors::ApiError;
+use super::faults::Injected;
+use super::handlers::{
+    get_answer, get_workload, list_tags_for_resource, list_workloads, update_answer,
+};
+use super::sim::{Inner, Simulator};
+use super::stats::{Op, Outcome};
+
+/// One operation's HTTP binding, as in the model's `http` trait.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OperationRoute {
+    pub name: &'static str,
+    pub method: &'static str,
+    /// The model's `requestUri`; axum 0.8 uses the same `{Label}` syntax.
+    pub uri: &'static str,
+}
+
+/// The router is built from this table, so checking it against the model checks
+/// what the simulator actually serves.
+pub const OPERATIONS: [OperationRoute; 5] = [
+    OperationRoute {
+        name: "ListWorkloads",
+        method: "POST",
+        uri: "/workloadsSummaries",
+    },
+    OperationRoute {
+        name: "GetWorkload",
+        method: "GET",
+        uri: "/workloads/{WorkloadId}",
+    },
+    OperationRoute {
+        name: "GetAnswer",
+        method: "GET",
+        uri: "/workloads/{WorkloadId}/lensReviews/{LensAlias}/answers/{QuestionId}",
+    },
+    OperationRoute {
+        name: "UpdateAnswer",
+        method: "PATCH",
+        uri: "/workloads/{WorkloadId}/lensReviews/{LensAlias}/answers/{QuestionId}",
+    },
+    OperationRoute {
+        name: "ListTagsForResource",
+        method: "GET",
+        uri: "/tags/{WorkloadArn}",
+    },
+];
+
+/// ListWorkloads' page size when MaxResults is absent (the model's maximum; AWS
+/// documents no default).
+pub const DEFAULT_PAGE_SIZE: usize = 50;
+
+pub fn router() -> Router<Simulator> {
+    OPERATIONS.iter().fold(Router::new(), |router, route| {
+        let method = Method::from_bytes(route.method.as_bytes()).expect("valid method");
+        let filter = MethodFilter::try_from(method).expect("routable method");
+        let handler: MethodRouter<Simulator> = match route.name {
+            "ListWorkloads" => on(filter, list_workloads),
+            "GetWorkload" => on(filter, get_workload),
+            "GetAnswer" => on(filter, get_answer),
+            "UpdateAnswer" => on(filter, update_answer),
+            "ListTagsForResource" => on(filter, list_tags_for_resource),
+            other => unreachable!("no handler for {other}"),
+        };
+        router.route(route.uri, handler)
+    })
+}
+
+/// Runs one call: fault decision at arrival, latency, the operation, counting.
+pub(super) async fn call(
+    sim: &Simulator,
+    op: Op,
+    workload: Option<&str>,
+    run: impl FnOnce(&Inner) -> Result<Vec<u8>, ApiError>,
+) -> Response {
+    let inner = &*sim.inner;
+    let decision = inner
+        .faults
+        .decide(op.name(), workload, op == Op::UpdateAnswer, Instant::now());
+    if !decision.delay.is_zero() {
+        tokio::time::sleep(decision.delay).await;
+    }
+    let result = match decision.fault {
+        Some(fault) => Err(injected_error(fault, op, workload.unwrap_or_default())),
+        None => run(inner),
+    };
+    let outcome = result
+        .as_ref()
+        .map_or_else(ApiError::outcome, |_| Outcome::Ok);
+    inner.stats.record(op, outcome);
+    respond(inner, result)
+}
+
+fn injected_error(fault: Injected, op: Op, workload: &str) -> ApiError {
+    match fault {
+        Injected::Denied => ApiError::AccessDenied(format!(
+            "User is not authorized to perform: wellarchitected:{} on resource {}",
+            op.name(),
+            if workload.is_empty() { "*" } else { workload }
+        )),
+        Injected::RateLimited => ApiError::Throttling("Rate exceeded".into()),
+        Injected::Throttled => ApiError::Throttling("Rate exceeded (injected)".into()),
+        Injected::Internal => ApiError::Internal("Internal server error (injected)".into()),
+        Injected::Conflict => ApiError::Conflict {
+            message: format!("Workload {workload} is being updated by another request"),
+            resource_id: workload.to_string(),
+        },
+    }
+}
+
+fn respond(inner: &Inner, result: Result<Vec<u8>, ApiError>) -> Response {
+    let (status, body, code) = match result {
+        Ok(body) => (StatusCode::OK, body, None),
+        Err(e) => (e.status(), json_bytes(&e.body()), Some(e.code())),
+    };
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Ok(id) = HeaderValue::from_str(&inner.next_request_id()) {
+        headers.insert("x-amzn-requestid", id);
+    }
+    if let Some(code) = code {
+        headers.insert("x-amzn-errortype", HeaderValue::from_static(code));
+    }
+    response
+}
+
+pub(super) fn json_bytes<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).expect("response types always serialize")
+}
+
+pub(super) fn parse_body<T: serde::de::DeserializeOwned + Default>(
+    body: &[u8],
+) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::cannot_parse(format!("Invalid request body: {e}")))
+}

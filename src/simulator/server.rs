@@ -1,0 +1,110 @@
+//! Serving the simulator over HTTP: the Well-Architected API and `/_sim/` on one
+//! listener.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::serve::ListenerExt;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use super::sim::Simulator;
+use super::{admin, api};
+
+/// A running simulator server. Dropping it stops the server (gracefully, in the
+/// background); [`SimServer::shutdown`] stops it and waits.
+pub struct SimServer {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl SimServer {
+    /// `http://<addr>`, ready for an SDK `endpoint_url`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish, and waits.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for SimServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Anything outside the five operations and `/_sim/`, shaped as the service's
+/// unknown-operation error so SDK users see a clear code.
+async fn unknown_operation() -> Response {
+    let mut response = (
+        StatusCode::NOT_FOUND,
+        r#"{"__type":"UnknownOperationException","Message":"Unknown operation"}"#,
+    )
+        .into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        "x-amzn-errortype",
+        HeaderValue::from_static("UnknownOperationException"),
+    );
+    response
+}
+
+impl Simulator {
+    /// The full HTTP application, for embedding in another server or tests.
+    pub fn router(&self) -> Router {
+        api::router()
+            .merge(admin::router())
+            .fallback(unknown_operation)
+            .with_state(self.clone())
+    }
+
+    /// Binds `addr` (port 0 picks a free port), spawns the server on the current
+    /// Tokio runtime and returns at once.
+    pub async fn serve(&self, addr: SocketAddr) -> anyhow::Result<SimServer> {
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding the simulator to {addr}"))?;
+        let addr = listener.local_addr()?;
+        // Small request/response pairs: Nagle would add delayed-ACK stalls.
+        let listener = listener.tap_io(|stream| {
+            if let Err(e) = stream.set_nodelay(true) {
+                tracing::debug!("simulator: TCP_NODELAY failed: {e}");
+            }
+        });
+        let (stop, stopped) = oneshot::channel::<()>();
+        let app = self.router();
+        let task = tokio::spawn(async move {
+            let server = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = stopped.await;
+            });
+            if let Err(e) = server.await {
+                tracing::warn!("simulator server on {addr} failed: {e}");
+            }
+        });
+        tracing::debug!("simulator listening on {addr}");
+        Ok(SimServer {
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+}

@@ -1,0 +1,177 @@
+//! `Simulator`: the shared in-memory state and its in-process admin API.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use anyhow::{Context, anyhow};
+use rand::RngExt;
+
+use super::faults::FaultEngine;
+use super::lens::AnswerState;
+use super::stats::Stats;
+use super::store::{Store, Workload, now_epoch_seconds, validate_lenses, validate_tags};
+use super::types::{AnswerSpec, CallStats, Faults, WorkloadInfo, WorkloadSpec};
+
+/// The Well-Architected Tool simulator. Cheap to clone; all clones share one state.
+#[derive(Clone)]
+pub struct Simulator {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub region: String,
+    store: RwLock<Store>,
+    pub faults: FaultEngine,
+    pub stats: Stats,
+    request_seq: AtomicU64,
+    request_nonce: u64,
+}
+
+impl Inner {
+    /// Never blocks on a poisoned lock: the store stays consistent because every
+    /// mutation validates before it writes.
+    pub fn read(&self) -> RwLockReadGuard<'_, Store> {
+        self.store.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn write(&self) -> RwLockWriteGuard<'_, Store> {
+        self.store.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A UUID-shaped `x-amzn-RequestId`, unique per process.
+    pub fn next_request_id(&self) -> String {
+        let n = self.request_seq.fetch_add(1, Ordering::Relaxed);
+        let r = self.request_nonce;
+        format!(
+            "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
+            (r >> 32) as u32,
+            (r >> 16) as u16,
+            (r >> 4) & 0xfff,
+            (n >> 48) & 0xfff,
+            n & 0xffff_ffff_ffff
+        )
+    }
+}
+
+impl Simulator {
+    /// An empty simulator for `region`.
+    pub fn new(region: &str) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                region: region.to_string(),
+                store: RwLock::new(Store::default()),
+                faults: FaultEngine::default(),
+                stats: Stats::default(),
+                request_seq: AtomicU64::new(0),
+                request_nonce: rand::rng().random(),
+            }),
+        }
+    }
+
+    pub fn region(&self) -> &str {
+        &self.inner.region
+    }
+
+    /// Adds a workload. Panics on an invalid spec (bad id, owner, name, choice id) or
+    /// a duplicate id — a bug in the calling test; use [`Self::try_add_workload`] to
+    /// handle those as errors.
+    pub fn add_workload(&self, spec: WorkloadSpec) -> WorkloadInfo {
+        self.try_add_workload(spec)
+            .unwrap_or_else(|e| panic!("Simulator::add_workload: {e:#}"))
+    }
+
+    pub fn try_add_workload(&self, spec: WorkloadSpec) -> anyhow::Result<WorkloadInfo> {
+        let id = match &spec.id {
+            Some(id) => id.clone(),
+            None => random_workload_id(&mut rand::rng()),
+        };
+        self.insert(&spec, id, now_epoch_seconds())
+    }
+
+    pub(crate) fn insert(
+        &self,
+        spec: &WorkloadSpec,
+        id: String,
+        updated_at: f64,
+    ) -> anyhow::Result<WorkloadInfo> {
+        let w = Workload::from_spec(spec, &self.inner.region, id, updated_at)
+            .map_err(|e| anyhow!(e))?;
+        let info = w.info();
+        self.inner.write().insert(w).map_err(|e| anyhow!(e))?;
+        Ok(info)
+    }
+
+    /// Replaces the REL 04 answer (notes and reasons are cleared).
+    pub fn set_answer(&self, workload_id: &str, answer: AnswerSpec) -> anyhow::Result<()> {
+        let state = AnswerState::from_spec(&answer).map_err(|e| anyhow!(e))?;
+        self.update(workload_id, |w| w.answer = state)
+    }
+
+    pub fn set_tags(
+        &self,
+        workload_id: &str,
+        tags: BTreeMap<String, String>,
+    ) -> anyhow::Result<()> {
+        validate_tags(&tags).map_err(|e| anyhow!(e))?;
+        self.update(workload_id, |w| w.tags = tags)
+    }
+
+    /// Replaces the lens list; the stored answer survives a removal and comes back
+    /// with the lens.
+    pub fn set_lenses(&self, workload_id: &str, lenses: Vec<String>) -> anyhow::Result<()> {
+        validate_lenses(&lenses).map_err(|e| anyhow!(e))?;
+        self.update(workload_id, |w| w.lenses = lenses)
+    }
+
+    pub fn delete_workload(&self, workload_id: &str) -> anyhow::Result<()> {
+        self.inner
+            .write()
+            .remove(workload_id)
+            .map(drop)
+            .with_context(|| format!("no workload {workload_id}"))
+    }
+
+    fn update(&self, workload_id: &str, f: impl FnOnce(&mut Workload)) -> anyhow::Result<()> {
+        let mut store = self.inner.write();
+        let w = store
+            .get_mut(workload_id)
+            .with_context(|| format!("no workload {workload_id}"))?;
+        f(w);
+        w.touch();
+        Ok(())
+    }
+
+    /// All workloads, ordered by id.
+    pub fn workloads(&self) -> Vec<WorkloadInfo> {
+        self.inner.read().iter().map(Workload::info).collect()
+    }
+
+    pub fn workload(&self, id: &str) -> Option<WorkloadInfo> {
+        self.inner.read().get(id).map(Workload::info)
+    }
+
+    pub fn workload_count(&self) -> usize {
+        self.inner.read().len()
+    }
+
+    pub fn set_faults(&self, faults: Faults) {
+        self.inner.faults.set(faults);
+    }
+
+    pub fn faults(&self) -> Faults {
+        self.inner.faults.get()
+    }
+
+    pub fn calls(&self) -> CallStats {
+        self.inner.stats.snapshot()
+    }
+
+    pub fn reset_calls(&self) {
+        self.inner.stats.reset();
+    }
+}
+
+pub(crate) fn random_workload_id(rng: &mut impl rand::Rng) -> String {
+    format!("{:032x}", rng.random::<u128>())
+}

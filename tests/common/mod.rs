@@ -1,0 +1,173 @@
+//! Shared harness: a simulator on port 0, a fresh database per test, and the real
+//! daemon talking to the simulator through the real SDK.
+//!
+//! The database is a new SQLite file by default. With `REL04D_TEST_POSTGRES_URL`
+//! set (the test script sets it for its Postgres pass), each test gets a freshly
+//! created Postgres database on that server instead.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::Arc;
+
+use rel04d::aws::{AwsSetup, Endpoints};
+use rel04d::config::Settings;
+use rel04d::filter::Filter;
+use rel04d::simulator::{AnswerSpec, SimServer, Simulator, WorkloadInfo, WorkloadSpec};
+use rel04d::startup::Daemon;
+use rel04d::store::{ControlRow, TransitionRow};
+use tokio::task::JoinHandle;
+
+pub const REGION: &str = "us-east-1";
+pub const IDENTIFY: &str = "rel_prevent_interaction_failure_identify";
+pub const LOOSELY: &str = "rel_prevent_interaction_failure_loosely_coupled_system";
+pub const IDEMPOTENT: &str = "rel_prevent_interaction_failure_idempotent";
+pub const CONSTANT: &str = "rel_prevent_interaction_failure_constant_work";
+pub const NONE: &str = "rel_prevent_interaction_failure_no";
+pub const ALL_FOUR: [&str; 4] = [IDENTIFY, LOOSELY, IDEMPOTENT, CONSTANT];
+
+/// A fresh database URL for one test.
+pub async fn fresh_database_url(dir: &tempfile::TempDir) -> String {
+    match std::env::var("REL04D_TEST_POSTGRES_URL") {
+        Ok(server) => {
+            let name = format!("rel04d_test_{}", uuid_like());
+            let admin = format!("{server}/postgres");
+            sqlx::any::install_default_drivers();
+            let pool = sqlx::AnyPool::connect(&admin)
+                .await
+                .expect("connect to the test Postgres server");
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&pool)
+                .await
+                .expect("create a test database");
+            pool.close().await;
+            format!("{server}/{name}")
+        }
+        Err(_) => format!("sqlite://{}/state.db?mode=rwc", dir.path().display()),
+    }
+}
+
+fn uuid_like() -> String {
+    format!("{:016x}{:08x}", rand::random::<u64>(), std::process::id())
+}
+
+pub fn answer(selected: &[&str], not_applicable: &[&str], is_applicable: bool) -> AnswerSpec {
+    AnswerSpec {
+        selected: selected.iter().map(|s| s.to_string()).collect(),
+        not_applicable: not_applicable.iter().map(|s| s.to_string()).collect(),
+        is_applicable,
+    }
+}
+
+pub fn workload(name: &str, answer: AnswerSpec) -> WorkloadSpec {
+    WorkloadSpec {
+        id: None,
+        name: name.to_owned(),
+        owner: "111122223333".to_owned(),
+        lenses: vec!["wellarchitected".to_owned()],
+        tags: BTreeMap::new(),
+        answer,
+    }
+}
+
+/// One simulator + one database + one daemon.
+pub struct TestEnv {
+    pub sim: Simulator,
+    pub server: SimServer,
+    pub daemon: Arc<Daemon>,
+    pub database_url: String,
+    pub dir: tempfile::TempDir,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl TestEnv {
+    /// Starts everything; `config` is TOML layered over the defaults (policies,
+    /// limits). Workers are running, so `sweep` can be called at will.
+    pub async fn start(sim: Simulator, config: &str) -> TestEnv {
+        let dir = tempfile::tempdir().unwrap();
+        let database_url = fresh_database_url(&dir).await;
+        let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let settings = settings(&dir, &database_url, config);
+        let endpoints = Endpoints {
+            wellarchitected: Some(server.url()),
+            ..Endpoints::default()
+        };
+        let setup = AwsSetup::local(&settings.aws, REGION, endpoints).await;
+        let daemon = Daemon::build(settings, Some(setup))
+            .await
+            .expect("daemon builds");
+        let workers = daemon.start_workers();
+        TestEnv {
+            sim,
+            server,
+            daemon,
+            database_url,
+            dir,
+            workers,
+        }
+    }
+
+    pub async fn sweep(&self) -> Vec<rel04d::sweep::SweepReport> {
+        self.daemon.sweep_all().await
+    }
+
+    pub async fn controls(&self, filter: &str) -> Vec<ControlRow> {
+        self.daemon
+            .store
+            .list_controls(&Filter::parse(filter).unwrap())
+            .await
+            .unwrap()
+    }
+
+    pub async fn transitions(&self) -> Vec<TransitionRow> {
+        self.daemon
+            .store
+            .list_transitions(&Filter::default())
+            .await
+            .unwrap()
+    }
+
+    pub async fn state_of(&self, workload_id: &str) -> String {
+        self.daemon
+            .store
+            .control_by_workload_id(workload_id)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("no control for {workload_id}"))
+            .state
+    }
+
+    pub async fn stop(self) {
+        self.daemon.stop_workers(self.workers).await;
+        self.server.shutdown().await;
+    }
+}
+
+/// Test settings: `config` (TOML) over the defaults, with the database, the
+/// region and, unless `config` sets them, generous client limits from the
+/// environment layer.
+pub fn settings(dir: &tempfile::TempDir, database_url: &str, config: &str) -> Settings {
+    let path = dir.path().join("rel04d.toml");
+    let mut file = std::fs::File::create(&path).unwrap();
+    file.write_all(config.as_bytes()).unwrap();
+    drop(file);
+    let mut env = std::collections::HashMap::from([
+        ("REL04D__DATABASE__URL".to_owned(), database_url.to_owned()),
+        ("REL04D__AWS__REGIONS".to_owned(), REGION.to_owned()),
+    ]);
+    if !config.contains("max_requests_per_second") {
+        env.insert(
+            "REL04D__AWS__MAX_REQUESTS_PER_SECOND".to_owned(),
+            "2000".to_owned(),
+        );
+    }
+    Settings::load_with(Some(&path), Some(env)).expect("test settings are valid")
+}
+
+/// Adds workloads to `sim` and returns their infos in order.
+pub fn add_all(sim: &Simulator, specs: Vec<WorkloadSpec>) -> Vec<WorkloadInfo> {
+    specs
+        .into_iter()
+        .map(|spec| sim.add_workload(spec))
+        .collect()
+}
