@@ -111,6 +111,7 @@ fn demo_settings(
     settings.aws.regions = vec![REGION.to_owned()];
     settings.aws.max_requests_per_second = 50.0;
     settings.aws.max_concurrency = 4;
+    settings.http.listen = "127.0.0.1:0".parse()?;
     settings.log.format = LogFormat::Text;
     settings.log.level = "warn".to_owned();
     let block = |scope: Option<&str>| PolicyBlock {

@@ -10,13 +10,19 @@ use std::time::Duration;
 
 use anyhow::Context;
 use futures::future::join_all;
-use tokio::sync::broadcast;
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, broadcast};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::aws;
 use crate::config::Settings;
+use crate::events::EventHandler;
+use crate::events::inbox::InboxProcessor;
+use crate::events::sqs::SqsConsumer;
+use crate::http::{self, HttpState};
 use crate::metrics::Metrics;
+use crate::notify::Publisher;
 use crate::queue::{Job, Target};
 use crate::reconcile::{Reconciled, Reconciler, ScopeRef};
 use crate::scope::Scope;
@@ -35,6 +41,10 @@ pub struct Daemon {
     pub reconciler: Arc<Reconciler>,
     pub scopes: Vec<Arc<Scope>>,
     pub metrics: Arc<Metrics>,
+    pub aws: aws::AwsSetup,
+    /// This process's name in claims shared with other replicas.
+    pub replica_id: String,
+    pub started_at: Instant,
     /// When the last complete sweep finished, for readiness.
     pub last_sweep: std::sync::Mutex<Option<Instant>>,
 }
@@ -47,8 +57,9 @@ impl Daemon {
         settings: Settings,
         setup: Option<aws::AwsSetup>,
     ) -> anyhow::Result<Arc<Daemon>> {
-        let store =
-            Store::connect(settings.database_url(), settings.database.max_connections).await?;
+        let store = Store::connect(settings.database_url(), settings.database.max_connections)
+            .await?
+            .with_outbox(settings.notify.event_bus.is_some());
         store.migrate().await?;
         let metrics = Arc::new(Metrics::new());
         describe_metrics(&metrics);
@@ -76,6 +87,9 @@ impl Daemon {
             reconciler,
             scopes,
             metrics,
+            aws: setup,
+            replica_id: replica_id(),
+            started_at: Instant::now(),
             last_sweep: std::sync::Mutex::new(None),
         }))
     }
@@ -130,11 +144,11 @@ impl Daemon {
         if reports.iter().all(|r| r.listing_error.is_none()) {
             *self.last_sweep.lock().unwrap() = Some(Instant::now());
         }
-        self.refresh_state_gauges().await;
         reports
     }
 
-    async fn refresh_state_gauges(&self) {
+    /// Recomputes the gauges read from the database and queues (at scrape time).
+    pub async fn refresh_gauges(&self) {
         match self.store.count_by_state().await {
             Ok(counts) => {
                 let series: Vec<([(&str, &str); 1], f64)> = counts
@@ -147,25 +161,117 @@ impl Daemon {
             }
             Err(error) => tracing::warn!(error = format!("{error:#}"), "cannot count controls"),
         }
+        if let Ok(backlog) = self.store.outbox_backlog().await {
+            self.metrics
+                .set("rel04d_outbox_backlog", &[], backlog as f64);
+        }
+        for scope in &self.scopes {
+            self.metrics.set(
+                "rel04d_queue_depth",
+                &[("scope", scope.key())],
+                scope.queue.len() as f64,
+            );
+        }
     }
 
-    /// Runs the daemon until `stop` resolves: sweeps at a constant rate.
+    /// Runs the daemon until `stop` resolves, on the configured HTTP address.
     pub async fn run(self: Arc<Self>, stop: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let listen = self.settings.http.listen;
+        let listener = TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on http.listen {listen}"))?;
+        self.run_on(listener, stop).await
+    }
+
+    /// Runs the daemon until `stop` resolves: sweeps at a constant rate, event
+    /// intake, notifications, and HTTP on `listener`.
+    pub async fn run_on(
+        self: Arc<Self>,
+        listener: TcpListener,
+        stop: impl Future<Output = ()>,
+    ) -> anyhow::Result<()> {
         let (shutdown, _) = broadcast::channel::<()>(1);
         let workers = self.start_workers();
-        let scheduler = tokio::spawn(self.clone().schedule(shutdown.subscribe()));
+        let mut tasks = vec![tokio::spawn(self.clone().schedule(shutdown.subscribe()))];
+        tasks.extend(self.spawn_event_intake(&shutdown, listener));
+        if let Some(event_bus) = &self.settings.notify.event_bus {
+            let publisher = Publisher {
+                store: self.store.clone(),
+                client: self.aws.eventbridge(),
+                event_bus: event_bus.clone(),
+                source: self.settings.notify.source.clone(),
+                owner: self.replica_id.clone(),
+                metrics: self.metrics.clone(),
+            };
+            tasks.push(tokio::spawn(
+                publisher.run(self.reconciler.subscribe(), shutdown.subscribe()),
+            ));
+        }
         tracing::info!(
             scopes = self.scopes.len(),
             interval = %humantime::format_duration(self.settings.schedule.interval),
+            replica = %self.replica_id,
             "rel04d running"
         );
         stop.await;
         tracing::info!("stop signal received; shutting down");
         let _ = shutdown.send(());
         self.stop_workers(workers).await;
-        scheduler.await.context("scheduler task")?;
+        for task in tasks {
+            task.await.context("a daemon task")?;
+        }
         tracing::info!("stopped");
         Ok(())
+    }
+
+    /// Starts the HTTP listener, the SQS consumer and the inbox processor (the
+    /// latter two only when configured).
+    fn spawn_event_intake(
+        self: &Arc<Self>,
+        shutdown: &broadcast::Sender<()>,
+        listener: TcpListener,
+    ) -> Vec<JoinHandle<()>> {
+        let handler = Arc::new(EventHandler::new(
+            self.store.clone(),
+            self.scopes.clone(),
+            self.settings.policies.tags.enabled,
+            self.metrics.clone(),
+        ));
+        let inbox_wake = Arc::new(Notify::new());
+        let state = HttpState {
+            daemon: self.clone(),
+            events_token: self.settings.http.events_token.clone(),
+            inbox_wake: inbox_wake.clone(),
+        };
+        let address = listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        let http_shutdown = shutdown.subscribe();
+        let mut tasks = vec![tokio::spawn(async move {
+            tracing::info!(%address, "HTTP listening");
+            if let Err(error) = http::serve(listener, state, http_shutdown).await {
+                tracing::error!(%error, "HTTP server failed");
+            }
+        })];
+        if self.settings.http.events_token.is_some() {
+            let inbox = InboxProcessor {
+                store: self.store.clone(),
+                handler: handler.clone(),
+                wake: inbox_wake,
+            };
+            tasks.push(tokio::spawn(inbox.run(shutdown.subscribe())));
+        }
+        if let Some(queue_url) = &self.settings.events.sqs.queue_url {
+            let consumer = Arc::new(SqsConsumer {
+                client: self.aws.sqs(),
+                queue_url: queue_url.clone(),
+                handler,
+                metrics: self.metrics.clone(),
+            });
+            tasks.push(tokio::spawn(consumer.run(shutdown.subscribe())));
+        }
+        tasks
     }
 
     /// One full sweep with workers, then stop: `rel04d run --once`.
@@ -232,7 +338,27 @@ impl Daemon {
     }
 }
 
+/// A name unique to this process: host, pid and a random suffix.
+fn replica_id() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "rel04d".to_owned());
+    format!(
+        "{host}-{}-{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    )
+}
+
 fn describe_metrics(metrics: &Metrics) {
+    metrics.describe(
+        "rel04d_outbox_backlog",
+        "gauge",
+        "Notifications not yet accepted by EventBridge.",
+    );
+    metrics.describe(
+        "rel04d_queue_depth",
+        "gauge",
+        "Workloads queued or being evaluated, per scope.",
+    );
     metrics.describe(
         "rel04d_sweeps_total",
         "counter",

@@ -417,3 +417,60 @@ async fn a_sweep_costs_one_call_per_workload_plus_paging() {
     assert_eq!(calls.total as usize, with_lens + 5);
     env.stop().await;
 }
+
+#[tokio::test]
+async fn enforce_turns_an_alarm_into_ok_and_a_second_pass_writes_nothing() {
+    let sim = Simulator::new(REGION);
+    let w = sim.add_workload(workload(
+        "enforced",
+        answer(&[IDENTIFY, NONE], &[LOOSELY], true),
+    ));
+    let config = r#"[policies.global]
+rel04 = "Enforce: Choices based on sub policies"
+identify = "True"
+loosely_coupled = "True"
+idempotent = "False"
+"#;
+    let env = TestEnv::start(sim, config).await;
+    env.sweep().await;
+    assert_eq!(env.state_of(&w.id).await, "ok");
+    assert_eq!(env.sim.calls().operation("UpdateAnswer").total, 1);
+    let after = env.sim.workload(&w.id).unwrap().answer;
+    let mut selected = after.selected.clone();
+    selected.sort();
+    assert_eq!(
+        selected,
+        [IDENTIFY, LOOSELY],
+        "only the decided choices changed"
+    );
+    assert!(after.not_applicable.is_empty());
+
+    let transitions = env.transitions().await;
+    let enforced = &transitions[0];
+    assert_eq!(
+        (enforced.from_state.as_deref(), enforced.to_state.as_str()),
+        (Some("alarm"), "ok")
+    );
+    assert_eq!(enforced.action.as_deref(), Some("enforced"));
+    let changes: Vec<String> = serde_json::from_value(enforced.changes.clone().unwrap()).unwrap();
+    assert_eq!(
+        changes,
+        [
+            "rel_prevent_interaction_failure_loosely_coupled_system: NOT_APPLICABLE -> SELECTED",
+            "rel_prevent_interaction_failure_no: SELECTED -> UNSELECTED",
+        ]
+    );
+    assert_eq!(
+        transitions[1].to_state, "alarm",
+        "the mismatch itself is recorded first"
+    );
+
+    env.sweep().await;
+    assert_eq!(
+        env.sim.calls().operation("UpdateAnswer").total,
+        1,
+        "a matching answer is never written"
+    );
+    assert_eq!(env.transitions().await.len(), transitions.len());
+    env.stop().await;
+}

@@ -149,6 +149,7 @@ impl Store {
             Some(from_state) => Some(
                 insert_transition(
                     &mut tx,
+                    self.outbox,
                     NewTransition {
                         control: &control,
                         from_state,
@@ -208,6 +209,7 @@ impl Store {
         }
         let transition = insert_transition(
             &mut tx,
+            self.outbox,
             NewTransition {
                 control: previous,
                 from_state: Some(&previous.state),
@@ -251,6 +253,7 @@ impl Store {
         }
         let transition = insert_transition(
             &mut tx,
+            self.outbox,
             NewTransition {
                 control: previous,
                 from_state: Some(&previous.state),
@@ -281,9 +284,11 @@ async fn read_in(
     ControlRow::from_row(&row)
 }
 
-/// The one place a transition row is written.
+/// The one place a transition row is written, with its outbox row when
+/// notifications are on (same transaction: both or neither).
 async fn insert_transition(
     tx: &mut Transaction<'static, Any>,
+    outbox: bool,
     new: NewTransition<'_>,
 ) -> anyhow::Result<TransitionRow> {
     let enforced = new
@@ -313,7 +318,11 @@ async fn insert_transition(
         .fetch_one(&mut **tx)
         .await
         .context("insert a transition")?;
-    TransitionRow::from_row(&row)
+    let transition = TransitionRow::from_row(&row)?;
+    if outbox {
+        super::outbox::enqueue(tx, &transition).await?;
+    }
+    Ok(transition)
 }
 
 impl Store {

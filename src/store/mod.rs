@@ -6,6 +6,8 @@
 //! migrations differ, in `migrations/sqlite` and `migrations/postgres`.
 
 mod controls;
+mod events;
+mod outbox;
 mod query;
 mod rows;
 
@@ -17,6 +19,8 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
 pub use controls::{Recording, Written};
+pub use events::InboxRow;
+pub use outbox::{Notification, OutboxRow};
 pub use rows::{ControlRow, TransitionRow};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,6 +34,8 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Whether transitions also write an outbox row (notifications are on).
+    outbox: bool,
 }
 
 /// Why the store could not be opened; shown to users as is.
@@ -79,7 +85,11 @@ impl Store {
                 url: redact_url(url),
                 source,
             })?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            outbox: false,
+        })
     }
 
     /// Applies pending migrations; safe to run on every start and from several replicas.
@@ -89,6 +99,12 @@ impl Store {
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
         }
         Ok(())
+    }
+
+    /// Makes every transition also queue a notification in the outbox.
+    pub fn with_outbox(mut self, enabled: bool) -> Store {
+        self.outbox = enabled;
+        self
     }
 
     pub fn backend(&self) -> Backend {

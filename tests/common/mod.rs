@@ -6,6 +6,8 @@
 //! created Postgres database on that server instead.
 #![allow(dead_code)]
 
+pub mod moto;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Arc;
@@ -139,6 +141,91 @@ impl TestEnv {
 
     pub async fn stop(self) {
         self.daemon.stop_workers(self.workers).await;
+        self.server.shutdown().await;
+    }
+}
+
+/// The whole daemon running (scheduler, HTTP on port 0, intake, publisher).
+pub struct RunningDaemon {
+    pub sim: Simulator,
+    pub server: SimServer,
+    pub daemon: Arc<Daemon>,
+    pub http: std::net::SocketAddr,
+    pub dir: tempfile::TempDir,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningDaemon {
+    /// `endpoints` may point SQS and EventBridge at moto; Well-Architected is
+    /// always the simulator.
+    pub async fn start(sim: Simulator, config: &str, mut endpoints: Endpoints) -> RunningDaemon {
+        if let Ok(level) = std::env::var("REL04D_TEST_LOG") {
+            rel04d::telemetry::init(rel04d::config::LogFormat::Text, &level, true);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let database_url = fresh_database_url(&dir).await;
+        let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let settings = settings(&dir, &database_url, config);
+        endpoints.wellarchitected = Some(server.url());
+        let setup = AwsSetup::local(&settings.aws, REGION, endpoints).await;
+        let daemon = Daemon::build(settings, Some(setup))
+            .await
+            .expect("daemon builds");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let http = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(daemon.clone().run_on(listener, async move {
+            let _ = stopped.await;
+        }));
+        RunningDaemon {
+            sim,
+            server,
+            daemon,
+            http,
+            dir,
+            stop,
+            task,
+        }
+    }
+
+    /// Polls `check` every 50 ms until it holds or `timeout` passes.
+    pub async fn wait_for<F, Fut>(&self, what: &str, timeout: std::time::Duration, mut check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while !check().await {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for {what}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn transitions(&self) -> Vec<TransitionRow> {
+        self.daemon
+            .store
+            .list_transitions(&Filter::default())
+            .await
+            .unwrap()
+    }
+
+    pub async fn state_of(&self, workload_id: &str) -> Option<String> {
+        self.daemon
+            .store
+            .control_by_workload_id(workload_id)
+            .await
+            .unwrap()
+            .map(|c| c.state)
+    }
+
+    /// Stops the daemon gracefully and checks it exited cleanly.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task.await.unwrap().expect("daemon stops cleanly");
         self.server.shutdown().await;
     }
 }

@@ -1,0 +1,163 @@
+//! Parsing EventBridge envelopes of Well-Architected CloudTrail events, pure.
+//!
+//! The Tool reaches EventBridge only as `AWS API Call via CloudTrail` events. We
+//! keep the ones that can change the REL 04 control and name the workload; every
+//! other well-formed event is irrelevant (acknowledged and counted); anything we
+//! cannot read is malformed (logged and dead-lettered, never guessed at).
+
+use percent_encoding::percent_decode_str;
+use serde_json::Value;
+
+use crate::control::policy::{LENS_ALIAS, QUESTION_ID};
+
+pub const SOURCE: &str = "aws.wellarchitected";
+pub const DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
+const EVENT_SOURCE: &str = "wellarchitected.amazonaws.com";
+
+/// A change to one workload that may change its control.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorkloadEvent {
+    /// The EventBridge event id, the dedupe key.
+    pub event_id: String,
+    /// EventBridge always sets it; some emulators do not, so routing falls back
+    /// to the region alone.
+    pub account: Option<String>,
+    pub region: String,
+    pub event_name: String,
+    pub workload_id: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Parsed {
+    Relevant(WorkloadEvent),
+    /// Well-formed, but nothing REL 04 cares about.
+    Irrelevant {
+        event_id: String,
+        why: String,
+    },
+}
+
+/// An event that cannot be read; the message says what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("malformed event: {0}")]
+pub struct Malformed(pub String);
+
+fn text<'a>(value: &'a Value, path: &str) -> Result<&'a str, Malformed> {
+    let mut current = value;
+    for key in path.split('.') {
+        current = current
+            .get(key)
+            .ok_or_else(|| Malformed(format!("missing {path}")))?;
+    }
+    current
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| Malformed(format!("{path} is not a non-empty string")))
+}
+
+fn optional<'a>(value: &'a Value, path: &str) -> Option<&'a str> {
+    text(value, path).ok()
+}
+
+/// Whether a lens alias (possibly URL-encoded, possibly an ARN) is ours.
+fn is_our_lens(alias: &str) -> bool {
+    let decoded = percent_decode_str(alias).decode_utf8_lossy();
+    decoded == LENS_ALIAS || decoded.ends_with(&format!("/{LENS_ALIAS}"))
+}
+
+fn workload_id_from(detail: &Value, event_name: &str) -> Result<String, Malformed> {
+    let id = match event_name {
+        "CreateWorkload" => optional(detail, "responseElements.WorkloadId").map(str::to_owned),
+        "TagResource" | "UntagResource" => optional(detail, "requestParameters.WorkloadArn")
+            .map(|arn| percent_decode_str(arn).decode_utf8_lossy().into_owned())
+            .and_then(|arn| arn.rsplit_once("workload/").map(|(_, id)| id.to_owned())),
+        _ => optional(detail, "requestParameters.WorkloadId").map(str::to_owned),
+    };
+    let id = id.ok_or_else(|| Malformed(format!("{event_name} event names no workload")))?;
+    if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(Malformed(format!(
+            "{event_name} event has an invalid workload id {id:?}"
+        )));
+    }
+    Ok(id)
+}
+
+/// Why an event name is irrelevant, or `None` when it may change the control.
+fn irrelevance(detail: &Value, event_name: &str, tags_enabled: bool) -> Option<String> {
+    let params = detail.get("requestParameters");
+    let param = |key: &str| params.and_then(|p| p.get(key)).and_then(Value::as_str);
+    match event_name {
+        "UpdateWorkload" | "CreateWorkload" | "DeleteWorkload" => None,
+        "UpdateAnswer" => {
+            let lens_ok = param("LensAlias").is_none_or(is_our_lens);
+            let question_ok = param("QuestionId").is_none_or(|q| q == QUESTION_ID);
+            (!lens_ok || !question_ok)
+                .then(|| "UpdateAnswer of another lens or question".to_owned())
+        }
+        "UpgradeLensReview" => {
+            let lens_ok = param("LensAlias").is_none_or(is_our_lens);
+            (!lens_ok).then(|| "UpgradeLensReview of another lens".to_owned())
+        }
+        "AssociateLenses" | "DisassociateLenses" => {
+            let aliases = params
+                .and_then(|p| p.get("LensAliases"))
+                .and_then(Value::as_array);
+            let ours =
+                aliases.is_none_or(|list| list.iter().filter_map(Value::as_str).any(is_our_lens));
+            (!ours).then(|| format!("{event_name} of other lenses"))
+        }
+        "TagResource" | "UntagResource" if tags_enabled => None,
+        "TagResource" | "UntagResource" => Some(format!("{event_name} while tag policies are off")),
+        other => Some(format!("{other} cannot change the control")),
+    }
+}
+
+/// Parses one EventBridge event (the body of an SQS message or of `POST /events`).
+pub fn parse(body: &str, tags_enabled: bool) -> Result<Parsed, Malformed> {
+    let event: Value =
+        serde_json::from_str(body).map_err(|e| Malformed(format!("not JSON: {e}")))?;
+    if !event.is_object() {
+        return Err(Malformed("not a JSON object".to_owned()));
+    }
+    let event_id = text(&event, "id")?.to_owned();
+    let source = text(&event, "source")?;
+    let detail_type = text(&event, "detail-type")?;
+    let account = optional(&event, "account").map(str::to_owned);
+    let region = text(&event, "region")?.to_owned();
+    let irrelevant = |why: String| {
+        Ok(Parsed::Irrelevant {
+            event_id: event_id.clone(),
+            why,
+        })
+    };
+    if source != SOURCE || detail_type != DETAIL_TYPE {
+        return irrelevant(format!(
+            "{source} / {detail_type} is not a Well-Architected API call"
+        ));
+    }
+    let detail = event
+        .get("detail")
+        .filter(|d| d.is_object())
+        .ok_or_else(|| Malformed("detail is not an object".to_owned()))?;
+    if text(&event, "detail.eventSource")? != EVENT_SOURCE {
+        return irrelevant("the API call is not to the Well-Architected Tool".to_owned());
+    }
+    let event_name = text(&event, "detail.eventName")?.to_owned();
+    if let Some(code) = optional(detail, "errorCode") {
+        return irrelevant(format!("{event_name} failed ({code}); nothing changed"));
+    }
+    if let Some(why) = irrelevance(detail, &event_name, tags_enabled) {
+        return irrelevant(why);
+    }
+    let workload_id = workload_id_from(detail, &event_name)?;
+    Ok(Parsed::Relevant(WorkloadEvent {
+        event_id,
+        account,
+        region,
+        event_name,
+        workload_id,
+    }))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,154 @@
+//! The outbox publisher: sends `Control State Changed` events to EventBridge.
+//!
+//! Rows are claimed (so replicas do not send the same one at once), sent with
+//! `PutEvents` in batches of at most 10, and marked published only for entries
+//! EventBridge accepted; failed entries and throttled calls are retried with
+//! backoff. Delivery is at-least-once: consumers dedupe on `transition_id`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+use chrono::Utc;
+use tokio::sync::broadcast;
+
+use crate::metrics::Metrics;
+use crate::store::{OutboxRow, Store, TransitionRow};
+use crate::wellarchitected::backoff;
+
+pub const DETAIL_TYPE: &str = "Control State Changed";
+/// PutEvents takes at most 10 entries.
+const BATCH: i64 = 10;
+/// How long a claim holds before another publisher may take the rows over: longer
+/// than one PutEvents call may take (its attempt timeout), so a slow but live
+/// publisher is not doubled; a dead one's rows wait at most this long.
+const CLAIM: chrono::Duration = chrono::Duration::seconds(30);
+
+pub struct Publisher {
+    pub store: Store,
+    pub client: aws_sdk_eventbridge::Client,
+    pub event_bus: String,
+    pub source: String,
+    /// This process's claim name.
+    pub owner: String,
+    pub metrics: Arc<Metrics>,
+}
+
+impl Publisher {
+    /// Drains the outbox whenever a transition is recorded (and every few seconds,
+    /// for rows left by a crash or another replica), until shutdown.
+    pub async fn run(
+        self,
+        mut transitions: broadcast::Receiver<TransitionRow>,
+        mut shutdown: broadcast::Receiver<()>,
+    ) {
+        self.metrics.describe(
+            "rel04d_notifications_total",
+            "counter",
+            "Notifications sent to EventBridge, by result.",
+        );
+        let mut failures = 0;
+        loop {
+            match self.publish_batch().await {
+                Ok(0) => failures = 0,
+                Ok(_) => {
+                    failures = 0;
+                    continue;
+                }
+                Err(error) => {
+                    failures += 1;
+                    let wait = backoff(
+                        failures,
+                        Duration::from_millis(200),
+                        Duration::from_secs(30),
+                    );
+                    tracing::warn!(
+                        error = format!("{error:#}"),
+                        retry_in_ms = wait.as_millis() as u64,
+                        "publishing notifications failed"
+                    );
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => continue,
+                        _ = shutdown.recv() => return,
+                    }
+                }
+            }
+            tokio::select! {
+                _ = transitions.recv() => {}
+                _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                _ = shutdown.recv() => return,
+            }
+        }
+    }
+
+    /// Sends one batch; returns how many were accepted.
+    pub async fn publish_batch(&self) -> anyhow::Result<usize> {
+        let now = Utc::now();
+        let rows = self
+            .store
+            .claim_outbox(&self.owner, BATCH, now, now + CLAIM)
+            .await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let entries: Vec<PutEventsRequestEntry> = rows.iter().map(|row| self.entry(row)).collect();
+        let output = match self
+            .client
+            .put_events()
+            .set_entries(Some(entries))
+            .send()
+            .await
+        {
+            Ok(output) => output,
+            Err(error) => {
+                let message = aws_sdk_eventbridge::error::DisplayErrorContext(&error).to_string();
+                for row in &rows {
+                    self.store.mark_failed(row.id, &message).await?;
+                }
+                self.metrics.add(
+                    "rel04d_notifications_total",
+                    &[("result", "failed")],
+                    rows.len() as f64,
+                );
+                anyhow::bail!("PutEvents failed: {message}");
+            }
+        };
+        let mut accepted = Vec::new();
+        for (row, result) in rows.iter().zip(output.entries()) {
+            match result.error_code() {
+                None => accepted.push(row.id),
+                Some(code) => {
+                    let message = format!("{code}: {}", result.error_message().unwrap_or(""));
+                    tracing::warn!(transition_id = row.transition_id, error = %message, "EventBridge refused a notification; retrying");
+                    self.store.mark_failed(row.id, &message).await?;
+                }
+            }
+        }
+        self.store.mark_published(&accepted, Utc::now()).await?;
+        self.metrics.add(
+            "rel04d_notifications_total",
+            &[("result", "published")],
+            accepted.len() as f64,
+        );
+        let refused = rows.len() - accepted.len();
+        if refused > 0 {
+            self.metrics.add(
+                "rel04d_notifications_total",
+                &[("result", "failed")],
+                refused as f64,
+            );
+            anyhow::bail!("{refused} of {} notifications refused", rows.len());
+        }
+        Ok(accepted.len())
+    }
+
+    fn entry(&self, row: &OutboxRow) -> PutEventsRequestEntry {
+        PutEventsRequestEntry::builder()
+            .source(&self.source)
+            .detail_type(DETAIL_TYPE)
+            .detail(&row.payload)
+            .event_bus_name(&self.event_bus)
+            .resources(&row.workload_arn)
+            .build()
+    }
+}

@@ -1,0 +1,115 @@
+//! Durable event intake: handled event ids (dedupe) and the HTTP inbox.
+
+use anyhow::Context;
+use chrono::{DateTime, Duration, Utc};
+use sqlx::Row;
+
+use super::{Store, timestamp};
+
+/// An event pushed to `POST /events`, waiting to be handled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InboxRow {
+    pub id: i64,
+    pub body: String,
+    pub attempts: i64,
+}
+
+impl Store {
+    /// Whether an EventBridge event id was already handled.
+    pub async fn event_processed(&self, event_id: &str) -> anyhow::Result<bool> {
+        let row = sqlx::query("SELECT 1 FROM processed_events WHERE event_id = $1")
+            .bind(event_id)
+            .fetch_optional(&self.pool)
+            .await
+            .context("look up a handled event")?;
+        Ok(row.is_some())
+    }
+
+    /// Remembers a handled event id (idempotent).
+    pub async fn mark_event_processed(
+        &self,
+        event_id: &str,
+        outcome: &str,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO processed_events (event_id, received_at, outcome) VALUES ($1, $2, $3) \
+             ON CONFLICT (event_id) DO NOTHING",
+        )
+        .bind(event_id)
+        .bind(timestamp(at))
+        .bind(outcome)
+        .execute(&self.pool)
+        .await
+        .context("remember a handled event")?;
+        Ok(())
+    }
+
+    /// Forgets handled event ids older than `keep` (longer than any redelivery).
+    pub async fn prune_processed_events(
+        &self,
+        keep: Duration,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<u64> {
+        let result = sqlx::query("DELETE FROM processed_events WHERE received_at < $1")
+            .bind(timestamp(now - keep))
+            .execute(&self.pool)
+            .await
+            .context("prune handled events")?;
+        Ok(result.rows_affected())
+    }
+
+    /// Stores a pushed event; once this returns, it will be handled.
+    pub async fn inbox_insert(&self, body: &str, at: DateTime<Utc>) -> anyhow::Result<i64> {
+        let row = sqlx::query("INSERT INTO inbox (body, received_at) VALUES ($1, $2) RETURNING id")
+            .bind(body)
+            .bind(timestamp(at))
+            .fetch_one(&self.pool)
+            .await
+            .context("store a pushed event")?;
+        Ok(row.try_get("id")?)
+    }
+
+    /// Pushed events not yet handled, oldest first.
+    pub async fn inbox_pending(&self, limit: i64) -> anyhow::Result<Vec<InboxRow>> {
+        let rows = sqlx::query(
+            "SELECT id, body, attempts FROM inbox WHERE processed_at IS NULL ORDER BY id LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .context("read pending pushed events")?;
+        rows.iter()
+            .map(|row| {
+                Ok(InboxRow {
+                    id: row.try_get("id")?,
+                    body: row.try_get("body")?,
+                    attempts: row.try_get("attempts")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Records one attempt at a pushed event: `finished` marks it done (handled,
+    /// or given up on with `error` kept); otherwise the error is kept and it is
+    /// tried again.
+    pub async fn inbox_done(
+        &self,
+        id: i64,
+        error: Option<&str>,
+        finished: bool,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        let processed_at = finished.then(|| timestamp(at));
+        sqlx::query(
+            "UPDATE inbox SET processed_at = $1, last_error = $2, attempts = attempts + 1 WHERE id = $3",
+        )
+        .bind(processed_at)
+        .bind(error)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .context("update a pushed event")?;
+        Ok(())
+    }
+}

@@ -1,0 +1,163 @@
+//! The transactional outbox of `Control State Changed` notifications.
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{Any, Row, Transaction};
+
+use super::rows::TransitionRow;
+use super::{Store, timestamp};
+
+/// The `Detail` of a `Control State Changed` event.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Notification<'a> {
+    pub transition_id: i64,
+    pub control_type: &'a str,
+    pub workload_id: &'a str,
+    pub workload_arn: &'a str,
+    pub account_id: &'a str,
+    pub region: &'a str,
+    pub from_state: Option<&'a str>,
+    pub to_state: &'a str,
+    pub reason: &'a str,
+    pub details: &'a serde_json::Value,
+    pub trigger: &'a str,
+    pub event_id: Option<&'a str>,
+    pub action: Option<&'a str>,
+    pub occurred_at: &'a str,
+}
+
+impl<'a> From<&'a TransitionRow> for Notification<'a> {
+    fn from(t: &'a TransitionRow) -> Self {
+        Notification {
+            transition_id: t.id,
+            control_type: &t.control_type,
+            workload_id: &t.workload_id,
+            workload_arn: &t.workload_arn,
+            account_id: &t.account_id,
+            region: &t.region,
+            from_state: t.from_state.as_deref(),
+            to_state: &t.to_state,
+            reason: &t.reason,
+            details: &t.details,
+            trigger: &t.trigger,
+            event_id: t.event_id.as_deref(),
+            action: t.action.as_deref(),
+            occurred_at: &t.occurred_at,
+        }
+    }
+}
+
+/// A notification waiting to be published.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub transition_id: i64,
+    pub workload_arn: String,
+    /// The `Detail` JSON, fixed when the transition was written.
+    pub payload: String,
+    pub attempts: i64,
+}
+
+/// Queues the notification of `transition` in the caller's transaction.
+pub(super) async fn enqueue(
+    tx: &mut Transaction<'static, Any>,
+    transition: &TransitionRow,
+) -> anyhow::Result<()> {
+    let payload = serde_json::to_string(&Notification::from(transition))
+        .context("serialize a notification")?;
+    sqlx::query("INSERT INTO outbox (transition_id, payload, created_at) VALUES ($1, $2, $3)")
+        .bind(transition.id)
+        .bind(payload)
+        .bind(&transition.occurred_at)
+        .execute(&mut **tx)
+        .await
+        .context("queue a notification")?;
+    Ok(())
+}
+
+impl Store {
+    /// Claims up to `limit` unpublished notifications, oldest first, for `owner`
+    /// until `until`. Claims of a publisher that died expire, so its rows are
+    /// taken over; a live publisher's claims are left alone.
+    pub async fn claim_outbox(
+        &self,
+        owner: &str,
+        limit: i64,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<OutboxRow>> {
+        let now = timestamp(now);
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "UPDATE outbox SET claimed_by = $1, claimed_until = $2 WHERE id IN \
+             (SELECT id FROM outbox WHERE published_at IS NULL \
+              AND (claimed_until IS NULL OR claimed_until < $3 OR claimed_by = $1) ORDER BY id LIMIT $4)",
+        )
+        .bind(owner)
+        .bind(timestamp(until))
+        .bind(&now)
+        .bind(limit)
+        .execute(&mut *tx)
+        .await
+        .context("claim notifications")?;
+        let rows = sqlx::query(
+            "SELECT o.id, o.transition_id, o.payload, o.attempts, t.workload_arn FROM outbox o \
+             JOIN transitions t ON t.id = o.transition_id \
+             WHERE o.claimed_by = $1 AND o.published_at IS NULL ORDER BY o.id LIMIT $2",
+        )
+        .bind(owner)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await
+        .context("read claimed notifications")?;
+        tx.commit().await.context("commit notification claims")?;
+        rows.iter()
+            .map(|row| {
+                Ok(OutboxRow {
+                    id: row.try_get("id")?,
+                    transition_id: row.try_get("transition_id")?,
+                    workload_arn: row.try_get("workload_arn")?,
+                    payload: row.try_get("payload")?,
+                    attempts: row.try_get("attempts")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn mark_published(&self, ids: &[i64], at: DateTime<Utc>) -> anyhow::Result<()> {
+        let at = timestamp(at);
+        for id in ids {
+            sqlx::query("UPDATE outbox SET published_at = $1, claimed_until = NULL WHERE id = $2")
+                .bind(&at)
+                .bind(id)
+                .execute(&self.pool)
+                .await
+                .context("mark a notification published")?;
+        }
+        Ok(())
+    }
+
+    /// Records a failed attempt and releases the claim so the row is retried.
+    pub async fn mark_failed(&self, id: i64, error: &str) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = $1, claimed_by = NULL, \
+             claimed_until = NULL WHERE id = $2",
+        )
+        .bind(error)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .context("record a failed notification")?;
+        Ok(())
+    }
+
+    /// Notifications not yet accepted by EventBridge.
+    pub async fn outbox_backlog(&self) -> anyhow::Result<i64> {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE published_at IS NULL")
+            .fetch_one(&self.pool)
+            .await
+            .context("count the outbox backlog")?;
+        Ok(n)
+    }
+}
