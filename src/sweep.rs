@@ -3,6 +3,9 @@
 //! Constant work by design: no change detection, no skipping, so the sweep is the
 //! backstop that makes lost or late events harmless. Controls the listing no longer
 //! shows are re-checked by id, which confirms (not infers) that they are gone.
+//!
+//! Listing stays a bounded distance ahead of evaluation, so memory does not grow
+//! with the number of workloads.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -10,11 +13,14 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 
-use crate::queue::{Job, Target};
+use crate::queue::{Done, Job, Target};
 use crate::reconcile::Reconciled;
 use crate::scope::Scope;
 use crate::store::Store;
 use crate::workload::Trigger;
+
+/// Evaluations a sweep keeps requested at once; listing waits beyond it.
+const AHEAD: usize = 500;
 
 /// What one sweep of one scope did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -40,6 +46,11 @@ pub async fn sweep(scope: &Scope, store: &Store) -> SweepReport {
     let mut seen = HashSet::new();
     let mut token = None;
     loop {
+        while pending.len() >= AHEAD {
+            if let Some(done) = pending.next().await {
+                report.count(done);
+            }
+        }
         match scope.wa.list_workloads_page(token.take()).await {
             Ok((page, next)) => {
                 report.listed += page.len();
@@ -63,14 +74,11 @@ pub async fn sweep(scope: &Scope, store: &Store) -> SweepReport {
         }
     }
     if report.listing_error.is_none() {
-        match store.active_controls(scope.key()).await {
-            Ok(controls) => {
-                for control in controls
-                    .into_iter()
-                    .filter(|c| !seen.contains(&c.workload_arn))
-                {
+        match store.active_control_keys(scope.key()).await {
+            Ok(keys) => {
+                for (_, workload_id) in keys.into_iter().filter(|(arn, _)| !seen.contains(arn)) {
                     pending.push(scope.submit(Job {
-                        target: Target::Id(control.workload_id),
+                        target: Target::Id(workload_id),
                         trigger: Trigger::Sweep,
                     }));
                 }
@@ -86,12 +94,18 @@ pub async fn sweep(scope: &Scope, store: &Store) -> SweepReport {
         }
     }
     while let Some(done) = pending.next().await {
-        match done {
-            Ok(Ok(Reconciled::Removed)) => report.removed += 1,
-            Ok(Ok(_)) => report.evaluated += 1,
-            Ok(Err(_)) | Err(_) => report.failed += 1,
-        }
+        report.count(done);
     }
     report.duration = started.elapsed();
     report
+}
+
+impl SweepReport {
+    fn count(&mut self, done: Result<Done<Reconciled>, tokio::sync::oneshot::error::RecvError>) {
+        match done {
+            Ok(Ok(Reconciled::Removed)) => self.removed += 1,
+            Ok(Ok(_)) => self.evaluated += 1,
+            Ok(Err(_)) | Err(_) => self.failed += 1,
+        }
+    }
 }

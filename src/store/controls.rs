@@ -79,17 +79,19 @@ impl Store {
         row.as_ref().map(ControlRow::from_row).transpose()
     }
 
-    /// Active (not removed) controls last seen by the scan `scanned_by`.
-    pub async fn active_controls(&self, scanned_by: &str) -> anyhow::Result<Vec<ControlRow>> {
-        let sql = format!(
-            "SELECT {CONTROL_COLUMNS} FROM controls WHERE scanned_by = $1 AND removed_at IS NULL"
-        );
-        let rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(scanned_by)
-            .fetch_all(&self.pool)
-            .await
-            .context("list active controls")?;
-        rows.iter().map(ControlRow::from_row).collect()
+    /// `(workload_arn, workload_id)` of the active (not removed) controls last
+    /// seen by the scan `scanned_by`. Only the keys: a sweep holds them all at once.
+    pub async fn active_control_keys(
+        &self,
+        scanned_by: &str,
+    ) -> anyhow::Result<Vec<(String, String)>> {
+        sqlx::query_as(
+            "SELECT workload_arn, workload_id FROM controls WHERE scanned_by = $1 AND removed_at IS NULL",
+        )
+        .bind(scanned_by)
+        .fetch_all(&self.pool)
+        .await
+        .context("list active controls")
     }
 
     /// Makes sure `workload` has an active control: creates it in `tbd`, or brings a
