@@ -29,6 +29,7 @@ fn run_once(
     concurrency: usize,
 ) -> (Duration, u64, i64) {
     let started = Instant::now();
+    #[allow(clippy::zombie_processes)] // reaped by wait4 below, which also gives its rusage
     let mut child = Command::new(BIN)
         .args(["run", "--once"])
         .env("AWS_ACCESS_KEY_ID", "bench")
@@ -54,10 +55,10 @@ fn run_once(
         .lines()
         .map_while(Result::ok)
     {
-        if let Ok(json) = serde_json::from_str::<serde_json::Value>(&line) {
-            if json["message"] == "sweep finished" {
-                sweep_ms = json["duration_ms"].as_u64().unwrap_or(0);
-            }
+        if let Ok(json) = serde_json::from_str::<serde_json::Value>(&line)
+            && json["message"] == "sweep finished"
+        {
+            sweep_ms = json["duration_ms"].as_u64().unwrap_or(0);
         }
     }
     let pid = child.id() as libc::pid_t;
