@@ -58,27 +58,32 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
-/// Ready when the database answers and a sweep completed recently (or the
-/// daemon is young enough that the first one may still be running).
+/// Ready when the database answers and every scope was swept completely
+/// recently, by this replica or another (or the daemon is young enough that the
+/// first sweep may still be running).
 async fn readyz(State(state): State<HttpState>) -> Response {
-    if let Err(e) = state.daemon.store.ping().await {
+    let daemon = &state.daemon;
+    if let Err(e) = daemon.store.ping().await {
         return error(
             StatusCode::SERVICE_UNAVAILABLE,
             format!("database unreachable: {e:#}"),
         );
     }
-    let schedule = &state.daemon.settings.schedule;
+    let schedule = &daemon.settings.schedule;
     let allowance = (schedule.interval + schedule.jitter) * 2;
-    let last = *state.daemon.last_sweep.lock().unwrap();
-    let recent = match last {
-        Some(at) => at.elapsed() <= allowance,
-        None => state.daemon.started_at.elapsed() <= allowance,
-    };
-    if !recent {
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "no complete sweep recently",
-        );
+    if daemon.started_at.elapsed() <= allowance {
+        return (StatusCode::OK, "ready\n").into_response();
+    }
+    let oldest_allowed = Utc::now() - chrono::Duration::from_std(allowance).unwrap_or_default();
+    for scope in &daemon.scopes {
+        match daemon.store.last_sweep(scope.key()).await {
+            Ok(Some(at)) if at >= oldest_allowed => {}
+            Ok(_) => {
+                let message = format!("no complete sweep of {} recently", scope.key());
+                return error(StatusCode::SERVICE_UNAVAILABLE, message);
+            }
+            Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, format!("{e:#}")),
+        }
     }
     (StatusCode::OK, "ready\n").into_response()
 }

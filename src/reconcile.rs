@@ -32,7 +32,12 @@ pub enum Reconciled {
     Ignored,
     /// Another writer (replica) recorded this control first; its result stands.
     Superseded,
+    /// Another replica is evaluating this workload right now.
+    Busy,
 }
+
+/// How long a replica's claim on a control lasts if it dies before recording.
+const CLAIM: chrono::Duration = chrono::Duration::seconds(120);
 
 /// The evaluator and everything it writes through.
 pub struct Reconciler {
@@ -41,6 +46,9 @@ pub struct Reconciler {
     tags_enabled: bool,
     metrics: Arc<Metrics>,
     transitions: broadcast::Sender<TransitionRow>,
+    /// This replica's name when replicas share the database (claims are taken),
+    /// `None` when this process is the only writer.
+    replica: Option<String>,
 }
 
 /// The part of a scope a reconcile needs: its Tool client and its key.
@@ -50,7 +58,12 @@ pub struct ScopeRef<'a> {
 }
 
 impl Reconciler {
-    pub fn new(store: Store, policies: PolicySet, metrics: Arc<Metrics>) -> Self {
+    pub fn new(
+        store: Store,
+        policies: PolicySet,
+        metrics: Arc<Metrics>,
+        replica: Option<String>,
+    ) -> Self {
         metrics.describe(
             "rel04d_evaluations_total",
             "counter",
@@ -68,7 +81,27 @@ impl Reconciler {
             policies,
             metrics,
             transitions,
+            replica,
         }
+    }
+
+    /// With replicas sharing the database, claims the control so that only this
+    /// replica evaluates it now, and re-reads it (another may just have written
+    /// it). `None`: another replica holds it.
+    async fn claim(&self, control: ControlRow) -> anyhow::Result<Option<ControlRow>> {
+        let Some(replica) = &self.replica else {
+            return Ok(Some(control));
+        };
+        let now = Utc::now();
+        if !self
+            .store
+            .claim_control(&control.workload_arn, replica, now, now + CLAIM)
+            .await?
+        {
+            self.metrics.inc("rel04d_claims_busy_total", &[]);
+            return Ok(None);
+        }
+        self.store.control(&control.workload_arn).await
     }
 
     /// Every transition this process records, as it commits.
@@ -120,6 +153,9 @@ impl Reconciler {
         if let Some(transition) = opened {
             self.announce(transition);
         }
+        let Some(control) = self.claim(control).await? else {
+            return Ok(Reconciled::Busy);
+        };
 
         let empty = Default::default();
         let facts = WorkloadFacts {
@@ -193,17 +229,23 @@ impl Reconciler {
                 .await;
         };
         // The mismatch is a real state of the world: record it before acting on it.
+        // Recording releases any claim, so claim again before writing the answer.
         let control = if control.state != ControlState::Alarm.as_str() {
-            match self
+            if self
                 .record(scope, workload, &control, trigger, &alarm, None)
                 .await?
+                == Reconciled::Superseded
             {
-                Reconciled::Superseded => return Ok(Reconciled::Superseded),
-                _ => self
-                    .store
-                    .control(&workload.arn)
-                    .await?
-                    .context("the control vanished while enforcing")?,
+                return Ok(Reconciled::Superseded);
+            }
+            let recorded = self
+                .store
+                .control(&workload.arn)
+                .await?
+                .context("the control vanished while enforcing")?;
+            match self.claim(recorded).await? {
+                Some(control) => control,
+                None => return Ok(Reconciled::Busy),
             }
         } else {
             control
@@ -268,7 +310,10 @@ impl Reconciler {
             &[("state", outcome.state.as_str())],
         );
         match self.store.record(control, &recording).await? {
-            Written::Conflict => Ok(Reconciled::Superseded),
+            Written::Conflict => {
+                self.metrics.inc("rel04d_write_conflicts_total", &[]);
+                Ok(Reconciled::Superseded)
+            }
             Written::Unchanged => Ok(Reconciled::Evaluated(outcome.state)),
             Written::Transition(transition) => {
                 self.announce(*transition);

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use chrono::Utc;
 use futures::future::join_all;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, broadcast};
@@ -26,7 +27,7 @@ use crate::notify::Publisher;
 use crate::queue::{Job, Target};
 use crate::reconcile::{Reconciled, Reconciler, ScopeRef};
 use crate::scope::Scope;
-use crate::store::Store;
+use crate::store::{Backend, Store};
 use crate::sweep::{SweepReport, sweep};
 use crate::wellarchitected::WellArchitected;
 use crate::workload::Trigger;
@@ -45,8 +46,6 @@ pub struct Daemon {
     /// This process's name in claims shared with other replicas.
     pub replica_id: String,
     pub started_at: Instant,
-    /// When the last complete sweep finished, for readiness.
-    pub last_sweep: std::sync::Mutex<Option<Instant>>,
 }
 
 impl Daemon {
@@ -64,7 +63,16 @@ impl Daemon {
         let metrics = Arc::new(Metrics::new());
         describe_metrics(&metrics);
         let policies = settings.policies.to_policy_set()?;
-        let reconciler = Arc::new(Reconciler::new(store.clone(), policies, metrics.clone()));
+        let replica_id = replica_id();
+        // SQLite is one node's database; on Postgres, replicas may share it, so
+        // evaluations claim their control first.
+        let claims = (store.backend() == Backend::Postgres).then(|| replica_id.clone());
+        let reconciler = Arc::new(Reconciler::new(
+            store.clone(),
+            policies,
+            metrics.clone(),
+            claims,
+        ));
         let setup = match setup {
             Some(setup) => setup,
             None => aws::AwsSetup::from_env(&settings.aws).await,
@@ -88,9 +96,8 @@ impl Daemon {
             scopes,
             metrics,
             aws: setup,
-            replica_id: replica_id(),
+            replica_id,
             started_at: Instant::now(),
-            last_sweep: std::sync::Mutex::new(None),
         }))
     }
 
@@ -117,7 +124,12 @@ impl Daemon {
 
     /// Sweeps every scope concurrently (workers must be running).
     pub async fn sweep_all(&self) -> Vec<SweepReport> {
-        let reports = join_all(self.scopes.iter().map(|scope| sweep(scope, &self.store))).await;
+        self.sweep_scopes(self.scopes.iter().collect()).await
+    }
+
+    /// Sweeps `scopes` concurrently, recording each complete sweep.
+    async fn sweep_scopes(&self, scopes: Vec<&Arc<Scope>>) -> Vec<SweepReport> {
+        let reports = join_all(scopes.into_iter().map(|scope| sweep(scope, &self.store))).await;
         for report in &reports {
             let complete = report.listing_error.is_none() && report.failed == 0;
             let result = if complete { "complete" } else { "incomplete" };
@@ -140,11 +152,57 @@ impl Daemon {
                 duration_ms = report.duration.as_millis() as u64,
                 "sweep finished"
             );
-        }
-        if reports.iter().all(|r| r.listing_error.is_none()) {
-            *self.last_sweep.lock().unwrap() = Some(Instant::now());
+            if report.listing_error.is_none() {
+                let recorded = self
+                    .store
+                    .record_sweep(
+                        &report.scope,
+                        &self.replica_id,
+                        Utc::now(),
+                        report.listed as i64,
+                        report.duration.as_millis() as i64,
+                    )
+                    .await;
+                if let Err(error) = recorded {
+                    tracing::warn!(error = format!("{error:#}"), "cannot record the sweep");
+                }
+            }
         }
         reports
+    }
+
+    /// The scopes this replica sweeps now: those whose sweep lease it holds for
+    /// the coming interval. With one replica that is every scope; with several,
+    /// each scope is swept by one of them per interval, and a dead replica's
+    /// scopes are taken over when its lease runs out.
+    async fn leased_scopes(&self) -> Vec<&Arc<Scope>> {
+        let now = Utc::now();
+        let until =
+            now + chrono::Duration::from_std(self.settings.schedule.interval).unwrap_or_default();
+        let mut leased = Vec::new();
+        for scope in &self.scopes {
+            match self
+                .store
+                .try_lease(
+                    &format!("sweep:{}", scope.key()),
+                    &self.replica_id,
+                    now,
+                    until,
+                )
+                .await
+            {
+                Ok(true) => leased.push(scope),
+                Ok(false) => {
+                    tracing::debug!(scope = scope.key(), "another replica sweeps this scope now")
+                }
+                Err(error) => tracing::warn!(
+                    scope = scope.key(),
+                    error = format!("{error:#}"),
+                    "cannot take the sweep lease"
+                ),
+            }
+        }
+        leased
     }
 
     /// Recomputes the gauges read from the database and queues (at scrape time).
@@ -295,7 +353,7 @@ impl Daemon {
             }
             let started = Instant::now();
             tokio::select! {
-                _ = self.sweep_all() => {}
+                _ = async { self.sweep_scopes(self.leased_scopes().await).await } => {}
                 _ = shutdown.recv() => return,
             }
             next = started + interval + jitter.mul_f64(rand::random::<f64>());

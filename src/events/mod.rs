@@ -108,6 +108,14 @@ impl EventHandler {
             .await
             .map_err(|_| anyhow::anyhow!("the evaluation was abandoned"))?
             .map_err(|e| anyhow::anyhow!("the evaluation was not recorded: {e}"))?;
+        // Another replica's evaluation may have read the answer before this
+        // change: try again later rather than trust it.
+        if matches!(reconciled, Reconciled::Busy | Reconciled::Superseded) {
+            anyhow::bail!(
+                "another replica is evaluating workload {}; retrying",
+                event.workload_id
+            );
+        }
         let handled = Handled::Evaluated(reconciled);
         self.store
             .mark_event_processed(&event.event_id, handled.outcome(), Utc::now())

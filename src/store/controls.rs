@@ -186,7 +186,8 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let updated = sqlx::query(
             "UPDATE controls SET state = $1, reason = $2, details = $3, workload_name = $4, \
-             scanned_by = $5, evaluated_at = $6, updated_at = $7, version = version + 1 \
+             scanned_by = $5, evaluated_at = $6, updated_at = $7, version = version + 1, \
+             lease_owner = NULL, lease_until = NULL \
              WHERE workload_arn = $8 AND version = $9 AND removed_at IS NULL",
         )
         .bind(rec.state.as_str())
@@ -240,7 +241,8 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let updated = sqlx::query(
             "UPDATE controls SET state = 'removed', reason = $1, removed_at = $2, updated_at = $2, \
-             version = version + 1 WHERE workload_arn = $3 AND version = $4 AND removed_at IS NULL",
+             version = version + 1, lease_owner = NULL, lease_until = NULL \
+             WHERE workload_arn = $3 AND version = $4 AND removed_at IS NULL",
         )
         .bind(reason)
         .bind(&now)

@@ -7,6 +7,7 @@
 
 mod controls;
 mod events;
+mod leases;
 mod outbox;
 mod query;
 mod rows;

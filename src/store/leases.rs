@@ -1,0 +1,112 @@
+//! Leases that let several replicas share one database safely.
+//!
+//! Both are conditional writes, so the database arbitrates: exactly one replica
+//! holds a lease at a time, and an expired lease (a dead replica's) is taken over.
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+
+use super::{Store, timestamp};
+
+impl Store {
+    /// Takes or renews the named lease for `owner` until `until`; false when
+    /// another owner holds it unexpired.
+    pub async fn try_lease(
+        &self,
+        name: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
+        let result = sqlx::query(
+            "INSERT INTO leases (name, owner, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET owner = $2, expires_at = $3 \
+             WHERE leases.expires_at < $4 OR leases.owner = $2",
+        )
+        .bind(name)
+        .bind(owner)
+        .bind(timestamp(until))
+        .bind(timestamp(now))
+        .execute(&self.pool)
+        .await
+        .context("take a lease")?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Claims one control for evaluation by `owner` until `until`; false when
+    /// another replica is evaluating it. The claim ends when the result is
+    /// recorded ([`Store::record`], [`Store::remove`] release it) or expires.
+    pub async fn claim_control(
+        &self,
+        workload_arn: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
+        let result = sqlx::query(
+            "UPDATE controls SET lease_owner = $1, lease_until = $2 WHERE workload_arn = $3 \
+             AND (lease_owner IS NULL OR lease_owner = $1 OR lease_until < $4)",
+        )
+        .bind(owner)
+        .bind(timestamp(until))
+        .bind(workload_arn)
+        .bind(timestamp(now))
+        .execute(&self.pool)
+        .await
+        .context("claim a control")?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Gives up a claim without recording (an evaluation that ended early).
+    pub async fn release_control(&self, workload_arn: &str, owner: &str) -> anyhow::Result<()> {
+        sqlx::query("UPDATE controls SET lease_owner = NULL, lease_until = NULL WHERE workload_arn = $1 AND lease_owner = $2")
+            .bind(workload_arn)
+            .bind(owner)
+            .execute(&self.pool)
+            .await
+            .context("release a control")?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Records a complete sweep of `scope`.
+    pub async fn record_sweep(
+        &self,
+        scope: &str,
+        replica: &str,
+        completed_at: DateTime<Utc>,
+        listed: i64,
+        duration_ms: i64,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO sweeps (scope, replica, completed_at, listed, duration_ms) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (scope) DO UPDATE SET replica = $2, completed_at = $3, listed = $4, duration_ms = $5",
+        )
+        .bind(scope)
+        .bind(replica)
+        .bind(timestamp(completed_at))
+        .bind(listed)
+        .bind(duration_ms)
+        .execute(&self.pool)
+        .await
+        .context("record a sweep")?;
+        Ok(())
+    }
+
+    /// When `scope` was last swept completely, by any replica.
+    pub async fn last_sweep(&self, scope: &str) -> anyhow::Result<Option<DateTime<Utc>>> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT completed_at FROM sweeps WHERE scope = $1")
+                .bind(scope)
+                .fetch_optional(&self.pool)
+                .await
+                .context("read the last sweep")?;
+        row.map(|(at,)| {
+            Ok(DateTime::parse_from_rfc3339(&at)
+                .context("stored sweep time")?
+                .with_timezone(&Utc))
+        })
+        .transpose()
+    }
+}
