@@ -32,6 +32,8 @@ pub struct Endpoints {
     pub wellarchitected: Option<String>,
     pub sqs: Option<String>,
     pub eventbridge: Option<String>,
+    /// Where AssumeRole goes for `[[aws.accounts]]`.
+    pub sts: Option<String>,
 }
 
 /// The base SDK configuration plus endpoint overrides.
@@ -154,22 +156,32 @@ pub fn scope_specs(
         .collect())
 }
 
-/// The SDK configuration of one scope: its region, and assumed-role credentials
-/// when it names a role (refreshed by the provider before they expire).
-pub async fn scope_config(base: &SdkConfig, spec: &ScopeSpec) -> SdkConfig {
-    let mut builder = base.to_builder().region(Region::new(spec.region.clone()));
-    if let Some((role_arn, external_id)) = &spec.role {
-        let mut provider = AssumeRoleProvider::builder(role_arn)
-            .session_name("rel04d")
-            .region(Region::new(spec.region.clone()))
-            .configure(base);
-        if let Some(external_id) = external_id {
-            provider = provider.external_id(external_id);
+impl AwsSetup {
+    /// The SDK configuration of one scope: its region, and assumed-role
+    /// credentials when it names a role (refreshed by the provider before they
+    /// expire).
+    pub async fn scope_config(&self, spec: &ScopeSpec) -> SdkConfig {
+        let mut builder = self
+            .sdk
+            .to_builder()
+            .region(Region::new(spec.region.clone()));
+        if let Some((role_arn, external_id)) = &spec.role {
+            let sts = match &self.endpoints.sts {
+                Some(url) => self.sdk.to_builder().endpoint_url(url).build(),
+                None => self.sdk.clone(),
+            };
+            let mut provider = AssumeRoleProvider::builder(role_arn)
+                .session_name("rel04d")
+                .region(Region::new(spec.region.clone()))
+                .configure(&sts);
+            if let Some(external_id) = external_id {
+                provider = provider.external_id(external_id);
+            }
+            builder = builder
+                .credentials_provider(SharedCredentialsProvider::new(provider.build().await));
         }
-        builder =
-            builder.credentials_provider(SharedCredentialsProvider::new(provider.build().await));
+        builder.build()
     }
-    builder.build()
 }
 
 #[cfg(test)]

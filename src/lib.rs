@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod notify;
 pub mod queue;
 pub mod reconcile;
+pub mod scheduler;
 pub mod scope;
 pub mod simulator;
 pub mod startup;

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use chrono::Utc;
 use futures::future::join_all;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, broadcast};
@@ -26,9 +25,10 @@ use crate::metrics::Metrics;
 use crate::notify::Publisher;
 use crate::queue::{Job, Target};
 use crate::reconcile::{Reconciled, Reconciler, ScopeRef};
+use crate::scheduler;
 use crate::scope::Scope;
 use crate::store::{Backend, Store};
-use crate::sweep::{SweepReport, sweep};
+use crate::sweep::SweepReport;
 use crate::wellarchitected::WellArchitected;
 use crate::workload::Trigger;
 
@@ -80,7 +80,7 @@ impl Daemon {
         let specs = aws::scope_specs(&settings.aws, setup.sdk.region().map(|r| r.as_ref()))?;
         let mut scopes = Vec::new();
         for spec in specs {
-            let config = aws::scope_config(&setup.sdk, &spec).await;
+            let config = setup.scope_config(&spec).await;
             let wa = WellArchitected::new(
                 setup.wellarchitected(&config),
                 settings.aws.max_requests_per_second,
@@ -122,87 +122,14 @@ impl Daemon {
         }
     }
 
-    /// Sweeps every scope concurrently (workers must be running).
+    /// Sweeps every scope concurrently, now (workers must be running).
     pub async fn sweep_all(&self) -> Vec<SweepReport> {
-        self.sweep_scopes(self.scopes.iter().collect()).await
-    }
-
-    /// Sweeps `scopes` concurrently, recording each complete sweep.
-    async fn sweep_scopes(&self, scopes: Vec<&Arc<Scope>>) -> Vec<SweepReport> {
-        let reports = join_all(scopes.into_iter().map(|scope| sweep(scope, &self.store))).await;
-        for report in &reports {
-            let complete = report.listing_error.is_none() && report.failed == 0;
-            let result = if complete { "complete" } else { "incomplete" };
-            self.metrics.inc(
-                "rel04d_sweeps_total",
-                &[("scope", &report.scope), ("result", result)],
-            );
-            self.metrics.set(
-                "rel04d_sweep_duration_seconds",
-                &[("scope", &report.scope)],
-                report.duration.as_secs_f64(),
-            );
-            tracing::info!(
-                scope = %report.scope,
-                listed = report.listed,
-                evaluated = report.evaluated,
-                removed = report.removed,
-                failed = report.failed,
-                listing_error = report.listing_error.as_deref(),
-                duration_ms = report.duration.as_millis() as u64,
-                "sweep finished"
-            );
-            if report.listing_error.is_none() {
-                let recorded = self
-                    .store
-                    .record_sweep(
-                        &report.scope,
-                        &self.replica_id,
-                        Utc::now(),
-                        report.listed as i64,
-                        report.duration.as_millis() as i64,
-                    )
-                    .await;
-                if let Err(error) = recorded {
-                    tracing::warn!(error = format!("{error:#}"), "cannot record the sweep");
-                }
-            }
-        }
-        reports
-    }
-
-    /// The scopes this replica sweeps now: those whose sweep lease it holds for
-    /// the coming interval. With one replica that is every scope; with several,
-    /// each scope is swept by one of them per interval, and a dead replica's
-    /// scopes are taken over when its lease runs out.
-    async fn leased_scopes(&self) -> Vec<&Arc<Scope>> {
-        let now = Utc::now();
-        let until =
-            now + chrono::Duration::from_std(self.settings.schedule.interval).unwrap_or_default();
-        let mut leased = Vec::new();
-        for scope in &self.scopes {
-            match self
-                .store
-                .try_lease(
-                    &format!("sweep:{}", scope.key()),
-                    &self.replica_id,
-                    now,
-                    until,
-                )
-                .await
-            {
-                Ok(true) => leased.push(scope),
-                Ok(false) => {
-                    tracing::debug!(scope = scope.key(), "another replica sweeps this scope now")
-                }
-                Err(error) => tracing::warn!(
-                    scope = scope.key(),
-                    error = format!("{error:#}"),
-                    "cannot take the sweep lease"
-                ),
-            }
-        }
-        leased
+        join_all(
+            self.scopes
+                .iter()
+                .map(|scope| scheduler::sweep_and_report(self, scope)),
+        )
+        .await
     }
 
     /// Recomputes the gauges read from the database and queues (at scrape time).
@@ -250,7 +177,18 @@ impl Daemon {
     ) -> anyhow::Result<()> {
         let (shutdown, _) = broadcast::channel::<()>(1);
         let workers = self.start_workers();
-        let mut tasks = vec![tokio::spawn(self.clone().schedule(shutdown.subscribe()))];
+        // One schedule per scope: a slow or failing account-region never delays another.
+        let mut tasks: Vec<JoinHandle<()>> = self
+            .scopes
+            .iter()
+            .map(|scope| {
+                tokio::spawn(scheduler::schedule(
+                    self.clone(),
+                    scope.clone(),
+                    shutdown.subscribe(),
+                ))
+            })
+            .collect();
         tasks.extend(self.spawn_event_intake(&shutdown, listener));
         if let Some(event_bus) = &self.settings.notify.event_bus {
             let publisher = Publisher {
@@ -338,26 +276,6 @@ impl Daemon {
         let reports = self.sweep_all().await;
         self.stop_workers(workers).await;
         reports
-    }
-
-    /// Sweeps every `interval` plus up to `jitter`, measured start to start, so a
-    /// long sweep shortens the pause after it instead of shifting the schedule.
-    async fn schedule(self: Arc<Self>, mut shutdown: broadcast::Receiver<()>) {
-        let interval = self.settings.schedule.interval;
-        let jitter = self.settings.schedule.jitter;
-        let mut next = Instant::now();
-        loop {
-            tokio::select! {
-                _ = tokio::time::sleep_until(next) => {}
-                _ = shutdown.recv() => return,
-            }
-            let started = Instant::now();
-            tokio::select! {
-                _ = async { self.sweep_scopes(self.leased_scopes().await).await } => {}
-                _ = shutdown.recv() => return,
-            }
-            next = started + interval + jitter.mul_f64(rand::random::<f64>());
-        }
     }
 
     /// Evaluates one workload now (`rel04d evaluate`), in the scope that knows it.

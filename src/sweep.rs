@@ -1,8 +1,9 @@
 //! A sweep: list every workload of a scope and evaluate each, every time.
 //!
 //! Constant work by design: no change detection, no skipping, so the sweep is the
-//! backstop that makes lost or late events harmless. Controls the listing no longer
-//! shows are re-checked by id, which confirms (not infers) that they are gone.
+//! backstop that makes lost or late events harmless. Controls the listing does not
+//! show are re-checked by id, which confirms (not infers) that they are gone, and
+//! still evaluates them when the listing itself failed.
 //!
 //! Listing stays a bounded distance ahead of evaluation, so memory does not grow
 //! with the number of workloads.
@@ -31,35 +32,31 @@ pub struct SweepReport {
     pub removed: usize,
     /// Evaluations that could not be recorded (e.g. the database was down).
     pub failed: usize,
-    /// Set when the listing failed part-way; removals are then not attempted.
+    /// Set when the listing failed part-way.
     pub listing_error: Option<String>,
     pub duration: Duration,
 }
 
 pub async fn sweep(scope: &Scope, store: &Store) -> SweepReport {
     let started = Instant::now();
-    let mut report = SweepReport {
-        scope: scope.key().to_owned(),
-        ..Default::default()
+    let mut requests = Requests {
+        scope,
+        pending: FuturesUnordered::new(),
+        report: SweepReport {
+            scope: scope.key().to_owned(),
+            ..Default::default()
+        },
     };
-    let mut pending = FuturesUnordered::new();
     let mut seen = HashSet::new();
     let mut token = None;
     loop {
-        while pending.len() >= AHEAD {
-            if let Some(done) = pending.next().await {
-                report.count(done);
-            }
-        }
+        requests.make_room().await;
         match scope.wa.list_workloads_page(token.take()).await {
             Ok((page, next)) => {
-                report.listed += page.len();
+                requests.report.listed += page.len();
                 for workload in page {
                     seen.insert(workload.arn.clone());
-                    pending.push(scope.submit(Job {
-                        target: Target::Listed(workload),
-                        trigger: Trigger::Sweep,
-                    }));
+                    requests.submit(Target::Listed(workload));
                 }
                 match next {
                     Some(next) => token = Some(next),
@@ -68,36 +65,68 @@ pub async fn sweep(scope: &Scope, store: &Store) -> SweepReport {
             }
             Err(error) => {
                 tracing::warn!(scope = scope.key(), error = %error, "listing workloads failed; sweep incomplete");
-                report.listing_error = Some(error.to_string());
+                requests.report.listing_error = Some(error.to_string());
                 break;
             }
         }
     }
-    if report.listing_error.is_none() {
-        match store.active_control_keys(scope.key()).await {
-            Ok(keys) => {
-                for (_, workload_id) in keys.into_iter().filter(|(arn, _)| !seen.contains(arn)) {
-                    pending.push(scope.submit(Job {
-                        target: Target::Id(workload_id),
-                        trigger: Trigger::Sweep,
-                    }));
-                }
+    // Known controls the listing did not show are checked one by one: gone ones
+    // are confirmed removed; if the listing failed, they are still evaluated (and
+    // land in `error` if their account-region is unreachable).
+    match store.active_control_keys(scope.key()).await {
+        Ok(keys) => {
+            for (_, workload_id) in keys.into_iter().filter(|(arn, _)| !seen.contains(arn)) {
+                requests.make_room().await;
+                requests.submit(Target::Id(workload_id));
             }
-            Err(error) => {
-                tracing::warn!(
-                    scope = scope.key(),
-                    error = format!("{error:#}"),
-                    "cannot list known controls"
-                );
-                report.failed += 1;
+        }
+        Err(error) => {
+            tracing::warn!(
+                scope = scope.key(),
+                error = format!("{error:#}"),
+                "cannot list known controls"
+            );
+            requests.report.failed += 1;
+        }
+    }
+    let mut report = requests.finish().await;
+    report.duration = started.elapsed();
+    report
+}
+
+type Pending = tokio::sync::oneshot::Receiver<Done<Reconciled>>;
+
+/// The evaluations a sweep has requested and not yet seen finish.
+struct Requests<'a> {
+    scope: &'a Scope,
+    pending: FuturesUnordered<Pending>,
+    report: SweepReport,
+}
+
+impl Requests<'_> {
+    fn submit(&mut self, target: Target) {
+        let job = Job {
+            target,
+            trigger: Trigger::Sweep,
+        };
+        self.pending.push(self.scope.submit(job));
+    }
+
+    /// Waits until fewer than [`AHEAD`] are outstanding.
+    async fn make_room(&mut self) {
+        while self.pending.len() >= AHEAD {
+            if let Some(done) = self.pending.next().await {
+                self.report.count(done);
             }
         }
     }
-    while let Some(done) = pending.next().await {
-        report.count(done);
+
+    async fn finish(mut self) -> SweepReport {
+        while let Some(done) = self.pending.next().await {
+            self.report.count(done);
+        }
+        self.report
     }
-    report.duration = started.elapsed();
-    report
 }
 
 impl SweepReport {

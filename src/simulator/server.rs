@@ -80,31 +80,71 @@ impl Simulator {
     /// Binds `addr` (port 0 picks a free port), spawns the server on the current
     /// Tokio runtime and returns at once.
     pub async fn serve(&self, addr: SocketAddr) -> anyhow::Result<SimServer> {
-        let listener = TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("binding the simulator to {addr}"))?;
-        let addr = listener.local_addr()?;
-        // Small request/response pairs: Nagle would add delayed-ACK stalls.
-        let listener = listener.tap_io(|stream| {
-            if let Err(e) = stream.set_nodelay(true) {
-                tracing::debug!("simulator: TCP_NODELAY failed: {e}");
-            }
-        });
-        let (stop, stopped) = oneshot::channel::<()>();
-        let app = self.router();
-        let task = tokio::spawn(async move {
-            let server = axum::serve(listener, app).with_graceful_shutdown(async {
-                let _ = stopped.await;
-            });
-            if let Err(e) = server.await {
-                tracing::warn!("simulator server on {addr} failed: {e}");
-            }
-        });
-        tracing::debug!("simulator listening on {addr}");
-        Ok(SimServer {
-            addr,
-            stop: Some(stop),
-            task: Some(task),
-        })
+        serve_app(addr, self.router()).await
     }
+
+    /// Serves several regional simulators on one listener, as one endpoint per
+    /// region would: each request goes to the simulator of the region in its SigV4
+    /// credential scope (`Credential=<key>/<date>/<region>/wellarchitected/…`).
+    /// Unsigned requests (the `/_sim/` admin API) go to the first simulator.
+    pub async fn serve_regions(addr: SocketAddr, sims: &[Simulator]) -> anyhow::Result<SimServer> {
+        anyhow::ensure!(
+            !sims.is_empty(),
+            "serve_regions needs at least one simulator"
+        );
+        let routes: Vec<(String, Router)> = sims
+            .iter()
+            .map(|s| (s.region().to_owned(), s.router()))
+            .collect();
+        let app = Router::new().fallback(move |request: axum::extract::Request| {
+            let region = signed_region(request.headers()).map(str::to_owned);
+            let router = routes
+                .iter()
+                .find(|(r, _)| Some(r) == region.as_ref())
+                .unwrap_or(&routes[0])
+                .1
+                .clone();
+            async move {
+                tower::ServiceExt::oneshot(router, request)
+                    .await
+                    .into_response()
+            }
+        });
+        serve_app(addr, app).await
+    }
+}
+
+/// The region of a SigV4 `Authorization` header's credential scope.
+fn signed_region(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let authorization = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let scope = authorization.split("Credential=").nth(1)?;
+    scope.split('/').nth(2)
+}
+
+async fn serve_app(addr: SocketAddr, app: Router) -> anyhow::Result<SimServer> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the simulator to {addr}"))?;
+    let addr = listener.local_addr()?;
+    // Small request/response pairs: Nagle would add delayed-ACK stalls.
+    let listener = listener.tap_io(|stream| {
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!("simulator: TCP_NODELAY failed: {e}");
+        }
+    });
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let server = axum::serve(listener, app).with_graceful_shutdown(async {
+            let _ = stopped.await;
+        });
+        if let Err(e) = server.await {
+            tracing::warn!("simulator server on {addr} failed: {e}");
+        }
+    });
+    tracing::debug!("simulator listening on {addr}");
+    Ok(SimServer {
+        addr,
+        stop: Some(stop),
+        task: Some(task),
+    })
 }

@@ -159,13 +159,23 @@ pub struct RunningDaemon {
 impl RunningDaemon {
     /// `endpoints` may point SQS and EventBridge at moto; Well-Architected is
     /// always the simulator.
-    pub async fn start(sim: Simulator, config: &str, mut endpoints: Endpoints) -> RunningDaemon {
+    pub async fn start(sim: Simulator, config: &str, endpoints: Endpoints) -> RunningDaemon {
+        let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        RunningDaemon::start_on(sim, server, config, endpoints).await
+    }
+
+    /// Like [`RunningDaemon::start`], with the Tool served by `server`.
+    pub async fn start_on(
+        sim: Simulator,
+        server: SimServer,
+        config: &str,
+        mut endpoints: Endpoints,
+    ) -> RunningDaemon {
         if let Ok(level) = std::env::var("REL04D_TEST_LOG") {
             rel04d::telemetry::init(rel04d::config::LogFormat::Text, &level, true);
         }
         let dir = tempfile::tempdir().unwrap();
         let database_url = fresh_database_url(&dir).await;
-        let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
         let settings = settings(&dir, &database_url, config);
         endpoints.wellarchitected = Some(server.url());
         let setup = AwsSetup::local(&settings.aws, REGION, endpoints).await;
@@ -238,10 +248,13 @@ pub fn settings(dir: &tempfile::TempDir, database_url: &str, config: &str) -> Se
     let mut file = std::fs::File::create(&path).unwrap();
     file.write_all(config.as_bytes()).unwrap();
     drop(file);
-    let mut env = std::collections::HashMap::from([
-        ("REL04D__DATABASE__URL".to_owned(), database_url.to_owned()),
-        ("REL04D__AWS__REGIONS".to_owned(), REGION.to_owned()),
-    ]);
+    let mut env = std::collections::HashMap::from([(
+        "REL04D__DATABASE__URL".to_owned(),
+        database_url.to_owned(),
+    )]);
+    if !config.contains("regions") {
+        env.insert("REL04D__AWS__REGIONS".to_owned(), REGION.to_owned());
+    }
     if !config.contains("max_requests_per_second") {
         env.insert(
             "REL04D__AWS__MAX_REQUESTS_PER_SECOND".to_owned(),

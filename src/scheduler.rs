@@ -1,0 +1,113 @@
+//! The constant-rate schedule: each scope is swept every `schedule.interval`
+//! (plus up to `schedule.jitter`), on its own loop, by whichever replica holds
+//! the scope's sweep lease.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use tokio::sync::broadcast;
+use tokio::time::Instant;
+
+use crate::scope::Scope;
+use crate::startup::Daemon;
+use crate::sweep::{SweepReport, sweep};
+
+/// Sweeps `scope` at a constant rate until shutdown. Intervals are measured start
+/// to start, so a long sweep shortens the pause after it instead of shifting the
+/// schedule; a sweep longer than the interval is followed by the next at once.
+pub async fn schedule(
+    daemon: Arc<Daemon>,
+    scope: Arc<Scope>,
+    mut shutdown: broadcast::Receiver<()>,
+) {
+    let interval = daemon.settings.schedule.interval;
+    let jitter = daemon.settings.schedule.jitter;
+    let mut next = Instant::now();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep_until(next) => {}
+            _ = shutdown.recv() => return,
+        }
+        let started = Instant::now();
+        if holds_sweep_lease(&daemon, &scope).await {
+            tokio::select! {
+                _ = sweep_and_report(&daemon, &scope) => {}
+                _ = shutdown.recv() => return,
+            }
+        }
+        next = started + interval + jitter.mul_f64(rand::random::<f64>());
+    }
+}
+
+/// Whether this replica sweeps `scope` this interval. With one replica it always
+/// does; with several, one of them per interval does, and a dead replica's
+/// scopes are taken over when its lease runs out.
+async fn holds_sweep_lease(daemon: &Daemon, scope: &Scope) -> bool {
+    let now = Utc::now();
+    let until =
+        now + chrono::Duration::from_std(daemon.settings.schedule.interval).unwrap_or_default();
+    let name = format!("sweep:{}", scope.key());
+    match daemon
+        .store
+        .try_lease(&name, &daemon.replica_id, now, until)
+        .await
+    {
+        Ok(held) => {
+            if !held {
+                tracing::debug!(scope = scope.key(), "another replica sweeps this scope now");
+            }
+            held
+        }
+        Err(error) => {
+            tracing::warn!(
+                scope = scope.key(),
+                error = format!("{error:#}"),
+                "cannot take the sweep lease"
+            );
+            false
+        }
+    }
+}
+
+/// Sweeps `scope` once, then logs, counts and records the sweep.
+pub async fn sweep_and_report(daemon: &Daemon, scope: &Scope) -> SweepReport {
+    let report = sweep(scope, &daemon.store).await;
+    let complete = report.listing_error.is_none() && report.failed == 0;
+    let result = if complete { "complete" } else { "incomplete" };
+    let metrics = &daemon.metrics;
+    metrics.inc(
+        "rel04d_sweeps_total",
+        &[("scope", &report.scope), ("result", result)],
+    );
+    metrics.set(
+        "rel04d_sweep_duration_seconds",
+        &[("scope", &report.scope)],
+        report.duration.as_secs_f64(),
+    );
+    tracing::info!(
+        scope = %report.scope,
+        listed = report.listed,
+        evaluated = report.evaluated,
+        removed = report.removed,
+        failed = report.failed,
+        listing_error = report.listing_error.as_deref(),
+        duration_ms = report.duration.as_millis() as u64,
+        "sweep finished"
+    );
+    if report.listing_error.is_none() {
+        let recorded = daemon
+            .store
+            .record_sweep(
+                &report.scope,
+                &daemon.replica_id,
+                Utc::now(),
+                report.listed as i64,
+                report.duration.as_millis() as i64,
+            )
+            .await;
+        if let Err(error) = recorded {
+            tracing::warn!(error = format!("{error:#}"), "cannot record the sweep");
+        }
+    }
+    report
+}
