@@ -6,9 +6,10 @@
 #   docker run --read-only -p 127.0.0.1:9404:9404 -e AWS_REGION=us-east-1 rel04d
 #
 # Two stages: a Debian 12 (bookworm) Rust toolchain builds the release binary, and
-# a distroless Debian 12 runtime holds only that binary, glibc, libgcc_s, CA
-# certificates and tzdata: no shell, no package manager. Both stages are Debian 12,
-# so the binary's glibc requirement (2.34 today) is met by the runtime's glibc 2.36.
+# a distroless Debian 12 "cc" runtime holds that binary with glibc, libgcc_s, CA
+# certificates and tzdata (plus libstdc++ and OpenSSL, which rel04d does not use):
+# no shell, no package manager. Both stages are Debian 12, so the binary's glibc
+# requirement (2.34 today) is met by the runtime's glibc 2.36.
 #
 # Build args let CI pin the bases by digest (recommended), e.g.
 #   --build-arg RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot@sha256:...
@@ -27,8 +28,9 @@ COPY . .
 # One build command. No database is needed at build time: rel04d uses runtime sqlx
 # queries only (no query! macros, so no offline data); sqlx::migrate! just embeds
 # migrations/. SQLite is bundled and compiled with the image's gcc, and TLS is
-# rustls, so no -dev packages are needed. The size settings (LTO, strip) live in
-# Cargo.toml's [profile.release], so local and image builds give the same binary.
+# rustls, so no -dev packages are needed. The size settings (fat LTO, one codegen
+# unit, opt-level "s", strip) live in Cargo.toml's [profile.release], so local and
+# image builds give the same binary (about 15 MB; the runtime base adds about 24 MB).
 #
 # The cache mounts keep the crates.io download and the target dir between builds;
 # the binary is copied out of the cache mount in the same step.

@@ -15,6 +15,9 @@ install_python
 start_postgres
 start_moto
 
+log "deploy lint (cfn-lint deploy/*.yaml, hadolint Dockerfile)"
+VENV="$VENV" scripts/lint-deploy.sh
+
 log "cargo fmt --check"
 cargo fmt --check
 
@@ -26,5 +29,9 @@ log "tests on SQLite (unit, property, integration, CLI, simulator conformance)"
 
 log "integration tests again on PostgreSQL"
 cargo test --quiet --test '*'
+
+log "release build, with the Dockerfile's build command"
+grep -q 'cargo build --release --locked' Dockerfile
+cargo build --release --locked --quiet
 
 log "all tests passed"

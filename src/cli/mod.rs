@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch. Each command loads settings, wires what it
 //! needs and nothing more: query commands open only the database.
 
+mod healthcheck;
 mod output;
 
 use std::path::PathBuf;
@@ -62,6 +63,15 @@ pub enum Command {
     CheckConfig,
     /// Apply database migrations.
     Migrate,
+    /// Probe the running daemon's /healthz (or /readyz) on http.listen; exit 0 on
+    /// HTTP 200 (for container health checks).
+    Healthcheck {
+        /// Probe /readyz instead of /healthz.
+        #[arg(long)]
+        ready: bool,
+        #[arg(long, value_parser = parse_duration, default_value = "3s")]
+        timeout: Duration,
+    },
     /// The daemon against the built-in simulator and a local SQLite file.
     Demo(crate::demo::DemoArgs),
     /// Serve the Well-Architected Tool simulator alone (benchmarks, experiments).
@@ -99,6 +109,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         _ => {}
     }
     let settings = settings(&cli)?;
+    if let Command::Healthcheck { ready, timeout } = &cli.command {
+        let path = if *ready { "/readyz" } else { "/healthz" };
+        let address = healthcheck::probe_address(settings.http.listen);
+        return healthcheck::probe(address, path, *timeout)
+            .await
+            .map_err(|e| anyhow::anyhow!("healthcheck: {e}"));
+    }
     let is_daemon = matches!(cli.command, Command::Run { .. });
     let level = if is_daemon {
         settings.log.level.as_str()
@@ -149,7 +166,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Demo(_) | Command::Simulator(_) => unreachable!("handled above"),
+        Command::Demo(_) | Command::Simulator(_) | Command::Healthcheck { .. } => {
+            unreachable!("handled above")
+        }
     }
 }
 
