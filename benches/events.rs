@@ -138,7 +138,7 @@ async fn main() {
         let counts = daemon.store.count_by_state().await.unwrap_or_default();
         if counts
             .iter()
-            .any(|(s, n)| s == "ok" && *n == WORKLOADS as i64)
+            .any(|c| c.state == "ok" && c.count == WORKLOADS as i64)
             && daemon.store.outbox_backlog().await.unwrap() == 0
         {
             break;
