@@ -109,6 +109,9 @@ pub struct HttpSettings {
     pub listen: SocketAddr,
     #[serde(default, serialize_with = "redacted_option")]
     pub events_token: Option<SecretString>,
+    /// When set, `POST /graphql` requires `Authorization: Bearer <token>`.
+    #[serde(default, serialize_with = "redacted_option")]
+    pub graphql_token: Option<SecretString>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]

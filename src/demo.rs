@@ -326,7 +326,14 @@ async fn print_states(daemon: &Daemon) -> anyhow::Result<()> {
         .context("count controls")?;
     let text: Vec<String> = counts
         .iter()
-        .map(|(state, n)| format!("{state} {n}"))
+        .map(|c| {
+            format!(
+                "{} {}{}",
+                c.state,
+                c.count,
+                if c.muted { " (muted)" } else { "" }
+            )
+        })
         .collect();
     println!("── controls: {} ──", text.join(" · "));
     Ok(())

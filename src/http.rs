@@ -16,14 +16,18 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, broadcast};
 
 use crate::events::parse::{self, Parsed};
+use crate::graphql::Rel04Schema;
 use crate::startup::Daemon;
 
 /// EventBridge events are at most 256 KiB.
 pub const MAX_EVENT_BYTES: usize = 256 * 1024;
+/// GraphQL queries are small; this bounds what a client can make us parse.
+pub const MAX_QUERY_BYTES: usize = 64 * 1024;
 
 #[derive(Clone)]
 pub struct HttpState {
     pub daemon: Arc<Daemon>,
+    pub graphql: Rel04Schema,
     pub events_token: Option<SecretString>,
     /// Rung after an event is stored, so the inbox processor picks it up at once.
     pub inbox_wake: Arc<Notify>,
@@ -37,6 +41,10 @@ pub fn router(state: HttpState) -> Router {
         .route(
             "/events",
             post(post_event).layer(DefaultBodyLimit::max(MAX_EVENT_BYTES)),
+        )
+        .route(
+            "/graphql",
+            post(graphql).layer(DefaultBodyLimit::max(MAX_QUERY_BYTES)),
         )
         .with_state(state)
 }
@@ -52,6 +60,46 @@ pub async fn serve(
             let _ = shutdown.recv().await;
         })
         .await
+}
+
+/// Whether `headers` carry `Authorization: Bearer <token>`, compared in constant time.
+fn bearer_matches(headers: &HeaderMap, token: &SecretString) -> bool {
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    presented
+        .as_bytes()
+        .ct_eq(token.expose_secret().as_bytes())
+        .into()
+}
+
+/// Runs a GraphQL request; errors are GraphQL-shaped so clients show them.
+async fn graphql(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let graphql_error = |status: StatusCode, message: String| {
+        (status, Json(json!({ "errors": [{ "message": message }] }))).into_response()
+    };
+    if let Some(token) = &state.daemon.settings.http.graphql_token
+        && !bearer_matches(&headers, token)
+    {
+        return graphql_error(
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong bearer token".to_owned(),
+        );
+    }
+    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(e) => {
+            let message = format!("the body is not a GraphQL request ({{\"query\": ...}}): {e}");
+            return graphql_error(StatusCode::BAD_REQUEST, message);
+        }
+    };
+    Json(state.graphql.execute(request).await).into_response()
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
@@ -109,12 +157,7 @@ async fn post_event(State(state): State<HttpState>, headers: HeaderMap, body: St
             "POST /events is off (set http.events_token)",
         );
     };
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if !bool::from(presented.as_bytes().ct_eq(token.expose_secret().as_bytes())) {
+    if !bearer_matches(&headers, token) {
         return error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
     }
     let tags_enabled = state.daemon.settings.policies.tags.enabled;

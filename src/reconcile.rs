@@ -294,7 +294,16 @@ impl Reconciler {
         outcome: &Outcome,
         enforced: Option<&[String]>,
     ) -> anyhow::Result<Reconciled> {
-        let details = serde_json::to_value(&outcome.details).context("serialize details")?;
+        let mut details = serde_json::to_value(&outcome.details).context("serialize details")?;
+        // Policy tags as read, so `explain` can show the hierarchy of this evaluation.
+        if let (Some(prefix), Some(tags)) = (&self.policies.tag_prefix, &workload.tags) {
+            let policy_tags: serde_json::Map<String, serde_json::Value> = tags
+                .iter()
+                .filter(|(key, _)| key.starts_with(prefix.as_str()))
+                .map(|(key, value)| (key.clone(), value.clone().into()))
+                .collect();
+            details["policy_tags"] = policy_tags.into();
+        }
         let recording = Recording {
             workload,
             scanned_by: scope.key,
@@ -407,9 +416,10 @@ impl Reconciler {
     }
 
     fn announce(&self, transition: TransitionRow) {
+        let muted = if transition.muted { "true" } else { "false" };
         self.metrics.inc(
             "rel04d_transitions_total",
-            &[("to_state", &transition.to_state)],
+            &[("to_state", &transition.to_state), ("muted", muted)],
         );
         tracing::info!(
             workload_id = %transition.workload_id,

@@ -136,12 +136,20 @@ impl Daemon {
     pub async fn refresh_gauges(&self) {
         match self.store.count_by_state().await {
             Ok(counts) => {
-                let series: Vec<([(&str, &str); 1], f64)> = counts
+                let labels: Vec<[(&str, &str); 2]> = counts
                     .iter()
-                    .map(|(state, n)| ([("state", state.as_str())], *n as f64))
+                    .map(|c| {
+                        [
+                            ("state", c.state.as_str()),
+                            ("muted", if c.muted { "true" } else { "false" }),
+                        ]
+                    })
                     .collect();
-                let series: Vec<(&[(&str, &str)], f64)> =
-                    series.iter().map(|(l, n)| (&l[..], *n)).collect();
+                let series: Vec<(&[(&str, &str)], f64)> = labels
+                    .iter()
+                    .zip(&counts)
+                    .map(|(l, c)| (&l[..], c.count as f64))
+                    .collect();
                 self.metrics.replace("rel04d_controls", &series);
             }
             Err(error) => tracing::warn!(error = format!("{error:#}"), "cannot count controls"),
@@ -234,8 +242,14 @@ impl Daemon {
             self.metrics.clone(),
         ));
         let inbox_wake = Arc::new(Notify::new());
+        let policies = self
+            .settings
+            .policies
+            .to_policy_set()
+            .expect("validated at load");
         let state = HttpState {
             daemon: self.clone(),
+            graphql: crate::graphql::schema(self.store.clone(), policies),
             events_token: self.settings.http.events_token.clone(),
             inbox_wake: inbox_wake.clone(),
         };

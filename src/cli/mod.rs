@@ -9,7 +9,11 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+
 use crate::config::Settings;
+use crate::control::ControlState;
 use crate::filter::Filter;
 use crate::startup::Daemon;
 use crate::store::Store;
@@ -59,6 +63,46 @@ pub enum Command {
         #[arg(long, value_name = "ID")]
         workload: String,
     },
+    /// Why a control is in its state: each policy's value and source, what was
+    /// passed over, the answer as last read and the verdict per best practice.
+    Explain {
+        #[arg(long, value_name = "ID")]
+        workload: String,
+        #[arg(long, value_enum, default_value_t = Output::Table)]
+        output: Output,
+    },
+    /// Mute a control: still evaluated and recorded, but not announced.
+    Mute {
+        #[arg(long, value_name = "ID")]
+        workload: String,
+        /// Until this time: RFC 3339 (2027-01-01T00:00:00Z) or a duration from now (8h).
+        #[arg(long, conflicts_with = "until_state")]
+        until: Option<String>,
+        /// Until the control reaches this state.
+        #[arg(long, value_enum)]
+        until_state: Option<MuteUntilState>,
+        #[arg(long)]
+        reason: String,
+        /// Who mutes (default: $USER).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// End a control's mute.
+    Unmute {
+        #[arg(long, value_name = "ID")]
+        workload: String,
+        #[arg(long, default_value = "unmuted by hand")]
+        reason: String,
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Run a GraphQL query against the state database (no daemon needed).
+    Graphql {
+        query: String,
+        /// Variables as a JSON object.
+        #[arg(long)]
+        variables: Option<String>,
+    },
     /// Validate the configuration and print it resolved, secrets redacted.
     CheckConfig,
     /// Apply database migrations.
@@ -76,6 +120,27 @@ pub enum Command {
     Demo(crate::demo::DemoArgs),
     /// Serve the Well-Architected Tool simulator alone (benchmarks, experiments).
     Simulator(crate::demo::SimulatorArgs),
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum MuteUntilState {
+    Ok,
+    Alarm,
+    Skipped,
+    Invalid,
+    Error,
+}
+
+impl From<MuteUntilState> for ControlState {
+    fn from(state: MuteUntilState) -> ControlState {
+        match state {
+            MuteUntilState::Ok => ControlState::Ok,
+            MuteUntilState::Alarm => ControlState::Alarm,
+            MuteUntilState::Skipped => ControlState::Skipped,
+            MuteUntilState::Invalid => ControlState::Invalid,
+            MuteUntilState::Error => ControlState::Error,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -152,6 +217,70 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let control = daemon.store.control_by_workload_id(&workload).await?;
             output::evaluated(&workload, &result, control.as_ref())
         }
+        Command::Explain { workload, output } => {
+            let store = open_store(&settings).await?;
+            let control = known_control(&store, &workload).await?;
+            let explanation =
+                crate::explain::explain(&control, &settings.policies.to_policy_set()?, Utc::now());
+            let history = store.mute_history(&control.workload_arn).await?;
+            output::explanation(&explanation, &history, output)
+        }
+        Command::Mute {
+            workload,
+            until,
+            until_state,
+            reason,
+            by,
+        } => {
+            let store = open_store(&settings).await?;
+            let control = known_control(&store, &workload).await?;
+            let until = until.as_deref().map(parse_until).transpose()?;
+            let actor = actor(by);
+            store
+                .mute(
+                    &control,
+                    until,
+                    until_state.map(Into::into),
+                    &actor,
+                    &reason,
+                    Utc::now(),
+                )
+                .await?;
+            let ends = match (until, until_state) {
+                (Some(at), _) => format!("until {}", at.to_rfc3339()),
+                (None, Some(state)) => format!("until it is {}", ControlState::from(state)),
+                (None, None) => "until unmuted".to_owned(),
+            };
+            println!("{workload}: muted {ends} by {actor}: {reason}");
+            Ok(())
+        }
+        Command::Unmute {
+            workload,
+            reason,
+            by,
+        } => {
+            let store = open_store(&settings).await?;
+            let control = known_control(&store, &workload).await?;
+            anyhow::ensure!(control.mute.is_some(), "{workload} is not muted");
+            let actor = actor(by);
+            store.unmute(&control, &actor, &reason, Utc::now()).await?;
+            println!("{workload}: unmuted by {actor}: {reason}");
+            Ok(())
+        }
+        Command::Graphql { query, variables } => {
+            let store = open_store(&settings).await?;
+            let schema = crate::graphql::schema(store, settings.policies.to_policy_set()?);
+            let mut request = async_graphql::Request::new(query);
+            if let Some(variables) = variables {
+                let variables: serde_json::Value =
+                    serde_json::from_str(&variables).context("--variables is not a JSON object")?;
+                request = request.variables(async_graphql::Variables::from_json(variables));
+            }
+            let response = schema.execute(request).await;
+            println!("{}", serde_json::to_string_pretty(&response)?);
+            anyhow::ensure!(response.errors.is_empty(), "the query returned errors");
+            Ok(())
+        }
         Command::CheckConfig => {
             settings.policies.to_policy_set()?;
             println!("{}", serde_json::to_string_pretty(&settings.redacted())?);
@@ -189,6 +318,35 @@ pub async fn stop_signal() {
         _ = tokio::signal::ctrl_c() => {}
         _ = terminate => {}
     }
+}
+
+/// The control of a workload, or an error saying there is none.
+async fn known_control(
+    store: &Store,
+    workload_id: &str,
+) -> anyhow::Result<crate::store::ControlRow> {
+    store
+        .control_by_workload_id(workload_id)
+        .await?
+        .ok_or_else(|| {
+            anyhow::anyhow!("no control for workload {workload_id} in the state database")
+        })
+}
+
+/// `--until`: an RFC 3339 time, or a duration from now.
+fn parse_until(text: &str) -> anyhow::Result<DateTime<Utc>> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Ok(at.with_timezone(&Utc));
+    }
+    let duration = humantime::parse_duration(text).map_err(|_| {
+        anyhow::anyhow!("--until {text:?} is neither an RFC 3339 time nor a duration like 8h")
+    })?;
+    Ok(Utc::now() + chrono::Duration::from_std(duration)?)
+}
+
+fn actor(by: Option<String>) -> String {
+    by.or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "cli".to_owned())
 }
 
 /// Parses a humantime duration for clap.

@@ -116,3 +116,31 @@ pub fn evaluated(
     }
     Ok(())
 }
+
+pub fn explanation(
+    explanation: &crate::explain::Explanation,
+    mute_history: &[crate::store::MuteEvent],
+    output: Output,
+) -> anyhow::Result<()> {
+    if output == Output::Json {
+        let json = serde_json::json!({ "explanation": explanation, "mute_history": mute_history });
+        println!("{}", serde_json::to_string_pretty(&json)?);
+        return Ok(());
+    }
+    print!("{}", crate::explain::render(explanation));
+    if !mute_history.is_empty() {
+        println!("\nMutes (newest first):");
+        for m in mute_history {
+            let until = match (&m.until, &m.until_state) {
+                (Some(at), _) => format!(" until {at}"),
+                (None, Some(state)) => format!(" until {state}"),
+                (None, None) => String::new(),
+            };
+            println!(
+                "  {}  {}{until} by {}: {}",
+                m.occurred_at, m.action, m.actor, m.reason
+            );
+        }
+    }
+    Ok(())
+}

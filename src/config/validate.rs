@@ -107,12 +107,18 @@ impl Settings {
                 "must be an http(s) queue URL",
             )?;
         }
-        if let Some(token) = &self.http.events_token {
-            check(
-                token.expose_secret().len() >= 16,
-                "http.events_token",
-                "must be at least 16 characters",
-            )?;
+        let tokens = [
+            ("http.events_token", &self.http.events_token),
+            ("http.graphql_token", &self.http.graphql_token),
+        ];
+        for (key, token) in tokens {
+            if let Some(token) = token {
+                check(
+                    token.expose_secret().len() >= 16,
+                    key,
+                    "must be at least 16 characters",
+                )?;
+            }
         }
         if let Some(bus) = &self.notify.event_bus {
             check(!bus.is_empty(), "notify.event_bus", "must not be empty")?;

@@ -28,6 +28,14 @@ pub struct Recording<'a> {
     pub at: DateTime<Utc>,
 }
 
+/// How many active controls are in a state, muted or not.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateCount {
+    pub state: String,
+    pub muted: bool,
+    pub count: i64,
+}
+
 /// The result of a write.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Written {
@@ -289,7 +297,8 @@ async fn read_in(
 }
 
 /// The one place a transition row is written, with its outbox row when
-/// notifications are on (same transaction: both or neither).
+/// notifications are on and the control is not muted (same transaction: both or
+/// neither).
 async fn insert_transition(
     tx: &mut Transaction<'static, Any>,
     outbox: bool,
@@ -298,10 +307,11 @@ async fn insert_transition(
     let enforced = new
         .enforced
         .map(|changes| serde_json::json!(changes).to_string());
+    let muted = super::mutes::muted_for(tx, new.control, new.to_state, new.at).await?;
     let sql = format!(
         "INSERT INTO transitions (workload_id, workload_arn, account_id, region, control_type, \
-         from_state, to_state, reason, details, \"trigger\", event_id, action, changes, occurred_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+         from_state, to_state, reason, details, \"trigger\", event_id, action, changes, occurred_at, \
+         muted) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
          RETURNING {TRANSITION_COLUMNS}"
     );
     let row = sqlx::query(AssertSqlSafe(sql))
@@ -319,24 +329,36 @@ async fn insert_transition(
         .bind(enforced.as_ref().map(|_| "enforced"))
         .bind(enforced.as_deref())
         .bind(new.at)
+        .bind(i64::from(muted))
         .fetch_one(&mut **tx)
         .await
         .context("insert a transition")?;
     let transition = TransitionRow::from_row(&row)?;
-    if outbox {
+    if outbox && !muted {
         super::outbox::enqueue(tx, &transition).await?;
     }
     Ok(transition)
 }
 
 impl Store {
-    /// Active controls per state, for metrics and summaries.
-    pub async fn count_by_state(&self) -> anyhow::Result<Vec<(String, i64)>> {
-        let rows: Vec<(String, i64)> =
-            sqlx::query_as("SELECT state, COUNT(*) FROM controls WHERE removed_at IS NULL GROUP BY state ORDER BY state")
-                .fetch_all(&self.pool)
-                .await
-                .context("count controls by state")?;
-        Ok(rows)
+    /// Active controls per state and whether muted now, for metrics and summaries.
+    pub async fn count_by_state(&self) -> anyhow::Result<Vec<StateCount>> {
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT state, CASE WHEN muted_at IS NOT NULL AND (muted_until IS NULL OR muted_until > $1) \
+             THEN 1 ELSE 0 END AS muted, COUNT(*) FROM controls WHERE removed_at IS NULL \
+             GROUP BY 1, 2 ORDER BY 1, 2",
+        )
+        .bind(timestamp(Utc::now()))
+        .fetch_all(&self.pool)
+        .await
+        .context("count controls by state")?;
+        Ok(rows
+            .into_iter()
+            .map(|(state, muted, count)| StateCount {
+                state,
+                muted: muted != 0,
+                count,
+            })
+            .collect())
     }
 }

@@ -8,6 +8,7 @@
 mod controls;
 mod events;
 mod leases;
+mod mutes;
 mod outbox;
 mod query;
 mod rows;
@@ -19,10 +20,12 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 
-pub use controls::{Recording, Written};
+pub use controls::{Recording, StateCount, Written};
 pub use events::InboxRow;
+pub use mutes::MuteEvent;
 pub use outbox::{Notification, OutboxRow};
-pub use rows::{ControlRow, TransitionRow};
+pub use query::QueryError;
+pub use rows::{ControlRow, Mute, TransitionRow};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {

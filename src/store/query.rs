@@ -136,7 +136,11 @@ impl Fields for TransitionRow {
 }
 
 /// The SQL and binds for `filter` on `table`, plus the regex terms left to apply.
-fn build(table: Table, filter: &Filter) -> Result<(String, Vec<String>, Vec<&Term>), QueryError> {
+fn build(
+    table: Table,
+    filter: &Filter,
+    offset: usize,
+) -> Result<(String, Vec<String>, Vec<&Term>), QueryError> {
     let mut conditions = Vec::new();
     let mut binds = Vec::new();
     let mut regexes = Vec::new();
@@ -194,13 +198,19 @@ fn build(table: Table, filter: &Filter) -> Result<(String, Vec<String>, Vec<&Ter
         }
     };
     sql.push_str(&format!(" ORDER BY {order}"));
-    if let (Some(limit), true) = (filter.limit, regexes.is_empty()) {
-        sql.push_str(&format!(" LIMIT {limit}"));
+    if regexes.is_empty() {
+        if let Some(limit) = filter.limit {
+            sql.push_str(&format!(" LIMIT {limit}"));
+        }
+        if offset > 0 {
+            sql.push_str(&format!(" OFFSET {offset}"));
+        }
     }
     Ok((sql, binds, regexes))
 }
 
-fn finish<R: Fields>(rows: Vec<R>, filter: &Filter, regexes: &[&Term]) -> Vec<R> {
+/// Applies regex terms, the offset and the limit that SQL could not.
+fn finish<R: Fields>(rows: Vec<R>, filter: &Filter, regexes: &[&Term], offset: usize) -> Vec<R> {
     if regexes.is_empty() {
         return rows;
     }
@@ -211,6 +221,7 @@ fn finish<R: Fields>(rows: Vec<R>, filter: &Filter, regexes: &[&Term]) -> Vec<R>
                 .iter()
                 .all(|term| term.matches(row.fields(term.key)))
         })
+        .skip(offset)
         .take(limit)
         .collect()
 }
@@ -218,24 +229,42 @@ fn finish<R: Fields>(rows: Vec<R>, filter: &Filter, regexes: &[&Term]) -> Vec<R>
 impl Store {
     /// Current controls matching `filter`.
     pub async fn list_controls(&self, filter: &Filter) -> anyhow::Result<Vec<ControlRow>> {
-        let (sql, binds, regexes) = build(Table::Controls, filter)?;
+        self.list_controls_from(filter, 0).await
+    }
+
+    /// Like [`Store::list_controls`], skipping the first `offset` matches (paging).
+    pub async fn list_controls_from(
+        &self,
+        filter: &Filter,
+        offset: usize,
+    ) -> anyhow::Result<Vec<ControlRow>> {
+        let (sql, binds, regexes) = build(Table::Controls, filter, offset)?;
         let rows = self.fetch(sql, binds).await.context("list controls")?;
         let rows = rows
             .iter()
             .map(ControlRow::from_row)
             .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(finish(rows, filter, &regexes))
+        Ok(finish(rows, filter, &regexes, offset))
     }
 
     /// Transitions matching `filter`, newest first unless sorted otherwise.
     pub async fn list_transitions(&self, filter: &Filter) -> anyhow::Result<Vec<TransitionRow>> {
-        let (sql, binds, regexes) = build(Table::Transitions, filter)?;
+        self.list_transitions_from(filter, 0).await
+    }
+
+    /// Like [`Store::list_transitions`], skipping the first `offset` matches.
+    pub async fn list_transitions_from(
+        &self,
+        filter: &Filter,
+        offset: usize,
+    ) -> anyhow::Result<Vec<TransitionRow>> {
+        let (sql, binds, regexes) = build(Table::Transitions, filter, offset)?;
         let rows = self.fetch(sql, binds).await.context("list transitions")?;
         let rows = rows
             .iter()
             .map(TransitionRow::from_row)
             .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(finish(rows, filter, &regexes))
+        Ok(finish(rows, filter, &regexes, offset))
     }
 
     async fn fetch(
@@ -259,7 +288,7 @@ mod tests {
     fn values_are_bound_never_spliced() {
         let filter =
             Filter::parse(r#"workload:"x' OR '1'='1" !state:ok,alarm account:1 limit:5"#).unwrap();
-        let (sql, binds, regexes) = build(Table::Controls, &filter).unwrap();
+        let (sql, binds, regexes) = build(Table::Controls, &filter, 0).unwrap();
         assert!(!sql.contains("'1'"), "{sql}");
         let injected = "x' OR '1'='1".to_owned();
         assert_eq!(
@@ -284,7 +313,7 @@ mod tests {
     #[test]
     fn unknown_sort_fields_are_refused_with_the_choices() {
         let filter = Filter::parse("sort:password").unwrap();
-        let err = build(Table::Controls, &filter).unwrap_err();
+        let err = build(Table::Controls, &filter, 0).unwrap_err();
         assert!(
             err.0
                 .contains("cannot sort controls by `password`; sortable fields: workload_id"),
@@ -294,11 +323,12 @@ mod tests {
 
     #[test]
     fn removed_controls_are_hidden_unless_asked_for() {
-        let (sql, _, _) = build(Table::Controls, &Filter::parse("").unwrap()).unwrap();
+        let (sql, _, _) = build(Table::Controls, &Filter::parse("").unwrap(), 0).unwrap();
         assert!(sql.contains("removed_at IS NULL"));
-        let (sql, _, _) = build(Table::Controls, &Filter::parse("state:removed").unwrap()).unwrap();
+        let (sql, _, _) =
+            build(Table::Controls, &Filter::parse("state:removed").unwrap(), 0).unwrap();
         assert!(!sql.contains("removed_at IS NULL"));
-        let (sql, _, _) = build(Table::Transitions, &Filter::parse("").unwrap()).unwrap();
+        let (sql, _, _) = build(Table::Transitions, &Filter::parse("").unwrap(), 0).unwrap();
         assert!(!sql.contains("removed_at"));
     }
 }

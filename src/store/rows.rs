@@ -21,10 +21,33 @@ pub struct ControlRow {
     pub updated_at: String,
     pub evaluated_at: Option<String>,
     pub removed_at: Option<String>,
+    /// Whether a mute is in force now (transitions are recorded, not announced).
+    pub muted: bool,
+    /// The latest mute, also when it has expired.
+    pub mute: Option<Mute>,
     #[serde(skip)]
     pub scanned_by: String,
     #[serde(skip)]
     pub version: i64,
+}
+
+/// A mute on a control.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Mute {
+    pub since: String,
+    /// Muted until this time, when set.
+    pub until: Option<String>,
+    /// Muted until the control reaches this state, when set.
+    pub until_state: Option<String>,
+    pub by: String,
+    pub reason: String,
+}
+
+impl Mute {
+    /// In force at `now` (a timestamp in the database's format)?
+    pub fn is_active(&self, now: &str) -> bool {
+        self.until.as_deref().is_none_or(|until| until > now)
+    }
 }
 
 /// One row of `transitions`: one state change.
@@ -44,16 +67,18 @@ pub struct TransitionRow {
     pub event_id: Option<String>,
     pub action: Option<String>,
     pub changes: Option<serde_json::Value>,
+    /// Happened while the control was muted, so was not announced.
+    pub muted: bool,
     pub occurred_at: String,
 }
 
 pub(super) const CONTROL_COLUMNS: &str = "workload_id, workload_arn, workload_name, account_id, region, \
      control_type, state, reason, details, created_at, updated_at, evaluated_at, removed_at, \
-     scanned_by, version";
+     scanned_by, version, muted_at, muted_until, muted_until_state, muted_by, muted_reason";
 
 pub(super) const TRANSITION_COLUMNS: &str = "id, workload_id, workload_arn, account_id, region, \
      control_type, from_state, to_state, reason, details, \"trigger\", event_id, action, changes, \
-     occurred_at";
+     muted, occurred_at";
 
 fn json(text: &str) -> anyhow::Result<serde_json::Value> {
     serde_json::from_str(text).with_context(|| format!("stored JSON is malformed: {text:.80}"))
@@ -61,6 +86,24 @@ fn json(text: &str) -> anyhow::Result<serde_json::Value> {
 
 impl ControlRow {
     pub(super) fn from_row(row: &AnyRow) -> anyhow::Result<Self> {
+        let muted_at: Option<String> = row.try_get("muted_at")?;
+        let mute = match muted_at {
+            None => None,
+            Some(since) => Some(Mute {
+                since,
+                until: row.try_get("muted_until")?,
+                until_state: row.try_get("muted_until_state")?,
+                by: row
+                    .try_get::<Option<String>, _>("muted_by")?
+                    .unwrap_or_default(),
+                reason: row
+                    .try_get::<Option<String>, _>("muted_reason")?
+                    .unwrap_or_default(),
+            }),
+        };
+        let muted = mute
+            .as_ref()
+            .is_some_and(|m| m.is_active(&super::timestamp(chrono::Utc::now())));
         Ok(ControlRow {
             workload_id: row.try_get("workload_id")?,
             workload_arn: row.try_get("workload_arn")?,
@@ -77,6 +120,8 @@ impl ControlRow {
             removed_at: row.try_get("removed_at")?,
             scanned_by: row.try_get("scanned_by")?,
             version: row.try_get("version")?,
+            muted,
+            mute,
         })
     }
 
@@ -103,6 +148,7 @@ impl TransitionRow {
             event_id: row.try_get("event_id")?,
             action: row.try_get("action")?,
             changes: changes.as_deref().map(json).transpose()?,
+            muted: row.try_get::<i64, _>("muted")? != 0,
             occurred_at: row.try_get("occurred_at")?,
         })
     }

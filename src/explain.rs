@@ -1,0 +1,191 @@
+//! "Why is this control in this state?" — the policy hierarchy as it resolves now,
+//! with what was passed over and why, beside the answer as last read and the
+//! verdict per best practice.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::control::hierarchy::{Level, PassedOver};
+use crate::control::{PolicyKey, PolicySet, WorkloadFacts, resolve};
+use crate::store::ControlRow;
+
+/// One policy's value for a workload and how it was arrived at.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PolicyExplanation {
+    pub key: PolicyKey,
+    pub value: String,
+    pub level: Level,
+    pub origin: String,
+    pub passed_over: Vec<PassedOver>,
+    /// The value the last evaluation used, when it differs from today's.
+    pub last_evaluated_value: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Explanation {
+    pub workload_id: String,
+    pub workload_arn: String,
+    pub workload_name: String,
+    pub account_id: String,
+    pub region: String,
+    pub state: String,
+    pub reason: String,
+    pub evaluated_at: Option<String>,
+    pub muted: bool,
+    pub policies: Vec<PolicyExplanation>,
+    /// The question-level facts of the last read (`IsApplicable`, `Risk`, lens).
+    pub question: serde_json::Value,
+    /// Per best practice: policy, observed status and verdict, from the last evaluation.
+    pub best_practices: serde_json::Value,
+    pub none_of_these: serde_json::Value,
+}
+
+/// The policy values of `control`'s workload under `policies` at `now`.
+pub fn policy_values(
+    control: &ControlRow,
+    policies: &PolicySet,
+    now: DateTime<Utc>,
+) -> Vec<PolicyExplanation> {
+    // Tags are those read at the last evaluation (recorded in its details).
+    let tags: BTreeMap<String, String> = control.details["policy_tags"]
+        .as_object()
+        .map(|tags| {
+            tags.iter()
+                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let facts = WorkloadFacts {
+        account_id: &control.account_id,
+        workload_id: &control.workload_id,
+        workload_name: &control.workload_name,
+        tags: &tags,
+    };
+    let last_values: BTreeMap<String, String> = control.details["policies"]
+        .as_array()
+        .map(|used| {
+            used.iter()
+                .filter_map(|p| {
+                    Some((
+                        p["key"].as_str()?.to_owned(),
+                        p["value"].as_str()?.to_owned(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    resolve(policies, &facts, now)
+        .iter()
+        .map(|(key, resolved)| PolicyExplanation {
+            key,
+            value: resolved.value.clone(),
+            level: resolved.level,
+            origin: resolved.origin.clone(),
+            passed_over: resolved.passed_over.clone(),
+            last_evaluated_value: last_values
+                .get(key.as_str())
+                .filter(|v| **v != resolved.value)
+                .cloned(),
+        })
+        .collect()
+}
+
+pub fn explain(control: &ControlRow, policies: &PolicySet, now: DateTime<Utc>) -> Explanation {
+    Explanation {
+        workload_id: control.workload_id.clone(),
+        workload_arn: control.workload_arn.clone(),
+        workload_name: control.workload_name.clone(),
+        account_id: control.account_id.clone(),
+        region: control.region.clone(),
+        state: control.state.clone(),
+        reason: control.reason.clone(),
+        evaluated_at: control.evaluated_at.clone(),
+        muted: control.muted,
+        policies: policy_values(control, policies, now),
+        question: control.details["question"].clone(),
+        best_practices: control.details["best_practices"].clone(),
+        none_of_these: control.details["none_of_these"].clone(),
+    }
+}
+
+/// The explanation as text for a terminal.
+pub fn render(e: &Explanation) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Workload {} ({}), account {}, {}",
+        e.workload_name, e.workload_id, e.account_id, e.region
+    );
+    let muted = if e.muted { " [muted]" } else { "" };
+    let evaluated = e.evaluated_at.as_deref().unwrap_or("never");
+    let _ = writeln!(
+        out,
+        "State: {}{muted} — {} (evaluated {evaluated})\n",
+        e.state, e.reason
+    );
+    let _ = writeln!(out, "Policies (value ← level: where it was set):");
+    for p in &e.policies {
+        let _ = writeln!(
+            out,
+            "  {:<16} {}  ← {}: {}",
+            p.key.as_str(),
+            p.value,
+            p.level,
+            p.origin
+        );
+        if let Some(last) = &p.last_evaluated_value {
+            let _ = writeln!(
+                out,
+                "  {:<16} (the last evaluation used {last}; the next one will use {})",
+                "", p.value
+            );
+        }
+        for skipped in &p.passed_over {
+            let _ = writeln!(
+                out,
+                "  {:<16}   passed over {} ({}: {}) — {}",
+                "", skipped.value, skipped.level, skipped.origin, skipped.why
+            );
+        }
+    }
+    if let Some(question) = e.question.as_object() {
+        let applicable = if question["is_applicable"] == true {
+            "applicable"
+        } else {
+            "not applicable"
+        };
+        let risk = question["risk"].as_str().unwrap_or("unknown");
+        let _ = writeln!(
+            out,
+            "\nAnswer as last read: question {applicable}, risk {risk}"
+        );
+        let rows = e
+            .best_practices
+            .as_array()
+            .into_iter()
+            .flatten()
+            .chain(e.none_of_these.as_object().map(|_| &e.none_of_these));
+        for choice in rows {
+            let _ = writeln!(
+                out,
+                "  {:<56} policy {:<22} observed {:<15} {}",
+                choice["title"].as_str().unwrap_or(""),
+                choice["policy"].as_str().unwrap_or(""),
+                choice["observed"].as_str().unwrap_or("missing"),
+                choice["result"].as_str().unwrap_or("")
+            );
+        }
+    } else {
+        let _ = writeln!(
+            out,
+            "\nNo answer was read (the policies decided the state on their own, or it could not be read)."
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
