@@ -1,4 +1,42 @@
-//! rel04d — keeps the AWS Well-Architected REL 04 control true across workloads.
+//! rel04d keeps the AWS Well-Architected REL 04 control ("How do you design
+//! interactions in a distributed system to prevent failures?") true across every
+//! workload of one or many accounts and regions.
+//!
+//! # One path for every evaluation
+//!
+//! ```text
+//! trigger ──► work queue ──► reconcile ─────────────────────────► store (one transaction)
+//!  sweep tick   per scope:     describe/list (wellarchitected)      control row, version-checked
+//!  event (SQS,  dedupe by      resolve policies  (control, pure)    transition if the state changed
+//!   POST /events) workload,    judge the answer  (control, pure)    outbox row, same transaction
+//!  manual       coalesce       enforce if asked  (wellarchitected)           │
+//!                                                                   notify ◄─┘ → EventBridge
+//! ```
+//!
+//! Every trigger asks the same thing, "evaluate workload W now", and
+//! [`reconcile::Reconciler::reconcile`] is told nothing about why: it reads the
+//! current answer and decides, so sweeps, events, retries and replays are idempotent
+//! by construction. That is REL 04 applied to rel04d itself: loosely coupled (a queue
+//! between intake and work), idempotent (same input, same result, no duplicate
+//! transition) and constant work (every sweep does the full job).
+//!
+//! # Layout
+//!
+//! | module | holds |
+//! | --- | --- |
+//! | [`control`] | policies, hierarchy, expected answer, evaluation, enforce plan — pure, no I/O |
+//! | [`wellarchitected`] | the Tool adapter: paging, rate limit, retries, error classes |
+//! | [`store`] | sqlx over SQLite or Postgres: migrations, the documented tables, outbox, leases, mutes, filter queries |
+//! | [`reconcile`] | the one evaluation path |
+//! | [`queue`], [`scope`] | the keyed work queue and the per-account-region workers |
+//! | [`sweep`], [`scheduler`] | the constant-rate sweep of each scope |
+//! | [`events`] | SQS consumer, `POST /events` inbox, CloudTrail event parsing |
+//! | [`notify`] | the outbox publisher to EventBridge |
+//! | [`http`], [`graphql`], [`explain`] | health, readiness, metrics, event intake, GraphQL, explanations |
+//! | [`filter`] | the filter grammar shared by the CLI and GraphQL |
+//! | [`simulator`] | the Well-Architected Tool simulator (tests, benchmarks, demo) |
+//! | [`config`], [`telemetry`], [`metrics`], [`aws`] | settings, logging, Prometheus registry, SDK set-up |
+//! | [`startup`], [`cli`], [`demo`] | wiring, commands and the demo |
 pub mod aws;
 pub mod cli;
 pub mod config;
