@@ -1,0 +1,129 @@
+//! Footprint benchmark: the release daemon (`rel04d run`) against the release
+//! simulator with 10,000 workloads. Reports peak RSS over the first sweep and the
+//! CPU the daemon uses while idle between sweeps (from /proc).
+//!
+//!     cargo bench --bench footprint                  # 10,000 workloads, 30 s idle
+//!     cargo bench --bench footprint -- 1000 10       # N, idle seconds
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_rel04d");
+
+/// utime + stime of `pid`, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name (which may hold spaces) start after ") ".
+    let fields: Vec<&str> = stat
+        .rsplit_once(") ")
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+fn status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap()
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let workloads: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(10_000);
+    let idle_seconds: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(30);
+    let port = 19500 + (std::process::id() % 400) as u16;
+    let mut sim = Command::new(BIN)
+        .args([
+            "simulator",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--workloads",
+            &workloads.to_string(),
+        ])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let sim_url = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    while client
+        .get(format!("{sim_url}/_sim/calls"))
+        .send()
+        .await
+        .is_err()
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut daemon = Command::new(BIN)
+        .arg("run")
+        .env("AWS_ACCESS_KEY_ID", "bench")
+        .env("AWS_SECRET_ACCESS_KEY", "bench")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL_WELLARCHITECTED", &sim_url)
+        .env(
+            "REL04D__DATABASE__URL",
+            format!("sqlite://{}/bench.db?mode=rwc", dir.path().display()),
+        )
+        .env("REL04D__HTTP__LISTEN", "127.0.0.1:0")
+        .env("REL04D__AWS__MAX_REQUESTS_PER_SECOND", "1000000")
+        .env("REL04D__AWS__MAX_CONCURRENCY", "32")
+        .env(
+            "REL04D__POLICIES__GLOBAL__REL04",
+            "Check: Choices based on sub policies",
+        )
+        .env("REL04D__POLICIES__GLOBAL__IDEMPOTENT", "True")
+        .env("REL04D__LOG__LEVEL", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = daemon.id();
+    // The first sweep is over when the simulator stops seeing calls.
+    let started = Instant::now();
+    let mut last_total = u64::MAX;
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let stats: serde_json::Value = client
+            .get(format!("{sim_url}/_sim/calls"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let total = stats["total"].as_u64().unwrap();
+        if total > 0 && total == last_total {
+            break;
+        }
+        last_total = total;
+    }
+    let sweep = started.elapsed();
+    let rss_after_sweep = status_kib(pid, "VmRSS:");
+    let before = cpu_ticks(pid);
+    tokio::time::sleep(Duration::from_secs(idle_seconds)).await;
+    let idle_ticks = cpu_ticks(pid) - before;
+    let peak = status_kib(pid, "VmHWM:");
+    let ticks_per_second = 100.0; // USER_HZ on Linux
+    println!(
+        "N={workloads} first sweep≈{:.1}s peak_rss={:.1}MiB rss_idle={:.1}MiB idle_cpu={:.3}% ({} ticks over {idle_seconds}s)",
+        sweep.as_secs_f64(),
+        peak as f64 / 1024.0,
+        rss_after_sweep as f64 / 1024.0,
+        idle_ticks as f64 / ticks_per_second / idle_seconds as f64 * 100.0,
+        idle_ticks,
+    );
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    let _ = sim.kill();
+    let _ = sim.wait();
+}
