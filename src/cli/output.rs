@@ -55,7 +55,11 @@ pub fn controls(rows: &[ControlRow], output: Output) -> anyhow::Result<()> {
         rows.iter()
             .map(|c| {
                 vec![
-                    c.state.clone(),
+                    if c.muted {
+                        format!("{} (muted)", c.state)
+                    } else {
+                        c.state.clone()
+                    },
                     c.workload_name.clone(),
                     c.workload_id.clone(),
                     c.account_id.clone(),
@@ -66,7 +70,8 @@ pub fn controls(rows: &[ControlRow], output: Output) -> anyhow::Result<()> {
             })
             .collect(),
     );
-    eprintln!("{} control(s)", rows.len());
+    let muted = rows.iter().filter(|c| c.muted).count();
+    eprintln!("{} control(s), {muted} muted", rows.len());
     Ok(())
 }
 
