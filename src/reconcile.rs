@@ -5,19 +5,20 @@
 //! say, what is the answer, does it need enforcing. Running it twice on unchanged
 //! input writes nothing new, so sweeps, events, retries and replays are all safe.
 
+mod enforce;
+mod undescribable;
+
 use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::Utc;
 use tokio::sync::broadcast;
 
-use crate::control::{
-    self, ControlState, Expected, Mode, ObservedAnswer, Outcome, Plan, PolicySet, WorkloadFacts,
-};
+use crate::control::{self, ControlState, Mode, Outcome, Plan, PolicySet, WorkloadFacts};
 use crate::metrics::Metrics;
 use crate::queue::{Job, Target};
 use crate::store::{ControlRow, Recording, Store, TransitionRow, Written};
-use crate::wellarchitected::{ErrorKind, WaError, WellArchitected};
+use crate::wellarchitected::{ErrorKind, WellArchitected};
 use crate::workload::{Trigger, Workload};
 
 /// How one reconcile ended.
@@ -55,6 +56,13 @@ pub struct Reconciler {
 pub struct ScopeRef<'a> {
     pub key: &'a str,
     pub wa: &'a WellArchitected,
+}
+
+/// What one evaluation is about: where it runs, the workload, and its cause.
+struct Subject<'a> {
+    scope: &'a ScopeRef<'a>,
+    workload: &'a Workload,
+    trigger: &'a Trigger,
 }
 
 impl Reconciler {
@@ -124,7 +132,7 @@ impl Reconciler {
                 Ok(workload) => workload,
                 Err(error) => {
                     return self
-                        .undescribable(scope, &listed.id, Some(listed), &job.trigger, error)
+                        .undescribable(scope, &job.trigger, &listed.id, Some(listed), error)
                         .await;
                 }
             },
@@ -132,7 +140,7 @@ impl Reconciler {
                 Ok(workload) => workload,
                 Err(error) => {
                     return self
-                        .undescribable(scope, id, None, &job.trigger, error)
+                        .undescribable(scope, &job.trigger, id, None, error)
                         .await;
                 }
             },
@@ -156,6 +164,11 @@ impl Reconciler {
         let Some(control) = self.claim(control).await? else {
             return Ok(Reconciled::Busy);
         };
+        let subject = Subject {
+            scope,
+            workload: &workload,
+            trigger: &job.trigger,
+        };
 
         let empty = Default::default();
         let facts = WorkloadFacts {
@@ -166,11 +179,7 @@ impl Reconciler {
         };
         let policies = control::resolve(&self.policies, &facts, Utc::now());
         let expected = match control::plan(policies) {
-            Plan::Decided(outcome) => {
-                return self
-                    .record(scope, &workload, &control, &job.trigger, &outcome, None)
-                    .await;
-            }
+            Plan::Decided(outcome) => return self.record(&subject, &control, &outcome, None).await,
             Plan::Check(expected) => expected,
         };
         let observed = match scope.wa.get_answer(&workload.id).await {
@@ -187,113 +196,26 @@ impl Reconciler {
             }
             Err(error) => {
                 let outcome = control::unreadable(&expected, &error.to_string());
-                return self
-                    .record(scope, &workload, &control, &job.trigger, &outcome, None)
-                    .await;
+                return self.record(&subject, &control, &outcome, None).await;
             }
         };
         let outcome = control::judge(&expected, &observed);
         if expected.mode == Mode::Enforce && outcome.state == ControlState::Alarm {
             return self
-                .enforce(
-                    scope,
-                    &workload,
-                    control,
-                    &job.trigger,
-                    &expected,
-                    &observed,
-                    outcome,
-                )
+                .enforce(&subject, control, &expected, &observed, outcome)
                 .await;
         }
-        self.record(scope, &workload, &control, &job.trigger, &outcome, None)
-            .await
-    }
-
-    /// Records the alarm, writes the expected answer, reads it back, and records
-    /// `ok` (or `error`) with what was written.
-    #[allow(clippy::too_many_arguments)]
-    async fn enforce(
-        &self,
-        scope: &ScopeRef<'_>,
-        workload: &Workload,
-        control: ControlRow,
-        trigger: &Trigger,
-        expected: &Expected,
-        observed: &ObservedAnswer,
-        alarm: Outcome,
-    ) -> anyhow::Result<Reconciled> {
-        let Some(update) = control::plan_update(expected, observed) else {
-            return self
-                .record(scope, workload, &control, trigger, &alarm, None)
-                .await;
-        };
-        // The mismatch is a real state of the world: record it before acting on it.
-        // Recording releases any claim, so claim again before writing the answer.
-        let control = if control.state != ControlState::Alarm.as_str() {
-            if self
-                .record(scope, workload, &control, trigger, &alarm, None)
-                .await?
-                == Reconciled::Superseded
-            {
-                return Ok(Reconciled::Superseded);
-            }
-            let recorded = self
-                .store
-                .control(&workload.arn)
-                .await?
-                .context("the control vanished while enforcing")?;
-            match self.claim(recorded).await? {
-                Some(control) => control,
-                None => return Ok(Reconciled::Busy),
-            }
-        } else {
-            control
-        };
-        let result = match scope.wa.update_answer(&workload.id, &update).await {
-            Err(error) => control::unreadable(expected, &format!("enforce failed: {error}")),
-            Ok(()) => match scope.wa.get_answer(&workload.id).await {
-                Err(error) => control::unreadable(
-                    expected,
-                    &format!("read-back after enforce failed: {error}"),
-                ),
-                Ok(after) => {
-                    let mut judged = control::judge(expected, &after);
-                    if judged.state != ControlState::Ok {
-                        judged.state = ControlState::Error;
-                        judged.reason = format!(
-                            "Enforced, but the answer still does not match: {}",
-                            judged.reason
-                        );
-                    }
-                    judged
-                }
-            },
-        };
-        self.metrics.inc(
-            "rel04d_enforcements_total",
-            &[("result", result.state.as_str())],
-        );
-        self.record(
-            scope,
-            workload,
-            &control,
-            trigger,
-            &result,
-            Some(&update.changes),
-        )
-        .await
+        self.record(&subject, &control, &outcome, None).await
     }
 
     async fn record(
         &self,
-        scope: &ScopeRef<'_>,
-        workload: &Workload,
+        subject: &Subject<'_>,
         control: &ControlRow,
-        trigger: &Trigger,
         outcome: &Outcome,
         enforced: Option<&[String]>,
     ) -> anyhow::Result<Reconciled> {
+        let workload = subject.workload;
         let mut details = serde_json::to_value(&outcome.details).context("serialize details")?;
         // Policy tags as read, so `explain` can show the hierarchy of this evaluation.
         if let (Some(prefix), Some(tags)) = (&self.policies.tag_prefix, &workload.tags) {
@@ -306,11 +228,11 @@ impl Reconciler {
         }
         let recording = Recording {
             workload,
-            scanned_by: scope.key,
+            scanned_by: subject.scope.key,
             state: outcome.state,
             reason: &outcome.reason,
             details: &details,
-            trigger,
+            trigger: subject.trigger,
             enforced,
             at: Utc::now(),
         };
@@ -329,64 +251,6 @@ impl Reconciler {
                 Ok(Reconciled::Evaluated(outcome.state))
             }
         }
-    }
-
-    /// The workload could not be described: gone, or unreachable. A workload known
-    /// from the listing or the store gets its control put in `error`.
-    async fn undescribable(
-        &self,
-        scope: &ScopeRef<'_>,
-        workload_id: &str,
-        listed: Option<&Workload>,
-        trigger: &Trigger,
-        error: WaError,
-    ) -> anyhow::Result<Reconciled> {
-        if error.kind == ErrorKind::NotFound {
-            return self
-                .remove(workload_id, "The workload no longer exists", trigger)
-                .await;
-        }
-        let control = match listed {
-            Some(workload) if workload.has_lens() => {
-                let (control, opened) = self
-                    .store
-                    .open_control(workload, scope.key, trigger, Utc::now())
-                    .await?;
-                if let Some(transition) = opened {
-                    self.announce(transition);
-                }
-                control
-            }
-            _ => match self.store.control_by_workload_id(workload_id).await? {
-                Some(control) if !control.is_removed() => control,
-                _ => {
-                    tracing::warn!(workload_id, error = %error, "cannot describe a workload that has no control");
-                    return Ok(Reconciled::Ignored);
-                }
-            },
-        };
-        let workload = Workload {
-            arn: control.workload_arn.clone(),
-            id: control.workload_id.clone(),
-            name: control.workload_name.clone(),
-            account_id: control.account_id.clone(),
-            region: control.region.clone(),
-            lenses: Vec::new(),
-            tags: None,
-        };
-        let outcome = Outcome {
-            state: ControlState::Error,
-            reason: format!("Could not describe the workload: {error}"),
-            details: control::Details {
-                policies: Vec::new(),
-                question: None,
-                best_practices: Vec::new(),
-                none_of_these: None,
-                error: Some(error.to_string()),
-            },
-        };
-        self.record(scope, &workload, &control, trigger, &outcome, None)
-            .await
     }
 
     async fn remove(

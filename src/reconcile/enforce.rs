@@ -1,0 +1,70 @@
+//! Enforce: put the Tool's answer right, then record what was written.
+
+use anyhow::Context;
+
+use super::{Reconciled, Reconciler, Subject};
+use crate::control::{self, ControlState, Expected, ObservedAnswer, Outcome};
+use crate::store::ControlRow;
+
+impl Reconciler {
+    /// Records the alarm, writes the expected answer, reads it back, and records
+    /// `ok` (or `error`) with what was written.
+    pub(super) async fn enforce(
+        &self,
+        subject: &Subject<'_>,
+        control: ControlRow,
+        expected: &Expected,
+        observed: &ObservedAnswer,
+        alarm: Outcome,
+    ) -> anyhow::Result<Reconciled> {
+        let Some(update) = control::plan_update(expected, observed) else {
+            return self.record(subject, &control, &alarm, None).await;
+        };
+        // The mismatch is a real state of the world: record it before acting on it.
+        // Recording releases any claim, so claim again before writing the answer.
+        let control = if control.state != ControlState::Alarm.as_str() {
+            if self.record(subject, &control, &alarm, None).await? == Reconciled::Superseded {
+                return Ok(Reconciled::Superseded);
+            }
+            let recorded = self
+                .store
+                .control(&subject.workload.arn)
+                .await?
+                .context("the control vanished while enforcing")?;
+            match self.claim(recorded).await? {
+                Some(control) => control,
+                None => return Ok(Reconciled::Busy),
+            }
+        } else {
+            control
+        };
+        let wa = subject.scope.wa;
+        let id = &subject.workload.id;
+        let result = match wa.update_answer(id, &update).await {
+            Err(error) => control::unreadable(expected, &format!("enforce failed: {error}")),
+            Ok(()) => match wa.get_answer(id).await {
+                Err(error) => control::unreadable(
+                    expected,
+                    &format!("read-back after enforce failed: {error}"),
+                ),
+                Ok(after) => {
+                    let mut judged = control::judge(expected, &after);
+                    if judged.state != ControlState::Ok {
+                        judged.state = ControlState::Error;
+                        judged.reason = format!(
+                            "Enforced, but the answer still does not match: {}",
+                            judged.reason
+                        );
+                    }
+                    judged
+                }
+            },
+        };
+        self.metrics.inc(
+            "rel04d_enforcements_total",
+            &[("result", result.state.as_str())],
+        );
+        self.record(subject, &control, &result, Some(&update.changes))
+            .await
+    }
+}
