@@ -14,7 +14,7 @@ use anyhow::Context;
 use rand::seq::IndexedRandom;
 
 use crate::aws::{AwsSetup, Endpoints};
-use crate::config::{LogFormat, PolicyBlock, Settings};
+use crate::config::Settings;
 use crate::simulator::{Faults, Simulator};
 use crate::startup::Daemon;
 use crate::store::TransitionRow;
@@ -97,57 +97,75 @@ pub async fn serve_simulator(args: SimulatorArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The demo's configuration file, written next to its database so that the
+/// query commands (`explain` above all) see the same policies as the demo.
+const DEMO_CONFIG: &str = "rel04d-demo.toml";
+
 /// The demo's policies: a global requirement, an account override, name-glob
 /// variations (skip, none of these), enforcement for one workload id, and tags.
+fn demo_config(interval: Duration, enforced: Option<&str>) -> String {
+    let mut config = format!(
+        r#"# Written by `rel04d demo`: the policies it ran with.
+[schedule]
+interval = "{interval}"
+jitter = "0s"
+
+[aws]
+regions = ["{REGION}"]
+max_requests_per_second = 50.0
+max_concurrency = 4
+
+[http]
+listen = "127.0.0.1:0"
+
+[log]
+format = "text"
+level = "warn"
+
+[policies.global]
+rel04 = "Check: Choices based on sub policies"
+identify = "True"
+loosely_coupled = "True"
+idempotent = "True"
+
+[[policies.settings]]
+scope = "account:444455556666"
+constant_work = "True"
+
+[[policies.settings]]
+scope = "workload-name:*-reporting"
+rel04 = "Skip"
+
+[[policies.settings]]
+scope = "workload-name:*-analytics"
+rel04 = "Check: None of these"
+
+[policies.tags]
+enabled = true
+prefix = "rel04d:"
+"#,
+        interval = humantime::format_duration(interval)
+    );
+    if let Some(id) = enforced {
+        config.push_str(&format!(
+            "\n[[policies.settings]]\nscope = \"workload:{id}\"\nrel04 = \"Enforce: Choices based on sub policies\"\n"
+        ));
+    }
+    config
+}
+
 fn demo_settings(
-    database_url: String,
+    database_url: &str,
     interval: Duration,
     enforced: Option<&str>,
 ) -> anyhow::Result<Settings> {
-    let mut settings = Settings::load_with(None, Some(Default::default()))?;
-    settings.database.url = database_url.into();
-    settings.schedule.interval = interval;
-    settings.schedule.jitter = Duration::ZERO;
-    settings.aws.regions = vec![REGION.to_owned()];
-    settings.aws.max_requests_per_second = 50.0;
-    settings.aws.max_concurrency = 4;
-    settings.http.listen = "127.0.0.1:0".parse()?;
-    settings.log.format = LogFormat::Text;
-    settings.log.level = "warn".to_owned();
-    let block = |scope: Option<&str>| PolicyBlock {
-        scope: scope.map(str::to_owned),
-        ..PolicyBlock::default()
-    };
-    settings.policies.global = PolicyBlock {
-        rel04: Some("Check: Choices based on sub policies".into()),
-        identify: Some("True".into()),
-        loosely_coupled: Some("True".into()),
-        idempotent: Some("True".into()),
-        ..block(None)
-    };
-    settings.policies.settings = vec![
-        PolicyBlock {
-            constant_work: Some("True".into()),
-            ..block(Some("account:444455556666"))
-        },
-        PolicyBlock {
-            rel04: Some("Skip".into()),
-            ..block(Some("workload-name:*-reporting"))
-        },
-        PolicyBlock {
-            rel04: Some("Check: None of these".into()),
-            ..block(Some("workload-name:*-analytics"))
-        },
-    ];
-    if let Some(id) = enforced {
-        settings.policies.settings.push(PolicyBlock {
-            rel04: Some("Enforce: Choices based on sub policies".into()),
-            ..block(Some(&format!("workload:{id}")))
-        });
-    }
-    settings.policies.tags.enabled = true;
-    settings.policies.to_policy_set()?;
-    Ok(settings)
+    std::fs::write(DEMO_CONFIG, demo_config(interval, enforced))
+        .with_context(|| format!("writing {DEMO_CONFIG}"))?;
+    let env = [("REL04D__DATABASE__URL".to_owned(), database_url.to_owned())].into();
+    Ok(Settings::load_with(
+        Some(std::path::Path::new(DEMO_CONFIG)),
+        Some(env),
+    )?)
 }
 
 pub async fn run(args: DemoArgs, database_url: Option<String>) -> anyhow::Result<()> {
@@ -163,7 +181,7 @@ pub async fn run(args: DemoArgs, database_url: Option<String>) -> anyhow::Result
     };
     let sim = Simulator::generated(REGION, args.workloads, args.seed);
     let enforced = stage_special_cases(&sim);
-    let settings = demo_settings(database_url.clone(), args.interval, enforced.as_deref())?;
+    let settings = demo_settings(&database_url, args.interval, enforced.as_deref())?;
     crate::telemetry::init(settings.log.format, &settings.log.level, true);
     let server = sim.serve("127.0.0.1:0".parse()?).await?;
     let endpoints = Endpoints {
@@ -179,7 +197,7 @@ pub async fn run(args: DemoArgs, database_url: Option<String>) -> anyhow::Result
         server.url()
     );
     println!(
-        "state database: {}  (try: rel04d controls --database-url '{database_url}')",
+        "state database: {}, policies: {DEMO_CONFIG}",
         crate::store::redact_url(&database_url)
     );
     println!(
@@ -216,7 +234,13 @@ pub async fn run(args: DemoArgs, database_url: Option<String>) -> anyhow::Result
         .await?;
     print_states(&daemon).await?;
     println!("{} transitions recorded. Explore them with:", history.len());
-    println!("  rel04d history --database-url '{database_url}'");
+    let flags = format!("--config {DEMO_CONFIG} --database-url '{database_url}'");
+    println!("  rel04d controls {flags}");
+    println!("  rel04d history {flags} --filter \"state:alarm\"");
+    println!("  rel04d explain {flags} --workload <id>");
+    println!(
+        "  rel04d graphql {flags} '{{ controls(filter: \"state:active\") {{ items {{ workloadName state reason }} }} }}'"
+    );
     server.shutdown().await;
     Ok(())
 }
