@@ -4,6 +4,7 @@
 #   scripts/bench.sh sweep     sweep vs the physical limit (N = 1,000 and 10,000)
 #   scripts/bench.sh events    event latency at 50 events/s (starts moto)
 #   scripts/bench.sh footprint peak RSS at 10,000 workloads and idle CPU between sweeps
+#   scripts/bench.sh baseline  rel04d vs a typical sequential boto3 cron script
 #   scripts/bench.sh all       both
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,12 +17,17 @@ what="${1:-all}"
 case "$what" in
     sweep|all) log "sweep benchmark"; cargo bench --quiet --bench sweep ;;&
     footprint|all) log "footprint benchmark"; cargo bench --quiet --bench footprint ;;&
+    baseline|all)
+        install_python
+        log "baseline: rel04d vs a sequential boto3 script"
+        REL04D_BENCH_PYTHON="$VENV/bin/python" cargo bench --quiet --bench baseline
+        ;;&
     events|all)
         install_python
         MOTO_PORT=55100 start_moto
         log "event latency benchmark"
         cargo bench --quiet --bench events
         ;;
-    sweep|footprint) ;;
-    *) echo "usage: $0 sweep|events|footprint|all" >&2; exit 2 ;;
+    sweep|footprint|baseline) ;;
+    *) echo "usage: $0 sweep|events|footprint|baseline|all" >&2; exit 2 ;;
 esac

@@ -14,9 +14,14 @@ install_packages
 install_python
 start_postgres
 start_moto
+# tests/faults.rs restarts the server mid-run on its Postgres pass.
+export REL04D_TEST_PG_RESTART="${PG_AS[*]} $(pg_bindir)/pg_ctl -D $WORK/pgdata -l $WORK/pgdata/server.log -m fast -w restart"
 
 log "deploy lint (cfn-lint deploy/*.yaml, hadolint Dockerfile)"
 VENV="$VENV" scripts/lint-deploy.sh
+
+log "cargo deny: licences, bans, sources (advisories need GitHub, unreachable here)"
+scripts/security.sh
 
 log "cargo fmt --check"
 cargo fmt --check

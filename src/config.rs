@@ -28,8 +28,15 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        let key = key.into();
+        // An error above every key (e.g. an empty key name) still names a place.
+        let key = if key.is_empty() || key == "." {
+            "(top level)".to_owned()
+        } else {
+            key
+        };
         ConfigError {
-            key: key.into(),
+            key,
             message: message.into(),
         }
     }
@@ -166,10 +173,10 @@ impl Settings {
         let layered = builder
             .add_source(environment)
             .build()
-            .map_err(|e| ConfigError::new(error_key(&e), e.to_string()))?;
+            .map_err(|e| ConfigError::new(error_key(&e, extra_file), one_line(&e.to_string())))?;
         let settings: Settings = serde_path_to_error::deserialize(layered).map_err(|e| {
             let key = e.path().to_string();
-            ConfigError::new(key, e.into_inner().to_string())
+            ConfigError::new(key, one_line(&e.into_inner().to_string()))
         })?;
         settings.validate()?;
         Ok(settings)
@@ -185,34 +192,76 @@ impl Settings {
     }
 }
 
-fn error_key(error: &config::ConfigError) -> String {
+fn error_key(error: &config::ConfigError, file: Option<&Path>) -> String {
     match error {
         config::ConfigError::Type { key: Some(key), .. } => key.clone(),
         config::ConfigError::NotFound(key) => key.clone(),
-        config::ConfigError::FileParse { uri: Some(uri), .. } => uri.clone(),
+        config::ConfigError::FileParse { .. } => match file {
+            Some(file) => file.display().to_string(),
+            None => "config/default.toml".to_owned(),
+        },
         _ => "(configuration)".to_owned(),
     }
+}
+
+/// One line of message: the config crate appends its own (sometimes garbled)
+/// `for key …`, and TOML parse errors draw a multi-line snippet; keep the words.
+fn one_line(message: &str) -> String {
+    let message = match message.rfind(" for key `") {
+        Some(at) if message.ends_with('`') => &message[..at],
+        _ => message,
+    };
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|line| {
+            let snippet = line.starts_with('|')
+                || line
+                    .split_once(" |")
+                    .is_some_and(|(n, _)| n.trim().parse::<u32>().is_ok());
+            !line.is_empty() && !snippet
+        })
+        // TOML errors end with ` in <file>`, which the key already says.
+        .filter(|line| !line.starts_with("in "))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// A list, or a comma-separated string (how lists arrive from the environment).
 fn list_or_commas<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum ListOrString {
-        List(Vec<String>),
-        String(String),
+    struct ListOrCommas;
+
+    impl<'de> serde::de::Visitor<'de> for ListOrCommas {
+        type Value = Vec<String>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a list of names or a comma-separated string")
+        }
+
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self::Value, E> {
+            Ok(text
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect())
+        }
+
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut names = Vec::new();
+            while let Some(name) = seq.next_element::<String>()? {
+                names.push(name);
+            }
+            Ok(names)
+        }
     }
-    Ok(match ListOrString::deserialize(deserializer)? {
-        ListOrString::List(list) => list,
-        ListOrString::String(text) => text
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect(),
-    })
+
+    deserializer.deserialize_any(ListOrCommas)
 }
 
 fn redacted_url<S: Serializer>(url: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {

@@ -16,6 +16,9 @@ pub const GUARDRAILS_CONTROL_TYPE: &str =
     "tmod:@turbot/aws-wellarchitected-framework#/control/types/rel04";
 
 const MAX_LIMIT: u32 = 100_000;
+/// Terms in one filter; more is not a question anyone asks, and unbounded terms
+/// would reach the database as an unbounded expression.
+const MAX_TERMS: usize = 64;
 
 /// A parsed filter.
 #[derive(Clone, Debug, Default)]
@@ -96,7 +99,22 @@ impl fmt::Display for Key {
 impl Filter {
     pub fn parse(text: &str) -> Result<Filter, FilterError> {
         let mut filter = Filter::default();
-        for (index, token) in tokens(text).into_iter().enumerate() {
+        let (tokens, unterminated) = tokens(text);
+        if let Some(last) = unterminated {
+            return Err(FilterError {
+                position: tokens.len(),
+                term: last,
+                message: "unterminated quote or regex".to_owned(),
+            });
+        }
+        if tokens.len() > MAX_TERMS {
+            return Err(FilterError {
+                position: MAX_TERMS + 1,
+                term: tokens[MAX_TERMS].clone(),
+                message: format!("a filter has at most {MAX_TERMS} terms"),
+            });
+        }
+        for (index, token) in tokens.into_iter().enumerate() {
             let error = |message: String| FilterError {
                 position: index + 1,
                 term: token.clone(),
@@ -116,6 +134,12 @@ impl Filter {
             match name {
                 "sort" | "limit" if negated => {
                     return Err(error(format!("{name} cannot be negated")));
+                }
+                "sort" if filter.sort.is_some() => {
+                    return Err(error("sort is given twice".to_owned()));
+                }
+                "limit" if filter.limit.is_some() => {
+                    return Err(error("limit is given twice".to_owned()));
                 }
                 "sort" => {
                     let (descending, field) = match value.strip_prefix('-') {
@@ -187,8 +211,9 @@ fn matcher(key: Key, value: &str) -> Result<Matcher, String> {
     Ok(Matcher::AnyOf(values))
 }
 
-/// Splits on whitespace, keeping `"quoted values"` and `/regexes/` whole.
-fn tokens(text: &str) -> Vec<String> {
+/// Splits on whitespace, keeping `"quoted values"` and `/regexes/` whole. The
+/// second value is the last token when its quote or regex was never closed.
+fn tokens(text: &str) -> (Vec<String>, Option<String>) {
     let mut tokens = Vec::new();
     let mut current = String::new();
     let mut closing: Option<char> = None;
@@ -224,7 +249,8 @@ fn tokens(text: &str) -> Vec<String> {
     if !current.is_empty() {
         tokens.push(current);
     }
-    tokens
+    let unterminated = closing.and_then(|_| tokens.last().cloned());
+    (tokens, unterminated)
 }
 
 impl Term {

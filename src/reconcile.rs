@@ -38,7 +38,10 @@ pub enum Reconciled {
 }
 
 /// How long a replica's claim on a control lasts if it dies before recording.
-const CLAIM: chrono::Duration = chrono::Duration::seconds(120);
+/// Short, so a restarted or surviving replica soon takes the work over; an
+/// evaluation that outlasts it (retries in an outage) is still safe, because the
+/// version check on the write arbitrates — the claim only avoids doubled work.
+const CLAIM: chrono::Duration = chrono::Duration::seconds(30);
 
 /// The evaluator and everything it writes through.
 pub struct Reconciler {

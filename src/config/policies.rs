@@ -39,8 +39,26 @@ pub struct PolicyBlock {
     pub required: bool,
     #[serde(default)]
     pub exception: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "rfc3339",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub expires: Option<DateTime<Utc>>,
+}
+
+/// An RFC 3339 time, with an error that shows the expected form.
+fn rfc3339<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<DateTime<Utc>>, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    DateTime::parse_from_rfc3339(&text)
+        .map(|at| Some(at.with_timezone(&Utc)))
+        .map_err(|e| {
+            serde::de::Error::custom(format!(
+                "{text:?} is not an RFC 3339 time like 2027-01-01T00:00:00Z ({e})"
+            ))
+        })
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]

@@ -69,7 +69,19 @@ impl Scope {
             "account" => Err(format!(
                 "account scope {rest:?} is not a 12-digit account id"
             )),
-            "workload" if !rest.is_empty() => Ok(Scope::Workload(rest.to_owned())),
+            // The Tool's workload ids are 32 lowercase hex digits; anything else
+            // would silently match nothing.
+            "workload"
+                if rest.len() == 32
+                    && rest
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) =>
+            {
+                Ok(Scope::Workload(rest.to_owned()))
+            }
+            "workload" if !rest.is_empty() => Err(format!(
+                "workload scope {rest:?} is not a workload id (32 lowercase hex digits)"
+            )),
             "workload-name" if !rest.is_empty() => Ok(Scope::WorkloadName(rest.to_owned())),
             "workload" | "workload-name" => Err(format!("scope {text:?} names no workload")),
             _ => Err(format!(

@@ -42,21 +42,42 @@ pub enum Parsed {
 #[error("malformed event: {0}")]
 pub struct Malformed(pub String);
 
-fn text<'a>(value: &'a Value, path: &str) -> Result<&'a str, Malformed> {
-    let mut current = value;
-    for key in path.split('.') {
-        current = current
-            .get(key)
-            .ok_or_else(|| Malformed(format!("missing {path}")))?;
+/// Longest envelope field (`id`, `source`, `region`, …) accepted; real ones are
+/// far shorter, and nothing unbounded is stored or echoed.
+const MAX_FIELD: usize = 256;
+
+/// `text` for messages: quoted, and cut short if long.
+fn shown(text: &str) -> String {
+    match text.char_indices().nth(64) {
+        Some((cut, _)) => format!("{:?}…", &text[..cut]),
+        None => format!("{text:?}"),
     }
-    current
-        .as_str()
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| Malformed(format!("{path} is not a non-empty string")))
 }
 
-fn optional<'a>(value: &'a Value, path: &str) -> Option<&'a str> {
-    text(value, path).ok()
+/// The string at a dotted `path`: `Ok(None)` when absent or null, an error when
+/// it is there but not a non-empty string of bounded length.
+fn optional<'a>(value: &'a Value, path: &str) -> Result<Option<&'a str>, Malformed> {
+    let mut current = value;
+    for key in path.split('.') {
+        match current.get(key) {
+            Some(next) => current = next,
+            None => return Ok(None),
+        }
+    }
+    match current {
+        Value::Null => Ok(None),
+        Value::String(s) if !s.is_empty() && s.len() <= MAX_FIELD => Ok(Some(s)),
+        Value::String(s) if s.is_empty() => Err(Malformed(format!("{path} is empty"))),
+        Value::String(s) => Err(Malformed(format!(
+            "{path} is too long ({} bytes, at most {MAX_FIELD})",
+            s.len()
+        ))),
+        _ => Err(Malformed(format!("{path} is not a string"))),
+    }
+}
+
+fn text<'a>(value: &'a Value, path: &str) -> Result<&'a str, Malformed> {
+    optional(value, path)?.ok_or_else(|| Malformed(format!("missing {path}")))
 }
 
 /// Whether a lens alias (possibly URL-encoded, possibly an ARN) is ours.
@@ -67,16 +88,17 @@ fn is_our_lens(alias: &str) -> bool {
 
 fn workload_id_from(detail: &Value, event_name: &str) -> Result<String, Malformed> {
     let id = match event_name {
-        "CreateWorkload" => optional(detail, "responseElements.WorkloadId").map(str::to_owned),
-        "TagResource" | "UntagResource" => optional(detail, "requestParameters.WorkloadArn")
+        "CreateWorkload" => optional(detail, "responseElements.WorkloadId")?.map(str::to_owned),
+        "TagResource" | "UntagResource" => optional(detail, "requestParameters.WorkloadArn")?
             .map(|arn| percent_decode_str(arn).decode_utf8_lossy().into_owned())
             .and_then(|arn| arn.rsplit_once("workload/").map(|(_, id)| id.to_owned())),
-        _ => optional(detail, "requestParameters.WorkloadId").map(str::to_owned),
+        _ => optional(detail, "requestParameters.WorkloadId")?.map(str::to_owned),
     };
     let id = id.ok_or_else(|| Malformed(format!("{event_name} event names no workload")))?;
-    if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+    if id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(Malformed(format!(
-            "{event_name} event has an invalid workload id {id:?}"
+            "{event_name} event has an invalid workload id {}",
+            shown(&id)
         )));
     }
     Ok(id)
@@ -122,7 +144,7 @@ pub fn parse(body: &str, tags_enabled: bool) -> Result<Parsed, Malformed> {
     let event_id = text(&event, "id")?.to_owned();
     let source = text(&event, "source")?;
     let detail_type = text(&event, "detail-type")?;
-    let account = optional(&event, "account").map(str::to_owned);
+    let account = optional(&event, "account")?.map(str::to_owned);
     let region = text(&event, "region")?.to_owned();
     let irrelevant = |why: String| {
         Ok(Parsed::Irrelevant {
@@ -143,7 +165,7 @@ pub fn parse(body: &str, tags_enabled: bool) -> Result<Parsed, Malformed> {
         return irrelevant("the API call is not to the Well-Architected Tool".to_owned());
     }
     let event_name = text(&event, "detail.eventName")?.to_owned();
-    if let Some(code) = optional(detail, "errorCode") {
+    if let Some(code) = optional(detail, "errorCode")? {
         return irrelevant(format!("{event_name} failed ({code}); nothing changed"));
     }
     if let Some(why) = irrelevance(detail, &event_name, tags_enabled) {

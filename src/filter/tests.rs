@@ -97,6 +97,25 @@ fn errors_point_at_the_bad_term() {
         ("sort:-", 1, "sort:-", "is not a field name"),
         ("sort:name;drop", 1, "sort:name;drop", "is not a field name"),
         ("region:/(/", 1, "region:/(/", "bad regex"),
+        (
+            "workload:\"a b",
+            1,
+            "workload:a b",
+            "unterminated quote or regex",
+        ),
+        (
+            "state:ok region:/us",
+            2,
+            "region:/us",
+            "unterminated quote or regex",
+        ),
+        (
+            "sort:state sort:-state",
+            2,
+            "sort:-state",
+            "sort is given twice",
+        ),
+        ("limit:5 limit:6", 2, "limit:6", "limit is given twice"),
     ];
     for (text, position, term, message) in cases {
         let err = Filter::parse(text).unwrap_err();
@@ -108,6 +127,17 @@ fn errors_point_at_the_bad_term() {
                 .starts_with(&format!("bad filter term {position} `{term}`"))
         );
     }
+}
+
+#[test]
+fn filters_are_bounded_in_terms() {
+    let many = vec!["state:ok"; 65].join(" ");
+    let err = Filter::parse(&many).unwrap_err();
+    assert_eq!(
+        (err.position, err.message.as_str()),
+        (65, "a filter has at most 64 terms")
+    );
+    assert!(Filter::parse(&vec!["state:ok"; 64].join(" ")).is_ok());
 }
 
 proptest! {

@@ -6,7 +6,9 @@
 //! created Postgres database on that server instead.
 #![allow(dead_code)]
 
+pub mod db;
 pub mod moto;
+pub mod process;
 
 use std::collections::BTreeMap;
 use std::io::Write;

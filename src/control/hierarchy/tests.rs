@@ -290,8 +290,8 @@ fn scopes_parse_strictly() {
         Scope::Account("123456789012".into())
     );
     assert_eq!(
-        Scope::parse("workload:abc").unwrap(),
-        Scope::Workload("abc".into())
+        Scope::parse(&format!("workload:{WORKLOAD}")).unwrap(),
+        Scope::Workload(WORKLOAD.into())
     );
     assert_eq!(
         Scope::parse("workload-name:prod-*").unwrap(),
@@ -301,6 +301,9 @@ fn scopes_parse_strictly() {
         "account:12345",
         "account:12345678901a",
         "workload:",
+        "workload:abc",
+        "workload:../../etc",
+        "workload:0123456789ABCDEF0123456789ABCDEF",
         "region:us-east-1",
         "global",
         "prod-*",
@@ -308,10 +311,10 @@ fn scopes_parse_strictly() {
         assert!(Scope::parse(bad).is_err(), "{bad}");
     }
     for text in [
-        "account:123456789012",
-        "workload:abc",
-        "workload-name:prod-*",
+        "account:123456789012".to_owned(),
+        format!("workload:{WORKLOAD}"),
+        "workload-name:prod-*".to_owned(),
     ] {
-        assert_eq!(Scope::parse(text).unwrap().to_string(), text);
+        assert_eq!(Scope::parse(&text).unwrap().to_string(), text);
     }
 }
