@@ -13,12 +13,14 @@
 //! the venv scripts/services.sh installs boto3 into).
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+
+use support::{BIN, aws_env};
+
+mod support;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_rel04d");
 const POLICIES: [(&str, &str); 5] = [
     (
         "REL04D__POLICIES__GLOBAL__REL04",
@@ -29,50 +31,6 @@ const POLICIES: [(&str, &str); 5] = [
     ("REL04D__POLICIES__GLOBAL__IDEMPOTENT", "True"),
     ("REL04D__POLICIES__GLOBAL__CONSTANT_WORK", "True"),
 ];
-
-/// The simulator process, killed on drop.
-struct Sim(Child);
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `rel04d simulator` on a free port; returns it and its URL.
-fn simulator(workloads: usize, latency_ms: u64) -> (Sim, String) {
-    let mut child = Command::new(BIN)
-        .args(["simulator", "--listen", "127.0.0.1:0"])
-        .args(["--workloads", &workloads.to_string()])
-        .args(["--latency-ms", &latency_ms.to_string()])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start the simulator");
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    // Keep reading: the simulator prints more and must not hit a closed pipe.
-    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-    // "simulator serving N workloads at http://127.0.0.1:PORT"
-    let url = first
-        .split_whitespace()
-        .last()
-        .filter(|u| u.starts_with("http://"))
-        .unwrap_or_else(|| panic!("unexpected simulator banner {first:?}"))
-        .to_owned();
-    (Sim(child), url)
-}
-
-fn aws_env(command: &mut Command, sim_url: &str) {
-    command
-        .env("AWS_ACCESS_KEY_ID", "bench")
-        .env("AWS_SECRET_ACCESS_KEY", "bench")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ENDPOINT_URL_WELLARCHITECTED", sim_url);
-}
 
 /// Runs `command` to completion; its wall time and stdout.
 fn timed(mut command: Command, what: &str) -> (Duration, String) {
@@ -98,19 +56,9 @@ async fn states(database_url: &str, sql: &str) -> BTreeMap<String, String> {
 }
 
 async fn calls(sim_url: &str) -> u64 {
-    let stats: serde_json::Value = reqwest::get(format!("{sim_url}/_sim/calls"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let reset = reqwest::Client::new()
-        .post(format!("{sim_url}/_sim/calls/reset"))
-        .send()
-        .await
-        .unwrap();
-    assert!(reset.status().is_success());
-    stats["total"].as_u64().unwrap()
+    let total = support::calls(sim_url).await["total"].as_u64().unwrap();
+    support::reset_calls(sim_url).await;
+    total
 }
 
 fn tally(states: &BTreeMap<String, String>) -> String {
@@ -142,7 +90,13 @@ async fn main() -> std::process::ExitCode {
     let python = std::env::var("REL04D_BENCH_PYTHON")
         .unwrap_or_else(|_| root.join(".ci-work/venv/bin/python").display().to_string());
 
-    let (_sim, sim_url) = simulator(workloads, latency_ms);
+    let sim = support::simulator(&[
+        "--workloads".into(),
+        workloads.to_string(),
+        "--latency-ms".into(),
+        latency_ms.to_string(),
+    ]);
+    let sim_url = sim.url.clone();
     let _ = calls(&sim_url).await;
     let dir = tempfile::tempdir().unwrap();
 

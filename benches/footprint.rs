@@ -8,7 +8,9 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_rel04d");
+use support::{BIN, aws_env};
+
+mod support;
 
 /// utime + stime of `pid`, in clock ticks.
 fn cpu_ticks(pid: u32) -> u64 {
@@ -41,36 +43,13 @@ async fn main() {
         .collect();
     let workloads: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(10_000);
     let idle_seconds: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(30);
-    let port = 19500 + (std::process::id() % 400) as u16;
-    let mut sim = Command::new(BIN)
-        .args([
-            "simulator",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--workloads",
-            &workloads.to_string(),
-        ])
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let sim_url = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    while client
-        .get(format!("{sim_url}/_sim/calls"))
-        .send()
-        .await
-        .is_err()
-    {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let sim = support::simulator(&["--workloads".into(), workloads.to_string()]);
+    let sim_url = sim.url.clone();
     let dir = tempfile::tempdir().unwrap();
-    let mut daemon = Command::new(BIN)
+    let mut command = Command::new(BIN);
+    aws_env(&mut command, &sim_url);
+    let mut daemon = command
         .arg("run")
-        .env("AWS_ACCESS_KEY_ID", "bench")
-        .env("AWS_SECRET_ACCESS_KEY", "bench")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ENDPOINT_URL_WELLARCHITECTED", &sim_url)
         .env(
             "REL04D__DATABASE__URL",
             format!("sqlite://{}/bench.db?mode=rwc", dir.path().display()),
@@ -93,15 +72,7 @@ async fn main() {
     let mut last_total = u64::MAX;
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let stats: serde_json::Value = client
-            .get(format!("{sim_url}/_sim/calls"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let total = stats["total"].as_u64().unwrap();
+        let total = support::calls(&sim_url).await["total"].as_u64().unwrap();
         if total > 0 && total == last_total {
             break;
         }
@@ -124,6 +95,4 @@ async fn main() {
     );
     let _ = daemon.kill();
     let _ = daemon.wait();
-    let _ = sim.kill();
-    let _ = sim.wait();
 }

@@ -10,7 +10,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_rel04d");
+use support::{BIN, aws_env};
+
+mod support;
 
 struct Run {
     wall: Duration,
@@ -29,14 +31,11 @@ fn run_once(
     concurrency: usize,
 ) -> (Duration, u64, i64) {
     let started = Instant::now();
+    let mut command = Command::new(BIN);
+    aws_env(&mut command, sim_url);
     #[allow(clippy::zombie_processes)] // reaped by wait4 below, which also gives its rusage
-    let mut child = Command::new(BIN)
+    let mut child = command
         .args(["run", "--once"])
-        .env("AWS_ACCESS_KEY_ID", "bench")
-        .env("AWS_SECRET_ACCESS_KEY", "bench")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ENDPOINT_URL_WELLARCHITECTED", sim_url)
         .env("REL04D__DATABASE__URL", database_url)
         .env("REL04D__AWS__MAX_REQUESTS_PER_SECOND", rate.to_string())
         .env("REL04D__AWS__MAX_CONCURRENCY", concurrency.to_string())
@@ -46,7 +45,7 @@ fn run_once(
         )
         .env("REL04D__POLICIES__GLOBAL__IDENTIFY", "True")
         .env("REL04D__POLICIES__GLOBAL__IDEMPOTENT", "True")
-        .env("REL04D__LOG__LEVEL", "rel04d::startup=info,warn")
+        .env("REL04D__LOG__LEVEL", "rel04d::scheduler=info,warn")
         .stdout(Stdio::piped())
         .spawn()
         .expect("start rel04d");
@@ -71,31 +70,13 @@ fn run_once(
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
         "rel04d failed"
     );
+    assert!(sweep_ms > 0, "no `sweep finished` line was logged");
     (started.elapsed(), sweep_ms, usage.ru_maxrss)
 }
 
-async fn calls(client: &reqwest::Client, sim_url: &str) -> (u64, u64) {
-    let stats: serde_json::Value = client
-        .get(format!("{sim_url}/_sim/calls"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    (
-        stats["total"].as_u64().unwrap(),
-        stats["outcomes"]["throttled"].as_u64().unwrap_or(0),
-    )
-}
-
 async fn bench(workloads: usize, latency_ms: u64, rate: Option<f64>) {
-    let port = 19000 + (rand_port() % 1000);
     let mut sim_args = vec![
-        "simulator".to_owned(),
-        "--listen".into(),
-        format!("127.0.0.1:{port}"),
-        "--workloads".into(),
+        "--workloads".to_owned(),
         workloads.to_string(),
         "--latency-ms".into(),
         latency_ms.to_string(),
@@ -103,24 +84,7 @@ async fn bench(workloads: usize, latency_ms: u64, rate: Option<f64>) {
     if let Some(rate) = rate {
         sim_args.extend(["--rate-limit".into(), rate.to_string()]);
     }
-    let mut sim = Command::new(BIN)
-        .args(&sim_args)
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start the simulator");
-    let sim_url = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    for _ in 0..100 {
-        if client
-            .get(format!("{sim_url}/_sim/calls"))
-            .send()
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let sim = support::simulator(&sim_args);
     let dir = tempfile::tempdir().unwrap();
     let database_url = format!("sqlite://{}/bench.db?mode=rwc", dir.path().display());
     // With a server-side limit, the client is told the same rate; without one, the
@@ -129,47 +93,38 @@ async fn bench(workloads: usize, latency_ms: u64, rate: Option<f64>) {
         Some(rate) => (rate, 16),
         None => (1_000_000.0, 32),
     };
-    let with_lens = {
-        let list: serde_json::Value = client
-            .get(format!("{sim_url}/_sim/workloads"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        list.as_array()
-            .unwrap()
-            .iter()
-            .filter(|w| {
-                w["lenses"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .any(|l| l == "wellarchitected")
-            })
-            .count()
-    };
+    let list: serde_json::Value = reqwest::get(format!("{}/_sim/workloads", sim.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let with_lens = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| {
+            w["lenses"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|l| l == "wellarchitected")
+        })
+        .count();
     let mut runs = Vec::new();
     for _ in ["cold", "steady"] {
-        client
-            .post(format!("{sim_url}/_sim/calls/reset"))
-            .send()
-            .await
-            .unwrap();
+        support::reset_calls(&sim.url).await;
         let (wall, sweep_ms, peak_rss_kib) =
-            run_once(&sim_url, &database_url, client_rate, concurrency);
-        let (calls, throttled) = calls(&client, &sim_url).await;
+            run_once(&sim.url, &database_url, client_rate, concurrency);
+        let stats = support::calls(&sim.url).await;
         runs.push(Run {
             wall,
             sweep_ms,
             peak_rss_kib,
-            calls,
-            throttled,
+            calls: stats["total"].as_u64().unwrap(),
+            throttled: stats["outcomes"]["throttled"].as_u64().unwrap_or(0),
         });
     }
-    let _ = sim.kill();
-    let _ = sim.wait();
     let rate_text = rate.map_or("none".to_owned(), |r| format!("{r}/s"));
     for (label, run) in ["cold", "steady"].iter().zip(&runs) {
         let per_workload = run.calls as f64 / workloads as f64;
@@ -178,22 +133,16 @@ async fn bench(workloads: usize, latency_ms: u64, rate: Option<f64>) {
             format!("{:.2}", run.sweep_ms as f64 / 1000.0 / f)
         });
         println!(
-            "N={workloads:>6} latency={latency_ms}ms rate={rate_text:>7} {label:<6} sweep={:>7.2}s process={:>7.2}s calls={:>6} ({per_workload:.3}/workload, {} with lens, {} throttled) floor={} ratio={ratio} peak_rss={:.1}MiB",
+            "N={workloads:>6} latency={latency_ms}ms rate={rate_text:>7} {label:<6} sweep={:>7.2}s process={:>7.2}s calls={:>6} ({per_workload:.3}/workload, {:.3}/workload with lens, {} throttled) floor={} ratio={ratio} peak_rss={:.1}MiB",
             run.sweep_ms as f64 / 1000.0,
             run.wall.as_secs_f64(),
             run.calls,
-            with_lens,
+            run.calls as f64 / with_lens as f64,
             run.throttled,
             floor.map_or("-".to_owned(), |f| format!("{f:.2}s")),
             run.peak_rss_kib as f64 / 1024.0,
         );
     }
-}
-
-fn rand_port() -> u16 {
-    (std::process::id() as u16)
-        .wrapping_mul(31)
-        .wrapping_add(Instant::now().elapsed().subsec_nanos() as u16)
 }
 
 #[tokio::main]

@@ -5,37 +5,25 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use common::moto::{Moto, notifications, unique};
+use common::process::{Proc, rel04d, wait_until};
 use common::*;
 use rel04d::filter::Filter;
 use rel04d::simulator::Simulator;
 use rel04d::store::Store;
 use serde_json::json;
 
-/// A daemon process, killed if the test fails before stopping it.
-struct Daemon(Option<Child>);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if let Some(child) = &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn spawn_daemon(sim_url: &str, eventbridge_url: &str, database_url: &str, bus: &str) -> Daemon {
-    let child = Command::new(env!("CARGO_BIN_EXE_rel04d"))
+fn daemon(
+    sim_url: &str,
+    eventbridge_url: &str,
+    database_url: &str,
+    bus: &str,
+) -> std::process::Command {
+    let mut command = rel04d();
+    command
         .arg("run")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", REGION)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_ENDPOINT_URL_WELLARCHITECTED", sim_url)
         .env("AWS_ENDPOINT_URL_EVENTBRIDGE", eventbridge_url)
         .env("REL04D__DATABASE__URL", database_url)
@@ -46,27 +34,8 @@ fn spawn_daemon(sim_url: &str, eventbridge_url: &str, database_url: &str, bus: &
             "REL04D__POLICIES__GLOBAL__REL04",
             "Check: Choices based on sub policies",
         )
-        .env("REL04D__POLICIES__GLOBAL__IDEMPOTENT", "True")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start rel04d");
-    Daemon(Some(child))
-}
-
-async fn wait_until<F, Fut>(what: &str, timeout: Duration, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + timeout;
-    while !check().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        .env("REL04D__POLICIES__GLOBAL__IDEMPOTENT", "True");
+    command
 }
 
 /// Accepts connections and never answers: a publisher talking to it hangs.
@@ -97,7 +66,11 @@ async fn a_crash_between_commit_and_publish_publishes_exactly_once_after_restart
     let dir = tempfile::tempdir().unwrap();
     let database_url = fresh_database_url(&dir).await;
 
-    let mut first = spawn_daemon(&server.url(), &black_hole().await, &database_url, &bus);
+    let log = dir.path().join("rel04d.log");
+    let mut first = Proc::spawn(
+        daemon(&server.url(), &black_hole().await, &database_url, &bus),
+        &log,
+    );
     // Until the daemon has migrated the database, listing fails and counts as 0.
     let store = Store::connect(&database_url, 2).await.unwrap();
     wait_until(
@@ -118,11 +91,9 @@ async fn a_crash_between_commit_and_publish_publishes_exactly_once_after_restart
         4,
         "committed but not published"
     );
-    let mut killed = first.0.take().unwrap();
-    killed.kill().expect("SIGKILL");
-    killed.wait().unwrap();
+    first.kill();
 
-    let mut second = spawn_daemon(&server.url(), &moto.url, &database_url, &bus);
+    let mut second = Proc::spawn(daemon(&server.url(), &moto.url, &database_url, &bus), &log);
     // The dead publisher's claim on the rows expires first (30 s).
     wait_until(
         "the outbox to drain after restart",
@@ -164,16 +135,7 @@ async fn a_crash_between_commit_and_publish_publishes_exactly_once_after_restart
     );
 
     // SIGTERM: graceful stop, exit 0.
-    let mut second = second.0.take().unwrap();
-    let status = Command::new("kill")
-        .arg("-TERM")
-        .arg(second.id().to_string())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exit = tokio::task::spawn_blocking(move || second.wait().unwrap())
-        .await
-        .unwrap();
+    let exit = second.terminate(Duration::from_secs(30)).await;
     assert!(exit.success(), "graceful shutdown exits 0, got {exit:?}");
     server.shutdown().await;
 }

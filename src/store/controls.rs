@@ -61,13 +61,7 @@ struct NewTransition<'a> {
 
 impl Store {
     pub async fn control(&self, workload_arn: &str) -> anyhow::Result<Option<ControlRow>> {
-        let sql = format!("SELECT {CONTROL_COLUMNS} FROM controls WHERE workload_arn = $1");
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(workload_arn)
-            .fetch_optional(&self.pool)
-            .await
-            .context("read a control")?;
-        row.as_ref().map(ControlRow::from_row).transpose()
+        self.one_control("workload_arn = $1", workload_arn).await
     }
 
     /// The control of a workload id (ids are unique across accounts in practice;
@@ -76,14 +70,22 @@ impl Store {
         &self,
         workload_id: &str,
     ) -> anyhow::Result<Option<ControlRow>> {
+        self.one_control("workload_id = $1", workload_id).await
+    }
+
+    async fn one_control(
+        &self,
+        condition: &'static str,
+        value: &str,
+    ) -> anyhow::Result<Option<ControlRow>> {
         let sql = format!(
-            "SELECT {CONTROL_COLUMNS} FROM controls WHERE workload_id = $1 ORDER BY updated_at DESC LIMIT 1"
+            "SELECT {CONTROL_COLUMNS} FROM controls WHERE {condition} ORDER BY updated_at DESC LIMIT 1"
         );
         let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(workload_id)
+            .bind(value)
             .fetch_optional(&self.pool)
             .await
-            .context("read a control by workload id")?;
+            .with_context(|| format!("read a control where {condition}"))?;
         row.as_ref().map(ControlRow::from_row).transpose()
     }
 

@@ -201,20 +201,13 @@ impl RunningDaemon {
         }
     }
 
-    /// Polls `check` every 50 ms until it holds or `timeout` passes.
-    pub async fn wait_for<F, Fut>(&self, what: &str, timeout: std::time::Duration, mut check: F)
+    /// Polls `check` until it holds; panics with `what` after `timeout`.
+    pub async fn wait_for<F, Fut>(&self, what: &str, timeout: std::time::Duration, check: F)
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = bool>,
     {
-        let deadline = tokio::time::Instant::now() + timeout;
-        while !check().await {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "timed out waiting for {what}"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        process::wait_until(what, timeout, check).await
     }
 
     pub async fn transitions(&self) -> Vec<TransitionRow> {

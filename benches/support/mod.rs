@@ -1,0 +1,75 @@
+//! What the process-level benchmarks share: the release binary, the simulator
+//! as a child process, and the environment that points rel04d at it.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_rel04d");
+
+/// The simulator process, killed on drop.
+pub struct Sim {
+    child: Child,
+    pub url: String,
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `rel04d simulator --listen 127.0.0.1:0 <args>` and reads its URL from
+/// the banner it prints once listening.
+pub fn simulator(args: &[String]) -> Sim {
+    let mut child = Command::new(BIN)
+        .args(["simulator", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the simulator");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    // Keep reading: the simulator prints more and must not hit a closed pipe.
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    // "simulator serving N workloads at http://127.0.0.1:PORT"
+    let url = first
+        .split_whitespace()
+        .last()
+        .filter(|u| u.starts_with("http://"))
+        .unwrap_or_else(|| panic!("unexpected simulator banner {first:?}"))
+        .to_owned();
+    Sim { child, url }
+}
+
+/// Dummy credentials and the simulator as the Well-Architected endpoint.
+pub fn aws_env(command: &mut Command, sim_url: &str) {
+    command
+        .env("AWS_ACCESS_KEY_ID", "bench")
+        .env("AWS_SECRET_ACCESS_KEY", "bench")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL_WELLARCHITECTED", sim_url);
+}
+
+/// The simulator's call statistics (`total`, `outcomes`, `operations`).
+pub async fn calls(sim_url: &str) -> serde_json::Value {
+    reqwest::get(format!("{sim_url}/_sim/calls"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+pub async fn reset_calls(sim_url: &str) {
+    let reset = reqwest::Client::new()
+        .post(format!("{sim_url}/_sim/calls/reset"))
+        .send()
+        .await
+        .unwrap();
+    assert!(reset.status().is_success());
+}
