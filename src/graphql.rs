@@ -15,8 +15,10 @@ use crate::store::{ControlRow, MuteEvent, Store, TransitionRow};
 
 pub type Rel04Schema = Schema<Query, EmptyMutation, EmptySubscription>;
 
-/// Items per page when the filter sets no `limit:`.
-const DEFAULT_PAGE: u32 = 1000;
+/// Items per page when the filter sets no `limit:`, and at most: per-item fields
+/// (policy values, mute history) cost a query each, so pages are bounded; `after`
+/// walks the rest.
+const MAX_PAGE: u32 = 1000;
 
 /// The schema, reading `store` and resolving policies with `policies`.
 pub fn schema(store: Store, policies: PolicySet) -> Rel04Schema {
@@ -24,6 +26,9 @@ pub fn schema(store: Store, policies: PolicySet) -> Rel04Schema {
         .data(store)
         .data(policies)
         .limit_depth(12)
+        // Per-item resolvers (policy values, mute history) cost a query each:
+        // bound what one request may ask for.
+        .limit_complexity(20_000)
         .finish()
 }
 
@@ -61,7 +66,7 @@ fn page(
             ))
         })?,
     };
-    let limit = filter.limit.unwrap_or(DEFAULT_PAGE) as usize;
+    let limit = filter.limit.unwrap_or(MAX_PAGE).min(MAX_PAGE) as usize;
     filter.limit = Some(limit as u32 + 1);
     Ok((filter, limit, offset))
 }

@@ -103,13 +103,8 @@ impl Publisher {
             Err(error) => {
                 let message = aws_sdk_eventbridge::error::DisplayErrorContext(&error).to_string();
                 for row in &rows {
-                    self.store.mark_failed(row.id, &message).await?;
+                    self.retry_later(row, &message).await?;
                 }
-                self.metrics.add(
-                    "rel04d_notifications_total",
-                    &[("result", "failed")],
-                    rows.len() as f64,
-                );
                 anyhow::bail!("PutEvents failed: {message}");
             }
         };
@@ -117,10 +112,11 @@ impl Publisher {
         for (row, result) in rows.iter().zip(output.entries()) {
             match result.error_code() {
                 None => accepted.push(row.id),
+                // A refused entry waits its own backoff; the others go on.
                 Some(code) => {
                     let message = format!("{code}: {}", result.error_message().unwrap_or(""));
-                    tracing::warn!(transition_id = row.transition_id, error = %message, "EventBridge refused a notification; retrying");
-                    self.store.mark_failed(row.id, &message).await?;
+                    tracing::warn!(transition_id = row.transition_id, attempts = row.attempts + 1, error = %message, "EventBridge refused a notification; retrying");
+                    self.retry_later(row, &message).await?;
                 }
             }
         }
@@ -130,16 +126,22 @@ impl Publisher {
             &[("result", "published")],
             accepted.len() as f64,
         );
-        let refused = rows.len() - accepted.len();
-        if refused > 0 {
-            self.metrics.add(
-                "rel04d_notifications_total",
-                &[("result", "failed")],
-                refused as f64,
-            );
-            anyhow::bail!("{refused} of {} notifications refused", rows.len());
-        }
         Ok(accepted.len())
+    }
+
+    /// Records a failed attempt; the row becomes claimable again after a backoff
+    /// that grows with its attempts (and is set aside after `MAX_ATTEMPTS`).
+    async fn retry_later(&self, row: &OutboxRow, error: &str) -> anyhow::Result<()> {
+        self.metrics
+            .inc("rel04d_notifications_total", &[("result", "failed")]);
+        let attempt = u32::try_from(row.attempts + 1).unwrap_or(u32::MAX);
+        let wait = backoff(
+            attempt,
+            Duration::from_millis(500),
+            Duration::from_secs(300),
+        );
+        let retry_at = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
+        self.store.mark_failed(row.id, error, retry_at).await
     }
 
     fn entry(&self, row: &OutboxRow) -> PutEventsRequestEntry {

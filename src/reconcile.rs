@@ -187,14 +187,12 @@ impl Reconciler {
         };
         let observed = match scope.wa.get_answer(&workload.id).await {
             Ok(observed) => observed,
-            // The lens (or the workload) went away between listing and reading.
+            // The answer is not there although the workload had the lens: it went
+            // away since (confirmed by describing the workload), or the question is
+            // missing from the lens (an error, not a removal).
             Err(error) if error.kind == ErrorKind::NotFound => {
                 return self
-                    .remove(
-                        &workload.id,
-                        &format!("The answer is gone: {}", error.message),
-                        &job.trigger,
-                    )
+                    .answer_not_found(&subject, &control, &expected, error)
                     .await;
             }
             Err(error) => {
@@ -262,15 +260,22 @@ impl Reconciler {
         reason: &str,
         trigger: &Trigger,
     ) -> anyhow::Result<Reconciled> {
-        let Some(control) = self.store.control_by_workload_id(workload_id).await? else {
-            return Ok(Reconciled::Ignored);
-        };
-        if control.is_removed() {
-            return Ok(Reconciled::Removed);
+        match self.store.control_by_workload_id(workload_id).await? {
+            Some(control) if !control.is_removed() => self.retire(&control, reason, trigger).await,
+            _ => Ok(Reconciled::Ignored),
         }
+    }
+
+    /// Marks `control` removed (recording and announcing the transition).
+    pub async fn retire(
+        &self,
+        control: &ControlRow,
+        reason: &str,
+        trigger: &Trigger,
+    ) -> anyhow::Result<Reconciled> {
         match self
             .store
-            .remove(&control, reason, trigger, Utc::now())
+            .remove(control, reason, trigger, Utc::now())
             .await?
         {
             Written::Conflict => Ok(Reconciled::Superseded),
@@ -279,6 +284,39 @@ impl Reconciler {
                 Ok(Reconciled::Removed)
             }
             Written::Unchanged => Ok(Reconciled::Removed),
+        }
+    }
+
+    /// GetAnswer said "not found" for a workload listed with the lens: remove the
+    /// control only if the workload or its lens is really gone.
+    async fn answer_not_found(
+        &self,
+        subject: &Subject<'_>,
+        control: &ControlRow,
+        expected: &control::Expected,
+        error: crate::wellarchitected::WaError,
+    ) -> anyhow::Result<Reconciled> {
+        let id = &subject.workload.id;
+        match subject.scope.wa.describe_workload(id).await {
+            Ok(workload) if workload.has_lens() => {
+                let outcome = control::unreadable(
+                    expected,
+                    &format!("the question is not in the lens: {error}"),
+                );
+                self.record(subject, control, &outcome, None).await
+            }
+            Ok(_) => {
+                self.remove(
+                    id,
+                    "The wellarchitected lens is not applied to the workload",
+                    subject.trigger,
+                )
+                .await
+            }
+            Err(gone) => {
+                self.undescribable(subject.scope, subject.trigger, id, None, gone)
+                    .await
+            }
         }
     }
 

@@ -30,8 +30,18 @@ pub async fn schedule(
         }
         let started = Instant::now();
         if holds_sweep_lease(&daemon, &scope).await {
+            // A sweep may outlast its interval (throttling, a large fleet): renew
+            // the lease meanwhile, so no other replica starts the same sweep.
+            let renew_every = (interval / 3).max(std::time::Duration::from_millis(100));
+            let renewing = async {
+                loop {
+                    tokio::time::sleep(renew_every).await;
+                    holds_sweep_lease(&daemon, &scope).await;
+                }
+            };
             tokio::select! {
                 _ = sweep_and_report(&daemon, &scope) => {}
+                _ = renewing => {}
                 _ = shutdown.recv() => return,
             }
         }
@@ -94,7 +104,8 @@ pub async fn sweep_and_report(daemon: &Daemon, scope: &Scope) -> SweepReport {
         duration_ms = report.duration.as_millis() as u64,
         "sweep finished"
     );
-    if report.listing_error.is_none() {
+    // Only a complete sweep counts for readiness.
+    if complete {
         let recorded = daemon
             .store
             .record_sweep(
@@ -110,4 +121,27 @@ pub async fn sweep_and_report(daemon: &Daemon, scope: &Scope) -> SweepReport {
         }
     }
     report
+}
+
+/// How long handled event ids, handled pushed events and published notifications
+/// are kept: longer than SQS's maximum retention (14 days), so dedupe holds.
+const KEEP: chrono::Duration = chrono::Duration::days(15);
+
+/// Prunes what is only kept for a while, hourly, until shutdown.
+pub async fn housekeeping(daemon: Arc<Daemon>, mut shutdown: broadcast::Receiver<()>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = shutdown.recv() => return,
+        }
+        match daemon.store.prune(KEEP, Utc::now()).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(
+                pruned,
+                "pruned old event ids, pushed events and notifications"
+            ),
+            Err(error) => tracing::warn!(error = format!("{error:#}"), "housekeeping failed"),
+        }
+    }
 }

@@ -17,6 +17,7 @@ use tokio::time::Instant;
 
 use crate::aws;
 use crate::config::Settings;
+use crate::control::PolicySet;
 use crate::events::EventHandler;
 use crate::events::inbox::InboxProcessor;
 use crate::events::sqs::SqsConsumer;
@@ -43,6 +44,8 @@ pub struct Daemon {
     pub scopes: Vec<Arc<Scope>>,
     pub metrics: Arc<Metrics>,
     pub aws: aws::AwsSetup,
+    /// The validated policies, resolved by the evaluator, GraphQL and explain.
+    pub policies: PolicySet,
     /// This process's name in claims shared with other replicas.
     pub replica_id: String,
     pub started_at: Instant,
@@ -69,7 +72,7 @@ impl Daemon {
         let claims = (store.backend() == Backend::Postgres).then(|| replica_id.clone());
         let reconciler = Arc::new(Reconciler::new(
             store.clone(),
-            policies,
+            policies.clone(),
             metrics.clone(),
             claims,
         ));
@@ -96,6 +99,7 @@ impl Daemon {
             scopes,
             metrics,
             aws: setup,
+            policies,
             replica_id,
             started_at: Instant::now(),
         }))
@@ -183,6 +187,7 @@ impl Daemon {
         listener: TcpListener,
         stop: impl Future<Output = ()>,
     ) -> anyhow::Result<()> {
+        self.retire_unconfigured_scopes().await?;
         let (shutdown, _) = broadcast::channel::<()>(1);
         let workers = self.start_workers();
         // One schedule per scope: a slow or failing account-region never delays another.
@@ -198,15 +203,11 @@ impl Daemon {
             })
             .collect();
         tasks.extend(self.spawn_event_intake(&shutdown, listener));
-        if let Some(event_bus) = &self.settings.notify.event_bus {
-            let publisher = Publisher {
-                store: self.store.clone(),
-                client: self.aws.eventbridge(),
-                event_bus: event_bus.clone(),
-                source: self.settings.notify.source.clone(),
-                owner: self.replica_id.clone(),
-                metrics: self.metrics.clone(),
-            };
+        tasks.push(tokio::spawn(scheduler::housekeeping(
+            self.clone(),
+            shutdown.subscribe(),
+        )));
+        if let Some(publisher) = self.publisher() {
             tasks.push(tokio::spawn(
                 publisher.run(self.reconciler.subscribe(), shutdown.subscribe()),
             ));
@@ -242,14 +243,9 @@ impl Daemon {
             self.metrics.clone(),
         ));
         let inbox_wake = Arc::new(Notify::new());
-        let policies = self
-            .settings
-            .policies
-            .to_policy_set()
-            .expect("validated at load");
         let state = HttpState {
             daemon: self.clone(),
-            graphql: crate::graphql::schema(self.store.clone(), policies),
+            graphql: crate::graphql::schema(self.store.clone(), self.policies.clone()),
             events_token: self.settings.http.events_token.clone(),
             inbox_wake: inbox_wake.clone(),
         };
@@ -289,7 +285,72 @@ impl Daemon {
         let workers = self.start_workers();
         let reports = self.sweep_all().await;
         self.stop_workers(workers).await;
+        self.drain_outbox().await;
         reports
+    }
+
+    /// Controls of account-regions no longer configured would otherwise keep
+    /// their last state forever: they are marked removed when the daemon starts
+    /// (and come back from `tbd` if the scope is configured again).
+    async fn retire_unconfigured_scopes(&self) -> anyhow::Result<()> {
+        let keys: Vec<&str> = self.scopes.iter().map(|s| s.key()).collect();
+        let stale = self.store.controls_outside(&keys).await?;
+        for control in &stale {
+            let reason = format!(
+                "Its account-region ({}) is no longer configured",
+                control.scanned_by
+            );
+            self.reconciler
+                .retire(control, &reason, &Trigger::Sweep)
+                .await?;
+        }
+        if !stale.is_empty() {
+            tracing::info!(
+                removed = stale.len(),
+                "removed controls of account-regions no longer configured"
+            );
+        }
+        Ok(())
+    }
+
+    /// The outbox publisher, when notifications are on.
+    fn publisher(&self) -> Option<Publisher> {
+        let event_bus = self.settings.notify.event_bus.as_ref()?;
+        Some(Publisher {
+            store: self.store.clone(),
+            client: self.aws.eventbridge(),
+            event_bus: event_bus.clone(),
+            source: self.settings.notify.source.clone(),
+            owner: self.replica_id.clone(),
+            metrics: self.metrics.clone(),
+        })
+    }
+
+    /// For one-shot commands (`run --once`, `evaluate`): publishes what they
+    /// recorded before exiting, for at most `DRAIN_TIMEOUT`. What is left stays in
+    /// the outbox for the daemon (or the next run) to send.
+    pub async fn drain_outbox(&self) {
+        let Some(publisher) = self.publisher() else {
+            return;
+        };
+        let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
+            loop {
+                match publisher.publish_batch().await {
+                    Ok(0) => return,
+                    Ok(_) => {}
+                    Err(error) => {
+                        tracing::warn!(
+                            error = format!("{error:#}"),
+                            "notifications left in the outbox"
+                        );
+                        return;
+                    }
+                }
+            }
+        });
+        if drained.await.is_err() {
+            tracing::warn!("notifications left in the outbox after {DRAIN_TIMEOUT:?}");
+        }
     }
 
     /// Evaluates one workload now (`rel04d evaluate`), in the scope that knows it.

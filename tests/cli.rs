@@ -114,6 +114,18 @@ fn a_bad_filter_term_is_pointed_at() {
         stderr(&out).trim(),
         "error: bad filter term 2 `colour:red`: unknown key `colour`; keys are state, workload, account, region, resource, controlType, sort, limit"
     );
+    // Query commands need the schema but never create it.
+    let out = cli(&["history", "--database-url", &url], &[]);
+    assert!(
+        stderr(&out).contains("the state database has no rel04d tables yet"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        cli(&["migrate", "--database-url", &url], &[])
+            .status
+            .success()
+    );
     let out = cli(
         &["history", "--database-url", &url, "--filter", "sort:secret"],
         &[],

@@ -245,6 +245,42 @@ async fn deleted_workloads_and_removed_lenses_become_removed_and_a_returning_len
     env.stop().await;
 }
 
+/// The listing said the lens was applied, but it was removed before GetAnswer ran:
+/// the 404 is confirmed by describing the workload and the control is removed,
+/// not errored. Every call is slowed by 1.5 s and the lens is removed as soon as
+/// the listing has been answered, so GetAnswer always runs after the removal.
+#[tokio::test]
+async fn a_lens_removed_between_listing_and_get_answer_removes_the_control() {
+    let sim = Simulator::new(REGION);
+    let raced = sim.add_workload(workload("raced", answer(&ALL_FOUR, &[], true)));
+    let env = TestEnv::start(sim, &format!("[policies.global]\n{ALL_TRUE}\n")).await;
+    env.sim.set_faults(Faults {
+        latency: std::time::Duration::from_millis(1500),
+        ..Faults::default()
+    });
+    let remove_lens_after_listing = async {
+        while env.sim.calls().operation("ListWorkloads").total == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        env.sim
+            .set_lenses(&raced.id, vec!["serverless".into()])
+            .unwrap();
+    };
+    let (reports, ()) = tokio::join!(env.sweep(), remove_lens_after_listing);
+
+    assert_eq!(reports[0].removed, 1);
+    assert_eq!(env.state_of(&raced.id).await, "removed");
+    let calls = env.sim.calls();
+    assert_eq!(calls.operation("GetAnswer").not_found, 1, "{calls:?}");
+    assert_eq!(calls.operation("GetWorkload").ok, 1, "{calls:?}");
+    let last = env.transitions().await.into_iter().next().unwrap();
+    assert_eq!(
+        (last.from_state.as_deref(), last.to_state.as_str()),
+        (Some("tbd"), "removed")
+    );
+    env.stop().await;
+}
+
 #[tokio::test]
 async fn a_throttling_storm_ends_with_no_error_and_no_spurious_transition() {
     let sim = Simulator::generated(REGION, 300, 5);
@@ -472,5 +508,50 @@ idempotent = "False"
         "a matching answer is never written"
     );
     assert_eq!(env.transitions().await.len(), transitions.len());
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn an_enforce_that_keeps_failing_settles_in_error_without_new_transitions() {
+    let sim = Simulator::new(REGION);
+    let w = sim.add_workload(workload("locked-down", answer(&[IDENTIFY], &[], true)));
+    sim.set_faults(Faults {
+        deny_operations: ["UpdateAnswer".to_owned()].into(),
+        ..Faults::default()
+    });
+    let config = "[policies.global]\nrel04 = \"Enforce: Choices based on sub policies\"\nidempotent = \"True\"\n";
+    let env = TestEnv::start(sim, config).await;
+    env.sweep().await;
+    let control = env
+        .daemon
+        .store
+        .control_by_workload_id(&w.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(control.state, "error");
+    assert!(
+        control
+            .reason
+            .contains("enforce failed: UpdateAnswer failed: AccessDeniedException"),
+        "{}",
+        control.reason
+    );
+    let first = env.transitions().await;
+    let states: Vec<&str> = first.iter().rev().map(|t| t.to_state.as_str()).collect();
+    assert_eq!(states, ["tbd", "alarm", "error"]);
+    assert!(
+        first.iter().all(|t| t.action.is_none()),
+        "a refused write is not recorded as enforced"
+    );
+
+    for _ in 0..2 {
+        env.sweep().await;
+    }
+    assert_eq!(
+        env.transitions().await.len(),
+        first.len(),
+        "a persistent failure records nothing new"
+    );
     env.stop().await;
 }

@@ -158,9 +158,12 @@ fn settings(cli: &Cli) -> anyhow::Result<Settings> {
     Ok(settings)
 }
 
+/// Opens the state database for a query or an edit: its schema must be current,
+/// but only `run`, `migrate` and `evaluate` change it (a newer CLI must not
+/// migrate a database under an older daemon, nor need a role that may).
 async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     let store = Store::connect(settings.database_url(), settings.database.max_connections).await?;
-    store.migrate().await?;
+    store.check_schema().await?;
     Ok(store)
 }
 
@@ -214,6 +217,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Evaluate { workload } => {
             let daemon = Daemon::build(settings, None).await?;
             let result = daemon.evaluate(&workload).await?;
+            daemon.drain_outbox().await;
             let control = daemon.store.control_by_workload_id(&workload).await?;
             output::evaluated(&workload, &result, control.as_ref())
         }
@@ -288,7 +292,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Migrate => {
-            open_store(&settings).await?;
+            Store::connect(settings.database_url(), settings.database.max_connections)
+                .await?
+                .migrate()
+                .await?;
             eprintln!(
                 "migrations applied to {}",
                 crate::store::redact_url(settings.database_url())

@@ -203,7 +203,10 @@ pub fn judge(expected: &Expected, observed: &ObservedAnswer) -> Outcome {
     }
 }
 
-/// Plans, reads through `read` only when needed, and judges: the whole evaluation.
+/// Plans, reads through `read` only when needed, and judges: the whole
+/// evaluation in one call, for the core's tests (the daemon reads asynchronously
+/// between [`plan`] and [`judge`]).
+#[cfg(test)]
 pub fn evaluate(
     policies: ResolvedPolicies,
     read: impl FnOnce() -> Result<ObservedAnswer, String>,

@@ -14,7 +14,7 @@ mod testing;
 
 pub use answer::{ChoiceStatus, ObservedAnswer};
 pub use enforce::{AnswerUpdate, plan_update};
-pub use evaluate::{Details, Expected, Outcome, Plan, evaluate, judge, plan, unreadable};
+pub use evaluate::{Details, Expected, Outcome, Plan, judge, plan, unreadable};
 pub use hierarchy::{
     Level, PolicySet, PolicySetting, ResolvedPolicies, Scope, WorkloadFacts, resolve,
 };

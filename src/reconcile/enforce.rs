@@ -8,7 +8,9 @@ use crate::store::ControlRow;
 
 impl Reconciler {
     /// Records the alarm, writes the expected answer, reads it back, and records
-    /// `ok` (or `error`) with what was written.
+    /// `ok` (or `error`) with what was written. A control already in `alarm`, or in
+    /// `error` from an enforce that keeps failing, is not moved to `alarm` first,
+    /// so a persistent failure records nothing new pass after pass.
     pub(super) async fn enforce(
         &self,
         subject: &Subject<'_>,
@@ -22,7 +24,10 @@ impl Reconciler {
         };
         // The mismatch is a real state of the world: record it before acting on it.
         // Recording releases any claim, so claim again before writing the answer.
-        let control = if control.state != ControlState::Alarm.as_str() {
+        let settled = [ControlState::Alarm.as_str(), ControlState::Error.as_str()];
+        let control = if settled.contains(&control.state.as_str()) {
+            control
+        } else {
             if self.record(subject, &control, &alarm, None).await? == Reconciled::Superseded {
                 return Ok(Reconciled::Superseded);
             }
@@ -35,36 +40,43 @@ impl Reconciler {
                 Some(control) => control,
                 None => return Ok(Reconciled::Busy),
             }
-        } else {
-            control
         };
-        let wa = subject.scope.wa;
-        let id = &subject.workload.id;
-        let result = match wa.update_answer(id, &update).await {
-            Err(error) => control::unreadable(expected, &format!("enforce failed: {error}")),
-            Ok(()) => match wa.get_answer(id).await {
-                Err(error) => control::unreadable(
-                    expected,
-                    &format!("read-back after enforce failed: {error}"),
-                ),
-                Ok(after) => {
-                    let mut judged = control::judge(expected, &after);
-                    if judged.state != ControlState::Ok {
-                        judged.state = ControlState::Error;
-                        judged.reason = format!(
-                            "Enforced, but the answer still does not match: {}",
-                            judged.reason
-                        );
-                    }
-                    judged
-                }
-            },
+        let (wa, id) = (subject.scope.wa, &subject.workload.id);
+        let (result, written) = match wa.update_answer(id, &update).await {
+            Err(error) => (
+                control::unreadable(expected, &format!("enforce failed: {error}")),
+                false,
+            ),
+            Ok(()) => (self.read_back(subject, expected).await, true),
         };
         self.metrics.inc(
             "rel04d_enforcements_total",
             &[("result", result.state.as_str())],
         );
-        self.record(subject, &control, &result, Some(&update.changes))
-            .await
+        // Only a write that happened is recorded as one.
+        let enforced = written.then_some(update.changes.as_slice());
+        self.record(subject, &control, &result, enforced).await
+    }
+
+    /// The answer after writing it: `ok` if it now matches, else `error`.
+    async fn read_back(&self, subject: &Subject<'_>, expected: &Expected) -> Outcome {
+        let (wa, id) = (subject.scope.wa, &subject.workload.id);
+        match wa.get_answer(id).await {
+            Err(error) => control::unreadable(
+                expected,
+                &format!("read-back after enforce failed: {error}"),
+            ),
+            Ok(after) => {
+                let mut judged = control::judge(expected, &after);
+                if judged.state != ControlState::Ok {
+                    judged.state = ControlState::Error;
+                    judged.reason = format!(
+                        "Enforced, but the answer still does not match: {}",
+                        judged.reason
+                    );
+                }
+                judged
+            }
+        }
     }
 }

@@ -89,6 +89,28 @@ impl Store {
         row.as_ref().map(ControlRow::from_row).transpose()
     }
 
+    /// Active controls last seen by a scan that is not among `scanned_by` (an
+    /// account or region taken out of the configuration).
+    pub async fn controls_outside(&self, scanned_by: &[&str]) -> anyhow::Result<Vec<ControlRow>> {
+        let placeholders: Vec<String> = (1..=scanned_by.len()).map(|n| format!("${n}")).collect();
+        let mut sql = format!("SELECT {CONTROL_COLUMNS} FROM controls WHERE removed_at IS NULL");
+        if !placeholders.is_empty() {
+            sql.push_str(&format!(
+                " AND scanned_by NOT IN ({})",
+                placeholders.join(", ")
+            ));
+        }
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for scope in scanned_by {
+            query = query.bind(*scope);
+        }
+        let rows = query
+            .fetch_all(&self.pool)
+            .await
+            .context("list controls of unconfigured scopes")?;
+        rows.iter().map(ControlRow::from_row).collect()
+    }
+
     /// `(workload_arn, workload_id)` of the active (not removed) controls last
     /// seen by the scan `scanned_by`. Only the keys: a sweep holds them all at once.
     pub async fn active_control_keys(

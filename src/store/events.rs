@@ -45,18 +45,26 @@ impl Store {
         Ok(())
     }
 
-    /// Forgets handled event ids older than `keep` (longer than any redelivery).
-    pub async fn prune_processed_events(
-        &self,
-        keep: Duration,
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<u64> {
-        let result = sqlx::query("DELETE FROM processed_events WHERE received_at < $1")
-            .bind(timestamp(now - keep))
-            .execute(&self.pool)
-            .await
-            .context("prune handled events")?;
-        Ok(result.rows_affected())
+    /// Forgets what is only kept for a while: handled event ids (dedupe must
+    /// outlive redelivery, at most the queue's 14-day retention), handled pushed
+    /// events, and published notifications — all older than `keep`. Transitions and
+    /// mutes are history and are never pruned.
+    pub async fn prune(&self, keep: Duration, now: DateTime<Utc>) -> anyhow::Result<u64> {
+        let cutoff = timestamp(now - keep);
+        let mut pruned = 0;
+        for sql in [
+            "DELETE FROM processed_events WHERE received_at < $1",
+            "DELETE FROM inbox WHERE processed_at IS NOT NULL AND processed_at < $1",
+            "DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < $1",
+        ] {
+            let result = sqlx::query(sql)
+                .bind(&cutoff)
+                .execute(&self.pool)
+                .await
+                .with_context(|| format!("prune: {sql}"))?;
+            pruned += result.rows_affected();
+        }
+        Ok(pruned)
     }
 
     /// Stores a pushed event; once this returns, it will be handled.
@@ -102,7 +110,8 @@ impl Store {
     ) -> anyhow::Result<()> {
         let processed_at = finished.then(|| timestamp(at));
         sqlx::query(
-            "UPDATE inbox SET processed_at = $1, last_error = $2, attempts = attempts + 1 WHERE id = $3",
+            "UPDATE inbox SET processed_at = $1, last_error = $2, attempts = attempts + 1 \
+             WHERE id = $3 AND processed_at IS NULL",
         )
         .bind(processed_at)
         .bind(error)

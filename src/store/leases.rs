@@ -56,17 +56,6 @@ impl Store {
         .context("claim a control")?;
         Ok(result.rows_affected() == 1)
     }
-
-    /// Gives up a claim without recording (an evaluation that ended early).
-    pub async fn release_control(&self, workload_arn: &str, owner: &str) -> anyhow::Result<()> {
-        sqlx::query("UPDATE controls SET lease_owner = NULL, lease_until = NULL WHERE workload_arn = $1 AND lease_owner = $2")
-            .bind(workload_arn)
-            .bind(owner)
-            .execute(&self.pool)
-            .await
-            .context("release a control")?;
-        Ok(())
-    }
 }
 
 impl Store {

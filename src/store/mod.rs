@@ -111,6 +111,28 @@ impl Store {
         self
     }
 
+    /// Checks that every migration this build knows is applied, without applying
+    /// any; the error says what to do.
+    pub async fn check_schema(&self) -> anyhow::Result<()> {
+        let known = match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.iter().count(),
+            Backend::Postgres => POSTGRES_MIGRATIONS.iter().count(),
+        } as i64;
+        let applied: Result<(i64,), _> =
+            sqlx::query_as("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&self.pool)
+                .await;
+        match applied {
+            Ok((applied,)) if applied >= known => Ok(()),
+            Ok((applied,)) => anyhow::bail!(
+                "the state database is at schema {applied} of {known}: run `rel04d migrate` (the daemon also migrates at start)"
+            ),
+            Err(_) => anyhow::bail!(
+                "the state database has no rel04d tables yet: start the daemon or run `rel04d migrate` first"
+            ),
+        }
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }
@@ -145,15 +167,37 @@ pub fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-/// Hides the password of a database URL, for messages and `check-config`.
+/// Hides the password of a database URL, for messages and `check-config`: the
+/// userinfo password and a `password=` query parameter. A URL that does not
+/// parse may hide a password anywhere, so only its scheme is shown.
 pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        _ => url.to_owned(),
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        let scheme = url
+            .split_once("://")
+            .map_or("database", |(scheme, _)| scheme);
+        return format!("{scheme}://*** (unparsable URL hidden)");
+    };
+    if parsed.password().is_some() {
+        let _ = parsed.set_password(Some("***"));
     }
+    if parsed
+        .query_pairs()
+        .any(|(key, _)| key.eq_ignore_ascii_case("password"))
+    {
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if k.eq_ignore_ascii_case("password") {
+                    "***".to_owned()
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    parsed.to_string()
 }
 
 #[cfg(test)]
@@ -170,6 +214,12 @@ mod tests {
             redact_url("sqlite://rel04d.db?mode=rwc"),
             "sqlite://rel04d.db?mode=rwc"
         );
+        assert_eq!(
+            redact_url("postgres://rel04d@db/rel04d?password=s3cret&sslmode=require"),
+            "postgres://rel04d@db/rel04d?password=***&sslmode=require"
+        );
+        let unparsable = redact_url("postgres://rel04d:ab/cd@db/x");
+        assert_eq!(unparsable, "postgres://*** (unparsable URL hidden)");
     }
 
     #[test]

@@ -48,6 +48,10 @@ impl<'a> From<&'a TransitionRow> for Notification<'a> {
     }
 }
 
+/// Attempts after which a notification EventBridge keeps refusing is set aside
+/// (it stays in the outbox with its `last_error`, counted in the backlog).
+pub const MAX_ATTEMPTS: i64 = 50;
+
 /// A notification waiting to be published.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OutboxRow {
@@ -90,14 +94,19 @@ impl Store {
         let now = timestamp(now);
         let mut tx = self.begin_write().await?;
         sqlx::query(
+            // The claimable condition stands in the outer WHERE too: under Postgres'
+            // READ COMMITTED, an UPDATE that waited on another's row locks re-checks
+            // only the outer condition, and must not take rows just claimed.
             "UPDATE outbox SET claimed_by = $1, claimed_until = $2 WHERE id IN \
-             (SELECT id FROM outbox WHERE published_at IS NULL \
-              AND (claimed_until IS NULL OR claimed_until < $3 OR claimed_by = $1) ORDER BY id LIMIT $4)",
+             (SELECT id FROM outbox WHERE published_at IS NULL AND attempts < $5 \
+              AND (claimed_until IS NULL OR claimed_until < $3 OR claimed_by = $1) ORDER BY id LIMIT $4) \
+             AND published_at IS NULL AND (claimed_until IS NULL OR claimed_until < $3 OR claimed_by = $1)",
         )
         .bind(owner)
         .bind(timestamp(until))
         .bind(&now)
         .bind(limit)
+        .bind(MAX_ATTEMPTS)
         .execute(&mut *tx)
         .await
         .context("claim notifications")?;
@@ -138,13 +147,19 @@ impl Store {
         Ok(())
     }
 
-    /// Records a failed attempt and releases the claim so the row is retried.
-    pub async fn mark_failed(&self, id: i64, error: &str) -> anyhow::Result<()> {
+    /// Records a failed attempt; the row is claimable again from `retry_at`.
+    pub async fn mark_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
         sqlx::query(
             "UPDATE outbox SET attempts = attempts + 1, last_error = $1, claimed_by = NULL, \
-             claimed_until = NULL WHERE id = $2",
+             claimed_until = $2 WHERE id = $3",
         )
         .bind(error)
+        .bind(timestamp(retry_at))
         .bind(id)
         .execute(&self.pool)
         .await

@@ -6,7 +6,9 @@
 //! is applied after it too.
 
 use anyhow::Context;
+use futures::TryStreamExt;
 use sqlx::AssertSqlSafe;
+use sqlx::any::AnyRow;
 
 use super::Store;
 use super::rows::{CONTROL_COLUMNS, ControlRow, TRANSITION_COLUMNS, TransitionRow};
@@ -209,23 +211,6 @@ fn build(
     Ok((sql, binds, regexes))
 }
 
-/// Applies regex terms, the offset and the limit that SQL could not.
-fn finish<R: Fields>(rows: Vec<R>, filter: &Filter, regexes: &[&Term], offset: usize) -> Vec<R> {
-    if regexes.is_empty() {
-        return rows;
-    }
-    let limit = filter.limit.map_or(usize::MAX, |n| n as usize);
-    rows.into_iter()
-        .filter(|row| {
-            regexes
-                .iter()
-                .all(|term| term.matches(row.fields(term.key)))
-        })
-        .skip(offset)
-        .take(limit)
-        .collect()
-}
-
 impl Store {
     /// Current controls matching `filter`.
     pub async fn list_controls(&self, filter: &Filter) -> anyhow::Result<Vec<ControlRow>> {
@@ -238,13 +223,9 @@ impl Store {
         filter: &Filter,
         offset: usize,
     ) -> anyhow::Result<Vec<ControlRow>> {
-        let (sql, binds, regexes) = build(Table::Controls, filter, offset)?;
-        let rows = self.fetch(sql, binds).await.context("list controls")?;
-        let rows = rows
-            .iter()
-            .map(ControlRow::from_row)
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(finish(rows, filter, &regexes, offset))
+        self.list(Table::Controls, filter, offset, ControlRow::from_row)
+            .await
+            .context("list controls")
     }
 
     /// Transitions matching `filter`, newest first unless sorted otherwise.
@@ -258,25 +239,55 @@ impl Store {
         filter: &Filter,
         offset: usize,
     ) -> anyhow::Result<Vec<TransitionRow>> {
-        let (sql, binds, regexes) = build(Table::Transitions, filter, offset)?;
-        let rows = self.fetch(sql, binds).await.context("list transitions")?;
-        let rows = rows
-            .iter()
-            .map(TransitionRow::from_row)
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(finish(rows, filter, &regexes, offset))
+        self.list(Table::Transitions, filter, offset, TransitionRow::from_row)
+            .await
+            .context("list transitions")
     }
 
-    async fn fetch(
+    /// Runs `filter` on `table`. Without regex terms SQL does all the work; with
+    /// them rows are streamed and tested one by one, stopping as soon as the page
+    /// is full, so a regex never loads a whole table at once.
+    async fn list<R: Fields>(
         &self,
-        sql: String,
-        binds: Vec<String>,
-    ) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
+        table: Table,
+        filter: &Filter,
+        offset: usize,
+        from_row: fn(&AnyRow) -> anyhow::Result<R>,
+    ) -> anyhow::Result<Vec<R>> {
+        let (sql, binds, regexes) = build(table, filter, offset)?;
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for value in binds {
             query = query.bind(value);
         }
-        query.fetch_all(&self.pool).await
+        if regexes.is_empty() {
+            return query
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(from_row)
+                .collect();
+        }
+        let limit = filter.limit.map_or(usize::MAX, |n| n as usize);
+        let (mut rows, mut skipped) = (Vec::new(), 0);
+        let mut stream = query.fetch(&self.pool);
+        while rows.len() < limit {
+            let Some(row) = stream.try_next().await? else {
+                break;
+            };
+            let row = from_row(&row)?;
+            if !regexes
+                .iter()
+                .all(|term| term.matches(row.fields(term.key)))
+            {
+                continue;
+            }
+            if skipped < offset {
+                skipped += 1;
+            } else {
+                rows.push(row);
+            }
+        }
+        Ok(rows)
     }
 }
 

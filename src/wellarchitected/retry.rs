@@ -100,7 +100,9 @@ where
             let code = err.code().unwrap_or("");
             let kind = match (code, status) {
                 ("ThrottlingException", _) | (_, 429) => ErrorKind::Throttled,
-                ("ResourceNotFoundException", _) | (_, 404) => ErrorKind::NotFound,
+                // Only the service's own code proves absence: a bare 404 (a proxy, a wrong
+                // endpoint) must not remove controls.
+                ("ResourceNotFoundException", _) => ErrorKind::NotFound,
                 ("AccessDeniedException", _) | (_, 403) => ErrorKind::AccessDenied,
                 ("ConflictException", _) | (_, 409) => ErrorKind::Conflict,
                 ("ValidationException", _) => ErrorKind::Validation,
