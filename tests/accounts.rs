@@ -160,3 +160,53 @@ async fn accounts_are_reached_by_assume_role_each_in_its_own_scope() {
     }
     d.stop().await;
 }
+
+/// A region dropped from the configuration would leave its controls at their last
+/// state forever; the daemon marks them removed when it starts without it.
+#[tokio::test]
+async fn controls_of_a_region_no_longer_configured_are_removed_at_start() {
+    let east = Simulator::new("us-east-1");
+    let id = east
+        .add_workload(workload("east", answer(&ALL_FOUR, &[], true)))
+        .id;
+    let env = TestEnv::start(east, POLICIES).await;
+    env.sweep().await;
+    assert_eq!(env.state_of(&id).await, "ok");
+
+    // The same database, now configured for eu-west-1 only.
+    let west = Simulator::new("eu-west-1");
+    let west_server = west.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let config = format!("[aws]\nregions = [\"eu-west-1\"]\n{POLICIES}");
+    let settings = settings(&env.dir, &env.database_url, &config);
+    let endpoints = Endpoints {
+        wellarchitected: Some(west_server.url()),
+        ..Endpoints::default()
+    };
+    let setup = rel04d::aws::AwsSetup::local(&settings.aws, "eu-west-1", endpoints).await;
+    let daemon = rel04d::startup::Daemon::build(settings, Some(setup))
+        .await
+        .expect("daemon builds");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(daemon.clone().run_on(listener, async move {
+        let _ = stopped.await;
+    }));
+    process::wait_until(
+        "the east control is removed",
+        Duration::from_secs(20),
+        || async { env.state_of(&id).await == "removed" },
+    )
+    .await;
+    let _ = stop.send(());
+    task.await.unwrap().expect("daemon stops cleanly");
+    west_server.shutdown().await;
+
+    let last = env.transitions().await.into_iter().next().unwrap();
+    assert_eq!(last.to_state, "removed");
+    assert!(
+        last.reason.contains("no longer configured"),
+        "{}",
+        last.reason
+    );
+    env.stop().await;
+}

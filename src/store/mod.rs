@@ -23,7 +23,7 @@ use sqlx::{AnyPool, Executor};
 pub use controls::{Recording, StateCount, Written};
 pub use events::InboxRow;
 pub use mutes::MuteEvent;
-pub use outbox::{Notification, OutboxRow};
+pub use outbox::{MAX_ATTEMPTS, Notification, OutboxRow};
 pub use query::QueryError;
 pub use rows::{ControlRow, Mute, TransitionRow};
 
