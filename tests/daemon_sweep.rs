@@ -281,6 +281,39 @@ async fn a_lens_removed_between_listing_and_get_answer_removes_the_control() {
     env.stop().await;
 }
 
+/// GetAnswer's 404 while the workload still has the lens (described to confirm)
+/// means the lens lacks the question: an error on that control, not a removal.
+#[tokio::test]
+async fn a_lens_without_the_question_errors_the_control_instead_of_removing_it() {
+    let sim = Simulator::new(REGION);
+    let missing = sim.add_workload(workload("missing", answer(&ALL_FOUR, &[], true)));
+    let fine = sim.add_workload(workload("fine", answer(&ALL_FOUR, &[], true)));
+    let env = TestEnv::start(sim, &format!("[policies.global]\n{ALL_TRUE}\n")).await;
+    env.sim.set_faults(Faults {
+        missing_question_workloads: [missing.id.clone()].into(),
+        ..Faults::default()
+    });
+    let reports = env.sweep().await;
+
+    assert_eq!(reports[0].removed, 0);
+    assert_eq!(env.state_of(&fine.id).await, "ok");
+    let control = env
+        .daemon
+        .store
+        .control_by_workload_id(&missing.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(control.state, "error");
+    assert!(
+        control.reason.contains("the question is not in the lens"),
+        "{}",
+        control.reason
+    );
+    assert_eq!(env.sim.calls().operation("GetWorkload").ok, 1);
+    env.stop().await;
+}
+
 #[tokio::test]
 async fn a_throttling_storm_ends_with_no_error_and_no_spurious_transition() {
     let sim = Simulator::generated(REGION, 300, 5);

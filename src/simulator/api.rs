@@ -14,6 +14,7 @@ use super::faults::Injected;
 use super::handlers::{
     get_answer, get_workload, list_tags_for_resource, list_workloads, update_answer,
 };
+use super::lens::{LENS_ALIAS, QUESTION_ID};
 use super::sim::{Inner, Simulator};
 use super::stats::{Op, Outcome};
 
@@ -115,6 +116,11 @@ fn injected_error(fault: Injected, op: Op, workload: &str) -> ApiError {
             message: format!("Workload {workload} is being updated by another request"),
             resource_id: workload.to_string(),
         },
+        Injected::QuestionMissing => ApiError::not_found(
+            "QUESTION",
+            QUESTION_ID,
+            format!("[ResourceNotFound] No question {QUESTION_ID} in lens {LENS_ALIAS}"),
+        ),
     }
 }
 

@@ -16,6 +16,7 @@ pub enum Injected {
     Throttled,
     Internal,
     Conflict,
+    QuestionMissing,
 }
 
 /// What to do with one call: wait `delay`, then answer with `fault` or normally.
@@ -139,6 +140,10 @@ impl FaultEngine {
             Some(Injected::Internal)
         } else if can_conflict && roll(faults.conflict_probability) {
             Some(Injected::Conflict)
+        } else if op == "GetAnswer"
+            && workload.is_some_and(|w| faults.missing_question_workloads.contains(w))
+        {
+            Some(Injected::QuestionMissing)
         } else {
             None
         };

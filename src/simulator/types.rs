@@ -77,7 +77,8 @@ pub struct WorkloadInfo {
 ///
 /// Order of checks per call: `deny_workloads` / `deny_operations` (403), `rate_limit_per_second` (429),
 /// `throttle_probability` (429), `error_probability` (500), `conflict_probability`
-/// (409, UpdateAnswer only); `latency` (+ spike) is slept before any answer.
+/// (409, UpdateAnswer only), `missing_question_workloads` (404, GetAnswer only);
+/// `latency` (+ spike) is slept before any answer.
 /// Random draws come from an RNG seeded with `seed`, re-seeded on every
 /// `set_faults`, so a run is repeatable for the same request sequence.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
@@ -99,6 +100,9 @@ pub struct Faults {
     pub seed: u64,
     /// 409 ConflictException on UpdateAnswer (the only modelled 409 here).
     pub conflict_probability: f64,
+    /// 404 ResourceNotFoundException (ResourceType QUESTION) on GetAnswer for these
+    /// workloads although they have the lens: a lens version without the question.
+    pub missing_question_workloads: BTreeSet<String>,
 }
 
 impl Faults {
