@@ -75,9 +75,8 @@ fn tally(states: &BTreeMap<String, String>) -> String {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let args: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
+    let args: Vec<usize> = support::positional_args()
+        .iter()
         .map(|a| {
             a.parse()
                 .expect("numeric arguments: N latency_ms concurrency")

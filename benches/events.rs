@@ -18,6 +18,8 @@ use rel04d::simulator::{AnswerSpec, Simulator};
 use rel04d::startup::Daemon;
 use sqlx::Row;
 
+mod support;
+
 const REGION: &str = "us-east-1";
 const WORKLOADS: usize = 500;
 const ALL_FOUR: [&str; 4] = [
@@ -50,10 +52,7 @@ fn parse_time(text: &str) -> DateTime<Utc> {
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
+    let args = support::positional_args();
     let rate: f64 = args.first().and_then(|a| a.parse().ok()).unwrap_or(50.0);
     let seconds: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(20);
     let moto_url = std::env::var("REL04D_TEST_MOTO_URL")

@@ -37,10 +37,7 @@ fn status_kib(pid: u32, field: &str) -> u64 {
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
+    let args = support::positional_args();
     let workloads: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(10_000);
     let idle_seconds: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(30);
     let sim = support::simulator(&["--workloads".into(), workloads.to_string()]);

@@ -147,10 +147,7 @@ async fn bench(workloads: usize, latency_ms: u64, rate: Option<f64>) {
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
+    let args = support::positional_args();
     if args.len() == 3 {
         let rate: f64 = args[2].parse().unwrap();
         bench(

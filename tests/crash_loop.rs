@@ -30,7 +30,7 @@ use common::process::{Proc, rel04d, tail};
 use common::*;
 use rel04d::events::sample::update_answer_event;
 use rel04d::filter::Filter;
-use rel04d::simulator::{AnswerSpec, Simulator};
+use rel04d::simulator::Simulator;
 use rel04d::store::Store;
 use serde_json::json;
 
@@ -40,17 +40,6 @@ const KILLS: usize = 30;
 /// handled despite a few receivers dying with it, few enough that malformed
 /// ones reach the DLQ within the clean run (visibility timeout 1 s).
 const MAX_RECEIVES: u32 = 10;
-
-fn expected_state(answer: &AnswerSpec) -> &'static str {
-    let all_four = ALL_FOUR
-        .iter()
-        .all(|c| answer.selected.iter().any(|s| s == c));
-    if answer.is_applicable && all_four {
-        "ok"
-    } else {
-        "alarm"
-    }
-}
 
 struct Setup {
     sim_url: String,

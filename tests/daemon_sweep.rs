@@ -14,12 +14,6 @@ struct Case {
     expected: &'static str,
 }
 
-const ALL_TRUE: &str = r#"rel04 = "Check: Choices based on sub policies"
-identify = "True"
-loosely_coupled = "True"
-idempotent = "True"
-constant_work = "True""#;
-
 fn cases() -> Vec<Case> {
     vec![
         Case {

@@ -10,14 +10,8 @@ use common::moto::{Moto, Queue, notifications, unique};
 use common::*;
 use rel04d::aws::Endpoints;
 use rel04d::events::sample::update_answer_event;
-use rel04d::simulator::Simulator;
+use rel04d::simulator::{Simulator, WorkloadInfo};
 use serde_json::json;
-
-const ALL_TRUE: &str = r#"rel04 = "Check: Choices based on sub policies"
-identify = "True"
-loosely_coupled = "True"
-idempotent = "True"
-constant_work = "True""#;
 
 struct Plumbing {
     moto: Moto,
@@ -55,9 +49,15 @@ async fn plumbing() -> Plumbing {
     }
 }
 
-async fn start(sim: Simulator, p: &Plumbing, extra: &str) -> RunningDaemon {
+/// The plumbing and a daemon on it (hourly sweeps, SQS intake, notifications on)
+/// watching one workload whose answer passes, once its first sweep has landed it
+/// in `ok`.
+async fn one_workload_daemon(name: &str) -> (Plumbing, RunningDaemon, WorkloadInfo) {
+    let p = plumbing().await;
+    let sim = Simulator::new(REGION);
+    let w = sim.add_workload(workload(name, answer(&ALL_FOUR, &[], true)));
     let config = format!(
-        "[schedule]\ninterval = \"1h\"\njitter = \"0s\"\n[events.sqs]\nqueue_url = \"{}\"\n[notify]\nevent_bus = \"{}\"\nsource = \"rel04d\"\n[policies.global]\n{ALL_TRUE}\n{extra}",
+        "[schedule]\ninterval = \"1h\"\njitter = \"0s\"\n[events.sqs]\nqueue_url = \"{}\"\n[notify]\nevent_bus = \"{}\"\nsource = \"rel04d\"\n[policies.global]\n{ALL_TRUE}\n",
         p.intake.url, p.out_bus
     );
     let endpoints = Endpoints {
@@ -65,23 +65,17 @@ async fn start(sim: Simulator, p: &Plumbing, extra: &str) -> RunningDaemon {
         eventbridge: Some(p.moto.url.clone()),
         ..Endpoints::default()
     };
-    RunningDaemon::start(sim, &config, endpoints).await
-}
-
-async fn first_sweep_done(d: &RunningDaemon, workload_id: &str) {
+    let d = RunningDaemon::start(sim, &config, endpoints).await;
     d.wait_for("the first sweep", Duration::from_secs(20), || async {
-        d.state_of(workload_id).await.as_deref() == Some("ok")
+        d.state_of(&w.id).await.as_deref() == Some("ok")
     })
     .await;
+    (p, d, w)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_update_answer_event_changes_the_state_without_a_sweep_and_is_announced() {
-    let p = plumbing().await;
-    let sim = Simulator::new(REGION);
-    let w = sim.add_workload(workload("payments", answer(&ALL_FOUR, &[], true)));
-    let d = start(sim, &p, "").await;
-    first_sweep_done(&d, &w.id).await;
+    let (p, d, w) = one_workload_daemon("payments").await;
 
     d.sim
         .set_answer(&w.id, answer(&[IDENTIFY, LOOSELY], &[], true))
@@ -141,11 +135,7 @@ async fn an_update_answer_event_changes_the_state_without_a_sweep_and_is_announc
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_event_delivered_three_times_gives_one_transition_and_one_notification() {
-    let p = plumbing().await;
-    let sim = Simulator::new(REGION);
-    let w = sim.add_workload(workload("orders", answer(&ALL_FOUR, &[], true)));
-    let d = start(sim, &p, "").await;
-    first_sweep_done(&d, &w.id).await;
+    let (p, d, w) = one_workload_daemon("orders").await;
     let before = d.transitions().await.len();
 
     d.sim
@@ -203,11 +193,7 @@ async fn the_same_event_delivered_three_times_gives_one_transition_and_one_notif
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_unknown_and_irrelevant_events_change_nothing_and_malformed_ones_are_dead_lettered()
  {
-    let p = plumbing().await;
-    let sim = Simulator::new(REGION);
-    let w = sim.add_workload(workload("search", answer(&ALL_FOUR, &[], true)));
-    let d = start(sim, &p, "").await;
-    first_sweep_done(&d, &w.id).await;
+    let (p, d, w) = one_workload_daemon("search").await;
     let before = d.transitions().await.len();
 
     let unknown = update_answer_event(
@@ -275,11 +261,7 @@ async fn malformed_unknown_and_irrelevant_events_change_nothing_and_malformed_on
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_events_for_one_workload_is_coalesced() {
-    let p = plumbing().await;
-    let sim = Simulator::new(REGION);
-    let w = sim.add_workload(workload("checkout", answer(&ALL_FOUR, &[], true)));
-    let d = start(sim, &p, "").await;
-    first_sweep_done(&d, &w.id).await;
+    let (p, d, w) = one_workload_daemon("checkout").await;
     d.sim.reset_calls();
 
     let bodies: Vec<String> = (0..20)
@@ -325,11 +307,7 @@ async fn a_burst_of_events_for_one_workload_is_coalesced() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_is_published_when_nothing_changes() {
-    let p = plumbing().await;
-    let sim = Simulator::new(REGION);
-    let w = sim.add_workload(workload("identity", answer(&ALL_FOUR, &[], true)));
-    let d = start(sim, &p, "").await;
-    first_sweep_done(&d, &w.id).await;
+    let (p, d, w) = one_workload_daemon("identity").await;
     let first = notifications(&p.moto.drain(&p.out_queue.url, Duration::from_secs(4)).await);
     assert_eq!(first.len(), 2, "tbd and ok");
 

@@ -21,7 +21,7 @@ use common::db::{Db, valid_chains};
 use common::*;
 use rel04d::aws::{AwsSetup, Endpoints};
 use rel04d::filter::Filter;
-use rel04d::simulator::{AnswerSpec, Faults, Simulator};
+use rel04d::simulator::{Faults, Simulator};
 use rel04d::startup::Daemon;
 
 const WORKLOADS: usize = 24;
@@ -44,17 +44,6 @@ loosely_coupled = "True"
 idempotent = "True"
 constant_work = "True"
 "#;
-
-fn expected_state(answer: &AnswerSpec) -> &'static str {
-    let all_four = ALL_FOUR
-        .iter()
-        .all(|c| answer.selected.iter().any(|s| s == c));
-    if answer.is_applicable && all_four {
-        "ok"
-    } else {
-        "alarm"
-    }
-}
 
 fn complete_sweeps(daemon: &Daemon) -> f64 {
     daemon.metrics.counter(

@@ -14,23 +14,11 @@ use std::time::Duration;
 use common::*;
 use rel04d::aws::{AwsSetup, Endpoints};
 use rel04d::filter::Filter;
-use rel04d::simulator::{AnswerSpec, Simulator};
+use rel04d::simulator::Simulator;
 use rel04d::startup::Daemon;
 
 const WORKLOADS: usize = 2000;
 const HOT: usize = 40;
-
-fn expected_state(answer: &AnswerSpec) -> &'static str {
-    let all_four = ALL_FOUR
-        .iter()
-        .all(|c| answer.selected.iter().any(|s| s == c));
-    let none_of_these = answer.selected.iter().any(|s| s == NONE);
-    if answer.is_applicable && all_four && !none_of_these {
-        "ok"
-    } else {
-        "alarm"
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_replicas_record_every_state_change_exactly_once() {

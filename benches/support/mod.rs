@@ -1,4 +1,4 @@
-//! What the process-level benchmarks share: the release binary, the simulator
+//! What the benchmarks share: their arguments, the release binary, the simulator
 //! as a child process, and the environment that points rel04d at it.
 #![allow(dead_code)]
 
@@ -6,6 +6,15 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_rel04d");
+
+/// The command-line arguments after the benchmark's name, without the `--bench`
+/// style flags `cargo bench` passes.
+pub fn positional_args() -> Vec<String> {
+    std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect()
+}
 
 /// The simulator process, killed on drop.
 pub struct Sim {

@@ -30,6 +30,27 @@ pub const CONSTANT: &str = "rel_prevent_interaction_failure_constant_work";
 pub const NONE: &str = "rel_prevent_interaction_failure_no";
 pub const ALL_FOUR: [&str; 4] = [IDENTIFY, LOOSELY, IDEMPOTENT, CONSTANT];
 
+/// Global policies requiring all four best practices.
+pub const ALL_TRUE: &str = r#"rel04 = "Check: Choices based on sub policies"
+identify = "True"
+loosely_coupled = "True"
+idempotent = "True"
+constant_work = "True""#;
+
+/// The state [`ALL_TRUE`] gives `answer`: `ok` when the question applies and all
+/// four are selected (and not "none of these"), else `alarm`.
+pub fn expected_state(answer: &AnswerSpec) -> &'static str {
+    let all_four = ALL_FOUR
+        .iter()
+        .all(|c| answer.selected.iter().any(|s| s == c));
+    let none_of_these = answer.selected.iter().any(|s| s == NONE);
+    if answer.is_applicable && all_four && !none_of_these {
+        "ok"
+    } else {
+        "alarm"
+    }
+}
+
 /// A fresh database URL for one test.
 pub async fn fresh_database_url(dir: &tempfile::TempDir) -> String {
     match std::env::var("REL04D_TEST_POSTGRES_URL") {
