@@ -201,13 +201,7 @@ async fn thirty_kills_lose_nothing_and_record_every_change_exactly_once() {
     // Changes while no daemon runs: the clean run must find them, two through
     // their events and two through its sweep.
     for (i, id) in ids.iter().take(4).enumerate() {
-        let now_ok = expected_state(&sim.workload(id).unwrap().answer) == "ok";
-        let selected = if now_ok {
-            &ALL_FOUR[..2]
-        } else {
-            &ALL_FOUR[..]
-        };
-        sim.set_answer(id, answer(selected, &[], true)).unwrap();
+        flip_answer(&sim, id);
         sent.changes += 1;
         if i < 2 {
             let event_id = format!("crash-loop-offline-{i}");

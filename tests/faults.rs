@@ -57,13 +57,7 @@ fn complete_sweeps(daemon: &Daemon) -> f64 {
 fn change_some(sim: &Simulator, ids: &[String], n: usize, changes: &mut BTreeMap<String, usize>) {
     for _ in 0..n {
         let id = &ids[rand::random_range(0..ids.len())];
-        let now_ok = expected_state(&sim.workload(id).unwrap().answer) == "ok";
-        let selected = if now_ok {
-            &ALL_FOUR[..2]
-        } else {
-            &ALL_FOUR[..]
-        };
-        sim.set_answer(id, answer(selected, &[], true)).unwrap();
+        flip_answer(sim, id);
         *changes.entry(id.clone()).or_default() += 1;
     }
 }

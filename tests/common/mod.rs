@@ -51,6 +51,18 @@ pub fn expected_state(answer: &AnswerSpec) -> &'static str {
     }
 }
 
+/// Flips a workload between passing and failing [`ALL_TRUE`] (all four selected,
+/// or only two), so each call is a real change.
+pub fn flip_answer(sim: &Simulator, id: &str) {
+    let passing = expected_state(&sim.workload(id).unwrap().answer) == "ok";
+    let selected = if passing {
+        &ALL_FOUR[..2]
+    } else {
+        &ALL_FOUR[..]
+    };
+    sim.set_answer(id, answer(selected, &[], true)).unwrap();
+}
+
 /// A fresh database URL for one test.
 pub async fn fresh_database_url(dir: &tempfile::TempDir) -> String {
     match std::env::var("REL04D_TEST_POSTGRES_URL") {
