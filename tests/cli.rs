@@ -114,10 +114,10 @@ fn a_bad_filter_term_is_pointed_at() {
         stderr(&out).trim(),
         "error: bad filter term 2 `colour:red`: unknown key `colour`; keys are state, workload, account, region, resource, controlType, sort, limit"
     );
-    // Query commands need the schema but never create it.
+    // Query commands need the schema but never create it (nor the file).
     let out = cli(&["history", "--database-url", &url], &[]);
     assert!(
-        stderr(&out).contains("the state database has no rel04d tables yet"),
+        stderr(&out).contains("does not exist: start the daemon or run `rel04d migrate` first"),
         "{}",
         stderr(&out)
     );

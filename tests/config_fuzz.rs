@@ -296,3 +296,84 @@ proptest! {
         }
     }
 }
+
+/// Each bounded setting: its environment variable, and how to read it back.
+const BOUNDED: &[&str] = &[
+    "DATABASE__MAX_CONNECTIONS",
+    "SCHEDULE__INTERVAL",
+    "SCHEDULE__JITTER",
+    "AWS__MAX_REQUESTS_PER_SECOND",
+    "AWS__MAX_CONCURRENCY",
+    "AWS__MAX_ATTEMPTS",
+    "AWS__CALL_TIMEOUT",
+];
+
+/// Numbers over the whole range a user could type: tiny, huge, negative, odd forms.
+fn any_number() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<f64>().prop_map(|f| f.to_string()),
+        any::<u64>().prop_map(|n| n.to_string()),
+        any::<i64>().prop_map(|n| n.to_string()),
+        (1u32..400, prop::bool::ANY)
+            .prop_map(|(e, neg)| format!("1e{}{e}", if neg { "-" } else { "" })),
+        (0u64..2_000).prop_map(|n| n.to_string()),
+    ]
+}
+
+/// Durations from nanoseconds to absurd numbers of years.
+fn any_duration() -> impl Strategy<Value = String> {
+    let unit = prop::sample::select(vec!["ns", "us", "ms", "s", "m", "h", "d", "w", "M", "y"]);
+    prop_oneof![
+        (0u64..100_000, unit.clone()).prop_map(|(n, u)| format!("{n}{u}")),
+        (any::<u64>(), unit).prop_map(|(n, u)| format!("{n}{u}")),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        failure_persistence: None,
+        cases: 512,
+        ..ProptestConfig::default()
+    })]
+
+    /// Whatever a bounded setting holds, it is refused naming its key, or it lies
+    /// in its documented range and the arithmetic the daemon does with it works.
+    #[test]
+    fn bounded_settings_are_refused_by_name_or_safe_to_run_with(
+        which in 0..BOUNDED.len(),
+        number in any_number(),
+        duration in any_duration(),
+    ) {
+        use rel04d::config::bounds;
+        let var = BOUNDED[which];
+        let value = if var.ends_with("INTERVAL") || var.ends_with("JITTER") || var.ends_with("TIMEOUT") {
+            duration
+        } else {
+            number
+        };
+        let mut env = HashMap::new();
+        env.insert(format!("REL04D__{var}"), value.clone());
+        let result = load("", env);
+        check_error(&result)?;
+        match result {
+            Err(error) => {
+                let key = var.to_lowercase().replace("__", ".");
+                prop_assert_eq!(&error.key, &key, "{} = {}: {}", var, value, error);
+            }
+            Ok(s) => {
+                prop_assert!(bounds::MAX_CONNECTIONS.contains(&s.database.max_connections));
+                prop_assert!(bounds::INTERVAL.contains(&s.schedule.interval));
+                prop_assert!(s.schedule.jitter < s.schedule.interval);
+                prop_assert!(bounds::REQUESTS_PER_SECOND.contains(&s.aws.max_requests_per_second));
+                prop_assert!(bounds::CONCURRENCY.contains(&s.aws.max_concurrency));
+                prop_assert!(bounds::ATTEMPTS.contains(&s.aws.max_attempts));
+                prop_assert!(bounds::CALL_TIMEOUT.contains(&s.aws.call_timeout));
+                // What the scheduler, readiness and the rate limiter compute.
+                let now = std::time::Instant::now();
+                prop_assert!(now.checked_add(s.schedule.interval + s.schedule.jitter).is_some());
+                prop_assert!(chrono::Duration::from_std((s.schedule.interval + s.schedule.jitter) * 2).is_ok());
+                let _ = rel04d::wellarchitected::RateLimiter::new(s.aws.max_requests_per_second);
+            }
+        }
+    }
+}

@@ -162,7 +162,8 @@ fn settings(cli: &Cli) -> anyhow::Result<Settings> {
 /// but only `run`, `migrate` and `evaluate` change it (a newer CLI must not
 /// migrate a database under an older daemon, nor need a role that may).
 async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
-    let store = Store::connect(settings.database_url(), settings.database.max_connections).await?;
+    let store =
+        Store::connect_existing(settings.database_url(), settings.database.max_connections).await?;
     store.check_schema().await?;
     Ok(store)
 }

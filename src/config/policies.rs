@@ -66,6 +66,9 @@ fn rfc3339<'de, D: serde::Deserializer<'de>>(
 pub struct TagSettings {
     pub enabled: bool,
     pub prefix: String,
+    /// Whether a tag may set `rel04` to an `Enforce:` value (see [`PolicySet`]).
+    #[serde(default)]
+    pub allow_enforce: bool,
 }
 
 impl PolicyBlock {
@@ -133,6 +136,7 @@ impl PoliciesSettings {
         Ok(PolicySet {
             settings,
             tag_prefix: self.tags.enabled.then(|| self.tags.prefix.clone()),
+            tags_may_enforce: self.tags.allow_enforce,
         })
     }
 }

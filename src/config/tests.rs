@@ -119,12 +119,12 @@ fn invalid_values_are_refused_by_key() {
         (
             "aws.max_concurrency",
             &[("REL04D__AWS__MAX_CONCURRENCY", "0")],
-            "at least 1",
+            "allowed: 1 to 1024",
         ),
         (
             "aws.max_requests_per_second",
             &[("REL04D__AWS__MAX_REQUESTS_PER_SECOND", "-1")],
-            "above zero",
+            "allowed: 0.01 to 10000",
         ),
         (
             "aws.regions[0]",

@@ -1,9 +1,61 @@
 //! Checks that serde cannot express, each naming its key.
+//!
+//! Every number and duration has a bounded range: a value that passes here is one
+//! the daemon can run with (no overflow in time arithmetic, no giant allocation,
+//! no rate that makes a limiter divide by nearly zero).
+
+use std::collections::BTreeSet;
+use std::ops::RangeInclusive;
+use std::time::Duration;
 
 use secrecy::ExposeSecret;
 use tracing_subscriber::EnvFilter;
 
 use super::{ConfigError, Settings};
+
+/// The accepted range of each bounded setting, and why it ends where it does.
+pub mod bounds {
+    use std::ops::RangeInclusive;
+    use std::time::Duration;
+
+    /// Far above what one daemon uses; Postgres' own default is 100.
+    pub const MAX_CONNECTIONS: RangeInclusive<u32> = 1..=1_000;
+    /// Tests sweep every few hundred milliseconds; a week is the longest a
+    /// "continuous" control may go unchecked.
+    pub const INTERVAL: RangeInclusive<Duration> =
+        Duration::from_millis(100)..=Duration::from_secs(7 * 24 * 3600);
+    /// One call per 100 s up to far beyond any published AWS API rate.
+    pub const REQUESTS_PER_SECOND: RangeInclusive<f64> = 0.01..=10_000.0;
+    /// Workers are tasks with a queue slot each: bounded so a typo cannot
+    /// allocate gigabytes.
+    pub const CONCURRENCY: RangeInclusive<usize> = 1..=1_024;
+    pub const ATTEMPTS: RangeInclusive<u32> = 1..=100;
+    pub const CALL_TIMEOUT: RangeInclusive<Duration> =
+        Duration::from_millis(100)..=Duration::from_secs(15 * 60);
+}
+
+/// Checks that `value` lies in `range`, naming the key and the range otherwise.
+fn in_range<T: PartialOrd + std::fmt::Debug>(
+    value: T,
+    range: RangeInclusive<T>,
+    key: &str,
+    show: impl Fn(&T) -> String,
+) -> Result<(), ConfigError> {
+    check(
+        range.contains(&value),
+        key,
+        &format!(
+            "{} is out of range; allowed: {} to {}",
+            show(&value),
+            show(range.start()),
+            show(range.end())
+        ),
+    )
+}
+
+fn duration(d: &Duration) -> String {
+    humantime::format_duration(*d).to_string()
+}
 
 fn check(ok: bool, key: &str, message: &str) -> Result<(), ConfigError> {
     if ok {
@@ -24,14 +76,33 @@ fn is_region(region: &str) -> bool {
 }
 
 fn check_regions(regions: &[String], key: &str) -> Result<(), ConfigError> {
+    let mut seen = BTreeSet::new();
     for (i, region) in regions.iter().enumerate() {
         check(
             is_region(region),
             &format!("{key}[{i}]"),
             &format!("{region:?} is not an AWS region name"),
         )?;
+        // Twice the same region would be two identical scopes sweeping the same
+        // workloads.
+        check(
+            seen.insert(region),
+            &format!("{key}[{i}]"),
+            &format!("{region:?} is listed twice"),
+        )?;
     }
     Ok(())
+}
+
+/// A bearer token as it travels in a header: visible ASCII only (RFC 6750's
+/// b64token has no spaces), so "16 spaces" is not a secret.
+fn check_token(token: &str, key: &str) -> Result<(), ConfigError> {
+    check(
+        token.bytes().all(|b| b.is_ascii_graphic()),
+        key,
+        "must be visible ASCII characters only (no spaces or control characters)",
+    )?;
+    check(token.len() >= 16, key, "must be at least 16 characters")
 }
 
 impl Settings {
@@ -44,15 +115,19 @@ impl Settings {
             "database.url",
             "must start with sqlite: or postgres:",
         )?;
-        check(
-            self.database.max_connections >= 1,
+        crate::store::check_url(url)
+            .map_err(|e| ConfigError::new("database.url", e.to_string()))?;
+        in_range(
+            self.database.max_connections,
+            bounds::MAX_CONNECTIONS,
             "database.max_connections",
-            "must be at least 1",
+            u32::to_string,
         )?;
-        check(
-            !self.schedule.interval.is_zero(),
+        in_range(
+            self.schedule.interval,
+            bounds::INTERVAL,
             "schedule.interval",
-            "must be longer than zero",
+            duration,
         )?;
         check(
             self.schedule.jitter < self.schedule.interval,
@@ -60,27 +135,32 @@ impl Settings {
             "must be shorter than schedule.interval",
         )?;
         check_regions(&self.aws.regions, "aws.regions")?;
-        let rate = self.aws.max_requests_per_second;
-        check(
-            rate.is_finite() && rate > 0.0,
+        // NaN is in no range, so it is refused too.
+        in_range(
+            self.aws.max_requests_per_second,
+            bounds::REQUESTS_PER_SECOND,
             "aws.max_requests_per_second",
-            "must be a number above zero",
+            f64::to_string,
         )?;
-        check(
-            self.aws.max_concurrency >= 1,
+        in_range(
+            self.aws.max_concurrency,
+            bounds::CONCURRENCY,
             "aws.max_concurrency",
-            "must be at least 1",
+            usize::to_string,
         )?;
-        check(
-            self.aws.max_attempts >= 1,
+        in_range(
+            self.aws.max_attempts,
+            bounds::ATTEMPTS,
             "aws.max_attempts",
-            "must be at least 1",
+            u32::to_string,
         )?;
-        check(
-            !self.aws.call_timeout.is_zero(),
+        in_range(
+            self.aws.call_timeout,
+            bounds::CALL_TIMEOUT,
             "aws.call_timeout",
-            "must be longer than zero",
+            duration,
         )?;
+        let mut accounts = BTreeSet::new();
         for (i, account) in self.aws.accounts.iter().enumerate() {
             let at = format!("aws.accounts[{i}]");
             check(
@@ -99,6 +179,11 @@ impl Settings {
                 "must name at least one region",
             )?;
             check_regions(&account.regions, &format!("{at}.regions"))?;
+            check(
+                accounts.insert(&account.id),
+                &format!("{at}.id"),
+                &format!("account {} is listed twice", account.id),
+            )?;
         }
         if let Some(url) = &self.events.sqs.queue_url {
             check(
@@ -113,11 +198,7 @@ impl Settings {
         ];
         for (key, token) in tokens {
             if let Some(token) = token {
-                check(
-                    token.expose_secret().len() >= 16,
-                    key,
-                    "must be at least 16 characters",
-                )?;
+                check_token(token.expose_secret(), key)?;
             }
         }
         if let Some(bus) = &self.notify.event_bus {

@@ -143,6 +143,10 @@ pub struct PolicySet {
     pub settings: Vec<PolicySetting>,
     /// The tag-key prefix when tag policies are enabled (e.g. `rel04d:`), else `None`.
     pub tag_prefix: Option<String>,
+    /// Whether a tag may set `rel04` to an `Enforce:` value. Off by default:
+    /// whoever may tag a workload could otherwise make rel04d rewrite its answer
+    /// with rel04d's own credentials.
+    pub tags_may_enforce: bool,
 }
 
 /// What the hierarchy needs to know about a workload.
@@ -194,6 +198,9 @@ struct Candidate<'a> {
     required: bool,
     exception: bool,
     expires: Option<DateTime<Utc>>,
+    /// Whether this candidate may make the control write answers (configured
+    /// settings may; tags only when the operator allows it).
+    may_enforce: bool,
 }
 
 impl Candidate<'_> {
@@ -229,6 +236,7 @@ pub fn resolve(
                 required: s.required,
                 exception: s.exception,
                 expires: s.expires,
+                may_enforce: true,
             })
         });
         let tag = set.tag_prefix.as_ref().and_then(|prefix| {
@@ -240,6 +248,7 @@ pub fn resolve(
                 required: false,
                 exception: false,
                 expires: None,
+                may_enforce: set.tags_may_enforce,
             })
         });
         resolve_key(key, configured.chain(tag), now)
@@ -263,6 +272,13 @@ fn resolve_key<'a>(
     for candidate in candidates {
         if let Some(expires) = candidate.expires.filter(|at| *at <= now) {
             passed_over.push(candidate.passed_over(format!("expired at {}", expires.to_rfc3339())));
+            continue;
+        }
+        if key == PolicyKey::Rel04 && is_enforce(candidate.value) && !candidate.may_enforce {
+            passed_over.push(candidate.passed_over(
+                "a tag may not make rel04d write answers (policies.tags.allow_enforce is false)"
+                    .to_owned(),
+            ));
             continue;
         }
         if let Some((holder, level)) = &held_by
@@ -289,6 +305,11 @@ fn resolve_key<'a>(
     }
     current.passed_over = passed_over;
     current
+}
+
+/// Whether a `rel04` value makes rel04d write answers.
+fn is_enforce(value: &str) -> bool {
+    value.starts_with("Enforce:")
 }
 
 #[cfg(test)]

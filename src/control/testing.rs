@@ -29,6 +29,7 @@ pub fn policies(values: &[(&str, &str)]) -> ResolvedPolicies {
             origin: "policies.global".into(),
         }],
         tag_prefix: None,
+        tags_may_enforce: false,
     };
     let tags = BTreeMap::new();
     let facts = WorkloadFacts {

@@ -57,6 +57,7 @@ fn idempotent(
     let set = PolicySet {
         settings,
         tag_prefix: tags.then(|| "rel04d:".to_owned()),
+        tags_may_enforce: false,
     };
     let now = Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap();
     let explanation = explain(&control(details), &set, now);
@@ -175,6 +176,7 @@ fn a_value_changed_since_the_last_evaluation_is_flagged_and_rendered() {
     let set = PolicySet {
         settings: vec![setting("global", "True")],
         tag_prefix: None,
+        tags_may_enforce: false,
     };
     let e = explain(&control(details), &set, Utc::now());
     let p = e

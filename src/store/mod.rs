@@ -12,6 +12,7 @@ mod mutes;
 mod outbox;
 mod query;
 mod rows;
+mod url;
 
 use std::time::Duration;
 
@@ -22,10 +23,11 @@ use sqlx::{AnyPool, Executor};
 
 pub use controls::{Recording, StateCount, Written};
 pub use events::InboxRow;
-pub use mutes::MuteEvent;
+pub use mutes::{MuteError, MuteEvent, check_mute};
 pub use outbox::{MAX_ATTEMPTS, Notification, OutboxRow};
 pub use query::QueryError;
 pub use rows::{ControlRow, Mute, TransitionRow};
+pub use url::{UrlError, check_url, redact_url};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -47,10 +49,23 @@ pub struct Store {
 pub enum StoreError {
     #[error("database URL must start with sqlite: or postgres:, got {0:?}")]
     UnsupportedUrl(String),
+    #[error(transparent)]
+    Url(#[from] UrlError),
     #[error("cannot open the database {url}: {source}")]
     Unreachable { url: String, source: sqlx::Error },
     #[error("cannot migrate the database: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(
+        "the database already holds another application's tables ({0}) and no rel04d \
+         schema: give rel04d a database of its own"
+    )]
+    Foreign(String),
+    #[error(
+        "the state database {0} does not exist: start the daemon or run `rel04d migrate` first"
+    )]
+    Missing(String),
+    #[error("cannot read the database's tables: {0}")]
+    Inspect(sqlx::Error),
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -60,6 +75,7 @@ impl Store {
     /// Opens a pool. SQLite files are created when the URL says `mode=rwc`.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Store, StoreError> {
         install_default_drivers();
+        check_url(url)?;
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
@@ -73,13 +89,21 @@ impl Store {
         let options = match backend {
             // WAL lets readers (the CLI, HTTP queries) run beside the daemon's writer;
             // NORMAL sync is durable across process crashes, which is what we need.
-            Backend::Sqlite => options.after_connect(|conn, _| {
-                Box::pin(async move {
-                    conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;")
-                        .await?;
-                    Ok(())
+            // A read-only open (a snapshot, `mode=ro`) cannot change the journal
+            // mode, and need not: it only reads.
+            Backend::Sqlite => {
+                let pragmas = if sqlite_read_only(url) {
+                    "PRAGMA busy_timeout = 10000;"
+                } else {
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;"
+                };
+                options.after_connect(move |conn, _| {
+                    Box::pin(async move {
+                        conn.execute(pragmas).await?;
+                        Ok(())
+                    })
                 })
-            }),
+            }
             Backend::Postgres => options,
         };
         let pool = options
@@ -96,8 +120,32 @@ impl Store {
         })
     }
 
-    /// Applies pending migrations; safe to run on every start and from several replicas.
+    /// Opens a database that must already exist, for commands that only read or
+    /// edit it: a SQLite URL's `mode=rwc` is not allowed to create an empty file.
+    pub async fn connect_existing(url: &str, max_connections: u32) -> Result<Store, StoreError> {
+        let Some(rest) = url.strip_prefix("sqlite:") else {
+            return Store::connect(url, max_connections).await;
+        };
+        let rest = rest.strip_prefix("//").unwrap_or(rest);
+        let path = rest.split_once('?').map_or(rest, |(path, _)| path);
+        if !path.is_empty() && !std::path::Path::new(path).exists() {
+            return Err(StoreError::Missing(redact_url(url)));
+        }
+        Store::connect(&url.replace("mode=rwc", "mode=rw"), max_connections).await
+    }
+
+    /// Applies pending migrations; safe to run on every start and from several
+    /// replicas. A database that holds other tables but no rel04d schema is
+    /// refused: migrating would mix rel04d's tables into another application's.
     pub async fn migrate(&self) -> Result<(), StoreError> {
+        let tables = self.tables().await.map_err(StoreError::Inspect)?;
+        if !tables.is_empty() && !tables.iter().any(|t| t == "_sqlx_migrations") {
+            let mut shown: Vec<&str> = tables.iter().take(5).map(String::as_str).collect();
+            if tables.len() > shown.len() {
+                shown.push("…");
+            }
+            return Err(StoreError::Foreign(shown.join(", ")));
+        }
         match self.backend {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
@@ -133,6 +181,21 @@ impl Store {
         }
     }
 
+    /// The user tables of the database (of the current schema on Postgres).
+    async fn tables(&self) -> Result<Vec<String>, sqlx::Error> {
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            }
+            Backend::Postgres => {
+                "SELECT CAST(table_name AS TEXT) FROM information_schema.tables \
+                 WHERE table_schema = current_schema() ORDER BY table_name"
+            }
+        };
+        let rows: Vec<(String,)> = sqlx::query_as(sql).fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(|(name,)| name).collect())
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }
@@ -162,65 +225,22 @@ impl Store {
     }
 }
 
+/// Whether a SQLite URL opens the file read-only.
+fn sqlite_read_only(url: &str) -> bool {
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    query
+        .split('&')
+        .any(|pair| pair == "mode=ro" || pair == "immutable=1" || pair == "immutable=true")
+}
+
 /// The one timestamp format of the database: RFC 3339, UTC, microseconds, `Z`.
 pub fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-/// Hides the password of a database URL, for messages and `check-config`: the
-/// userinfo password and a `password=` query parameter. A URL that does not
-/// parse may hide a password anywhere, so only its scheme is shown.
-pub fn redact_url(url: &str) -> String {
-    let Ok(mut parsed) = url::Url::parse(url) else {
-        let scheme = url
-            .split_once("://")
-            .map_or("database", |(scheme, _)| scheme);
-        return format!("{scheme}://*** (unparsable URL hidden)");
-    };
-    if parsed.password().is_some() {
-        let _ = parsed.set_password(Some("***"));
-    }
-    if parsed
-        .query_pairs()
-        .any(|(key, _)| key.eq_ignore_ascii_case("password"))
-    {
-        let pairs: Vec<(String, String)> = parsed
-            .query_pairs()
-            .map(|(k, v)| {
-                let v = if k.eq_ignore_ascii_case("password") {
-                    "***".to_owned()
-                } else {
-                    v.into_owned()
-                };
-                (k.into_owned(), v)
-            })
-            .collect();
-        parsed.query_pairs_mut().clear().extend_pairs(pairs);
-    }
-    parsed.to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn passwords_are_redacted_from_urls() {
-        assert_eq!(
-            redact_url("postgres://rel04d:s3cret@db.internal:5432/rel04d"),
-            "postgres://rel04d:***@db.internal:5432/rel04d"
-        );
-        assert_eq!(
-            redact_url("sqlite://rel04d.db?mode=rwc"),
-            "sqlite://rel04d.db?mode=rwc"
-        );
-        assert_eq!(
-            redact_url("postgres://rel04d@db/rel04d?password=s3cret&sslmode=require"),
-            "postgres://rel04d@db/rel04d?password=***&sslmode=require"
-        );
-        let unparsable = redact_url("postgres://rel04d:ab/cd@db/x");
-        assert_eq!(unparsable, "postgres://*** (unparsable URL hidden)");
-    }
 
     #[test]
     fn timestamps_are_fixed_width_so_they_sort_as_text() {

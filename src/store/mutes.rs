@@ -24,6 +24,44 @@ pub struct MuteEvent {
     pub occurred_at: String,
 }
 
+/// A mute that would be meaningless or end at once; refused before anything is written.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum MuteError {
+    #[error("--until {0} is not in the future")]
+    UntilPassed(String),
+    #[error("a reason is required (it is kept in the mute history)")]
+    NoReason,
+    #[error("the control is already {0}: a mute until it is {0} would end at once")]
+    AlreadyInState(String),
+}
+
+/// Checks a mute request against the control as it is now.
+pub fn check_mute(
+    control: &ControlRow,
+    until: Option<DateTime<Utc>>,
+    until_state: Option<ControlState>,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), MuteError> {
+    check_reason(reason)?;
+    if let Some(until) = until.filter(|at| *at <= now) {
+        return Err(MuteError::UntilPassed(until.to_rfc3339()));
+    }
+    if let Some(state) = until_state.filter(|s| control.state == s.as_str()) {
+        return Err(MuteError::AlreadyInState(state.to_string()));
+    }
+    Ok(())
+}
+
+/// A reason must say something: whitespace is no reason.
+pub fn check_reason(reason: &str) -> Result<(), MuteError> {
+    if reason.trim().is_empty() {
+        Err(MuteError::NoReason)
+    } else {
+        Ok(())
+    }
+}
+
 /// A history entry to write.
 struct Entry<'a> {
     action: &'a str,
@@ -121,6 +159,7 @@ impl Store {
         reason: &str,
         at: DateTime<Utc>,
     ) -> anyhow::Result<()> {
+        check_mute(control, until, until_state, reason, at)?;
         let (at, until) = (timestamp(at), until.map(timestamp));
         let until_state = until_state.map(|s| s.as_str());
         let mut tx = self.begin_write().await?;
@@ -158,6 +197,7 @@ impl Store {
         reason: &str,
         at: DateTime<Utc>,
     ) -> anyhow::Result<()> {
+        check_reason(reason)?;
         let mut tx = self.begin_write().await?;
         clear(&mut tx, &control.workload_arn).await?;
         let at = timestamp(at);

@@ -55,6 +55,7 @@ fn resolve_with(
     let set = PolicySet {
         settings,
         tag_prefix: tag_prefix.map(str::to_owned),
+        tags_may_enforce: false,
     };
     let facts = WorkloadFacts {
         account_id: ACCOUNT,
@@ -316,5 +317,50 @@ fn scopes_parse_strictly() {
         "workload-name:prod-*".to_owned(),
     ] {
         assert_eq!(Scope::parse(&text).unwrap().to_string(), text);
+    }
+}
+
+/// Resolves `rel04` with a tag, with or without the operator's allowance.
+fn rel04_with_tag(configured: &str, tag: &str, tags_may_enforce: bool) -> ResolvedValue {
+    let tags = BTreeMap::from([("rel04d:rel04".to_owned(), tag.to_owned())]);
+    let set = PolicySet {
+        settings: vec![setting("global", PolicyKey::Rel04, configured)],
+        tag_prefix: Some("rel04d:".to_owned()),
+        tags_may_enforce,
+    };
+    let facts = WorkloadFacts {
+        account_id: ACCOUNT,
+        workload_id: WORKLOAD,
+        workload_name: NAME,
+        tags: &tags,
+    };
+    resolve(&set, &facts, now()).get(PolicyKey::Rel04).clone()
+}
+
+#[test]
+fn a_tag_cannot_raise_rel04_to_enforce_unless_the_operator_allows_it() {
+    for configured in ["Skip", "Check: Choices based on sub policies"] {
+        for tag in [
+            "Enforce: None of these",
+            "Enforce: Choices based on sub policies",
+        ] {
+            let refused = rel04_with_tag(configured, tag, false);
+            assert_eq!(refused.value, configured, "{configured} + tag {tag}");
+            assert_eq!(refused.level, Level::Global);
+            let why = &refused.passed_over.last().unwrap();
+            assert_eq!((why.level, why.value.as_str()), (Level::Tag, tag));
+            assert!(why.why.contains("policies.tags.allow_enforce"), "{why:?}");
+
+            let allowed = rel04_with_tag(configured, tag, true);
+            assert_eq!((allowed.value.as_str(), allowed.level), (tag, Level::Tag));
+        }
+    }
+}
+
+#[test]
+fn a_tag_may_always_lower_enforce_to_check_or_skip() {
+    for tag in ["Skip", "Check: None of these"] {
+        let lowered = rel04_with_tag("Enforce: Choices based on sub policies", tag, false);
+        assert_eq!((lowered.value.as_str(), lowered.level), (tag, Level::Tag));
     }
 }
