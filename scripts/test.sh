@@ -20,8 +20,8 @@ export REL04D_TEST_PG_RESTART="${PG_AS[*]} $(pg_bindir)/pg_ctl -D $WORK/pgdata -
 log "deploy lint (cfn-lint deploy/*.yaml, hadolint Dockerfile)"
 VENV="$VENV" scripts/lint-deploy.sh
 
-log "cargo deny: licences, bans, sources (advisories need GitHub, unreachable here)"
-scripts/security.sh
+log "cargo deny: advisories (RustSec snapshot in ../shared), licences, bans, sources"
+VENV="$VENV" scripts/security.sh
 
 log "cargo fmt --check"
 cargo fmt --check
