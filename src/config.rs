@@ -105,10 +105,26 @@ pub struct EventsSettings {
     pub sqs: SqsSettings,
 }
 
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SqsSettings {
     pub queue_url: Option<String>,
+    /// How long one ReceiveMessage long poll waits for a message (SQS allows 1–20 s).
+    #[serde(default = "default_sqs_wait", with = "humantime_serde")]
+    pub wait_time: Duration,
+}
+
+fn default_sqs_wait() -> Duration {
+    Duration::from_secs(20)
+}
+
+impl Default for SqsSettings {
+    fn default() -> Self {
+        SqsSettings {
+            queue_url: None,
+            wait_time: default_sqs_wait(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]

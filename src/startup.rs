@@ -274,6 +274,8 @@ impl Daemon {
                 queue_url: queue_url.clone(),
                 handler,
                 metrics: self.metrics.clone(),
+                wait: self.settings.events.sqs.wait_time,
+                call_timeout: self.settings.aws.call_timeout,
             });
             tasks.push(tokio::spawn(consumer.run(shutdown.subscribe())));
         }

@@ -30,6 +30,8 @@ pub mod bounds {
     /// allocate gigabytes.
     pub const CONCURRENCY: RangeInclusive<usize> = 1..=1_024;
     pub const ATTEMPTS: RangeInclusive<u32> = 1..=100;
+    /// SQS' own limits for WaitTimeSeconds.
+    pub const SQS_WAIT: RangeInclusive<Duration> = Duration::from_secs(1)..=Duration::from_secs(20);
     pub const CALL_TIMEOUT: RangeInclusive<Duration> =
         Duration::from_millis(100)..=Duration::from_secs(15 * 60);
 }
@@ -185,6 +187,17 @@ impl Settings {
                 &format!("account {} is listed twice", account.id),
             )?;
         }
+        in_range(
+            self.events.sqs.wait_time,
+            bounds::SQS_WAIT,
+            "events.sqs.wait_time",
+            duration,
+        )?;
+        check(
+            self.events.sqs.wait_time.subsec_nanos() == 0,
+            "events.sqs.wait_time",
+            "must be whole seconds (SQS takes WaitTimeSeconds)",
+        )?;
         if let Some(url) = &self.events.sqs.queue_url {
             check(
                 url.starts_with("http://") || url.starts_with("https://"),

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_sqs::types::MessageSystemAttributeName;
+use aws_smithy_types::timeout::TimeoutConfig;
 use tokio::sync::{Semaphore, broadcast};
 
 use super::{EventHandler, Handled};
@@ -23,6 +24,11 @@ pub struct SqsConsumer {
     pub queue_url: String,
     pub handler: Arc<EventHandler>,
     pub metrics: Arc<Metrics>,
+    /// How long one long poll waits for a message (`events.sqs.wait_time`).
+    pub wait: Duration,
+    /// The time allowed for any call (`aws.call_timeout`); a long poll gets it
+    /// on top of its wait, so an empty poll is an answer, not a timeout.
+    pub call_timeout: Duration,
 }
 
 impl SqsConsumer {
@@ -41,9 +47,11 @@ impl SqsConsumer {
                 .receive_message()
                 .queue_url(&self.queue_url)
                 .max_number_of_messages(10)
-                .wait_time_seconds(20)
+                .wait_time_seconds(self.wait.as_secs() as i32)
                 .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
                 .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+                .customize()
+                .config_override(self.long_poll_timeouts())
                 .send();
             let output = tokio::select! {
                 output = receive => output,
@@ -83,6 +91,17 @@ impl SqsConsumer {
             permits.acquire_many(IN_FLIGHT as u32),
         )
         .await;
+    }
+
+    /// Timeouts for ReceiveMessage: the attempt may last the whole wait and then
+    /// the usual call time.
+    fn long_poll_timeouts(&self) -> aws_sdk_sqs::config::Builder {
+        aws_sdk_sqs::config::Builder::default().timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .operation_attempt_timeout(self.wait + self.call_timeout)
+                .build(),
+        )
     }
 
     async fn handle(&self, message: aws_sdk_sqs::types::Message) {

@@ -6,3 +6,4 @@
 mod common;
 
 mod operator;
+mod sqs;
