@@ -86,16 +86,73 @@ fn is_our_lens(alias: &str) -> bool {
     decoded == LENS_ALIAS || decoded.ends_with(&format!("/{LENS_ALIAS}"))
 }
 
-fn workload_id_from(detail: &Value, event_name: &str) -> Result<String, Malformed> {
-    let id = match event_name {
-        "CreateWorkload" => optional(detail, "responseElements.WorkloadId")?.map(str::to_owned),
-        "TagResource" | "UntagResource" => optional(detail, "requestParameters.WorkloadArn")?
-            .map(|arn| percent_decode_str(arn).decode_utf8_lossy().into_owned())
-            .and_then(|arn| arn.rsplit_once("workload/").map(|(_, id)| id.to_owned())),
+/// The workload id at the end of a workload ARN (possibly URL-encoded, as
+/// CloudTrail logs path parameters): `arn:aws:wellarchitected:<region>:<account>:workload/<id>`.
+fn id_of_arn(arn: &str) -> Option<String> {
+    let arn = percent_decode_str(arn).decode_utf8_lossy();
+    arn.rsplit_once(":workload/").map(|(_, id)| id.to_owned())
+}
+
+/// The first of `paths` that holds a string.
+fn first_of<'a>(value: &'a Value, paths: &[&str]) -> Result<Option<&'a str>, Malformed> {
+    for path in paths {
+        if let Some(found) = optional(value, path)? {
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
+}
+
+/// A workload named by the resources the event lists: EventBridge's envelope
+/// `resources` (ARN strings) or CloudTrail's `detail.resources` (`{"ARN": …}`).
+fn id_in_resources(event: &Value, detail: &Value) -> Option<String> {
+    let envelope = event.get("resources").and_then(Value::as_array);
+    let trail = detail.get("resources").and_then(Value::as_array);
+    let arns = envelope
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .chain(
+            trail
+                .into_iter()
+                .flatten()
+                .filter_map(|r| r.get("ARN").and_then(Value::as_str)),
+        );
+    arns.filter(|arn| arn.len() <= MAX_FIELD)
+        .find_map(id_of_arn)
+}
+
+/// The workload an event is about. CloudTrail logs the API's own members
+/// (`requestParameters.WorkloadId`, `responseElements.WorkloadId`), except that
+/// the Tool's user guide shows CreateWorkload's response as `Id` and `Arn`; both
+/// are read, and any event may instead name the workload in its resources.
+fn workload_id_from(event: &Value, detail: &Value, event_name: &str) -> Result<String, Malformed> {
+    let named = match event_name {
+        "CreateWorkload" => match first_of(
+            detail,
+            &["responseElements.WorkloadId", "responseElements.Id"],
+        )? {
+            Some(id) => Some(id.to_owned()),
+            None => first_of(
+                detail,
+                &["responseElements.WorkloadArn", "responseElements.Arn"],
+            )?
+            .and_then(id_of_arn),
+        },
+        "TagResource" | "UntagResource" => first_of(
+            detail,
+            &[
+                "requestParameters.WorkloadArn",
+                "requestParameters.ResourceArn",
+            ],
+        )?
+        .and_then(id_of_arn),
         _ => optional(detail, "requestParameters.WorkloadId")?.map(str::to_owned),
     };
-    let id = id.ok_or_else(|| Malformed(format!("{event_name} event names no workload")))?;
-    if id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+    let id = named
+        .or_else(|| id_in_resources(event, detail))
+        .ok_or_else(|| Malformed(format!("{event_name} event names no workload")))?;
+    if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(Malformed(format!(
             "{event_name} event has an invalid workload id {}",
             shown(&id)
@@ -171,7 +228,7 @@ pub fn parse(body: &str, tags_enabled: bool) -> Result<Parsed, Malformed> {
     if let Some(why) = irrelevance(detail, &event_name, tags_enabled) {
         return irrelevant(why);
     }
-    let workload_id = workload_id_from(detail, &event_name)?;
+    let workload_id = workload_id_from(&event, detail, &event_name)?;
     Ok(Parsed::Relevant(WorkloadEvent {
         event_id,
         account,

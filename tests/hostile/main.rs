@@ -5,5 +5,6 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod aws_events;
 mod operator;
 mod sqs;
