@@ -35,7 +35,7 @@ pub struct HttpState {
 
 pub fn router(state: HttpState) -> Router {
     Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route(
@@ -104,6 +104,15 @@ async fn graphql(
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+/// Alive unless wedged: when every write to the state database has failed for
+/// a while, a restart is the supervisor's best remedy.
+async fn healthz(State(state): State<HttpState>) -> Response {
+    match state.daemon.wedged() {
+        Some(why) => error(StatusCode::SERVICE_UNAVAILABLE, why),
+        None => (StatusCode::OK, "ok\n").into_response(),
+    }
 }
 
 /// Ready when the database answers and every scope was swept completely
@@ -175,6 +184,13 @@ async fn post_event(State(state): State<HttpState>, headers: HeaderMap, body: St
                 .into_response()
         }
         Ok(Parsed::Relevant(event)) => {
+            // An event stored now could not be evaluated: let the sender keep it.
+            if let Some(why) = state.daemon.wedged() {
+                return error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("cannot handle events now ({why}); retry"),
+                );
+            }
             match state.daemon.store.inbox_insert(&body, Utc::now()).await {
                 Ok(_) => {
                     state.inbox_wake.notify_one();

@@ -127,6 +127,16 @@ impl Reconciler {
     /// Evaluates one workload. Errors are for failures to record (the database);
     /// failures to read the Tool end as the control's `error` state instead.
     pub async fn reconcile(&self, scope: &ScopeRef<'_>, job: &Job) -> anyhow::Result<Reconciled> {
+        let result = self.evaluate(scope, job).await;
+        // Successes are counted where they commit; a failure may come before
+        // any commit (a read, a statement inside the transaction).
+        if result.is_err() {
+            self.store.write_health().observe(false);
+        }
+        result
+    }
+
+    async fn evaluate(&self, scope: &ScopeRef<'_>, job: &Job) -> anyhow::Result<Reconciled> {
         let workload = match &job.target {
             Target::Listed(workload) if !self.tags_enabled || workload.tags.is_some() => {
                 workload.clone()

@@ -29,7 +29,14 @@ pub async fn schedule(
             _ = shutdown.recv() => return,
         }
         let started = Instant::now();
-        if holds_sweep_lease(&daemon, &scope).await {
+        let mut pause = interval + jitter.mul_f64(rand::random::<f64>());
+        if !holds_sweep_lease(&daemon, &scope).await {
+            // Another replica sweeps this interval; if it dies, its lease runs
+            // out before the next interval would: try again then.
+            if let Some(free_in) = lease_free_in(&daemon, &scope).await {
+                pause = pause.min(free_in + jitter.mul_f64(rand::random::<f64>()));
+            }
+        } else {
             // A sweep may outlast its interval (throttling, a large fleet): renew
             // the lease meanwhile, so no other replica starts the same sweep.
             let renew_every = (interval / 3).max(std::time::Duration::from_millis(100));
@@ -45,8 +52,15 @@ pub async fn schedule(
                 _ = shutdown.recv() => return,
             }
         }
-        next = started + interval + jitter.mul_f64(rand::random::<f64>());
+        next = started + pause;
     }
+}
+
+/// How long until the sweep lease of `scope`, held by another replica, runs out.
+async fn lease_free_in(daemon: &Daemon, scope: &Scope) -> Option<std::time::Duration> {
+    let name = format!("sweep:{}", scope.key());
+    let expiry = daemon.store.lease_expiry(&name).await.ok()??;
+    Some((expiry - Utc::now()).to_std().unwrap_or_default())
 }
 
 /// Whether this replica sweeps `scope` this interval. With one replica it always

@@ -6,6 +6,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -49,6 +50,8 @@ pub struct Daemon {
     /// This process's name in claims shared with other replicas.
     pub replica_id: String,
     pub started_at: Instant,
+    /// Set when the stop signal arrives.
+    stopping: Arc<AtomicBool>,
 }
 
 impl Daemon {
@@ -102,6 +105,7 @@ impl Daemon {
             policies,
             replica_id,
             started_at: Instant::now(),
+            stopping: Arc::default(),
         }))
     }
 
@@ -220,13 +224,48 @@ impl Daemon {
         );
         stop.await;
         tracing::info!("stop signal received; shutting down");
+        self.stopping.store(true, Ordering::Release);
         let _ = shutdown.send(());
         self.stop_workers(workers).await;
         for task in tasks {
             task.await.context("a daemon task")?;
         }
+        self.release_leases().await;
         tracing::info!("stopped");
         Ok(())
+    }
+
+    /// Hands this replica's sweep leases and claims back, so the next start (or
+    /// another replica) sweeps at once instead of after they expire.
+    async fn release_leases(&self) {
+        if let Err(error) = self.store.release_all(&self.replica_id).await {
+            tracing::warn!(
+                error = format!("{error:#}"),
+                "cannot release leases; they expire by themselves"
+            );
+        }
+    }
+
+    /// Why the daemon is wedged, if it is: every write to the state database
+    /// has failed for longer than [`Daemon::wedge_bound`]. `/healthz` then fails,
+    /// so a supervisor restarts the process, and the intake refuses events.
+    pub fn wedged(&self) -> Option<String> {
+        let failing = self.store.write_health().failing_for()?;
+        (failing > self.wedge_bound()).then(|| {
+            format!(
+                "every write to the state database has failed for {}",
+                humantime::format_duration(Duration::from_secs(failing.as_secs()))
+            )
+        })
+    }
+
+    /// How long writes may fail before the daemon counts as wedged: a sweep
+    /// interval (every sweep writes), at least 10 s and at most 5 minutes.
+    pub fn wedge_bound(&self) -> Duration {
+        self.settings
+            .schedule
+            .interval
+            .clamp(Duration::from_secs(10), Duration::from_secs(300))
     }
 
     /// Starts the HTTP listener, the SQS consumer and the inbox processor (the
@@ -241,6 +280,7 @@ impl Daemon {
             self.scopes.clone(),
             self.settings.policies.tags.enabled,
             self.metrics.clone(),
+            self.stopping.clone(),
         ));
         let inbox_wake = Arc::new(Notify::new());
         let state = HttpState {
@@ -288,6 +328,7 @@ impl Daemon {
         let reports = self.sweep_all().await;
         self.stop_workers(workers).await;
         self.drain_outbox().await;
+        self.release_leases().await;
         reports
     }
 
@@ -391,14 +432,24 @@ impl Daemon {
     }
 }
 
-/// A name unique to this process: host, pid and a random suffix.
+/// This daemon's name in leases and claims: host and pid, unique among the
+/// processes alive at one time, and the same again when a container restarts
+/// (same host name, pid 1) — so a restart after a crash takes over its own
+/// leases at once rather than waiting for them to expire. Further daemons in the
+/// same process (tests, benchmarks) get a counter.
 fn replica_id() -> String {
-    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "rel04d".to_owned());
-    format!(
-        "{host}-{}-{:08x}",
-        std::process::id(),
-        rand::random::<u32>()
-    )
+    static BUILT: AtomicU32 = AtomicU32::new(0);
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|host| host.trim().to_owned())
+        .filter(|host| !host.is_empty())
+        .unwrap_or_else(|| "rel04d".to_owned());
+    let pid = std::process::id();
+    match BUILT.fetch_add(1, Ordering::Relaxed) {
+        0 => format!("{host}-{pid}"),
+        n => format!("{host}-{pid}-{}", n + 1),
+    }
 }
 
 fn describe_metrics(metrics: &Metrics) {

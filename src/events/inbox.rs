@@ -1,5 +1,10 @@
 //! Handles events pushed to `POST /events` from the durable inbox table, so an
-//! event accepted with 202 survives a crash before it is evaluated.
+//! event accepted with 202 survives a crash or a restart before it is evaluated.
+//!
+//! A failed attempt (the evaluation could not be recorded) waits longer each
+//! time before the next; a deferred one (the daemon is stopping, another replica
+//! is evaluating the workload) waits briefly and is not counted. Only
+//! [`MAX_ATTEMPTS`] real failures set an event aside.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,12 +12,21 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::sync::{Notify, broadcast};
 
-use super::{EventHandler, Handled};
+use super::{EventHandler, Handled, NotHandled};
 use crate::store::Store;
 
-/// Attempts before a pushed event is given up on (its error stays in the inbox).
+/// Failed attempts before a pushed event is given up on (its error stays in the
+/// inbox). With [`backoff`], that is about an hour of failures.
 const MAX_ATTEMPTS: i64 = 20;
 const BATCH: i64 = 50;
+/// How long a deferred event waits before it is tried again.
+const DEFER: chrono::Duration = chrono::Duration::seconds(5);
+
+/// The wait after `failures` failed attempts: 2 s, doubling, at most 5 minutes.
+fn backoff(failures: i64) -> chrono::Duration {
+    let doublings = failures.clamp(1, 16) - 1;
+    chrono::Duration::seconds((2_i64 << doublings).min(300))
+}
 
 pub struct InboxProcessor {
     pub store: Store,
@@ -24,6 +38,14 @@ pub struct InboxProcessor {
 impl InboxProcessor {
     pub async fn run(self, mut shutdown: broadcast::Receiver<()>) {
         loop {
+            // A stop signal that came during the last batch ends the loop here:
+            // what is still pending stays in the inbox for the next start.
+            if !matches!(
+                shutdown.try_recv(),
+                Err(broadcast::error::TryRecvError::Empty)
+            ) {
+                return;
+            }
             let more_waiting = match self.process_batch().await {
                 Ok(full) => full,
                 Err(error) => {
@@ -45,10 +67,11 @@ impl InboxProcessor {
         }
     }
 
-    /// Handles pending events concurrently (so bursts coalesce in the work queue).
-    /// Returns whether the batch was full, i.e. more may be waiting.
+    /// Handles the pending events that are due, concurrently (so bursts coalesce
+    /// in the work queue). Returns whether the batch was full, i.e. more may be
+    /// waiting.
     async fn process_batch(&self) -> anyhow::Result<bool> {
-        let pending = self.store.inbox_pending(BATCH).await?;
+        let pending = self.store.inbox_pending(BATCH, Utc::now()).await?;
         let count = pending.len();
         let results = futures::future::join_all(
             pending
@@ -57,18 +80,57 @@ impl InboxProcessor {
         )
         .await;
         for (row, result) in pending.iter().zip(results) {
-            let (error, finished) = match result {
-                Ok(Handled::Malformed(reason)) => (Some(reason), true),
-                Ok(_) => (None, true),
-                Err(error) => (Some(format!("{error:#}")), row.attempts + 1 >= MAX_ATTEMPTS),
-            };
-            if let (Some(error), true) = (&error, finished) {
-                tracing::warn!(inbox_id = row.id, error = %error, "pushed event set aside");
+            let now = Utc::now();
+            match result {
+                Ok(Handled::Malformed(reason)) => {
+                    tracing::warn!(inbox_id = row.id, error = %reason, "pushed event set aside");
+                    self.store
+                        .inbox_done(row.id, Some(&reason), true, now)
+                        .await?;
+                }
+                Ok(_) => self.store.inbox_done(row.id, None, true, now).await?,
+                Err(NotHandled::Deferred(why)) => {
+                    self.store
+                        .inbox_retry(row.id, &why, now + DEFER, false)
+                        .await?
+                }
+                Err(NotHandled::Failed(error)) => {
+                    let error = format!("{error:#}");
+                    let failures = row.attempts + 1;
+                    if failures >= MAX_ATTEMPTS {
+                        tracing::warn!(inbox_id = row.id, error = %error, "pushed event set aside");
+                        self.store
+                            .inbox_done(row.id, Some(&error), true, now)
+                            .await?;
+                    } else {
+                        let retry_at = now + backoff(failures);
+                        self.store
+                            .inbox_retry(row.id, &error, retry_at, true)
+                            .await?;
+                    }
+                }
             }
-            self.store
-                .inbox_done(row.id, error.as_deref(), finished, Utc::now())
-                .await?;
         }
         Ok(count == BATCH as usize)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_back_off_from_two_seconds_to_five_minutes() {
+        let waits: Vec<i64> = (1..MAX_ATTEMPTS)
+            .map(|n| backoff(n).num_seconds())
+            .collect();
+        assert_eq!(&waits[..6], &[2, 4, 8, 16, 32, 64]);
+        assert!(waits.windows(2).all(|w| w[0] <= w[1]), "{waits:?}");
+        assert_eq!(*waits.last().unwrap(), 300);
+        let total: i64 = waits.iter().sum();
+        assert!(
+            total > 30 * 60,
+            "failures span more than half an hour: {total} s"
+        );
     }
 }

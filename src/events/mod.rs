@@ -12,6 +12,7 @@ pub mod sample;
 pub mod sqs;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::Utc;
 
@@ -45,11 +46,27 @@ impl Handled {
     }
 }
 
+/// Why an event was not handled this time; either way it is tried again.
+#[derive(Debug, thiserror::Error)]
+pub enum NotHandled {
+    /// Nothing wrong with the event: the daemon is shutting down, or another
+    /// replica is evaluating the workload. Try again later, and do not count it
+    /// as a failed attempt.
+    #[error("{0}")]
+    Deferred(String),
+    /// The evaluation could not be recorded (the database).
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
+}
+
 pub struct EventHandler {
     store: Store,
     scopes: Vec<Arc<Scope>>,
     tags_enabled: bool,
     metrics: Arc<Metrics>,
+    /// Set once the daemon is stopping: evaluations abandoned from then on are
+    /// deferred, not failed.
+    stopping: Arc<AtomicBool>,
 }
 
 impl EventHandler {
@@ -58,6 +75,7 @@ impl EventHandler {
         scopes: Vec<Arc<Scope>>,
         tags_enabled: bool,
         metrics: Arc<Metrics>,
+        stopping: Arc<AtomicBool>,
     ) -> Self {
         metrics.describe(
             "rel04d_events_total",
@@ -69,14 +87,19 @@ impl EventHandler {
             scopes,
             tags_enabled,
             metrics,
+            stopping,
         }
     }
 
     /// Handles one event body. An error means "try again later" (the evaluation
-    /// could not be recorded); the event must not be acknowledged.
-    pub async fn handle(&self, intake: &str, body: &str) -> anyhow::Result<Handled> {
+    /// could not be recorded, or was deferred); the event must not be acknowledged.
+    pub async fn handle(&self, intake: &str, body: &str) -> Result<Handled, NotHandled> {
         let result = self.handle_inner(body).await;
-        let outcome = result.as_ref().map_or("failed", Handled::outcome);
+        let outcome = match &result {
+            Ok(handled) => handled.outcome(),
+            Err(NotHandled::Deferred(_)) => "deferred",
+            Err(NotHandled::Failed(_)) => "failed",
+        };
         self.metrics.inc(
             "rel04d_events_total",
             &[("intake", intake), ("outcome", outcome)],
@@ -84,7 +107,7 @@ impl EventHandler {
         result
     }
 
-    async fn handle_inner(&self, body: &str) -> anyhow::Result<Handled> {
+    async fn handle_inner(&self, body: &str) -> Result<Handled, NotHandled> {
         let event = match parse::parse(body, self.tags_enabled) {
             Err(malformed) => return Ok(Handled::Malformed(malformed.0)),
             Ok(Parsed::Irrelevant { why, .. }) => return Ok(Handled::Irrelevant(why)),
@@ -104,17 +127,25 @@ impl EventHandler {
             target: Target::Id(event.workload_id.clone()),
             trigger: Trigger::Event(event.event_id.clone()),
         });
-        let reconciled = done
+        let done = done
             .await
-            .map_err(|_| anyhow::anyhow!("the evaluation was abandoned"))?
-            .map_err(|e| anyhow::anyhow!("the evaluation was not recorded: {e}"))?;
+            .map_err(|_| "the evaluation was abandoned".to_owned())
+            .and_then(|done| done.map_err(|e| format!("the evaluation was not recorded: {e}")));
+        let reconciled = match done {
+            Ok(reconciled) => reconciled,
+            // The work queue closed under it: shutdown, not the event's fault.
+            Err(why) if self.stopping.load(Ordering::Acquire) => {
+                return Err(NotHandled::Deferred(format!("shutting down ({why})")));
+            }
+            Err(why) => return Err(anyhow::anyhow!(why).into()),
+        };
         // Another replica's evaluation may have read the answer before this
         // change: try again later rather than trust it.
         if matches!(reconciled, Reconciled::Busy | Reconciled::Superseded) {
-            anyhow::bail!(
-                "another replica is evaluating workload {}; retrying",
+            return Err(NotHandled::Deferred(format!(
+                "another replica is evaluating workload {}",
                 event.workload_id
-            );
+            )));
         }
         let handled = Handled::Evaluated(reconciled);
         self.store

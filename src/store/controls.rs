@@ -198,7 +198,7 @@ impl Store {
                 .await?,
             ),
         };
-        tx.commit().await.context("commit a new control")?;
+        self.commit(tx, "a new control").await?;
         Ok((control, transition))
     }
 
@@ -239,7 +239,7 @@ impl Store {
             return Ok(Written::Conflict);
         }
         if previous.state == rec.state.as_str() && rec.enforced.is_none() {
-            tx.commit().await.context("commit an evaluation")?;
+            self.commit(tx, "an evaluation").await?;
             return Ok(Written::Unchanged);
         }
         let transition = insert_transition(
@@ -257,7 +257,7 @@ impl Store {
             },
         )
         .await?;
-        tx.commit().await.context("commit a transition")?;
+        self.commit(tx, "a transition").await?;
         Ok(Written::Transition(Box::new(transition)))
     }
 
@@ -302,7 +302,7 @@ impl Store {
             },
         )
         .await?;
-        tx.commit().await.context("commit a removal")?;
+        self.commit(tx, "a removal").await?;
         Ok(Written::Transition(Box::new(transition)))
     }
 }

@@ -73,17 +73,23 @@ impl Store {
             .bind(body)
             .bind(timestamp(at))
             .fetch_one(&self.pool)
-            .await
-            .context("store a pushed event")?;
-        Ok(row.try_get("id")?)
+            .await;
+        self.health.observe(row.is_ok());
+        Ok(row.context("store a pushed event")?.try_get("id")?)
     }
 
-    /// Pushed events not yet handled, oldest first.
-    pub async fn inbox_pending(&self, limit: i64) -> anyhow::Result<Vec<InboxRow>> {
+    /// Pushed events not yet handled and due at `now`, oldest first.
+    pub async fn inbox_pending(
+        &self,
+        limit: i64,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<InboxRow>> {
         let rows = sqlx::query(
-            "SELECT id, body, attempts FROM inbox WHERE processed_at IS NULL ORDER BY id LIMIT $1",
+            "SELECT id, body, attempts FROM inbox WHERE processed_at IS NULL \
+             AND (next_attempt_at IS NULL OR next_attempt_at <= $2) ORDER BY id LIMIT $1",
         )
         .bind(limit)
+        .bind(timestamp(now))
         .fetch_all(&self.pool)
         .await
         .context("read pending pushed events")?;
@@ -119,6 +125,30 @@ impl Store {
         .execute(&self.pool)
         .await
         .context("update a pushed event")?;
+        Ok(())
+    }
+
+    /// Puts a pushed event back until `retry_at`, keeping `error`. A failed
+    /// `attempt` counts towards setting the event aside; a deferral (the daemon
+    /// is shutting down, another replica is evaluating the workload) does not.
+    pub async fn inbox_retry(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: DateTime<Utc>,
+        attempt: bool,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE inbox SET last_error = $1, next_attempt_at = $2, attempts = attempts + $3 \
+             WHERE id = $4 AND processed_at IS NULL",
+        )
+        .bind(error)
+        .bind(timestamp(retry_at))
+        .bind(i64::from(attempt))
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .context("put a pushed event back for later")?;
         Ok(())
     }
 }

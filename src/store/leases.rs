@@ -28,9 +28,10 @@ impl Store {
         .bind(timestamp(until))
         .bind(timestamp(now))
         .execute(&self.pool)
-        .await
-        .context("take a lease")?;
-        Ok(result.rows_affected() == 1)
+        .await;
+        // Every sweep starts here: with writes failing, this is the only write.
+        self.health.observe(result.is_ok());
+        Ok(result.context("take a lease")?.rows_affected() == 1)
     }
 
     /// Claims one control for evaluation by `owner` until `until`; false when
@@ -97,5 +98,40 @@ impl Store {
                 .with_timezone(&Utc))
         })
         .transpose()
+    }
+
+    /// When the named lease runs out, whoever holds it; `None` if nobody does.
+    pub async fn lease_expiry(&self, name: &str) -> anyhow::Result<Option<DateTime<Utc>>> {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT expires_at FROM leases WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await
+                .context("read a lease")?;
+        row.map(|(at,)| {
+            Ok(DateTime::parse_from_rfc3339(&at)
+                .context("stored lease expiry")?
+                .with_timezone(&Utc))
+        })
+        .transpose()
+    }
+
+    /// Gives up everything `owner` holds — its sweep leases, its claims on
+    /// controls and on notifications — so that another replica, or this one
+    /// restarted, takes the work over at once instead of when they expire.
+    pub async fn release_all(&self, owner: &str) -> anyhow::Result<()> {
+        for sql in [
+            "DELETE FROM leases WHERE owner = $1",
+            "UPDATE controls SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1",
+            "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL \
+             WHERE claimed_by = $1 AND published_at IS NULL",
+        ] {
+            sqlx::query(sql)
+                .bind(owner)
+                .execute(&self.pool)
+                .await
+                .with_context(|| format!("release leases: {sql}"))?;
+        }
+        Ok(())
     }
 }

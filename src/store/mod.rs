@@ -7,6 +7,7 @@
 
 mod controls;
 mod events;
+mod health;
 mod leases;
 mod mutes;
 mod outbox;
@@ -14,15 +15,17 @@ mod query;
 mod rows;
 mod url;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Connection, Executor};
 
 pub use controls::{Recording, StateCount, Written};
 pub use events::InboxRow;
+pub use health::WriteHealth;
 pub use mutes::{MuteError, MuteEvent, check_mute};
 pub use outbox::{MAX_ATTEMPTS, Notification, OutboxRow};
 pub use query::QueryError;
@@ -42,6 +45,8 @@ pub struct Store {
     backend: Backend,
     /// Whether transitions also write an outbox row (notifications are on).
     outbox: bool,
+    /// Whether writes succeed, shared by every clone of this store.
+    health: Arc<WriteHealth>,
 }
 
 /// Why the store could not be opened; shown to users as is.
@@ -85,7 +90,8 @@ impl Store {
         };
         let options = AnyPoolOptions::new()
             .max_connections(max_connections.max(1))
-            .acquire_timeout(Duration::from_secs(10));
+            .acquire_timeout(Duration::from_secs(10))
+            .after_release(|conn, _| Box::pin(still_usable(conn)));
         let options = match backend {
             // WAL lets readers (the CLI, HTTP queries) run beside the daemon's writer;
             // NORMAL sync is durable across process crashes, which is what we need.
@@ -117,6 +123,7 @@ impl Store {
             pool,
             backend,
             outbox: false,
+            health: Arc::default(),
         })
     }
 
@@ -209,6 +216,11 @@ impl Store {
         Ok(())
     }
 
+    /// Whether writes succeed; evaluations and the intake report into it.
+    pub fn write_health(&self) -> &WriteHealth {
+        &self.health
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
@@ -221,8 +233,42 @@ impl Store {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => self.pool.begin().await,
         };
+        if tx.is_err() {
+            self.health.observe(false);
+        }
         tx.context("begin a database transaction")
     }
+
+    /// Commits a write transaction and records whether it succeeded. A failed
+    /// commit leaves the connection to [`still_usable`], which closes it if sqlx
+    /// still thinks a transaction is open on it.
+    async fn commit(
+        &self,
+        tx: sqlx::Transaction<'static, sqlx::Any>,
+        what: &'static str,
+    ) -> anyhow::Result<()> {
+        let committed = tx.commit().await;
+        self.health.observe(committed.is_ok());
+        committed.with_context(|| format!("commit {what}"))
+    }
+}
+
+/// Decides, as a connection comes back to the pool, whether it may be reused.
+///
+/// A COMMIT that fails with "database or disk is full" or an I/O error makes
+/// SQLite roll the transaction back by itself; sqlx's rollback-on-drop then fails
+/// ("no transaction is active") and its transaction depth stays at 1, so every
+/// later `BEGIN` on that connection fails with "attempted to call begin_with at
+/// non-zero transaction depth" — for good, also once the disk has room again.
+/// Such a connection is closed here, and the pool opens a fresh one.
+async fn still_usable(conn: &mut sqlx::AnyConnection) -> Result<bool, sqlx::Error> {
+    // Runs the rollback a dropped transaction queued, so the depth below is final.
+    conn.ping().await?;
+    let in_transaction = conn.is_in_transaction();
+    if in_transaction {
+        tracing::warn!("closing a database connection left inside a failed transaction");
+    }
+    Ok(!in_transaction)
 }
 
 /// Whether a SQLite URL opens the file read-only.

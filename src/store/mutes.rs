@@ -185,7 +185,7 @@ impl Store {
             at: &at,
         };
         log_mute(&mut tx, control, entry).await?;
-        tx.commit().await.context("commit a mute")?;
+        self.commit(tx, "a mute").await?;
         Ok(())
     }
 
@@ -210,7 +210,7 @@ impl Store {
             at: &at,
         };
         log_mute(&mut tx, control, entry).await?;
-        tx.commit().await.context("commit an unmute")?;
+        self.commit(tx, "an unmute").await?;
         Ok(())
     }
 

@@ -120,7 +120,7 @@ impl Store {
         .fetch_all(&mut *tx)
         .await
         .context("read claimed notifications")?;
-        tx.commit().await.context("commit notification claims")?;
+        self.commit(tx, "notification claims").await?;
         rows.iter()
             .map(|row| {
                 Ok(OutboxRow {

@@ -7,4 +7,5 @@ mod common;
 
 mod aws_events;
 mod operator;
+mod runtime;
 mod sqs;
