@@ -115,20 +115,23 @@
 //! serializing. Faults take one short mutex per call; counters are atomics.
 
 mod admin;
+mod answers;
 mod api;
+mod edit;
 mod errors;
 mod faults;
 mod generate;
-mod handlers;
 mod lens;
 mod paging;
 mod server;
 mod sim;
 mod stats;
 mod store;
+mod tags;
 mod types;
 mod update;
 mod wire;
+mod workloads;
 
 pub use api::{DEFAULT_PAGE_SIZE, OPERATIONS, OperationRoute};
 pub use generate::GENERATED_ACCOUNTS;
@@ -138,4 +141,6 @@ pub use lens::{
 };
 pub use server::SimServer;
 pub use sim::Simulator;
-pub use types::{AnswerSpec, CallStats, Faults, OutcomeCounts, WorkloadInfo, WorkloadSpec};
+pub use types::{
+    AnswerSpec, CallStats, Faults, OutcomeCounts, WorkloadInfo, WorkloadSpec, WorkloadUpdate,
+};
