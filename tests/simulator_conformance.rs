@@ -18,11 +18,18 @@ use rel04d::simulator::{
 };
 use serde_json::{Map, Value, json};
 
-/// Errors AWS sends for every operation although the model leaves them out of
-/// ListTagsForResource's list. Each entry must stay absent from the model (else drop it).
-const UNMODELED_BUT_REAL: [(&str, &str); 2] = [
+/// Errors AWS sends for every operation although the model leaves them out of the
+/// tag operations' lists (throttling, denial, and validation of the model's TagMap /
+/// TagKeyList constraints). Each entry must stay absent from the model (else drop it).
+const UNMODELED_BUT_REAL: [(&str, &str); 8] = [
     ("ListTagsForResource", "ThrottlingException"),
     ("ListTagsForResource", "AccessDeniedException"),
+    ("TagResource", "ThrottlingException"),
+    ("TagResource", "AccessDeniedException"),
+    ("TagResource", "ValidationException"),
+    ("UntagResource", "ThrottlingException"),
+    ("UntagResource", "AccessDeniedException"),
+    ("UntagResource", "ValidationException"),
 ];
 
 fn model() -> Value {
@@ -222,7 +229,8 @@ impl Harness {
         }
     }
 
-    /// Sends `r` over the model's binding; returns (status, error code header, body).
+    /// Sends `r` over the model's binding; returns (status, error code header, body),
+    /// the body `Null` when empty.
     async fn send(&self, r: &Req) -> (u16, Option<String>, Value) {
         let http = &self.m["operations"][r.op]["http"];
         let mut uri = str_of(http, "requestUri").to_string();
@@ -249,14 +257,19 @@ impl Harness {
         let code = headers
             .get("x-amzn-errortype")
             .map(|c| c.to_str().unwrap().to_string());
-        (
-            response.status().as_u16(),
-            code,
-            response.json().await.unwrap(),
-        )
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.unwrap();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{r:?}: {e}"))
+        };
+        (status, code, body)
     }
 
     /// Sends a request that must succeed; checks the body against the output shape.
+    /// An operation with no output members answers with an empty body, as the API
+    /// reference says ("an HTTP 200 response with an empty HTTP body").
     async fn ok(&self, r: Req) -> Value {
         let (status, _, body) = self.send(&r).await;
         let op = &self.m["operations"][r.op];
@@ -265,7 +278,12 @@ impl Harness {
             op["http"]["responseCode"].as_u64(),
             "{r:?}: {body}"
         );
-        assert_conforms(&self.m, str_of(&op["output"], "shape"), &body);
+        let output = op["output"]["shape"].as_str();
+        let members = output.and_then(|o| self.m["shapes"][o]["members"].as_object());
+        match (output, members) {
+            (Some(shape), Some(m)) if !m.is_empty() => assert_conforms(&self.m, shape, &body),
+            _ => assert_eq!(body, Value::Null, "{r:?}: expected an empty body"),
+        }
         body
     }
 
@@ -357,6 +375,24 @@ async fn success_responses_conform_to_the_output_shapes() {
             h.ok(answer_req("GetAnswer", &w.id)).await;
         }
     }
+
+    // The writes: tag and untag (empty bodies), update (answers the workload),
+    // delete (empty body; a retry with the same token succeeds again).
+    let tag = json!({"Tags": {"team": "data", "rel04d:idempotent": "True"}});
+    h.ok(req("TagResource", &[&w.arn]).body(tag)).await;
+    let untag = req("UntagResource", &[&w.arn]).query("?tagKeys=team&tagKeys=absent");
+    h.ok(untag).await;
+    let tags = h.ok(req("ListTagsForResource", &[&w.arn])).await;
+    assert_eq!(tags["Tags"], json!({"rel04d:idempotent": "True"}));
+    let update = json!({"WorkloadName": "conf-renamed", "Environment": "PREPRODUCTION",
+        "ImprovementStatus": "IN_PROGRESS", "Notes": "updated"});
+    let updated = h.ok(req("UpdateWorkload", &[&plain.id]).body(update)).await;
+    assert_eq!(updated["Workload"]["WorkloadName"], "conf-renamed");
+    assert_eq!(updated["Workload"]["ImprovementStatus"], "IN_PROGRESS");
+    let delete = req("DeleteWorkload", &[&plain.id]).query("?ClientRequestToken=conf-delete-1");
+    h.ok(delete.clone()).await;
+    h.ok(delete).await;
+    assert!(h.sim.workload(&plain.id).is_none());
 }
 
 /// A sample value for every body member of `shape`, from the model itself, so a
@@ -432,6 +468,28 @@ async fn request_bodies_built_from_the_model_are_understood() {
         body["ChoiceUpdates"][CHOICE_CONSTANT_WORK]["Notes"]
     );
 
+    // Every UpdateWorkloadInput member; the kept ones show in GetWorkload.
+    let other = h.add("conf-update-me", &[LENS_ALIAS], AnswerSpec::default());
+    let body = sample(&h.m, "UpdateWorkloadInput", "UpdateWorkloadInput");
+    h.ok(req("UpdateWorkload", &[&other.id]).body(body.clone()))
+        .await;
+    let got = h.ok(req("GetWorkload", &[&other.id])).await;
+    for member in [
+        "WorkloadName",
+        "Description",
+        "Environment",
+        "ReviewOwner",
+        "Notes",
+        "ImprovementStatus",
+    ] {
+        assert_eq!(got["Workload"][member], body[member], "{member}");
+    }
+    let body = sample(&h.m, "TagResourceInput", "TagResourceInput");
+    h.ok(req("TagResource", &[&other.arn]).body(body.clone()))
+        .await;
+    let tags = h.ok(req("ListTagsForResource", &[&other.arn])).await;
+    assert_eq!(tags["Tags"], body["Tags"]);
+
     let body = sample(&h.m, "ListWorkloadsInput", "ListWorkloadsInput");
     let out = h.ok(req("ListWorkloads", &[]).body(body.clone())).await;
     let summaries = out["WorkloadSummaries"].as_array().unwrap();
@@ -448,6 +506,11 @@ async fn every_emitted_error_is_a_modelled_error_of_its_operation() {
     let list = || req("ListWorkloads", &[]);
     let update = || answer_req("UpdateAnswer", &w.id);
     let (v, nf) = ("ValidationException", "ResourceNotFoundException");
+    let other_region_lens = format!("arn:aws:wellarchitected:eu-west-1::lens/{LENS_ALIAS}");
+    let custom_lens = format!("arn:aws:wellarchitected:us-east-1:111122223333:lens/{LENS_ALIAS}");
+    let missing_arn = w.arn.replace(&w.id, missing);
+    let rename = || req("UpdateWorkload", &[&w.id]);
+    const TOKEN: &str = "?ClientRequestToken=conf-token";
     let cases = [
         (v, list().body(json!({"MaxResults": 51}))),
         (v, list().body(json!({"MaxResults": 0}))),
@@ -477,6 +540,41 @@ async fn every_emitted_error_is_a_modelled_error_of_its_operation() {
             req("ListTagsForResource", &[&w.arn.replace(&w.id, missing)]),
         ),
         (nf, req("ListTagsForResource", &["not-an-arn"])),
+        // Lens ARNs: another region's official lens, or a custom lens of that name.
+        (
+            nf,
+            req("GetAnswer", &[&w.id, &other_region_lens, QUESTION_ID]),
+        ),
+        (nf, req("GetAnswer", &[&w.id, &custom_lens, QUESTION_ID])),
+        (v, req("UpdateWorkload", &["not-an-id"]).body(json!({}))),
+        (v, rename().body(json!({"Environment": "STAGING"}))),
+        (v, rename().body(json!({"WorkloadName": "ab"}))),
+        (
+            v,
+            rename().body(json!({"IsReviewOwnerUpdateAcknowledged": "yes"})),
+        ),
+        (
+            "ConflictException",
+            rename().body(json!({"WorkloadName": "Conf-No -Lens"})),
+        ),
+        (nf, req("UpdateWorkload", &[missing]).body(json!({}))),
+        (v, req("DeleteWorkload", &[&w.id])),
+        (v, req("DeleteWorkload", &["not-an-id"]).query(TOKEN)),
+        (nf, req("DeleteWorkload", &[missing]).query(TOKEN)),
+        (v, req("TagResource", &[&w.arn]).body(json!({}))),
+        (
+            v,
+            req("TagResource", &[&w.arn]).body(json!({"Tags": {"a\tb": "x"}})),
+        ),
+        (
+            nf,
+            req("TagResource", &[&missing_arn]).body(json!({"Tags": {"a": "b"}})),
+        ),
+        (v, req("UntagResource", &[&w.arn])),
+        (
+            nf,
+            req("UntagResource", &[&missing_arn]).query("?tagKeys=a"),
+        ),
     ];
     let mut seen = Vec::new();
     for (code, r) in cases {
@@ -491,6 +589,11 @@ async fn every_emitted_error_is_a_modelled_error_of_its_operation() {
         answer_req("GetAnswer", &w.id),
         update().body(json!({"Notes": "n"})),
         req("ListTagsForResource", &[&w.arn]),
+        req("TagResource", &[&w.arn]).body(json!({"Tags": {"a": "b"}})),
+        req("UntagResource", &[&w.arn]).query("?tagKeys=a"),
+        rename().body(json!({"Notes": "n"})),
+        // Every fault below applies to `w`, so this never deletes it.
+        req("DeleteWorkload", &[&w.id]).query(TOKEN),
     ];
     let deny_ops = ["ListWorkloads".to_string()].into();
     let faults = [
@@ -530,7 +633,7 @@ async fn every_emitted_error_is_a_modelled_error_of_its_operation() {
         "ThrottlingException"
     );
 
-    // Every modelled error of the five operations is reachable.
+    // Every modelled error of every operation is reachable.
     for route in OPERATIONS {
         for e in h.m["operations"][route.name]["errors"].as_array().unwrap() {
             let code = str_of(e, "shape");
@@ -538,6 +641,65 @@ async fn every_emitted_error_is_a_modelled_error_of_its_operation() {
             assert!(hit, "{} never emitted {code}", route.name);
         }
     }
+}
+
+/// Requests that match no implemented operation, whatever the method or path, get
+/// the service's JSON error shape (a 404 UnknownOperationException naming the
+/// request), never a bare 405 or an empty body.
+#[tokio::test]
+async fn unmatched_requests_get_a_json_unknown_operation_error() {
+    let h = Harness::start().await;
+    let w = h.add("conf-unknown", &[LENS_ALIAS], AnswerSpec::default());
+    let arn = utf8_percent_encode(&w.arn, LABEL).to_string();
+    let answer = format!(
+        "/workloads/{}/lensReviews/{LENS_ALIAS}/answers/{QUESTION_ID}",
+        w.id
+    );
+    let requests = [
+        // Paths of implemented operations with another method (axum's 405 before).
+        ("PUT", format!("/workloads/{}", w.id)),
+        ("POST", format!("/workloads/{}", w.id)),
+        ("PUT", format!("/tags/{arn}")),
+        ("PATCH", format!("/tags/{arn}")),
+        ("GET", "/workloadsSummaries".to_string()),
+        ("DELETE", answer.clone()),
+        ("POST", answer),
+        ("PATCH", "/_sim/faults".to_string()),
+        // Operations the simulator does not implement, and no operation at all.
+        ("GET", "/lenses".to_string()),
+        ("POST", "/workloads".to_string()),
+        (
+            "GET",
+            format!("/workloads/{}/lensReviews/{LENS_ALIAS}", w.id),
+        ),
+        ("GET", "/".to_string()),
+    ];
+    for (method, path) in requests {
+        let url = format!("{}{path}", h.server.url());
+        let response = h
+            .http
+            .request(method.parse().unwrap(), url)
+            .send()
+            .await
+            .unwrap();
+        let what = format!("{method} {path}");
+        assert_eq!(response.status(), 404, "{what}");
+        let headers = response.headers().clone();
+        assert_eq!(headers["content-type"], "application/json", "{what}");
+        assert_eq!(
+            headers["x-amzn-errortype"], "UnknownOperationException",
+            "{what}"
+        );
+        assert!(headers.contains_key("x-amzn-requestid"), "{what}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["__type"], "UnknownOperationException", "{what}");
+        let message = str_of(&body, "Message");
+        assert!(
+            message.contains(&format!("{method} /")),
+            "{what}: {message}"
+        );
+    }
+    assert_eq!(h.sim.calls().total, 0, "unknown operations are not counted");
 }
 
 /// The real SDK with every input member set: what it serializes must be understood.
@@ -616,4 +778,47 @@ async fn sdk_requests_with_every_member_are_understood() {
         .await
         .unwrap_err();
     assert!(err.into_service_error().is_resource_not_found_exception());
+
+    use aws_sdk_wellarchitected::types::{
+        WorkloadEnvironment, WorkloadImprovementStatus, WorkloadIssueManagementStatus,
+        WorkloadJiraConfigurationInput,
+    };
+    let jira = WorkloadJiraConfigurationInput::builder()
+        .issue_management_status(WorkloadIssueManagementStatus::Disabled)
+        .build();
+    let update = client.update_workload().workload_id(&w.id);
+    let update = update
+        .workload_name("sdk-renamed")
+        .description("every member");
+    let update = update
+        .environment(WorkloadEnvironment::Preproduction)
+        .account_ids("111122223333");
+    let update = update
+        .aws_regions("us-east-1")
+        .non_aws_regions("on-prem")
+        .pillar_priorities("reliability");
+    let update = update
+        .architectural_design("https://example.com/design")
+        .review_owner("sre-team");
+    let update = update
+        .is_review_owner_update_acknowledged(true)
+        .industry_type("InfoTech");
+    let update = update
+        .industry("Software")
+        .notes("workload notes")
+        .jira_configuration(jira);
+    let out = update
+        .improvement_status(WorkloadImprovementStatus::Complete)
+        .send()
+        .await;
+    let workload = out
+        .expect("UpdateWorkload with every member")
+        .workload
+        .unwrap();
+    assert_eq!(workload.workload_name(), Some("sdk-renamed"));
+    assert_eq!(workload.review_owner(), Some("sre-team"));
+    assert_eq!(
+        workload.improvement_status(),
+        Some(&WorkloadImprovementStatus::Complete)
+    );
 }

@@ -489,3 +489,182 @@ async fn responses_carry_request_id_and_json_content_type() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
+
+#[tokio::test]
+async fn tag_untag_update_and_delete_through_the_sdk() {
+    let h = Harness::start(Simulator::new("us-east-1")).await;
+    let mut s = spec("payments", &[]);
+    s.tags = BTreeMap::from([("env".into(), "prod".into())]);
+    let w = h.sim.add_workload(s);
+    let other = h.sim.add_workload(spec("orders", &[]));
+    let client = &h.client;
+    let tags = |arn: &str| client.list_tags_for_resource().workload_arn(arn).send();
+    let keys = |out: &aws_sdk_wellarchitected::operation::list_tags_for_resource::ListTagsForResourceOutput| {
+        out.tags().map(|t| t.keys().cloned().collect::<BTreeSet<_>>()).unwrap_or_default()
+    };
+
+    // TagResource adds and overwrites; UntagResource ignores absent keys.
+    let tag = client.tag_resource().workload_arn(&w.arn);
+    tag.tags("env", "staging")
+        .tags("rel04d:idempotent", "False")
+        .send()
+        .await
+        .unwrap();
+    let out = tags(&w.arn).await.unwrap();
+    assert_eq!(out.tags().unwrap()["env"], "staging");
+    let untag = client.untag_resource().workload_arn(&w.arn).tag_keys("env");
+    untag.tag_keys("absent").send().await.unwrap();
+    assert_eq!(
+        keys(&tags(&w.arn).await.unwrap()),
+        BTreeSet::from(["rel04d:idempotent".to_string()])
+    );
+    let bad = client
+        .tag_resource()
+        .workload_arn(&w.arn)
+        .tags("bad\tkey", "x");
+    assert_eq!(service_err!(bad).code(), Some("ValidationException"));
+    let missing_arn = w.arn.replace(&w.id, MISSING);
+    let untag_missing = client
+        .untag_resource()
+        .workload_arn(&missing_arn)
+        .tag_keys("a");
+    assert!(service_err!(untag_missing).is_resource_not_found_exception());
+
+    // UpdateWorkload answers with the workload; names are unique per owner,
+    // ignoring case and spaces.
+    let rename = |name: &str| {
+        client
+            .update_workload()
+            .workload_id(&w.id)
+            .workload_name(name)
+    };
+    let out = rename("payments-v2")
+        .review_owner("sre")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.workload().unwrap().workload_name(), Some("payments-v2"));
+    let got = client
+        .get_workload()
+        .workload_id(&w.id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.workload().unwrap().review_owner(), Some("sre"));
+    assert!(service_err!(rename(" ORDERS")).is_conflict_exception());
+    assert_eq!(h.sim.workload(&w.id).unwrap().name, "payments-v2");
+
+    // DeleteWorkload (the SDK adds the ClientRequestToken); afterwards the workload,
+    // its tags and its answer are gone.
+    client
+        .delete_workload()
+        .workload_id(&w.id)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        service_err!(client.get_workload().workload_id(&w.id)).is_resource_not_found_exception()
+    );
+    assert!(
+        service_err!(client.delete_workload().workload_id(&w.id)).is_resource_not_found_exception()
+    );
+    assert!(service_err!(h.answer(&w.id)).is_resource_not_found_exception());
+    assert_eq!(
+        tags(&w.arn).await.unwrap_err().into_service_error().code(),
+        Some("ResourceNotFoundException")
+    );
+
+    // The in-process API shares the validation and effects.
+    let two = BTreeMap::from([("a".to_string(), "1".to_string()), ("b".into(), "2".into())]);
+    h.sim.tag_workload(&other.id, two).unwrap();
+    h.sim.untag_workload(&other.id, &["a"]).unwrap();
+    assert_eq!(
+        keys(&tags(&other.arn).await.unwrap()),
+        BTreeSet::from(["b".to_string()])
+    );
+    let bad = BTreeMap::from([("bad\nkey".to_string(), String::new())]);
+    assert!(h.sim.tag_workload(&other.id, bad).is_err());
+    let update = rel04d::simulator::WorkloadUpdate {
+        name: Some("orders-v2".into()),
+        environment: Some("PREPRODUCTION".into()),
+        ..Default::default()
+    };
+    h.sim.update_workload(&other.id, update).unwrap();
+    let got = client
+        .get_workload()
+        .workload_id(&other.id)
+        .send()
+        .await
+        .unwrap();
+    let got = got.workload().unwrap();
+    assert_eq!(got.workload_name(), Some("orders-v2"));
+    assert_eq!(got.environment().map(|e| e.as_str()), Some("PREPRODUCTION"));
+    let calls = h.sim.calls();
+    assert_eq!(calls.operation("TagResource").ok, 1);
+    assert_eq!(calls.operation("DeleteWorkload").not_found, 1);
+}
+
+#[tokio::test]
+async fn unimplemented_operations_give_the_sdk_a_clear_error_code() {
+    let h = Harness::start(Simulator::new("us-east-1")).await;
+    let err = service_err!(h.client.list_lenses());
+    assert_eq!(err.code(), Some("UnknownOperationException"), "{err:?}");
+    let message = err.message().unwrap_or_default();
+    assert!(message.contains("GET /lenses"), "{message}");
+}
+
+#[tokio::test]
+async fn lens_arns_and_choice_reasons_follow_the_api_reference() {
+    let h = Harness::start(Simulator::new("us-east-1")).await;
+    let w = h.sim.add_workload(spec("lens-arns", &[CHOICE_IDENTIFY]));
+
+    // Official lenses by ARN: this region, no account id. Anything else names
+    // another lens (a custom one, or one of another region) and is not found.
+    let arn = |region: &str, account: &str| {
+        format!("arn:aws:wellarchitected:{region}:{account}:lens/{LENS_ALIAS}")
+    };
+    h.answer(&w.id)
+        .lens_alias(arn("us-east-1", ""))
+        .send()
+        .await
+        .unwrap();
+    for other in [arn("eu-west-1", ""), arn("us-east-1", "111122223333")] {
+        let err = service_err!(h.answer(&w.id).lens_alias(&other));
+        assert!(err.is_resource_not_found_exception(), "{other}: {err:?}");
+    }
+
+    // A reason is "why a choice is non-applicable": not for SELECTED choices.
+    let selected = ChoiceUpdate::builder().status(ChoiceStatus::Selected);
+    let selected = selected.reason(ChoiceReason::Other).build();
+    let err = service_err!(h.update(&w.id).choice_updates(CHOICE_IDEMPOTENT, selected));
+    assert!(err.is_validation_exception(), "{err:?}");
+
+    // A NOT_APPLICABLE choice that is then selected loses its reason.
+    let na = ChoiceUpdate::builder().status(ChoiceStatus::NotApplicable);
+    let na = na.reason(ChoiceReason::BusinessPriorities).build();
+    let out = h
+        .update(&w.id)
+        .choice_updates(CHOICE_IDEMPOTENT, na)
+        .send()
+        .await
+        .unwrap();
+    let reason_of = |a: &aws_sdk_wellarchitected::types::Answer| {
+        let c = a
+            .choice_answers()
+            .iter()
+            .find(|c| c.choice_id() == Some(CHOICE_IDEMPOTENT));
+        c.and_then(|c| c.reason().cloned())
+    };
+    assert_eq!(
+        reason_of(out.answer().unwrap()),
+        Some(ChoiceReason::BusinessPriorities)
+    );
+    let select = h.update(&w.id).selected_choices(CHOICE_IDENTIFY);
+    let out = select
+        .selected_choices(CHOICE_IDEMPOTENT)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.answer().unwrap().selected_choices().len(), 2);
+    assert_eq!(reason_of(out.answer().unwrap()), None);
+}

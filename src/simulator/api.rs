@@ -1,5 +1,6 @@
-//! The REST-JSON plumbing of the five operations: routing from [`OPERATIONS`],
-//! faults, latency, counting and the response envelope (handlers are in `handlers.rs`).
+//! The REST-JSON plumbing of the operations: routing from [`OPERATIONS`], faults,
+//! latency, counting and the response envelope (handlers are in `workloads.rs`,
+//! `answers.rs` and `tags.rs`).
 
 use std::time::Instant;
 
@@ -9,14 +10,14 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{MethodFilter, MethodRouter, on};
 
+use super::answers::{get_answer, update_answer};
 use super::errors::ApiError;
 use super::faults::Injected;
-use super::handlers::{
-    get_answer, get_workload, list_tags_for_resource, list_workloads, update_answer,
-};
 use super::lens::{LENS_ALIAS, QUESTION_ID};
 use super::sim::{Inner, Simulator};
 use super::stats::{Op, Outcome};
+use super::tags::{list_tags_for_resource, tag_resource, untag_resource};
+use super::workloads::{delete_workload, get_workload, list_workloads, update_workload};
 
 /// One operation's HTTP binding, as in the model's `http` trait.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,7 +30,7 @@ pub struct OperationRoute {
 
 /// The router is built from this table, so checking it against the model checks
 /// what the simulator actually serves.
-pub const OPERATIONS: [OperationRoute; 5] = [
+pub const OPERATIONS: [OperationRoute; 9] = [
     OperationRoute {
         name: "ListWorkloads",
         method: "POST",
@@ -55,12 +56,35 @@ pub const OPERATIONS: [OperationRoute; 5] = [
         method: "GET",
         uri: "/tags/{WorkloadArn}",
     },
+    OperationRoute {
+        name: "TagResource",
+        method: "POST",
+        uri: "/tags/{WorkloadArn}",
+    },
+    OperationRoute {
+        name: "UntagResource",
+        method: "DELETE",
+        uri: "/tags/{WorkloadArn}",
+    },
+    OperationRoute {
+        name: "UpdateWorkload",
+        method: "PATCH",
+        uri: "/workloads/{WorkloadId}",
+    },
+    OperationRoute {
+        name: "DeleteWorkload",
+        method: "DELETE",
+        uri: "/workloads/{WorkloadId}",
+    },
 ];
 
 /// ListWorkloads' page size when MaxResults is absent (the model's maximum; AWS
 /// documents no default).
 pub const DEFAULT_PAGE_SIZE: usize = 50;
 
+/// Operations sharing a URI (GET/PATCH/DELETE `/workloads/{WorkloadId}`) are merged
+/// into one route by axum; a method no operation has is answered by the server's
+/// unknown-operation handler.
 pub fn router() -> Router<Simulator> {
     OPERATIONS.iter().fold(Router::new(), |router, route| {
         let method = Method::from_bytes(route.method.as_bytes()).expect("valid method");
@@ -71,6 +95,10 @@ pub fn router() -> Router<Simulator> {
             "GetAnswer" => on(filter, get_answer),
             "UpdateAnswer" => on(filter, update_answer),
             "ListTagsForResource" => on(filter, list_tags_for_resource),
+            "TagResource" => on(filter, tag_resource),
+            "UntagResource" => on(filter, untag_resource),
+            "UpdateWorkload" => on(filter, update_workload),
+            "DeleteWorkload" => on(filter, delete_workload),
             other => unreachable!("no handler for {other}"),
         };
         router.route(route.uri, handler)
@@ -87,7 +115,7 @@ pub(super) async fn call(
     let inner = &*sim.inner;
     let decision = inner
         .faults
-        .decide(op.name(), workload, op == Op::UpdateAnswer, Instant::now());
+        .decide(op.name(), workload, op.can_conflict(), Instant::now());
     if !decision.delay.is_zero() {
         tokio::time::sleep(decision.delay).await;
     }
@@ -124,7 +152,9 @@ fn injected_error(fault: Injected, op: Op, workload: &str) -> ApiError {
     }
 }
 
-fn respond(inner: &Inner, result: Result<Vec<u8>, ApiError>) -> Response {
+/// The response envelope: status, `Content-Type`, `x-amzn-RequestId`, and for errors
+/// `X-Amzn-Errortype`. A success with no output member has an empty body.
+pub(super) fn respond(inner: &Inner, result: Result<Vec<u8>, ApiError>) -> Response {
     let (status, body, code) = match result {
         Ok(body) => (StatusCode::OK, body, None),
         Err(e) => (e.status(), json_bytes(&e.body()), Some(e.code())),

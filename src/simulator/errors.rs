@@ -8,6 +8,7 @@
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
+use super::edit::EditError;
 use super::stats::Outcome;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -36,6 +37,9 @@ pub enum ApiError {
     Throttling(String),
     /// Status 500.
     Internal(String),
+    /// Status 404: the method and path match no operation the simulator implements
+    /// (the REST-JSON routing error of Smithy's servers; never counted).
+    UnknownOperation(String),
 }
 
 impl ApiError {
@@ -72,6 +76,7 @@ impl ApiError {
             Self::Conflict { .. } => "ConflictException",
             Self::Throttling(_) => "ThrottlingException",
             Self::Internal(_) => "InternalServerException",
+            Self::UnknownOperation(_) => "UnknownOperationException",
         }
     }
 
@@ -80,7 +85,7 @@ impl ApiError {
         match self {
             Self::Validation { .. } => StatusCode::BAD_REQUEST,
             Self::AccessDenied(_) => StatusCode::FORBIDDEN,
-            Self::NotFound { .. } => StatusCode::NOT_FOUND,
+            Self::NotFound { .. } | Self::UnknownOperation(_) => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::Throttling(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -91,7 +96,7 @@ impl ApiError {
         match self {
             Self::Validation { .. } => Outcome::Validation,
             Self::AccessDenied(_) => Outcome::Denied,
-            Self::NotFound { .. } => Outcome::NotFound,
+            Self::NotFound { .. } | Self::UnknownOperation(_) => Outcome::NotFound,
             Self::Conflict { .. } => Outcome::Conflict,
             Self::Throttling(_) => Outcome::Throttled,
             Self::Internal(_) => Outcome::Error,
@@ -133,9 +138,29 @@ impl ApiError {
                 // so these are the simulator's own.
                 "QuotaCode": "sim-api-rate", "ServiceCode": "wellarchitected",
             }),
-            Self::AccessDenied(message) | Self::Internal(message) => {
+            Self::AccessDenied(message)
+            | Self::Internal(message)
+            | Self::UnknownOperation(message) => {
                 json!({"__type": code, "Message": message})
             }
+        }
+    }
+}
+
+impl From<EditError> for ApiError {
+    fn from(e: EditError) -> Self {
+        let message = e.to_string();
+        match e {
+            EditError::NoWorkload(id) => Self::not_found(
+                "WORKLOAD",
+                &id,
+                format!("[ResourceNotFound] No workload with ID {id}"),
+            ),
+            EditError::Invalid { field, .. } => Self::field(field, message),
+            EditError::NameTaken { other, .. } => Self::Conflict {
+                message,
+                resource_id: other,
+            },
         }
     }
 }

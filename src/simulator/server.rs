@@ -5,13 +5,16 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 use axum::Router;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::State;
+use axum::http::{Method, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use super::api::OPERATIONS;
+use super::errors::ApiError;
 use super::sim::Simulator;
 use super::{admin, api};
 
@@ -48,24 +51,18 @@ impl Drop for SimServer {
     }
 }
 
-/// Anything outside the five operations and `/_sim/`, shaped as the service's
-/// unknown-operation error so SDK users see a clear code.
-async fn unknown_operation() -> Response {
-    let mut response = (
-        StatusCode::NOT_FOUND,
-        r#"{"__type":"UnknownOperationException","Message":"Unknown operation"}"#,
-    )
-        .into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
+/// Any request that matches no operation (an unknown path, or a known path with
+/// another method) gets the REST-JSON routing error of Smithy's servers: 404
+/// `UnknownOperationException` in the service's JSON error shape, never a bare 405,
+/// so an SDK user sees a clear code and a message naming the request.
+async fn unknown_operation(State(sim): State<Simulator>, method: Method, uri: Uri) -> Response {
+    let supported: Vec<&str> = OPERATIONS.iter().map(|op| op.name).collect();
+    let message = format!(
+        "The simulator implements no operation {method} {}; it implements {}",
+        uri.path(),
+        supported.join(", ")
     );
-    headers.insert(
-        "x-amzn-errortype",
-        HeaderValue::from_static("UnknownOperationException"),
-    );
-    response
+    api::respond(&sim.inner, Err(ApiError::UnknownOperation(message)))
 }
 
 impl Simulator {
@@ -74,6 +71,7 @@ impl Simulator {
         api::router()
             .merge(admin::router())
             .fallback(unknown_operation)
+            .method_not_allowed_fallback(unknown_operation)
             .with_state(self.clone())
     }
 

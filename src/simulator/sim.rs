@@ -7,11 +7,12 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use anyhow::{Context, anyhow};
 use rand::RngExt;
 
+use super::edit;
 use super::faults::FaultEngine;
 use super::lens::AnswerState;
 use super::stats::Stats;
 use super::store::{Store, Workload, now_epoch_seconds, validate_lenses, validate_tags};
-use super::types::{AnswerSpec, CallStats, Faults, WorkloadInfo, WorkloadSpec};
+use super::types::{AnswerSpec, CallStats, Faults, WorkloadInfo, WorkloadSpec, WorkloadUpdate};
 
 /// The Well-Architected Tool simulator. Cheap to clone; all clones share one state.
 #[derive(Clone)]
@@ -108,6 +109,7 @@ impl Simulator {
         self.update(workload_id, |w| w.answer = state)
     }
 
+    /// Replaces all tags (an empty map untags the workload).
     pub fn set_tags(
         &self,
         workload_id: &str,
@@ -117,6 +119,30 @@ impl Simulator {
         self.update(workload_id, |w| w.tags = tags)
     }
 
+    /// What TagResource does: adds `tags`, replacing the values of existing keys.
+    pub fn tag_workload(
+        &self,
+        workload_id: &str,
+        tags: BTreeMap<String, String>,
+    ) -> anyhow::Result<()> {
+        edit::add_tags(&mut self.inner.write(), workload_id, &tags)
+            .with_context(|| format!("tagging workload {workload_id}"))
+    }
+
+    /// What UntagResource does: removes the tags with these keys (absent keys are
+    /// ignored).
+    pub fn untag_workload(&self, workload_id: &str, keys: &[&str]) -> anyhow::Result<()> {
+        let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+        edit::remove_tags(&mut self.inner.write(), workload_id, &keys)
+            .with_context(|| format!("untagging workload {workload_id}"))
+    }
+
+    /// What UpdateWorkload does (rename, description, environment, ...).
+    pub fn update_workload(&self, workload_id: &str, update: WorkloadUpdate) -> anyhow::Result<()> {
+        edit::update(&mut self.inner.write(), workload_id, &update)
+            .with_context(|| format!("updating workload {workload_id}"))
+    }
+
     /// Replaces the lens list; the stored answer survives a removal and comes back
     /// with the lens.
     pub fn set_lenses(&self, workload_id: &str, lenses: Vec<String>) -> anyhow::Result<()> {
@@ -124,12 +150,9 @@ impl Simulator {
         self.update(workload_id, |w| w.lenses = lenses)
     }
 
+    /// What DeleteWorkload does.
     pub fn delete_workload(&self, workload_id: &str) -> anyhow::Result<()> {
-        self.inner
-            .write()
-            .remove(workload_id)
-            .map(drop)
-            .with_context(|| format!("no workload {workload_id}"))
+        Ok(edit::delete(&mut self.inner.write(), workload_id, None)?)
     }
 
     fn update(&self, workload_id: &str, f: impl FnOnce(&mut Workload)) -> anyhow::Result<()> {

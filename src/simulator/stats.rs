@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::types::{CallStats, OutcomeCounts};
 
-/// The five simulated operations.
+/// The simulated operations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
     ListWorkloads,
@@ -12,15 +12,23 @@ pub enum Op {
     GetAnswer,
     UpdateAnswer,
     ListTagsForResource,
+    TagResource,
+    UntagResource,
+    UpdateWorkload,
+    DeleteWorkload,
 }
 
 impl Op {
-    pub const ALL: [Op; 5] = [
+    pub const ALL: [Op; 9] = [
         Op::ListWorkloads,
         Op::GetWorkload,
         Op::GetAnswer,
         Op::UpdateAnswer,
         Op::ListTagsForResource,
+        Op::TagResource,
+        Op::UntagResource,
+        Op::UpdateWorkload,
+        Op::DeleteWorkload,
     ];
 
     pub fn name(self) -> &'static str {
@@ -30,7 +38,19 @@ impl Op {
             Op::GetAnswer => "GetAnswer",
             Op::UpdateAnswer => "UpdateAnswer",
             Op::ListTagsForResource => "ListTagsForResource",
+            Op::TagResource => "TagResource",
+            Op::UntagResource => "UntagResource",
+            Op::UpdateWorkload => "UpdateWorkload",
+            Op::DeleteWorkload => "DeleteWorkload",
         }
+    }
+
+    /// The writes whose model lists ConflictException, so injected 409s apply.
+    pub fn can_conflict(self) -> bool {
+        matches!(
+            self,
+            Op::UpdateAnswer | Op::UpdateWorkload | Op::DeleteWorkload
+        )
     }
 }
 
@@ -49,7 +69,7 @@ const OUTCOMES: usize = 7;
 
 #[derive(Default)]
 pub struct Stats {
-    counts: [[AtomicU64; OUTCOMES]; 5],
+    counts: [[AtomicU64; OUTCOMES]; Op::ALL.len()],
 }
 
 impl Stats {
@@ -119,7 +139,7 @@ mod tests {
         assert_eq!(snap.outcomes.ok, 2);
         assert_eq!(snap.operation("GetAnswer").total, 2);
         assert_eq!(snap.operation("GetAnswer").throttled, 1);
-        assert_eq!(snap.operations.len(), 5);
+        assert_eq!(snap.operations.len(), Op::ALL.len());
         s.reset();
         assert_eq!(s.snapshot().total, 0);
     }

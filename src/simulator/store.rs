@@ -17,6 +17,8 @@ pub struct Workload {
     pub lenses: Vec<String>,
     pub tags: BTreeMap<String, String>,
     pub answer: AnswerState,
+    /// What UpdateWorkload changed; unset members show the simulator's defaults.
+    pub profile: Profile,
     /// Epoch seconds (the wire's default timestamp format for REST-JSON bodies).
     pub updated_at: f64,
 }
@@ -57,6 +59,7 @@ impl Workload {
             lenses: spec.lenses.clone(),
             tags: spec.tags.clone(),
             answer: AnswerState::from_spec(&spec.answer)?,
+            profile: Profile::default(),
             updated_at,
         })
     }
@@ -87,6 +90,16 @@ impl Workload {
     }
 }
 
+/// The workload members UpdateWorkload sets besides the name (`None`: never set).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Profile {
+    pub description: Option<String>,
+    pub environment: Option<&'static str>,
+    pub review_owner: Option<String>,
+    pub notes: Option<String>,
+    pub improvement_status: Option<&'static str>,
+}
+
 pub fn validate_lenses(lenses: &[String]) -> Result<(), String> {
     match lenses.iter().find(|l| l.is_empty() || l.len() > 128) {
         Some(bad) => Err(format!("lens alias {bad:?} must be 1-128 chars")),
@@ -94,19 +107,34 @@ pub fn validate_lenses(lenses: &[String]) -> Result<(), String> {
     }
 }
 
-/// The model's TagMap: at most 50 entries, keys 1–128 chars, values up to 256.
+/// The model's TagMap: at most 50 entries, values up to 256 chars, keys as in
+/// [`validate_tag_key`].
 pub fn validate_tags(tags: &BTreeMap<String, String>) -> Result<(), String> {
     if tags.len() > 50 {
-        return Err("at most 50 tags are allowed".to_string());
+        return Err(format!("{} tags, at most 50 are allowed", tags.len()));
     }
     for (k, v) in tags {
-        if k.is_empty() || k.chars().count() > 128 || v.chars().count() > 256 {
-            return Err(format!(
-                "tag {k:?}={v:?} exceeds the key/value length limits"
-            ));
+        validate_tag_key(k)?;
+        if v.chars().count() > 256 {
+            return Err(format!("the value of tag {k:?} exceeds 256 characters"));
         }
     }
     Ok(())
+}
+
+/// The model's TagKey: 1–128 chars of `[\p{L}\p{N}\p{Z}_.:/=+@-]`.
+pub fn validate_tag_key(key: &str) -> Result<(), String> {
+    if key.is_empty() || key.chars().count() > 128 {
+        return Err(format!("tag key {key:?} must be 1-128 characters"));
+    }
+    // Letters, digits and space separators (not tabs or newlines) plus `_.:/=+@-`.
+    let allowed = |c: char| {
+        c.is_alphanumeric() || (c.is_whitespace() && !c.is_control()) || "_.:/=+@-".contains(c)
+    };
+    match key.chars().find(|c| !allowed(*c)) {
+        Some(c) => Err(format!("tag key {key:?} contains {c:?}")),
+        None => Ok(()),
+    }
 }
 
 /// The model's WorkloadId pattern `[0-9a-f]{32}`.
@@ -130,6 +158,9 @@ pub fn now_epoch_seconds() -> f64 {
 pub struct Store {
     by_id: HashMap<String, Workload>,
     sorted_ids: Vec<String>,
+    /// DeleteWorkload's ClientRequestToken → the workload it deleted, so a retry
+    /// with the same token gets the original success rather than a 404.
+    delete_tokens: HashMap<String, String>,
 }
 
 impl Store {
@@ -150,6 +181,15 @@ impl Store {
             self.sorted_ids.remove(pos);
         }
         Some(w)
+    }
+
+    pub fn remember_delete(&mut self, token: &str, id: &str) {
+        self.delete_tokens.insert(token.to_string(), id.to_string());
+    }
+
+    /// The workload a DeleteWorkload with `token` deleted, if one did.
+    pub fn deleted_by(&self, token: &str) -> Option<&str> {
+        self.delete_tokens.get(token).map(String::as_str)
     }
 
     pub fn get(&self, id: &str) -> Option<&Workload> {

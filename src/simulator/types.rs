@@ -60,6 +60,26 @@ impl Default for WorkloadSpec {
     }
 }
 
+/// What UpdateWorkload changes (in-process: [`crate::simulator::Simulator::update_workload`]).
+/// `None` leaves a member as it is; values are validated as the model's
+/// UpdateWorkloadInput demands (lengths, enums, a name unique per owner).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WorkloadUpdate {
+    /// 3–100 chars, unique among the owner's workloads ignoring case and spaces.
+    pub name: Option<String>,
+    /// 3–250 chars.
+    pub description: Option<String>,
+    /// `PRODUCTION` or `PREPRODUCTION`.
+    pub environment: Option<String>,
+    /// 3–255 chars.
+    pub review_owner: Option<String>,
+    /// Up to 2084 chars.
+    pub notes: Option<String>,
+    /// One of the model's WorkloadImprovementStatus values.
+    pub improvement_status: Option<String>,
+}
+
 /// A snapshot of one simulated workload.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkloadInfo {
@@ -77,7 +97,7 @@ pub struct WorkloadInfo {
 ///
 /// Order of checks per call: `deny_workloads` / `deny_operations` (403), `rate_limit_per_second` (429),
 /// `throttle_probability` (429), `error_probability` (500), `conflict_probability`
-/// (409, UpdateAnswer only), `missing_question_workloads` (404, GetAnswer only);
+/// (409, only on the writes that model it: UpdateAnswer, UpdateWorkload, DeleteWorkload), `missing_question_workloads` (404, GetAnswer only);
 /// `latency` (+ spike) is slept before any answer.
 /// Random draws come from an RNG seeded with `seed`, re-seeded on every
 /// `set_faults`, so a run is repeatable for the same request sequence.
@@ -98,7 +118,7 @@ pub struct Faults {
     /// `ListWorkloads`): a missing IAM permission.
     pub deny_operations: BTreeSet<String>,
     pub seed: u64,
-    /// 409 ConflictException on UpdateAnswer (the only modelled 409 here).
+    /// 409 ConflictException on UpdateAnswer, UpdateWorkload and DeleteWorkload.
     pub conflict_probability: f64,
     /// 404 ResourceNotFoundException (ResourceType QUESTION) on GetAnswer for these
     /// workloads although they have the lens: a lens version without the question.
@@ -148,7 +168,8 @@ pub struct CallStats {
     /// Summed over all operations.
     pub outcomes: OutcomeCounts,
     /// Keyed by operation name (`ListWorkloads`, `GetWorkload`, `GetAnswer`,
-    /// `UpdateAnswer`, `ListTagsForResource`); every operation is present.
+    /// `UpdateAnswer`, `ListTagsForResource`, `TagResource`, `UntagResource`,
+    /// `UpdateWorkload`, `DeleteWorkload`); every operation is present.
     pub operations: BTreeMap<String, OutcomeCounts>,
 }
 

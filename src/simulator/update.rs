@@ -15,6 +15,10 @@ const CHOICE_NOTES_MAX: usize = 250;
 /// SELECTED but unlisted → UNSELECTED, NOT_APPLICABLE choices keep their status unless
 /// listed); then each `ChoiceUpdates` entry sets that choice's status, reason and notes;
 /// then `IsApplicable`, `Notes` and `Reason` are set when present.
+///
+/// A choice's `Reason` is, per the API reference, "why a choice is non-applicable":
+/// only NOT_APPLICABLE choices carry one. A ChoiceUpdate giving a reason with another
+/// status is rejected, and a choice that leaves NOT_APPLICABLE loses its reason.
 pub fn apply(current: &AnswerState, req: &UpdateAnswerIn) -> Result<AnswerState, ApiError> {
     let mut next = current.clone();
 
@@ -27,6 +31,7 @@ pub fn apply(current: &AnswerState, req: &UpdateAnswerIn) -> Result<AnswerState,
         for (choice, want) in next.choices.iter_mut().zip(wanted) {
             if want {
                 choice.status = ChoiceStatus::Selected;
+                choice.reason = None;
             } else if choice.status == ChoiceStatus::Selected {
                 choice.status = ChoiceStatus::Unselected;
             }
@@ -54,6 +59,15 @@ pub fn apply(current: &AnswerState, req: &UpdateAnswerIn) -> Result<AnswerState,
                     })
                 })
                 .transpose()?;
+            if reason.is_some() && status != ChoiceStatus::NotApplicable {
+                return Err(ApiError::field(
+                    "ChoiceUpdates",
+                    format!(
+                        "Reason is only for NOT_APPLICABLE choices; choice {id} is {}",
+                        status.as_str()
+                    ),
+                ));
+            }
             if let Some(notes) = &update.notes {
                 check_len("ChoiceUpdates", notes, CHOICE_NOTES_MAX)?;
             }
@@ -147,7 +161,9 @@ mod tests {
         assert!(next.to_spec().selected.is_empty());
 
         for bad in [
-            ("nope", update(Some("SELECTED"))),
+            ("nope", update(Some("NOT_APPLICABLE"))),
+            (CHOICE_IDEMPOTENT, update(Some("SELECTED"))),
+            (CHOICE_IDEMPOTENT, update(Some("UNSELECTED"))),
             (CHOICE_IDEMPOTENT, update(None)),
             (CHOICE_IDEMPOTENT, update(Some("MAYBE"))),
         ] {
@@ -155,5 +171,43 @@ mod tests {
             let err = apply(&cur, &req).unwrap_err();
             assert_eq!(err.code(), "ValidationException");
         }
+    }
+
+    #[test]
+    fn a_choice_that_leaves_not_applicable_loses_its_reason() {
+        let na = ChoiceUpdateIn {
+            status: Some("NOT_APPLICABLE".into()),
+            reason: Some("OUT_OF_SCOPE".into()),
+            notes: None,
+        };
+        let req = UpdateAnswerIn {
+            choice_updates: Some(HashMap::from([(CHOICE_IDEMPOTENT.to_string(), na)])),
+            ..Default::default()
+        };
+        let with_reason = apply(&state(&[], &[]), &req).unwrap();
+        assert_eq!(with_reason.choices[2].reason, Some("OUT_OF_SCOPE"));
+
+        let select = UpdateAnswerIn {
+            selected_choices: Some(vec![CHOICE_IDEMPOTENT.to_string()]),
+            ..Default::default()
+        };
+        let selected = apply(&with_reason, &select).unwrap();
+        assert_eq!(selected.choices[2].status, ChoiceStatus::Selected);
+        assert_eq!(selected.choices[2].reason, None);
+
+        let unselect = UpdateAnswerIn {
+            choice_updates: Some(HashMap::from([(
+                CHOICE_IDEMPOTENT.to_string(),
+                ChoiceUpdateIn {
+                    status: Some("UNSELECTED".into()),
+                    ..Default::default()
+                },
+            )])),
+            ..Default::default()
+        };
+        assert_eq!(
+            apply(&with_reason, &unselect).unwrap().choices[2].reason,
+            None
+        );
     }
 }

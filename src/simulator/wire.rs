@@ -1,16 +1,18 @@
-//! JSON bodies of the five operations, member names exactly as in the botocore model
+//! JSON bodies of the operations, member names exactly as in the botocore model
 //! (`wellarchitected/2020-03-31/service-2.json`). Output structs borrow from the store
 //! so a response is serialized under the read lock without cloning the workload.
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use super::lens::{
     AnswerState, CHOICES, ChoiceDef, ChoiceStatus, LENS_ALIAS, PILLAR_ID, QUESTION_DESCRIPTION,
     QUESTION_ID, QUESTION_TITLE,
 };
 use super::store::Workload;
+use super::types::WorkloadUpdate;
 
 // ---- requests -------------------------------------------------------------------
 
@@ -32,6 +34,59 @@ pub struct UpdateAnswerIn {
     pub notes: Option<String>,
     pub is_applicable: Option<bool>,
     pub reason: Option<String>,
+}
+
+/// TagResourceInput's body; `Tags` is required, checked by the handler.
+#[derive(Deserialize, Default, Debug)]
+#[serde(rename_all = "PascalCase")]
+pub struct TagResourceIn {
+    pub tags: Option<BTreeMap<String, String>>,
+}
+
+/// UpdateWorkloadInput's body. The members the simulator keeps become a
+/// [`WorkloadUpdate`]; the others are only type-checked (see the module docs).
+#[derive(Deserialize, Default, Debug)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateWorkloadIn {
+    workload_name: Option<String>,
+    description: Option<String>,
+    environment: Option<String>,
+    review_owner: Option<String>,
+    notes: Option<String>,
+    improvement_status: Option<String>,
+    #[serde(flatten)]
+    _not_kept: UpdateWorkloadNotKept,
+}
+
+/// Parsed so a wrongly typed member is a 400 as on AWS, then dropped.
+#[derive(Deserialize, Default, Debug)]
+#[serde(rename_all = "PascalCase")]
+#[allow(dead_code)] // read by nobody on purpose
+struct UpdateWorkloadNotKept {
+    account_ids: Option<Vec<String>>,
+    aws_regions: Option<Vec<String>>,
+    non_aws_regions: Option<Vec<String>>,
+    pillar_priorities: Option<Vec<String>>,
+    architectural_design: Option<String>,
+    is_review_owner_update_acknowledged: Option<bool>,
+    industry_type: Option<String>,
+    industry: Option<String>,
+    discovery_config: Option<Map<String, Value>>,
+    applications: Option<Vec<String>>,
+    jira_configuration: Option<Map<String, Value>>,
+}
+
+impl UpdateWorkloadIn {
+    pub fn into_update(self) -> WorkloadUpdate {
+        WorkloadUpdate {
+            name: self.workload_name,
+            description: self.description,
+            environment: self.environment,
+            review_owner: self.review_owner,
+            notes: self.notes,
+            improvement_status: self.improvement_status,
+        }
+    }
 }
 
 /// ChoiceUpdate; `Status` is required by the model, checked by the handler so the
@@ -77,8 +132,12 @@ fn risk_counts(w: &Workload) -> RiskCounts {
     }
 }
 
-/// WorkloadImprovementStatus: work is pending only while a risk is open.
+/// WorkloadImprovementStatus: as UpdateWorkload set it, else pending only while a
+/// risk is open.
 fn improvement_status(w: &Workload) -> &'static str {
+    if let Some(status) = w.profile.improvement_status {
+        return status;
+    }
     match (w.has_wellarchitected(), w.answer.risk()) {
         (true, "HIGH" | "MEDIUM") => "NOT_STARTED",
         _ => "NOT_APPLICABLE",
@@ -133,6 +192,8 @@ pub struct WorkloadOut<'a> {
     account_ids: [&'a str; 1],
     aws_regions: [&'a str; 1],
     review_owner: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    notes: Option<&'a str>,
     improvement_status: &'static str,
     risk_counts: RiskCounts,
     lenses: &'a [String],
@@ -142,6 +203,7 @@ pub struct WorkloadOut<'a> {
     tags: &'a BTreeMap<String, String>,
 }
 
+/// GetWorkloadOutput and UpdateWorkloadOutput.
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct GetWorkloadOut<'a> {
@@ -150,21 +212,31 @@ pub struct GetWorkloadOut<'a> {
 
 impl<'a> GetWorkloadOut<'a> {
     pub fn new(w: &'a Workload) -> Self {
-        // A workload tagged env=prod* is PRODUCTION, one with another env tag is not.
-        let environment = match w.tags.get("env") {
-            Some(env) if !env.starts_with("prod") => "PREPRODUCTION",
-            _ => "PRODUCTION",
+        // Unless UpdateWorkload set it, a workload tagged env=prod* (or untagged) is
+        // PRODUCTION, one with another env tag is not.
+        let environment = match (w.profile.environment, w.tags.get("env")) {
+            (Some(set), _) => set,
+            (None, Some(env)) if !env.starts_with("prod") => "PREPRODUCTION",
+            (None, _) => "PRODUCTION",
         };
+        let p = &w.profile;
         let workload = WorkloadOut {
             workload_id: &w.id,
             workload_arn: &w.arn,
             workload_name: &w.name,
-            description: format!("Simulated workload {}", w.name),
+            description: p
+                .description
+                .clone()
+                .unwrap_or_else(|| format!("Simulated workload {}", w.name)),
             environment,
             updated_at: w.updated_at,
             account_ids: [&w.owner],
             aws_regions: [&w.region],
-            review_owner: format!("owner-{}@example.com", w.owner),
+            review_owner: p
+                .review_owner
+                .clone()
+                .unwrap_or_else(|| format!("owner-{}@example.com", w.owner)),
+            notes: p.notes.as_deref(),
             improvement_status: improvement_status(w),
             risk_counts: risk_counts(w),
             lenses: &w.lenses,
