@@ -107,19 +107,7 @@ impl Settings {
                 "must be an http(s) queue URL",
             )?;
         }
-        let tokens = [
-            ("http.events_token", &self.http.events_token),
-            ("http.graphql_token", &self.http.graphql_token),
-        ];
-        for (key, token) in tokens {
-            if let Some(token) = token {
-                check(
-                    token.expose_secret().len() >= 16,
-                    key,
-                    "must be at least 16 characters",
-                )?;
-            }
-        }
+        self.http.validate()?;
         if let Some(bus) = &self.notify.event_bus {
             check(!bus.is_empty(), "notify.event_bus", "must not be empty")?;
         }
