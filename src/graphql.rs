@@ -4,10 +4,12 @@
 //! grammar, parser and query builder as `rel04d controls` — one of each.
 //!
 //! Costs are bounded per request (see [`limits`]). Objects with fields that wait
-//! on the database resolve serially: async-graphql resolves the fields of a
-//! parallel object in completion order, which put aliases out of query order.
+//! on the database resolve serially: async-graphql puts the fields of a parallel
+//! object into the response in completion order, which put aliases out of query
+//! order. The root is always parallel; [`execute`] reorders it.
 
 pub mod limits;
+mod order;
 
 use async_graphql::{
     Context, EmptyMutation, EmptySubscription, ErrorExtensions, Json, Object, Schema, SimpleObject,
@@ -37,6 +39,19 @@ pub fn schema(store: Store, policies: PolicySet) -> Rel04Schema {
         // resolvers (mute history) a query each: bound what one request may ask for.
         .limit_complexity(limits::MAX_COMPLEXITY)
         .finish()
+}
+
+/// Executes `request`, with the response's top-level keys in query order.
+pub async fn execute(
+    schema: &Rel04Schema,
+    request: async_graphql::Request,
+) -> async_graphql::Response {
+    let (query, operation) = (request.query.clone(), request.operation_name.clone());
+    let mut response = schema.execute(request).await;
+    if let Some(keys) = order::root_keys(&query, operation.as_deref()) {
+        order::reorder(&mut response.data, &keys);
+    }
+    response
 }
 
 fn bad_filter(error: impl std::fmt::Display) -> async_graphql::Error {

@@ -82,7 +82,7 @@ pub async fn graphql(State(endpoint): State<Arc<Endpoint>>, request: Request) ->
     let deadline = endpoint.request_timeout;
     let run = async {
         let _running = endpoint.running.acquire().await;
-        endpoint.schema.execute(request).await
+        crate::graphql::execute(&endpoint.schema, request).await
     };
     match tokio::time::timeout(deadline, run).await {
         Ok(response) => capped_json(&response),
