@@ -159,7 +159,7 @@ fn values_are_bounded_across_terms() {
 
 #[test]
 fn regexes_are_bounded_in_number_size_and_compiled_size() {
-    let eight = vec!["region:/us/"; MAX_REGEXES].join(" ");
+    let eight = ["region:/us/"; MAX_REGEXES].join(" ");
     assert!(Filter::parse(&eight).is_ok());
     let err = Filter::parse(&format!("{eight} account:/1/")).unwrap_err();
     assert_eq!(

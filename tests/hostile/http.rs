@@ -243,7 +243,7 @@ async fn a_regex_bomb_is_refused_at_once_and_memory_stays_bounded() {
         .map(|i| {
             format!(
                 "a{i}: controls(filter: \"{}\") {{ items {{ state }} }} ",
-                vec!["region:/us/"; 8].join(" ")
+                ["region:/us/"; 8].join(" ")
             )
         })
         .collect();
