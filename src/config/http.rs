@@ -141,6 +141,73 @@ fn is_origin(origin: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn refused(key: &str, value: &str) -> ConfigError {
+        let env = [(
+            format!("REL04D__{}", key.replace('.', "__").to_uppercase()),
+            value.to_owned(),
+        )];
+        super::super::Settings::load_with(None, Some(env.into_iter().collect()))
+            .expect_err("the value should be refused")
+    }
+
+    #[test]
+    fn bad_http_settings_are_refused_by_key() {
+        for (key, value, named, message) in [
+            (
+                "http.max_connections",
+                "0",
+                "http.max_connections",
+                "from 1 to",
+            ),
+            (
+                "http.header_read_timeout",
+                "0s",
+                "http.header_read_timeout",
+                "longer than zero",
+            ),
+            (
+                "http.body_read_timeout",
+                "2h",
+                "http.body_read_timeout",
+                "at most 1h",
+            ),
+            (
+                "http.request_timeout",
+                "0s",
+                "http.request_timeout",
+                "longer than zero",
+            ),
+            (
+                "http.shutdown_timeout",
+                "100000000y",
+                "http.shutdown_timeout",
+                "at most 1h",
+            ),
+            (
+                "http.allowed_hosts",
+                "localhost,evil:80",
+                "http.allowed_hosts[1]",
+                "without a port",
+            ),
+            (
+                "http.allowed_origins",
+                "console.example.com",
+                "http.allowed_origins[0]",
+                "is not an origin",
+            ),
+            (
+                "http.graphql_token",
+                "short",
+                "http.graphql_token",
+                "at least 16",
+            ),
+        ] {
+            let error = refused(key, value);
+            assert_eq!(error.key, named, "{key}={value}: {error}");
+            assert!(error.message.contains(message), "{key}={value}: {error}");
+        }
+    }
+
     #[test]
     fn host_names_and_origins_are_recognised() {
         for host in [

@@ -162,4 +162,13 @@ mod tests {
         );
         assert!(parse(b"{\"query\": \"{ __typename }\"}").is_ok());
     }
+
+    #[test]
+    fn responses_over_the_cap_are_refused_not_sent() {
+        let small = async_graphql::Response::new(async_graphql::Value::from("x".repeat(1000)));
+        assert_eq!(capped_json(&small).status(), StatusCode::OK);
+        let huge = "x".repeat(MAX_RESPONSE_BYTES);
+        let huge = async_graphql::Response::new(async_graphql::Value::from(huge));
+        assert_eq!(capped_json(&huge).status(), StatusCode::BAD_REQUEST);
+    }
 }
