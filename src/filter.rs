@@ -4,6 +4,10 @@
 //! `key:/regex/` matches a regex; `sort:field` / `sort:-field`; `limit:N`. Values
 //! with spaces may be double-quoted (`workload:"my workload"`). Guardrails spellings
 //! are accepted too: `controlTypeId:<control type URI>` and `resourceId:<ARN>`.
+//!
+//! Filters are bounded, because they reach the database and a regex engine: at
+//! most 64 terms, 1,000 values in all, and 8 regexes of at most 256 bytes that
+//! compile within 256 KiB.
 
 use std::fmt;
 
