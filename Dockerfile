@@ -80,8 +80,10 @@ VOLUME ["/var/lib/rel04d"]
 # - HTTP listens on all interfaces because a container's loopback is unreachable
 #   from the host, the orchestrator and a Prometheus scraper. Trade-off: anything
 #   that can reach the container's network can read /healthz, /readyz and /metrics
-#   (workload counts and states; no secrets), and POST /events when
-#   http.events_token is set. Publish the port only to trusted networks
+#   (workload counts and states; no secrets), POST /events when
+#   http.events_token is set, and POST /graphql (every control) only when
+#   http.graphql_token is set — without it GraphQL is off on a non-loopback
+#   listener. Publish the port only to trusted networks
 #   (e.g. -p 127.0.0.1:9404:9404, or a security group with no public ingress),
 #   or set REL04D__HTTP__LISTEN=127.0.0.1:9404 if nothing outside needs it.
 ENV REL04D__DATABASE__URL="sqlite:///var/lib/rel04d/rel04d.db?mode=rwc" \

@@ -3,10 +3,10 @@
 //! named by `--config` or `REL04D_CONFIG` → `REL04D__SECTION__KEY` environment
 //! variables. Unknown keys and invalid values are errors that name the key.
 
+mod http;
 mod policies;
 mod validate;
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
@@ -14,6 +14,7 @@ use config::{Config, Environment, File, FileFormat};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
 
+pub use http::HttpSettings;
 pub use policies::{PoliciesSettings, PolicyBlock, TagSettings};
 pub use validate::bounds;
 
@@ -125,17 +126,6 @@ impl Default for SqsSettings {
             wait_time: default_sqs_wait(),
         }
     }
-}
-
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct HttpSettings {
-    pub listen: SocketAddr,
-    #[serde(default, serialize_with = "redacted_option")]
-    pub events_token: Option<SecretString>,
-    /// When set, `POST /graphql` requires `Authorization: Bearer <token>`.
-    #[serde(default, serialize_with = "redacted_option")]
-    pub graphql_token: Option<SecretString>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]

@@ -4,10 +4,14 @@
 //! `key:/regex/` matches a regex; `sort:field` / `sort:-field`; `limit:N`. Values
 //! with spaces may be double-quoted (`workload:"my workload"`). Guardrails spellings
 //! are accepted too: `controlTypeId:<control type URI>` and `resourceId:<ARN>`.
+//!
+//! Filters are bounded, because they reach the database and a regex engine: at
+//! most 64 terms, 1,000 values in all, and 8 regexes of at most 256 bytes that
+//! compile within 256 KiB.
 
 use std::fmt;
 
-use regex::Regex;
+use regex::{Regex, RegexBuilder};
 
 use crate::control::{CONTROL_TYPE, ControlState};
 
@@ -19,6 +23,18 @@ const MAX_LIMIT: u32 = 100_000;
 /// Terms in one filter; more is not a question anyone asks, and unbounded terms
 /// would reach the database as an unbounded expression.
 const MAX_TERMS: usize = 64;
+/// Values of all `key:a,b,...` terms together. Each becomes a bound SQL parameter
+/// (a workload value two), and databases cap those (SQLite at 32,766).
+pub const MAX_VALUES: usize = 1000;
+/// Regex terms in one filter. Rows are tested against them one by one, so each
+/// costs CPU per row scanned.
+pub const MAX_REGEXES: usize = 8;
+/// Longest regex, in bytes. Names, ids and ARNs are short; so are useful patterns.
+pub const MAX_PATTERN_BYTES: usize = 256;
+/// Compiled size of one regex, and of its lazy DFA cache. The regex crate's
+/// defaults (10 MiB and 2 MiB) let a 10-byte pattern like `\w{200}` cost hundreds
+/// of milliseconds and megabytes; real patterns need a few KiB.
+const REGEX_SIZE_LIMIT: usize = 256 * 1024;
 
 /// A parsed filter.
 #[derive(Clone, Debug, Default)]
@@ -114,6 +130,7 @@ impl Filter {
                 message: format!("a filter has at most {MAX_TERMS} terms"),
             });
         }
+        let (mut values, mut regexes) = (0, 0);
         for (index, token) in tokens.into_iter().enumerate() {
             let error = |message: String| FilterError {
                 position: index + 1,
@@ -169,7 +186,23 @@ impl Filter {
                 _ => {
                     let key = Key::parse(name)
                         .ok_or_else(|| error(format!("unknown key `{name}`; keys are {KEYS}")))?;
+                    if is_regex(value) {
+                        regexes += 1;
+                        if regexes > MAX_REGEXES {
+                            return Err(error(format!(
+                                "a filter has at most {MAX_REGEXES} regex terms"
+                            )));
+                        }
+                    }
                     let matcher = matcher(key, value).map_err(error)?;
+                    if let Matcher::AnyOf(list) = &matcher {
+                        values += list.len();
+                        if values > MAX_VALUES {
+                            return Err(error(format!(
+                                "a filter has at most {MAX_VALUES} values in all"
+                            )));
+                        }
+                    }
                     filter.terms.push(Term {
                         key,
                         negated,
@@ -180,13 +213,53 @@ impl Filter {
         }
         Ok(filter)
     }
+
+    /// How many regex terms `text` holds, counted without compiling them, so a
+    /// caller can refuse a request before paying for the compilation.
+    pub fn count_regexes(text: &str) -> usize {
+        tokens(text)
+            .0
+            .iter()
+            .filter(|t| t.split_once(':').is_some_and(|(_, v)| is_regex(v)))
+            .count()
+    }
+
+    /// The `limit:N` that `text` asks for, if it parses, without parsing the rest.
+    pub fn requested_limit(text: &str) -> Option<u32> {
+        tokens(text)
+            .0
+            .iter()
+            .find_map(|t| t.strip_prefix("limit:")?.parse().ok())
+    }
+}
+
+fn is_regex(value: &str) -> bool {
+    value.len() >= 2 && value.starts_with('/') && value.ends_with('/')
+}
+
+/// Compiles a regex term's pattern within the size bounds above.
+fn regex(pattern: &str) -> Result<Regex, String> {
+    if pattern.len() > MAX_PATTERN_BYTES {
+        return Err(format!(
+            "regex is {} bytes; at most {MAX_PATTERN_BYTES}",
+            pattern.len()
+        ));
+    }
+    RegexBuilder::new(pattern)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .map_err(|e| match e {
+            regex::Error::CompiledTooBig(_) => {
+                "regex is too complex (it compiles to more than 256 KiB; avoid large repetitions like \\w{200})".to_owned()
+            }
+            e => format!("bad regex: {e}"),
+        })
 }
 
 fn matcher(key: Key, value: &str) -> Result<Matcher, String> {
-    if value.len() >= 2 && value.starts_with('/') && value.ends_with('/') {
-        return Regex::new(&value[1..value.len() - 1])
-            .map(Matcher::Regex)
-            .map_err(|e| format!("bad regex: {e}"));
+    if is_regex(value) {
+        return regex(&value[1..value.len() - 1]).map(Matcher::Regex);
     }
     let mut values = Vec::new();
     for raw in value.split(',') {

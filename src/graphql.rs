@@ -2,6 +2,14 @@
 //! `controls(filter)`, `control(workloadId)`, `transitions(filter)`,
 //! `policyValues(workloadId)` and `explain(workloadId)`. Filters are the same
 //! grammar, parser and query builder as `rel04d controls` — one of each.
+//!
+//! Costs are bounded per request (see [`limits`]). Objects with fields that wait
+//! on the database resolve serially: async-graphql puts the fields of a parallel
+//! object into the response in completion order, which put aliases out of query
+//! order. The root is always parallel; [`execute`] reorders it.
+
+pub mod limits;
+mod order;
 
 use async_graphql::{
     Context, EmptyMutation, EmptySubscription, ErrorExtensions, Json, Object, Schema, SimpleObject,
@@ -12,13 +20,14 @@ use crate::control::PolicySet;
 use crate::explain::{self, PolicyExplanation};
 use crate::filter::{Filter, GUARDRAILS_CONTROL_TYPE};
 use crate::store::{ControlRow, MuteEvent, Store, TransitionRow};
+use limits::{DOCUMENT, RegexBudget};
 
 pub type Rel04Schema = Schema<Query, EmptyMutation, EmptySubscription>;
 
 /// Items per page when the filter sets no `limit:`, and at most: per-item fields
 /// (policy values, mute history) cost a query each, so pages are bounded; `after`
 /// walks the rest.
-const MAX_PAGE: u32 = 1000;
+pub const MAX_PAGE: u32 = 1000;
 
 /// The schema, reading `store` and resolving policies with `policies`.
 pub fn schema(store: Store, policies: PolicySet) -> Rel04Schema {
@@ -26,10 +35,23 @@ pub fn schema(store: Store, policies: PolicySet) -> Rel04Schema {
         .data(store)
         .data(policies)
         .limit_depth(12)
-        // Per-item resolvers (policy values, mute history) cost a query each:
-        // bound what one request may ask for.
-        .limit_complexity(20_000)
+        // List fields cost their page size times their selection, and per-item
+        // resolvers (mute history) a query each: bound what one request may ask for.
+        .limit_complexity(limits::MAX_COMPLEXITY)
         .finish()
+}
+
+/// Executes `request`, with the response's top-level keys in query order.
+pub async fn execute(
+    schema: &Rel04Schema,
+    request: async_graphql::Request,
+) -> async_graphql::Response {
+    let (query, operation) = (request.query.clone(), request.operation_name.clone());
+    let mut response = schema.execute(request).await;
+    if let Some(keys) = order::root_keys(&query, operation.as_deref()) {
+        order::reorder(&mut response.data, &keys);
+    }
+    response
 }
 
 fn bad_filter(error: impl std::fmt::Display) -> async_graphql::Error {
@@ -47,12 +69,25 @@ fn internal(error: anyhow::Error) -> async_graphql::Error {
 }
 
 /// Parses a filter and a cursor into the filter to run (one extra row, to learn
-/// whether there is a next page), the page size and the offset.
-fn page(
-    filter: Option<&str>,
+/// whether there is a next page), the page size and the offset. Regexes are
+/// counted against the request's budget before they are compiled, and compiled on
+/// a blocking thread: even bounded, compilation is CPU the async workers owe to
+/// other requests (and `/healthz`).
+async fn page(
+    ctx: &Context<'_>,
+    filter: Option<String>,
     after: Option<&str>,
 ) -> async_graphql::Result<(Filter, usize, usize)> {
-    let mut filter = Filter::parse(filter.unwrap_or("")).map_err(|e| {
+    let text = filter.unwrap_or_default();
+    if let Some(budget) = ctx.data_opt::<RegexBudget>() {
+        budget
+            .spend(Filter::count_regexes(&text))
+            .map_err(bad_filter)?;
+    }
+    let parsed = tokio::task::spawn_blocking(move || Filter::parse(&text))
+        .await
+        .map_err(|e| internal(anyhow::anyhow!("filter parsing failed: {e}")))?;
+    let mut filter = parsed.map_err(|e| {
         bad_filter(&e).extend_with(|_, x| {
             x.set("position", e.position);
             x.set("term", e.term.clone());
@@ -60,11 +95,7 @@ fn page(
     })?;
     let offset = match after {
         None => 0,
-        Some(cursor) => usize::from_str_radix(cursor, 16).map_err(|_| {
-            bad_filter(format!(
-                "after: {cursor:?} is not a cursor from a previous page"
-            ))
-        })?,
+        Some(cursor) => limits::parse_cursor(cursor).map_err(bad_filter)?,
     };
     let limit = filter.limit.unwrap_or(MAX_PAGE).min(MAX_PAGE) as usize;
     filter.limit = Some(limit as u32 + 1);
@@ -205,7 +236,7 @@ pub struct Explanation {
 
 pub struct Control(ControlRow);
 
-#[Object]
+#[Object(serial)]
 impl Control {
     async fn workload_id(&self) -> &str {
         &self.0.workload_id
@@ -244,6 +275,7 @@ impl Control {
     async fn reason(&self) -> &str {
         &self.0.reason
     }
+    #[graphql(complexity = "DOCUMENT")]
     async fn details(&self) -> Json<&serde_json::Value> {
         Json(&self.0.details)
     }
@@ -273,6 +305,7 @@ impl Control {
             reason: m.reason,
         })
     }
+    #[graphql(complexity = "DOCUMENT + DOCUMENT * child_complexity")]
     async fn mute_history(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<MuteChange>> {
         let store = ctx.data::<Store>()?;
         let history = store
@@ -282,6 +315,7 @@ impl Control {
         Ok(history.into_iter().map(MuteChange::from).collect())
     }
     /// The five policies as they resolve for this workload now.
+    #[graphql(complexity = "5 + 5 * child_complexity")]
     async fn policy_values(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PolicyValue>> {
         let policies = ctx.data::<PolicySet>()?;
         Ok(explain::policy_values(&self.0, policies, Utc::now())
@@ -293,7 +327,7 @@ impl Control {
 
 pub struct Transition(TransitionRow);
 
-#[Object]
+#[Object(serial)]
 impl Transition {
     async fn id(&self) -> i64 {
         self.0.id
@@ -322,6 +356,7 @@ impl Transition {
     async fn reason(&self) -> &str {
         &self.0.reason
     }
+    #[graphql(complexity = "DOCUMENT")]
     async fn details(&self) -> Json<&serde_json::Value> {
         Json(&self.0.details)
     }
@@ -334,6 +369,7 @@ impl Transition {
     async fn action(&self) -> Option<&str> {
         self.0.action.as_deref()
     }
+    #[graphql(complexity = "DOCUMENT")]
     async fn changes(&self) -> Option<Json<&serde_json::Value>> {
         self.0.changes.as_ref().map(Json)
     }
@@ -347,16 +383,17 @@ impl Transition {
 
 pub struct Query;
 
-#[Object]
+#[Object(serial)]
 impl Query {
     /// Controls matching `filter` (the `rel04d controls` grammar), one page at a time.
+    #[graphql(complexity = "limits::page_cost(filter.as_deref(), child_complexity)")]
     async fn controls(
         &self,
         ctx: &Context<'_>,
         filter: Option<String>,
         after: Option<String>,
     ) -> async_graphql::Result<ControlPage> {
-        let (filter, limit, offset) = page(filter.as_deref(), after.as_deref())?;
+        let (filter, limit, offset) = page(ctx, filter, after.as_deref()).await?;
         let rows = ctx
             .data::<Store>()?
             .list_controls_from(&filter, offset)
@@ -384,13 +421,14 @@ impl Query {
     }
 
     /// Transitions matching `filter`, newest first unless sorted otherwise.
+    #[graphql(complexity = "limits::page_cost(filter.as_deref(), child_complexity)")]
     async fn transitions(
         &self,
         ctx: &Context<'_>,
         filter: Option<String>,
         after: Option<String>,
     ) -> async_graphql::Result<TransitionPage> {
-        let (filter, limit, offset) = page(filter.as_deref(), after.as_deref())?;
+        let (filter, limit, offset) = page(ctx, filter, after.as_deref()).await?;
         let rows = ctx
             .data::<Store>()?
             .list_transitions_from(&filter, offset)
@@ -404,6 +442,7 @@ impl Query {
     }
 
     /// The five policies as they resolve for a workload now.
+    #[graphql(complexity = "5 + 5 * child_complexity")]
     async fn policy_values(
         &self,
         ctx: &Context<'_>,
@@ -416,6 +455,7 @@ impl Query {
     }
 
     /// Why a workload's control is in its state.
+    #[graphql(complexity = "DOCUMENT * 3 + child_complexity")]
     async fn explain(
         &self,
         ctx: &Context<'_>,

@@ -293,6 +293,7 @@ async fn malformed_filters_and_queries_get_errors_that_point_at_the_problem() {
 
     let response = reqwest::Client::new()
         .post(format!("http://{}/graphql", d.http))
+        .header("Content-Type", "application/json")
         .body("not json")
         .send()
         .await

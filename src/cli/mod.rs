@@ -284,7 +284,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     serde_json::from_str(&variables).context("--variables is not a JSON object")?;
                 request = request.variables(async_graphql::Variables::from_json(variables));
             }
-            let response = schema.execute(request).await;
+            let response = crate::graphql::execute(&schema, request).await;
             println!("{}", serde_json::to_string_pretty(&response)?);
             anyhow::ensure!(response.errors.is_empty(), "the query returned errors");
             Ok(())

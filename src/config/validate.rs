@@ -98,7 +98,7 @@ fn check_regions(regions: &[String], key: &str) -> Result<(), ConfigError> {
 
 /// A bearer token as it travels in a header: visible ASCII only (RFC 6750's
 /// b64token has no spaces), so "16 spaces" is not a secret.
-fn check_token(token: &str, key: &str) -> Result<(), ConfigError> {
+pub(super) fn check_token(token: &str, key: &str) -> Result<(), ConfigError> {
     check(
         token.bytes().all(|b| b.is_ascii_graphic()),
         key,
@@ -205,15 +205,7 @@ impl Settings {
                 "must be an http(s) queue URL",
             )?;
         }
-        let tokens = [
-            ("http.events_token", &self.http.events_token),
-            ("http.graphql_token", &self.http.graphql_token),
-        ];
-        for (key, token) in tokens {
-            if let Some(token) = token {
-                check_token(token.expose_secret(), key)?;
-            }
-        }
+        self.http.validate()?;
         if let Some(bus) = &self.notify.event_bus {
             check(!bus.is_empty(), "notify.event_bus", "must not be empty")?;
         }

@@ -140,6 +140,52 @@ fn filters_are_bounded_in_terms() {
     assert!(Filter::parse(&vec!["state:ok"; 64].join(" ")).is_ok());
 }
 
+#[test]
+fn values_are_bounded_across_terms() {
+    let values = |n: usize| {
+        (0..n)
+            .map(|i| format!("w{i}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let at_most = format!("workload:{}", values(MAX_VALUES));
+    assert!(Filter::parse(&at_most).is_ok());
+    let err = Filter::parse(&format!("workload:{} account:1", values(MAX_VALUES))).unwrap_err();
+    assert_eq!(err.position, 2);
+    assert!(err.message.contains("at most 1000 values"), "{err}");
+    let err = Filter::parse(&format!("state:ok workload:{}", values(20_000))).unwrap_err();
+    assert_eq!(err.position, 2, "{err}");
+}
+
+#[test]
+fn regexes_are_bounded_in_number_size_and_compiled_size() {
+    let eight = ["region:/us/"; MAX_REGEXES].join(" ");
+    assert!(Filter::parse(&eight).is_ok());
+    let err = Filter::parse(&format!("{eight} account:/1/")).unwrap_err();
+    assert_eq!(
+        (err.position, err.message.as_str()),
+        (9, "a filter has at most 8 regex terms")
+    );
+    let long = format!("workload:/{}/", "a".repeat(MAX_PATTERN_BYTES + 1));
+    assert!(
+        Filter::parse(&long)
+            .unwrap_err()
+            .message
+            .contains("at most 256"),
+    );
+    let err = Filter::parse(r"workload:/\w{200}/").unwrap_err();
+    assert!(err.message.contains("too complex"), "{err}");
+    assert!(Filter::parse(r"workload:/^prod-[a-z0-9-]{1,64}$/").is_ok());
+}
+
+#[test]
+fn regexes_and_limits_are_read_without_parsing() {
+    let text = r#"workload:/a b/ region:/x/ state:ok limit:7 account:"a b""#;
+    assert_eq!(Filter::count_regexes(text), 2);
+    assert_eq!(Filter::requested_limit(text), Some(7));
+    assert_eq!(Filter::requested_limit("state:ok"), None);
+}
+
 proptest! {
     #[test]
     fn parsing_never_panics(text in "\\PC{0,60}") {

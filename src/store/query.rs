@@ -14,6 +14,14 @@ use super::Store;
 use super::rows::{CONTROL_COLUMNS, ControlRow, TRANSITION_COLUMNS, TransitionRow};
 use crate::filter::{Filter, Key, Matcher, Term};
 
+/// Rows a regex filter may test in one query. Each costs up to
+/// [`crate::filter::MAX_REGEXES`] regex matches; past this the caller is asked to
+/// narrow the filter with value terms, which the database applies with indexes.
+pub const MAX_SCANNED_ROWS: usize = 100_000;
+/// Rows tested between yields to the runtime, so a long scan neither starves
+/// other tasks nor outlives a caller's deadline.
+const ROWS_PER_YIELD: usize = 256;
+
 /// The table a filter runs against, with what differs between them.
 #[derive(Clone, Copy)]
 enum Table {
@@ -268,12 +276,24 @@ impl Store {
                 .collect();
         }
         let limit = filter.limit.map_or(usize::MAX, |n| n as usize);
-        let (mut rows, mut skipped) = (Vec::new(), 0);
+        let (mut rows, mut skipped, mut scanned) = (Vec::new(), 0, 0);
         let mut stream = query.fetch(&self.pool);
         while rows.len() < limit {
             let Some(row) = stream.try_next().await? else {
                 break;
             };
+            scanned += 1;
+            if scanned > MAX_SCANNED_ROWS {
+                return Err(QueryError(format!(
+                    "the regex terms were tested on {MAX_SCANNED_ROWS} {} without filling the page; \
+                     narrow the filter with value terms (e.g. account:, region:, state:)",
+                    table.name()
+                ))
+                .into());
+            }
+            if scanned % ROWS_PER_YIELD == 0 {
+                tokio::task::yield_now().await;
+            }
             let row = from_row(&row)?;
             if !regexes
                 .iter()

@@ -6,6 +6,7 @@
 mod common;
 
 mod aws_events;
+mod http;
 mod operator;
 mod runtime;
 mod sqs;

@@ -1,9 +1,16 @@
 //! The daemon's HTTP listener (loopback by default): health, readiness,
-//! Prometheus metrics, and `POST /events` for EventBridge API destinations.
+//! Prometheus metrics, `POST /events` for EventBridge API destinations, and
+//! `POST /graphql`, which reads every control.
 
+mod access;
+mod body;
+mod graphql;
+mod server;
+
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -13,7 +20,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::{Notify, Semaphore, broadcast};
+
+pub use access::Access;
 
 use crate::events::parse::{self, Parsed};
 use crate::graphql::Rel04Schema;
@@ -33,33 +42,47 @@ pub struct HttpState {
     pub inbox_wake: Arc<Notify>,
 }
 
-pub fn router(state: HttpState) -> Router {
+/// The routes, for a listener bound to `listening_on` (a name `Host` may carry).
+pub fn router(state: HttpState, listening_on: SocketAddr) -> Router {
+    let http = &state.daemon.settings.http;
+    let access = Access::new(http, listening_on);
+    // GraphQL reads everything: without a token it is served on loopback only.
+    let off = (http.graphql_token.is_none() && !listening_on.ip().is_loopback()).then(|| {
+        format!(
+            "GraphQL is off: {listening_on} is not a loopback address and http.graphql_token is not set"
+        )
+    });
+    let endpoint = Arc::new(graphql::Endpoint {
+        schema: state.graphql.clone(),
+        access: access.clone(),
+        token: http.graphql_token.clone(),
+        off,
+        body_read_timeout: http.body_read_timeout,
+        request_timeout: http.request_timeout,
+        running: Semaphore::new(graphql::MAX_CONCURRENT),
+    });
+    let events = EventsEndpoint {
+        state: state.clone(),
+        access,
+    };
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .route(
-            "/events",
-            post(post_event).layer(DefaultBodyLimit::max(MAX_EVENT_BYTES)),
-        )
-        .route(
-            "/graphql",
-            post(graphql).layer(DefaultBodyLimit::max(MAX_QUERY_BYTES)),
-        )
         .with_state(state)
+        .route("/events", post(post_event).with_state(Arc::new(events)))
+        .route("/graphql", post(graphql::graphql).with_state(endpoint))
 }
 
-/// Serves until shutdown; in-flight requests finish first.
+/// Serves until shutdown; in-flight requests get `http.shutdown_timeout` to finish.
 pub async fn serve(
     listener: TcpListener,
     state: HttpState,
-    mut shutdown: broadcast::Receiver<()>,
+    shutdown: broadcast::Receiver<()>,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async move {
-            let _ = shutdown.recv().await;
-        })
-        .await
+    let listening_on = listener.local_addr()?;
+    let limits = server::Limits::from(&state.daemon.settings.http);
+    server::serve(listener, router(state, listening_on), limits, shutdown).await
 }
 
 /// Whether `headers` carry `Authorization: Bearer <token>`, compared in constant time.
@@ -73,33 +96,6 @@ fn bearer_matches(headers: &HeaderMap, token: &SecretString) -> bool {
         .as_bytes()
         .ct_eq(token.expose_secret().as_bytes())
         .into()
-}
-
-/// Runs a GraphQL request; errors are GraphQL-shaped so clients show them.
-async fn graphql(
-    State(state): State<HttpState>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    let graphql_error = |status: StatusCode, message: String| {
-        (status, Json(json!({ "errors": [{ "message": message }] }))).into_response()
-    };
-    if let Some(token) = &state.daemon.settings.http.graphql_token
-        && !bearer_matches(&headers, token)
-    {
-        return graphql_error(
-            StatusCode::UNAUTHORIZED,
-            "missing or wrong bearer token".to_owned(),
-        );
-    }
-    let request: async_graphql::Request = match serde_json::from_slice(&body) {
-        Ok(request) => request,
-        Err(e) => {
-            let message = format!("the body is not a GraphQL request ({{\"query\": ...}}): {e}");
-            return graphql_error(StatusCode::BAD_REQUEST, message);
-        }
-    };
-    Json(state.graphql.execute(request).await).into_response()
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
@@ -157,18 +153,43 @@ async fn metrics(State(state): State<HttpState>) -> Response {
         .into_response()
 }
 
+struct EventsEndpoint {
+    state: HttpState,
+    access: Access,
+}
+
 /// Accepts one EventBridge event: 202 once stored durably, 200 when valid but
 /// irrelevant, 4xx with a reason otherwise.
-async fn post_event(State(state): State<HttpState>, headers: HeaderMap, body: String) -> Response {
+async fn post_event(State(endpoint): State<Arc<EventsEndpoint>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let headers = &parts.headers;
+    // EventBridge sends application/json; a client that sends no type is let
+    // through, because the bearer token already keeps web pages out.
+    let checks = endpoint
+        .access
+        .check_origin(headers)
+        .and_then(|()| access::check_json(headers, false));
+    if let Err((status, message)) = checks {
+        return error(status, message);
+    }
+    let state = &endpoint.state;
     let Some(token) = &state.events_token else {
         return error(
             StatusCode::NOT_FOUND,
             "POST /events is off (set http.events_token)",
         );
     };
-    if !bearer_matches(&headers, token) {
+    if !bearer_matches(headers, token) {
         return error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
     }
+    let timeout = state.daemon.settings.http.body_read_timeout;
+    let body = match body::read(body, MAX_EVENT_BYTES, timeout).await {
+        Ok(bytes) => match String::from_utf8(bytes.to_vec()) {
+            Ok(text) => text,
+            Err(_) => return error(StatusCode::BAD_REQUEST, "the body is not UTF-8 text"),
+        },
+        Err((status, message)) => return error(status, message),
+    };
     let tags_enabled = state.daemon.settings.policies.tags.enabled;
     match parse::parse(&body, tags_enabled) {
         Err(malformed) => error(StatusCode::BAD_REQUEST, malformed.to_string()),

@@ -1,0 +1,174 @@
+//! `POST /graphql`: who may ask (see [`super::access`]), and what one request may
+//! cost. The schema bounds rows and regexes per request; here each request gets a
+//! deadline, at most [`MAX_CONCURRENT`] run at once, and a response over
+//! [`MAX_RESPONSE_BYTES`] is refused instead of sent — so memory stays bounded
+//! whatever the queries.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use secrecy::SecretString;
+use serde_json::json;
+use tokio::sync::Semaphore;
+
+use super::access::{self, Access};
+use super::{MAX_QUERY_BYTES, bearer_matches, body};
+use crate::graphql::Rel04Schema;
+use crate::graphql::limits::RegexBudget;
+
+/// GraphQL requests executing at once; others wait (within their deadline).
+/// Each may hold a response tree of up to the complexity limit in memory.
+pub const MAX_CONCURRENT: usize = 4;
+/// Largest response sent; larger ones are refused with an error.
+pub const MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
+
+pub struct Endpoint {
+    pub schema: Rel04Schema,
+    pub access: Access,
+    pub token: Option<SecretString>,
+    /// Why GraphQL is off, when it is.
+    pub off: Option<String>,
+    pub body_read_timeout: Duration,
+    pub request_timeout: Duration,
+    pub running: Semaphore,
+}
+
+fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    let body = json!({ "errors": [{ "message": message.into(), "extensions": { "code": code } }] });
+    (status, axum::Json(body)).into_response()
+}
+
+fn refused((status, message): access::Refusal) -> Response {
+    error(status, "REFUSED", message)
+}
+
+/// Runs one GraphQL request; every refusal is GraphQL-shaped so clients show it.
+pub async fn graphql(State(endpoint): State<Arc<Endpoint>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let checks = endpoint
+        .access
+        .check_host(&parts.headers)
+        .and_then(|()| endpoint.access.check_origin(&parts.headers));
+    if let Err(refusal) = checks {
+        return refused(refusal);
+    }
+    if let Some(why) = &endpoint.off {
+        return error(StatusCode::NOT_FOUND, "OFF", why.clone());
+    }
+    if let Some(token) = &endpoint.token
+        && !bearer_matches(&parts.headers, token)
+    {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHENTICATED",
+            "missing or wrong bearer token",
+        );
+    }
+    if let Err(refusal) = access::check_json(&parts.headers, true) {
+        return refused(refusal);
+    }
+    let body = match body::read(body, MAX_QUERY_BYTES, endpoint.body_read_timeout).await {
+        Ok(body) => body,
+        Err(refusal) => return refused(refusal),
+    };
+    let request = match parse(&body) {
+        Ok(request) => request.data(RegexBudget::default()),
+        Err(message) => return error(StatusCode::BAD_REQUEST, "BAD_REQUEST", message),
+    };
+    let deadline = endpoint.request_timeout;
+    let run = async {
+        let _running = endpoint.running.acquire().await;
+        crate::graphql::execute(&endpoint.schema, request).await
+    };
+    match tokio::time::timeout(deadline, run).await {
+        Ok(response) => capped_json(&response),
+        Err(_) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "TIMEOUT",
+            format!(
+                "the request did not finish within {} (http.request_timeout); ask for less: \
+                 a smaller limit:, fewer aliases, value terms instead of regexes",
+                humantime::format_duration(deadline)
+            ),
+        ),
+    }
+}
+
+/// One `{"query": ...}` object; a batch (a JSON array) is named as such.
+fn parse(body: &[u8]) -> Result<async_graphql::Request, String> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'[') {
+        return Err(
+            "batched requests (a JSON array) are not supported; send one {\"query\": ...} object per request"
+                .to_owned(),
+        );
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| format!("the body is not a GraphQL request ({{\"query\": ...}}): {e}"))
+}
+
+/// Serialises `response`, stopping at [`MAX_RESPONSE_BYTES`].
+fn capped_json(response: &async_graphql::Response) -> Response {
+    let mut out = Capped(Vec::new());
+    match serde_json::to_writer(&mut out, response) {
+        Ok(()) => ([(header::CONTENT_TYPE, "application/json")], out.0).into_response(),
+        Err(_) => error(
+            StatusCode::BAD_REQUEST,
+            "RESPONSE_TOO_LARGE",
+            format!(
+                "the response would be over {} MiB; ask for fewer items (limit:, after:) or fields",
+                MAX_RESPONSE_BYTES / (1024 * 1024)
+            ),
+        ),
+    }
+}
+
+/// A buffer that refuses to grow past [`MAX_RESPONSE_BYTES`].
+struct Capped(Vec<u8>);
+
+impl Write for Capped {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if self.0.len() + bytes.len() > MAX_RESPONSE_BYTES {
+            return Err(std::io::Error::other("response too large"));
+        }
+        self.0.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_and_non_objects_get_errors_that_say_so() {
+        assert!(
+            parse(b" [{\"query\": \"{ __typename }\"}]")
+                .unwrap_err()
+                .contains("batched requests")
+        );
+        assert!(
+            parse(b"\"x\"")
+                .unwrap_err()
+                .starts_with("the body is not a GraphQL request")
+        );
+        assert!(parse(b"{\"query\": \"{ __typename }\"}").is_ok());
+    }
+
+    #[test]
+    fn responses_over_the_cap_are_refused_not_sent() {
+        let small = async_graphql::Response::new(async_graphql::Value::from("x".repeat(1000)));
+        assert_eq!(capped_json(&small).status(), StatusCode::OK);
+        let huge = "x".repeat(MAX_RESPONSE_BYTES);
+        let huge = async_graphql::Response::new(async_graphql::Value::from(huge));
+        assert_eq!(capped_json(&huge).status(), StatusCode::BAD_REQUEST);
+    }
+}
