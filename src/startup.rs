@@ -288,6 +288,7 @@ impl Daemon {
             graphql: crate::graphql::schema(self.store.clone(), self.policies.clone()),
             events_token: self.settings.http.events_token.clone(),
             inbox_wake: inbox_wake.clone(),
+            events: handler.clone(),
         };
         let address = listener
             .local_addr()

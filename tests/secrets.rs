@@ -168,7 +168,7 @@ async fn no_command_prints_the_database_password_or_the_event_token() {
 fn an_unreachable_database_is_named_without_its_password() {
     // Nothing listens on port 1: every command that opens the database fails,
     // and says which database without the password.
-    let url = format!("postgres://rel04d:{PASSWORD}@127.0.0.1:1/rel04d?connect_timeout=2");
+    let url = format!("postgres://rel04d:{PASSWORD}@127.0.0.1:1/rel04d");
     for args in [&["run", "--once"][..], &["migrate"]] {
         let output = rel04d()
             .env("REL04D__DATABASE__URL", &url)

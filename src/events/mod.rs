@@ -30,20 +30,52 @@ pub enum Handled {
     Evaluated(Reconciled),
     /// Already handled earlier (a redelivery or a duplicate).
     Duplicate,
+    /// Well-formed, about nothing REL 04 depends on.
     Irrelevant(String),
+    /// About an account-region this daemon does not scan.
+    OutOfScope(String),
+    /// A logged API call that failed: nothing changed.
+    FailedCall(String),
     /// Unreadable: to be dead-lettered with this reason.
     Malformed(String),
 }
 
 impl Handled {
+    /// The `outcome` label of `rel04d_events_total`.
     pub fn outcome(&self) -> &'static str {
         match self {
             Handled::Evaluated(_) => "evaluated",
             Handled::Duplicate => "duplicate",
             Handled::Irrelevant(_) => "irrelevant",
+            Handled::OutOfScope(_) => "out_of_scope",
+            Handled::FailedCall(_) => "failed_call",
             Handled::Malformed(_) => "malformed",
         }
     }
+
+    /// Why the event was not evaluated, if it was not.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Handled::Evaluated(_) => None,
+            Handled::Duplicate => Some("already handled (a redelivery or a duplicate)"),
+            Handled::Irrelevant(why)
+            | Handled::OutOfScope(why)
+            | Handled::FailedCall(why)
+            | Handled::Malformed(why) => Some(why),
+        }
+    }
+}
+
+/// An event read far enough to know whether it needs an evaluation.
+pub enum Triage<'a> {
+    /// Evaluate the event's workload in this scope.
+    Evaluate(WorkloadEvent, &'a Arc<Scope>),
+    /// Nothing to evaluate; the ids are for the log line.
+    Settled {
+        event_id: Option<String>,
+        event_name: Option<String>,
+        handled: Handled,
+    },
 }
 
 /// Why an event was not handled this time; either way it is tried again.
@@ -93,36 +125,157 @@ impl EventHandler {
 
     /// Handles one event body. An error means "try again later" (the evaluation
     /// could not be recorded, or was deferred); the event must not be acknowledged.
+    /// Every event is counted by outcome, and every one not evaluated is logged
+    /// once with its id, name and why.
     pub async fn handle(&self, intake: &str, body: &str) -> Result<Handled, NotHandled> {
-        let result = self.handle_inner(body).await;
-        let outcome = match &result {
-            Ok(handled) => handled.outcome(),
-            Err(NotHandled::Deferred(_)) => "deferred",
-            Err(NotHandled::Failed(_)) => "failed",
+        let (event, scope) = match self.triage(body) {
+            Triage::Evaluate(event, scope) => (event, scope),
+            Triage::Settled {
+                event_id,
+                event_name,
+                handled,
+            } => {
+                self.record(intake, event_id.as_deref(), event_name.as_deref(), &handled);
+                return Ok(handled);
+            }
         };
+        let result = self.evaluate(&event, scope).await;
+        match &result {
+            Ok(handled) => self.record(
+                intake,
+                Some(&event.event_id),
+                Some(&event.event_name),
+                handled,
+            ),
+            Err(error) => {
+                let outcome = match error {
+                    NotHandled::Deferred(_) => "deferred",
+                    NotHandled::Failed(_) => "failed",
+                };
+                self.count(intake, outcome);
+                let (event_id, event_name) = (&event.event_id, &event.event_name);
+                let workload_id = &event.workload_id;
+                let message = "event not handled yet; it will be tried again";
+                match error {
+                    NotHandled::Deferred(_) => {
+                        tracing::info!(intake, %event_id, %event_name, %workload_id, outcome, reason = %error, message)
+                    }
+                    NotHandled::Failed(_) => {
+                        tracing::warn!(intake, %event_id, %event_name, %workload_id, outcome, reason = %error, message)
+                    }
+                }
+            }
+        }
+        result
+    }
+
+    /// Parses and routes an event without touching the database: what `POST
+    /// /events` answers at once, and the first step of [`EventHandler::handle`].
+    pub fn triage(&self, body: &str) -> Triage<'_> {
+        let parsed = match parse::parse(body, self.tags_enabled) {
+            Ok(parsed) => parsed,
+            Err(malformed) => {
+                let (event_id, event_name) = parse::peek(body);
+                return Triage::Settled {
+                    event_id,
+                    event_name,
+                    handled: Handled::Malformed(malformed.0),
+                };
+            }
+        };
+        let event = match parsed {
+            Parsed::Relevant(event) => event,
+            Parsed::Irrelevant {
+                event_id,
+                event_name,
+                why,
+            } => {
+                return Triage::Settled {
+                    event_id: Some(event_id),
+                    event_name,
+                    handled: Handled::Irrelevant(why),
+                };
+            }
+            Parsed::FailedCall {
+                event_id,
+                event_name,
+                code,
+            } => {
+                let why = format!("{event_name} failed ({code}); nothing changed");
+                return Triage::Settled {
+                    event_id: Some(event_id),
+                    event_name: Some(event_name),
+                    handled: Handled::FailedCall(why),
+                };
+            }
+        };
+        match self.route(&event) {
+            Some(scope) => Triage::Evaluate(event, scope),
+            None => Triage::Settled {
+                handled: Handled::OutOfScope(format!(
+                    "no configured scope scans account {} in {}",
+                    event.account.as_deref().unwrap_or("(unknown)"),
+                    event.region
+                )),
+                event_id: Some(event.event_id),
+                event_name: Some(event.event_name),
+            },
+        }
+    }
+
+    /// Counts an event's outcome and logs one line for any not evaluated:
+    /// malformed ones as warnings (they are dead-lettered), the rest as info.
+    pub fn record(
+        &self,
+        intake: &str,
+        event_id: Option<&str>,
+        event_name: Option<&str>,
+        handled: &Handled,
+    ) {
+        let outcome = handled.outcome();
+        self.count(intake, outcome);
+        let Some(reason) = handled.reason() else {
+            return;
+        };
+        let event_id = event_id.unwrap_or("(none)");
+        let event_name = event_name.unwrap_or("(none)");
+        if matches!(handled, Handled::Malformed(_)) {
+            tracing::warn!(
+                intake,
+                event_id,
+                event_name,
+                outcome,
+                reason,
+                "event dropped"
+            );
+        } else {
+            tracing::info!(
+                intake,
+                event_id,
+                event_name,
+                outcome,
+                reason,
+                "event not evaluated"
+            );
+        }
+    }
+
+    fn count(&self, intake: &str, outcome: &str) {
         self.metrics.inc(
             "rel04d_events_total",
             &[("intake", intake), ("outcome", outcome)],
         );
-        result
     }
 
-    async fn handle_inner(&self, body: &str) -> Result<Handled, NotHandled> {
-        let event = match parse::parse(body, self.tags_enabled) {
-            Err(malformed) => return Ok(Handled::Malformed(malformed.0)),
-            Ok(Parsed::Irrelevant { why, .. }) => return Ok(Handled::Irrelevant(why)),
-            Ok(Parsed::Relevant(event)) => event,
-        };
+    /// Evaluates a routed event's workload, once per event id.
+    async fn evaluate(
+        &self,
+        event: &WorkloadEvent,
+        scope: &Arc<Scope>,
+    ) -> Result<Handled, NotHandled> {
         if self.store.event_processed(&event.event_id).await? {
             return Ok(Handled::Duplicate);
         }
-        let Some(scope) = self.route(&event) else {
-            return Ok(Handled::Irrelevant(format!(
-                "no configured scope scans account {} in {}",
-                event.account.as_deref().unwrap_or("(unknown)"),
-                event.region
-            )));
-        };
         let done = scope.submit(Job {
             target: Target::Id(event.workload_id.clone()),
             trigger: Trigger::Event(event.event_id.clone()),

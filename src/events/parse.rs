@@ -33,8 +33,35 @@ pub enum Parsed {
     /// Well-formed, but nothing REL 04 cares about.
     Irrelevant {
         event_id: String,
+        /// The API call's name, when the event is one.
+        event_name: Option<String>,
         why: String,
     },
+    /// A call that failed (the record carries an `errorCode`): nothing changed.
+    FailedCall {
+        event_id: String,
+        event_name: String,
+        code: String,
+    },
+}
+
+impl Parsed {
+    pub fn event_id(&self) -> &str {
+        match self {
+            Parsed::Relevant(event) => &event.event_id,
+            Parsed::Irrelevant { event_id, .. } | Parsed::FailedCall { event_id, .. } => event_id,
+        }
+    }
+}
+
+/// The id and event name of a body that may not parse, for log lines about it:
+/// short strings only, never anything unbounded.
+pub fn peek(body: &str) -> (Option<String>, Option<String>) {
+    let Ok(event) = serde_json::from_str::<Value>(body) else {
+        return (None, None);
+    };
+    let short = |path: &str| optional(&event, path).ok().flatten().map(str::to_owned);
+    (short("id"), short("detail.eventName"))
 }
 
 /// An event that cannot be read; the message says what is wrong.
@@ -203,9 +230,14 @@ pub fn parse(body: &str, tags_enabled: bool) -> Result<Parsed, Malformed> {
     let detail_type = text(&event, "detail-type")?;
     let account = optional(&event, "account")?.map(str::to_owned);
     let region = text(&event, "region")?.to_owned();
+    let event_name = optional(&event, "detail.eventName")
+        .ok()
+        .flatten()
+        .map(str::to_owned);
     let irrelevant = |why: String| {
         Ok(Parsed::Irrelevant {
             event_id: event_id.clone(),
+            event_name: event_name.clone(),
             why,
         })
     };
@@ -223,7 +255,11 @@ pub fn parse(body: &str, tags_enabled: bool) -> Result<Parsed, Malformed> {
     }
     let event_name = text(&event, "detail.eventName")?.to_owned();
     if let Some(code) = optional(detail, "errorCode")? {
-        return irrelevant(format!("{event_name} failed ({code}); nothing changed"));
+        return Ok(Parsed::FailedCall {
+            event_id,
+            event_name,
+            code: code.to_owned(),
+        });
     }
     if let Some(why) = irrelevance(detail, &event_name, tags_enabled) {
         return irrelevant(why);

@@ -119,19 +119,20 @@ impl SqsConsumer {
             attribute(MessageSystemAttributeName::SentTimestamp).and_then(|t| t.parse().ok());
         let receives =
             attribute(MessageSystemAttributeName::ApproximateReceiveCount).unwrap_or("1");
+        // The handler logs every event it does not evaluate; here only what SQS
+        // does with the message.
         let handled = match self.handler.handle("sqs", body).await {
-            Ok(Handled::Malformed(reason)) => {
-                tracing::warn!(message_id, receives, reason = %reason, "malformed event left for the dead-letter queue");
+            Ok(Handled::Malformed(_)) => {
+                tracing::debug!(
+                    message_id,
+                    receives,
+                    "malformed message left for the dead-letter queue"
+                );
                 return;
             }
             Ok(handled) => handled,
-            Err(error) => {
-                tracing::warn!(
-                    message_id,
-                    receives,
-                    error = format!("{error:#}"),
-                    "event not handled; it will be redelivered"
-                );
+            Err(_) => {
+                tracing::debug!(message_id, receives, "message left to be redelivered");
                 return;
             }
         };
@@ -140,12 +141,7 @@ impl SqsConsumer {
             self.metrics
                 .set("rel04d_event_lag_seconds", &[("intake", "sqs")], lag);
         }
-        match &handled {
-            Handled::Irrelevant(why) => {
-                tracing::debug!(message_id, reason = %why, "irrelevant event acknowledged")
-            }
-            other => tracing::debug!(message_id, outcome = other.outcome(), "event handled"),
-        }
+        tracing::debug!(message_id, outcome = handled.outcome(), "message handled");
         if let Err(error) = self
             .client
             .delete_message()

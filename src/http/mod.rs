@@ -24,7 +24,7 @@ use tokio::sync::{Notify, Semaphore, broadcast};
 
 pub use access::Access;
 
-use crate::events::parse::{self, Parsed};
+use crate::events::{EventHandler, Handled, Triage};
 use crate::graphql::Rel04Schema;
 use crate::startup::Daemon;
 
@@ -40,6 +40,8 @@ pub struct HttpState {
     pub events_token: Option<SecretString>,
     /// Rung after an event is stored, so the inbox processor picks it up at once.
     pub inbox_wake: Arc<Notify>,
+    /// Reads and routes pushed events, and counts and logs what is not evaluated.
+    pub events: Arc<EventHandler>,
 }
 
 /// The routes, for a listener bound to `listening_on` (a name `Host` may carry).
@@ -90,12 +92,21 @@ fn bearer_matches(headers: &HeaderMap, token: &SecretString) -> bool {
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(bearer_credentials)
         .unwrap_or("");
     presented
         .as_bytes()
         .ct_eq(token.expose_secret().as_bytes())
         .into()
+}
+
+/// The credentials of an `Authorization: Bearer <token>` value. Auth schemes are
+/// case-insensitive (RFC 9110 §11.1), so `bearer` and `BEARER` count too.
+fn bearer_credentials(value: &str) -> Option<&str> {
+    let (scheme, credentials) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| credentials.trim_start())
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
@@ -190,45 +201,72 @@ async fn post_event(State(endpoint): State<Arc<EventsEndpoint>>, request: Reques
         },
         Err((status, message)) => return error(status, message),
     };
-    let tags_enabled = state.daemon.settings.policies.tags.enabled;
-    match parse::parse(&body, tags_enabled) {
-        Err(malformed) => error(StatusCode::BAD_REQUEST, malformed.to_string()),
-        Ok(Parsed::Irrelevant { event_id, why }) => {
-            state.daemon.metrics.inc(
-                "rel04d_events_total",
-                &[("intake", "http"), ("outcome", "irrelevant")],
-            );
-            (
-                StatusCode::OK,
-                Json(json!({ "status": "ignored", "id": event_id, "reason": why })),
-            )
-                .into_response()
-        }
-        Ok(Parsed::Relevant(event)) => {
-            // An event stored now could not be evaluated: let the sender keep it.
-            if let Some(why) = state.daemon.wedged() {
+    let event = match state.events.triage(&body) {
+        Triage::Evaluate(event, _) => event,
+        Triage::Settled {
+            event_id,
+            event_name,
+            handled,
+        } => {
+            state
+                .events
+                .record("http", event_id.as_deref(), event_name.as_deref(), &handled);
+            let reason = handled.reason().unwrap_or_default().to_owned();
+            if let Handled::Malformed(_) = handled {
+                // The parser's words, as the 400 has always said them.
                 return error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    format!("cannot handle events now ({why}); retry"),
+                    StatusCode::BAD_REQUEST,
+                    format!("malformed event: {reason}"),
                 );
             }
-            match state.daemon.store.inbox_insert(&body, Utc::now()).await {
-                Ok(_) => {
-                    state.inbox_wake.notify_one();
-                    (
-                        StatusCode::ACCEPTED,
-                        Json(json!({ "status": "accepted", "id": event.event_id })),
-                    )
-                        .into_response()
-                }
-                Err(e) => {
-                    tracing::error!(error = format!("{e:#}"), "cannot store a pushed event");
-                    error(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "cannot store the event; retry",
-                    )
-                }
-            }
+            let body = json!({
+                "status": "ignored",
+                "outcome": handled.outcome(),
+                "id": event_id,
+                "reason": format!("ignored: {reason}"),
+            });
+            return (StatusCode::OK, Json(body)).into_response();
+        }
+    };
+    // An event stored now could not be evaluated: let the sender keep it.
+    if let Some(why) = state.daemon.wedged() {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("cannot handle events now ({why}); retry"),
+        );
+    }
+    match state.daemon.store.inbox_insert(&body, Utc::now()).await {
+        Ok(_) => {
+            state.inbox_wake.notify_one();
+            let body = json!({ "status": "accepted", "id": event.event_id });
+            (StatusCode::ACCEPTED, Json(body)).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "cannot store a pushed event");
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "cannot store the event; retry",
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_credentials;
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        for value in [
+            "Bearer t0k3n",
+            "bearer t0k3n",
+            "BEARER t0k3n",
+            "bEaReR  t0k3n",
+        ] {
+            assert_eq!(bearer_credentials(value), Some("t0k3n"), "{value}");
+        }
+        for value in ["Basic t0k3n", "Bearert0k3n", "t0k3n", ""] {
+            assert_eq!(bearer_credentials(value), None, "{value}");
         }
     }
 }

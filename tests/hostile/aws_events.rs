@@ -10,8 +10,9 @@ use std::time::Duration;
 use rel04d::aws::Endpoints;
 use rel04d::events::parse::{Parsed, parse};
 use rel04d::simulator::Simulator;
-use serde_json::Value;
+use serde_json::{Value, json};
 
+use crate::common::process::{Proc, rel04d, tail, wait_until};
 use crate::common::*;
 
 const FIXTURE_ID: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
@@ -61,6 +62,7 @@ fn every_documented_event_shape_is_read_as_expected() {
         let got = match parse(&fixture(&file), true) {
             Ok(Parsed::Relevant(event)) => format!("relevant {}", event.workload_id),
             Ok(Parsed::Irrelevant { .. }) => "irrelevant".to_owned(),
+            Ok(Parsed::FailedCall { .. }) => "failed call".to_owned(),
             Err(malformed) => format!("{malformed}"),
         };
         assert_eq!(got, want, "{file}");
@@ -104,4 +106,153 @@ async fn a_create_workload_in_the_user_guide_shape_is_accepted_and_evaluated() {
     )
     .await;
     d.stop().await;
+}
+
+/// The daemon as a child process with `POST /events` on, and its HTTP address.
+async fn daemon_with_events(sim_url: &str, token: &str, dir: &Path) -> (Proc, String) {
+    let database_url = format!("sqlite://{}/state.db?mode=rwc", dir.display());
+    let mut command = rel04d();
+    command
+        .arg("run")
+        .env("AWS_ENDPOINT_URL_WELLARCHITECTED", sim_url)
+        .env("REL04D__DATABASE__URL", database_url)
+        .env("REL04D__HTTP__LISTEN", "127.0.0.1:0")
+        .env("REL04D__HTTP__EVENTS_TOKEN", token)
+        .env("REL04D__SCHEDULE__INTERVAL", "1h")
+        .env("REL04D__AWS__REGIONS", REGION)
+        .env(
+            "REL04D__POLICIES__GLOBAL__REL04",
+            "Check: Choices based on sub policies",
+        )
+        .env("REL04D__POLICIES__GLOBAL__IDEMPOTENT", "True");
+    let log = dir.join("daemon.log");
+    let proc = Proc::spawn(command, &log);
+    let mut address = None;
+    wait_until("the HTTP listener", Duration::from_secs(60), || {
+        address = std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|l| l["message"] == "HTTP listening")
+            .and_then(|l| l["address"].as_str().map(str::to_owned));
+        std::future::ready(address.is_some())
+    })
+    .await;
+    (proc, address.unwrap())
+}
+
+/// The log's JSON lines that mention `event_id`.
+fn lines_about(log: &Path, event_id: &str) -> Vec<Value> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["event_id"] == event_id)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_event_not_evaluated_is_logged_once_counted_and_answered_truthfully() {
+    let sim = Simulator::new(REGION);
+    let id = sim
+        .add_workload(workload("watched", answer(&ALL_FOUR, &[], true)))
+        .id;
+    let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let token = "outcomes-token-0123456789";
+    let (mut proc, http) = daemon_with_events(&server.url(), token, dir.path()).await;
+
+    let event = |name: &str, event_id: &str| {
+        let mut event = for_workload(name, &id);
+        event["id"] = json!(event_id);
+        event
+    };
+    let mut out_of_scope = event("UpdateAnswer.json", "ev-out-of-scope");
+    out_of_scope["region"] = json!("eu-west-3");
+    let cases: Vec<(Value, &str, u16, &str)> = vec![
+        (out_of_scope, "ev-out-of-scope", 200, "out_of_scope"),
+        (
+            event("UpdateAnswer.failed.json", "ev-failed"),
+            "ev-failed",
+            200,
+            "failed_call",
+        ),
+        (
+            event("GetWorkload.json", "ev-irrelevant"),
+            "ev-irrelevant",
+            200,
+            "irrelevant",
+        ),
+        (
+            json!({"id": "ev-malformed", "source": "aws.wellarchitected"}),
+            "ev-malformed",
+            400,
+            "malformed",
+        ),
+    ];
+    let client = reqwest::Client::new();
+    for (body, event_id, status, outcome) in &cases {
+        // The auth scheme in lower case, as RFC 9110 allows.
+        let response = client
+            .post(format!("http://{http}/events"))
+            .header("authorization", format!("bearer {token}"))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let got = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        assert_eq!(got, *status, "{event_id}: {text}");
+        if *status == 200 {
+            let answer: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(answer["outcome"], *outcome, "{text}");
+            assert!(
+                answer["reason"].as_str().unwrap().starts_with("ignored: "),
+                "{text}"
+            );
+        }
+    }
+    // A relevant one, evaluated: no "not evaluated" line for it.
+    let response = client
+        .post(format!("http://{http}/events"))
+        .header("authorization", format!("BEARER {token}"))
+        .json(&event("UpdateAnswer.json", "ev-evaluated"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let metrics = || async {
+        client
+            .get(format!("http://{http}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    wait_until(
+        "the pushed event's evaluation",
+        Duration::from_secs(20),
+        || async {
+            metrics()
+                .await
+                .contains("rel04d_events_total{intake=\"http\",outcome=\"evaluated\"} 1")
+        },
+    )
+    .await;
+    let metrics = metrics().await;
+    let log = &proc.log.clone();
+    for (_, event_id, _, outcome) in &cases {
+        let series = format!("rel04d_events_total{{intake=\"http\",outcome=\"{outcome}\"}} 1");
+        assert!(metrics.contains(&series), "{series} missing:\n{metrics}");
+        let lines = lines_about(log, event_id);
+        assert_eq!(lines.len(), 1, "{event_id}: {lines:?}\n{}", tail(log));
+        assert_eq!(lines[0]["outcome"], *outcome, "{:?}", lines[0]);
+        assert!(lines[0]["reason"].as_str().is_some_and(|r| !r.is_empty()));
+        assert!(lines[0]["event_name"].is_string(), "{:?}", lines[0]);
+    }
+    assert!(lines_about(log, "ev-evaluated").is_empty());
+    let status = proc.terminate(Duration::from_secs(30)).await;
+    assert!(status.success(), "{}", tail(log));
 }

@@ -158,8 +158,12 @@ fn other_events_are_irrelevant_with_a_reason() {
     let mut failed = update_answer_event("e", ACCOUNT, "us-east-1", WORKLOAD);
     failed["detail"]["errorCode"] = json!("AccessDenied");
     assert_eq!(
-        irrelevant_why(&failed, true),
-        "UpdateAnswer failed (AccessDenied); nothing changed"
+        parse(&failed.to_string(), true).unwrap(),
+        Parsed::FailedCall {
+            event_id: "e".into(),
+            event_name: "UpdateAnswer".into(),
+            code: "AccessDenied".into()
+        }
     );
     let mut ec2 = update_answer_event("e", ACCOUNT, "us-east-1", WORKLOAD);
     ec2["source"] = json!("aws.ec2");
