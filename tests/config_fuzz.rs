@@ -352,6 +352,8 @@ proptest! {
             number
         };
         let mut env = HashMap::new();
+        // The default jitter (30 s) must stay below any interval tried.
+        env.insert("REL04D__SCHEDULE__JITTER".to_owned(), "0s".to_owned());
         env.insert(format!("REL04D__{var}"), value.clone());
         let result = load("", env);
         check_error(&result)?;
