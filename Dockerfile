@@ -13,9 +13,17 @@
 #
 # Build args let CI pin the bases by digest (recommended), e.g.
 #   --build-arg RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot@sha256:...
+#
+# BUILD_OUTPUT names where the runtime stage takes the binary from: the builder
+# stage below (the default, and what ships), or an image whose /out holds a binary
+# already built and checked elsewhere. scripts/container-test.sh uses the latter:
+# CI has just built the release binary with this same `cargo build --release
+# --locked`, its machine cannot pull the Rust image, and building twice would cost
+# ten minutes; the runtime stage, which is what the test is about, is unchanged.
 
 ARG RUST_IMAGE=rust:1.95-slim-bookworm
 ARG RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot
+ARG BUILD_OUTPUT=builder
 
 # ---------------------------------------------------------------------------------
 FROM ${RUST_IMAGE} AS builder
@@ -41,16 +49,14 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     && install -D -m 0755 target/release/rel04d /out/usr/local/bin/rel04d
 
 # Fail the build if the binary needs a shared library that the distroless runtime
-# may lack (e.g. a system libsqlite3 or OpenSSL pulled in by a new feature): the
-# runtime has glibc and libgcc_s, nothing more is relied on.
-RUN needed="$(readelf -d /out/usr/local/bin/rel04d | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')" \
-    && for lib in $needed; do \
-         case "$lib" in \
-           libc.so.*|libm.so.*|libgcc_s.so.*|ld-linux-*.so.*|libdl.so.*|libpthread.so.*|librt.so.*) ;; \
-           *) echo "unexpected shared library: $lib" >&2; exit 1 ;; \
-         esac; \
-       done \
+# may lack (e.g. a system libsqlite3 or OpenSSL pulled in by a new feature).
+# The same script checks a prebuilt binary in scripts/container-test.sh.
+RUN scripts/check-shared-libraries.sh /out/usr/local/bin/rel04d \
     && install -d -m 0750 /out/var/lib/rel04d
+
+# ---------------------------------------------------------------------------------
+# The build output: /out/usr/local/bin/rel04d and /out/var/lib/rel04d.
+FROM ${BUILD_OUTPUT} AS build-output
 
 # ---------------------------------------------------------------------------------
 FROM ${RUNTIME_IMAGE}
@@ -58,10 +64,10 @@ FROM ${RUNTIME_IMAGE}
 LABEL org.opencontainers.image.title="rel04d" \
       org.opencontainers.image.description="Keeps the AWS Well-Architected REL 04 control true across workloads"
 
-COPY --from=builder /out/usr/local/bin/rel04d /usr/local/bin/rel04d
+COPY --from=build-output /out/usr/local/bin/rel04d /usr/local/bin/rel04d
 # The state directory, owned by the runtime user. It is copied as an entry of
 # /var/lib/ so that --chown applies to the directory itself.
-COPY --from=builder --chown=65532:65532 /out/var/lib/ /var/lib/
+COPY --from=build-output --chown=65532:65532 /out/var/lib/ /var/lib/
 
 # distroless "nonroot" (65532), named by number so that runtimes that check for a
 # non-root user without reading /etc/passwd (Kubernetes runAsNonRoot) accept it.
