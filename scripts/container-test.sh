@@ -139,8 +139,12 @@ build_runtime_base() {
     local codename root mirrors options
     codename="$(debian_codename)"
     mapfile -t mirrors < <(apt_mirrors)
+    if [ ${#mirrors[@]} -eq 0 ]; then
+        apt-get update -qq  # apt-cache policy lists only mirrors it has indexes of
+        mapfile -t mirrors < <(apt_mirrors)
+    fi
+    [ ${#mirrors[@]} -gt 0 ] || fail "no Debian $codename main mirror in apt-cache policy"
     mapfile -t options < <(apt_options)
-    [ ${#mirrors[@]} -gt 0 ] || fail "no Debian $codename mirror in apt-cache policy (run apt-get update?)"
     log "runtime base from Debian $codename packages (${mirrors[*]})"
     root="$WORK_DIR/base"
     mmdebstrap --quiet --variant=extract \
@@ -158,7 +162,8 @@ build_runtime_base() {
     chmod 1777 "$root/tmp"
     mkdir -p "$root/etc/ssl/certs"
     cat "$root"/usr/share/ca-certificates/mozilla/*.crt >"$root/etc/ssl/certs/ca-certificates.crt"
-    rm -rf "${root:?}"/dev/*
+    # Distroless has no device nodes (the runtime provides /dev) and no apt.
+    rm -rf "${root:?}"/dev/* "$root/etc/apt" "$root/var/lib/apt" "$root/var/cache/apt"
 
     podman rmi --force "$BASE_IMAGE" >/dev/null 2>&1 || true
     tar -C "$root" --numeric-owner -c . | podman import --quiet \
@@ -185,11 +190,14 @@ build_image() {
     log "podman build $IMAGE (runtime base $BASE_IMAGE, binary $BINARY)"
     # Docker format: the OCI image format has no HEALTHCHECK, and Docker and ECS
     # run the image with it.
-    podman build --quiet --format docker \
+    podman rmi --force "$IMAGE" >/dev/null 2>&1 || true
+    if ! podman build --format docker \
         --build-arg "RUNTIME_IMAGE=$BASE_IMAGE" \
         --build-arg "BUILD_OUTPUT=$BUILD_OUTPUT_IMAGE" \
-        --tag "$IMAGE" . >/dev/null \
-        || fail "podman build failed"
+        --tag "$IMAGE" . >"$WORK_DIR/build.log" 2>&1; then
+        tail -n 40 "$WORK_DIR/build.log" >&2
+        fail "podman build failed (its last lines above)"
+    fi
 }
 
 expect_equal() {
