@@ -14,16 +14,17 @@
 # Build args let CI pin the bases by digest (recommended), e.g.
 #   --build-arg RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot@sha256:...
 #
-# BUILD_OUTPUT names where the runtime stage takes the binary from: the builder
-# stage below (the default, and what ships), or an image whose /out holds a binary
-# already built and checked elsewhere. scripts/container-test.sh uses the latter:
-# CI has just built the release binary with this same `cargo build --release
-# --locked`, its machine cannot pull the Rust image, and building twice would cost
-# ten minutes; the runtime stage, which is what the test is about, is unchanged.
+# The builder stage can be replaced by a binary built elsewhere, with a named build
+# context of the same name (Docker BuildKit and podman/buildah both let one
+# override a stage):
+#   --build-context builder=DIR     (DIR/out/usr/local/bin/rel04d, DIR/out/var/lib/rel04d)
+# scripts/container-test.sh does that: CI has just built the release binary with
+# this same `cargo build --release --locked`, cannot pull the Rust image, and would
+# spend ten more minutes building it again. The runtime stage, which is what that
+# test is about, is used exactly as shipped.
 
 ARG RUST_IMAGE=rust:1.95-slim-bookworm
 ARG RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot
-ARG BUILD_OUTPUT=builder
 
 # ---------------------------------------------------------------------------------
 FROM ${RUST_IMAGE} AS builder
@@ -55,19 +56,15 @@ RUN scripts/check-shared-libraries.sh /out/usr/local/bin/rel04d \
     && install -d -m 0750 /out/var/lib/rel04d
 
 # ---------------------------------------------------------------------------------
-# The build output: /out/usr/local/bin/rel04d and /out/var/lib/rel04d.
-FROM ${BUILD_OUTPUT} AS build-output
-
-# ---------------------------------------------------------------------------------
 FROM ${RUNTIME_IMAGE}
 
 LABEL org.opencontainers.image.title="rel04d" \
       org.opencontainers.image.description="Keeps the AWS Well-Architected REL 04 control true across workloads"
 
-COPY --from=build-output /out/usr/local/bin/rel04d /usr/local/bin/rel04d
+COPY --from=builder /out/usr/local/bin/rel04d /usr/local/bin/rel04d
 # The state directory, owned by the runtime user. It is copied as an entry of
 # /var/lib/ so that --chown applies to the directory itself.
-COPY --from=build-output --chown=65532:65532 /out/var/lib/ /var/lib/
+COPY --from=builder --chown=65532:65532 /out/var/lib/ /var/lib/
 
 # distroless "nonroot" (65532), named by number so that runtimes that check for a
 # non-root user without reading /etc/passwd (Kubernetes runAsNonRoot) accept it.

@@ -7,8 +7,9 @@
 # 2. Makes a stand-in for distroless cc-debian12:nonroot from Debian packages
 #    (localhost/rel04d-runtime-base:ci): no image registry is reachable here.
 # 3. Builds the project's Dockerfile (localhost/rel04d:ci) with that runtime base
-#    and BINARY as the build output (the Dockerfile says why), and checks the
-#    runtime stage as shipped: user, volume, health check, entrypoint, ownership.
+#    and BINARY in place of the builder stage (the Dockerfile says how and why),
+#    and checks the runtime stage as shipped: user, volume, health check,
+#    entrypoint, ownership, no shell.
 # 4. Runs it read-only, on a named volume, against the simulator on the host:
 #    controls are evaluated into the volume's database, the image's health check
 #    passes, SIGTERM stops it with exit code 0 in under 10 s, and a second
@@ -22,7 +23,6 @@ cd "$(dirname "$0")/.."
 BINARY="${1:-target/release/rel04d}"
 IMAGE=localhost/rel04d:ci
 BASE_IMAGE=localhost/rel04d-runtime-base:ci
-BUILD_OUTPUT_IMAGE=localhost/rel04d-build-output:ci
 WORKLOADS=12
 STOP_TIMEOUT=10
 # Fast sweeps, no jitter: the second container sweeps within seconds of the first
@@ -174,16 +174,13 @@ build_runtime_base() {
         || fail "podman import of the runtime base failed"
 }
 
-# The Dockerfile's build output (/out) holding BINARY, as a local image.
-build_output_image() {
-    local out="$WORK_DIR/output"
+# What the Dockerfile's builder stage leaves in /out, with BINARY: the directory
+# that replaces that stage (podman build --build-context builder=DIR).
+prepare_build_output() {
+    BUILD_OUTPUT="$WORK_DIR/build-output"
     scripts/check-shared-libraries.sh "$BINARY" || fail "$BINARY needs a library the runtime lacks"
-    install -D -m 0755 "$BINARY" "$out/out/usr/local/bin/rel04d"
-    install -d -m 0750 "$out/out/var/lib/rel04d"
-    podman rmi --force "$BUILD_OUTPUT_IMAGE" >/dev/null 2>&1 || true
-    tar -C "$out" --numeric-owner --owner=0 --group=0 -c out \
-        | podman import --quiet - "$BUILD_OUTPUT_IMAGE" >/dev/null \
-        || fail "podman import of the build output failed"
+    install -D -m 0755 "$BINARY" "$BUILD_OUTPUT/out/usr/local/bin/rel04d"
+    install -d -m 0750 "$BUILD_OUTPUT/out/var/lib/rel04d"
 }
 
 build_image() {
@@ -193,7 +190,7 @@ build_image() {
     podman rmi --force "$IMAGE" >/dev/null 2>&1 || true
     if ! podman build --format docker \
         --build-arg "RUNTIME_IMAGE=$BASE_IMAGE" \
-        --build-arg "BUILD_OUTPUT=$BUILD_OUTPUT_IMAGE" \
+        --build-context "builder=$BUILD_OUTPUT" \
         --tag "$IMAGE" . >"$WORK_DIR/build.log" 2>&1; then
         tail -n 40 "$WORK_DIR/build.log" >&2
         fail "podman build failed (its last lines above)"
@@ -361,7 +358,7 @@ main() {
     install_tools
     configure_podman
     build_runtime_base
-    build_output_image
+    prepare_build_output
     build_image
     check_image
     start_simulator
