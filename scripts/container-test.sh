@@ -188,7 +188,8 @@ build_image() {
     # Docker format: the OCI image format has no HEALTHCHECK, and Docker and ECS
     # run the image with it.
     podman rmi --force "$IMAGE" >/dev/null 2>&1 || true
-    if ! podman build --format docker \
+    # --layers=false: no intermediate images left behind by each run.
+    if ! podman build --format docker --layers=false \
         --build-arg "RUNTIME_IMAGE=$BASE_IMAGE" \
         --build-context "builder=$BUILD_OUTPUT" \
         --tag "$IMAGE" . >"$WORK_DIR/build.log" 2>&1; then
