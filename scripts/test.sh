@@ -2,7 +2,8 @@
 # The whole test suite, from a clean clone: installs what it needs (Debian's
 # postgresql, a Python venv with moto, botocore and cfn-lint), starts PostgreSQL
 # and moto on loopback, then runs formatting, lints and every test — the
-# integration suite once on SQLite and once on Postgres.
+# integration suite once on SQLite and once on Postgres — and last builds the
+# release binary and runs it in the container image (scripts/container-test.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export WORK="${REL04D_WORK:-$PWD/.ci-work}"
@@ -38,5 +39,8 @@ cargo test --quiet --test '*'
 log "release build, with the Dockerfile's build command"
 grep -q 'cargo build --release --locked' Dockerfile
 cargo build --release --locked --quiet
+
+log "container image: podman build of the Dockerfile, run read-only on a volume"
+scripts/container-test.sh target/release/rel04d
 
 log "all tests passed"
