@@ -287,3 +287,8 @@ fn redacted_option<S: Serializer>(
 
 #[cfg(test)]
 mod tests;
+
+/// Parses a humantime duration (`8h`, `30s`) for command-line flags.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text).map_err(|e| e.to_string())
+}

@@ -5,6 +5,7 @@
 //! Also `rel04d simulator`, which serves the simulator alone.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use rand::seq::IndexedRandom;
 
 use crate::aws::{AwsSetup, Endpoints};
 use crate::config::Settings;
+use crate::shutdown::{CancellationToken, Supervisor};
 use crate::simulator::{Faults, Simulator};
 use crate::startup::Daemon;
 use crate::store::TransitionRow;
@@ -25,16 +27,16 @@ const DEMO_DATABASE: &str = "rel04d-demo.db";
 #[derive(Clone, Debug, clap::Args)]
 pub struct DemoArgs {
     /// Stop after this long (e.g. 60s); default: run until Ctrl-C.
-    #[arg(long, value_parser = crate::cli::parse_duration)]
+    #[arg(long, value_parser = crate::config::parse_duration)]
     pub duration: Option<Duration>,
     /// How many simulated workloads.
     #[arg(long, default_value_t = 25)]
     pub workloads: usize,
     /// Time between sweeps.
-    #[arg(long, value_parser = crate::cli::parse_duration, default_value = "10s")]
+    #[arg(long, value_parser = crate::config::parse_duration, default_value = "10s")]
     pub interval: Duration,
     /// Time between simulated answer changes.
-    #[arg(long, value_parser = crate::cli::parse_duration, default_value = "3s")]
+    #[arg(long, value_parser = crate::config::parse_duration, default_value = "3s")]
     pub change_every: Duration,
     /// Seed of the simulated fleet.
     #[arg(long, default_value_t = 7)]
@@ -92,7 +94,7 @@ pub async fn serve_simulator(args: SimulatorArgs) -> anyhow::Result<()> {
         "point the SDK at it: AWS_ENDPOINT_URL_WELLARCHITECTED={}",
         server.url()
     );
-    crate::cli::stop_signal().await;
+    crate::shutdown::stop_signal().await;
     server.shutdown().await;
     Ok(())
 }
@@ -211,23 +213,39 @@ pub async fn run(args: DemoArgs, database_url: Option<String>) -> anyhow::Result
         .into_iter()
         .map(|w| (w.id, w.name))
         .collect();
-    let printer = tokio::spawn(print_transitions(daemon.reconciler.subscribe(), names));
-    let changer = tokio::spawn(change_answers(sim.clone(), args.change_every));
-    let summary = tokio::spawn(print_summaries(daemon.clone(), args.interval));
+    // The demo's own tasks stop with the daemon, on the same kind of token.
+    let demo_tasks = Supervisor::new();
+    let token = demo_tasks.token();
+    demo_tasks.spawn(
+        "printer",
+        until(
+            token.clone(),
+            print_transitions(daemon.reconciler.subscribe(), names),
+        ),
+    );
+    demo_tasks.spawn(
+        "changer",
+        until(
+            token.clone(),
+            change_answers(sim.clone(), args.change_every),
+        ),
+    );
+    demo_tasks.spawn(
+        "summary",
+        until(token, print_summaries(daemon.clone(), args.interval)),
+    );
 
     let stop = async {
         match args.duration {
             Some(duration) => tokio::select! {
                 _ = tokio::time::sleep(duration) => {}
-                _ = crate::cli::stop_signal() => {}
+                _ = crate::shutdown::stop_signal() => {}
             },
-            None => crate::cli::stop_signal().await,
+            None => crate::shutdown::stop_signal().await,
         }
     };
     daemon.clone().run(stop).await?;
-    changer.abort();
-    summary.abort();
-    printer.abort();
+    demo_tasks.shut_down().await;
     let history = daemon
         .store
         .list_transitions(&crate::filter::Filter::default())
@@ -266,6 +284,14 @@ fn stage_special_cases(sim: &Simulator) -> Option<String> {
         sim.set_faults(faults);
     }
     ordinary.get(2).map(|w| w.id.clone())
+}
+
+/// Runs `task` until `token` is cancelled.
+async fn until(token: CancellationToken, task: impl Future<Output = ()>) {
+    tokio::select! {
+        _ = task => {}
+        _ = token.cancelled() => {}
+    }
 }
 
 async fn print_transitions(

@@ -32,10 +32,12 @@
 //! | [`sweep`], [`scheduler`] | the constant-rate sweep of each scope |
 //! | [`events`] | SQS consumer, `POST /events` inbox, CloudTrail event parsing |
 //! | [`notify`] | the outbox publisher to EventBridge |
-//! | [`http`], [`graphql`], [`explain`] | health, readiness, metrics, event intake, GraphQL, explanations |
+//! | [`http`], [`graphql`], [`explain`] | the HTTP listener: health, readiness, metrics, event intake, GraphQL, explanations |
+//! | [`status`] | liveness, readiness and scrape-time gauges, the facts `/healthz`, `/readyz` and `/metrics` serve |
 //! | [`filter`] | the filter grammar shared by the CLI and GraphQL |
 //! | [`simulator`] | the Well-Architected Tool simulator (tests, benchmarks, demo) |
 //! | [`config`], [`telemetry`], [`metrics`], [`aws`] | settings, logging, Prometheus registry, SDK set-up |
+//! | [`shutdown`] | one cancellation token and task tracker for every task; a task that dies stops the daemon |
 //! | [`startup`], [`cli`], [`demo`] | wiring, commands and the demo |
 pub mod aws;
 pub mod cli;
@@ -53,8 +55,10 @@ pub mod queue;
 pub mod reconcile;
 pub mod scheduler;
 pub mod scope;
+pub mod shutdown;
 pub mod simulator;
 pub mod startup;
+pub mod status;
 pub mod store;
 pub mod sweep;
 pub mod telemetry;

@@ -12,6 +12,8 @@ use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use chrono::Utc;
 use tokio::sync::broadcast;
 
+use crate::shutdown::CancellationToken;
+
 use crate::metrics::Metrics;
 use crate::store::{OutboxRow, Store, TransitionRow};
 use crate::wellarchitected::backoff;
@@ -40,7 +42,7 @@ impl Publisher {
     pub async fn run(
         self,
         mut transitions: broadcast::Receiver<TransitionRow>,
-        mut shutdown: broadcast::Receiver<()>,
+        shutdown: CancellationToken,
     ) {
         self.metrics.describe(
             "rel04d_notifications_total",
@@ -69,14 +71,14 @@ impl Publisher {
                     );
                     tokio::select! {
                         _ = tokio::time::sleep(wait) => continue,
-                        _ = shutdown.recv() => return,
+                        _ = shutdown.cancelled() => return,
                     }
                 }
             }
             tokio::select! {
                 _ = transitions.recv() => {}
                 _ = tokio::time::sleep(Duration::from_secs(5)) => {}
-                _ = shutdown.recv() => return,
+                _ = shutdown.cancelled() => return,
             }
         }
     }

@@ -5,35 +5,42 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use tokio::sync::broadcast;
 use tokio::time::Instant;
 
+use crate::config::ScheduleSettings;
+use crate::metrics::Metrics;
 use crate::scope::Scope;
-use crate::startup::Daemon;
+use crate::shutdown::CancellationToken;
+use crate::store::Store;
 use crate::sweep::{SweepReport, sweep};
+
+/// What sweeping needs: the store, this replica's name in leases, the schedule
+/// and where to count.
+pub struct Sweeper {
+    pub store: Store,
+    pub replica_id: String,
+    pub schedule: ScheduleSettings,
+    pub metrics: Arc<Metrics>,
+}
 
 /// Sweeps `scope` at a constant rate until shutdown. Intervals are measured start
 /// to start, so a long sweep shortens the pause after it instead of shifting the
 /// schedule; a sweep longer than the interval is followed by the next at once.
-pub async fn schedule(
-    daemon: Arc<Daemon>,
-    scope: Arc<Scope>,
-    mut shutdown: broadcast::Receiver<()>,
-) {
-    let interval = daemon.settings.schedule.interval;
-    let jitter = daemon.settings.schedule.jitter;
+pub async fn schedule(sweeper: Arc<Sweeper>, scope: Arc<Scope>, shutdown: CancellationToken) {
+    let interval = sweeper.schedule.interval;
+    let jitter = sweeper.schedule.jitter;
     let mut next = Instant::now();
     loop {
         tokio::select! {
             _ = tokio::time::sleep_until(next) => {}
-            _ = shutdown.recv() => return,
+            _ = shutdown.cancelled() => return,
         }
         let started = Instant::now();
         let mut pause = interval + jitter.mul_f64(rand::random::<f64>());
-        if !holds_sweep_lease(&daemon, &scope).await {
+        if !holds_sweep_lease(&sweeper, &scope).await {
             // Another replica sweeps this interval; if it dies, its lease runs
             // out before the next interval would: try again then.
-            if let Some(free_in) = lease_free_in(&daemon, &scope).await {
+            if let Some(free_in) = lease_free_in(&sweeper, &scope).await {
                 pause = pause.min(free_in + jitter.mul_f64(rand::random::<f64>()));
             }
         } else {
@@ -43,13 +50,13 @@ pub async fn schedule(
             let renewing = async {
                 loop {
                     tokio::time::sleep(renew_every).await;
-                    holds_sweep_lease(&daemon, &scope).await;
+                    holds_sweep_lease(&sweeper, &scope).await;
                 }
             };
             tokio::select! {
-                _ = sweep_and_report(&daemon, &scope) => {}
+                _ = sweep_and_report(&sweeper, &scope) => {}
                 _ = renewing => {}
-                _ = shutdown.recv() => return,
+                _ = shutdown.cancelled() => return,
             }
         }
         next = started + pause;
@@ -57,23 +64,22 @@ pub async fn schedule(
 }
 
 /// How long until the sweep lease of `scope`, held by another replica, runs out.
-async fn lease_free_in(daemon: &Daemon, scope: &Scope) -> Option<std::time::Duration> {
+async fn lease_free_in(sweeper: &Sweeper, scope: &Scope) -> Option<std::time::Duration> {
     let name = format!("sweep:{}", scope.key());
-    let expiry = daemon.store.lease_expiry(&name).await.ok()??;
+    let expiry = sweeper.store.lease_expiry(&name).await.ok()??;
     Some((expiry - Utc::now()).to_std().unwrap_or_default())
 }
 
 /// Whether this replica sweeps `scope` this interval. With one replica it always
 /// does; with several, one of them per interval does, and a dead replica's
 /// scopes are taken over when its lease runs out.
-async fn holds_sweep_lease(daemon: &Daemon, scope: &Scope) -> bool {
+async fn holds_sweep_lease(sweeper: &Sweeper, scope: &Scope) -> bool {
     let now = Utc::now();
-    let until =
-        now + chrono::Duration::from_std(daemon.settings.schedule.interval).unwrap_or_default();
+    let until = now + chrono::Duration::from_std(sweeper.schedule.interval).unwrap_or_default();
     let name = format!("sweep:{}", scope.key());
-    match daemon
+    match sweeper
         .store
-        .try_lease(&name, &daemon.replica_id, now, until)
+        .try_lease(&name, &sweeper.replica_id, now, until)
         .await
     {
         Ok(held) => {
@@ -94,11 +100,11 @@ async fn holds_sweep_lease(daemon: &Daemon, scope: &Scope) -> bool {
 }
 
 /// Sweeps `scope` once, then logs, counts and records the sweep.
-pub async fn sweep_and_report(daemon: &Daemon, scope: &Scope) -> SweepReport {
-    let report = sweep(scope, &daemon.store).await;
+pub async fn sweep_and_report(sweeper: &Sweeper, scope: &Scope) -> SweepReport {
+    let report = sweep(scope, &sweeper.store).await;
     let complete = report.listing_error.is_none() && report.failed == 0;
     let result = if complete { "complete" } else { "incomplete" };
-    let metrics = &daemon.metrics;
+    let metrics = &sweeper.metrics;
     metrics.inc(
         "rel04d_sweeps_total",
         &[("scope", &report.scope), ("result", result)],
@@ -120,11 +126,11 @@ pub async fn sweep_and_report(daemon: &Daemon, scope: &Scope) -> SweepReport {
     );
     // Only a complete sweep counts for readiness.
     if complete {
-        let recorded = daemon
+        let recorded = sweeper
             .store
             .record_sweep(
                 &report.scope,
-                &daemon.replica_id,
+                &sweeper.replica_id,
                 Utc::now(),
                 report.listed as i64,
                 report.duration.as_millis() as i64,
@@ -142,14 +148,14 @@ pub async fn sweep_and_report(daemon: &Daemon, scope: &Scope) -> SweepReport {
 const KEEP: chrono::Duration = chrono::Duration::days(15);
 
 /// Prunes what is only kept for a while, hourly, until shutdown.
-pub async fn housekeeping(daemon: Arc<Daemon>, mut shutdown: broadcast::Receiver<()>) {
+pub async fn housekeeping(store: Store, shutdown: CancellationToken) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
         tokio::select! {
             _ = every.tick() => {}
-            _ = shutdown.recv() => return,
+            _ = shutdown.cancelled() => return,
         }
-        match daemon.store.prune(KEEP, Utc::now()).await {
+        match store.prune(KEEP, Utc::now()).await {
             Ok(0) => {}
             Ok(pruned) => tracing::info!(
                 pruned,

@@ -1,20 +1,21 @@
 //! Wiring: builds the daemon from settings and runs it until told to stop.
 //!
-//! Shutdown is one broadcast signal (as in mini-redis): every long-running task
-//! listens for it, the work queues close, workers finish the evaluation they are
-//! recording, and `run` returns.
+//! Each part gets only what it uses: the scheduler a [`Sweeper`], HTTP an
+//! [`HttpState`] with a [`Status`], intake an [`EventHandler`]. Every
+//! long-running task runs under one [`Supervisor`]: the stop signal cancels its
+//! token, the work queues close, workers finish the evaluation they are
+//! recording, and `run` returns; a task that dies stops everything and `run`
+//! returns its name as an error, so the process exits non-zero.
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use anyhow::Context;
 use futures::future::join_all;
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
-use tokio::time::Instant;
 
 use crate::aws;
 use crate::config::Settings;
@@ -27,15 +28,14 @@ use crate::metrics::Metrics;
 use crate::notify::Publisher;
 use crate::queue::{Job, Target};
 use crate::reconcile::{Reconciled, Reconciler, ScopeRef};
-use crate::scheduler;
+use crate::scheduler::{self, Sweeper};
 use crate::scope::Scope;
+use crate::shutdown::{DRAIN_TIMEOUT, Supervisor};
+use crate::status::Status;
 use crate::store::{Backend, Store};
 use crate::sweep::SweepReport;
 use crate::wellarchitected::WellArchitected;
 use crate::workload::Trigger;
-
-/// How long in-flight evaluations may take to finish after a stop signal.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The assembled daemon: store, evaluator and one [`Scope`] per account-region.
 pub struct Daemon {
@@ -49,9 +49,8 @@ pub struct Daemon {
     pub policies: PolicySet,
     /// This process's name in claims shared with other replicas.
     pub replica_id: String,
-    pub started_at: Instant,
-    /// Set when the stop signal arrives.
-    stopping: Arc<AtomicBool>,
+    /// Sweeps scopes on schedule (and on demand, `sweep_all`).
+    pub sweeper: Arc<Sweeper>,
 }
 
 impl Daemon {
@@ -95,6 +94,12 @@ impl Daemon {
             );
             scopes.push(Arc::new(Scope::new(spec, wa, settings.aws.max_concurrency)));
         }
+        let sweeper = Arc::new(Sweeper {
+            store: store.clone(),
+            replica_id: replica_id.clone(),
+            schedule: settings.schedule.clone(),
+            metrics: metrics.clone(),
+        });
         Ok(Arc::new(Daemon {
             settings,
             store,
@@ -104,8 +109,7 @@ impl Daemon {
             aws: setup,
             policies,
             replica_id,
-            started_at: Instant::now(),
-            stopping: Arc::default(),
+            sweeper,
         }))
     }
 
@@ -135,44 +139,9 @@ impl Daemon {
         join_all(
             self.scopes
                 .iter()
-                .map(|scope| scheduler::sweep_and_report(self, scope)),
+                .map(|scope| scheduler::sweep_and_report(&self.sweeper, scope)),
         )
         .await
-    }
-
-    /// Recomputes the gauges read from the database and queues (at scrape time).
-    pub async fn refresh_gauges(&self) {
-        match self.store.count_by_state().await {
-            Ok(counts) => {
-                let labels: Vec<[(&str, &str); 2]> = counts
-                    .iter()
-                    .map(|c| {
-                        [
-                            ("state", c.state.as_str()),
-                            ("muted", if c.muted { "true" } else { "false" }),
-                        ]
-                    })
-                    .collect();
-                let series: Vec<(&[(&str, &str)], f64)> = labels
-                    .iter()
-                    .zip(&counts)
-                    .map(|(l, c)| (&l[..], c.count as f64))
-                    .collect();
-                self.metrics.replace("rel04d_controls", &series);
-            }
-            Err(error) => tracing::warn!(error = format!("{error:#}"), "cannot count controls"),
-        }
-        if let Ok(backlog) = self.store.outbox_backlog().await {
-            self.metrics
-                .set("rel04d_outbox_backlog", &[], backlog as f64);
-        }
-        for scope in &self.scopes {
-            self.metrics.set(
-                "rel04d_queue_depth",
-                &[("scope", scope.key())],
-                scope.queue.len() as f64,
-            );
-        }
     }
 
     /// Runs the daemon until `stop` resolves, on the configured HTTP address.
@@ -185,36 +154,33 @@ impl Daemon {
     }
 
     /// Runs the daemon until `stop` resolves: sweeps at a constant rate, event
-    /// intake, notifications, and HTTP on `listener`.
+    /// intake, notifications, and HTTP on `listener`. Returns an error when a task
+    /// died (the process then exits non-zero).
     pub async fn run_on(
         self: Arc<Self>,
         listener: TcpListener,
         stop: impl Future<Output = ()>,
     ) -> anyhow::Result<()> {
         self.retire_unconfigured_scopes().await?;
-        let (shutdown, _) = broadcast::channel::<()>(1);
+        let supervisor = Supervisor::new();
         let workers = self.start_workers();
         // One schedule per scope: a slow or failing account-region never delays another.
-        let mut tasks: Vec<JoinHandle<()>> = self
-            .scopes
-            .iter()
-            .map(|scope| {
-                tokio::spawn(scheduler::schedule(
-                    self.clone(),
-                    scope.clone(),
-                    shutdown.subscribe(),
-                ))
-            })
-            .collect();
-        tasks.extend(self.spawn_event_intake(&shutdown, listener));
-        tasks.push(tokio::spawn(scheduler::housekeeping(
-            self.clone(),
-            shutdown.subscribe(),
-        )));
+        for scope in &self.scopes {
+            supervisor.spawn(
+                format!("schedule of {}", scope.key()),
+                scheduler::schedule(self.sweeper.clone(), scope.clone(), supervisor.token()),
+            );
+        }
+        self.spawn_event_intake(&supervisor, listener);
+        supervisor.spawn(
+            "housekeeping",
+            scheduler::housekeeping(self.store.clone(), supervisor.token()),
+        );
         if let Some(publisher) = self.publisher() {
-            tasks.push(tokio::spawn(
-                publisher.run(self.reconciler.subscribe(), shutdown.subscribe()),
-            ));
+            supervisor.spawn(
+                "notification publisher",
+                publisher.run(self.reconciler.subscribe(), supervisor.token()),
+            );
         }
         tracing::info!(
             scopes = self.scopes.len(),
@@ -222,15 +188,21 @@ impl Daemon {
             replica = %self.replica_id,
             "rel04d running"
         );
-        stop.await;
-        tracing::info!("stop signal received; shutting down");
-        self.stopping.store(true, Ordering::Release);
-        let _ = shutdown.send(());
-        self.stop_workers(workers).await;
-        for task in tasks {
-            task.await.context("a daemon task")?;
+        tokio::select! {
+            _ = stop => tracing::info!("stop signal received; shutting down"),
+            _ = supervisor.cancelled() => {}
+        }
+        // Cancel first, so work abandoned from here on counts as deferred by the
+        // shutdown rather than failed; then close the queues and drain.
+        supervisor.cancel();
+        let (_, drained) = tokio::join!(self.stop_workers(workers), supervisor.shut_down());
+        if !drained {
+            tracing::warn!("some tasks did not finish within {DRAIN_TIMEOUT:?}; abandoning them");
         }
         self.release_leases().await;
+        if let Some(task) = supervisor.died() {
+            anyhow::bail!("the {task} task ended unexpectedly");
+        }
         tracing::info!("stopped");
         Ok(())
     }
@@ -246,45 +218,28 @@ impl Daemon {
         }
     }
 
-    /// Why the daemon is wedged, if it is: every write to the state database
-    /// has failed for longer than [`Daemon::wedge_bound`]. `/healthz` then fails,
-    /// so a supervisor restarts the process, and the intake refuses events.
-    pub fn wedged(&self) -> Option<String> {
-        let failing = self.store.write_health().failing_for()?;
-        (failing > self.wedge_bound()).then(|| {
-            format!(
-                "every write to the state database has failed for {}",
-                humantime::format_duration(Duration::from_secs(failing.as_secs()))
-            )
-        })
-    }
-
-    /// How long writes may fail before the daemon counts as wedged: a sweep
-    /// interval (every sweep writes), at least 10 s and at most 5 minutes.
-    pub fn wedge_bound(&self) -> Duration {
-        self.settings
-            .schedule
-            .interval
-            .clamp(Duration::from_secs(10), Duration::from_secs(300))
-    }
-
     /// Starts the HTTP listener, the SQS consumer and the inbox processor (the
     /// latter two only when configured).
-    fn spawn_event_intake(
-        self: &Arc<Self>,
-        shutdown: &broadcast::Sender<()>,
-        listener: TcpListener,
-    ) -> Vec<JoinHandle<()>> {
+    fn spawn_event_intake(&self, supervisor: &Supervisor, listener: TcpListener) {
         let handler = Arc::new(EventHandler::new(
             self.store.clone(),
             self.scopes.clone(),
             self.settings.policies.tags.enabled,
             self.metrics.clone(),
-            self.stopping.clone(),
+            supervisor.token(),
         ));
         let inbox_wake = Arc::new(Notify::new());
+        let status = Status::new(
+            self.store.clone(),
+            self.scopes.clone(),
+            self.metrics.clone(),
+            self.settings.schedule.clone(),
+            supervisor.clone(),
+        );
         let state = HttpState {
-            daemon: self.clone(),
+            settings: Arc::new(self.settings.http.clone()),
+            store: self.store.clone(),
+            status: Arc::new(status),
             graphql: crate::graphql::schema(self.store.clone(), self.policies.clone()),
             events_token: self.settings.http.events_token.clone(),
             inbox_wake: inbox_wake.clone(),
@@ -294,20 +249,20 @@ impl Daemon {
             .local_addr()
             .map(|a| a.to_string())
             .unwrap_or_default();
-        let http_shutdown = shutdown.subscribe();
-        let mut tasks = vec![tokio::spawn(async move {
+        let token = supervisor.token();
+        supervisor.spawn("HTTP server", async move {
             tracing::info!(%address, "HTTP listening");
-            if let Err(error) = http::serve(listener, state, http_shutdown).await {
+            if let Err(error) = http::serve(listener, state, token).await {
                 tracing::error!(%error, "HTTP server failed");
             }
-        })];
+        });
         if self.settings.http.events_token.is_some() {
             let inbox = InboxProcessor {
                 store: self.store.clone(),
                 handler: handler.clone(),
                 wake: inbox_wake,
             };
-            tasks.push(tokio::spawn(inbox.run(shutdown.subscribe())));
+            supervisor.spawn("event inbox", inbox.run(supervisor.token()));
         }
         if let Some(queue_url) = &self.settings.events.sqs.queue_url {
             let consumer = Arc::new(SqsConsumer {
@@ -318,9 +273,8 @@ impl Daemon {
                 wait: self.settings.events.sqs.wait_time,
                 call_timeout: self.settings.aws.call_timeout,
             });
-            tasks.push(tokio::spawn(consumer.run(shutdown.subscribe())));
+            supervisor.spawn("SQS consumer", consumer.run(supervisor.token()));
         }
-        tasks
     }
 
     /// One full sweep with workers, then stop: `rel04d run --once`.

@@ -114,7 +114,7 @@ pub enum Command {
         /// Probe /readyz instead of /healthz.
         #[arg(long)]
         ready: bool,
-        #[arg(long, value_parser = parse_duration, default_value = "3s")]
+        #[arg(long, value_parser = crate::config::parse_duration, default_value = "3s")]
         timeout: Duration,
     },
     /// The daemon against the built-in simulator and a local SQLite file.
@@ -196,7 +196,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Run { once: false } => {
             let daemon = Daemon::build(settings, None).await?;
-            daemon.run(stop_signal()).await
+            daemon.run(crate::shutdown::stop_signal()).await
         }
         Command::Run { once: true } => {
             let daemon = Daemon::build(settings, None).await?;
@@ -312,25 +312,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// Resolves on SIGTERM or SIGINT.
-pub async fn stop_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate => {}
-    }
-}
-
 /// The control of a workload, or an error saying there is none.
 async fn known_control(
     store: &Store,
@@ -358,11 +339,6 @@ fn parse_until(text: &str) -> anyhow::Result<DateTime<Utc>> {
 fn actor(by: Option<String>) -> String {
     by.or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "cli".to_owned())
-}
-
-/// Parses a humantime duration for clap.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text).map_err(|e| e.to_string())
 }
 
 /// What `run --once` did, over every scope: printed as one line, and a failure

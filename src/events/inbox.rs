@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::Notify;
+
+use crate::shutdown::CancellationToken;
 
 use super::{EventHandler, Handled, NotHandled};
 use crate::store::Store;
@@ -36,14 +38,11 @@ pub struct InboxProcessor {
 }
 
 impl InboxProcessor {
-    pub async fn run(self, mut shutdown: broadcast::Receiver<()>) {
+    pub async fn run(self, shutdown: CancellationToken) {
         loop {
             // A stop signal that came during the last batch ends the loop here:
             // what is still pending stays in the inbox for the next start.
-            if !matches!(
-                shutdown.try_recv(),
-                Err(broadcast::error::TryRecvError::Empty)
-            ) {
+            if shutdown.is_cancelled() {
                 return;
             }
             let more_waiting = match self.process_batch().await {
@@ -62,7 +61,7 @@ impl InboxProcessor {
             tokio::select! {
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(Duration::from_secs(2)) => {}
-                _ = shutdown.recv() => return,
+                _ = shutdown.cancelled() => return,
             }
         }
     }

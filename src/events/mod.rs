@@ -12,7 +12,6 @@ pub mod sample;
 pub mod sqs;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::Utc;
 
@@ -20,6 +19,7 @@ use crate::metrics::Metrics;
 use crate::queue::{Job, Target};
 use crate::reconcile::Reconciled;
 use crate::scope::Scope;
+use crate::shutdown::CancellationToken;
 use crate::store::Store;
 use crate::workload::Trigger;
 use parse::{Parsed, WorkloadEvent};
@@ -96,9 +96,9 @@ pub struct EventHandler {
     scopes: Vec<Arc<Scope>>,
     tags_enabled: bool,
     metrics: Arc<Metrics>,
-    /// Set once the daemon is stopping: evaluations abandoned from then on are
-    /// deferred, not failed.
-    stopping: Arc<AtomicBool>,
+    /// Cancelled once the daemon is stopping: evaluations abandoned from then on
+    /// are deferred, not failed.
+    stopping: CancellationToken,
 }
 
 impl EventHandler {
@@ -107,7 +107,7 @@ impl EventHandler {
         scopes: Vec<Arc<Scope>>,
         tags_enabled: bool,
         metrics: Arc<Metrics>,
-        stopping: Arc<AtomicBool>,
+        stopping: CancellationToken,
     ) -> Self {
         metrics.describe(
             "rel04d_events_total",
@@ -287,7 +287,7 @@ impl EventHandler {
         let reconciled = match done {
             Ok(reconciled) => reconciled,
             // The work queue closed under it: shutdown, not the event's fault.
-            Err(why) if self.stopping.load(Ordering::Acquire) => {
+            Err(why) if self.stopping.is_cancelled() => {
                 return Err(NotHandled::Deferred(format!("shutting down ({why})")));
             }
             Err(why) => return Err(anyhow::anyhow!(why).into()),

@@ -10,10 +10,11 @@ use std::time::Duration;
 
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use aws_smithy_types::timeout::TimeoutConfig;
-use tokio::sync::{Semaphore, broadcast};
+use tokio::sync::Semaphore;
 
 use super::{EventHandler, Handled};
 use crate::metrics::Metrics;
+use crate::shutdown::CancellationToken;
 use crate::wellarchitected::backoff;
 
 /// Messages handled at once; beyond it the consumer stops receiving.
@@ -32,7 +33,7 @@ pub struct SqsConsumer {
 }
 
 impl SqsConsumer {
-    pub async fn run(self: Arc<Self>, mut shutdown: broadcast::Receiver<()>) {
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         self.metrics.describe(
             "rel04d_event_lag_seconds",
             "gauge",
@@ -55,7 +56,7 @@ impl SqsConsumer {
                 .send();
             let output = tokio::select! {
                 output = receive => output,
-                _ = shutdown.recv() => break,
+                _ = shutdown.cancelled() => break,
             };
             let messages = match output {
                 Ok(output) => {
@@ -72,7 +73,7 @@ impl SqsConsumer {
                     tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(&error), retry_in_ms = wait.as_millis() as u64, "receiving from SQS failed");
                     tokio::select! {
                         _ = tokio::time::sleep(wait) => continue,
-                        _ = shutdown.recv() => break,
+                        _ = shutdown.cancelled() => break,
                     }
                 }
             };
@@ -85,12 +86,9 @@ impl SqsConsumer {
                 });
             }
         }
-        // Let in-flight messages finish or time out; unfinished ones are redelivered.
-        let _ = tokio::time::timeout(
-            Duration::from_secs(30),
-            permits.acquire_many(IN_FLIGHT as u32),
-        )
-        .await;
+        // Let in-flight messages finish (the supervisor's drain deadline bounds
+        // this); unfinished ones are redelivered.
+        let _ = permits.acquire_many(IN_FLIGHT as u32).await;
     }
 
     /// Timeouts for ReceiveMessage: the attempt may last the whole wait and then

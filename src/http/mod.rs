@@ -20,22 +20,29 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, Semaphore, broadcast};
+use tokio::sync::{Notify, Semaphore};
 
 pub use access::Access;
 
+use crate::config::HttpSettings;
 use crate::events::{EventHandler, Handled, Triage};
 use crate::graphql::Rel04Schema;
-use crate::startup::Daemon;
+use crate::shutdown::CancellationToken;
+use crate::status::Status;
+use crate::store::Store;
 
 /// EventBridge events are at most 256 KiB.
 pub const MAX_EVENT_BYTES: usize = 256 * 1024;
 /// GraphQL queries are small; this bounds what a client can make us parse.
 pub const MAX_QUERY_BYTES: usize = 64 * 1024;
 
+/// What the HTTP handlers use, and nothing more.
 #[derive(Clone)]
 pub struct HttpState {
-    pub daemon: Arc<Daemon>,
+    pub settings: Arc<HttpSettings>,
+    pub store: Store,
+    /// Liveness, readiness and the gauges read at scrape time.
+    pub status: Arc<Status>,
     pub graphql: Rel04Schema,
     pub events_token: Option<SecretString>,
     /// Rung after an event is stored, so the inbox processor picks it up at once.
@@ -46,7 +53,7 @@ pub struct HttpState {
 
 /// The routes, for a listener bound to `listening_on` (a name `Host` may carry).
 pub fn router(state: HttpState, listening_on: SocketAddr) -> Router {
-    let http = &state.daemon.settings.http;
+    let http = &*state.settings;
     let access = Access::new(http, listening_on);
     // GraphQL reads everything: without a token it is served on loopback only.
     let off = (http.graphql_token.is_none() && !listening_on.ip().is_loopback()).then(|| {
@@ -80,10 +87,10 @@ pub fn router(state: HttpState, listening_on: SocketAddr) -> Router {
 pub async fn serve(
     listener: TcpListener,
     state: HttpState,
-    shutdown: broadcast::Receiver<()>,
+    shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let listening_on = listener.local_addr()?;
-    let limits = server::Limits::from(&state.daemon.settings.http);
+    let limits = server::Limits::from(&*state.settings);
     server::serve(listener, router(state, listening_on), limits, shutdown).await
 }
 
@@ -116,50 +123,29 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
 /// Alive unless wedged: when every write to the state database has failed for
 /// a while, a restart is the supervisor's best remedy.
 async fn healthz(State(state): State<HttpState>) -> Response {
-    match state.daemon.wedged() {
+    match state.status.unhealthy() {
         Some(why) => error(StatusCode::SERVICE_UNAVAILABLE, why),
         None => (StatusCode::OK, "ok\n").into_response(),
     }
 }
 
-/// Ready when the database answers and every scope was swept completely
-/// recently, by this replica or another (or the daemon is young enough that the
-/// first sweep may still be running).
+/// Ready when healthy, the database answers and every scope was swept
+/// completely recently ([`Status::ready`]).
 async fn readyz(State(state): State<HttpState>) -> Response {
-    let daemon = &state.daemon;
-    if let Err(e) = daemon.store.ping().await {
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("database unreachable: {e:#}"),
-        );
+    match state.status.ready().await {
+        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
+        Err(why) => error(StatusCode::SERVICE_UNAVAILABLE, why),
     }
-    let schedule = &daemon.settings.schedule;
-    let allowance = (schedule.interval + schedule.jitter) * 2;
-    if daemon.started_at.elapsed() <= allowance {
-        return (StatusCode::OK, "ready\n").into_response();
-    }
-    let oldest_allowed = Utc::now() - chrono::Duration::from_std(allowance).unwrap_or_default();
-    for scope in &daemon.scopes {
-        match daemon.store.last_sweep(scope.key()).await {
-            Ok(Some(at)) if at >= oldest_allowed => {}
-            Ok(_) => {
-                let message = format!("no complete sweep of {} recently", scope.key());
-                return error(StatusCode::SERVICE_UNAVAILABLE, message);
-            }
-            Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, format!("{e:#}")),
-        }
-    }
-    (StatusCode::OK, "ready\n").into_response()
 }
 
 async fn metrics(State(state): State<HttpState>) -> Response {
-    state.daemon.refresh_gauges().await;
+    state.status.refresh_gauges().await;
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.daemon.metrics.render(),
+        state.status.metrics().render(),
     )
         .into_response()
 }
@@ -193,7 +179,7 @@ async fn post_event(State(endpoint): State<Arc<EventsEndpoint>>, request: Reques
     if !bearer_matches(headers, token) {
         return error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
     }
-    let timeout = state.daemon.settings.http.body_read_timeout;
+    let timeout = state.settings.body_read_timeout;
     let body = match body::read(body, MAX_EVENT_BYTES, timeout).await {
         Ok(bytes) => match String::from_utf8(bytes.to_vec()) {
             Ok(text) => text,
@@ -229,13 +215,13 @@ async fn post_event(State(endpoint): State<Arc<EventsEndpoint>>, request: Reques
         }
     };
     // An event stored now could not be evaluated: let the sender keep it.
-    if let Some(why) = state.daemon.wedged() {
+    if let Some(why) = state.status.unhealthy() {
         return error(
             StatusCode::SERVICE_UNAVAILABLE,
             format!("cannot handle events now ({why}); retry"),
         );
     }
-    match state.daemon.store.inbox_insert(&body, Utc::now()).await {
+    match state.store.inbox_insert(&body, Utc::now()).await {
         Ok(_) => {
             state.inbox_wake.notify_one();
             let body = json!({ "status": "accepted", "id": event.event_id });

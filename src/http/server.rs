@@ -13,7 +13,9 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, broadcast, watch};
+use tokio::sync::{Semaphore, watch};
+
+use crate::shutdown::CancellationToken;
 use tokio::task::JoinSet;
 
 use crate::config::HttpSettings;
@@ -46,7 +48,7 @@ pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: Limits,
-    mut shutdown: broadcast::Receiver<()>,
+    shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let (drain, draining) = watch::channel(false);
@@ -55,11 +57,11 @@ pub async fn serve(
         // At the cap, stop accepting: new clients wait in the kernel's backlog
         // instead of taking file descriptors the daemon needs for its database.
         let slot = tokio::select! {
-            _ = shutdown.recv() => break,
+            _ = shutdown.cancelled() => break,
             slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
         };
         let stream = tokio::select! {
-            _ = shutdown.recv() => break,
+            _ = shutdown.cancelled() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => stream,
                 Err(error) => {

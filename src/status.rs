@@ -1,0 +1,132 @@
+//! What the daemon says about itself: liveness (`/healthz`), readiness
+//! (`/readyz`) and the gauges read at scrape time (`/metrics`). Only facts are
+//! kept here — the store, the scopes' queues, when the daemon started and
+//! whether a task died — so the HTTP layer needs nothing else of the daemon.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::time::Instant;
+
+use crate::config::ScheduleSettings;
+use crate::metrics::Metrics;
+use crate::scope::Scope;
+use crate::shutdown::Supervisor;
+use crate::store::Store;
+
+pub struct Status {
+    store: Store,
+    scopes: Vec<Arc<Scope>>,
+    metrics: Arc<Metrics>,
+    schedule: ScheduleSettings,
+    supervisor: Supervisor,
+    started_at: Instant,
+}
+
+impl Status {
+    pub fn new(
+        store: Store,
+        scopes: Vec<Arc<Scope>>,
+        metrics: Arc<Metrics>,
+        schedule: ScheduleSettings,
+        supervisor: Supervisor,
+    ) -> Status {
+        Status {
+            store,
+            scopes,
+            metrics,
+            schedule,
+            supervisor,
+            started_at: Instant::now(),
+        }
+    }
+
+    /// Why the daemon should be restarted, if it should: a task died, or every
+    /// write to the state database has failed for longer than [`Status::wedge_bound`]
+    /// (a full disk, a broken database). Intake refuses events meanwhile.
+    pub fn unhealthy(&self) -> Option<String> {
+        if let Some(task) = self.supervisor.died() {
+            return Some(format!("the {task} task ended unexpectedly"));
+        }
+        let failing = self.store.write_health().failing_for()?;
+        (failing > self.wedge_bound()).then(|| {
+            format!(
+                "every write to the state database has failed for {}",
+                humantime::format_duration(Duration::from_secs(failing.as_secs()))
+            )
+        })
+    }
+
+    /// How long writes may fail before the daemon counts as wedged: a sweep
+    /// interval (every sweep writes), at least 10 s and at most 5 minutes.
+    pub fn wedge_bound(&self) -> Duration {
+        self.schedule
+            .interval
+            .clamp(Duration::from_secs(10), Duration::from_secs(300))
+    }
+
+    /// Ready when healthy, the database answers, and every scope was swept
+    /// completely recently, by this replica or another (or the daemon is young
+    /// enough that the first sweep may still be running).
+    pub async fn ready(&self) -> Result<(), String> {
+        if let Some(why) = self.unhealthy() {
+            return Err(why);
+        }
+        if let Err(e) = self.store.ping().await {
+            return Err(format!("database unreachable: {e:#}"));
+        }
+        let allowance = (self.schedule.interval + self.schedule.jitter) * 2;
+        if self.started_at.elapsed() <= allowance {
+            return Ok(());
+        }
+        let oldest_allowed = Utc::now() - chrono::Duration::from_std(allowance).unwrap_or_default();
+        for scope in &self.scopes {
+            match self.store.last_sweep(scope.key()).await {
+                Ok(Some(at)) if at >= oldest_allowed => {}
+                Ok(_) => return Err(format!("no complete sweep of {} recently", scope.key())),
+                Err(e) => return Err(format!("{e:#}")),
+            }
+        }
+        Ok(())
+    }
+
+    /// Recomputes the gauges read from the database and queues (at scrape time).
+    pub async fn refresh_gauges(&self) {
+        match self.store.count_by_state().await {
+            Ok(counts) => {
+                let labels: Vec<[(&str, &str); 2]> = counts
+                    .iter()
+                    .map(|c| {
+                        [
+                            ("state", c.state.as_str()),
+                            ("muted", if c.muted { "true" } else { "false" }),
+                        ]
+                    })
+                    .collect();
+                let series: Vec<(&[(&str, &str)], f64)> = labels
+                    .iter()
+                    .zip(&counts)
+                    .map(|(l, c)| (&l[..], c.count as f64))
+                    .collect();
+                self.metrics.replace("rel04d_controls", &series);
+            }
+            Err(error) => tracing::warn!(error = format!("{error:#}"), "cannot count controls"),
+        }
+        if let Ok(backlog) = self.store.outbox_backlog().await {
+            self.metrics
+                .set("rel04d_outbox_backlog", &[], backlog as f64);
+        }
+        for scope in &self.scopes {
+            self.metrics.set(
+                "rel04d_queue_depth",
+                &[("scope", scope.key())],
+                scope.queue.len() as f64,
+            );
+        }
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+}
