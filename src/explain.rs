@@ -100,7 +100,7 @@ pub fn explain(control: &ControlRow, policies: &PolicySet, now: DateTime<Utc>) -
         workload_name: control.workload_name.clone(),
         account_id: control.account_id.clone(),
         region: control.region.clone(),
-        state: control.state.clone(),
+        state: control.state.to_string(),
         reason: control.reason.clone(),
         evaluated_at: control.evaluated_at.clone(),
         muted: control.muted,

@@ -270,7 +270,7 @@ impl Control {
         GUARDRAILS_CONTROL_TYPE
     }
     async fn state(&self) -> &str {
-        &self.0.state
+        self.0.state.as_str()
     }
     async fn reason(&self) -> &str {
         &self.0.reason

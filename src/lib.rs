@@ -9,9 +9,15 @@
 //!  sweep tick   per scope:     describe/list (wellarchitected)      control row, version-checked
 //!  event (SQS,  dedupe by      resolve policies  (control, pure)    transition if the state changed
 //!   POST /events) workload,    judge the answer  (control, pure)    outbox row, same transaction
-//!  manual       coalesce       enforce if asked  (wellarchitected)           │
+//!               coalesce       enforce if asked  (wellarchitected)           │
+//!  manual ───────────────────► (rel04d evaluate: straight to reconcile)      │
 //!                                                                   notify ◄─┘ → EventBridge
 //! ```
+//!
+//! Sweeps and events go through their account-region's work queue, which runs one
+//! evaluation per workload at a time and coalesces bursts; `rel04d evaluate` runs
+//! alone in its own process and calls reconcile directly. A changed evaluation
+//! commits its control row, transition and outbox row in one transaction.
 //!
 //! Every trigger asks the same thing, "evaluate workload W now", and
 //! [`reconcile::Reconciler::reconcile`] is told nothing about why: it reads the

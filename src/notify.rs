@@ -20,11 +20,11 @@ use crate::wellarchitected::backoff;
 
 pub const DETAIL_TYPE: &str = "Control State Changed";
 /// PutEvents takes at most 10 entries.
-const BATCH: i64 = 10;
+const PUT_EVENTS_BATCH: i64 = 10;
 /// How long a claim holds before another publisher may take the rows over: longer
 /// than one PutEvents call may take (its attempt timeout), so a slow but live
 /// publisher is not doubled; a dead one's rows wait at most this long.
-const CLAIM: chrono::Duration = chrono::Duration::seconds(30);
+const OUTBOX_CLAIM: chrono::Duration = chrono::Duration::seconds(30);
 
 pub struct Publisher {
     pub store: Store,
@@ -88,7 +88,7 @@ impl Publisher {
         let now = Utc::now();
         let rows = self
             .store
-            .claim_outbox(&self.owner, BATCH, now, now + CLAIM)
+            .claim_outbox(&self.owner, PUT_EVENTS_BATCH, now, now + OUTBOX_CLAIM)
             .await?;
         if rows.is_empty() {
             return Ok(0);
@@ -132,7 +132,7 @@ impl Publisher {
     }
 
     /// Records a failed attempt; the row becomes claimable again after a backoff
-    /// that grows with its attempts (and is set aside after `MAX_ATTEMPTS`).
+    /// that grows with its attempts (and is set aside after `MAX_PUBLISH_ATTEMPTS`).
     async fn retry_later(&self, row: &OutboxRow, error: &str) -> anyhow::Result<()> {
         self.metrics
             .inc("rel04d_notifications_total", &[("result", "failed")]);

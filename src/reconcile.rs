@@ -41,7 +41,7 @@ pub enum Reconciled {
 /// Short, so a restarted or surviving replica soon takes the work over; an
 /// evaluation that outlasts it (retries in an outage) is still safe, because the
 /// version check on the write arbitrates — the claim only avoids doubled work.
-const CLAIM: chrono::Duration = chrono::Duration::seconds(30);
+const CONTROL_CLAIM: chrono::Duration = chrono::Duration::seconds(30);
 
 /// The evaluator and everything it writes through.
 pub struct Reconciler {
@@ -106,7 +106,7 @@ impl Reconciler {
         let now = Utc::now();
         if !self
             .store
-            .claim_control(&control.workload_arn, replica, now, now + CLAIM)
+            .claim_control(&control.workload_arn, replica, now, now + CONTROL_CLAIM)
             .await?
         {
             self.metrics.inc("rel04d_claims_busy_total", &[]);

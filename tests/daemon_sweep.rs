@@ -5,6 +5,7 @@
 mod common;
 
 use common::*;
+use rel04d::control::ControlState;
 use rel04d::simulator::{Faults, Simulator};
 
 struct Case {
@@ -313,7 +314,7 @@ async fn a_throttling_storm_ends_with_no_error_and_no_spurious_transition() {
     let sim = Simulator::generated(REGION, 300, 5);
     let env = TestEnv::start(sim, &format!("[policies.global]\n{ALL_TRUE}\n")).await;
     env.sweep().await;
-    let calm: Vec<(String, String)> = env
+    let calm: Vec<(String, ControlState)> = env
         .controls("")
         .await
         .into_iter()
@@ -343,7 +344,7 @@ async fn a_throttling_storm_ends_with_no_error_and_no_spurious_transition() {
         env.controls("state:error").await.is_empty(),
         "no control in error"
     );
-    let stormy: Vec<(String, String)> = env
+    let stormy: Vec<(String, ControlState)> = env
         .controls("")
         .await
         .into_iter()

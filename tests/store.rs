@@ -7,7 +7,7 @@ mod common;
 use chrono::{Duration, TimeZone, Utc};
 use common::db::Db;
 use common::*;
-use rel04d::store::{MAX_ATTEMPTS, Store};
+use rel04d::store::{MAX_PUBLISH_ATTEMPTS, Store};
 use rel04d::workload::{Trigger, Workload};
 
 async fn fresh_store(dir: &tempfile::TempDir) -> (Store, String) {
@@ -134,7 +134,7 @@ async fn a_refused_notification_waits_for_its_retry_time_and_is_set_aside_after_
     assert_eq!(after.len(), 1);
     assert_eq!((after[0].id, after[0].attempts), (id, 1));
 
-    for _ in 1..MAX_ATTEMPTS {
+    for _ in 1..MAX_PUBLISH_ATTEMPTS {
         store.mark_failed(id, "refused", now).await.unwrap();
     }
     let later = now + Duration::days(1);
@@ -144,7 +144,7 @@ async fn a_refused_notification_waits_for_its_retry_time_and_is_set_aside_after_
             .await
             .unwrap()
             .is_empty(),
-        "set aside after {MAX_ATTEMPTS} attempts"
+        "set aside after {MAX_PUBLISH_ATTEMPTS} attempts"
     );
     assert_eq!(
         store.outbox_backlog().await.unwrap(),

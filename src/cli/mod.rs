@@ -1,23 +1,18 @@
 //! Command-line parsing and dispatch. Each command loads settings, wires what it
 //! needs and nothing more: query commands open only the database.
 
+mod commands;
 mod healthcheck;
+mod once;
 mod output;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use anyhow::Context;
-use chrono::{DateTime, Utc};
-
 use crate::config::Settings;
 use crate::control::ControlState;
-use crate::filter::Filter;
-use crate::startup::Daemon;
-use crate::store::Store;
-use crate::sweep::SweepReport;
 use crate::telemetry;
 
 #[derive(Debug, Parser)]
@@ -151,87 +146,52 @@ pub enum Output {
 }
 
 /// Loads settings with the command-line overrides applied.
-fn settings(cli: &Cli) -> anyhow::Result<Settings> {
-    let mut settings = Settings::load(cli.config.as_deref())?;
-    if let Some(url) = &cli.database_url {
-        settings.database.url = url.clone().into();
+fn settings(config: Option<&Path>, database_url: Option<String>) -> anyhow::Result<Settings> {
+    let mut settings = Settings::load(config)?;
+    if let Some(url) = database_url {
+        settings.database.url = url.into();
     }
     Ok(settings)
 }
 
-/// Opens the state database for a query or an edit: its schema must be current,
-/// but only `run`, `migrate` and `evaluate` change it (a newer CLI must not
-/// migrate a database under an older daemon, nor need a role that may).
-async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
-    let store =
-        Store::connect_existing(settings.database_url(), settings.database.max_connections).await?;
-    store.check_schema().await?;
-    Ok(store)
-}
-
 /// Runs the parsed command; the caller prints the error and sets the exit code.
+/// Every command is one function in [`commands`].
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    match &cli.command {
-        Command::Demo(args) => {
-            return crate::demo::run(args.clone(), cli.database_url.clone()).await;
-        }
-        Command::Simulator(args) => return crate::demo::serve_simulator(args.clone()).await,
-        _ => {}
-    }
-    let settings = settings(&cli)?;
-    if let Command::Healthcheck { ready, timeout } = &cli.command {
-        let path = if *ready { "/readyz" } else { "/healthz" };
-        let address = healthcheck::probe_address(settings.http.listen);
-        return healthcheck::probe(address, path, *timeout)
-            .await
-            .map_err(|e| anyhow::anyhow!("healthcheck: {e}"));
-    }
-    let is_daemon = matches!(cli.command, Command::Run { .. });
-    let level = if is_daemon {
-        settings.log.level.as_str()
-    } else {
-        "warn"
+    let Cli {
+        config,
+        database_url,
+        command,
+    } = cli;
+    let load = || settings(config.as_deref(), database_url.clone());
+    // The daemon logs at its configured level; one-shot commands log warnings
+    // only, to stderr, beside their output.
+    let daemon = || -> anyhow::Result<Settings> {
+        let settings = load()?;
+        telemetry::init(settings.log.format, &settings.log.level, false);
+        Ok(settings)
     };
-    telemetry::init(settings.log.format, level, !is_daemon);
-    match cli.command {
-        Command::Run { once: false } => {
-            let daemon = Daemon::build(settings, None).await?;
-            daemon.run(crate::shutdown::stop_signal()).await
+    let one_shot = || -> anyhow::Result<Settings> {
+        let settings = load()?;
+        telemetry::init(settings.log.format, "warn", true);
+        Ok(settings)
+    };
+    match command {
+        Command::Demo(args) => crate::demo::run(args, database_url).await,
+        Command::Simulator(args) => crate::demo::serve_simulator(args).await,
+        Command::Healthcheck { ready, timeout } => {
+            commands::healthcheck(&load()?, ready, timeout).await
         }
-        Command::Run { once: true } => {
-            let daemon = Daemon::build(settings, None).await?;
-            let reports = daemon.run_once().await;
-            let summary = OnceSummary::of(&reports);
-            eprintln!("{summary}");
-            summary.into_result()
-        }
+        Command::Run { once: false } => commands::run_daemon(daemon()?).await,
+        Command::Run { once: true } => commands::run_once(daemon()?).await,
         Command::Controls { filter, output } => {
-            let filter = Filter::parse(&filter)?;
-            let rows = open_store(&settings).await?.list_controls(&filter).await?;
-            output::controls(&rows, output)
+            commands::controls(&one_shot()?, &filter, output).await
         }
         Command::History { filter, output } => {
-            let filter = Filter::parse(&filter)?;
-            let rows = open_store(&settings)
-                .await?
-                .list_transitions(&filter)
-                .await?;
-            output::transitions(&rows, output)
+            commands::history(&one_shot()?, &filter, output).await
         }
-        Command::Evaluate { workload } => {
-            let daemon = Daemon::build(settings, None).await?;
-            let result = daemon.evaluate(&workload).await?;
-            daemon.drain_outbox().await;
-            let control = daemon.store.control_by_workload_id(&workload).await?;
-            output::evaluated(&workload, &result, control.as_ref())
-        }
+        Command::Evaluate { workload } => commands::evaluate(one_shot()?, &workload).await,
         Command::Explain { workload, output } => {
-            let store = open_store(&settings).await?;
-            let control = known_control(&store, &workload).await?;
-            let explanation =
-                crate::explain::explain(&control, &settings.policies.to_policy_set()?, Utc::now());
-            let history = store.mute_history(&control.workload_arn).await?;
-            output::explanation(&explanation, &history, output)
+            commands::explain(&one_shot()?, &workload, output).await
         }
         Command::Mute {
             workload,
@@ -240,212 +200,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             reason,
             by,
         } => {
-            let store = open_store(&settings).await?;
-            let control = known_control(&store, &workload).await?;
-            let until = until.as_deref().map(parse_until).transpose()?;
-            let actor = actor(by);
-            store
-                .mute(
-                    &control,
-                    until,
-                    until_state.map(Into::into),
-                    &actor,
-                    &reason,
-                    Utc::now(),
-                )
-                .await?;
-            let ends = match (until, until_state) {
-                (Some(at), _) => format!("until {}", at.to_rfc3339()),
-                (None, Some(state)) => format!("until it is {}", ControlState::from(state)),
-                (None, None) => "until unmuted".to_owned(),
+            let request = commands::MuteRequest {
+                until,
+                until_state,
+                reason,
+                by,
             };
-            println!("{workload}: muted {ends} by {actor}: {reason}");
-            Ok(())
+            commands::mute(&one_shot()?, &workload, request).await
         }
         Command::Unmute {
             workload,
             reason,
             by,
-        } => {
-            let store = open_store(&settings).await?;
-            let control = known_control(&store, &workload).await?;
-            anyhow::ensure!(control.mute.is_some(), "{workload} is not muted");
-            let actor = actor(by);
-            store.unmute(&control, &actor, &reason, Utc::now()).await?;
-            println!("{workload}: unmuted by {actor}: {reason}");
-            Ok(())
-        }
+        } => commands::unmute(&one_shot()?, &workload, &reason, by).await,
         Command::Graphql { query, variables } => {
-            let store = open_store(&settings).await?;
-            let schema = crate::graphql::schema(store, settings.policies.to_policy_set()?);
-            let mut request = async_graphql::Request::new(query);
-            if let Some(variables) = variables {
-                let variables: serde_json::Value =
-                    serde_json::from_str(&variables).context("--variables is not a JSON object")?;
-                request = request.variables(async_graphql::Variables::from_json(variables));
-            }
-            let response = crate::graphql::execute(&schema, request).await;
-            println!("{}", serde_json::to_string_pretty(&response)?);
-            anyhow::ensure!(response.errors.is_empty(), "the query returned errors");
-            Ok(())
+            commands::graphql(&one_shot()?, query, variables).await
         }
-        Command::CheckConfig => {
-            settings.policies.to_policy_set()?;
-            println!("{}", serde_json::to_string_pretty(&settings.redacted())?);
-            eprintln!("configuration is valid");
-            Ok(())
-        }
-        Command::Migrate => {
-            Store::connect(settings.database_url(), settings.database.max_connections)
-                .await?
-                .migrate()
-                .await?;
-            eprintln!(
-                "migrations applied to {}",
-                crate::store::redact_url(settings.database_url())
-            );
-            Ok(())
-        }
-        Command::Demo(_) | Command::Simulator(_) | Command::Healthcheck { .. } => {
-            unreachable!("handled above")
-        }
-    }
-}
-
-/// The control of a workload, or an error saying there is none.
-async fn known_control(
-    store: &Store,
-    workload_id: &str,
-) -> anyhow::Result<crate::store::ControlRow> {
-    store
-        .control_by_workload_id(workload_id)
-        .await?
-        .ok_or_else(|| {
-            anyhow::anyhow!("no control for workload {workload_id} in the state database")
-        })
-}
-
-/// `--until`: an RFC 3339 time, or a duration from now.
-fn parse_until(text: &str) -> anyhow::Result<DateTime<Utc>> {
-    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
-        return Ok(at.with_timezone(&Utc));
-    }
-    let duration = humantime::parse_duration(text).map_err(|_| {
-        anyhow::anyhow!("--until {text:?} is neither an RFC 3339 time nor a duration like 8h")
-    })?;
-    Ok(Utc::now() + chrono::Duration::from_std(duration)?)
-}
-
-fn actor(by: Option<String>) -> String {
-    by.or_else(|| std::env::var("USER").ok())
-        .unwrap_or_else(|| "cli".to_owned())
-}
-
-/// What `run --once` did, over every scope: printed as one line, and a failure
-/// (non-zero exit) when it did not record the whole fleet — a scope that could
-/// not be listed, or an evaluation that could not be recorded.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct OnceSummary {
-    scopes: usize,
-    listed: usize,
-    evaluated: usize,
-    removed: usize,
-    failed: usize,
-    listing_errors: Vec<String>,
-}
-
-impl OnceSummary {
-    fn of(reports: &[SweepReport]) -> OnceSummary {
-        let mut summary = OnceSummary {
-            scopes: reports.len(),
-            ..Default::default()
-        };
-        for report in reports {
-            summary.listed += report.listed;
-            summary.evaluated += report.evaluated;
-            summary.removed += report.removed;
-            summary.failed += report.failed;
-            if let Some(error) = &report.listing_error {
-                summary
-                    .listing_errors
-                    .push(format!("{}: {error}", report.scope));
-            }
-        }
-        summary
-    }
-
-    fn into_result(self) -> anyhow::Result<()> {
-        let unlisted = self.listing_errors.len();
-        anyhow::ensure!(
-            self.failed == 0 && unlisted == 0,
-            "the sweep was incomplete: {} evaluation(s) not recorded, {unlisted} of {} scope(s) not listed{}",
-            self.failed,
-            self.scopes,
-            if unlisted == 0 {
-                String::new()
-            } else {
-                format!(" ({})", self.listing_errors.join("; "))
-            }
-        );
-        Ok(())
-    }
-}
-
-impl std::fmt::Display for OnceSummary {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "run --once: {} scope(s) swept, {} workload(s) listed, {} evaluated, {} removed, {} failed to record, {} listing error(s)",
-            self.scopes,
-            self.listed,
-            self.evaluated,
-            self.removed,
-            self.failed,
-            self.listing_errors.len()
-        )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn report(scope: &str, evaluated: usize, failed: usize, listing: Option<&str>) -> SweepReport {
-        SweepReport {
-            scope: scope.to_owned(),
-            listed: evaluated + failed,
-            evaluated,
-            failed,
-            listing_error: listing.map(str::to_owned),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn a_complete_sweep_succeeds() {
-        let summary = OnceSummary::of(&[report("a", 3, 0, None), report("b", 2, 0, None)]);
-        assert_eq!(
-            summary.to_string(),
-            "run --once: 2 scope(s) swept, 5 workload(s) listed, 5 evaluated, 0 removed, 0 failed to record, 0 listing error(s)"
-        );
-        summary.into_result().unwrap();
-    }
-
-    #[test]
-    fn unrecorded_evaluations_or_unlisted_scopes_fail() {
-        let failed = OnceSummary::of(&[report("a", 6, 94, None)]).into_result();
-        assert!(
-            format!("{:#}", failed.unwrap_err()).contains("94 evaluation(s) not recorded"),
-            "names the failures"
-        );
-        let unlisted = OnceSummary::of(&[
-            report("a", 1, 0, None),
-            report("b", 0, 0, Some("connection refused")),
-        ]);
-        let message = format!("{:#}", unlisted.into_result().unwrap_err());
-        assert!(
-            message.contains("1 of 2 scope(s) not listed (b: connection refused)"),
-            "{message}"
-        );
+        Command::CheckConfig => commands::check_config(&one_shot()?),
+        Command::Migrate => commands::migrate(&one_shot()?).await,
     }
 }

@@ -58,7 +58,7 @@ pub fn controls(rows: &[ControlRow], output: Output) -> anyhow::Result<()> {
                     if c.muted {
                         format!("{} (muted)", c.state)
                     } else {
-                        c.state.clone()
+                        c.state.to_string()
                     },
                     c.workload_name.clone(),
                     c.workload_id.clone(),

@@ -58,6 +58,19 @@ impl fmt::Display for ControlState {
     }
 }
 
+/// Rows and tests compare states with their names (`row.state == "ok"`).
+impl PartialEq<str> for ControlState {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for ControlState {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 impl FromStr for ControlState {
     type Err = String;
 

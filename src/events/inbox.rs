@@ -4,7 +4,7 @@
 //! A failed attempt (the evaluation could not be recorded) waits longer each
 //! time before the next; a deferred one (the daemon is stopping, another replica
 //! is evaluating the workload) waits briefly and is not counted. Only
-//! [`MAX_ATTEMPTS`] real failures set an event aside.
+//! [`MAX_INBOX_ATTEMPTS`] real failures set an event aside.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,8 +19,8 @@ use crate::store::Store;
 
 /// Failed attempts before a pushed event is given up on (its error stays in the
 /// inbox). With [`backoff`], that is about an hour of failures.
-const MAX_ATTEMPTS: i64 = 20;
-const BATCH: i64 = 50;
+const MAX_INBOX_ATTEMPTS: i64 = 20;
+const INBOX_BATCH: i64 = 50;
 /// How long a deferred event waits before it is tried again.
 const DEFER: chrono::Duration = chrono::Duration::seconds(5);
 
@@ -70,7 +70,7 @@ impl InboxProcessor {
     /// in the work queue). Returns whether the batch was full, i.e. more may be
     /// waiting.
     async fn process_batch(&self) -> anyhow::Result<bool> {
-        let pending = self.store.inbox_pending(BATCH, Utc::now()).await?;
+        let pending = self.store.inbox_pending(INBOX_BATCH, Utc::now()).await?;
         let count = pending.len();
         let results = futures::future::join_all(
             pending
@@ -96,7 +96,7 @@ impl InboxProcessor {
                 Err(NotHandled::Failed(error)) => {
                     let error = format!("{error:#}");
                     let failures = row.attempts + 1;
-                    if failures >= MAX_ATTEMPTS {
+                    if failures >= MAX_INBOX_ATTEMPTS {
                         tracing::warn!(inbox_id = row.id, error = %error, "pushed event set aside");
                         self.store
                             .inbox_done(row.id, Some(&error), true, now)
@@ -110,7 +110,7 @@ impl InboxProcessor {
                 }
             }
         }
-        Ok(count == BATCH as usize)
+        Ok(count == INBOX_BATCH as usize)
     }
 }
 
@@ -120,7 +120,7 @@ mod tests {
 
     #[test]
     fn failures_back_off_from_two_seconds_to_five_minutes() {
-        let waits: Vec<i64> = (1..MAX_ATTEMPTS)
+        let waits: Vec<i64> = (1..MAX_INBOX_ATTEMPTS)
             .map(|n| backoff(n).num_seconds())
             .collect();
         assert_eq!(&waits[..6], &[2, 4, 8, 16, 32, 64]);

@@ -6,6 +6,7 @@ use chrono::{Duration, TimeZone, Utc};
 use serde_json::json;
 
 use super::*;
+use crate::control::ControlState;
 use crate::control::{PolicySetting, Scope};
 
 const ACCOUNT: &str = "111122223333";
@@ -19,7 +20,7 @@ fn control(details: serde_json::Value) -> ControlRow {
         account_id: ACCOUNT.into(),
         region: "us-east-1".into(),
         control_type: "rel04".into(),
-        state: "alarm".into(),
+        state: ControlState::Alarm,
         reason: "Not selected: Make all responses idempotent".into(),
         details,
         created_at: "2026-01-01T00:00:00.000000Z".into(),

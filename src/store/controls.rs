@@ -136,6 +136,14 @@ impl Store {
         trigger: &Trigger,
         at: DateTime<Utc>,
     ) -> anyhow::Result<(ControlRow, Option<TransitionRow>)> {
+        // Nearly always the control exists and is active: a read, no write
+        // transaction. Creating or reviving it takes the transaction below, whose
+        // statements are conditional, so a race between replicas stays harmless.
+        if let Some(control) = self.one_control("workload_arn = $1", &workload.arn).await?
+            && control.removed_at.is_none()
+        {
+            return Ok((control, None));
+        }
         let now = timestamp(at);
         let reason = "Workload found; not evaluated yet";
         let mut tx = self.begin_write().await?;
@@ -247,7 +255,7 @@ impl Store {
             self.outbox,
             NewTransition {
                 control: previous,
-                from_state: Some(&previous.state),
+                from_state: Some(previous.state.as_str()),
                 to_state: rec.state,
                 reason: rec.reason,
                 details: &details,
@@ -292,7 +300,7 @@ impl Store {
             self.outbox,
             NewTransition {
                 control: previous,
-                from_state: Some(&previous.state),
+                from_state: Some(previous.state.as_str()),
                 to_state: ControlState::Removed,
                 reason,
                 details: "{}",

@@ -27,7 +27,7 @@ pub use controls::{Recording, StateCount, Written};
 pub use events::InboxRow;
 pub use health::WriteHealth;
 pub use mutes::{MuteError, MuteEvent, check_mute};
-pub use outbox::{MAX_ATTEMPTS, Notification, OutboxRow};
+pub use outbox::{MAX_PUBLISH_ATTEMPTS, Notification, OutboxRow};
 pub use query::QueryError;
 pub use rows::{ControlRow, Mute, TransitionRow};
 pub use url::{UrlError, check_url, redact_url};

@@ -50,7 +50,7 @@ impl<'a> From<&'a TransitionRow> for Notification<'a> {
 
 /// Attempts after which a notification EventBridge keeps refusing is set aside
 /// (it stays in the outbox with its `last_error`, counted in the backlog).
-pub const MAX_ATTEMPTS: i64 = 50;
+pub const MAX_PUBLISH_ATTEMPTS: i64 = 50;
 
 /// A notification waiting to be published.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -106,7 +106,7 @@ impl Store {
         .bind(timestamp(until))
         .bind(&now)
         .bind(limit)
-        .bind(MAX_ATTEMPTS)
+        .bind(MAX_PUBLISH_ATTEMPTS)
         .execute(&mut *tx)
         .await
         .context("claim notifications")?;

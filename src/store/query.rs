@@ -122,7 +122,7 @@ trait Fields {
 impl Fields for ControlRow {
     fn fields(&self, key: Key) -> Vec<&str> {
         match key {
-            Key::State => vec![&self.state],
+            Key::State => vec![self.state.as_str()],
             Key::Workload => vec![&self.workload_id, &self.workload_name],
             Key::Account => vec![&self.account_id],
             Key::Region => vec![&self.region],

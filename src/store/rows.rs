@@ -5,6 +5,8 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use crate::control::ControlState;
+
 /// One row of `controls`: the current state of one control.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ControlRow {
@@ -14,7 +16,7 @@ pub struct ControlRow {
     pub account_id: String,
     pub region: String,
     pub control_type: String,
-    pub state: String,
+    pub state: ControlState,
     pub reason: String,
     pub details: serde_json::Value,
     pub created_at: String,
@@ -111,7 +113,12 @@ impl ControlRow {
             account_id: row.try_get("account_id")?,
             region: row.try_get("region")?,
             control_type: row.try_get("control_type")?,
-            state: row.try_get("state")?,
+            state: {
+                let state: String = row.try_get("state")?;
+                state
+                    .parse()
+                    .map_err(|e: String| anyhow::anyhow!("stored control state: {e}"))?
+            },
             reason: row.try_get("reason")?,
             details: json(&row.try_get::<String, _>("details")?)?,
             created_at: row.try_get("created_at")?,

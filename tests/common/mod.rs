@@ -172,6 +172,7 @@ impl TestEnv {
             .unwrap()
             .unwrap_or_else(|| panic!("no control for {workload_id}"))
             .state
+            .to_string()
     }
 
     pub async fn stop(self) {
@@ -257,7 +258,7 @@ impl RunningDaemon {
             .control_by_workload_id(workload_id)
             .await
             .unwrap()
-            .map(|c| c.state)
+            .map(|c| c.state.to_string())
     }
 
     /// Stops the daemon gracefully and checks it exited cleanly.

@@ -71,7 +71,7 @@ impl Node {
             .store
             .list_controls(&Filter::default())
             .await
-            .map(|controls| controls.into_iter().map(|c| c.state).collect())
+            .map(|controls| controls.into_iter().map(|c| c.state.to_string()).collect())
             .unwrap_or_default()
     }
 

@@ -1,0 +1,203 @@
+//! One function per command: each loads only what it needs (query commands open
+//! only the database; `run` and `evaluate` build the daemon).
+
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+
+use super::once::OnceSummary;
+use super::{MuteUntilState, Output, healthcheck, output};
+use crate::config::Settings;
+use crate::control::ControlState;
+use crate::filter::Filter;
+use crate::startup::Daemon;
+use crate::store::Store;
+
+/// Opens the state database for a query or an edit: its schema must be current,
+/// but only `run`, `migrate` and `evaluate` change it (a newer CLI must not
+/// migrate a database under an older daemon, nor need a role that may).
+async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    let store =
+        Store::connect_existing(settings.database_url(), settings.database.max_connections).await?;
+    store.check_schema().await?;
+    Ok(store)
+}
+
+/// `rel04d run`: the daemon, until SIGTERM or SIGINT.
+pub async fn run_daemon(settings: Settings) -> anyhow::Result<()> {
+    let daemon = Daemon::build(settings, None).await?;
+    daemon.run(crate::shutdown::stop_signal()).await
+}
+
+/// `rel04d run --once`: one sweep of every scope, a summary line, and a failure
+/// when anything was not recorded.
+pub async fn run_once(settings: Settings) -> anyhow::Result<()> {
+    let daemon = Daemon::build(settings, None).await?;
+    let reports = daemon.run_once().await;
+    let summary = OnceSummary::of(&reports);
+    eprintln!("{summary}");
+    summary.into_result()
+}
+
+/// `rel04d healthcheck`: probes the running daemon on `http.listen`.
+pub async fn healthcheck(
+    settings: &Settings,
+    ready: bool,
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    let path = if ready { "/readyz" } else { "/healthz" };
+    let address = healthcheck::probe_address(settings.http.listen);
+    healthcheck::probe(address, path, timeout)
+        .await
+        .map_err(|e| anyhow::anyhow!("healthcheck: {e}"))
+}
+
+pub async fn controls(settings: &Settings, filter: &str, output: Output) -> anyhow::Result<()> {
+    let filter = Filter::parse(filter)?;
+    let rows = open_store(settings).await?.list_controls(&filter).await?;
+    output::controls(&rows, output)
+}
+
+pub async fn history(settings: &Settings, filter: &str, output: Output) -> anyhow::Result<()> {
+    let filter = Filter::parse(filter)?;
+    let rows = open_store(settings)
+        .await?
+        .list_transitions(&filter)
+        .await?;
+    output::transitions(&rows, output)
+}
+
+/// `rel04d evaluate`: one workload now, announced like any other evaluation.
+pub async fn evaluate(settings: Settings, workload: &str) -> anyhow::Result<()> {
+    let daemon = Daemon::build(settings, None).await?;
+    let result = daemon.evaluate(workload).await?;
+    daemon.drain_outbox().await;
+    let control = daemon.store.control_by_workload_id(workload).await?;
+    output::evaluated(workload, &result, control.as_ref())
+}
+
+pub async fn explain(settings: &Settings, workload: &str, output: Output) -> anyhow::Result<()> {
+    let store = open_store(settings).await?;
+    let control = known_control(&store, workload).await?;
+    let explanation =
+        crate::explain::explain(&control, &settings.policies.to_policy_set()?, Utc::now());
+    let history = store.mute_history(&control.workload_arn).await?;
+    output::explanation(&explanation, &history, output)
+}
+
+/// What `rel04d mute` was asked.
+pub struct MuteRequest {
+    pub until: Option<String>,
+    pub until_state: Option<MuteUntilState>,
+    pub reason: String,
+    pub by: Option<String>,
+}
+
+pub async fn mute(settings: &Settings, workload: &str, request: MuteRequest) -> anyhow::Result<()> {
+    let store = open_store(settings).await?;
+    let control = known_control(&store, workload).await?;
+    let until = request.until.as_deref().map(parse_until).transpose()?;
+    let actor = actor(request.by);
+    let reason = &request.reason;
+    store
+        .mute(
+            &control,
+            until,
+            request.until_state.map(Into::into),
+            &actor,
+            reason,
+            Utc::now(),
+        )
+        .await?;
+    let ends = match (until, request.until_state) {
+        (Some(at), _) => format!("until {}", at.to_rfc3339()),
+        (None, Some(state)) => format!("until it is {}", ControlState::from(state)),
+        (None, None) => "until unmuted".to_owned(),
+    };
+    println!("{workload}: muted {ends} by {actor}: {reason}");
+    Ok(())
+}
+
+pub async fn unmute(
+    settings: &Settings,
+    workload: &str,
+    reason: &str,
+    by: Option<String>,
+) -> anyhow::Result<()> {
+    let store = open_store(settings).await?;
+    let control = known_control(&store, workload).await?;
+    anyhow::ensure!(control.mute.is_some(), "{workload} is not muted");
+    let actor = actor(by);
+    store.unmute(&control, &actor, reason, Utc::now()).await?;
+    println!("{workload}: unmuted by {actor}: {reason}");
+    Ok(())
+}
+
+/// `rel04d graphql`: a query against the state database, no daemon needed.
+pub async fn graphql(
+    settings: &Settings,
+    query: String,
+    variables: Option<String>,
+) -> anyhow::Result<()> {
+    let store = open_store(settings).await?;
+    let schema = crate::graphql::schema(store, settings.policies.to_policy_set()?);
+    let mut request = async_graphql::Request::new(query);
+    if let Some(variables) = variables {
+        let variables: serde_json::Value =
+            serde_json::from_str(&variables).context("--variables is not a JSON object")?;
+        request = request.variables(async_graphql::Variables::from_json(variables));
+    }
+    let response = crate::graphql::execute(&schema, request).await;
+    println!("{}", serde_json::to_string_pretty(&response)?);
+    anyhow::ensure!(response.errors.is_empty(), "the query returned errors");
+    Ok(())
+}
+
+pub fn check_config(settings: &Settings) -> anyhow::Result<()> {
+    settings.policies.to_policy_set()?;
+    println!("{}", serde_json::to_string_pretty(&settings.redacted())?);
+    eprintln!("configuration is valid");
+    Ok(())
+}
+
+pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    let store = Store::connect(settings.database_url(), settings.database.max_connections).await?;
+    store.migrate().await?;
+    // Closing checkpoints SQLite's write-ahead log into the file.
+    store.close().await;
+    eprintln!(
+        "migrations applied to {}",
+        crate::store::redact_url(settings.database_url())
+    );
+    Ok(())
+}
+
+/// The control of a workload, or an error saying there is none.
+async fn known_control(
+    store: &Store,
+    workload_id: &str,
+) -> anyhow::Result<crate::store::ControlRow> {
+    store
+        .control_by_workload_id(workload_id)
+        .await?
+        .ok_or_else(|| {
+            anyhow::anyhow!("no control for workload {workload_id} in the state database")
+        })
+}
+
+/// `--until`: an RFC 3339 time, or a duration from now.
+fn parse_until(text: &str) -> anyhow::Result<DateTime<Utc>> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Ok(at.with_timezone(&Utc));
+    }
+    let duration = humantime::parse_duration(text).map_err(|_| {
+        anyhow::anyhow!("--until {text:?} is neither an RFC 3339 time nor a duration like 8h")
+    })?;
+    Ok(Utc::now() + chrono::Duration::from_std(duration)?)
+}
+
+fn actor(by: Option<String>) -> String {
+    by.or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "cli".to_owned())
+}
