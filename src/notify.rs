@@ -11,8 +11,9 @@ use std::time::Duration;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use chrono::Utc;
 use tokio::sync::broadcast;
+use tracing::Instrument;
 
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, NotificationLabels, NotificationResult};
 use crate::store::{OutboxRow, Store, TransitionRow};
 use crate::wellarchitected::backoff;
 
@@ -42,11 +43,6 @@ impl Publisher {
         mut transitions: broadcast::Receiver<TransitionRow>,
         mut shutdown: broadcast::Receiver<()>,
     ) {
-        self.metrics.describe(
-            "rel04d_notifications_total",
-            "counter",
-            "Notifications sent to EventBridge, by result.",
-        );
         let mut failures = 0;
         loop {
             match self.publish_batch().await {
@@ -81,7 +77,9 @@ impl Publisher {
         }
     }
 
-    /// Sends one batch; returns how many were accepted.
+    /// Sends one batch; returns how many were accepted. What is logged while
+    /// sending carries a `publish` span with the batch's size (ERROR level so
+    /// that no log level drops it; it writes no line of its own).
     pub async fn publish_batch(&self) -> anyhow::Result<usize> {
         let now = Utc::now();
         let rows = self
@@ -91,6 +89,11 @@ impl Publisher {
         if rows.is_empty() {
             return Ok(0);
         }
+        let span = tracing::error_span!("publish", batch = rows.len());
+        self.publish(&rows).instrument(span).await
+    }
+
+    async fn publish(&self, rows: &[OutboxRow]) -> anyhow::Result<usize> {
         let entries: Vec<PutEventsRequestEntry> = rows.iter().map(|row| self.entry(row)).collect();
         let output = match self
             .client
@@ -102,7 +105,7 @@ impl Publisher {
             Ok(output) => output,
             Err(error) => {
                 let message = aws_sdk_eventbridge::error::DisplayErrorContext(&error).to_string();
-                for row in &rows {
+                for row in rows {
                     self.retry_later(row, &message).await?;
                 }
                 anyhow::bail!("PutEvents failed: {message}");
@@ -121,11 +124,12 @@ impl Publisher {
             }
         }
         self.store.mark_published(&accepted, Utc::now()).await?;
-        self.metrics.add(
-            "rel04d_notifications_total",
-            &[("result", "published")],
-            accepted.len() as f64,
-        );
+        self.metrics
+            .notifications
+            .get_or_create(&NotificationLabels {
+                result: NotificationResult::Published,
+            })
+            .inc_by(accepted.len() as u64);
         Ok(accepted.len())
     }
 
@@ -133,7 +137,11 @@ impl Publisher {
     /// that grows with its attempts (and is set aside after `MAX_ATTEMPTS`).
     async fn retry_later(&self, row: &OutboxRow, error: &str) -> anyhow::Result<()> {
         self.metrics
-            .inc("rel04d_notifications_total", &[("result", "failed")]);
+            .notifications
+            .get_or_create(&NotificationLabels {
+                result: NotificationResult::Failed,
+            })
+            .inc();
         let attempt = u32::try_from(row.attempts + 1).unwrap_or(u32::MAX);
         let wait = backoff(
             attempt,

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use chrono::Utc;
 use tokio::sync::broadcast;
 use tokio::time::Instant;
+use tracing::Instrument;
 
+use crate::metrics::{ScopeLabels, SweepLabels, SweepResult};
 use crate::scope::Scope;
 use crate::startup::Daemon;
 use crate::sweep::{SweepReport, sweep};
@@ -93,21 +95,36 @@ async fn holds_sweep_lease(daemon: &Daemon, scope: &Scope) -> bool {
     }
 }
 
-/// Sweeps `scope` once, then logs, counts and records the sweep.
+/// Sweeps `scope` once, then logs, counts and records the sweep, all inside a
+/// `sweep` span naming the scope (ERROR level so that no log level drops it; it
+/// writes no line of its own).
 pub async fn sweep_and_report(daemon: &Daemon, scope: &Scope) -> SweepReport {
+    let span = tracing::error_span!("sweep", scope = scope.key());
+    sweep_and_report_inner(daemon, scope).instrument(span).await
+}
+
+async fn sweep_and_report_inner(daemon: &Daemon, scope: &Scope) -> SweepReport {
     let report = sweep(scope, &daemon.store).await;
     let complete = report.listing_error.is_none() && report.failed == 0;
-    let result = if complete { "complete" } else { "incomplete" };
+    let result = if complete {
+        SweepResult::Complete
+    } else {
+        SweepResult::Incomplete
+    };
     let metrics = &daemon.metrics;
-    metrics.inc(
-        "rel04d_sweeps_total",
-        &[("scope", &report.scope), ("result", result)],
-    );
-    metrics.set(
-        "rel04d_sweep_duration_seconds",
-        &[("scope", &report.scope)],
-        report.duration.as_secs_f64(),
-    );
+    metrics
+        .sweeps
+        .get_or_create(&SweepLabels {
+            scope: report.scope.clone(),
+            result,
+        })
+        .inc();
+    metrics
+        .sweep_duration
+        .get_or_create(&ScopeLabels {
+            scope: report.scope.clone(),
+        })
+        .observe(report.duration.as_secs_f64());
     tracing::info!(
         scope = %report.scope,
         listed = report.listed,

@@ -23,7 +23,7 @@ use crate::events::EventHandler;
 use crate::events::inbox::InboxProcessor;
 use crate::events::sqs::SqsConsumer;
 use crate::http::{self, HttpState};
-use crate::metrics::Metrics;
+use crate::metrics::{ControlLabels, Metrics, ScopeLabels};
 use crate::notify::Publisher;
 use crate::queue::{Job, Target};
 use crate::reconcile::{Reconciled, Reconciler, ScopeRef};
@@ -67,7 +67,6 @@ impl Daemon {
             .with_outbox(settings.notify.event_bus.is_some());
         store.migrate().await?;
         let metrics = Arc::new(Metrics::new());
-        describe_metrics(&metrics);
         let policies = settings.policies.to_policy_set()?;
         let replica_id = replica_id();
         // SQLite is one node's database; on Postgres, replicas may share it, so
@@ -142,36 +141,36 @@ impl Daemon {
 
     /// Recomputes the gauges read from the database and queues (at scrape time).
     pub async fn refresh_gauges(&self) {
+        let metrics = &self.metrics;
         match self.store.count_by_state().await {
             Ok(counts) => {
-                let labels: Vec<[(&str, &str); 2]> = counts
-                    .iter()
-                    .map(|c| {
-                        [
-                            ("state", c.state.as_str()),
-                            ("muted", if c.muted { "true" } else { "false" }),
-                        ]
-                    })
-                    .collect();
-                let series: Vec<(&[(&str, &str)], f64)> = labels
-                    .iter()
-                    .zip(&counts)
-                    .map(|(l, c)| (&l[..], c.count as f64))
-                    .collect();
-                self.metrics.replace("rel04d_controls", &series);
+                // Recomputed as a whole, so a state that emptied drops out.
+                metrics.controls.clear();
+                for count in counts {
+                    // States are written by this code, so every one parses.
+                    let Ok(state) = count.state.parse() else {
+                        continue;
+                    };
+                    let labels = ControlLabels {
+                        state,
+                        muted: count.muted,
+                    };
+                    metrics.controls.get_or_create(&labels).set(count.count);
+                }
             }
             Err(error) => tracing::warn!(error = format!("{error:#}"), "cannot count controls"),
         }
         if let Ok(backlog) = self.store.outbox_backlog().await {
-            self.metrics
-                .set("rel04d_outbox_backlog", &[], backlog as f64);
+            metrics.outbox_backlog.set(backlog);
         }
         for scope in &self.scopes {
-            self.metrics.set(
-                "rel04d_queue_depth",
-                &[("scope", scope.key())],
-                scope.queue.len() as f64,
-            );
+            let labels = ScopeLabels {
+                scope: scope.key().to_owned(),
+            };
+            metrics
+                .queue_depth
+                .get_or_create(&labels)
+                .set(scope.queue.len() as i64);
         }
     }
 
@@ -314,7 +313,6 @@ impl Daemon {
                 client: self.aws.sqs(),
                 queue_url: queue_url.clone(),
                 handler,
-                metrics: self.metrics.clone(),
                 wait: self.settings.events.sqs.wait_time,
                 call_timeout: self.settings.aws.call_timeout,
             });
@@ -451,33 +449,4 @@ fn replica_id() -> String {
         0 => format!("{host}-{pid}"),
         n => format!("{host}-{pid}-{}", n + 1),
     }
-}
-
-fn describe_metrics(metrics: &Metrics) {
-    metrics.describe(
-        "rel04d_outbox_backlog",
-        "gauge",
-        "Notifications not yet accepted by EventBridge.",
-    );
-    metrics.describe(
-        "rel04d_queue_depth",
-        "gauge",
-        "Workloads queued or being evaluated, per scope.",
-    );
-    metrics.describe(
-        "rel04d_sweeps_total",
-        "counter",
-        "Sweeps by scope and whether they completed.",
-    );
-    metrics.describe(
-        "rel04d_sweep_duration_seconds",
-        "gauge",
-        "Duration of the last sweep of each scope.",
-    );
-    metrics.describe("rel04d_controls", "gauge", "Active controls by state.");
-    metrics.describe(
-        "rel04d_enforcements_total",
-        "counter",
-        "Answer updates by resulting state.",
-    );
 }
