@@ -1,118 +1,402 @@
-//! A small Prometheus registry: labelled counters and gauges, rendered as text.
+//! Every Prometheus series rel04d exports, typed and registered once.
 //!
-//! rel04d's metrics are few and low-cardinality (labels are operations, outcomes,
-//! states, error kinds — never workload ids), so one mutex-guarded map is plenty.
+//! [`Metrics`] has one field per family; call sites record through them with a
+//! typed label set, so a series name or label is spelled in exactly one place.
+//! Labels are operations, outcomes, states, intakes and scopes — never workload
+//! ids — so cardinality stays small. `/metrics` is rendered in the classic
+//! Prometheus text format (0.0.4), whose counter names carry `_total` in every
+//! line, as they always have here.
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
-use std::sync::Mutex;
+use std::fmt;
 
-/// A metric's name plus its rendered label set, e.g. `{operation="GetAnswer"}`.
-type Series = (&'static str, String);
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
 
-#[derive(Debug, Default)]
-pub struct Metrics {
-    counters: Mutex<BTreeMap<Series, f64>>,
-    gauges: Mutex<BTreeMap<Series, f64>>,
-    help: Mutex<BTreeMap<&'static str, (&'static str, &'static str)>>,
+use crate::control::ControlState;
+use crate::events::{EventOutcome, Intake};
+use crate::wellarchitected::{ErrorKind, Operation};
+use crate::workload::Trigger;
+
+/// The `Content-Type` of [`Metrics::render`]'s output.
+pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+
+/// A family of histograms whose buckets are set by a plain function.
+pub type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
+/// The outcome of one attempt of an AWS call: `ok` or the error's kind.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum CallOutcome {
+    Ok,
+    Failed(ErrorKind),
 }
 
-fn labels(pairs: &[(&str, &str)]) -> String {
-    if pairs.is_empty() {
-        return String::new();
+impl CallOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallOutcome::Ok => "ok",
+            CallOutcome::Failed(kind) => kind.as_str(),
+        }
     }
-    let inner: Vec<String> = pairs
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                "{k}=\"{}\"",
-                v.replace('\\', "\\\\")
-                    .replace('"', "\\\"")
-                    .replace('\n', "\\n")
-            )
-        })
-        .collect();
-    format!("{{{}}}", inner.join(","))
+}
+
+/// Whether a sweep listed and evaluated every workload of its scope.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum SweepResult {
+    Complete,
+    Incomplete,
+}
+
+impl SweepResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SweepResult::Complete => "complete",
+            SweepResult::Incomplete => "incomplete",
+        }
+    }
+}
+
+/// What EventBridge did with a notification.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum NotificationResult {
+    Published,
+    Failed,
+}
+
+impl NotificationResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotificationResult::Published => "published",
+            NotificationResult::Failed => "failed",
+        }
+    }
+}
+
+/// Why a reconcile ran, without the event id (which would be a series per event).
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub struct TriggerKind(&'static str);
+
+impl From<&Trigger> for TriggerKind {
+    fn from(trigger: &Trigger) -> Self {
+        TriggerKind(trigger.as_str())
+    }
+}
+
+impl TriggerKind {
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+/// Label values are the types' own lowercase names (`as_str`).
+macro_rules! label_values {
+    ($($type:ty),* $(,)?) => {$(
+        impl EncodeLabelValue for $type {
+            fn encode(&self, encoder: &mut LabelValueEncoder) -> fmt::Result {
+                EncodeLabelValue::encode(&self.as_str(), encoder)
+            }
+        }
+    )*};
+}
+
+label_values!(
+    CallOutcome,
+    ControlState,
+    ErrorKind,
+    EventOutcome,
+    Intake,
+    NotificationResult,
+    Operation,
+    SweepResult,
+    TriggerKind,
+);
+
+// Label sets render in field order, e.g. `{operation="GetAnswer",outcome="ok"}`.
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CallLabels {
+    pub operation: Operation,
+    pub outcome: CallOutcome,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RetryLabels {
+    pub operation: Operation,
+    pub kind: ErrorKind,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OperationLabels {
+    pub operation: Operation,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StateLabels {
+    pub state: ControlState,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ControlLabels {
+    pub state: ControlState,
+    pub muted: bool,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TransitionLabels {
+    pub to_state: ControlState,
+    pub muted: bool,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct EnforcementLabels {
+    pub result: ControlState,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReconcileLabels {
+    pub trigger: TriggerKind,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ScopeLabels {
+    pub scope: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SweepLabels {
+    pub scope: String,
+    pub result: SweepResult,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct EventLabels {
+    pub intake: Intake,
+    pub outcome: EventOutcome,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct IntakeLabels {
+    pub intake: Intake,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct NotificationLabels {
+    pub result: NotificationResult,
+}
+
+/// One Well-Architected call: 5 ms to about 10 s.
+fn call_buckets() -> Histogram {
+    Histogram::new(exponential_buckets(0.005, 2.0, 12))
+}
+
+/// One evaluation, retries included: 5 ms to about 80 s.
+fn reconcile_buckets() -> Histogram {
+    Histogram::new(exponential_buckets(0.005, 2.0, 15))
+}
+
+/// One sweep of a scope: 0.1 s to about 55 minutes.
+fn sweep_buckets() -> Histogram {
+    Histogram::new(exponential_buckets(0.1, 2.0, 16))
+}
+
+/// From an event to its evaluation committed: 0.25 s to about 68 minutes.
+fn lag_buckets() -> Histogram {
+    Histogram::new(exponential_buckets(0.25, 2.0, 15))
+}
+
+/// Every family rel04d exports. Counters are registered without their `_total`
+/// suffix, which the encoder adds.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    pub aws_calls: Family<CallLabels, Counter>,
+    pub aws_retries: Family<RetryLabels, Counter>,
+    pub aws_throttles: Family<OperationLabels, Counter>,
+    pub aws_call_duration: HistogramFamily<OperationLabels>,
+    pub evaluations: Family<StateLabels, Counter>,
+    pub transitions: Family<TransitionLabels, Counter>,
+    pub enforcements: Family<EnforcementLabels, Counter>,
+    pub reconcile_duration: HistogramFamily<ReconcileLabels>,
+    pub claims_busy: Counter,
+    pub write_conflicts: Counter,
+    pub sweeps: Family<SweepLabels, Counter>,
+    pub sweep_duration: HistogramFamily<ScopeLabels>,
+    pub events: Family<EventLabels, Counter>,
+    pub event_lag: HistogramFamily<IntakeLabels>,
+    pub notifications: Family<NotificationLabels, Counter>,
+    /// Gauges recomputed when `/metrics` is scraped.
+    pub controls: Family<ControlLabels, Gauge>,
+    pub outbox_backlog: Gauge,
+    pub queue_depth: Family<ScopeLabels, Gauge>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Metrics {
     pub fn new() -> Self {
-        Self::default()
+        let metrics = Metrics {
+            registry: Registry::default(),
+            aws_calls: Family::default(),
+            aws_retries: Family::default(),
+            aws_throttles: Family::default(),
+            aws_call_duration: Family::new_with_constructor(call_buckets),
+            evaluations: Family::default(),
+            transitions: Family::default(),
+            enforcements: Family::default(),
+            reconcile_duration: Family::new_with_constructor(reconcile_buckets),
+            claims_busy: Counter::default(),
+            write_conflicts: Counter::default(),
+            sweeps: Family::default(),
+            sweep_duration: Family::new_with_constructor(sweep_buckets),
+            events: Family::default(),
+            event_lag: Family::new_with_constructor(lag_buckets),
+            notifications: Family::default(),
+            controls: Family::default(),
+            outbox_backlog: Gauge::default(),
+            queue_depth: Family::default(),
+        };
+        metrics.registered()
     }
 
-    /// Declares a metric's help text; undeclared metrics render without it.
-    pub fn describe(&self, name: &'static str, kind: &'static str, help: &'static str) {
-        self.help.lock().unwrap().insert(name, (kind, help));
+    /// Registers every family with its help text: the one list of what is exported.
+    fn registered(mut self) -> Self {
+        let r = &mut self.registry;
+        r.register(
+            "rel04d_aws_calls",
+            "Calls to AWS APIs by operation and outcome (every attempt)",
+            self.aws_calls.clone(),
+        );
+        r.register(
+            "rel04d_aws_retries",
+            "Retried AWS calls by operation and error kind",
+            self.aws_retries.clone(),
+        );
+        r.register(
+            "rel04d_aws_throttles",
+            "Throttled AWS calls by operation",
+            self.aws_throttles.clone(),
+        );
+        r.register(
+            "rel04d_aws_call_duration_seconds",
+            "Latency of one Well-Architected call attempt, by operation",
+            self.aws_call_duration.clone(),
+        );
+        r.register(
+            "rel04d_evaluations",
+            "Evaluations by resulting state",
+            self.evaluations.clone(),
+        );
+        r.register(
+            "rel04d_transitions",
+            "Recorded transitions by new state",
+            self.transitions.clone(),
+        );
+        r.register(
+            "rel04d_enforcements",
+            "Answer updates by resulting state",
+            self.enforcements.clone(),
+        );
+        r.register(
+            "rel04d_reconcile_duration_seconds",
+            "Duration of one workload's evaluation, by trigger",
+            self.reconcile_duration.clone(),
+        );
+        r.register(
+            "rel04d_claims_busy",
+            "Evaluations skipped because another replica held the control",
+            self.claims_busy.clone(),
+        );
+        r.register(
+            "rel04d_write_conflicts",
+            "Evaluations superseded by another writer's newer record",
+            self.write_conflicts.clone(),
+        );
+        r.register(
+            "rel04d_sweeps",
+            "Sweeps by scope and whether they completed",
+            self.sweeps.clone(),
+        );
+        r.register(
+            "rel04d_sweep_duration_seconds",
+            "Duration of each sweep, by scope",
+            self.sweep_duration.clone(),
+        );
+        r.register(
+            "rel04d_events",
+            "Events received, by intake and outcome",
+            self.events.clone(),
+        );
+        r.register(
+            "rel04d_event_lag_seconds",
+            "From an event (its time, or its arrival in SQS) to its evaluation committed",
+            self.event_lag.clone(),
+        );
+        r.register(
+            "rel04d_notifications",
+            "Notifications sent to EventBridge, by result",
+            self.notifications.clone(),
+        );
+        r.register(
+            "rel04d_controls",
+            "Active controls by state, muted ones apart",
+            self.controls.clone(),
+        );
+        r.register(
+            "rel04d_outbox_backlog",
+            "Notifications not yet accepted by EventBridge",
+            self.outbox_backlog.clone(),
+        );
+        r.register(
+            "rel04d_queue_depth",
+            "Workloads queued or being evaluated, per scope",
+            self.queue_depth.clone(),
+        );
+        self
     }
 
-    pub fn add(&self, name: &'static str, pairs: &[(&str, &str)], value: f64) {
-        *self
-            .counters
-            .lock()
-            .unwrap()
-            .entry((name, labels(pairs)))
-            .or_default() += value;
+    /// The Prometheus text exposition format (0.0.4): see [`CONTENT_TYPE`].
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        prometheus_client::encoding::prometheus_text::encode(&mut text, &self.registry)
+            .expect("writing to a String cannot fail");
+        text
     }
 
-    pub fn inc(&self, name: &'static str, pairs: &[(&str, &str)]) {
-        self.add(name, pairs, 1.0);
-    }
-
-    pub fn set(&self, name: &'static str, pairs: &[(&str, &str)], value: f64) {
-        self.gauges
-            .lock()
-            .unwrap()
-            .insert((name, labels(pairs)), value);
-    }
-
-    /// Replaces every series of gauge `name` (for gauges recomputed as a whole,
-    /// like controls by state, so a state that emptied drops to its new value).
-    pub fn replace(&self, name: &'static str, series: &[(&[(&str, &str)], f64)]) {
-        let mut gauges = self.gauges.lock().unwrap();
-        gauges.retain(|(n, _), _| *n != name);
-        for (pairs, value) in series {
-            gauges.insert((name, labels(pairs)), *value);
-        }
-    }
-
-    /// The current value of a counter series, for tests and summaries.
-    pub fn counter(&self, name: &'static str, pairs: &[(&str, &str)]) -> f64 {
-        self.counters
-            .lock()
-            .unwrap()
-            .get(&(name, labels(pairs)))
-            .copied()
+    /// The value of one series as a scrape would read it (`0` when it was never
+    /// recorded), for tests and summaries. `labels` go in their rendered order.
+    pub fn counter(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        let series = series(name, labels);
+        self.render()
+            .lines()
+            .find_map(|line| line.strip_prefix(series.as_str())?.strip_prefix(' '))
+            .and_then(|value| value.parse().ok())
             .unwrap_or(0.0)
     }
+}
 
-    pub fn gauge(&self, name: &'static str, pairs: &[(&str, &str)]) -> Option<f64> {
-        self.gauges
-            .lock()
-            .unwrap()
-            .get(&(name, labels(pairs)))
-            .copied()
+/// A series as it appears in the text format, e.g. `name{a="x",b="y"}`.
+fn series(name: &str, labels: &[(&str, &str)]) -> String {
+    if labels.is_empty() {
+        return name.to_owned();
     }
-
-    /// The Prometheus text exposition format.
-    pub fn render(&self) -> String {
-        let help = self.help.lock().unwrap().clone();
-        let mut out = String::new();
-        let mut last = "";
-        let counters = self.counters.lock().unwrap().clone();
-        let gauges = self.gauges.lock().unwrap().clone();
-        for ((name, labels), value) in counters.iter().chain(gauges.iter()) {
-            if *name != last {
-                let (kind, text) = help.get(name).copied().unwrap_or(("untyped", ""));
-                if !text.is_empty() {
-                    let _ = writeln!(out, "# HELP {name} {text}");
-                }
-                let _ = writeln!(out, "# TYPE {name} {kind}");
-                last = name;
-            }
-            let _ = writeln!(out, "{name}{labels} {value}");
-        }
-        out
-    }
+    let pairs: Vec<String> = labels
+        .iter()
+        .map(|(key, value)| {
+            let value = value
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n");
+            format!("{key}=\"{value}\"")
+        })
+        .collect();
+    format!("{name}{{{}}}", pairs.join(","))
 }
 
 #[cfg(test)]
@@ -120,33 +404,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn renders_prometheus_text() {
+    fn series_names_and_label_order_are_stable() {
         let m = Metrics::new();
-        m.describe(
-            "rel04d_aws_calls_total",
-            "counter",
-            "AWS calls by operation and outcome.",
-        );
-        m.inc(
-            "rel04d_aws_calls_total",
-            &[("operation", "GetAnswer"), ("outcome", "ok")],
-        );
-        m.inc(
-            "rel04d_aws_calls_total",
-            &[("operation", "GetAnswer"), ("outcome", "ok")],
-        );
-        m.set("rel04d_controls", &[("state", "ok")], 3.0);
-        m.replace("rel04d_controls", &[(&[("state", "alarm")], 1.0)]);
+        let get_answer = CallLabels {
+            operation: Operation::GetAnswer,
+            outcome: CallOutcome::Ok,
+        };
+        m.aws_calls.get_or_create(&get_answer).inc();
+        m.aws_calls.get_or_create(&get_answer).inc();
+        m.events
+            .get_or_create(&EventLabels {
+                intake: Intake::Http,
+                outcome: EventOutcome::OutOfScope,
+            })
+            .inc();
+        m.controls
+            .get_or_create(&ControlLabels {
+                state: ControlState::Alarm,
+                muted: true,
+            })
+            .set(1);
+        m.outbox_backlog.set(0);
         let text = m.render();
-        assert!(
-            text.contains("# HELP rel04d_aws_calls_total AWS calls by operation and outcome.\n")
-        );
-        assert!(text.contains("# TYPE rel04d_aws_calls_total counter\n"));
-        assert!(
-            text.contains("rel04d_aws_calls_total{operation=\"GetAnswer\",outcome=\"ok\"} 2\n")
-        );
-        assert!(text.contains("rel04d_controls{state=\"alarm\"} 1\n"));
-        assert!(!text.contains("state=\"ok\""), "replace drops old series");
+        for line in [
+            "# HELP rel04d_aws_calls_total Calls to AWS APIs by operation and outcome (every attempt).",
+            "# TYPE rel04d_aws_calls_total counter",
+            "rel04d_aws_calls_total{operation=\"GetAnswer\",outcome=\"ok\"} 2",
+            "rel04d_events_total{intake=\"http\",outcome=\"out_of_scope\"} 1",
+            "rel04d_controls{state=\"alarm\",muted=\"true\"} 1",
+            "rel04d_outbox_backlog 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+        }
         assert_eq!(
             m.counter(
                 "rel04d_aws_calls_total",
@@ -154,10 +443,38 @@ mod tests {
             ),
             2.0
         );
+        assert_eq!(m.counter("rel04d_claims_busy_total", &[]), 0.0);
+    }
+
+    #[test]
+    fn durations_are_histograms() {
+        let m = Metrics::new();
+        let scope = ScopeLabels {
+            scope: "ambient/us-east-1".into(),
+        };
+        m.sweep_duration.get_or_create(&scope).observe(0.3);
+        m.sweep_duration.get_or_create(&scope).observe(0.7);
+        let text = m.render();
+        assert!(text.contains("# TYPE rel04d_sweep_duration_seconds histogram\n"));
+        assert!(text.contains(
+            "rel04d_sweep_duration_seconds_bucket{scope=\"ambient/us-east-1\",le=\"0.4\"} 1\n"
+        ));
+        assert!(
+            text.contains("rel04d_sweep_duration_seconds_count{scope=\"ambient/us-east-1\"} 2\n")
+        );
     }
 
     #[test]
     fn label_values_are_escaped() {
-        assert_eq!(labels(&[("a", "x\"y\\z\n")]), "{a=\"x\\\"y\\\\z\\n\"}");
+        let m = Metrics::new();
+        m.queue_depth
+            .get_or_create(&ScopeLabels {
+                scope: "x\"y\\z\n".into(),
+            })
+            .set(3);
+        assert!(
+            m.render()
+                .contains("rel04d_queue_depth{scope=\"x\\\"y\\\\z\\n\"} 3\n")
+        );
     }
 }

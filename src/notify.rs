@@ -11,10 +11,10 @@ use std::time::Duration;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use chrono::Utc;
 use tokio::sync::broadcast;
+use tracing::Instrument;
 
+use crate::metrics::{Metrics, NotificationLabels, NotificationResult};
 use crate::shutdown::CancellationToken;
-
-use crate::metrics::Metrics;
 use crate::store::{OutboxRow, Store, TransitionRow};
 use crate::wellarchitected::backoff;
 
@@ -44,11 +44,6 @@ impl Publisher {
         mut transitions: broadcast::Receiver<TransitionRow>,
         shutdown: CancellationToken,
     ) {
-        self.metrics.describe(
-            "rel04d_notifications_total",
-            "counter",
-            "Notifications sent to EventBridge, by result.",
-        );
         let mut failures = 0;
         loop {
             match self.publish_batch().await {
@@ -83,7 +78,9 @@ impl Publisher {
         }
     }
 
-    /// Sends one batch; returns how many were accepted.
+    /// Sends one batch; returns how many were accepted. What is logged while
+    /// sending carries a `publish` span with the batch's size (ERROR level so
+    /// that no log level drops it; it writes no line of its own).
     pub async fn publish_batch(&self) -> anyhow::Result<usize> {
         let now = Utc::now();
         let rows = self
@@ -93,6 +90,11 @@ impl Publisher {
         if rows.is_empty() {
             return Ok(0);
         }
+        let span = tracing::error_span!("publish", batch = rows.len());
+        self.publish(&rows).instrument(span).await
+    }
+
+    async fn publish(&self, rows: &[OutboxRow]) -> anyhow::Result<usize> {
         let entries: Vec<PutEventsRequestEntry> = rows.iter().map(|row| self.entry(row)).collect();
         let output = match self
             .client
@@ -104,7 +106,7 @@ impl Publisher {
             Ok(output) => output,
             Err(error) => {
                 let message = aws_sdk_eventbridge::error::DisplayErrorContext(&error).to_string();
-                for row in &rows {
+                for row in rows {
                     self.retry_later(row, &message).await?;
                 }
                 anyhow::bail!("PutEvents failed: {message}");
@@ -123,11 +125,12 @@ impl Publisher {
             }
         }
         self.store.mark_published(&accepted, Utc::now()).await?;
-        self.metrics.add(
-            "rel04d_notifications_total",
-            &[("result", "published")],
-            accepted.len() as f64,
-        );
+        self.metrics
+            .notifications
+            .get_or_create(&NotificationLabels {
+                result: NotificationResult::Published,
+            })
+            .inc_by(accepted.len() as u64);
         Ok(accepted.len())
     }
 
@@ -135,7 +138,11 @@ impl Publisher {
     /// that grows with its attempts (and is set aside after `MAX_PUBLISH_ATTEMPTS`).
     async fn retry_later(&self, row: &OutboxRow, error: &str) -> anyhow::Result<()> {
         self.metrics
-            .inc("rel04d_notifications_total", &[("result", "failed")]);
+            .notifications
+            .get_or_create(&NotificationLabels {
+                result: NotificationResult::Failed,
+            })
+            .inc();
         let attempt = u32::try_from(row.attempts + 1).unwrap_or(u32::MAX);
         let wait = backoff(
             attempt,

@@ -13,9 +13,11 @@ use std::sync::Arc;
 use anyhow::Context;
 use chrono::Utc;
 use tokio::sync::broadcast;
+use tokio::time::Instant;
+use tracing::Instrument;
 
 use crate::control::{self, ControlState, Mode, Outcome, Plan, PolicySet, WorkloadFacts};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, ReconcileLabels, StateLabels, TransitionLabels, TriggerKind};
 use crate::queue::{Job, Target};
 use crate::store::{ControlRow, Recording, Store, TransitionRow, Written};
 use crate::wellarchitected::{ErrorKind, WellArchitected};
@@ -75,16 +77,6 @@ impl Reconciler {
         metrics: Arc<Metrics>,
         replica: Option<String>,
     ) -> Self {
-        metrics.describe(
-            "rel04d_evaluations_total",
-            "counter",
-            "Evaluations by resulting state.",
-        );
-        metrics.describe(
-            "rel04d_transitions_total",
-            "counter",
-            "Recorded transitions by new state.",
-        );
         let (transitions, _) = broadcast::channel(1024);
         Reconciler {
             store,
@@ -109,7 +101,7 @@ impl Reconciler {
             .claim_control(&control.workload_arn, replica, now, now + CONTROL_CLAIM)
             .await?
         {
-            self.metrics.inc("rel04d_claims_busy_total", &[]);
+            self.metrics.claims_busy.inc();
             return Ok(None);
         }
         self.store.control(&control.workload_arn).await
@@ -126,8 +118,27 @@ impl Reconciler {
 
     /// Evaluates one workload. Errors are for failures to record (the database);
     /// failures to read the Tool end as the control's `error` state instead.
+    ///
+    /// Everything logged meanwhile (retries, throttling, enforce, store errors)
+    /// carries the `reconcile` span: scope, workload id, trigger and event id. The
+    /// span is at ERROR level only so that no log level turns it off; it writes
+    /// no line of its own.
     pub async fn reconcile(&self, scope: &ScopeRef<'_>, job: &Job) -> anyhow::Result<Reconciled> {
-        let result = self.evaluate(scope, job).await;
+        let span = tracing::error_span!(
+            "reconcile",
+            scope = scope.key,
+            workload_id = job.workload_id(),
+            trigger = job.trigger.as_str(),
+            event_id = job.trigger.event_id(),
+        );
+        let started = Instant::now();
+        let result = self.evaluate(scope, job).instrument(span).await;
+        self.metrics
+            .reconcile_duration
+            .get_or_create(&ReconcileLabels {
+                trigger: TriggerKind::from(&job.trigger),
+            })
+            .observe(started.elapsed().as_secs_f64());
         // Successes are counted where they commit; a failure may come before
         // any commit (a read, a statement inside the transaction).
         if result.is_err() {
@@ -247,13 +258,15 @@ impl Reconciler {
             enforced,
             at: Utc::now(),
         };
-        self.metrics.inc(
-            "rel04d_evaluations_total",
-            &[("state", outcome.state.as_str())],
-        );
+        self.metrics
+            .evaluations
+            .get_or_create(&StateLabels {
+                state: outcome.state,
+            })
+            .inc();
         match self.store.record(control, &recording).await? {
             Written::Conflict => {
-                self.metrics.inc("rel04d_write_conflicts_total", &[]);
+                self.metrics.write_conflicts.inc();
                 Ok(Reconciled::Superseded)
             }
             Written::Unchanged => Ok(Reconciled::Evaluated(outcome.state)),
@@ -331,11 +344,14 @@ impl Reconciler {
     }
 
     fn announce(&self, transition: TransitionRow) {
-        let muted = if transition.muted { "true" } else { "false" };
-        self.metrics.inc(
-            "rel04d_transitions_total",
-            &[("to_state", &transition.to_state), ("muted", muted)],
-        );
+        // States are written by this code, so every one parses.
+        if let Ok(to_state) = transition.to_state.parse::<ControlState>() {
+            let labels = TransitionLabels {
+                to_state,
+                muted: transition.muted,
+            };
+            self.metrics.transitions.get_or_create(&labels).inc();
+        }
         tracing::info!(
             workload_id = %transition.workload_id,
             workload_arn = %transition.workload_arn,

@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use crate::config::ScheduleSettings;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, ScopeLabels, SweepLabels, SweepResult};
 use crate::scope::Scope;
 use crate::shutdown::CancellationToken;
 use crate::store::Store;
@@ -99,21 +100,38 @@ async fn holds_sweep_lease(sweeper: &Sweeper, scope: &Scope) -> bool {
     }
 }
 
-/// Sweeps `scope` once, then logs, counts and records the sweep.
+/// Sweeps `scope` once, then logs, counts and records the sweep, all inside a
+/// `sweep` span naming the scope (ERROR level so that no log level drops it; it
+/// writes no line of its own).
 pub async fn sweep_and_report(sweeper: &Sweeper, scope: &Scope) -> SweepReport {
+    let span = tracing::error_span!("sweep", scope = scope.key());
+    sweep_and_report_inner(sweeper, scope)
+        .instrument(span)
+        .await
+}
+
+async fn sweep_and_report_inner(sweeper: &Sweeper, scope: &Scope) -> SweepReport {
     let report = sweep(scope, &sweeper.store).await;
     let complete = report.listing_error.is_none() && report.failed == 0;
-    let result = if complete { "complete" } else { "incomplete" };
+    let result = if complete {
+        SweepResult::Complete
+    } else {
+        SweepResult::Incomplete
+    };
     let metrics = &sweeper.metrics;
-    metrics.inc(
-        "rel04d_sweeps_total",
-        &[("scope", &report.scope), ("result", result)],
-    );
-    metrics.set(
-        "rel04d_sweep_duration_seconds",
-        &[("scope", &report.scope)],
-        report.duration.as_secs_f64(),
-    );
+    metrics
+        .sweeps
+        .get_or_create(&SweepLabels {
+            scope: report.scope.clone(),
+            result,
+        })
+        .inc();
+    metrics
+        .sweep_duration
+        .get_or_create(&ScopeLabels {
+            scope: report.scope.clone(),
+        })
+        .observe(report.duration.as_secs_f64());
     tracing::info!(
         scope = %report.scope,
         listed = report.listed,

@@ -66,7 +66,6 @@ impl Daemon {
             .with_outbox(settings.notify.event_bus.is_some());
         store.migrate().await?;
         let metrics = Arc::new(Metrics::new());
-        describe_metrics(&metrics);
         let policies = settings.policies.to_policy_set()?;
         let replica_id = replica_id();
         // SQLite is one node's database; on Postgres, replicas may share it, so
@@ -269,7 +268,6 @@ impl Daemon {
                 client: self.aws.sqs(),
                 queue_url: queue_url.clone(),
                 handler,
-                metrics: self.metrics.clone(),
                 wait: self.settings.events.sqs.wait_time,
                 call_timeout: self.settings.aws.call_timeout,
             });
@@ -405,33 +403,4 @@ fn replica_id() -> String {
         0 => format!("{host}-{pid}"),
         n => format!("{host}-{pid}-{}", n + 1),
     }
-}
-
-fn describe_metrics(metrics: &Metrics) {
-    metrics.describe(
-        "rel04d_outbox_backlog",
-        "gauge",
-        "Notifications not yet accepted by EventBridge.",
-    );
-    metrics.describe(
-        "rel04d_queue_depth",
-        "gauge",
-        "Workloads queued or being evaluated, per scope.",
-    );
-    metrics.describe(
-        "rel04d_sweeps_total",
-        "counter",
-        "Sweeps by scope and whether they completed.",
-    );
-    metrics.describe(
-        "rel04d_sweep_duration_seconds",
-        "gauge",
-        "Duration of the last sweep of each scope.",
-    );
-    metrics.describe("rel04d_controls", "gauge", "Active controls by state.");
-    metrics.describe(
-        "rel04d_enforcements_total",
-        "counter",
-        "Answer updates by resulting state.",
-    );
 }

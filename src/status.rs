@@ -10,7 +10,7 @@ use chrono::Utc;
 use tokio::time::Instant;
 
 use crate::config::ScheduleSettings;
-use crate::metrics::Metrics;
+use crate::metrics::{ControlLabels, Metrics, ScopeLabels};
 use crate::scope::Scope;
 use crate::shutdown::Supervisor;
 use crate::store::Store;
@@ -93,36 +93,36 @@ impl Status {
 
     /// Recomputes the gauges read from the database and queues (at scrape time).
     pub async fn refresh_gauges(&self) {
+        let metrics = &self.metrics;
         match self.store.count_by_state().await {
             Ok(counts) => {
-                let labels: Vec<[(&str, &str); 2]> = counts
-                    .iter()
-                    .map(|c| {
-                        [
-                            ("state", c.state.as_str()),
-                            ("muted", if c.muted { "true" } else { "false" }),
-                        ]
-                    })
-                    .collect();
-                let series: Vec<(&[(&str, &str)], f64)> = labels
-                    .iter()
-                    .zip(&counts)
-                    .map(|(l, c)| (&l[..], c.count as f64))
-                    .collect();
-                self.metrics.replace("rel04d_controls", &series);
+                // Recomputed as a whole, so a state that emptied drops out.
+                metrics.controls.clear();
+                for count in counts {
+                    // States are written by this code, so every one parses.
+                    let Ok(state) = count.state.parse() else {
+                        continue;
+                    };
+                    let labels = ControlLabels {
+                        state,
+                        muted: count.muted,
+                    };
+                    metrics.controls.get_or_create(&labels).set(count.count);
+                }
             }
             Err(error) => tracing::warn!(error = format!("{error:#}"), "cannot count controls"),
         }
         if let Ok(backlog) = self.store.outbox_backlog().await {
-            self.metrics
-                .set("rel04d_outbox_backlog", &[], backlog as f64);
+            metrics.outbox_backlog.set(backlog);
         }
         for scope in &self.scopes {
-            self.metrics.set(
-                "rel04d_queue_depth",
-                &[("scope", scope.key())],
-                scope.queue.len() as f64,
-            );
+            let labels = ScopeLabels {
+                scope: scope.key().to_owned(),
+            };
+            metrics
+                .queue_depth
+                .get_or_create(&labels)
+                .set(scope.queue.len() as i64);
         }
     }
 

@@ -6,7 +6,9 @@ use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use crate::config::LogFormat;
 
 /// Installs the global subscriber: JSON lines on stdout (`timestamp`, `level`,
-/// `target`, `message` and the event's fields at the top level), or human text.
+/// `target`, `message` and the event's fields at the top level, and the
+/// innermost span under `span`, e.g. `"span":{"name":"reconcile","workload_id":…}`),
+/// or human text.
 /// `RUST_LOG`, when set, overrides `level` for debugging sessions. Commands whose
 /// stdout is their output (queries, JSON) log to stderr instead.
 pub fn init(format: LogFormat, level: &str, to_stderr: bool) {
@@ -29,7 +31,7 @@ pub fn init(format: LogFormat, level: &str, to_stderr: bool) {
         LogFormat::Json => builder
             .json()
             .flatten_event(true)
-            .with_current_span(false)
+            .with_current_span(true)
             .with_span_list(false)
             .try_init(),
         LogFormat::Text => builder.with_target(false).try_init(),

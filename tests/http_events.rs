@@ -105,6 +105,13 @@ async fn pushed_events_are_authenticated_validated_stored_and_evaluated() {
     })
     .await;
     assert_eq!(d.transitions().await.len(), 3);
+    // The evaluated event's lag was observed once; a duplicate's is not.
+    assert_eq!(
+        d.daemon
+            .metrics
+            .counter("rel04d_event_lag_seconds_count", &[("intake", "http")]),
+        1.0
+    );
     d.stop().await;
 }
 
@@ -136,7 +143,11 @@ async fn health_readiness_and_metrics() {
     for expected in [
         "# TYPE rel04d_sweeps_total counter",
         "rel04d_sweeps_total{scope=\"ambient/us-east-1\",result=\"complete\"} 1",
-        "rel04d_sweep_duration_seconds{scope=\"ambient/us-east-1\"}",
+        // Durations are histograms (the sweep's was a last-value gauge).
+        "# TYPE rel04d_sweep_duration_seconds histogram",
+        "rel04d_sweep_duration_seconds_count{scope=\"ambient/us-east-1\"} 1",
+        "rel04d_reconcile_duration_seconds_count{trigger=\"sweep\"} 1",
+        "rel04d_aws_call_duration_seconds_count{operation=\"GetAnswer\"} 1",
         "rel04d_evaluations_total{state=\"ok\"} 1",
         "rel04d_controls{state=\"ok\",muted=\"false\"} 1",
         "rel04d_transitions_total{to_state=\"ok\",muted=\"false\"} 1",

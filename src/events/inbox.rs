@@ -14,7 +14,7 @@ use tokio::sync::Notify;
 
 use crate::shutdown::CancellationToken;
 
-use super::{EventHandler, Handled, NotHandled};
+use super::{EventHandler, Handled, Intake, NotHandled};
 use crate::store::Store;
 
 /// Failed attempts before a pushed event is given up on (its error stays in the
@@ -75,7 +75,7 @@ impl InboxProcessor {
         let results = futures::future::join_all(
             pending
                 .iter()
-                .map(|row| self.handler.handle("http", &row.body)),
+                .map(|row| self.handler.handle(Intake::Http, &row.body, None)),
         )
         .await;
         for (row, result) in pending.iter().zip(results) {

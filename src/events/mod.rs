@@ -13,9 +13,9 @@ pub mod sqs;
 
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
-use crate::metrics::Metrics;
+use crate::metrics::{EventLabels, IntakeLabels, Metrics};
 use crate::queue::{Job, Target};
 use crate::reconcile::Reconciled;
 use crate::scope::Scope;
@@ -23,6 +23,51 @@ use crate::shutdown::CancellationToken;
 use crate::store::Store;
 use crate::workload::Trigger;
 use parse::{Parsed, WorkloadEvent};
+
+/// Where an event came in (the `intake` label and log field).
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum Intake {
+    Sqs,
+    Http,
+}
+
+impl Intake {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Intake::Sqs => "sqs",
+            Intake::Http => "http",
+        }
+    }
+}
+
+/// The `outcome` label of `rel04d_events_total`: what became of an event, or
+/// why it waits for another attempt (`deferred`, `failed`).
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum EventOutcome {
+    Evaluated,
+    Duplicate,
+    Irrelevant,
+    OutOfScope,
+    FailedCall,
+    Malformed,
+    Deferred,
+    Failed,
+}
+
+impl EventOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventOutcome::Evaluated => "evaluated",
+            EventOutcome::Duplicate => "duplicate",
+            EventOutcome::Irrelevant => "irrelevant",
+            EventOutcome::OutOfScope => "out_of_scope",
+            EventOutcome::FailedCall => "failed_call",
+            EventOutcome::Malformed => "malformed",
+            EventOutcome::Deferred => "deferred",
+            EventOutcome::Failed => "failed",
+        }
+    }
+}
 
 /// What became of one event.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,15 +86,14 @@ pub enum Handled {
 }
 
 impl Handled {
-    /// The `outcome` label of `rel04d_events_total`.
-    pub fn outcome(&self) -> &'static str {
+    pub fn outcome(&self) -> EventOutcome {
         match self {
-            Handled::Evaluated(_) => "evaluated",
-            Handled::Duplicate => "duplicate",
-            Handled::Irrelevant(_) => "irrelevant",
-            Handled::OutOfScope(_) => "out_of_scope",
-            Handled::FailedCall(_) => "failed_call",
-            Handled::Malformed(_) => "malformed",
+            Handled::Evaluated(_) => EventOutcome::Evaluated,
+            Handled::Duplicate => EventOutcome::Duplicate,
+            Handled::Irrelevant(_) => EventOutcome::Irrelevant,
+            Handled::OutOfScope(_) => EventOutcome::OutOfScope,
+            Handled::FailedCall(_) => EventOutcome::FailedCall,
+            Handled::Malformed(_) => EventOutcome::Malformed,
         }
     }
 
@@ -109,11 +153,6 @@ impl EventHandler {
         metrics: Arc<Metrics>,
         stopping: CancellationToken,
     ) -> Self {
-        metrics.describe(
-            "rel04d_events_total",
-            "counter",
-            "Events received, by intake and outcome.",
-        );
         EventHandler {
             store,
             scopes,
@@ -126,8 +165,15 @@ impl EventHandler {
     /// Handles one event body. An error means "try again later" (the evaluation
     /// could not be recorded, or was deferred); the event must not be acknowledged.
     /// Every event is counted by outcome, and every one not evaluated is logged
-    /// once with its id, name and why.
-    pub async fn handle(&self, intake: &str, body: &str) -> Result<Handled, NotHandled> {
+    /// once with its id, name and why. `queued_at` is when the intake's queue
+    /// received it (SQS' SentTimestamp): the event lag counts from there, else
+    /// from the event's own `time`.
+    pub async fn handle(
+        &self,
+        intake: Intake,
+        body: &str,
+        queued_at: Option<DateTime<Utc>>,
+    ) -> Result<Handled, NotHandled> {
         let (event, scope) = match self.triage(body) {
             Triage::Evaluate(event, scope) => (event, scope),
             Triage::Settled {
@@ -140,6 +186,9 @@ impl EventHandler {
             }
         };
         let result = self.evaluate(&event, scope).await;
+        if matches!(result, Ok(Handled::Evaluated(_))) {
+            self.observe_lag(intake, queued_at.or(event.time));
+        }
         match &result {
             Ok(handled) => self.record(
                 intake,
@@ -149,10 +198,11 @@ impl EventHandler {
             ),
             Err(error) => {
                 let outcome = match error {
-                    NotHandled::Deferred(_) => "deferred",
-                    NotHandled::Failed(_) => "failed",
+                    NotHandled::Deferred(_) => EventOutcome::Deferred,
+                    NotHandled::Failed(_) => EventOutcome::Failed,
                 };
                 self.count(intake, outcome);
+                let (intake, outcome) = (intake.as_str(), outcome.as_str());
                 let (event_id, event_name) = (&event.event_id, &event.event_name);
                 let workload_id = &event.workload_id;
                 let message = "event not handled yet; it will be tried again";
@@ -227,7 +277,7 @@ impl EventHandler {
     /// malformed ones as warnings (they are dead-lettered), the rest as info.
     pub fn record(
         &self,
-        intake: &str,
+        intake: Intake,
         event_id: Option<&str>,
         event_name: Option<&str>,
         handled: &Handled,
@@ -237,6 +287,7 @@ impl EventHandler {
         let Some(reason) = handled.reason() else {
             return;
         };
+        let (intake, outcome) = (intake.as_str(), outcome.as_str());
         let event_id = event_id.unwrap_or("(none)");
         let event_name = event_name.unwrap_or("(none)");
         if matches!(handled, Handled::Malformed(_)) {
@@ -260,11 +311,23 @@ impl EventHandler {
         }
     }
 
-    fn count(&self, intake: &str, outcome: &str) {
-        self.metrics.inc(
-            "rel04d_events_total",
-            &[("intake", intake), ("outcome", outcome)],
-        );
+    fn count(&self, intake: Intake, outcome: EventOutcome) {
+        self.metrics
+            .events
+            .get_or_create(&EventLabels { intake, outcome })
+            .inc();
+    }
+
+    /// Observes the time from `since` (the event, or its arrival in the queue)
+    /// to now, just after its evaluation committed. A clock ahead of ours
+    /// counts as no lag.
+    fn observe_lag(&self, intake: Intake, since: Option<DateTime<Utc>>) {
+        let Some(since) = since else { return };
+        let lag = (Utc::now() - since).to_std().unwrap_or_default();
+        self.metrics
+            .event_lag
+            .get_or_create(&IntakeLabels { intake })
+            .observe(lag.as_secs_f64());
     }
 
     /// Evaluates a routed event's workload, once per event id.
@@ -302,7 +365,7 @@ impl EventHandler {
         }
         let handled = Handled::Evaluated(reconciled);
         self.store
-            .mark_event_processed(&event.event_id, handled.outcome(), Utc::now())
+            .mark_event_processed(&event.event_id, handled.outcome().as_str(), Utc::now())
             .await?;
         Ok(handled)
     }

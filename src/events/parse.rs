@@ -5,6 +5,7 @@
 //! other well-formed event is irrelevant (acknowledged and counted); anything we
 //! cannot read is malformed (logged and dead-lettered, never guessed at).
 
+use chrono::{DateTime, Utc};
 use percent_encoding::percent_decode_str;
 use serde_json::Value;
 
@@ -25,6 +26,9 @@ pub struct WorkloadEvent {
     pub region: String,
     pub event_name: String,
     pub workload_id: String,
+    /// The envelope's `time` (when the change happened), for the event lag
+    /// metric; `None` when absent or unreadable, which is no reason to drop it.
+    pub time: Option<DateTime<Utc>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -265,12 +269,18 @@ pub fn parse(body: &str, tags_enabled: bool) -> Result<Parsed, Malformed> {
         return irrelevant(why);
     }
     let workload_id = workload_id_from(&event, detail, &event_name)?;
+    let time = optional(&event, "time")
+        .ok()
+        .flatten()
+        .and_then(|time| DateTime::parse_from_rfc3339(time).ok())
+        .map(|time| time.with_timezone(&Utc));
     Ok(Parsed::Relevant(WorkloadEvent {
         event_id,
         account,
         region,
         event_name,
         workload_id,
+        time,
     }))
 }
 

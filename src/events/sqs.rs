@@ -12,8 +12,9 @@ use aws_sdk_sqs::types::MessageSystemAttributeName;
 use aws_smithy_types::timeout::TimeoutConfig;
 use tokio::sync::Semaphore;
 
-use super::{EventHandler, Handled};
-use crate::metrics::Metrics;
+use tracing::Instrument;
+
+use super::{EventHandler, Handled, Intake};
 use crate::shutdown::CancellationToken;
 use crate::wellarchitected::backoff;
 
@@ -24,7 +25,6 @@ pub struct SqsConsumer {
     pub client: aws_sdk_sqs::Client,
     pub queue_url: String,
     pub handler: Arc<EventHandler>,
-    pub metrics: Arc<Metrics>,
     /// How long one long poll waits for a message (`events.sqs.wait_time`).
     pub wait: Duration,
     /// The time allowed for any call (`aws.call_timeout`); a long poll gets it
@@ -34,11 +34,6 @@ pub struct SqsConsumer {
 
 impl SqsConsumer {
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
-        self.metrics.describe(
-            "rel04d_event_lag_seconds",
-            "gauge",
-            "From an event's arrival in SQS to its evaluation recorded (last event).",
-        );
         let permits = Arc::new(Semaphore::new(IN_FLIGHT));
         let mut failures = 0;
         tracing::info!(queue_url = %self.queue_url, "consuming events from SQS");
@@ -102,44 +97,43 @@ impl SqsConsumer {
         )
     }
 
+    /// Handles one message inside an `sqs_message` span naming it (ERROR level
+    /// so that no log level drops it; it writes no line of its own).
     async fn handle(&self, message: aws_sdk_sqs::types::Message) {
+        let message_id = message.message_id().unwrap_or("");
+        let span = tracing::error_span!("sqs_message", message_id);
+        self.handle_in_span(&message).instrument(span).await
+    }
+
+    async fn handle_in_span(&self, message: &aws_sdk_sqs::types::Message) {
         let (Some(body), Some(receipt)) = (message.body(), message.receipt_handle()) else {
             return;
         };
-        let message_id = message.message_id().unwrap_or("");
         let attribute = |name: MessageSystemAttributeName| {
             message
                 .attributes()
                 .and_then(|a| a.get(&name))
                 .map(String::as_str)
         };
-        let sent_ms: Option<i64> =
-            attribute(MessageSystemAttributeName::SentTimestamp).and_then(|t| t.parse().ok());
+        let sent = attribute(MessageSystemAttributeName::SentTimestamp)
+            .and_then(|ms| ms.parse().ok())
+            .and_then(chrono::DateTime::from_timestamp_millis);
         let receives =
             attribute(MessageSystemAttributeName::ApproximateReceiveCount).unwrap_or("1");
         // The handler logs every event it does not evaluate; here only what SQS
         // does with the message.
-        let handled = match self.handler.handle("sqs", body).await {
+        let handled = match self.handler.handle(Intake::Sqs, body, sent).await {
             Ok(Handled::Malformed(_)) => {
-                tracing::debug!(
-                    message_id,
-                    receives,
-                    "malformed message left for the dead-letter queue"
-                );
+                tracing::debug!(receives, "malformed message left for the dead-letter queue");
                 return;
             }
             Ok(handled) => handled,
             Err(_) => {
-                tracing::debug!(message_id, receives, "message left to be redelivered");
+                tracing::debug!(receives, "message left to be redelivered");
                 return;
             }
         };
-        if let Some(sent_ms) = sent_ms {
-            let lag = (chrono::Utc::now().timestamp_millis() - sent_ms).max(0) as f64 / 1000.0;
-            self.metrics
-                .set("rel04d_event_lag_seconds", &[("intake", "sqs")], lag);
-        }
-        tracing::debug!(message_id, outcome = handled.outcome(), "message handled");
+        tracing::debug!(outcome = handled.outcome().as_str(), "message handled");
         if let Err(error) = self
             .client
             .delete_message()
@@ -149,7 +143,7 @@ impl SqsConsumer {
             .await
         {
             // Redelivery is harmless: the event id is remembered as handled.
-            tracing::warn!(message_id, error = %aws_sdk_sqs::error::DisplayErrorContext(&error), "deleting a handled message failed");
+            tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(&error), "deleting a handled message failed");
         }
     }
 }

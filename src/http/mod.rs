@@ -21,11 +21,13 @@ use serde_json::json;
 use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, Semaphore};
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
+use tracing::{Level, Span};
 
 pub use access::Access;
 
 use crate::config::HttpSettings;
-use crate::events::{EventHandler, Handled, Triage};
+use crate::events::{EventHandler, Handled, Intake, Triage};
 use crate::graphql::Rel04Schema;
 use crate::shutdown::CancellationToken;
 use crate::status::Status;
@@ -81,6 +83,24 @@ pub fn router(state: HttpState, listening_on: SocketAddr) -> Router {
         .with_state(state)
         .route("/events", post(post_event).with_state(Arc::new(events)))
         .route("/graphql", post(graphql::graphql).with_state(endpoint))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                // Handlers log their own errors; a 503 from a probe is not one.
+                .on_failure(DefaultOnFailure::new().level(Level::DEBUG)),
+        )
+}
+
+/// One span per request, named `http` with its method and path: INFO for the
+/// API, DEBUG for probes and scrapes, which come every few seconds. Request and
+/// response lines themselves are DEBUG (tower-http's defaults).
+fn request_span(request: &Request) -> Span {
+    let (method, path) = (request.method(), request.uri().path());
+    if matches!(path, "/healthz" | "/readyz" | "/metrics") {
+        tracing::debug_span!("http", %method, path)
+    } else {
+        tracing::info_span!("http", %method, path)
+    }
 }
 
 /// Serves until shutdown; in-flight requests get `http.shutdown_timeout` to finish.
@@ -141,10 +161,7 @@ async fn readyz(State(state): State<HttpState>) -> Response {
 async fn metrics(State(state): State<HttpState>) -> Response {
     state.status.refresh_gauges().await;
     (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         state.status.metrics().render(),
     )
         .into_response()
@@ -194,9 +211,12 @@ async fn post_event(State(endpoint): State<Arc<EventsEndpoint>>, request: Reques
             event_name,
             handled,
         } => {
-            state
-                .events
-                .record("http", event_id.as_deref(), event_name.as_deref(), &handled);
+            state.events.record(
+                Intake::Http,
+                event_id.as_deref(),
+                event_name.as_deref(),
+                &handled,
+            );
             let reason = handled.reason().unwrap_or_default().to_owned();
             if let Handled::Malformed(_) = handled {
                 // The parser's words, as the 400 has always said them.
@@ -207,7 +227,7 @@ async fn post_event(State(endpoint): State<Arc<EventsEndpoint>>, request: Reques
             }
             let body = json!({
                 "status": "ignored",
-                "outcome": handled.outcome(),
+                "outcome": handled.outcome().as_str(),
                 "id": event_id,
                 "reason": format!("ignored: {reason}"),
             });

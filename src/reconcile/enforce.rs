@@ -4,6 +4,7 @@ use anyhow::Context;
 
 use super::{Reconciled, Reconciler, Subject};
 use crate::control::{self, ControlState, Expected, ObservedAnswer, Outcome};
+use crate::metrics::EnforcementLabels;
 use crate::store::ControlRow;
 
 impl Reconciler {
@@ -49,10 +50,12 @@ impl Reconciler {
             ),
             Ok(()) => (self.read_back(subject, expected).await, true),
         };
-        self.metrics.inc(
-            "rel04d_enforcements_total",
-            &[("result", result.state.as_str())],
-        );
+        self.metrics
+            .enforcements
+            .get_or_create(&EnforcementLabels {
+                result: result.state,
+            })
+            .inc();
         // Only a write that happened is recorded as one.
         let enforced = written.then_some(update.changes.as_slice());
         self.record(subject, &control, &result, enforced).await

@@ -15,10 +15,11 @@ use aws_sdk_wellarchitected::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_wellarchitected::types::{self as wa, ChoiceUpdate};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use std::time::Duration;
+use tokio::time::Instant;
 
 use crate::control::policy::{LENS_ALIAS, QUESTION_ID};
 use crate::control::{AnswerUpdate, ChoiceStatus, ObservedAnswer};
-use crate::metrics::Metrics;
+use crate::metrics::{CallLabels, CallOutcome, Metrics, OperationLabels, RetryLabels};
 use crate::workload::Workload;
 
 pub use rate::RateLimiter;
@@ -28,6 +29,26 @@ pub use retry::{ErrorKind, WaError, backoff};
 const PAGE_SIZE: i32 = 50;
 const BACKOFF_BASE: Duration = Duration::from_millis(50);
 const BACKOFF_CAP: Duration = Duration::from_secs(5);
+
+/// The Tool operations rel04d calls (the `operation` label).
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum Operation {
+    ListWorkloads,
+    GetWorkload,
+    GetAnswer,
+    UpdateAnswer,
+}
+
+impl Operation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::ListWorkloads => "ListWorkloads",
+            Operation::GetWorkload => "GetWorkload",
+            Operation::GetAnswer => "GetAnswer",
+            Operation::UpdateAnswer => "UpdateAnswer",
+        }
+    }
+}
 
 /// One account-region's connection to the Tool.
 #[derive(Debug)]
@@ -45,21 +66,6 @@ impl WellArchitected {
         max_attempts: u32,
         metrics: Arc<Metrics>,
     ) -> Self {
-        metrics.describe(
-            "rel04d_aws_calls_total",
-            "counter",
-            "Calls to AWS APIs by operation and outcome.",
-        );
-        metrics.describe(
-            "rel04d_aws_retries_total",
-            "counter",
-            "Retried AWS calls by operation and error kind.",
-        );
-        metrics.describe(
-            "rel04d_aws_throttles_total",
-            "counter",
-            "Throttled AWS calls by operation.",
-        );
         WellArchitected {
             client,
             limiter: RateLimiter::new(max_requests_per_second),
@@ -69,48 +75,71 @@ impl WellArchitected {
     }
 
     /// Runs one call with rate limiting, retries of transient errors, and metrics.
-    async fn call<T, E, F, Fut>(&self, operation: &'static str, send: F) -> Result<T, WaError>
+    /// Retries are logged as warnings; inside a reconcile their line carries the
+    /// reconcile span, so it names the workload.
+    async fn call<T, E, F, Fut>(&self, operation: Operation, send: F) -> Result<T, WaError>
     where
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
+        let metrics = &self.metrics;
+        let by_operation = OperationLabels { operation };
         let mut attempt = 1;
         loop {
             self.limiter.acquire().await;
-            let error = match send().await {
+            let started = Instant::now();
+            let sent = send().await;
+            metrics
+                .aws_call_duration
+                .get_or_create(&by_operation)
+                .observe(started.elapsed().as_secs_f64());
+            let error = match sent {
                 Ok(output) => {
-                    self.metrics.inc(
-                        "rel04d_aws_calls_total",
-                        &[("operation", operation), ("outcome", "ok")],
-                    );
+                    metrics
+                        .aws_calls
+                        .get_or_create(&CallLabels {
+                            operation,
+                            outcome: CallOutcome::Ok,
+                        })
+                        .inc();
                     return Ok(output);
                 }
                 Err(error) => error,
             };
             let (kind, message) = retry::classify(&error);
-            self.metrics.inc(
-                "rel04d_aws_calls_total",
-                &[("operation", operation), ("outcome", kind.as_str())],
-            );
+            metrics
+                .aws_calls
+                .get_or_create(&CallLabels {
+                    operation,
+                    outcome: CallOutcome::Failed(kind),
+                })
+                .inc();
             if kind == ErrorKind::Throttled {
-                self.metrics
-                    .inc("rel04d_aws_throttles_total", &[("operation", operation)]);
+                metrics.aws_throttles.get_or_create(&by_operation).inc();
             }
             if !kind.is_transient() || attempt >= self.max_attempts {
                 return Err(WaError {
-                    operation,
+                    operation: operation.as_str(),
                     kind,
                     message,
                     attempts: attempt,
                 });
             }
-            self.metrics.inc(
-                "rel04d_aws_retries_total",
-                &[("operation", operation), ("kind", kind.as_str())],
+            metrics
+                .aws_retries
+                .get_or_create(&RetryLabels { operation, kind })
+                .inc();
+            let wait = backoff(attempt, BACKOFF_BASE, BACKOFF_CAP);
+            tracing::warn!(
+                operation = operation.as_str(),
+                attempt,
+                kind = kind.as_str(),
+                error = %message,
+                retry_in_ms = wait.as_millis() as u64,
+                "call failed; retrying"
             );
-            tracing::debug!(operation, attempt, error = %message, "retrying");
-            tokio::time::sleep(backoff(attempt, BACKOFF_BASE, BACKOFF_CAP)).await;
+            tokio::time::sleep(wait).await;
             attempt += 1;
         }
     }
@@ -121,7 +150,7 @@ impl WellArchitected {
         token: Option<String>,
     ) -> Result<(Vec<Workload>, Option<String>), WaError> {
         let output = self
-            .call("ListWorkloads", || {
+            .call(Operation::ListWorkloads, || {
                 self.client
                     .list_workloads()
                     .max_results(PAGE_SIZE)
@@ -140,7 +169,7 @@ impl WellArchitected {
     /// The workload with its tags (GetWorkload).
     pub async fn describe_workload(&self, workload_id: &str) -> Result<Workload, WaError> {
         let output = self
-            .call("GetWorkload", || {
+            .call(Operation::GetWorkload, || {
                 self.client.get_workload().workload_id(workload_id).send()
             })
             .await?;
@@ -148,7 +177,7 @@ impl WellArchitected {
             .workload()
             .and_then(from_workload)
             .ok_or_else(|| WaError {
-                operation: "GetWorkload",
+                operation: Operation::GetWorkload.as_str(),
                 kind: ErrorKind::Other,
                 message: "the response has no workload".to_owned(),
                 attempts: 1,
@@ -158,7 +187,7 @@ impl WellArchitected {
     /// The REL 04 answer of a workload.
     pub async fn get_answer(&self, workload_id: &str) -> Result<ObservedAnswer, WaError> {
         let output = self
-            .call("GetAnswer", || {
+            .call(Operation::GetAnswer, || {
                 self.client
                     .get_answer()
                     .workload_id(workload_id)
@@ -168,7 +197,7 @@ impl WellArchitected {
             })
             .await?;
         let answer = output.answer().ok_or_else(|| WaError {
-            operation: "GetAnswer",
+            operation: Operation::GetAnswer.as_str(),
             kind: ErrorKind::Other,
             message: "the response has no answer".to_owned(),
             attempts: 1,
@@ -192,7 +221,7 @@ impl WellArchitected {
                 (id.clone(), update)
             })
             .collect();
-        self.call("UpdateAnswer", || {
+        self.call(Operation::UpdateAnswer, || {
             self.client
                 .update_answer()
                 .workload_id(workload_id)

@@ -11,7 +11,7 @@ use aws_sdk_wellarchitected::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
 /// Why a call failed, coarse enough for metrics labels and retry decisions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
 pub enum ErrorKind {
     Throttled,
     ServerError,

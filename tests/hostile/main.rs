@@ -9,4 +9,5 @@ mod aws_events;
 mod http;
 mod operator;
 mod runtime;
+mod spans;
 mod sqs;
