@@ -5,7 +5,7 @@
 #   docker build -t rel04d .
 #   docker run --read-only -p 127.0.0.1:9404:9404 -e AWS_REGION=us-east-1 rel04d
 #
-# Two stages: a Debian 12 (bookworm) Rust toolchain builds the release binary, and
+# Two stages: a Debian 12 (bookworm) Rust toolchain builds the binary, and
 # a distroless Debian 12 "cc" runtime holds that binary with glibc, libgcc_s, CA
 # certificates and tzdata (plus libstdc++ and OpenSSL, which rel04d does not use):
 # no shell, no package manager. Both stages are Debian 12, so the binary's glibc
@@ -18,8 +18,8 @@
 # context of the same name (Docker BuildKit and podman/buildah both let one
 # override a stage):
 #   --build-context builder=DIR     (DIR/out/usr/local/bin/rel04d, DIR/out/var/lib/rel04d)
-# scripts/container-test.sh does that: CI has just built the release binary with
-# this same `cargo build --release --locked`, cannot pull the Rust image, and would
+# scripts/container-test.sh does that: CI has just built the binary with this same
+# `cargo build --profile dist --locked`, cannot pull the Rust image, and would
 # spend ten more minutes building it again. The runtime stage, which is what that
 # test is about, is used exactly as shipped.
 
@@ -38,16 +38,17 @@ COPY . .
 # queries only (no query! macros, so no offline data); sqlx::migrate! just embeds
 # migrations/. SQLite is bundled and compiled with the image's gcc, and TLS is
 # rustls, so no -dev packages are needed. The size settings (fat LTO, one codegen
-# unit, opt-level "s", strip) live in Cargo.toml's [profile.release], so local and
-# image builds give the same binary (about 17 MB; the runtime base adds about 24 MB).
+# unit, opt-level "s", strip) live in Cargo.toml's [profile.dist], so local and
+# image builds give the same binary (about 17 MB; the runtime base adds about 24 MB);
+# [profile.release] stays quick to build for `cargo run --release -- demo`.
 #
 # The cache mounts keep the crates.io download and the target dir between builds;
 # the binary is copied out of the cache mount in the same step.
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/src/target,sharing=locked \
-    cargo build --release --locked \
-    && install -D -m 0755 target/release/rel04d /out/usr/local/bin/rel04d
+    cargo build --profile dist --locked \
+    && install -D -m 0755 target/dist/rel04d /out/usr/local/bin/rel04d
 
 # Fail the build if the binary needs a shared library that the distroless runtime
 # may lack (e.g. a system libsqlite3 or OpenSSL pulled in by a new feature).

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The container image, built and run for real with podman:
 #
-#   scripts/container-test.sh [BINARY]     (default: target/release/rel04d)
+#   scripts/container-test.sh [BINARY]     (default: target/dist/rel04d)
 #
 # 1. Installs podman, runc and mmdebstrap when missing (Debian; run as root).
 # 2. Makes a stand-in for distroless cc-debian12:nonroot from Debian packages
@@ -20,7 +20,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BINARY="${1:-target/release/rel04d}"
+BINARY="${1:-target/dist/rel04d}"
 IMAGE=localhost/rel04d:ci
 BASE_IMAGE=localhost/rel04d-runtime-base:ci
 WORKLOADS=12

@@ -3,7 +3,7 @@
 # postgresql, a Python venv with moto, botocore and cfn-lint), starts PostgreSQL
 # and moto on loopback, then runs formatting, lints and every test — the
 # integration suite once on SQLite and once on Postgres — and last builds the
-# release binary and runs it in the container image (scripts/container-test.sh).
+# image's binary (profile dist) and runs it in the container image (scripts/container-test.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export WORK="${REL04D_WORK:-$PWD/.ci-work}"
@@ -36,11 +36,11 @@ log "tests on SQLite (unit, property, integration, CLI, simulator conformance)"
 log "integration tests again on PostgreSQL"
 cargo test --quiet --test '*'
 
-log "release build, with the Dockerfile's build command"
-grep -q 'cargo build --release --locked' Dockerfile
-cargo build --release --locked --quiet
+log "the image's binary, with the Dockerfile's build command (profile dist)"
+grep -q 'cargo build --profile dist --locked' Dockerfile
+cargo build --profile dist --locked --quiet
 
 log "container image: podman build of the Dockerfile, run read-only on a volume"
-scripts/container-test.sh target/release/rel04d
+scripts/container-test.sh target/dist/rel04d
 
 log "all tests passed"

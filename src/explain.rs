@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::control::hierarchy::{Level, PassedOver};
-use crate::control::{PolicyKey, PolicySet, WorkloadFacts, resolve};
+use crate::control::{Details, PolicyKey, PolicySet, WorkloadFacts, resolve};
 use crate::store::ControlRow;
 
 /// One policy's value for a workload and how it was arrived at.
@@ -49,34 +49,19 @@ pub fn policy_values(
     policies: &PolicySet,
     now: DateTime<Utc>,
 ) -> Vec<PolicyExplanation> {
+    let details = recorded_details(control);
     // Tags are those read at the last evaluation (recorded in its details).
-    let tags: BTreeMap<String, String> = control.details["policy_tags"]
-        .as_object()
-        .map(|tags| {
-            tags.iter()
-                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())))
-                .collect()
-        })
-        .unwrap_or_default();
     let facts = WorkloadFacts {
         account_id: &control.account_id,
         workload_id: &control.workload_id,
         workload_name: &control.workload_name,
-        tags: &tags,
+        tags: &details.policy_tags,
     };
-    let last_values: BTreeMap<String, String> = control.details["policies"]
-        .as_array()
-        .map(|used| {
-            used.iter()
-                .filter_map(|p| {
-                    Some((
-                        p["key"].as_str()?.to_owned(),
-                        p["value"].as_str()?.to_owned(),
-                    ))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let last_values: BTreeMap<PolicyKey, &str> = details
+        .policies
+        .iter()
+        .map(|p| (p.key, p.value.as_str()))
+        .collect();
     resolve(policies, &facts, now)
         .iter()
         .map(|(key, resolved)| PolicyExplanation {
@@ -86,14 +71,22 @@ pub fn policy_values(
             origin: resolved.origin.clone(),
             passed_over: resolved.passed_over.clone(),
             last_evaluated_value: last_values
-                .get(key.as_str())
+                .get(&key)
                 .filter(|v| **v != resolved.value)
-                .cloned(),
+                .map(|v| (*v).to_owned()),
         })
         .collect()
 }
 
+/// The details of the control's last evaluation, as the evaluator wrote them
+/// (empty for a control not evaluated yet).
+fn recorded_details(control: &ControlRow) -> Details {
+    serde_json::from_value(control.details.clone()).unwrap_or_default()
+}
+
 pub fn explain(control: &ControlRow, policies: &PolicySet, now: DateTime<Utc>) -> Explanation {
+    let details = recorded_details(control);
+    let json = |value: serde_json::Result<serde_json::Value>| value.unwrap_or_default();
     Explanation {
         workload_id: control.workload_id.clone(),
         workload_arn: control.workload_arn.clone(),
@@ -105,9 +98,9 @@ pub fn explain(control: &ControlRow, policies: &PolicySet, now: DateTime<Utc>) -
         evaluated_at: control.evaluated_at.clone(),
         muted: control.muted,
         policies: policy_values(control, policies, now),
-        question: control.details["question"].clone(),
-        best_practices: control.details["best_practices"].clone(),
-        none_of_these: control.details["none_of_these"].clone(),
+        question: json(serde_json::to_value(&details.question)),
+        best_practices: json(serde_json::to_value(&details.best_practices)),
+        none_of_these: json(serde_json::to_value(&details.none_of_these)),
     }
 }
 

@@ -34,7 +34,7 @@
 //! | [`wellarchitected`] | the Tool adapter: paging, rate limit, retries, error classes |
 //! | [`store`] | sqlx over SQLite or Postgres: migrations, the documented tables, outbox, leases, mutes, filter queries |
 //! | [`reconcile`] | the one evaluation path |
-//! | [`queue`], [`scope`] | the keyed work queue and the per-account-region workers |
+//! | [`queue`], [`account_region`] | the keyed work queue and each account-region's client, queue and workers |
 //! | [`sweep`], [`scheduler`] | the constant-rate sweep of each scope |
 //! | [`events`] | SQS consumer, `POST /events` inbox, CloudTrail event parsing |
 //! | [`notify`] | the outbox publisher to EventBridge |
@@ -45,6 +45,7 @@
 //! | [`config`], [`telemetry`], [`metrics`], [`aws`] | settings, logging, Prometheus registry, SDK set-up |
 //! | [`shutdown`] | one cancellation token and task tracker for every task; a task that dies stops the daemon |
 //! | [`startup`], [`cli`], [`demo`] | wiring, commands and the demo |
+pub mod account_region;
 pub mod aws;
 pub mod cli;
 pub mod config;
@@ -60,7 +61,6 @@ pub mod notify;
 pub mod queue;
 pub mod reconcile;
 pub mod scheduler;
-pub mod scope;
 pub mod shutdown;
 pub mod simulator;
 pub mod startup;

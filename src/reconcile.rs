@@ -238,16 +238,16 @@ impl Reconciler {
         enforced: Option<&[String]>,
     ) -> anyhow::Result<Reconciled> {
         let workload = subject.workload;
-        let mut details = serde_json::to_value(&outcome.details).context("serialize details")?;
+        let mut details = outcome.details.clone();
         // Policy tags as read, so `explain` can show the hierarchy of this evaluation.
         if let (Some(prefix), Some(tags)) = (&self.policies.tag_prefix, &workload.tags) {
-            let policy_tags: serde_json::Map<String, serde_json::Value> = tags
+            details.policy_tags = tags
                 .iter()
                 .filter(|(key, _)| key.starts_with(prefix.as_str()))
-                .map(|(key, value)| (key.clone(), value.clone().into()))
+                .map(|(key, value)| (key.clone(), value.clone()))
                 .collect();
-            details["policy_tags"] = policy_tags.into();
         }
+        let details = serde_json::to_value(&details).context("serialize details")?;
         let recording = Recording {
             workload,
             scanned_by: subject.scope.key,

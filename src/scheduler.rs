@@ -8,9 +8,9 @@ use chrono::Utc;
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use crate::account_region::AccountRegion;
 use crate::config::ScheduleSettings;
 use crate::metrics::{Metrics, ScopeLabels, SweepLabels, SweepResult};
-use crate::scope::Scope;
 use crate::shutdown::CancellationToken;
 use crate::store::Store;
 use crate::sweep::{SweepReport, sweep};
@@ -27,7 +27,11 @@ pub struct Sweeper {
 /// Sweeps `scope` at a constant rate until shutdown. Intervals are measured start
 /// to start, so a long sweep shortens the pause after it instead of shifting the
 /// schedule; a sweep longer than the interval is followed by the next at once.
-pub async fn schedule(sweeper: Arc<Sweeper>, scope: Arc<Scope>, shutdown: CancellationToken) {
+pub async fn schedule(
+    sweeper: Arc<Sweeper>,
+    scope: Arc<AccountRegion>,
+    shutdown: CancellationToken,
+) {
     let interval = sweeper.schedule.interval;
     let jitter = sweeper.schedule.jitter;
     let mut next = Instant::now();
@@ -65,7 +69,7 @@ pub async fn schedule(sweeper: Arc<Sweeper>, scope: Arc<Scope>, shutdown: Cancel
 }
 
 /// How long until the sweep lease of `scope`, held by another replica, runs out.
-async fn lease_free_in(sweeper: &Sweeper, scope: &Scope) -> Option<std::time::Duration> {
+async fn lease_free_in(sweeper: &Sweeper, scope: &AccountRegion) -> Option<std::time::Duration> {
     let name = format!("sweep:{}", scope.key());
     let expiry = sweeper.store.lease_expiry(&name).await.ok()??;
     Some((expiry - Utc::now()).to_std().unwrap_or_default())
@@ -74,7 +78,7 @@ async fn lease_free_in(sweeper: &Sweeper, scope: &Scope) -> Option<std::time::Du
 /// Whether this replica sweeps `scope` this interval. With one replica it always
 /// does; with several, one of them per interval does, and a dead replica's
 /// scopes are taken over when its lease runs out.
-async fn holds_sweep_lease(sweeper: &Sweeper, scope: &Scope) -> bool {
+async fn holds_sweep_lease(sweeper: &Sweeper, scope: &AccountRegion) -> bool {
     let now = Utc::now();
     let until = now + chrono::Duration::from_std(sweeper.schedule.interval).unwrap_or_default();
     let name = format!("sweep:{}", scope.key());
@@ -103,14 +107,14 @@ async fn holds_sweep_lease(sweeper: &Sweeper, scope: &Scope) -> bool {
 /// Sweeps `scope` once, then logs, counts and records the sweep, all inside a
 /// `sweep` span naming the scope (ERROR level so that no log level drops it; it
 /// writes no line of its own).
-pub async fn sweep_and_report(sweeper: &Sweeper, scope: &Scope) -> SweepReport {
+pub async fn sweep_and_report(sweeper: &Sweeper, scope: &AccountRegion) -> SweepReport {
     let span = tracing::error_span!("sweep", scope = scope.key());
     sweep_and_report_inner(sweeper, scope)
         .instrument(span)
         .await
 }
 
-async fn sweep_and_report_inner(sweeper: &Sweeper, scope: &Scope) -> SweepReport {
+async fn sweep_and_report_inner(sweeper: &Sweeper, scope: &AccountRegion) -> SweepReport {
     let report = sweep(scope, &sweeper.store).await;
     let complete = report.listing_error.is_none() && report.failed == 0;
     let result = if complete {

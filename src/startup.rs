@@ -17,6 +17,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
+use crate::account_region::AccountRegion;
 use crate::aws;
 use crate::config::Settings;
 use crate::control::PolicySet;
@@ -29,7 +30,6 @@ use crate::notify::Publisher;
 use crate::queue::{Job, Target};
 use crate::reconcile::{Reconciled, Reconciler, ScopeRef};
 use crate::scheduler::{self, Sweeper};
-use crate::scope::Scope;
 use crate::shutdown::{DRAIN_TIMEOUT, Supervisor};
 use crate::status::Status;
 use crate::store::{Backend, Store};
@@ -37,12 +37,12 @@ use crate::sweep::SweepReport;
 use crate::wellarchitected::WellArchitected;
 use crate::workload::Trigger;
 
-/// The assembled daemon: store, evaluator and one [`Scope`] per account-region.
+/// The assembled daemon: store, evaluator and one [`AccountRegion`] per account-region.
 pub struct Daemon {
     pub settings: Settings,
     pub store: Store,
     pub reconciler: Arc<Reconciler>,
-    pub scopes: Vec<Arc<Scope>>,
+    pub scopes: Vec<Arc<AccountRegion>>,
     pub metrics: Arc<Metrics>,
     pub aws: aws::AwsSetup,
     /// The validated policies, resolved by the evaluator, GraphQL and explain.
@@ -91,7 +91,11 @@ impl Daemon {
                 settings.aws.max_attempts,
                 metrics.clone(),
             );
-            scopes.push(Arc::new(Scope::new(spec, wa, settings.aws.max_concurrency)));
+            scopes.push(Arc::new(AccountRegion::new(
+                spec,
+                wa,
+                settings.aws.max_concurrency,
+            )));
         }
         let sweeper = Arc::new(Sweeper {
             store: store.clone(),
@@ -370,7 +374,7 @@ impl Daemon {
         self.reconciler.reconcile(&scope_ref, &job).await
     }
 
-    async fn find_scope(&self, workload_id: &str) -> anyhow::Result<Arc<Scope>> {
+    async fn find_scope(&self, workload_id: &str) -> anyhow::Result<Arc<AccountRegion>> {
         let mut errors = Vec::new();
         for scope in &self.scopes {
             match scope.wa.describe_workload(workload_id).await {

@@ -9,15 +9,15 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::time::Instant;
 
+use crate::account_region::AccountRegion;
 use crate::config::ScheduleSettings;
 use crate::metrics::{ControlLabels, Metrics, ScopeLabels};
-use crate::scope::Scope;
 use crate::shutdown::Supervisor;
 use crate::store::Store;
 
 pub struct Status {
     store: Store,
-    scopes: Vec<Arc<Scope>>,
+    scopes: Vec<Arc<AccountRegion>>,
     metrics: Arc<Metrics>,
     schedule: ScheduleSettings,
     supervisor: Supervisor,
@@ -27,7 +27,7 @@ pub struct Status {
 impl Status {
     pub fn new(
         store: Store,
-        scopes: Vec<Arc<Scope>>,
+        scopes: Vec<Arc<AccountRegion>>,
         metrics: Arc<Metrics>,
         schedule: ScheduleSettings,
         supervisor: Supervisor,

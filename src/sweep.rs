@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 
+use crate::account_region::AccountRegion;
 use crate::queue::{Done, Job, Target};
 use crate::reconcile::Reconciled;
-use crate::scope::Scope;
 use crate::store::Store;
 use crate::workload::Trigger;
 
@@ -37,7 +37,7 @@ pub struct SweepReport {
     pub duration: Duration,
 }
 
-pub async fn sweep(scope: &Scope, store: &Store) -> SweepReport {
+pub async fn sweep(scope: &AccountRegion, store: &Store) -> SweepReport {
     let started = Instant::now();
     let mut requests = Requests {
         scope,
@@ -98,7 +98,7 @@ type Pending = tokio::sync::oneshot::Receiver<Done<Reconciled>>;
 
 /// The evaluations a sweep has requested and not yet seen finish.
 struct Requests<'a> {
-    scope: &'a Scope,
+    scope: &'a AccountRegion,
     pending: FuturesUnordered<Pending>,
     report: SweepReport,
 }

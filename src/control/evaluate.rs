@@ -4,7 +4,9 @@
 //! the policies alone (`skipped`, `invalid`, or what answer to expect), then
 //! [`judge`] compares the answer read against that expectation. Both are pure.
 
-use serde::Serialize;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 
 use super::answer::{ChoiceStatus, ObservedAnswer};
 use super::hierarchy::{Level, ResolvedPolicies};
@@ -23,21 +25,27 @@ pub struct Outcome {
     pub details: Details,
 }
 
-/// The structured record of an evaluation, stored as the control's `details`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// The structured record of an evaluation, stored as the control's `details` and
+/// read back by `explain` (it round-trips through JSON).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Details {
     /// For each of the five policies: the value used and where it came from.
     pub policies: Vec<PolicyDetail>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub question: Option<QuestionDetail>,
     pub best_practices: Vec<ChoiceDetail>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub none_of_these: Option<ChoiceDetail>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The workload's policy tags as read (`policies.tags`), so `explain` can
+    /// replay the hierarchy of this evaluation.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub policy_tags: BTreeMap<String, String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PolicyDetail {
     pub key: PolicyKey,
     pub value: String,
@@ -45,19 +53,19 @@ pub struct PolicyDetail {
     pub origin: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct QuestionDetail {
-    pub question_id: &'static str,
+    pub question_id: String,
     pub is_applicable: bool,
     pub risk: Option<String>,
     pub lens_arn: Option<String>,
 }
 
 /// One choice: the policy that governs it, what was observed and the verdict.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ChoiceDetail {
-    pub choice_id: &'static str,
-    pub title: &'static str,
+    pub choice_id: String,
+    pub title: String,
     /// The policy value deciding this choice (for "None of these": the rule applied).
     pub policy: String,
     pub source: Level,
@@ -65,7 +73,7 @@ pub struct ChoiceDetail {
     pub result: Check,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Check {
     Pass,
@@ -159,14 +167,14 @@ pub fn judge(expected: &Expected, observed: &ObservedAnswer) -> Outcome {
     let details = Details {
         policies: policy_details(&expected.policies),
         question: Some(QuestionDetail {
-            question_id: QUESTION_ID,
+            question_id: QUESTION_ID.to_owned(),
             is_applicable: observed.is_applicable,
             risk: observed.risk.clone(),
             lens_arn: observed.lens_arn.clone(),
         }),
         best_practices,
         none_of_these: Some(none_of_these),
-        error: None,
+        ..Details::default()
     };
 
     let missing: Vec<&str> = details
@@ -174,7 +182,7 @@ pub fn judge(expected: &Expected, observed: &ObservedAnswer) -> Outcome {
         .iter()
         .chain(details.none_of_these.iter())
         .filter(|c| c.result == Check::Missing)
-        .map(|c| c.choice_id)
+        .map(|c| c.choice_id.as_str())
         .collect();
     if !missing.is_empty() {
         let reason = format!("Choice missing from the lens: {}", missing.join(", "));
@@ -227,9 +235,7 @@ fn decided(state: ControlState, reason: String, policies: &ResolvedPolicies) -> 
         details: Details {
             policies: policy_details(policies),
             question: None,
-            best_practices: Vec::new(),
-            none_of_these: None,
-            error: None,
+            ..Details::default()
         },
     }
 }
@@ -264,8 +270,8 @@ fn practice_detail(
         Expectation::NotApplicable => None,
     };
     ChoiceDetail {
-        choice_id: practice.choice_id(),
-        title: practice.title(),
+        choice_id: practice.choice_id().to_owned(),
+        title: practice.title().to_owned(),
         policy: match expected.expectation {
             Expectation::ChoicesFromSubPolicies => resolved.value.clone(),
             _ => "ignored".to_owned(),
@@ -286,8 +292,8 @@ fn none_of_these_detail(expected: &Expected, observed: &ObservedAnswer) -> Choic
     };
     let status = observed.status(NONE_OF_THESE_CHOICE_ID);
     ChoiceDetail {
-        choice_id: NONE_OF_THESE_CHOICE_ID,
-        title: "None of these",
+        choice_id: NONE_OF_THESE_CHOICE_ID.to_owned(),
+        title: "None of these".to_owned(),
         policy: rule.to_owned(),
         source: expected.policies.get(PolicyKey::Rel04).level,
         observed: status,
@@ -304,12 +310,12 @@ fn verdict(must_be_selected: Option<bool>, status: Option<ChoiceStatus>) -> Chec
     }
 }
 
-fn titles_where(details: &Details, policy: &str, result: Check) -> Vec<&'static str> {
+fn titles_where<'a>(details: &'a Details, policy: &str, result: Check) -> Vec<&'a str> {
     details
         .best_practices
         .iter()
         .filter(|c| c.result == result && (policy.is_empty() || c.policy == policy))
-        .map(|c| c.title)
+        .map(|c| c.title.as_str())
         .collect()
 }
 

@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Lens, pillar and question of the REL 04 control in the Well-Architected Tool.
 pub const LENS_ALIAS: &str = "wellarchitected";
@@ -66,7 +66,7 @@ impl BestPractice {
 }
 
 /// The config/tag key of each policy (snake_case) and its Guardrails policy type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PolicyKey {
     Rel04,

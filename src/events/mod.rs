@@ -15,10 +15,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use crate::account_region::AccountRegion;
 use crate::metrics::{EventLabels, IntakeLabels, Metrics};
 use crate::queue::{Job, Target};
 use crate::reconcile::Reconciled;
-use crate::scope::Scope;
 use crate::shutdown::CancellationToken;
 use crate::store::Store;
 use crate::workload::Trigger;
@@ -113,7 +113,7 @@ impl Handled {
 /// An event read far enough to know whether it needs an evaluation.
 pub enum Triage<'a> {
     /// Evaluate the event's workload in this scope.
-    Evaluate(WorkloadEvent, &'a Arc<Scope>),
+    Evaluate(WorkloadEvent, &'a Arc<AccountRegion>),
     /// Nothing to evaluate; the ids are for the log line.
     Settled {
         event_id: Option<String>,
@@ -137,7 +137,7 @@ pub enum NotHandled {
 
 pub struct EventHandler {
     store: Store,
-    scopes: Vec<Arc<Scope>>,
+    scopes: Vec<Arc<AccountRegion>>,
     tags_enabled: bool,
     metrics: Arc<Metrics>,
     /// Cancelled once the daemon is stopping: evaluations abandoned from then on
@@ -148,7 +148,7 @@ pub struct EventHandler {
 impl EventHandler {
     pub fn new(
         store: Store,
-        scopes: Vec<Arc<Scope>>,
+        scopes: Vec<Arc<AccountRegion>>,
         tags_enabled: bool,
         metrics: Arc<Metrics>,
         stopping: CancellationToken,
@@ -334,7 +334,7 @@ impl EventHandler {
     async fn evaluate(
         &self,
         event: &WorkloadEvent,
-        scope: &Arc<Scope>,
+        scope: &Arc<AccountRegion>,
     ) -> Result<Handled, NotHandled> {
         if self.store.event_processed(&event.event_id).await? {
             return Ok(Handled::Duplicate);
@@ -373,8 +373,8 @@ impl EventHandler {
     /// The scope of the event's account and region: an assumed-role account first,
     /// else the ambient credentials' scan of that region, else the only scope of
     /// that region when the event names no account.
-    fn route(&self, event: &WorkloadEvent) -> Option<&Arc<Scope>> {
-        let in_region: Vec<&Arc<Scope>> = self
+    fn route(&self, event: &WorkloadEvent) -> Option<&Arc<AccountRegion>> {
+        let in_region: Vec<&Arc<AccountRegion>> = self
             .scopes
             .iter()
             .filter(|s| s.spec.region == event.region)

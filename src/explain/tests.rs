@@ -171,8 +171,8 @@ fn a_value_changed_since_the_last_evaluation_is_flagged_and_rendered() {
     let details = json!({
         "policies": [{"key": "idempotent", "value": "Skip", "source": "default", "origin": "built-in default"}],
         "question": {"question_id": "prevent-interaction-failure", "is_applicable": true, "risk": "HIGH"},
-        "best_practices": [{"title": "Make all responses idempotent", "policy": "True", "observed": "UNSELECTED", "result": "fail"}],
-        "none_of_these": {"title": "None of these", "policy": "must not be selected", "observed": "UNSELECTED", "result": "pass"}
+        "best_practices": [{"choice_id": "rel_prevent_interaction_failure_idempotent", "title": "Make all responses idempotent", "policy": "True", "source": "global", "observed": "UNSELECTED", "result": "fail"}],
+        "none_of_these": {"choice_id": "rel_prevent_interaction_failure_no", "title": "None of these", "policy": "must not be selected", "source": "global", "observed": "UNSELECTED", "result": "pass"}
     });
     let set = PolicySet {
         settings: vec![setting("global", "True")],

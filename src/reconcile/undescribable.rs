@@ -55,11 +55,8 @@ impl Reconciler {
             state: ControlState::Error,
             reason: format!("Could not describe the workload: {error}"),
             details: control::Details {
-                policies: Vec::new(),
-                question: None,
-                best_practices: Vec::new(),
-                none_of_these: None,
                 error: Some(error.to_string()),
+                ..control::Details::default()
             },
         };
         let subject = Subject {

@@ -420,3 +420,18 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn details_round_trip_through_their_stored_json() {
+    let observed = answer(true, &["identify", "idempotent"], &["constant_work"]);
+    let mut details = run(with_rel04(SUB, &ALL_TRUE), &observed).details;
+    details
+        .policy_tags
+        .insert("rel04d:idempotent".into(), "True".into());
+    let stored = serde_json::to_value(&details).unwrap();
+    let read: Details = serde_json::from_value(stored).unwrap();
+    assert_eq!(read, details);
+    // A control not evaluated yet stores `{}`.
+    let empty: Details = serde_json::from_value(serde_json::json!({})).unwrap();
+    assert_eq!(empty, Details::default());
+}

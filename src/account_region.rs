@@ -1,6 +1,7 @@
 //! One account-region: its Tool client (with its own rate limit), its work queue
-//! and its workers. Scopes share nothing but the store, so a slow or failing
-//! account-region never holds up another.
+//! and its workers. Account-regions share nothing but the store, so a slow or
+//! failing one never holds up another. (Policy settings have scopes of their own,
+//! `control::Scope`; this is a place rel04d scans, named `<account>/<region>`.)
 
 use std::sync::Arc;
 
@@ -12,7 +13,7 @@ use crate::queue::{Done, Job, WorkQueue};
 use crate::reconcile::{Reconciled, Reconciler, ScopeRef};
 use crate::wellarchitected::WellArchitected;
 
-pub struct Scope {
+pub struct AccountRegion {
     pub spec: ScopeSpec,
     pub wa: WellArchitected,
     pub queue: WorkQueue<Reconciled>,
@@ -20,9 +21,9 @@ pub struct Scope {
     pub concurrency: usize,
 }
 
-impl Scope {
+impl AccountRegion {
     pub fn new(spec: ScopeSpec, wa: WellArchitected, concurrency: usize) -> Self {
-        Scope {
+        AccountRegion {
             spec,
             wa,
             queue: WorkQueue::new(),
