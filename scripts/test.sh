@@ -23,14 +23,15 @@ VENV="$VENV" scripts/lint-deploy.sh
 log "cargo deny: advisories (RustSec snapshot in ../shared), licences, bans, sources"
 VENV="$VENV" scripts/security.sh
 
-log "cargo fmt --check"
-cargo fmt --check
+log "cargo fmt --all --check"
+cargo fmt --all --check
 
-log "cargo clippy --all-targets -- -D warnings"
-cargo clippy --all-targets --quiet -- -D warnings
+log "cargo clippy --workspace --all-targets -- -D warnings (and the daemon without the simulator)"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+cargo clippy --no-default-features --quiet -- -D warnings
 
 log "tests on SQLite (unit, property, integration, CLI, simulator conformance)"
-(unset REL04D_TEST_POSTGRES_URL; cargo test --quiet)
+(unset REL04D_TEST_POSTGRES_URL; cargo test --workspace --quiet)
 
 log "integration tests again on PostgreSQL"
 cargo test --quiet --test '*'

@@ -34,9 +34,8 @@
 //! | [`notify`] | the outbox publisher to EventBridge |
 //! | [`http`], [`graphql`], [`explain`] | health, readiness, metrics, event intake, GraphQL, explanations |
 //! | [`filter`] | the filter grammar shared by the CLI and GraphQL |
-//! | [`simulator`] | the Well-Architected Tool simulator (tests, benchmarks, demo) |
 //! | [`config`], [`telemetry`], [`metrics`], [`aws`] | settings, logging, Prometheus registry, SDK set-up |
-//! | [`startup`], [`cli`], [`demo`] | wiring, commands and the demo |
+//! | [`startup`], [`cli`], [`demo`] | wiring, commands and the demo (against the simulator crate, `crates/wa-simulator`, behind the default `simulator` feature) |
 pub mod aws;
 pub mod cli;
 pub mod config;
@@ -53,7 +52,6 @@ pub mod queue;
 pub mod reconcile;
 pub mod scheduler;
 pub mod scope;
-pub mod simulator;
 pub mod startup;
 pub mod store;
 pub mod sweep;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::*;
 use rel04d::aws::Endpoints;
-use rel04d::simulator::{Faults, Simulator};
+use rel04d_simulator::{Faults, Simulator};
 
 const POLICIES: &str = r#"[policies.global]
 rel04 = "Check: Choices based on sub policies"

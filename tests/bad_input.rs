@@ -26,7 +26,7 @@ use rel04d::aws::Endpoints;
 use rel04d::events::parse::parse;
 use rel04d::events::sample::update_answer_event;
 use rel04d::filter::Filter;
-use rel04d::simulator::Simulator;
+use rel04d_simulator::Simulator;
 
 const TOKEN: &str = "bad-input-token-0123456789";
 

@@ -6,7 +6,7 @@ mod common;
 use std::process::{Command, Output};
 
 use common::*;
-use rel04d::simulator::Simulator;
+use rel04d_simulator::Simulator;
 
 fn cli(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_rel04d"));

@@ -11,8 +11,8 @@ use common::moto::{Moto, notifications, unique};
 use common::process::{Proc, rel04d, wait_until};
 use common::*;
 use rel04d::filter::Filter;
-use rel04d::simulator::Simulator;
 use rel04d::store::Store;
+use rel04d_simulator::Simulator;
 use serde_json::json;
 
 fn daemon(

@@ -30,8 +30,8 @@ use common::process::{Proc, rel04d, tail};
 use common::*;
 use rel04d::events::sample::update_answer_event;
 use rel04d::filter::Filter;
-use rel04d::simulator::Simulator;
 use rel04d::store::Store;
+use rel04d_simulator::Simulator;
 use serde_json::json;
 
 const WORKLOADS: usize = 20;

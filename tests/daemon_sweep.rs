@@ -5,12 +5,12 @@
 mod common;
 
 use common::*;
-use rel04d::simulator::{Faults, Simulator};
+use rel04d_simulator::{Faults, Simulator};
 
 struct Case {
     name: &'static str,
     policies: &'static str,
-    answer: rel04d::simulator::AnswerSpec,
+    answer: rel04d_simulator::AnswerSpec,
     expected: &'static str,
 }
 

@@ -10,7 +10,7 @@ use common::moto::{Moto, Queue, notifications, unique};
 use common::*;
 use rel04d::aws::Endpoints;
 use rel04d::events::sample::update_answer_event;
-use rel04d::simulator::{Simulator, WorkloadInfo};
+use rel04d_simulator::{Simulator, WorkloadInfo};
 use serde_json::json;
 
 struct Plumbing {

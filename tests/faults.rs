@@ -21,8 +21,8 @@ use common::db::{Db, valid_chains};
 use common::*;
 use rel04d::aws::{AwsSetup, Endpoints};
 use rel04d::filter::Filter;
-use rel04d::simulator::{Faults, Simulator};
 use rel04d::startup::Daemon;
+use rel04d_simulator::{Faults, Simulator};
 
 const WORKLOADS: usize = 24;
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::*;
 use rel04d::aws::Endpoints;
-use rel04d::simulator::Simulator;
+use rel04d_simulator::Simulator;
 use serde_json::{Value, json};
 
 const TOKEN: &str = "graphql-token-0123456789";

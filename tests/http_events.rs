@@ -7,7 +7,7 @@ use std::time::Duration;
 use common::*;
 use rel04d::aws::Endpoints;
 use rel04d::events::sample::update_answer_event;
-use rel04d::simulator::Simulator;
+use rel04d_simulator::Simulator;
 
 const TOKEN: &str = "s3cret-token-for-tests-0123456789";
 

@@ -12,7 +12,7 @@ use common::moto::{Moto, notifications, unique};
 use common::*;
 use rel04d::aws::Endpoints;
 use rel04d::control::ControlState;
-use rel04d::simulator::Simulator;
+use rel04d_simulator::Simulator;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

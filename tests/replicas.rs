@@ -14,8 +14,8 @@ use std::time::Duration;
 use common::*;
 use rel04d::aws::{AwsSetup, Endpoints};
 use rel04d::filter::Filter;
-use rel04d::simulator::Simulator;
 use rel04d::startup::Daemon;
+use rel04d_simulator::Simulator;
 
 const WORKLOADS: usize = 2000;
 const HOT: usize = 40;

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use common::process::{Proc, rel04d, tail, wait_until};
 use common::*;
-use rel04d::simulator::{Faults, Simulator};
+use rel04d_simulator::{Faults, Simulator};
 
 const PASSWORD: &str = "pw-Secret-7f3a9c1e";
 const TOKEN: &str = "tok-Secret-0b8d2e4f6a";

@@ -17,9 +17,9 @@ use std::sync::Arc;
 use rel04d::aws::{AwsSetup, Endpoints};
 use rel04d::config::Settings;
 use rel04d::filter::Filter;
-use rel04d::simulator::{AnswerSpec, SimServer, Simulator, WorkloadInfo, WorkloadSpec};
 use rel04d::startup::Daemon;
 use rel04d::store::{ControlRow, TransitionRow};
+use rel04d_simulator::{AnswerSpec, SimServer, Simulator, WorkloadInfo, WorkloadSpec};
 use tokio::task::JoinHandle;
 
 pub const REGION: &str = "us-east-1";

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use rel04d::aws::Endpoints;
 use rel04d::events::parse::{Parsed, parse};
-use rel04d::simulator::Simulator;
+use rel04d_simulator::Simulator;
 use serde_json::{Value, json};
 
 use crate::common::process::{Proc, rel04d, tail, wait_until};

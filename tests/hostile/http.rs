@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use rel04d::aws::Endpoints;
 use rel04d::filter::Filter;
-use rel04d::simulator::{SimServer, Simulator};
+use rel04d_simulator::{SimServer, Simulator};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::process::Output;
 
 use chrono::Utc;
-use rel04d::simulator::Simulator;
+use rel04d_simulator::Simulator;
 
 use crate::common::*;
 

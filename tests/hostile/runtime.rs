@@ -11,8 +11,8 @@ use std::time::Duration;
 use rel04d::aws::{AwsSetup, Endpoints};
 use rel04d::events::sample::update_answer_event;
 use rel04d::filter::Filter;
-use rel04d::simulator::{Faults, Simulator};
 use rel04d::startup::Daemon;
+use rel04d_simulator::{Faults, Simulator};
 use tokio::task::JoinHandle;
 
 use crate::common::db::Db;

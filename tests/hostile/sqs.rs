@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use rel04d::events::sample::update_answer_event;
-use rel04d::simulator::Simulator;
+use rel04d_simulator::Simulator;
 
 use crate::common::db::Db;
 use crate::common::moto::{Moto, unique};

@@ -172,8 +172,7 @@ mod tests {
         assert_ne!(a, Simulator::generated("eu-west-1", 500, 10).workloads());
         assert_eq!(a.len(), 500);
 
-        let count =
-            |f: &dyn Fn(&crate::simulator::WorkloadInfo) -> bool| a.iter().filter(|w| f(w)).count();
+        let count = |f: &dyn Fn(&crate::WorkloadInfo) -> bool| a.iter().filter(|w| f(w)).count();
         let without_lens = count(&|w| !w.lenses.iter().any(|l| l == LENS_ALIAS));
         assert!(
             (25..=80).contains(&without_lens),

@@ -12,7 +12,7 @@ use aws_sdk_wellarchitected::error::ProvideErrorMetadata;
 use aws_sdk_wellarchitected::operation::get_answer::builders::GetAnswerFluentBuilder;
 use aws_sdk_wellarchitected::operation::update_answer::builders::UpdateAnswerFluentBuilder;
 use aws_sdk_wellarchitected::types::{ChoiceReason, ChoiceStatus, ChoiceUpdate};
-use rel04d::simulator::{
+use rel04d_simulator::{
     AnswerSpec, CHOICE_CONSTANT_WORK, CHOICE_IDEMPOTENT, CHOICE_IDENTIFY, CHOICE_LOOSELY_COUPLED,
     CHOICE_NONE, CHOICES, Faults, LENS_ALIAS, QUESTION_ID, SimServer, Simulator, WorkloadSpec,
 };
@@ -584,7 +584,7 @@ async fn tag_untag_update_and_delete_through_the_sdk() {
     );
     let bad = BTreeMap::from([("bad\nkey".to_string(), String::new())]);
     assert!(h.sim.tag_workload(&other.id, bad).is_err());
-    let update = rel04d::simulator::WorkloadUpdate {
+    let update = rel04d_simulator::WorkloadUpdate {
         name: Some("orders-v2".into()),
         environment: Some("PREPRODUCTION".into()),
         ..Default::default()

@@ -1,101 +1,22 @@
-//! `rel04d demo`: the real daemon, through the real SDK, against the built-in
-//! simulator and a local SQLite file — no AWS account needed. A background task
-//! changes answers every few seconds so transitions happen while you watch.
-//!
-//! Also `rel04d simulator`, which serves the simulator alone.
+//! The demo itself: a simulated fleet, the daemon sweeping it, and a task that keeps
+//! changing answers.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use rand::seq::IndexedRandom;
+use rel04d_simulator::Simulator;
 
+use super::DemoArgs;
 use crate::aws::{AwsSetup, Endpoints};
 use crate::config::Settings;
-use crate::simulator::{Faults, Simulator};
 use crate::startup::Daemon;
 use crate::store::TransitionRow;
 
 const REGION: &str = "us-east-1";
 const DEMO_DATABASE: &str = "rel04d-demo.db";
-
-#[derive(Clone, Debug, clap::Args)]
-pub struct DemoArgs {
-    /// Stop after this long (e.g. 60s); default: run until Ctrl-C.
-    #[arg(long, value_parser = crate::cli::parse_duration)]
-    pub duration: Option<Duration>,
-    /// How many simulated workloads.
-    #[arg(long, default_value_t = 25)]
-    pub workloads: usize,
-    /// Time between sweeps.
-    #[arg(long, value_parser = crate::cli::parse_duration, default_value = "10s")]
-    pub interval: Duration,
-    /// Time between simulated answer changes.
-    #[arg(long, value_parser = crate::cli::parse_duration, default_value = "3s")]
-    pub change_every: Duration,
-    /// Seed of the simulated fleet.
-    #[arg(long, default_value_t = 7)]
-    pub seed: u64,
-}
-
-#[derive(Clone, Debug, clap::Args)]
-pub struct SimulatorArgs {
-    #[arg(long, default_value = "127.0.0.1:9405")]
-    pub listen: SocketAddr,
-    /// Generate this many workloads (ignored with --seed-file).
-    #[arg(long, default_value_t = 1000)]
-    pub workloads: usize,
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-    /// Load workloads from a JSON seed file instead.
-    #[arg(long)]
-    pub seed_file: Option<PathBuf>,
-    #[arg(long, default_value = "us-east-1")]
-    pub region: String,
-    /// Latency added to every API call, in milliseconds.
-    #[arg(long, default_value_t = 0)]
-    pub latency_ms: u64,
-    /// Hard rate limit in requests per second (429 beyond it).
-    #[arg(long)]
-    pub rate_limit: Option<f64>,
-    /// Probability of a 429 ThrottlingException per call.
-    #[arg(long, default_value_t = 0.0)]
-    pub throttle: f64,
-    /// Probability of a 500 InternalServerException per call.
-    #[arg(long, default_value_t = 0.0)]
-    pub errors: f64,
-}
-
-/// Serves the simulator until Ctrl-C.
-pub async fn serve_simulator(args: SimulatorArgs) -> anyhow::Result<()> {
-    let sim = match &args.seed_file {
-        Some(path) => Simulator::from_seed_file(path)?,
-        None => Simulator::generated(&args.region, args.workloads, args.seed),
-    };
-    sim.set_faults(Faults {
-        latency: Duration::from_millis(args.latency_ms),
-        rate_limit_per_second: args.rate_limit,
-        throttle_probability: args.throttle,
-        error_probability: args.errors,
-        ..Faults::default()
-    });
-    let server = sim.serve(args.listen).await?;
-    println!(
-        "simulator serving {} workloads at {}",
-        sim.workloads().len(),
-        server.url()
-    );
-    println!(
-        "point the SDK at it: AWS_ENDPOINT_URL_WELLARCHITECTED={}",
-        server.url()
-    );
-    crate::cli::stop_signal().await;
-    server.shutdown().await;
-    Ok(())
-}
 
 /// The demo's configuration file, written next to its database so that the
 /// query commands (`explain` above all) see the same policies as the demo.
@@ -303,10 +224,10 @@ async fn print_transitions(
 /// Every few seconds, toggles one best practice on a random workload.
 async fn change_answers(sim: Simulator, every: Duration) {
     let practices = [
-        crate::simulator::CHOICE_IDENTIFY,
-        crate::simulator::CHOICE_LOOSELY_COUPLED,
-        crate::simulator::CHOICE_IDEMPOTENT,
-        crate::simulator::CHOICE_CONSTANT_WORK,
+        rel04d_simulator::CHOICE_IDENTIFY,
+        rel04d_simulator::CHOICE_LOOSELY_COUPLED,
+        rel04d_simulator::CHOICE_IDEMPOTENT,
+        rel04d_simulator::CHOICE_CONSTANT_WORK,
     ];
     loop {
         tokio::time::sleep(every).await;
@@ -324,7 +245,7 @@ async fn change_answers(sim: Simulator, every: Duration) {
         } else {
             answer
                 .selected
-                .retain(|c| c != crate::simulator::CHOICE_NONE);
+                .retain(|c| c != rel04d_simulator::CHOICE_NONE);
             answer.selected.push(choice.to_string());
             answer.is_applicable = true;
             "selected"

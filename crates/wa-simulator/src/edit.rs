@@ -190,7 +190,7 @@ fn one_of(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simulator::types::WorkloadSpec;
+    use crate::types::WorkloadSpec;
 
     fn store_with(names: &[&str]) -> (Store, Vec<String>) {
         let mut store = Store::default();

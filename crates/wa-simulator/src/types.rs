@@ -60,7 +60,7 @@ impl Default for WorkloadSpec {
     }
 }
 
-/// What UpdateWorkload changes (in-process: [`crate::simulator::Simulator::update_workload`]).
+/// What UpdateWorkload changes (in-process: [`crate::Simulator::update_workload`]).
 /// `None` leaves a member as it is; values are validated as the model's
 /// UpdateWorkloadInput demands (lengths, enums, a name unique per owner).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

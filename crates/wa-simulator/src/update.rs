@@ -115,9 +115,9 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
-    use crate::simulator::lens::{CHOICE_CONSTANT_WORK, CHOICE_IDEMPOTENT, CHOICE_IDENTIFY};
-    use crate::simulator::types::AnswerSpec;
-    use crate::simulator::wire::ChoiceUpdateIn;
+    use crate::lens::{CHOICE_CONSTANT_WORK, CHOICE_IDEMPOTENT, CHOICE_IDENTIFY};
+    use crate::types::AnswerSpec;
+    use crate::wire::ChoiceUpdateIn;
 
     fn state(selected: &[&str], na: &[&str]) -> AnswerState {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect();

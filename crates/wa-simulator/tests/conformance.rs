@@ -12,7 +12,7 @@
 use std::io::Read;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use rel04d::simulator::{
+use rel04d_simulator::{
     AnswerSpec, CHOICE_CONSTANT_WORK, CHOICE_IDEMPOTENT, Faults, LENS_ALIAS, OPERATIONS,
     QUESTION_ID, SimServer, Simulator, WorkloadSpec,
 };
@@ -312,7 +312,7 @@ impl Harness {
         name: &str,
         lenses: &[&str],
         answer: AnswerSpec,
-    ) -> rel04d::simulator::WorkloadInfo {
+    ) -> rel04d_simulator::WorkloadInfo {
         let lenses = lenses.iter().map(|l| l.to_string()).collect();
         let spec = WorkloadSpec {
             name: name.into(),
