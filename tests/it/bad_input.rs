@@ -12,16 +12,14 @@
 //!
 //! Property tests (arbitrary bodies and field values never panic) live beside
 //! the parser in `src/events/parse/tests.rs`; the config loader's are in
-//! `tests/config_fuzz.rs`.
-
-mod common;
+//! `tests/it/config_fuzz.rs`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::db::Db;
-use common::*;
+use crate::common::db::Db;
+use crate::common::*;
 use rel04d::aws::Endpoints;
 use rel04d::events::parse::parse;
 use rel04d::events::sample::update_answer_event;
@@ -70,7 +68,7 @@ fn event_cases() -> Vec<(String, String, String)> {
     assert!(cases.len() >= 30, "the corpus is there");
 
     // Huge strings, generated: still under the 256 KiB event limit, so they reach
-    // the parser (bigger bodies are refused with 413; see tests/http_events.rs).
+    // the parser (bigger bodies are refused with 413; see tests/it/http_events.rs).
     let workload = "0123456789abcdef0123456789abcdef";
     let mut huge_id = update_answer_event("huge-1", "111122223333", REGION, workload);
     huge_id["detail"]["requestParameters"]["WorkloadId"] = "f".repeat(200 * 1024).into();
@@ -245,7 +243,7 @@ fn config_cases() -> Vec<ConfigCase> {
 
 /// What `check-config` printed and whether it met the contract, as an error text.
 fn check_config(case: &ConfigCase) -> Result<(), String> {
-    let output = common::process::rel04d()
+    let output = crate::common::process::rel04d()
         .args(["--config", case.path.to_str().unwrap(), "check-config"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()

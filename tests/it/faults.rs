@@ -9,16 +9,15 @@
 //! - the daemon never exits; it keeps sweeping and ends in the states the final
 //!   answers imply.
 //!
-//! One test, so a database restart cannot disturb another test of this file.
-
-mod common;
+//! One test, and on its Postgres pass `scripts/test.sh` runs it alone (`cargo test
+//! --test it faults::`), so the database restart disturbs no other test.
 
 use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::db::{Db, valid_chains};
-use common::*;
+use crate::common::db::{Db, valid_chains};
+use crate::common::*;
 use rel04d::aws::{AwsSetup, Endpoints};
 use rel04d::filter::Filter;
 use rel04d::startup::Daemon;

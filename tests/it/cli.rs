@@ -1,11 +1,9 @@
 //! The binary as users run it: exit codes, messages, output formats, and the
 //! standard AWS endpoint override through the environment.
 
-mod common;
-
 use std::process::{Command, Output};
 
-use common::*;
+use crate::common::*;
 use rel04d_simulator::Simulator;
 
 fn cli(args: &[&str], env: &[(&str, &str)]) -> Output {

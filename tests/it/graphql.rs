@@ -1,12 +1,10 @@
 //! GraphQL and the CLI are two surfaces over one filter parser and query builder:
 //! the same filter gives the same rows on both; errors point at the problem.
 
-mod common;
-
 use std::process::Command;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use rel04d::aws::Endpoints;
 use rel04d_simulator::Simulator;
 use serde_json::{Value, json};

@@ -4,7 +4,6 @@
 //! The database is a new SQLite file by default. With `REL04D_TEST_POSTGRES_URL`
 //! set (the test script sets it for its Postgres pass), each test gets a freshly
 //! created Postgres database on that server instead.
-#![allow(dead_code)]
 
 pub mod db;
 pub mod moto;
@@ -186,7 +185,8 @@ pub struct RunningDaemon {
     pub server: SimServer,
     pub daemon: Arc<Daemon>,
     pub http: std::net::SocketAddr,
-    pub dir: tempfile::TempDir,
+    /// Holds the database file and the config; removed when the daemon is dropped.
+    _dir: tempfile::TempDir,
     stop: tokio::sync::oneshot::Sender<()>,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -228,7 +228,7 @@ impl RunningDaemon {
             server,
             daemon,
             http,
-            dir,
+            _dir: dir,
             stop,
             task,
         }

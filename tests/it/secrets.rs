@@ -6,16 +6,14 @@
 //! `REL04D_TEST_POSTGRES_URL` is set (the test server trusts any password), and
 //! against an unreachable one always (the connection error names the URL).
 //! Refusing unauthenticated `POST /events` (401) is checked in
-//! `tests/http_events.rs` (`pushed_events_are_authenticated_validated_stored_and_evaluated`);
+//! `tests/it/http_events.rs` (`pushed_events_are_authenticated_validated_stored_and_evaluated`);
 //! here the token travels in requests to the running daemon, right and wrong.
-
-mod common;
 
 use std::process::Output;
 use std::time::Duration;
 
-use common::process::{Proc, rel04d, tail, wait_until};
-use common::*;
+use crate::common::process::{Proc, rel04d, tail, wait_until};
+use crate::common::*;
 use rel04d_simulator::{Faults, Simulator};
 
 const PASSWORD: &str = "pw-Secret-7f3a9c1e";

@@ -2,11 +2,9 @@
 //! schedule, queue, workers and limits, so one that is denied, failing or hanging
 //! errors or delays only its own controls.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use rel04d::aws::Endpoints;
 use rel04d_simulator::{Faults, Simulator};
 
@@ -129,7 +127,7 @@ async fn a_denied_or_hanging_region_errors_only_its_own_controls_and_never_stall
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accounts_are_reached_by_assume_role_each_in_its_own_scope() {
-    let moto = common::moto::Moto::connect().await;
+    let moto = crate::common::moto::Moto::connect().await;
     let sim = Simulator::new(REGION);
     let ids: Vec<String> = (0..3)
         .map(|i| {

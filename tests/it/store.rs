@@ -2,11 +2,9 @@
 //! Postgres: what pruning forgets and keeps, and how refused notifications back
 //! off and are finally set aside.
 
-mod common;
-
+use crate::common::db::Db;
+use crate::common::*;
 use chrono::{Duration, TimeZone, Utc};
-use common::db::Db;
-use common::*;
 use rel04d::store::{MAX_ATTEMPTS, Store};
 use rel04d::workload::{Trigger, Workload};
 

@@ -2,9 +2,7 @@
 //! database: sweeps land controls in the spec's states and write transitions only
 //! for real changes.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use rel04d_simulator::{Faults, Simulator};
 
 struct Case {

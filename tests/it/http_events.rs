@@ -1,10 +1,8 @@
 //! `POST /events` for EventBridge API destinations, and the operational endpoints.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use rel04d::aws::Endpoints;
 use rel04d::events::sample::update_answer_event;
 use rel04d_simulator::Simulator;

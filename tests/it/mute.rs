@@ -2,14 +2,12 @@
 //! mute ends at its time or when its awaited state is reached; every mute and
 //! unmute is kept with who and why.
 
-mod common;
-
 use std::process::Command;
 use std::time::Duration;
 
+use crate::common::moto::{Moto, notifications, unique};
+use crate::common::*;
 use chrono::Utc;
-use common::moto::{Moto, notifications, unique};
-use common::*;
 use rel04d::aws::Endpoints;
 use rel04d::control::ControlState;
 use rel04d_simulator::Simulator;

@@ -5,13 +5,11 @@
 //! Runs on whichever database the suite runs on: on Postgres the replicas claim
 //! controls before evaluating; on SQLite the version check alone arbitrates.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use rel04d::aws::{AwsSetup, Endpoints};
 use rel04d::filter::Filter;
 use rel04d::startup::Daemon;
@@ -131,7 +129,7 @@ constant_work = "True"
         .await
         .unwrap();
     // Every chain starts at tbd and records each change exactly once.
-    let chains = common::db::valid_chains(&transitions);
+    let chains = crate::common::db::valid_chains(&transitions);
     assert_eq!(chains.len(), with_lens.len());
     let mut changes = 0;
     for (workload_id, chain) in &chains {

@@ -1,9 +1,5 @@
 //! The hostile-input suite: each finding of a hostile user or a careless operator,
-//! replayed against the real binary or the real daemon. One test binary, one module
-//! per area.
-
-#[path = "../common/mod.rs"]
-mod common;
+//! replayed against the real binary or the real daemon. One module per area.
 
 mod aws_events;
 mod http;

@@ -2,12 +2,10 @@
 //! reaches rel04d through a real rule and queue, and `Control State Changed`
 //! events reach a second queue subscribed to rel04d's bus.
 
-mod common;
-
 use std::time::Duration;
 
-use common::moto::{Moto, Queue, notifications, unique};
-use common::*;
+use crate::common::moto::{Moto, Queue, notifications, unique};
+use crate::common::*;
 use rel04d::aws::Endpoints;
 use rel04d::events::sample::update_answer_event;
 use rel04d_simulator::{Simulator, WorkloadInfo};

@@ -2,14 +2,12 @@
 //! is published, restart, and the notification is delivered exactly once. Also
 //! checks that SIGTERM stops the daemon gracefully with exit code 0.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::moto::{Moto, notifications, unique};
-use common::process::{Proc, rel04d, wait_until};
-use common::*;
+use crate::common::moto::{Moto, notifications, unique};
+use crate::common::process::{Proc, rel04d, wait_until};
+use crate::common::*;
 use rel04d::filter::Filter;
 use rel04d::store::Store;
 use rel04d_simulator::Simulator;

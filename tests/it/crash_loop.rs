@@ -17,17 +17,15 @@
 //! on a control it was evaluating for 120 s), so the clean run waits for those
 //! to expire. Needs moto (`REL04D_TEST_MOTO_URL`); runs on SQLite or Postgres.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::db::{Db, valid_chains};
-use common::moto::{Moto, notifications, unique};
-use common::process::{Proc, rel04d, tail};
-use common::*;
+use crate::common::db::{Db, valid_chains};
+use crate::common::moto::{Moto, notifications, unique};
+use crate::common::process::{Proc, rel04d, tail};
+use crate::common::*;
 use rel04d::events::sample::update_answer_event;
 use rel04d::filter::Filter;
 use rel04d::store::Store;
