@@ -14,8 +14,8 @@ use chrono::{DateTime, Utc};
 use rel04d::aws::{AwsSetup, Endpoints};
 use rel04d::config::Settings;
 use rel04d::events::sample::update_answer_event;
-use rel04d::simulator::{AnswerSpec, Simulator};
 use rel04d::startup::Daemon;
+use rel04d_simulator::{AnswerSpec, Simulator};
 use sqlx::Row;
 
 mod support;
@@ -83,7 +83,7 @@ async fn main() {
     let sim = Simulator::new(REGION);
     let ids: Vec<String> = (0..WORKLOADS)
         .map(|i| {
-            sim.add_workload(rel04d::simulator::WorkloadSpec {
+            sim.add_workload(rel04d_simulator::WorkloadSpec {
                 id: None,
                 name: format!("bench-{i:04}"),
                 owner: "111122223333".into(),

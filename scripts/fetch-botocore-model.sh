@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs botocore into a Python venv and prints the path of the official
 # Well-Architected Tool API model (service-2.json.gz), which
-# tests/simulator_conformance.rs reads from $REL04D_BOTOCORE_MODEL:
+# crates/wa-simulator/tests/conformance.rs reads from $REL04D_BOTOCORE_MODEL:
 #
 #   export REL04D_BOTOCORE_MODEL="$(scripts/fetch-botocore-model.sh)"
-#   cargo test --test simulator_conformance
+#   cargo test -p rel04d-simulator --test conformance
 #
 # Usage: fetch-botocore-model.sh [VENV_DIR]   (default: .venv)
 # Progress goes to stderr, so stdout is only the model path.

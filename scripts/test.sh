@@ -15,7 +15,7 @@ install_packages
 install_python
 start_postgres
 start_moto
-# tests/faults.rs restarts the server mid-run on its Postgres pass.
+# faults:: (tests/it/faults.rs) restarts the server mid-run on its Postgres pass.
 export REL04D_TEST_PG_RESTART="${PG_AS[*]} $(pg_bindir)/pg_ctl -D $WORK/pgdata -l $WORK/pgdata/server.log -m fast -w restart"
 
 log "deploy lint (cfn-lint deploy/*.yaml, hadolint Dockerfile)"
@@ -24,17 +24,21 @@ VENV="$VENV" scripts/lint-deploy.sh
 log "cargo deny: advisories (RustSec snapshot in ../shared), licences, bans, sources"
 VENV="$VENV" scripts/security.sh
 
-log "cargo fmt --check"
-cargo fmt --check
+log "cargo fmt --all --check"
+cargo fmt --all --check
 
-log "cargo clippy --all-targets -- -D warnings"
-cargo clippy --all-targets --quiet -- -D warnings
+log "cargo clippy --workspace --all-targets -- -D warnings (and the daemon without the simulator)"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+cargo clippy --no-default-features --quiet -- -D warnings
 
 log "tests on SQLite (unit, property, integration, CLI, simulator conformance)"
-(unset REL04D_TEST_POSTGRES_URL; cargo test --quiet)
+(unset REL04D_TEST_POSTGRES_URL; cargo test --workspace --quiet)
 
 log "integration tests again on PostgreSQL"
-cargo test --quiet --test '*'
+# One binary, tests/it: faults:: restarts the Postgres server, so it runs alone
+# after the rest, whose connections the restart would cut.
+cargo test --quiet --test it -- --skip faults::
+cargo test --quiet --test it faults::
 
 log "the image's binary, with the Dockerfile's build command (profile dist)"
 grep -q 'cargo build --profile dist --locked' Dockerfile

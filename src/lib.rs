@@ -41,10 +41,9 @@
 //! | [`http`], [`graphql`], [`explain`] | the HTTP listener: health, readiness, metrics, event intake, GraphQL, explanations |
 //! | [`status`] | liveness, readiness and scrape-time gauges, the facts `/healthz`, `/readyz` and `/metrics` serve |
 //! | [`filter`] | the filter grammar shared by the CLI and GraphQL |
-//! | [`simulator`] | the Well-Architected Tool simulator (tests, benchmarks, demo) |
 //! | [`config`], [`telemetry`], [`metrics`], [`aws`] | settings, logging, Prometheus registry, SDK set-up |
 //! | [`shutdown`] | one cancellation token and task tracker for every task; a task that dies stops the daemon |
-//! | [`startup`], [`cli`], [`demo`] | wiring, commands and the demo |
+//! | [`startup`], [`cli`], [`demo`] | wiring, commands and the demo (against the simulator crate, `crates/wa-simulator`, behind the default `simulator` feature) |
 pub mod account_region;
 pub mod aws;
 pub mod cli;
@@ -62,7 +61,6 @@ pub mod queue;
 pub mod reconcile;
 pub mod scheduler;
 pub mod shutdown;
-pub mod simulator;
 pub mod startup;
 pub mod status;
 pub mod store;

@@ -1,0 +1,162 @@
+//! `POST /events` for EventBridge API destinations, and the operational endpoints.
+
+use std::time::Duration;
+
+use crate::common::*;
+use rel04d::aws::Endpoints;
+use rel04d::events::sample::update_answer_event;
+use rel04d_simulator::Simulator;
+
+const TOKEN: &str = "s3cret-token-for-tests-0123456789";
+
+async fn daemon_with_token(token: Option<&str>) -> (RunningDaemon, String) {
+    let sim = Simulator::new(REGION);
+    let w = sim.add_workload(workload("payments", answer(&ALL_FOUR, &[], true)));
+    let token_line = token
+        .map(|t| format!("[http]\nevents_token = \"{t}\"\n"))
+        .unwrap_or_default();
+    let config = format!(
+        "{token_line}[schedule]\ninterval = \"1h\"\njitter = \"0s\"\n[policies.global]\nrel04 = \"Check: Choices based on sub policies\"\nidempotent = \"True\"\n"
+    );
+    let d = RunningDaemon::start(sim, &config, Endpoints::default()).await;
+    d.wait_for("the first sweep", Duration::from_secs(20), || async {
+        d.state_of(&w.id).await.as_deref() == Some("ok")
+    })
+    .await;
+    (d, w.id)
+}
+
+async fn post(d: &RunningDaemon, token: Option<&str>, body: String) -> (u16, serde_json::Value) {
+    let mut request = reqwest::Client::new()
+        .post(format!("http://{}/events", d.http))
+        .body(body);
+    if let Some(token) = token {
+        request = request.header("Authorization", format!("Bearer {token}"));
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (
+        status,
+        response.json().await.unwrap_or(serde_json::Value::Null),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushed_events_are_authenticated_validated_stored_and_evaluated() {
+    let (d, id) = daemon_with_token(Some(TOKEN)).await;
+    let event = update_answer_event("pushed-1", "111122223333", REGION, &id).to_string();
+
+    let (status, body) = post(&d, None, event.clone()).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("missing or wrong bearer token"))
+    );
+    let (status, _) = post(&d, Some("s3cret-token-for-tests-012345678X"), event.clone()).await;
+    assert_eq!(status, 401);
+
+    let (status, body) = post(&d, Some(TOKEN), "{not json".into()).await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("malformed event: not JSON"),
+        "{body}"
+    );
+
+    let (status, _) = post(&d, Some(TOKEN), "x".repeat(300 * 1024)).await;
+    assert_eq!(status, 413, "bodies over 256 KiB are refused");
+
+    let mut irrelevant: serde_json::Value = serde_json::from_str(&event).unwrap();
+    irrelevant["detail"]["eventName"] = "ListWorkloads".into();
+    let (status, body) = post(&d, Some(TOKEN), irrelevant.to_string()).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("ignored")));
+
+    d.sim
+        .set_answer(&id, answer(&[IDENTIFY], &[], true))
+        .unwrap();
+    let (status, body) = post(&d, Some(TOKEN), event.clone()).await;
+    assert_eq!(
+        (status, body["status"].as_str(), body["id"].as_str()),
+        (202, Some("accepted"), Some("pushed-1"))
+    );
+    d.wait_for(
+        "the pushed event's evaluation",
+        Duration::from_secs(10),
+        || async { d.state_of(&id).await.as_deref() == Some("alarm") },
+    )
+    .await;
+    let newest = d.transitions().await.remove(0);
+    assert_eq!(
+        (newest.trigger.as_str(), newest.event_id.as_deref()),
+        ("event", Some("pushed-1"))
+    );
+
+    // A second push of the same event is accepted and handled as a duplicate.
+    let (status, _) = post(&d, Some(TOKEN), event).await;
+    assert_eq!(status, 202);
+    d.wait_for("the duplicate", Duration::from_secs(10), || async {
+        d.daemon.metrics.counter(
+            "rel04d_events_total",
+            &[("intake", "http"), ("outcome", "duplicate")],
+        ) == 1.0
+    })
+    .await;
+    assert_eq!(d.transitions().await.len(), 3);
+    // The evaluated event's lag was observed once; a duplicate's is not.
+    assert_eq!(
+        d.daemon
+            .metrics
+            .counter("rel04d_event_lag_seconds_count", &[("intake", "http")]),
+        1.0
+    );
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_event_endpoint_is_off_without_a_token() {
+    let (d, id) = daemon_with_token(None).await;
+    let event = update_answer_event("e", "111122223333", REGION, &id).to_string();
+    let (status, body) = post(&d, Some(TOKEN), event).await;
+    assert_eq!(status, 404);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("http.events_token")
+    );
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_readiness_and_metrics() {
+    let (d, _) = daemon_with_token(None).await;
+    let get = |path: &str| reqwest::get(format!("http://{}{path}", d.http));
+    assert_eq!(get("/healthz").await.unwrap().status(), 200);
+    d.wait_for("readiness", Duration::from_secs(10), || async {
+        get("/readyz").await.unwrap().status() == 200
+    })
+    .await;
+    let metrics = get("/metrics").await.unwrap().text().await.unwrap();
+    for expected in [
+        "# TYPE rel04d_sweeps_total counter",
+        "rel04d_sweeps_total{scope=\"ambient/us-east-1\",result=\"complete\"} 1",
+        // Durations are histograms (the sweep's was a last-value gauge).
+        "# TYPE rel04d_sweep_duration_seconds histogram",
+        "rel04d_sweep_duration_seconds_count{scope=\"ambient/us-east-1\"} 1",
+        "rel04d_reconcile_duration_seconds_count{trigger=\"sweep\"} 1",
+        "rel04d_aws_call_duration_seconds_count{operation=\"GetAnswer\"} 1",
+        "rel04d_evaluations_total{state=\"ok\"} 1",
+        "rel04d_controls{state=\"ok\",muted=\"false\"} 1",
+        "rel04d_transitions_total{to_state=\"ok\",muted=\"false\"} 1",
+        "rel04d_aws_calls_total{operation=\"GetAnswer\",outcome=\"ok\"} 1",
+        "rel04d_outbox_backlog 0",
+        "rel04d_queue_depth{scope=\"ambient/us-east-1\"} 0",
+    ] {
+        assert!(
+            metrics.contains(expected),
+            "{expected} missing from:\n{metrics}"
+        );
+    }
+    d.stop().await;
+}

@@ -1,0 +1,152 @@
+//! The state database's bookkeeping, on SQLite and (with `REL04D_TEST_POSTGRES_URL`)
+//! Postgres: what pruning forgets and keeps, and how refused notifications back
+//! off and are finally set aside.
+
+use crate::common::db::Db;
+use crate::common::*;
+use chrono::{Duration, TimeZone, Utc};
+use rel04d::store::{MAX_PUBLISH_ATTEMPTS, Store};
+use rel04d::workload::{Trigger, Workload};
+
+async fn fresh_store(dir: &tempfile::TempDir) -> (Store, String) {
+    let url = fresh_database_url(dir).await;
+    let store = Store::connect(&url, 2).await.unwrap().with_outbox(true);
+    store.migrate().await.unwrap();
+    (store, url)
+}
+
+fn a_workload(n: u32) -> Workload {
+    let id = format!("{n:032x}");
+    Workload {
+        arn: format!("arn:aws:wellarchitected:{REGION}:111122223333:workload/{id}"),
+        id,
+        name: format!("w{n}"),
+        account_id: "111122223333".into(),
+        region: REGION.into(),
+        lenses: vec!["wellarchitected".into()],
+        tags: None,
+    }
+}
+
+/// Opens a control, which writes its `NULL → tbd` transition and queues one
+/// notification; returns that notification's outbox id.
+async fn queue_a_notification(store: &Store, n: u32, at: chrono::DateTime<Utc>) -> i64 {
+    store
+        .open_control(
+            &a_workload(n),
+            "111122223333/us-east-1",
+            &Trigger::Sweep,
+            at,
+        )
+        .await
+        .unwrap();
+    let claimed = store.claim_outbox("test", 100, at, at).await.unwrap();
+    claimed.last().expect("a queued notification").id
+}
+
+#[tokio::test]
+async fn prune_forgets_only_handled_rows_older_than_the_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, url) = fresh_store(&dir).await;
+    let now = Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap();
+    let old = now - Duration::days(20);
+    let recent = now - Duration::days(1);
+
+    store
+        .mark_event_processed("old", "evaluated", old)
+        .await
+        .unwrap();
+    store
+        .mark_event_processed("recent", "evaluated", recent)
+        .await
+        .unwrap();
+    let handled_old = store.inbox_insert("{}", old).await.unwrap();
+    store
+        .inbox_done(handled_old, None, true, old)
+        .await
+        .unwrap();
+    let handled_recent = store.inbox_insert("{}", recent).await.unwrap();
+    store
+        .inbox_done(handled_recent, None, true, recent)
+        .await
+        .unwrap();
+    store.inbox_insert("{}", old).await.unwrap(); // old but never handled
+    let published_old = queue_a_notification(&store, 1, old).await;
+    store.mark_published(&[published_old], old).await.unwrap();
+    let published_recent = queue_a_notification(&store, 2, recent).await;
+    store
+        .mark_published(&[published_recent], recent)
+        .await
+        .unwrap();
+    queue_a_notification(&store, 3, old).await; // old but never published
+
+    let pruned = store.prune(Duration::days(15), now).await.unwrap();
+
+    assert_eq!(pruned, 3, "one old row of each kind");
+    assert!(!store.event_processed("old").await.unwrap());
+    assert!(store.event_processed("recent").await.unwrap());
+    let db = Db::connect(&url).await;
+    assert_eq!(db.count("SELECT COUNT(*) FROM inbox").await, Some(2));
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM inbox WHERE processed_at IS NULL")
+            .await,
+        Some(1),
+        "an unhandled event is never pruned"
+    );
+    assert_eq!(db.count("SELECT COUNT(*) FROM outbox").await, Some(2));
+    assert_eq!(store.outbox_backlog().await.unwrap(), 1);
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM transitions").await,
+        Some(3),
+        "history is never pruned"
+    );
+    assert_eq!(store.prune(Duration::days(15), now).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_refused_notification_waits_for_its_retry_time_and_is_set_aside_after_max_attempts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _url) = fresh_store(&dir).await;
+    let now = Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap();
+    let id = queue_a_notification(&store, 1, now).await;
+
+    let retry_at = now + Duration::seconds(8);
+    store.mark_failed(id, "refused", retry_at).await.unwrap();
+    let before = store
+        .claim_outbox("other", 10, retry_at - Duration::seconds(1), retry_at)
+        .await
+        .unwrap();
+    assert!(
+        before.is_empty(),
+        "claimed before its retry time: {before:?}"
+    );
+    let after = store
+        .claim_outbox(
+            "other",
+            10,
+            retry_at + Duration::seconds(1),
+            retry_at + Duration::seconds(31),
+        )
+        .await
+        .unwrap();
+    assert_eq!(after.len(), 1);
+    assert_eq!((after[0].id, after[0].attempts), (id, 1));
+
+    for _ in 1..MAX_PUBLISH_ATTEMPTS {
+        store.mark_failed(id, "refused", now).await.unwrap();
+    }
+    let later = now + Duration::days(1);
+    assert!(
+        store
+            .claim_outbox("other", 10, later, later)
+            .await
+            .unwrap()
+            .is_empty(),
+        "set aside after {MAX_PUBLISH_ATTEMPTS} attempts"
+    );
+    assert_eq!(
+        store.outbox_backlog().await.unwrap(),
+        1,
+        "but still counted"
+    );
+}
