@@ -314,7 +314,10 @@ impl EventHandler {
     fn count(&self, intake: Intake, outcome: EventOutcome) {
         self.metrics
             .events
-            .get_or_create(&EventLabels { intake, outcome })
+            .get_or_create(&EventLabels {
+                intake: intake.as_str(),
+                outcome: outcome.as_str(),
+            })
             .inc();
     }
 
@@ -326,7 +329,9 @@ impl EventHandler {
         let lag = (Utc::now() - since).to_std().unwrap_or_default();
         self.metrics
             .event_lag
-            .get_or_create(&IntakeLabels { intake })
+            .get_or_create(&IntakeLabels {
+                intake: intake.as_str(),
+            })
             .observe(lag.as_secs_f64());
     }
 

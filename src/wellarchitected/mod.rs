@@ -19,7 +19,7 @@ use tokio::time::Instant;
 
 use crate::control::policy::{LENS_ALIAS, QUESTION_ID};
 use crate::control::{AnswerUpdate, ChoiceStatus, ObservedAnswer};
-use crate::metrics::{CallLabels, CallOutcome, Metrics, OperationLabels, RetryLabels};
+use crate::metrics::{CallLabels, Metrics, OperationLabels, RetryLabels};
 use crate::workload::Workload;
 
 pub use rate::RateLimiter;
@@ -84,7 +84,9 @@ impl WellArchitected {
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
         let metrics = &self.metrics;
-        let by_operation = OperationLabels { operation };
+        let by_operation = OperationLabels {
+            operation: operation.as_str(),
+        };
         let mut attempt = 1;
         loop {
             self.limiter.acquire().await;
@@ -99,8 +101,8 @@ impl WellArchitected {
                     metrics
                         .aws_calls
                         .get_or_create(&CallLabels {
-                            operation,
-                            outcome: CallOutcome::Ok,
+                            operation: operation.as_str(),
+                            outcome: "ok",
                         })
                         .inc();
                     return Ok(output);
@@ -111,8 +113,8 @@ impl WellArchitected {
             metrics
                 .aws_calls
                 .get_or_create(&CallLabels {
-                    operation,
-                    outcome: CallOutcome::Failed(kind),
+                    operation: operation.as_str(),
+                    outcome: kind.as_str(),
                 })
                 .inc();
             if kind == ErrorKind::Throttled {
@@ -128,7 +130,10 @@ impl WellArchitected {
             }
             metrics
                 .aws_retries
-                .get_or_create(&RetryLabels { operation, kind })
+                .get_or_create(&RetryLabels {
+                    operation: operation.as_str(),
+                    kind: kind.as_str(),
+                })
                 .inc();
             let wait = backoff(attempt, BACKOFF_BASE, BACKOFF_CAP);
             tracing::warn!(

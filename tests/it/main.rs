@@ -16,6 +16,7 @@ mod faults;
 mod graphql;
 mod hostile;
 mod http_events;
+mod module_graph;
 mod mute;
 mod replicas;
 mod secrets;
