@@ -12,7 +12,7 @@
 use std::process::Output;
 use std::time::Duration;
 
-use crate::common::process::{Proc, rel04d, tail, wait_until};
+use crate::common::process::{Proc, http_address, rel04d, tail};
 use crate::common::*;
 use rel04d_simulator::{Faults, Simulator};
 
@@ -124,18 +124,7 @@ async fn no_command_prints_the_database_password_or_the_event_token() {
     let mut run = command(&server.url(), &url);
     run.arg("run");
     let mut daemon = Proc::spawn(run, &log);
-    let mut address = None;
-    wait_until("the HTTP listener", Duration::from_secs(30), || {
-        address = std::fs::read_to_string(&log)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .find(|l| l["message"] == "HTTP listening")
-            .and_then(|l| l["address"].as_str().map(str::to_owned));
-        std::future::ready(address.is_some())
-    })
-    .await;
-    let address = address.unwrap();
+    let address = http_address(&log, Duration::from_secs(30)).await;
     let client = reqwest::Client::new();
     let event =
         rel04d::events::sample::update_answer_event("secret-test-1", "111122223333", REGION, &w.id)

@@ -218,12 +218,7 @@ impl RunningDaemon {
         let daemon = Daemon::build(settings, Some(setup))
             .await
             .expect("daemon builds");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let http = listener.local_addr().unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(daemon.clone().run_on(listener, async move {
-            let _ = stopped.await;
-        }));
+        let (http, stop, task) = serve(&daemon).await;
         RunningDaemon {
             sim,
             server,
@@ -299,4 +294,22 @@ pub fn add_all(sim: &Simulator, specs: Vec<WorkloadSpec>) -> Vec<WorkloadInfo> {
         .into_iter()
         .map(|spec| sim.add_workload(spec))
         .collect()
+}
+
+/// Runs `daemon` (`run_on`) with HTTP on a port-0 listener: its address, the
+/// sender that stops it, and the task to await for its result.
+pub async fn serve(
+    daemon: &Arc<Daemon>,
+) -> (
+    std::net::SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    JoinHandle<anyhow::Result<()>>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let http = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(daemon.clone().run_on(listener, async move {
+        let _ = stopped.await;
+    }));
+    (http, stop, task)
 }

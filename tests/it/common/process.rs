@@ -122,3 +122,20 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// The address a child daemon logged as `HTTP listening` (it listens on port 0),
+/// waiting up to `timeout` for the line; `0.0.0.0` is reached as `127.0.0.1`.
+pub async fn http_address(log: &Path, timeout: Duration) -> String {
+    let mut address = None;
+    wait_until("the HTTP listener", timeout, || {
+        address = std::fs::read_to_string(log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|l| l["message"] == "HTTP listening")
+            .and_then(|l| l["address"].as_str().map(str::to_owned));
+        std::future::ready(address.is_some())
+    })
+    .await;
+    address.unwrap().replace("0.0.0.0", "127.0.0.1")
+}

@@ -12,7 +12,7 @@ use rel04d::events::parse::{Parsed, parse};
 use rel04d_simulator::Simulator;
 use serde_json::{Value, json};
 
-use crate::common::process::{Proc, rel04d, tail, wait_until};
+use crate::common::process::{Proc, http_address, rel04d, tail, wait_until};
 use crate::common::*;
 
 const FIXTURE_ID: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
@@ -127,18 +127,8 @@ async fn daemon_with_events(sim_url: &str, token: &str, dir: &Path) -> (Proc, St
         .env("REL04D__POLICIES__GLOBAL__IDEMPOTENT", "True");
     let log = dir.join("daemon.log");
     let proc = Proc::spawn(command, &log);
-    let mut address = None;
-    wait_until("the HTTP listener", Duration::from_secs(60), || {
-        address = std::fs::read_to_string(&log)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .find(|l| l["message"] == "HTTP listening")
-            .and_then(|l| l["address"].as_str().map(str::to_owned));
-        std::future::ready(address.is_some())
-    })
-    .await;
-    (proc, address.unwrap())
+    let address = http_address(&log, Duration::from_secs(60)).await;
+    (proc, address)
 }
 
 /// The log's JSON lines that mention `event_id`.

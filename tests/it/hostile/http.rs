@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::common::process::{Proc, rel04d, tail, wait_until};
+use crate::common::process::{Proc, http_address, rel04d, tail, wait_until};
 use crate::common::*;
 
 /// Peak RSS a bombed daemon may reach. A debug build idles at a few tens of MiB;
@@ -146,18 +146,7 @@ impl Child {
         }
         let log = dir.path().join("daemon.log");
         let proc = Proc::spawn(command, &log);
-        let mut address = None;
-        wait_until("the HTTP listener", Duration::from_secs(60), || {
-            address = std::fs::read_to_string(&log)
-                .unwrap_or_default()
-                .lines()
-                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-                .find(|l| l["message"] == "HTTP listening")
-                .and_then(|l| l["address"].as_str().map(str::to_owned));
-            std::future::ready(address.is_some())
-        })
-        .await;
-        let http = address.unwrap().replace("0.0.0.0", "127.0.0.1");
+        let http = http_address(&log, Duration::from_secs(60)).await;
         Child {
             proc,
             http,

@@ -207,6 +207,21 @@ async fn migrate_refuses_another_applications_database() {
     pool.close().await;
 }
 
+/// One passing workload tagged `rel04d:rel04 = "Enforce: None of these"`, swept
+/// once with tag policies on (and the operator's allowance as given).
+async fn tagged_for_enforce(name: &str, allow_enforce: bool) -> (TestEnv, String) {
+    let sim = Simulator::new(REGION);
+    let mut spec = workload(name, answer(&ALL_FOUR, &[], true));
+    spec.tags = BTreeMap::from([(
+        "rel04d:rel04".to_owned(),
+        "Enforce: None of these".to_owned(),
+    )]);
+    let id = sim.add_workload(spec).id;
+    let env = TestEnv::start(sim, &tag_config(allow_enforce)).await;
+    env.sweep().await;
+    (env, id)
+}
+
 fn tag_config(allow_enforce: bool) -> String {
     format!(
         "[policies.global]\n{ALL_TRUE}\n[policies.tags]\nenabled = true\nprefix = \"rel04d:\"\nallow_enforce = {allow_enforce}\n"
@@ -215,16 +230,7 @@ fn tag_config(allow_enforce: bool) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_workload_tag_cannot_make_rel04d_write_its_answer() {
-    let sim = Simulator::new(REGION);
-    let mut spec = workload("tagged-by-anyone", answer(&ALL_FOUR, &[], true));
-    spec.tags = BTreeMap::from([(
-        "rel04d:rel04".to_owned(),
-        "Enforce: None of these".to_owned(),
-    )]);
-    let id = sim.add_workload(spec).id;
-
-    let env = TestEnv::start(sim, &tag_config(false)).await;
-    env.sweep().await;
+    let (env, id) = tagged_for_enforce("tagged-by-anyone", false).await;
     let answer_now = env.sim.workload(&id).unwrap().answer;
     assert_eq!(
         answer_now.selected.len(),
@@ -253,15 +259,7 @@ async fn a_workload_tag_cannot_make_rel04d_write_its_answer() {
     env.stop().await;
 
     // The operator may allow it, and then the tag is obeyed.
-    let sim = Simulator::new(REGION);
-    let mut spec = workload("tagged-and-allowed", answer(&ALL_FOUR, &[], true));
-    spec.tags = BTreeMap::from([(
-        "rel04d:rel04".to_owned(),
-        "Enforce: None of these".to_owned(),
-    )]);
-    let id = sim.add_workload(spec).id;
-    let env = TestEnv::start(sim, &tag_config(true)).await;
-    env.sweep().await;
+    let (env, id) = tagged_for_enforce("tagged-and-allowed", true).await;
     let answer_now = env.sim.workload(&id).unwrap().answer;
     assert_eq!(answer_now.selected, [NONE], "{answer_now:?}");
     env.stop().await;

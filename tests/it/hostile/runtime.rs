@@ -46,12 +46,7 @@ impl Node {
         let daemon = Daemon::build(settings, Some(setup))
             .await
             .expect("daemon builds");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let http = listener.local_addr().unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(daemon.clone().run_on(listener, async move {
-            let _ = stopped.await;
-        }));
+        let (http, stop, task) = serve(&daemon).await;
         Node {
             daemon,
             http,
