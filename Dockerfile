@@ -39,7 +39,7 @@ COPY . .
 # migrations/. SQLite is bundled and compiled with the image's gcc, and TLS is
 # rustls, so no -dev packages are needed. The size settings (fat LTO, one codegen
 # unit, opt-level "s", strip) live in Cargo.toml's [profile.dist], so local and
-# image builds give the same binary (about 17 MB; the runtime base adds about 24 MB);
+# image builds give the same binary (about 15 MB; the runtime base adds about 24 MB);
 # [profile.release] stays quick to build for `cargo run --release -- demo`.
 #
 # The cache mounts keep the crates.io download and the target dir between builds;
