@@ -7,6 +7,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
+use super::validate::{bounds, check, check_token};
 use super::{ConfigError, list_or_commas, redacted_option};
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -44,20 +45,6 @@ pub struct HttpSettings {
     pub shutdown_timeout: Duration,
 }
 
-/// Bounds of the duration settings: above zero, and short enough that adding
-/// one to an instant cannot overflow (an hour is already generous).
-const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
-/// File descriptors are the scarce thing; the usual soft limit is 1024.
-const MAX_CONNECTIONS: usize = 100_000;
-
-fn check(ok: bool, key: &str, message: &str) -> Result<(), ConfigError> {
-    if ok {
-        Ok(())
-    } else {
-        Err(ConfigError::new(key, message))
-    }
-}
-
 impl HttpSettings {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
         let tokens = [
@@ -66,7 +53,7 @@ impl HttpSettings {
         ];
         for (key, token) in tokens {
             if let Some(token) = token {
-                super::validate::check_token(token.expose_secret(), key)?;
+                check_token(token.expose_secret(), key)?;
             }
         }
         for (i, host) in self.allowed_hosts.iter().enumerate() {
@@ -87,10 +74,15 @@ impl HttpSettings {
                 ),
             )?;
         }
+        let connections = bounds::HTTP_CONNECTIONS;
         check(
-            (1..=MAX_CONNECTIONS).contains(&self.max_connections),
+            connections.contains(&self.max_connections),
             "http.max_connections",
-            &format!("must be from 1 to {MAX_CONNECTIONS}"),
+            &format!(
+                "must be from {} to {}",
+                connections.start(),
+                connections.end()
+            ),
         )?;
         let durations = [
             ("http.header_read_timeout", self.header_read_timeout),
@@ -100,7 +92,7 @@ impl HttpSettings {
         ];
         for (key, duration) in durations {
             check(
-                !duration.is_zero() && duration <= MAX_TIMEOUT,
+                bounds::HTTP_TIMEOUT.contains(&duration),
                 key,
                 "must be longer than zero and at most 1h",
             )?;

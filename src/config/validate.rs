@@ -34,6 +34,13 @@ pub mod bounds {
     pub const SQS_WAIT: RangeInclusive<Duration> = Duration::from_secs(1)..=Duration::from_secs(20);
     pub const CALL_TIMEOUT: RangeInclusive<Duration> =
         Duration::from_millis(100)..=Duration::from_secs(15 * 60);
+    /// `http.max_connections`: file descriptors are the scarce thing (the usual
+    /// soft limit is 1024).
+    pub const HTTP_CONNECTIONS: RangeInclusive<usize> = 1..=100_000;
+    /// The `http.*_timeout` settings: above zero, and short enough that adding one
+    /// to an instant cannot overflow (an hour is already generous).
+    pub const HTTP_TIMEOUT: RangeInclusive<Duration> =
+        Duration::from_nanos(1)..=Duration::from_secs(3600);
 }
 
 /// Checks that `value` lies in `range`, naming the key and the range otherwise.
@@ -59,7 +66,7 @@ fn duration(d: &Duration) -> String {
     humantime::format_duration(*d).to_string()
 }
 
-fn check(ok: bool, key: &str, message: &str) -> Result<(), ConfigError> {
+pub(super) fn check(ok: bool, key: &str, message: &str) -> Result<(), ConfigError> {
     if ok {
         Ok(())
     } else {
