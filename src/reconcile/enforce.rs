@@ -25,8 +25,8 @@ impl Reconciler {
         };
         // The mismatch is a real state of the world: record it before acting on it.
         // Recording releases any claim, so claim again before writing the answer.
-        let settled = [ControlState::Alarm.as_str(), ControlState::Error.as_str()];
-        let control = if settled.contains(&control.state.as_str()) {
+        let settled = [ControlState::Alarm, ControlState::Error];
+        let control = if settled.contains(&control.state) {
             control
         } else {
             if self.record(subject, &control, &alarm, None).await? == Reconciled::Superseded {

@@ -218,7 +218,7 @@ impl Store {
     ) -> anyhow::Result<Written> {
         let now = timestamp(rec.at);
         let details = rec.details.to_string();
-        let changed = previous.state != rec.state.as_str()
+        let changed = previous.state != rec.state
             || previous.reason != rec.reason
             || previous.details != *rec.details
             || previous.workload_name != rec.workload.name;
@@ -246,7 +246,7 @@ impl Store {
         if updated == 0 {
             return Ok(Written::Conflict);
         }
-        if previous.state == rec.state.as_str() && rec.enforced.is_none() {
+        if previous.state == rec.state && rec.enforced.is_none() {
             self.commit(tx, "an evaluation").await?;
             return Ok(Written::Unchanged);
         }

@@ -86,31 +86,31 @@ impl Store {
 
     /// When `scope` was last swept completely, by any replica.
     pub async fn last_sweep(&self, scope: &str) -> anyhow::Result<Option<DateTime<Utc>>> {
-        let row: Option<(String,)> =
-            sqlx::query_as("SELECT completed_at FROM sweeps WHERE scope = $1")
-                .bind(scope)
-                .fetch_optional(&self.pool)
-                .await
-                .context("read the last sweep")?;
-        row.map(|(at,)| {
-            Ok(DateTime::parse_from_rfc3339(&at)
-                .context("stored sweep time")?
-                .with_timezone(&Utc))
-        })
-        .transpose()
+        self.stored_time("SELECT completed_at FROM sweeps WHERE scope = $1", scope)
+            .await
+            .context("read the last sweep")
     }
 
     /// When the named lease runs out, whoever holds it; `None` if nobody does.
     pub async fn lease_expiry(&self, name: &str) -> anyhow::Result<Option<DateTime<Utc>>> {
-        let row: Option<(String,)> =
-            sqlx::query_as("SELECT expires_at FROM leases WHERE name = $1")
-                .bind(name)
-                .fetch_optional(&self.pool)
-                .await
-                .context("read a lease")?;
+        self.stored_time("SELECT expires_at FROM leases WHERE name = $1", name)
+            .await
+            .context("read a lease")
+    }
+
+    /// The one timestamp `sql` selects for `key`, if there is a row.
+    async fn stored_time(
+        &self,
+        sql: &'static str,
+        key: &str,
+    ) -> anyhow::Result<Option<DateTime<Utc>>> {
+        let row: Option<(String,)> = sqlx::query_as(sql)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
         row.map(|(at,)| {
             Ok(DateTime::parse_from_rfc3339(&at)
-                .context("stored lease expiry")?
+                .with_context(|| format!("stored time {at:?}"))?
                 .with_timezone(&Utc))
         })
         .transpose()

@@ -130,11 +130,9 @@ impl Store {
     /// Opens a database that must already exist, for commands that only read or
     /// edit it: a SQLite URL's `mode=rwc` is not allowed to create an empty file.
     pub async fn connect_existing(url: &str, max_connections: u32) -> Result<Store, StoreError> {
-        let Some(rest) = url.strip_prefix("sqlite:") else {
+        let Some((path, _)) = url::sqlite_parts(url) else {
             return Store::connect(url, max_connections).await;
         };
-        let rest = rest.strip_prefix("//").unwrap_or(rest);
-        let path = rest.split_once('?').map_or(rest, |(path, _)| path);
         if !path.is_empty() && !std::path::Path::new(path).exists() {
             return Err(StoreError::Missing(redact_url(url)));
         }
@@ -262,6 +260,10 @@ impl Store {
 /// non-zero transaction depth" — for good, also once the disk has room again.
 /// Such a connection is closed here, and the pool opens a fresh one.
 async fn still_usable(conn: &mut sqlx::AnyConnection) -> Result<bool, sqlx::Error> {
+    // Nearly every connection comes back outside any transaction: no round trip.
+    if !conn.is_in_transaction() {
+        return Ok(true);
+    }
     // Runs the rollback a dropped transaction queued, so the depth below is final.
     conn.ping().await?;
     let in_transaction = conn.is_in_transaction();
@@ -273,10 +275,11 @@ async fn still_usable(conn: &mut sqlx::AnyConnection) -> Result<bool, sqlx::Erro
 
 /// Whether a SQLite URL opens the file read-only.
 fn sqlite_read_only(url: &str) -> bool {
-    let query = url.split_once('?').map_or("", |(_, q)| q);
-    query
-        .split('&')
-        .any(|pair| pair == "mode=ro" || pair == "immutable=1" || pair == "immutable=true")
+    url::sqlite_parts(url).is_some_and(|(_, query)| {
+        query
+            .split('&')
+            .any(|pair| pair == "mode=ro" || pair == "immutable=1" || pair == "immutable=true")
+    })
 }
 
 /// The one timestamp format of the database: RFC 3339, UTC, microseconds, `Z`.

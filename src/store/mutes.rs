@@ -47,7 +47,7 @@ pub fn check_mute(
     if let Some(until) = until.filter(|at| *at <= now) {
         return Err(MuteError::UntilPassed(until.to_rfc3339()));
     }
-    if let Some(state) = until_state.filter(|s| control.state == s.as_str()) {
+    if let Some(state) = until_state.filter(|s| control.state == *s) {
         return Err(MuteError::AlreadyInState(state.to_string()));
     }
     Ok(())

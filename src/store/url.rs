@@ -49,9 +49,7 @@ const SHOWN_PARAMETERS: &[&str] = &["mode", "sslmode", "ssl-mode", "cache"];
 /// Refuses URLs that would lose state (in-memory SQLite) and Postgres URLs sqlx
 /// would misread (no `//`, unknown parameters, which it logs with their values).
 pub fn check_url(url: &str) -> Result<(), UrlError> {
-    if let Some(rest) = url.strip_prefix("sqlite:") {
-        let rest = rest.strip_prefix("//").unwrap_or(rest);
-        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if let Some((path, query)) = sqlite_parts(url) {
         let why = if path.is_empty() || path == ":memory:" {
             Some("names no database file")
         } else if query.split('&').any(|pair| pair == "mode=memory") {
@@ -82,6 +80,14 @@ pub fn check_url(url: &str) -> Result<(), UrlError> {
         }
     }
     Ok(())
+}
+
+/// The file path and the query of a SQLite URL (`sqlite:PATH`, `sqlite://PATH`,
+/// either with `?QUERY`); `None` for any other URL.
+pub(super) fn sqlite_parts(url: &str) -> Option<(&str, &str)> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    Some(rest.split_once('?').unwrap_or((rest, "")))
 }
 
 /// A parameter name as it may be shown: short plain names in backquotes, anything
