@@ -54,6 +54,8 @@ pub struct Settings {
     pub events: EventsSettings,
     pub http: HttpSettings,
     pub notify: NotifySettings,
+    #[serde(default)]
+    pub enforce: EnforceSettings,
     pub log: LogSettings,
     pub policies: PoliciesSettings,
 }
@@ -133,6 +135,19 @@ impl Default for SqsSettings {
 pub struct NotifySettings {
     pub event_bus: Option<String>,
     pub source: String,
+    /// Announce a transition only once the control has held its new state this
+    /// long; flips inside the window collapse. Zero (the default) announces at once.
+    #[serde(default, with = "humantime_serde")]
+    pub settle: Duration,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnforceSettings {
+    /// Enforce leaves an answer alone this long after someone other than rel04d
+    /// changed it (the control is `alarm` meanwhile). Zero (the default): never waits.
+    #[serde(default, with = "humantime_serde")]
+    pub defer_after_human_change: Duration,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]

@@ -7,7 +7,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 
 use super::once::OnceSummary;
-use super::{MuteUntilState, Output, healthcheck, output};
+use super::{ListOutput, MuteUntilState, Output, csv, healthcheck, output};
 use crate::config::Settings;
 use crate::control::ControlState;
 use crate::filter::Filter;
@@ -53,19 +53,27 @@ pub async fn healthcheck(
         .map_err(|e| anyhow::anyhow!("healthcheck: {e}"))
 }
 
-pub async fn controls(settings: &Settings, filter: &str, output: Output) -> anyhow::Result<()> {
+pub async fn controls(settings: &Settings, filter: &str, format: ListOutput) -> anyhow::Result<()> {
     let filter = Filter::parse(filter)?;
     let rows = open_store(settings).await?.list_controls(&filter).await?;
-    output::controls(&rows, output)
+    match format {
+        ListOutput::Csv => csv::controls(&rows),
+        ListOutput::Json => output::controls(&rows, Output::Json),
+        ListOutput::Table => output::controls(&rows, Output::Table),
+    }
 }
 
-pub async fn history(settings: &Settings, filter: &str, output: Output) -> anyhow::Result<()> {
+pub async fn history(settings: &Settings, filter: &str, format: ListOutput) -> anyhow::Result<()> {
     let filter = Filter::parse(filter)?;
     let rows = open_store(settings)
         .await?
         .list_transitions(&filter)
         .await?;
-    output::transitions(&rows, output)
+    match format {
+        ListOutput::Csv => csv::transitions(&rows),
+        ListOutput::Json => output::transitions(&rows, Output::Json),
+        ListOutput::Table => output::transitions(&rows, Output::Table),
+    }
 }
 
 /// `rel04d evaluate`: one workload now, announced like any other evaluation.

@@ -2,6 +2,7 @@
 //! needs and nothing more: query commands open only the database.
 
 mod commands;
+mod csv;
 mod healthcheck;
 mod once;
 mod output;
@@ -44,15 +45,15 @@ pub enum Command {
     Controls {
         #[arg(long, default_value = "")]
         filter: String,
-        #[arg(long, value_enum, default_value_t = Output::Table)]
-        output: Output,
+        #[arg(long, value_enum, default_value_t = ListOutput::Table)]
+        output: ListOutput,
     },
     /// State transitions, newest first.
     History {
         #[arg(long, default_value = "")]
         filter: String,
-        #[arg(long, value_enum, default_value_t = Output::Table)]
-        output: Output,
+        #[arg(long, value_enum, default_value_t = ListOutput::Table)]
+        output: ListOutput,
     },
     /// Evaluate one workload now (trigger `manual`).
     Evaluate {
@@ -143,6 +144,15 @@ impl From<MuteUntilState> for ControlState {
 pub enum Output {
     Table,
     Json,
+}
+
+/// The formats of the list commands (`controls`, `history`): also CSV, every
+/// row, for spreadsheets.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum ListOutput {
+    Table,
+    Json,
+    Csv,
 }
 
 /// Loads settings with the command-line overrides applied.

@@ -41,6 +41,12 @@ pub mod bounds {
     /// to an instant cannot overflow (an hour is already generous).
     pub const HTTP_TIMEOUT: RangeInclusive<Duration> =
         Duration::from_nanos(1)..=Duration::from_secs(3600);
+    /// `notify.settle`: zero (off) up to a day; a longer wait is no longer a
+    /// notification anyone acts on.
+    pub const SETTLE: RangeInclusive<Duration> = Duration::ZERO..=Duration::from_secs(24 * 3600);
+    /// `enforce.defer_after_human_change`: zero (off) up to 30 days.
+    pub const DEFER: RangeInclusive<Duration> =
+        Duration::ZERO..=Duration::from_secs(30 * 24 * 3600);
 }
 
 /// Checks that `value` lies in `range`, naming the key and the range otherwise.
@@ -220,6 +226,18 @@ impl Settings {
             !self.notify.source.is_empty(),
             "notify.source",
             "must not be empty",
+        )?;
+        in_range(
+            self.notify.settle,
+            bounds::SETTLE,
+            "notify.settle",
+            duration,
+        )?;
+        in_range(
+            self.enforce.defer_after_human_change,
+            bounds::DEFER,
+            "enforce.defer_after_human_change",
+            duration,
         )?;
         // A bare word would parse as a target name and silently log nothing useful,
         // so accept level names, or directives that say `target=level`.
