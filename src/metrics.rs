@@ -41,11 +41,13 @@ impl SweepResult {
     }
 }
 
-/// What EventBridge did with a notification.
+/// What EventBridge did with a notification (or, `Collapsed`, that `notify.settle`
+/// decided it was not to be sent: the flip was undone or overtaken in time).
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
 pub enum NotificationResult {
     Published,
     Failed,
+    Collapsed,
 }
 
 impl NotificationResult {
@@ -53,6 +55,7 @@ impl NotificationResult {
         match self {
             NotificationResult::Published => "published",
             NotificationResult::Failed => "failed",
+            NotificationResult::Collapsed => "collapsed",
         }
     }
 }

@@ -4,10 +4,16 @@
 //! `PutEvents` in batches of at most 10, and marked published only for entries
 //! EventBridge accepted; failed entries and throttled calls are retried with
 //! backoff. Delivery is at-least-once: consumers dedupe on `transition_id`.
+//!
+//! With `notify.settle`, a row waits out its window and is then decided once
+//! (see [`settle`]): announced, from the state last announced, or collapsed.
+
+pub mod settle;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use chrono::Utc;
 use tokio::sync::broadcast;
@@ -34,7 +40,14 @@ pub struct Publisher {
     /// This process's claim name.
     pub owner: String,
     pub metrics: Arc<Metrics>,
+    /// `notify.settle`; zero announces every transition at once.
+    pub settle: Duration,
 }
+
+/// How long after its settle window a notification is decided: a transition is
+/// stamped before its transaction commits, so one stamped inside the window may
+/// become visible a little after it closes.
+const SETTLE_GRACE: chrono::Duration = chrono::Duration::seconds(5);
 
 impl Publisher {
     /// Drains the outbox whenever a transition is recorded (and every few seconds,
@@ -83,15 +96,79 @@ impl Publisher {
     /// that no log level drops it; it writes no line of its own).
     pub async fn publish_batch(&self) -> anyhow::Result<usize> {
         let now = Utc::now();
+        let settle = chrono::Duration::from_std(self.settle).context("notify.settle")?;
+        let cutoff = (!settle.is_zero()).then(|| now - settle - SETTLE_GRACE);
         let rows = self
             .store
-            .claim_outbox(&self.owner, PUT_EVENTS_BATCH, now, now + OUTBOX_CLAIM)
+            .claim_outbox_settling(
+                &self.owner,
+                PUT_EVENTS_BATCH,
+                now,
+                now + OUTBOX_CLAIM,
+                cutoff,
+            )
             .await?;
         if rows.is_empty() {
             return Ok(0);
         }
+        let claimed = rows.len();
+        let rows = if settle.is_zero() {
+            rows
+        } else {
+            self.settle(rows, settle).await?
+        };
+        if rows.is_empty() {
+            return Ok(claimed);
+        }
         let span = tracing::error_span!("publish", batch = rows.len());
-        self.publish(&rows).instrument(span).await
+        let accepted = self.publish(&rows).instrument(span).await?;
+        Ok(accepted + claimed - rows.len())
+    }
+
+    /// Decides the rows not yet decided (their window has passed: they were
+    /// claimable); returns those to send, payloads as decided.
+    async fn settle(
+        &self,
+        rows: Vec<OutboxRow>,
+        settle: chrono::Duration,
+    ) -> anyhow::Result<Vec<OutboxRow>> {
+        let mut send = Vec::with_capacity(rows.len());
+        for mut row in rows {
+            if row.settled {
+                send.push(row);
+                continue;
+            }
+            let history = self.store.settle_history(row.transition_id).await?;
+            match settle::decide(&history, settle) {
+                settle::Decision::Collapse => {
+                    self.store.mark_collapsed(row.id, Utc::now()).await?;
+                    self.count(NotificationResult::Collapsed, 1);
+                    tracing::debug!(
+                        transition_id = row.transition_id,
+                        "notification collapsed by notify.settle"
+                    );
+                }
+                settle::Decision::Announce { from_state } => {
+                    let mut payload: serde_json::Value = serde_json::from_str(&row.payload)
+                        .context("a queued notification is not JSON")?;
+                    payload["from_state"] = from_state.into();
+                    row.payload = payload.to_string();
+                    self.store
+                        .mark_settled(row.id, &row.payload, Utc::now())
+                        .await?;
+                    row.settled = true;
+                    send.push(row);
+                }
+            }
+        }
+        Ok(send)
+    }
+
+    fn count(&self, result: NotificationResult, n: u64) {
+        self.metrics
+            .notifications
+            .get_or_create(&NotificationLabels { result })
+            .inc_by(n);
     }
 
     async fn publish(&self, rows: &[OutboxRow]) -> anyhow::Result<usize> {
@@ -125,24 +202,14 @@ impl Publisher {
             }
         }
         self.store.mark_published(&accepted, Utc::now()).await?;
-        self.metrics
-            .notifications
-            .get_or_create(&NotificationLabels {
-                result: NotificationResult::Published,
-            })
-            .inc_by(accepted.len() as u64);
+        self.count(NotificationResult::Published, accepted.len() as u64);
         Ok(accepted.len())
     }
 
     /// Records a failed attempt; the row becomes claimable again after a backoff
     /// that grows with its attempts (and is set aside after `MAX_PUBLISH_ATTEMPTS`).
     async fn retry_later(&self, row: &OutboxRow, error: &str) -> anyhow::Result<()> {
-        self.metrics
-            .notifications
-            .get_or_create(&NotificationLabels {
-                result: NotificationResult::Failed,
-            })
-            .inc();
+        self.count(NotificationResult::Failed, 1);
         let attempt = u32::try_from(row.attempts + 1).unwrap_or(u32::MAX);
         let wait = backoff(
             attempt,

@@ -323,6 +323,7 @@ impl Daemon {
             source: self.settings.notify.source.clone(),
             owner: self.replica_id.clone(),
             metrics: self.metrics.clone(),
+            settle: self.settings.notify.settle,
         })
     }
 

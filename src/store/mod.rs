@@ -13,6 +13,7 @@ mod mutes;
 mod outbox;
 mod query;
 mod rows;
+mod settle;
 mod url;
 
 use std::sync::Arc;
@@ -30,6 +31,7 @@ pub use mutes::{MuteError, MuteEvent, check_mute};
 pub use outbox::{MAX_PUBLISH_ATTEMPTS, Notification, OutboxRow};
 pub use query::QueryError;
 pub use rows::{ControlRow, Mute, TransitionRow};
+pub use settle::{SettleHistory, SettleStep};
 pub use url::{UrlError, check_url, redact_url};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

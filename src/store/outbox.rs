@@ -61,6 +61,8 @@ pub struct OutboxRow {
     /// The `Detail` JSON, fixed when the transition was written.
     pub payload: String,
     pub attempts: i64,
+    /// Decided by `notify.settle` (or never waiting for it): send as it is.
+    pub settled: bool,
 }
 
 /// Queues the notification of `transition` in the caller's transaction.
@@ -91,6 +93,22 @@ impl Store {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> anyhow::Result<Vec<OutboxRow>> {
+        self.claim_outbox_settling(owner, limit, now, until, None)
+            .await
+    }
+
+    /// [`Store::claim_outbox`], leaving undecided rows written after
+    /// `settle_cutoff` (their `notify.settle` window is still open) where they are.
+    pub async fn claim_outbox_settling(
+        &self,
+        owner: &str,
+        limit: i64,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        settle_cutoff: Option<DateTime<Utc>>,
+    ) -> anyhow::Result<Vec<OutboxRow>> {
+        // Timestamps compare as text; "9999" sorts after every one of them.
+        let cutoff = settle_cutoff.map_or_else(|| "9999".to_owned(), timestamp);
         let now = timestamp(now);
         let mut tx = self.begin_write().await?;
         sqlx::query(
@@ -99,7 +117,8 @@ impl Store {
             // only the outer condition, and must not take rows just claimed.
             "UPDATE outbox SET claimed_by = $1, claimed_until = $2 WHERE id IN \
              (SELECT id FROM outbox WHERE published_at IS NULL AND attempts < $5 \
-              AND (claimed_until IS NULL OR claimed_until < $3 OR claimed_by = $1) ORDER BY id LIMIT $4) \
+              AND (claimed_until IS NULL OR claimed_until < $3 OR claimed_by = $1) \
+              AND (settled_at IS NOT NULL OR created_at <= $6) ORDER BY id LIMIT $4) \
              AND published_at IS NULL AND (claimed_until IS NULL OR claimed_until < $3 OR claimed_by = $1)",
         )
         .bind(owner)
@@ -107,11 +126,12 @@ impl Store {
         .bind(&now)
         .bind(limit)
         .bind(MAX_PUBLISH_ATTEMPTS)
+        .bind(&cutoff)
         .execute(&mut *tx)
         .await
         .context("claim notifications")?;
         let rows = sqlx::query(
-            "SELECT o.id, o.transition_id, o.payload, o.attempts, t.workload_arn FROM outbox o \
+            "SELECT o.id, o.transition_id, o.payload, o.attempts, o.settled_at, t.workload_arn FROM outbox o \
              JOIN transitions t ON t.id = o.transition_id \
              WHERE o.claimed_by = $1 AND o.published_at IS NULL ORDER BY o.id LIMIT $2",
         )
@@ -129,6 +149,7 @@ impl Store {
                     workload_arn: row.try_get("workload_arn")?,
                     payload: row.try_get("payload")?,
                     attempts: row.try_get("attempts")?,
+                    settled: row.try_get::<Option<String>, _>("settled_at")?.is_some(),
                 })
             })
             .collect()
