@@ -6,7 +6,10 @@
 //! input writes nothing new, so sweeps, events, retries and replays are all safe.
 
 mod enforce;
+mod plan;
 mod undescribable;
+
+pub use plan::WorkloadPlan;
 
 use std::sync::Arc;
 
@@ -55,6 +58,8 @@ pub struct Reconciler {
     /// This replica's name when replicas share the database (claims are taken),
     /// `None` when this process is the only writer.
     replica: Option<String>,
+    /// `enforce.defer_after_human_change`; zero: Enforce never waits.
+    defer_after_human_change: chrono::Duration,
 }
 
 /// The part of a scope a reconcile needs: its Tool client and its key.
@@ -85,7 +90,16 @@ impl Reconciler {
             metrics,
             transitions,
             replica,
+            defer_after_human_change: chrono::Duration::zero(),
         }
+    }
+
+    /// Enforce leaves an answer alone for `window` after someone other than
+    /// rel04d changed it (`enforce.defer_after_human_change`).
+    pub fn with_enforce_defer(mut self, window: std::time::Duration) -> Self {
+        self.defer_after_human_change =
+            chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+        self
     }
 
     /// With replicas sharing the database, claims the control so that only this

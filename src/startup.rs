@@ -71,12 +71,10 @@ impl Daemon {
         // SQLite is one node's database; on Postgres, replicas may share it, so
         // evaluations claim their control first.
         let claims = (store.backend() == Backend::Postgres).then(|| replica_id.clone());
-        let reconciler = Arc::new(Reconciler::new(
-            store.clone(),
-            policies.clone(),
-            metrics.clone(),
-            claims,
-        ));
+        let reconciler = Arc::new(
+            Reconciler::new(store.clone(), policies.clone(), metrics.clone(), claims)
+                .with_enforce_defer(settings.enforce.defer_after_human_change),
+        );
         let setup = match setup {
             Some(setup) => setup,
             None => aws::AwsSetup::from_env(&settings.aws).await,

@@ -6,6 +6,7 @@ mod csv;
 mod healthcheck;
 mod once;
 mod output;
+mod plan;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -92,6 +93,19 @@ pub enum Command {
         reason: String,
         #[arg(long)]
         by: Option<String>,
+    },
+    /// What Enforce would write to each workload's answer now (read live from
+    /// the Tool), per workload: choices to select and unselect. Writes nothing.
+    Enforce {
+        /// List the plan (required: Enforce itself runs in the daemon, as the
+        /// policies say).
+        #[arg(long, required = true)]
+        plan: bool,
+        /// Which controls, in the `controls` filter grammar.
+        #[arg(long, default_value = "")]
+        filter: String,
+        #[arg(long, value_enum, default_value_t = Output::Table)]
+        output: Output,
     },
     /// Run a GraphQL query against the state database (no daemon needed).
     Graphql {
@@ -226,6 +240,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Graphql { query, variables } => {
             commands::graphql(&one_shot()?, query, variables).await
         }
+        Command::Enforce {
+            plan: _,
+            filter,
+            output,
+        } => plan::enforce_plan(one_shot()?, &filter, output).await,
         Command::CheckConfig => commands::check_config(&one_shot()?),
         Command::Migrate => commands::migrate(&one_shot()?).await,
     }

@@ -5,7 +5,7 @@ use crate::reconcile::Reconciled;
 use crate::store::{ControlRow, TransitionRow};
 
 /// Prints rows as a left-aligned table; the last column is not padded.
-fn table(headers: &[&str], rows: Vec<Vec<String>>) {
+pub(super) fn table(headers: &[&str], rows: Vec<Vec<String>>) {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
@@ -33,7 +33,7 @@ fn table(headers: &[&str], rows: Vec<Vec<String>>) {
     }
 }
 
-fn json<T: serde::Serialize>(rows: &[T]) -> anyhow::Result<()> {
+pub(super) fn json<T: serde::Serialize>(rows: &[T]) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(rows)?);
     Ok(())
 }

@@ -3,7 +3,9 @@
 //! clock or knows why it is called; callers pass everything in.
 
 pub mod answer;
+pub mod defer;
 pub mod enforce;
+pub mod enforce_plan;
 pub mod evaluate;
 pub mod glob;
 pub mod hierarchy;

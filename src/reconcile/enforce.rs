@@ -1,11 +1,15 @@
 //! Enforce: put the Tool's answer right, then record what was written.
 
 use anyhow::Context;
+use chrono::Utc;
 
 use super::{Reconciled, Reconciler, Subject};
+use crate::control::defer::{self, Deferral};
 use crate::control::{self, ControlState, Expected, ObservedAnswer, Outcome};
 use crate::metrics::EnforcementLabels;
 use crate::store::ControlRow;
+use crate::wellarchitected::WellArchitected;
+use crate::workload::Workload;
 
 impl Reconciler {
     /// Records the alarm, writes the expected answer, reads it back, and records
@@ -23,6 +27,25 @@ impl Reconciler {
         let Some(update) = control::plan_update(expected, observed) else {
             return self.record(subject, &control, &alarm, None).await;
         };
+        if !self.defer_after_human_change.is_zero() {
+            match self.deferral(subject.scope.wa, subject.workload).await {
+                Ok(None) => {}
+                Ok(Some(deferral)) => {
+                    let deferred = Outcome {
+                        reason: deferral.reason(&alarm.reason),
+                        ..alarm
+                    };
+                    return self.record(subject, &control, &deferred, None).await;
+                }
+                Err(error) => {
+                    let message = format!(
+                        "enforce held back: cannot tell whether someone else just changed the answer: {error}"
+                    );
+                    let outcome = control::unreadable(expected, &message);
+                    return self.record(subject, &control, &outcome, None).await;
+                }
+            }
+        }
         // The mismatch is a real state of the world: record it before acting on it.
         // Recording releases any claim, so claim again before writing the answer.
         let settled = [ControlState::Alarm, ControlState::Error];
@@ -43,12 +66,19 @@ impl Reconciler {
             }
         };
         let (wa, id) = (subject.scope.wa, &subject.workload.id);
+        // Recorded before the call too: a crash after the Tool took the write
+        // must not leave it looking like someone else's change.
+        let arn = &subject.workload.arn;
+        self.store.record_own_write(arn, Utc::now()).await?;
         let (result, written) = match wa.update_answer(id, &update).await {
             Err(error) => (
                 control::unreadable(expected, &format!("enforce failed: {error}")),
                 false,
             ),
-            Ok(()) => (self.read_back(subject, expected).await, true),
+            Ok(()) => {
+                self.store.record_own_write(arn, Utc::now()).await?;
+                (self.read_back(subject, expected).await, true)
+            }
         };
         self.metrics
             .enforcements
@@ -59,6 +89,22 @@ impl Reconciler {
         // Only a write that happened is recorded as one.
         let enforced = written.then_some(update.changes.as_slice());
         self.record(subject, &control, &result, enforced).await
+    }
+
+    /// Someone else's recent change to `workload`, if Enforce must wait for it.
+    pub(super) async fn deferral(
+        &self,
+        wa: &WellArchitected,
+        workload: &Workload,
+    ) -> anyhow::Result<Option<Deferral>> {
+        let updated_at = wa.workload_updated_at(&workload.id).await?;
+        let own_write = self.store.last_own_write(&workload.arn).await?;
+        Ok(defer::deferral(
+            updated_at,
+            own_write,
+            self.defer_after_human_change,
+            Utc::now(),
+        ))
     }
 
     /// The answer after writing it: `ok` if it now matches, else `error`.

@@ -11,6 +11,7 @@ mod health;
 mod leases;
 mod mutes;
 mod outbox;
+mod own_writes;
 mod query;
 mod rows;
 mod settle;

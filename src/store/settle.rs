@@ -28,7 +28,7 @@ pub struct SettleHistory {
 /// the oldest state read.
 pub const EARLIER_STEPS: i64 = 200;
 
-fn parse_at(text: &str) -> anyhow::Result<DateTime<Utc>> {
+pub(super) fn parse_at(text: &str) -> anyhow::Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text)
         .map(|at| at.with_timezone(&Utc))
         .with_context(|| format!("stored transition time {text:?} is not RFC 3339"))

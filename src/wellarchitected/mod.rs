@@ -6,6 +6,7 @@
 
 mod rate;
 mod retry;
+mod updated;
 
 use std::future::Future;
 use std::sync::Arc;

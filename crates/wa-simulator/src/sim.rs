@@ -155,6 +155,22 @@ impl Simulator {
         Ok(edit::delete(&mut self.inner.write(), workload_id, None)?)
     }
 
+    /// Moves the workload's `UpdatedAt` (epoch seconds), as if its last change had
+    /// happened then: for tests of what a client does with changes of some age.
+    pub fn set_updated_at(&self, workload_id: &str, epoch_seconds: f64) -> anyhow::Result<()> {
+        let mut store = self.inner.write();
+        let w = store
+            .get_mut(workload_id)
+            .with_context(|| format!("no workload {workload_id}"))?;
+        w.updated_at = epoch_seconds;
+        Ok(())
+    }
+
+    /// The workload's `UpdatedAt` (epoch seconds), as GetWorkload returns it.
+    pub fn updated_at(&self, workload_id: &str) -> Option<f64> {
+        self.inner.read().get(workload_id).map(|w| w.updated_at)
+    }
+
     fn update(&self, workload_id: &str, f: impl FnOnce(&mut Workload)) -> anyhow::Result<()> {
         let mut store = self.inner.write();
         let w = store
