@@ -11,6 +11,7 @@ mod config_fuzz;
 mod crash;
 mod crash_loop;
 mod daemon_sweep;
+mod defer;
 mod events;
 mod faults;
 mod graphql;
