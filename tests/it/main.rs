@@ -10,6 +10,7 @@ mod cli;
 mod config_fuzz;
 mod crash;
 mod crash_loop;
+mod csv_export;
 mod daemon_sweep;
 mod defer;
 mod events;
