@@ -180,5 +180,7 @@ pub fn render(e: &Explanation) -> String {
     out
 }
 
+pub mod plan;
+
 #[cfg(test)]
 mod tests;

@@ -10,6 +10,7 @@
 
 pub mod limits;
 mod order;
+mod plan;
 
 use async_graphql::{
     Context, EmptyMutation, EmptySubscription, ErrorExtensions, Json, Object, Schema, SimpleObject,
@@ -322,6 +323,19 @@ impl Control {
             .into_iter()
             .map(PolicyValue::from)
             .collect())
+    }
+    /// What Enforce would select and unselect in this answer, judged on the
+    /// answer as last read and the policies as they resolve now.
+    async fn enforce_plan(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<plan::EnforcePlanView> {
+        let policies = ctx.data::<PolicySet>()?;
+        let plan = explain::plan::stored_enforce_plan(&self.0, policies, Utc::now());
+        Ok(plan::EnforcePlanView::new(
+            plan,
+            self.0.evaluated_at.clone(),
+        ))
     }
 }
 

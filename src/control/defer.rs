@@ -21,11 +21,31 @@ impl Deferral {
     /// The alarm's reason, extended with why nothing was written and until when.
     pub fn reason(&self, alarm_reason: &str) -> String {
         format!(
-            "{alarm_reason}; Enforce deferred: the answer was changed by someone other than \
-             rel04d at {}; enforcement resumes at {}",
+            "{alarm_reason}; Enforce deferred: the answer was {CHANGED_AT}{}{RESUMES_AT}{}",
             self.changed_at.to_rfc3339(),
             self.resumes_at.to_rfc3339()
         )
+    }
+}
+
+const CHANGED_AT: &str = "changed by someone other than rel04d at ";
+const RESUMES_AT: &str = "; enforcement resumes at ";
+
+impl Deferral {
+    /// The deferral a recorded reason (from [`Deferral::reason`]) states, if any:
+    /// how readers of the stored control (GraphQL) tell a deferred alarm.
+    pub fn from_reason(reason: &str) -> Option<Deferral> {
+        let (_, rest) = reason.rsplit_once(CHANGED_AT)?;
+        let (changed_at, resumes_at) = rest.split_once(RESUMES_AT)?;
+        let parse = |text: &str| {
+            DateTime::parse_from_rfc3339(text)
+                .ok()
+                .map(|at| at.with_timezone(&Utc))
+        };
+        Some(Deferral {
+            changed_at: parse(changed_at)?,
+            resumes_at: parse(resumes_at)?,
+        })
     }
 }
 
@@ -109,5 +129,7 @@ mod tests {
             reason.contains("resumes at 1970-01-02T00:00:00+00:00"),
             "{reason}"
         );
+        assert_eq!(Deferral::from_reason(&reason), Some(deferral));
+        assert_eq!(Deferral::from_reason("identify is not selected"), None);
     }
 }

@@ -39,6 +39,17 @@ fn hours_ago(hours: f64) -> f64 {
     now.as_secs_f64() - hours * 3600.0
 }
 
+/// `Control.enforcePlan` of `id`, through the GraphQL schema over the store.
+async fn graphql_plan(daemon: &Daemon, id: &str) -> serde_json::Value {
+    let schema = rel04d::graphql::schema(daemon.store.clone(), daemon.policies.clone());
+    let query = format!(
+        "{{ control(workloadId: \"{id}\") {{ enforcePlan {{ status select unselect deferredUntil answerReadAt }} }} }}"
+    );
+    let response = rel04d::graphql::execute(&schema, async_graphql::Request::new(query)).await;
+    assert!(response.errors.is_empty(), "{:?}", response.errors);
+    response.data.into_json().unwrap()["control"]["enforcePlan"].clone()
+}
+
 fn update_answer_calls(sim: &Simulator) -> u64 {
     sim.calls().operations["UpdateAnswer"].total
 }
@@ -64,6 +75,10 @@ async fn a_recent_change_by_someone_else_is_left_alone_until_the_window_ends() {
         control.reason
     );
     assert_eq!(update_answer_calls(&env.sim), 0, "nothing was written");
+    let plan = graphql_plan(&env.daemon, &id).await;
+    assert_eq!(plan["status"], "deferred", "{plan}");
+    assert_eq!(plan["select"], serde_json::json!([IDENTIFY]));
+    assert!(plan["deferredUntil"].is_string() && plan["answerReadAt"].is_string());
     assert!(env.sim.workload(&id).unwrap().answer.selected.is_empty());
     // A second pass changes nothing either (no new transition, same reason).
     let before = env.transitions().await.len();
@@ -77,6 +92,7 @@ async fn a_recent_change_by_someone_else_is_left_alone_until_the_window_ends() {
     assert_eq!(env.state_of(&id).await, "ok");
     assert_eq!(update_answer_calls(&env.sim), 1);
     assert_eq!(env.sim.workload(&id).unwrap().answer.selected, [IDENTIFY]);
+    assert_eq!(graphql_plan(&env.daemon, &id).await["status"], "matches");
     env.stop().await;
 }
 

@@ -1,0 +1,50 @@
+//! What Enforce would write, judged on the stored control: the answer as last
+//! read (its `details`) and the policies as they resolve now. GraphQL's
+//! `enforcePlan`; `rel04d enforce --plan` reads the Tool live instead.
+
+use chrono::{DateTime, Utc};
+
+use super::recorded_details;
+use crate::control::defer::Deferral;
+use crate::control::enforce_plan::{EnforcePlan, enforce_plan};
+use crate::control::{Details, ObservedAnswer, PolicySet, WorkloadFacts, plan, resolve};
+use crate::store::ControlRow;
+
+/// The answer as the last evaluation read it, if it read one.
+fn answer_as_last_read(details: &Details) -> Option<ObservedAnswer> {
+    let question = details.question.as_ref()?;
+    let choices = details
+        .best_practices
+        .iter()
+        .chain(&details.none_of_these)
+        .filter_map(|c| Some((c.choice_id.clone(), c.observed?)))
+        .collect();
+    Some(ObservedAnswer {
+        is_applicable: question.is_applicable,
+        risk: question.risk.clone(),
+        lens_arn: question.lens_arn.clone(),
+        choices,
+    })
+}
+
+pub fn stored_enforce_plan(
+    control: &ControlRow,
+    policies: &PolicySet,
+    now: DateTime<Utc>,
+) -> EnforcePlan {
+    let details = recorded_details(control);
+    let facts = WorkloadFacts {
+        account_id: &control.account_id,
+        workload_id: &control.workload_id,
+        workload_name: &control.workload_name,
+        tags: &details.policy_tags,
+    };
+    let plan = plan(resolve(policies, &facts, now));
+    let observed = answer_as_last_read(&details);
+    let deferral = Deferral::from_reason(&control.reason).filter(|d| d.resumes_at > now);
+    enforce_plan(
+        &plan,
+        observed.as_ref().ok_or("the answer has not been read yet"),
+        deferral,
+    )
+}
