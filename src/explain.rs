@@ -50,13 +50,7 @@ pub fn policy_values(
     now: DateTime<Utc>,
 ) -> Vec<PolicyExplanation> {
     let details = recorded_details(control);
-    // Tags are those read at the last evaluation (recorded in its details).
-    let facts = WorkloadFacts {
-        account_id: &control.account_id,
-        workload_id: &control.workload_id,
-        workload_name: &control.workload_name,
-        tags: &details.policy_tags,
-    };
+    let facts = recorded_facts(control, &details);
     let last_values: BTreeMap<PolicyKey, &str> = details
         .policies
         .iter()
@@ -76,6 +70,17 @@ pub fn policy_values(
                 .map(|v| (*v).to_owned()),
         })
         .collect()
+}
+
+/// What policy resolution knows of the control's workload; tags are those read
+/// at the last evaluation (recorded in its details).
+fn recorded_facts<'a>(control: &'a ControlRow, details: &'a Details) -> WorkloadFacts<'a> {
+    WorkloadFacts {
+        account_id: &control.account_id,
+        workload_id: &control.workload_id,
+        workload_name: &control.workload_name,
+        tags: &details.policy_tags,
+    }
 }
 
 /// The details of the control's last evaluation, as the evaluator wrote them

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::control::WorkloadFacts;
 use crate::control::policy::LENS_ALIAS;
 
 /// A workload as listed or described by the Well-Architected Tool.
@@ -19,7 +20,20 @@ pub struct Workload {
     pub tags: Option<BTreeMap<String, String>>,
 }
 
+/// Facts for workloads whose tags were not read: no tags.
+static NO_TAGS: BTreeMap<String, String> = BTreeMap::new();
+
 impl Workload {
+    /// What policy resolution knows of this workload.
+    pub fn policy_facts(&self) -> WorkloadFacts<'_> {
+        WorkloadFacts {
+            account_id: &self.account_id,
+            workload_id: &self.id,
+            workload_name: &self.name,
+            tags: self.tags.as_ref().unwrap_or(&NO_TAGS),
+        }
+    }
+
     /// Whether the control applies: the `wellarchitected` lens is on the workload.
     ///
     /// Summaries list lenses by alias, descriptions sometimes by ARN; both end in

@@ -4,10 +4,10 @@
 
 use chrono::{DateTime, Utc};
 
-use super::recorded_details;
+use super::{recorded_details, recorded_facts};
 use crate::control::defer::Deferral;
 use crate::control::enforce_plan::{EnforcePlan, enforce_plan};
-use crate::control::{Details, ObservedAnswer, PolicySet, WorkloadFacts, plan, resolve};
+use crate::control::{Details, ObservedAnswer, PolicySet, plan, resolve};
 use crate::store::ControlRow;
 
 /// The answer as the last evaluation read it, if it read one.
@@ -33,12 +33,7 @@ pub fn stored_enforce_plan(
     now: DateTime<Utc>,
 ) -> EnforcePlan {
     let details = recorded_details(control);
-    let facts = WorkloadFacts {
-        account_id: &control.account_id,
-        workload_id: &control.workload_id,
-        workload_name: &control.workload_name,
-        tags: &details.policy_tags,
-    };
+    let facts = recorded_facts(control, &details);
     let plan = plan(resolve(policies, &facts, now));
     let observed = answer_as_last_read(&details);
     let deferral = Deferral::from_reason(&control.reason).filter(|d| d.resumes_at > now);

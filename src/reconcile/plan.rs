@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::{Reconciler, ScopeRef};
 use crate::control::enforce_plan::{EnforcePlan, PlanStatus, enforce_plan};
-use crate::control::{self, Mode, Plan, WorkloadFacts};
+use crate::control::{self, Mode, Plan};
 use crate::store::ControlRow;
 
 /// One workload's plan, as `enforce --plan` lists it.
@@ -37,14 +37,11 @@ impl Reconciler {
             Ok(workload) => workload,
             Err(error) => return unreadable(error.to_string()),
         };
-        let empty = Default::default();
-        let facts = WorkloadFacts {
-            account_id: &workload.account_id,
-            workload_id: &workload.id,
-            workload_name: &workload.name,
-            tags: workload.tags.as_ref().unwrap_or(&empty),
-        };
-        let plan = control::plan(control::resolve(&self.policies, &facts, Utc::now()));
+        let plan = control::plan(control::resolve(
+            &self.policies,
+            &workload.policy_facts(),
+            Utc::now(),
+        ));
         if !matches!(&plan, Plan::Check(expected) if expected.mode == Mode::Enforce) {
             return enforce_plan(&plan, Err("not read"), None);
         }

@@ -3,7 +3,7 @@
 
 use rel04d_simulator::Simulator;
 
-use crate::common::process::rel04d;
+use crate::common::process::{rel04d, stdout_of};
 use crate::common::*;
 
 /// Reads RFC 4180 text: records of fields, CRLF between records, quoted fields
@@ -63,17 +63,11 @@ async fn controls_and_history_export_every_row_as_rfc_4180() {
     let env = TestEnv::start(sim, &format!("[policies.global]\n{ALL_TRUE}\n")).await;
     env.sweep().await;
     let export = |command: &str| {
-        let out = rel04d()
-            .args([command, "--output", "csv"])
-            .env("REL04D__DATABASE__URL", &env.database_url)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        read_csv(&String::from_utf8(out.stdout).unwrap())
+        read_csv(&stdout_of(
+            rel04d()
+                .args([command, "--output", "csv"])
+                .env("REL04D__DATABASE__URL", &env.database_url),
+        ))
     };
 
     let controls = export("controls");

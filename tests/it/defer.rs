@@ -9,7 +9,7 @@ use rel04d::startup::Daemon;
 use rel04d_simulator::Simulator;
 use tokio::task::JoinHandle;
 
-use crate::common::process::rel04d;
+use crate::common::process::{rel04d, stdout_of};
 use crate::common::*;
 
 const ENFORCE_IDENTIFY: &str =
@@ -171,26 +171,20 @@ async fn enforce_plan_lists_the_changes_and_writes_nothing() {
         .into();
 
     let plan = |output: &str| {
-        let out = rel04d()
-            .args(["enforce", "--plan", "--output", output])
-            .env("AWS_ENDPOINT_URL_WELLARCHITECTED", server.url())
-            .env("REL04D__DATABASE__URL", &database_url)
-            .env("REL04D__AWS__REGIONS", REGION)
-            .env(
-                "REL04D__POLICIES__GLOBAL__REL04",
-                "Enforce: Choices based on sub policies",
-            )
-            .env("REL04D__POLICIES__GLOBAL__IDENTIFY", "True")
-            .env("REL04D__POLICIES__GLOBAL__LOOSELY_COUPLED", "False")
-            .env("REL04D__ENFORCE__DEFER_AFTER_HUMAN_CHANGE", "1h")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        stdout_of(
+            rel04d()
+                .args(["enforce", "--plan", "--output", output])
+                .env("AWS_ENDPOINT_URL_WELLARCHITECTED", server.url())
+                .env("REL04D__DATABASE__URL", &database_url)
+                .env("REL04D__AWS__REGIONS", REGION)
+                .env(
+                    "REL04D__POLICIES__GLOBAL__REL04",
+                    "Enforce: Choices based on sub policies",
+                )
+                .env("REL04D__POLICIES__GLOBAL__IDENTIFY", "True")
+                .env("REL04D__POLICIES__GLOBAL__LOOSELY_COUPLED", "False")
+                .env("REL04D__ENFORCE__DEFER_AFTER_HUMAN_CHANGE", "1h"),
+        )
     };
     let json: Vec<serde_json::Value> = serde_json::from_str(&plan("json")).unwrap();
     let of = |id: &str| {

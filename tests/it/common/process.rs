@@ -22,6 +22,18 @@ pub fn rel04d() -> Command {
     command
 }
 
+/// Runs a one-shot command to completion; its stdout, after checking it succeeded
+/// (its stderr in the failure message).
+pub fn stdout_of(command: &mut Command) -> String {
+    let out = command.output().expect("run rel04d");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("stdout is UTF-8")
+}
+
 /// A running child, SIGKILLed and reaped on drop.
 pub struct Proc {
     child: Option<Child>,
