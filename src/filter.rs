@@ -2,8 +2,16 @@
 //!
 //! Space-separated terms are ANDed; `key:a,b` ORs values; `!key:v` negates;
 //! `key:/regex/` matches a regex; `sort:field` / `sort:-field`; `limit:N`. Values
-//! with spaces may be double-quoted (`workload:"my workload"`). Guardrails spellings
-//! are accepted too: `controlTypeId:<control type URI>` and `resourceId:<ARN>`.
+//! with spaces may be quoted (`workload:"my workload"`, `workload:'my workload'`).
+//!
+//! Guardrails spellings are accepted too, so saved Guardrails filters run as
+//! written: `controlTypeId:<control type URI>` (with `controlTypeLevel:self`, which
+//! changes nothing: REL 04 has no sub-types), `resourceId:<ARN or workload id>`,
+//! `resourceTypeId:<resource type URI>` (the workload type matches every control,
+//! any other type none), `notificationType:control…` (history), `$.path:value`
+//! terms on the resource (`$.turbot.tags.tier:critical`, `$.Environment:PRODUCTION`,
+//! matched after the query like regexes), and the sort fields `stateChangeTimestamp`,
+//! `updateTimestamp`, `createTimestamp` and `timestamp`.
 //!
 //! Filters are bounded, because they reach the database and a regex engine: at
 //! most 64 terms, 1,000 values in all, and 8 regexes of at most 256 bytes that
@@ -18,6 +26,8 @@ use crate::control::{CONTROL_TYPE, ControlState};
 /// The Guardrails URI of this control type, accepted wherever `rel04` is.
 pub const GUARDRAILS_CONTROL_TYPE: &str =
     "tmod:@turbot/aws-wellarchitected-framework#/control/types/rel04";
+/// The Guardrails URI of the resource type every control here is on.
+pub const GUARDRAILS_RESOURCE_TYPE: &str = "tmod:@turbot/aws-wellarchitected#/resource/types/workload";
 
 const MAX_LIMIT: u32 = 100_000;
 /// Terms in one filter; more is not a question anyone asks, and unbounded terms
@@ -49,6 +59,8 @@ pub struct Term {
     pub key: Key,
     pub negated: bool,
     pub matcher: Matcher,
+    /// For [`Key::Data`]: the path after `$.`, e.g. `["turbot", "tags", "tier"]`.
+    pub path: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -65,6 +77,8 @@ pub enum Key {
     Region,
     Resource,
     ControlType,
+    /// A `$.path` term on the resource's JSON (see [`resource_value`]).
+    Data,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -83,7 +97,8 @@ pub struct FilterError {
     pub message: String,
 }
 
-const KEYS: &str = "state, workload, account, region, resource, controlType, sort, limit";
+const KEYS: &str = "state, workload, account, region, resource, controlType, sort, limit, \
+     $.path (and Guardrails' controlTypeId, controlTypeLevel, resourceId, resourceTypeId, notificationType)";
 
 impl Key {
     fn parse(name: &str) -> Option<Key> {
@@ -93,7 +108,10 @@ impl Key {
             "account" => Key::Account,
             "region" => Key::Region,
             "resource" | "resourceId" => Key::Resource,
-            "controlType" | "controlTypeId" => Key::ControlType,
+            "controlType" | "controlTypeId" | "resourceTypeId" | "notificationType" => {
+                Key::ControlType
+            }
+            _ if name.starts_with("$.") => Key::Data,
             _ => return None,
         })
     }
@@ -108,6 +126,7 @@ impl fmt::Display for Key {
             Key::Region => "region",
             Key::Resource => "resource",
             Key::ControlType => "controlType",
+            Key::Data => "$.path",
         })
     }
 }
@@ -149,6 +168,9 @@ impl Filter {
                 return Err(error(format!("{name} has no value")));
             }
             match name {
+                // REL 04 has no control sub-types: `self` and `descendant` are all.
+                "controlTypeLevel" | "controlCategoryLevel" | "level"
+                    if matches!(value, "self" | "descendant") => {}
                 "sort" | "limit" if negated => {
                     return Err(error(format!("{name} cannot be negated")));
                 }
@@ -163,6 +185,7 @@ impl Filter {
                         Some(field) => (true, field),
                         None => (false, value),
                     };
+                    let field = guardrails_sort_field(field);
                     if field.is_empty()
                         || !field
                             .bytes()
@@ -194,7 +217,11 @@ impl Filter {
                             )));
                         }
                     }
-                    let matcher = matcher(key, value).map_err(error)?;
+                    let path = match key {
+                        Key::Data => data_path(name).map_err(error)?,
+                        _ => Vec::new(),
+                    };
+                    let matcher = matcher(key, name, value).map_err(error)?;
                     if let Matcher::AnyOf(list) = &matcher {
                         values += list.len();
                         if values > MAX_VALUES {
@@ -207,6 +234,7 @@ impl Filter {
                         key,
                         negated,
                         matcher,
+                        path,
                     });
                 }
             }
@@ -257,7 +285,40 @@ fn regex(pattern: &str) -> Result<Regex, String> {
         })
 }
 
-fn matcher(key: Key, value: &str) -> Result<Matcher, String> {
+/// Guardrails' names of the timestamps, as the columns that hold them.
+fn guardrails_sort_field(field: &str) -> &str {
+    match field {
+        "stateChangeTimestamp" => "updated_at",
+        "updateTimestamp" => "evaluated_at",
+        "createTimestamp" => "created_at",
+        "timestamp" => "occurred_at",
+        other => other,
+    }
+}
+
+/// The path of a `$.a.b.c` key.
+fn data_path(name: &str) -> Result<Vec<String>, String> {
+    let path: Vec<String> = name[2..].split('.').map(str::to_owned).collect();
+    if path.iter().any(String::is_empty) {
+        return Err(format!("{name:?} is not a path like $.turbot.tags.tier"));
+    }
+    Ok(path)
+}
+
+/// Whether `value` names this control type in one of Guardrails' spellings for
+/// the key `name` (a control type, the workload resource type, or a control
+/// notification type).
+fn is_this_type(name: &str, value: &str) -> bool {
+    match name {
+        "resourceTypeId" => {
+            value == GUARDRAILS_RESOURCE_TYPE || value == "workload"
+        }
+        "notificationType" => value.starts_with("control"),
+        _ => value == GUARDRAILS_CONTROL_TYPE,
+    }
+}
+
+fn matcher(key: Key, name: &str, value: &str) -> Result<Matcher, String> {
     if is_regex(value) {
         return regex(&value[1..value.len() - 1]).map(Matcher::Regex);
     }
@@ -275,9 +336,7 @@ fn matcher(key: Key, value: &str) -> Result<Matcher, String> {
                     .map_err(|_| format!("unknown state {raw:?}; states are tbd, skipped, invalid, error, ok, alarm, removed, active"))?;
                 values.push(raw.to_owned());
             }
-            Key::ControlType if raw == GUARDRAILS_CONTROL_TYPE => {
-                values.push(CONTROL_TYPE.to_owned())
-            }
+            Key::ControlType if is_this_type(name, raw) => values.push(CONTROL_TYPE.to_owned()),
             _ => values.push(raw.to_owned()),
         }
     }
@@ -311,7 +370,7 @@ fn tokens(text: &str) -> (Vec<String>, Option<String>) {
                     tokens.push(std::mem::take(&mut current));
                 }
             }
-            None if c == '"' && current.ends_with(':') => closing = Some('"'),
+            None if (c == '"' || c == '\'') && current.ends_with(':') => closing = Some(c),
             None if c == '/' && current.ends_with(':') => {
                 closing = Some('/');
                 current.push(c);
@@ -324,6 +383,53 @@ fn tokens(text: &str) -> (Vec<String>, Option<String>) {
     }
     let unterminated = closing.and_then(|_| tokens.last().cloned());
     (tokens, unterminated)
+}
+
+/// The JSON a `$.path` term looks into: the workload as last described
+/// (`details.resource`, AWS's field names) with Guardrails' `turbot` block
+/// (`id`, `title`, `akas`, `tags`) beside it.
+pub fn resource_value(
+    workload_id: &str,
+    workload_name: &str,
+    workload_arn: &str,
+    details: &serde_json::Value,
+) -> serde_json::Value {
+    let data = details.get("resource").cloned().unwrap_or_default();
+    let tags = data
+        .get("Tags")
+        .or_else(|| details.get("policy_tags"))
+        .cloned()
+        .unwrap_or_else(|| serde_json::json!({}));
+    let mut value = match data {
+        serde_json::Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    };
+    value.insert(
+        "turbot".to_owned(),
+        serde_json::json!({
+            "id": workload_id,
+            "title": workload_name,
+            "akas": [workload_arn],
+            "tags": tags,
+        }),
+    );
+    serde_json::Value::Object(value)
+}
+
+/// The strings at `path` in `root` (each element, for an array); numbers and
+/// booleans as their JSON text.
+pub fn strings_at(root: &serde_json::Value, path: &[String]) -> Vec<String> {
+    let found = path.iter().try_fold(root, |at, key| at.get(key.as_str()));
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(_) | serde_json::Value::Bool(_) => Some(v.to_string()),
+        _ => None,
+    };
+    match found {
+        Some(serde_json::Value::Array(items)) => items.iter().filter_map(text).collect(),
+        Some(v) => text(v).into_iter().collect(),
+        None => Vec::new(),
+    }
 }
 
 impl Term {
