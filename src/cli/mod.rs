@@ -2,9 +2,11 @@
 //! needs and nothing more: query commands open only the database.
 
 mod commands;
+mod graphql;
 mod healthcheck;
 mod once;
 mod output;
+mod yaml;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -92,13 +94,9 @@ pub enum Command {
         #[arg(long)]
         by: Option<String>,
     },
-    /// Run a GraphQL query against the state database (no daemon needed).
-    Graphql {
-        query: String,
-        /// Variables as a JSON object.
-        #[arg(long)]
-        variables: Option<String>,
-    },
+    /// Run a GraphQL query against the state database (no daemon needed), or
+    /// list controls or notifications the way `turbot graphql` does.
+    Graphql(graphql::GraphqlArgs),
     /// Validate the configuration and print it resolved, secrets redacted.
     CheckConfig,
     /// Apply database migrations.
@@ -213,9 +211,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             reason,
             by,
         } => commands::unmute(&one_shot()?, &workload, &reason, by).await,
-        Command::Graphql { query, variables } => {
-            commands::graphql(&one_shot()?, query, variables).await
-        }
+        Command::Graphql(args) => graphql::run(&one_shot()?, args).await,
         Command::CheckConfig => commands::check_config(&one_shot()?),
         Command::Migrate => commands::migrate(&one_shot()?).await,
     }

@@ -3,6 +3,7 @@
 //! clock or knows why it is called; callers pass everything in.
 
 pub mod answer;
+pub mod calculated;
 pub mod enforce;
 pub mod evaluate;
 pub mod glob;
@@ -15,8 +16,10 @@ mod testing;
 pub use answer::{ChoiceStatus, ObservedAnswer};
 pub use enforce::{AnswerUpdate, plan_update};
 pub use evaluate::{Details, Expected, Outcome, Plan, judge, plan, unreadable};
+pub use calculated::{Calculation, CalculationTrace};
 pub use hierarchy::{
-    Level, PolicySet, PolicySetting, ResolvedPolicies, Scope, WorkloadFacts, resolve,
+    Calculated, Level, PolicySet, PolicySetting, ResolvedPolicies, Scope, WorkloadFacts,
+    calculations, resolve, resolve_calculated,
 };
 pub use policy::{BestPractice, Expectation, Mode, PolicyKey};
 pub use state::ControlState;
