@@ -62,7 +62,7 @@ async fn seeded(token: Option<&str>) -> (RunningDaemon, Vec<String>) {
     (d, ids)
 }
 
-async fn graphql(d: &RunningDaemon, token: Option<&str>, body: Value) -> (u16, Value) {
+pub(crate) async fn graphql(d: &RunningDaemon, token: Option<&str>, body: Value) -> (u16, Value) {
     let mut request = reqwest::Client::new()
         .post(format!("http://{}/graphql", d.http))
         .json(&body);
@@ -94,7 +94,7 @@ fn cli(database_url: &str, args: &[&str]) -> (String, String, bool) {
     )
 }
 
-fn database_url(d: &RunningDaemon) -> String {
+pub(crate) fn database_url(d: &RunningDaemon) -> String {
     d.daemon.settings.database_url().to_owned()
 }
 

@@ -14,6 +14,7 @@ mod daemon_sweep;
 mod events;
 mod faults;
 mod graphql;
+mod guardrails;
 mod hostile;
 mod http_events;
 mod module_graph;
