@@ -49,6 +49,7 @@ pub type Rel04Schema = Schema<Root, Mutation, EmptySubscription>;
 
 /// The query root: rel04d's own fields and Guardrails' side by side.
 #[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
 pub struct Root(Query, guardrails::GuardrailsQuery);
 
 /// Items per page when the filter sets no `limit:`, and at most: per-item fields
@@ -215,7 +216,7 @@ pub struct TransitionPage {
 #[derive(Default)]
 pub struct Query;
 
-#[Object(serial)]
+#[Object(serial, name = "Rel04dQuery")]
 impl Query {
     /// Controls matching `filter` (the `rel04d controls` grammar), one page at a time.
     #[graphql(complexity = "limits::page_cost(filter.as_deref(), child_complexity)")]
