@@ -117,12 +117,22 @@ async fn page(
     filter: Option<String>,
     after: Option<&str>,
 ) -> async_graphql::Result<(Filter, usize, usize)> {
+    page_of(ctx, filter, after, MAX_PAGE).await
+}
+
+/// [`page`] with pages of at most `max_page` items.
+async fn page_of(
+    ctx: &Context<'_>,
+    filter: Option<String>,
+    after: Option<&str>,
+    max_page: u32,
+) -> async_graphql::Result<(Filter, usize, usize)> {
     let mut filter = parse_filter(ctx, filter).await?;
     let offset = match after {
         None => 0,
         Some(cursor) => limits::parse_cursor(cursor).map_err(bad_filter)?,
     };
-    let limit = filter.limit.unwrap_or(MAX_PAGE).min(MAX_PAGE) as usize;
+    let limit = filter.limit.unwrap_or(max_page).min(max_page) as usize;
     filter.limit = Some(limit as u32 + 1);
     Ok((filter, limit, offset))
 }

@@ -6,7 +6,10 @@ use async_graphql::{Context, Object};
 use super::notifications::NotificationPage;
 use super::summary::{self, SummaryPage};
 use super::turbot::Resource;
-use super::{internal, limits, page, paged, parse_filter, unpaged};
+use super::{internal, limits, page_of, paged, parse_filter, unpaged};
+
+/// Notifications per page at most: each item's `resource` is a query of its own.
+pub const NOTIFICATION_PAGE: u32 = 200;
 use crate::store::Store;
 
 /// The workload under evaluation, put into the request's data when a calculated
@@ -48,14 +51,17 @@ impl GuardrailsQuery {
 
     /// Control history as Guardrails' notifications, newest first unless sorted
     /// otherwise: `notifications(filter: "notificationType:control controlTypeId:… sort:-timestamp")`.
-    #[graphql(complexity = "limits::page_cost(filter.as_deref(), child_complexity)")]
+    #[graphql(
+        complexity = "limits::page_cost_of(filter.as_deref(), child_complexity, NOTIFICATION_PAGE)"
+    )]
     async fn notifications(
         &self,
         ctx: &Context<'_>,
         filter: Option<String>,
         paging: Option<String>,
     ) -> async_graphql::Result<NotificationPage> {
-        let (filter, limit, offset) = page(ctx, filter, paging.as_deref()).await?;
+        let (filter, limit, offset) =
+            page_of(ctx, filter, paging.as_deref(), NOTIFICATION_PAGE).await?;
         let rows = ctx
             .data::<Store>()?
             .list_transitions_from(&filter, offset)

@@ -81,7 +81,6 @@ impl Notification<'_> {
         }
     }
     /// The control as this change left it.
-    #[graphql(complexity = "DOCUMENT + child_complexity")]
     async fn control(&self) -> NotificationControl {
         NotificationControl {
             state: self.0.to_state.clone(),
@@ -100,7 +99,7 @@ impl Notification<'_> {
         })
     }
     /// The workload, as the state database holds it now.
-    #[graphql(complexity = "DOCUMENT + 10 * child_complexity")]
+    #[graphql(complexity = "DOCUMENT + child_complexity")]
     async fn resource(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Resource>> {
         let store = ctx.data::<Store>()?;
         let control = store

@@ -185,6 +185,7 @@ impl Resource {
     /// The workload as GetWorkload describes it (AWS's field names); null when
     /// rel04d has not described it (it describes workloads when tag or
     /// calculated policies are configured).
+    #[graphql(complexity = "crate::graphql::limits::DOCUMENT")]
     async fn data(&self) -> Json<serde_json::Value> {
         Json(self.data.clone().unwrap_or_default())
     }

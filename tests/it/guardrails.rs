@@ -154,7 +154,7 @@ async fn saved_guardrails_queries_run_unchanged_with_the_cli_counts() {
     let (_, body) = graphql(
         &d,
         None,
-        json!({"query": format!("{{ controls(filter: \"resourceId:{}\") {{ items {{ turbot {{ id resourceId controlTypeId }} type {{ uri trunk {{ title }} }} resource {{ turbot {{ akas tags }} trunk {{ title }} data }} mute {{ note }} }} }} }}", ids[1])}),
+        json!({"query": format!("{{ controls(filter: \"resourceId:{} limit:1\") {{ items {{ turbot {{ id resourceId controlTypeId }} type {{ uri trunk {{ title }} }} resource {{ turbot {{ akas tags }} trunk {{ title }} data }} mute {{ note }} }} }} }}", ids[1])}),
     )
     .await;
     let control = &body["data"]["controls"]["items"][0];
@@ -299,12 +299,16 @@ identify = { template_input = "{ resource { turbot { colour } } }", template = "
     specs[2].tags.insert("tier".into(), "critical".into());
     specs[3].tags.insert("answer".into(), "Maybe".into());
     let infos = add_all(&sim, specs);
-    for info in infos.iter().filter(|i| i.name != "dev-critical") {
-        let production = WorkloadUpdate {
-            environment: Some("PRODUCTION".into()),
+    for info in &infos {
+        let environment = match info.name.as_str() {
+            "dev-critical" => "PREPRODUCTION",
+            _ => "PRODUCTION",
+        };
+        let update = WorkloadUpdate {
+            environment: Some(environment.into()),
             ..WorkloadUpdate::default()
         };
-        sim.update_workload(&info.id, production).unwrap();
+        sim.update_workload(&info.id, update).unwrap();
     }
     let env = TestEnv::start(sim, config).await;
     env.sim.reset_calls();
