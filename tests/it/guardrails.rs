@@ -150,6 +150,12 @@ async fn saved_guardrails_queries_run_unchanged_with_the_cli_counts() {
         }
     }
 
+    // `$.path` terms filter: one of the two alarms is on a critical workload.
+    assert_eq!(cli_count(&url, "controls", "state:alarm"), 2);
+    assert_eq!(cli_count(&url, "controls", "state:alarm $.turbot.tags.tier:'critical'"), 1);
+    assert_eq!(cli_count(&url, "controls", "$.WorkloadName:prod-orders"), 1);
+    assert_eq!(cli_count(&url, "controls", "!$.turbot.tags.tier:critical"), 3);
+
     // The shapes hold what Guardrails users read from them.
     let (_, body) = graphql(
         &d,
