@@ -152,7 +152,12 @@ pub fn render(e: &Explanation) -> String {
             );
         }
         if let Some(calculation) = &p.calculation {
-            let _ = writeln!(out, "  {:<16}   calculated by template: {}", "", calculation.template.trim());
+            let _ = writeln!(
+                out,
+                "  {:<16}   calculated by template: {}",
+                "",
+                calculation.template.trim()
+            );
             if let Some(input) = &calculation.input {
                 let _ = writeln!(out, "  {:<16}   its input ($): {input}", "");
             }

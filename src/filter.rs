@@ -27,7 +27,8 @@ use crate::control::{CONTROL_TYPE, ControlState};
 pub const GUARDRAILS_CONTROL_TYPE: &str =
     "tmod:@turbot/aws-wellarchitected-framework#/control/types/rel04";
 /// The Guardrails URI of the resource type every control here is on.
-pub const GUARDRAILS_RESOURCE_TYPE: &str = "tmod:@turbot/aws-wellarchitected#/resource/types/workload";
+pub const GUARDRAILS_RESOURCE_TYPE: &str =
+    "tmod:@turbot/aws-wellarchitected#/resource/types/workload";
 
 const MAX_LIMIT: u32 = 100_000;
 /// Terms in one filter; more is not a question anyone asks, and unbounded terms
@@ -310,9 +311,7 @@ fn data_path(name: &str) -> Result<Vec<String>, String> {
 /// notification type).
 fn is_this_type(name: &str, value: &str) -> bool {
     match name {
-        "resourceTypeId" => {
-            value == GUARDRAILS_RESOURCE_TYPE || value == "workload"
-        }
+        "resourceTypeId" => value == GUARDRAILS_RESOURCE_TYPE || value == "workload",
         "notificationType" => value.starts_with("control"),
         _ => value == GUARDRAILS_CONTROL_TYPE,
     }

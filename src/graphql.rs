@@ -30,8 +30,7 @@ pub mod turbot;
 use std::sync::Arc;
 
 use async_graphql::{
-    Context, EmptySubscription, ErrorExtensions, Json, MergedObject, Object, Schema,
-    SimpleObject,
+    Context, EmptySubscription, ErrorExtensions, Json, MergedObject, Object, Schema, SimpleObject,
 };
 use chrono::Utc;
 
@@ -39,8 +38,8 @@ use crate::control::PolicySet;
 use crate::explain;
 use crate::filter::Filter;
 use crate::store::Store;
-use limits::{DOCUMENT, RegexBudget};
 pub use guardrails::EvaluatedResource;
+use limits::{DOCUMENT, RegexBudget};
 pub use mutation::{Actor, Mutation, RunControl};
 use objects::{Control, Explanation, PolicyValue, Transition, Workload};
 use turbot::{Metadata, Stats};
@@ -138,10 +137,7 @@ async fn page_of(
 }
 
 /// Parses a filter within the request's regex budget (see [`page`]).
-async fn parse_filter(
-    ctx: &Context<'_>,
-    filter: Option<String>,
-) -> async_graphql::Result<Filter> {
+async fn parse_filter(ctx: &Context<'_>, filter: Option<String>) -> async_graphql::Result<Filter> {
     let text = filter.unwrap_or_default();
     if let Some(budget) = ctx.data_opt::<RegexBudget>() {
         budget
@@ -208,7 +204,11 @@ impl ControlPage {
     /// `limit:` caps `items`, not the total.
     async fn metadata(&self, ctx: &Context<'_>) -> async_graphql::Result<Metadata> {
         let store = ctx.data::<Store>()?;
-        let total = store.list_controls(&self.filter).await.map_err(internal)?.len();
+        let total = store
+            .list_controls(&self.filter)
+            .await
+            .map_err(internal)?
+            .len();
         Ok(Metadata {
             stats: Stats {
                 total: total as i64,

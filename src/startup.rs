@@ -246,7 +246,9 @@ impl Daemon {
             graphql: crate::graphql::schema_with_runner(
                 self.store.clone(),
                 self.policies.clone(),
-                Some(Arc::new(crate::account_region::ScopeRunner(self.scopes.clone()))),
+                Some(Arc::new(crate::account_region::ScopeRunner(
+                    self.scopes.clone(),
+                ))),
             ),
             events_token: self.settings.http.events_token.clone(),
             inbox_wake: inbox_wake.clone(),

@@ -83,7 +83,9 @@ pub async fn run(settings: &Settings, args: GraphqlArgs) -> anyhow::Result<()> {
                 ),
             };
             let variables = match args.variables {
-                Some(text) => serde_json::from_str(&text).context("--variables is not a JSON object")?,
+                Some(text) => {
+                    serde_json::from_str(&text).context("--variables is not a JSON object")?
+                }
                 None => json!({}),
             };
             let response = execute(&schema, text, variables).await;

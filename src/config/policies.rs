@@ -107,7 +107,10 @@ impl<'de> Deserialize<'de> for PolicyInput {
             fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<PolicyInput, E> {
                 Ok(PolicyInput::from(value))
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<PolicyInput, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<PolicyInput, A::Error> {
                 CalculatedInput::deserialize(serde::de::value::MapAccessDeserializer::new(map))
                     .map(PolicyInput::Calculated)
             }
@@ -179,10 +182,16 @@ impl CalculatedInput {
     /// the schema shows at the first evaluation (the control is `invalid`).
     fn check(&self, at: &str) -> Result<Calculation, ConfigError> {
         async_graphql::parser::parse_query(&self.template_input).map_err(|e| {
-            ConfigError::new(format!("{at}.template_input"), format!("not a GraphQL query: {e}"))
+            ConfigError::new(
+                format!("{at}.template_input"),
+                format!("not a GraphQL query: {e}"),
+            )
         })?;
         check_template(&self.template).map_err(|e| {
-            ConfigError::new(format!("{at}.template"), format!("not a valid template: {e}"))
+            ConfigError::new(
+                format!("{at}.template"),
+                format!("not a valid template: {e}"),
+            )
         })?;
         Ok(Calculation {
             template_input: self.template_input.clone(),

@@ -74,8 +74,14 @@ fn a_file_and_then_the_environment_override_the_defaults() {
     assert_eq!(s.schedule.interval, Duration::from_secs(90));
     assert_eq!(s.aws.regions, ["us-east-1", "eu-west-1"]);
     assert_eq!(s.aws.max_concurrency, 3);
-    assert_eq!(s.policies.global.constant_work, Some(PolicyInput::from("False")));
-    assert_eq!(s.policies.global.idempotent, Some(PolicyInput::from("True")));
+    assert_eq!(
+        s.policies.global.constant_work,
+        Some(PolicyInput::from("False"))
+    );
+    assert_eq!(
+        s.policies.global.idempotent,
+        Some(PolicyInput::from("True"))
+    );
     let set = s.policies.to_policy_set().unwrap();
     assert_eq!(
         set.settings[1].origin,

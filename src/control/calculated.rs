@@ -134,7 +134,8 @@ pub fn render(template: &str, input: &serde_json::Value) -> Result<String, Strin
     let compiled = env
         .template_from_str(&rewritten)
         .map_err(|e| describe(&e))?;
-    let context = minijinja::Value::from_iter([(INPUT_NAME, minijinja::Value::from_serialize(input))]);
+    let context =
+        minijinja::Value::from_iter([(INPUT_NAME, minijinja::Value::from_serialize(input))]);
     let output = compiled.render(context).map_err(|e| describe(&e))?;
     let output = output.trim();
     if output.len() > MAX_OUTPUT_BYTES {
@@ -171,7 +172,9 @@ mod tests {
         let rewritten = rewrite_dollar(r#"costs $5 {{ $.a ~ "$" ~ '$x' }} {# $ #} {% if $ %}$"#);
         assert_eq!(
             rewritten,
-            format!(r#"costs $5 {{{{ {INPUT_NAME}.a ~ "$" ~ '$x' }}}} {{# $ #}} {{% if {INPUT_NAME} %}}$"#)
+            format!(
+                r#"costs $5 {{{{ {INPUT_NAME}.a ~ "$" ~ '$x' }}}} {{# $ #}} {{% if {INPUT_NAME} %}}$"#
+            )
         );
     }
 

@@ -289,7 +289,10 @@ pub fn resolve_calculated(
                             output: None,
                             error: Some("not calculated outside an evaluation".to_owned()),
                         });
-                    (Cow::Owned(trace.output.clone().unwrap_or_default()), Some(trace))
+                    (
+                        Cow::Owned(trace.output.clone().unwrap_or_default()),
+                        Some(trace),
+                    )
                 }
                 (None, None) => return None,
             };

@@ -39,7 +39,9 @@ impl GuardrailsQuery {
             return Ok(Some(resource.clone()));
         }
         let Some(id) = id else {
-            return Err("resource needs an id (a workload id or ARN) outside a calculated policy".into());
+            return Err(
+                "resource needs an id (a workload id or ARN) outside a calculated policy".into(),
+            );
         };
         let store = ctx.data::<Store>()?;
         let control = match store.control_by_workload_id(&id).await.map_err(internal)? {

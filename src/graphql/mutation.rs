@@ -158,7 +158,9 @@ impl Mutation {
         if control.mute.is_none() {
             return Err(bad_input(format!("{} is not muted", input.id)));
         }
-        let note = input.note.unwrap_or_else(|| "unmuted through GraphQL".to_owned());
+        let note = input
+            .note
+            .unwrap_or_else(|| "unmuted through GraphQL".to_owned());
         ctx.data::<Store>()?
             .unmute(&control, &actor(ctx), &note, Utc::now())
             .await

@@ -5,9 +5,9 @@
 use async_graphql::{Context, Json, Object, SimpleObject};
 use chrono::Utc;
 
+use super::internal;
 use super::limits::DOCUMENT;
 use super::turbot::{ControlTurbot, ControlType, Resource};
-use super::internal;
 use crate::control::PolicySet;
 use crate::explain::{self, PolicyExplanation};
 use crate::filter::GUARDRAILS_CONTROL_TYPE;
@@ -227,7 +227,10 @@ impl Control {
     }
     /// The five policies as they resolve for this workload now.
     #[graphql(complexity = "5 + 5 * child_complexity")]
-    pub async fn policy_values(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PolicyValue>> {
+    pub async fn policy_values(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<PolicyValue>> {
         let policies = ctx.data::<PolicySet>()?;
         Ok(explain::policy_values(&self.0, policies, Utc::now())
             .into_iter()
@@ -291,4 +294,3 @@ impl Transition {
         &self.0.occurred_at
     }
 }
-

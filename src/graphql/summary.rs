@@ -150,12 +150,24 @@ pub fn by_resource(rows: &[ControlRow]) -> SummaryPage {
         .into_iter()
         .map(|(account, rows)| {
             let id = format!("arn:aws:::{account}");
-            item(id, &[account], ACCOUNT_TYPE, "Account", StateCounts::of(rows))
+            item(
+                id,
+                &[account],
+                ACCOUNT_TYPE,
+                "Account",
+                StateCounts::of(rows),
+            )
         })
         .collect();
     items.extend(regions.into_iter().map(|((account, region), rows)| {
         let id = format!("arn:aws::{region}:{account}");
-        item(id, &[account, region], REGION_TYPE, "Region", StateCounts::of(rows))
+        item(
+            id,
+            &[account, region],
+            REGION_TYPE,
+            "Region",
+            StateCounts::of(rows),
+        )
     }));
     page(items, rows)
 }

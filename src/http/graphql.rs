@@ -18,8 +18,8 @@ use tokio::sync::Semaphore;
 
 use super::access::{self, Access};
 use super::{MAX_QUERY_BYTES, bearer_matches, body};
-use crate::graphql::{Actor, Rel04Schema};
 use crate::graphql::limits::RegexBudget;
+use crate::graphql::{Actor, Rel04Schema};
 
 /// GraphQL requests executing at once; others wait (within their deadline).
 /// Each may hold a response tree of up to the complexity limit in memory.
@@ -115,12 +115,13 @@ fn is_mutation(request: &async_graphql::Request) -> bool {
     let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
         return false;
     };
-    let is = |op: &async_graphql::parser::types::OperationDefinition| {
-        op.ty == OperationType::Mutation
-    };
+    let is =
+        |op: &async_graphql::parser::types::OperationDefinition| op.ty == OperationType::Mutation;
     match (&document.operations, request.operation_name.as_deref()) {
         (DocumentOperations::Single(op), _) => is(&op.node),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).is_some_and(|op| is(&op.node)),
+        (DocumentOperations::Multiple(ops), Some(name)) => {
+            ops.get(name).is_some_and(|op| is(&op.node))
+        }
         // Ambiguous without a name: refused by execution unless there is one.
         (DocumentOperations::Multiple(ops), None) => ops.values().any(|op| is(&op.node)),
     }

@@ -176,7 +176,9 @@ impl Fields for TransitionRow {
     }
 
     fn resource(&self) -> serde_json::Value {
-        let name = self.details["resource"]["WorkloadName"].as_str().unwrap_or_default();
+        let name = self.details["resource"]["WorkloadName"]
+            .as_str()
+            .unwrap_or_default();
         filter::resource_value(&self.workload_id, name, &self.workload_arn, &self.details)
     }
 }

@@ -31,7 +31,10 @@ pub fn workload_data(w: &wa::Workload) -> Value {
     put("IndustryType", text(w.industry_type()));
     put("Industry", text(w.industry()));
     put("Notes", text(w.notes()));
-    put("ImprovementStatus", w.improvement_status().map(|s| s.as_str().into()));
+    put(
+        "ImprovementStatus",
+        w.improvement_status().map(|s| s.as_str().into()),
+    );
     put("PillarPriorities", list(w.pillar_priorities()));
     put("Lenses", list(w.lenses()));
     put("Owner", text(w.owner()));

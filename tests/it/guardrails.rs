@@ -118,7 +118,10 @@ async fn saved_guardrails_queries_run_unchanged_with_the_cli_counts() {
             .unwrap_or_else(|| panic!("{name}: first line must be `# cli: <command> <filter>`"));
         let expected = cli_count(&url, command, filter);
         let unlimited = cli_count(&url, command, &without_limit(filter));
-        assert!(expected > 0, "{name}: the CLI matched nothing; the case proves little");
+        assert!(
+            expected > 0,
+            "{name}: the CLI matched nothing; the case proves little"
+        );
         let (status, body) = graphql(&d, None, json!({ "query": query })).await;
         assert_eq!(status, 200, "{name}: {body}");
         assert!(body["errors"].is_null(), "{name}: {body}");
@@ -139,22 +142,39 @@ async fn saved_guardrails_queries_run_unchanged_with_the_cli_counts() {
             for state in ["alarm", "ok", "skipped"] {
                 if name.contains("control_type") {
                     let by_state = cli_count(&url, "controls", &format!("state:{state}"));
-                    assert_eq!(summary[state].as_i64().unwrap() as usize, by_state, "{name} {state}");
+                    assert_eq!(
+                        summary[state].as_i64().unwrap() as usize,
+                        by_state,
+                        "{name} {state}"
+                    );
                 }
             }
         } else {
             assert_eq!(items.len(), expected, "{name}: {body}");
             if let Some(total) = page["metadata"]["stats"]["total"].as_i64() {
-                assert_eq!(total as usize, unlimited, "{name}: the total ignores limit:");
+                assert_eq!(
+                    total as usize, unlimited,
+                    "{name}: the total ignores limit:"
+                );
             }
         }
     }
 
     // `$.path` terms filter: one of the two alarms is on a critical workload.
     assert_eq!(cli_count(&url, "controls", "state:alarm"), 2);
-    assert_eq!(cli_count(&url, "controls", "state:alarm $.turbot.tags.tier:'critical'"), 1);
+    assert_eq!(
+        cli_count(
+            &url,
+            "controls",
+            "state:alarm $.turbot.tags.tier:'critical'"
+        ),
+        1
+    );
     assert_eq!(cli_count(&url, "controls", "$.WorkloadName:prod-orders"), 1);
-    assert_eq!(cli_count(&url, "controls", "!$.turbot.tags.tier:critical"), 3);
+    assert_eq!(
+        cli_count(&url, "controls", "!$.turbot.tags.tier:critical"),
+        3
+    );
 
     // The shapes hold what Guardrails users read from them.
     let (_, body) = graphql(
@@ -207,18 +227,27 @@ async fn mutations_take_guardrails_inputs_and_need_the_token() {
     assert_eq!(muted["mute"]["note"], "change freeze");
 
     // Muted controls leave the summaries, as in Guardrails.
-    let summary = "{ controlSummariesByControlType { items { summary { control { total alarm } } } } }";
+    let summary =
+        "{ controlSummariesByControlType { items { summary { control { total alarm } } } } }";
     let (_, body) = graphql(&d, Some(TOKEN), json!({ "query": summary })).await;
     let counts = &body["data"]["controlSummariesByControlType"]["items"][0]["summary"]["control"];
-    assert_eq!((counts["total"].as_i64(), counts["alarm"].as_i64()), (Some(4), Some(1)), "{body}");
+    assert_eq!(
+        (counts["total"].as_i64(), counts["alarm"].as_i64()),
+        (Some(4), Some(1)),
+        "{body}"
+    );
 
     let unmute = format!("mutation {{ unmuteControl(input: {{ id: \"{alarm}\" }}) {{ muted }} }}");
     let (_, body) = mutate(&d, Some(TOKEN), unmute).await;
     assert_eq!(body["data"]["unmuteControl"]["muted"], false, "{body}");
 
     // runControl evaluates now: fix the answer, run, and the control is ok.
-    d.sim.set_answer(alarm, answer(&ALL_FOUR, &[], true)).unwrap();
-    let run = format!("mutation {{ runControl(input: {{ id: \"{alarm}\" }}) {{ state turbot {{ id }} }} }}");
+    d.sim
+        .set_answer(alarm, answer(&ALL_FOUR, &[], true))
+        .unwrap();
+    let run = format!(
+        "mutation {{ runControl(input: {{ id: \"{alarm}\" }}) {{ state turbot {{ id }} }} }}"
+    );
     let (_, body) = mutate(&d, Some(TOKEN), run.clone()).await;
     assert_eq!(body["data"]["runControl"]["state"], "ok", "{body}");
 
@@ -226,7 +255,10 @@ async fn mutations_take_guardrails_inputs_and_need_the_token() {
     let url = database_url(&d);
     let (stdout, stderr, ok) = cli(&url, &["graphql", &run]);
     assert!(!ok, "{stdout}");
-    assert!(stdout.contains("runControl needs the daemon"), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("runControl needs the daemon"),
+        "{stdout}{stderr}"
+    );
     let mute_by_arn = format!(
         "mutation {{ muteControl(input: {{ id: \"{}\", note: \"from the CLI\", untilStates: [\"alarm\"] }}) {{ mute {{ by untilStates }} }} }}",
         d.sim.workload(alarm).unwrap().arn
@@ -238,7 +270,10 @@ async fn mutations_take_guardrails_inputs_and_need_the_token() {
 
     // A daemon without a token takes no mutations at all.
     let (d, ids) = seeded(None).await;
-    let unmute = format!("mutation {{ unmuteControl(input: {{ id: \"{}\" }}) {{ muted }} }}", ids[0]);
+    let unmute = format!(
+        "mutation {{ unmuteControl(input: {{ id: \"{}\" }}) {{ muted }} }}",
+        ids[0]
+    );
     let (status, body) = mutate(&d, None, unmute).await;
     assert_eq!(status, 403, "{body}");
     assert_eq!(body["errors"][0]["extensions"]["code"], "MUTATIONS_OFF");
@@ -253,23 +288,45 @@ async fn the_graphql_subcommands_list_like_turbot_graphql() {
     assert!(ok, "{stderr}");
     let items: Vec<Value> = serde_json::from_str(&stdout).unwrap();
     assert_eq!(items.len(), cli_count(&url, "controls", "state:alarm"));
-    assert!(items[0]["resource"]["turbot"]["akas"][0].as_str().unwrap().starts_with("arn:aws:wellarchitected:"));
+    assert!(
+        items[0]["resource"]["turbot"]["akas"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("arn:aws:wellarchitected:")
+    );
 
     let (stdout, _, ok) = cli(
         &url,
-        &["graphql", "controls", "--filter", "state:skipped", "--output", "{ state resource { turbot { title } } }", "--format", "yaml"],
+        &[
+            "graphql",
+            "controls",
+            "--filter",
+            "state:skipped",
+            "--output",
+            "{ state resource { turbot { title } } }",
+            "--format",
+            "yaml",
+        ],
     );
     assert!(ok);
-    assert_eq!(stdout.matches("\"state\": \"skipped\"").count(), 2, "{stdout}");
+    assert_eq!(
+        stdout.matches("\"state\": \"skipped\"").count(),
+        2,
+        "{stdout}"
+    );
     assert!(stdout.contains("\"title\": \"dev-reporting\""), "{stdout}");
 
-    let (stdout, _, ok) = cli(&url, &["graphql", "notifications", "--filter", "sort:-timestamp"]);
+    let (stdout, _, ok) = cli(
+        &url,
+        &["graphql", "notifications", "--filter", "sort:-timestamp"],
+    );
     assert!(ok);
     let items: Vec<Value> = serde_json::from_str(&stdout).unwrap();
     assert_eq!(items.len(), cli_count(&url, "history", ""));
     assert_eq!(items[0]["notificationType"], "control_updated");
 
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/guardrails/list_controls.graphql");
+    let file =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/guardrails/list_controls.graphql");
     let (stdout, stderr, ok) = cli(&url, &["graphql", "--query", file.to_str().unwrap()]);
     assert!(ok, "{stderr}");
     let body: Value = serde_json::from_str(&stdout).unwrap();
@@ -337,13 +394,27 @@ identify = { template_input = "{ resource { turbot { colour } } }", template = "
     );
 
     let id = |name: &str| infos.iter().find(|i| i.name == name).unwrap().id.clone();
-    assert_eq!(env.state_of(&id("prod-critical")).await, "alarm", "idempotent True from the tag");
-    assert_eq!(env.state_of(&id("prod-plain")).await, "ok", "idempotent Skip without it");
-    assert_eq!(env.state_of(&id("dev-critical")).await, "skipped", "rel04 Skip from data.Environment");
+    assert_eq!(
+        env.state_of(&id("prod-critical")).await,
+        "alarm",
+        "idempotent True from the tag"
+    );
+    assert_eq!(
+        env.state_of(&id("prod-plain")).await,
+        "ok",
+        "idempotent Skip without it"
+    );
+    assert_eq!(
+        env.state_of(&id("dev-critical")).await,
+        "skipped",
+        "rel04 Skip from data.Environment"
+    );
     let maybe = &env.controls("workload:maybe-prod").await[0];
     assert_eq!(maybe.state.as_str(), "invalid");
     assert!(
-        maybe.reason.contains("invalid value \"Maybe\" for policy idempotent")
+        maybe
+            .reason
+            .contains("invalid value \"Maybe\" for policy idempotent")
             && maybe.reason.contains("workload level, calculated"),
         "{}",
         maybe.reason
@@ -351,7 +422,8 @@ identify = { template_input = "{ resource { turbot { colour } } }", template = "
     let bad = &env.controls("workload:badquery-prod").await[0];
     assert_eq!(bad.state.as_str(), "invalid");
     assert!(
-        bad.reason.contains("identify could not be calculated at the workload level")
+        bad.reason
+            .contains("identify could not be calculated at the workload level")
             && bad.reason.contains("colour"),
         "{}",
         bad.reason
@@ -378,7 +450,12 @@ identify = { template_input = "{ resource { turbot { colour } } }", template = "
 
     // The same fleet with fixed values: no GetWorkload at all.
     let sim = Simulator::new(REGION);
-    add_all(&sim, (0..5).map(|n| workload(&format!("w-{n}"), answer(&[IDENTIFY], &[], true))).collect());
+    add_all(
+        &sim,
+        (0..5)
+            .map(|n| workload(&format!("w-{n}"), answer(&[IDENTIFY], &[], true)))
+            .collect(),
+    );
     let env = TestEnv::start(sim, &format!("[policies.global]\n{}", ALL_TRUE)).await;
     env.sim.reset_calls();
     env.sweep().await;
@@ -408,7 +485,10 @@ fn a_template_with_a_syntax_error_is_refused_naming_the_key() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(stderr.contains("policies.global.idempotent.template"), "{stderr}");
+    assert!(
+        stderr.contains("policies.global.idempotent.template"),
+        "{stderr}"
+    );
     assert!(stderr.contains("syntax error"), "{stderr}");
 
     std::fs::write(
@@ -423,5 +503,8 @@ fn a_template_with_a_syntax_error_is_refused_naming_the_key() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(stderr.contains("policies.global.idempotent.template_input"), "{stderr}");
+    assert!(
+        stderr.contains("policies.global.idempotent.template_input"),
+        "{stderr}"
+    );
 }
