@@ -88,7 +88,7 @@ pub fn policy_values(
                 .get(&key)
                 .filter(|v| **v != resolved.value)
                 .map(|v| (*v).to_owned()),
-            calculation: resolved.calculation.clone(),
+            calculation: resolved.calculation.as_deref().cloned(),
         })
         .collect()
 }

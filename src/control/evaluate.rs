@@ -283,7 +283,7 @@ fn policy_details(policies: &ResolvedPolicies) -> Vec<PolicyDetail> {
             value: resolved.value.clone(),
             source: resolved.level,
             origin: resolved.origin.clone(),
-            calculation: resolved.calculation.clone(),
+            calculation: resolved.calculation.as_deref().cloned(),
         })
         .collect()
 }

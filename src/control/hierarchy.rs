@@ -181,7 +181,7 @@ pub struct ResolvedValue {
     pub passed_over: Vec<PassedOver>,
     /// How the value was calculated, when its setting holds a calculation.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub calculation: Option<CalculationTrace>,
+    pub calculation: Option<Box<CalculationTrace>>,
 }
 
 /// The five resolved policies of one workload.
@@ -204,7 +204,7 @@ pub struct Calculated(pub BTreeMap<(String, PolicyKey), CalculationTrace>);
 
 struct Candidate<'a> {
     value: Cow<'a, str>,
-    calculation: Option<CalculationTrace>,
+    calculation: Option<Box<CalculationTrace>>,
     level: Level,
     origin: String,
     required: bool,
@@ -291,7 +291,7 @@ pub fn resolve_calculated(
                         });
                     (
                         Cow::Owned(trace.output.clone().unwrap_or_default()),
-                        Some(trace),
+                        Some(Box::new(trace)),
                     )
                 }
                 (None, None) => return None,
