@@ -42,7 +42,7 @@ pub use guardrails::EvaluatedResource;
 use limits::{DOCUMENT, RegexBudget};
 pub use mutation::{Actor, Mutation, RunControl};
 use objects::{Control, Explanation, PolicyValue, Transition, Workload};
-use turbot::{Metadata, Stats};
+use turbot::Metadata;
 
 pub type Rel04Schema = Schema<Root, Mutation, EmptySubscription>;
 
@@ -209,11 +209,7 @@ impl ControlPage {
             .await
             .map_err(internal)?
             .len();
-        Ok(Metadata {
-            stats: Stats {
-                total: total as i64,
-            },
-        })
+        Ok(Metadata::total(total))
     }
 }
 

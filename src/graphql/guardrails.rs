@@ -10,7 +10,7 @@ use super::{internal, limits, page_of, paged, parse_filter, unpaged};
 
 /// Notifications per page at most: each item's `resource` is a query of its own.
 pub const NOTIFICATION_PAGE: u32 = 200;
-use crate::store::Store;
+use crate::store::{ControlRow, Store};
 
 /// The workload under evaluation, put into the request's data when a calculated
 /// policy's `template_input` runs: the root field `resource` returns it.
@@ -84,13 +84,7 @@ impl GuardrailsQuery {
         ctx: &Context<'_>,
         filter: Option<String>,
     ) -> async_graphql::Result<SummaryPage> {
-        let filter = unpaged(&parse_filter(ctx, filter).await?);
-        let rows = ctx
-            .data::<Store>()?
-            .list_controls(&filter)
-            .await
-            .map_err(internal)?;
-        Ok(summary::by_control_type(&rows))
+        Ok(summary::by_control_type(&summarised(ctx, filter).await?))
     }
 
     /// Control counts by state per account and per account-region (muted
@@ -100,12 +94,18 @@ impl GuardrailsQuery {
         ctx: &Context<'_>,
         filter: Option<String>,
     ) -> async_graphql::Result<SummaryPage> {
-        let filter = unpaged(&parse_filter(ctx, filter).await?);
-        let rows = ctx
-            .data::<Store>()?
-            .list_controls(&filter)
-            .await
-            .map_err(internal)?;
-        Ok(summary::by_resource(&rows))
+        Ok(summary::by_resource(&summarised(ctx, filter).await?))
     }
+}
+
+/// Every control a summary's filter matches (`limit:` and `sort:` ignored).
+async fn summarised(
+    ctx: &Context<'_>,
+    filter: Option<String>,
+) -> async_graphql::Result<Vec<ControlRow>> {
+    let filter = unpaged(&parse_filter(ctx, filter).await?);
+    ctx.data::<Store>()?
+        .list_controls(&filter)
+        .await
+        .map_err(internal)
 }

@@ -5,7 +5,7 @@
 use async_graphql::{Context, Json, Object, SimpleObject};
 
 use super::limits::DOCUMENT;
-use super::turbot::{ControlType, Metadata, Resource, Stats};
+use super::turbot::{ControlType, Metadata, Resource};
 use super::{Paging, internal};
 use crate::filter::{Filter, GUARDRAILS_CONTROL_TYPE};
 use crate::store::{Store, TransitionRow};
@@ -32,11 +32,7 @@ impl NotificationPage {
             .await
             .map_err(internal)?
             .len();
-        Ok(Metadata {
-            stats: Stats {
-                total: total as i64,
-            },
-        })
+        Ok(Metadata::total(total))
     }
 }
 

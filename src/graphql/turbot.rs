@@ -224,3 +224,13 @@ pub struct Stats {
     /// Items matching the filter, whatever `limit:` says.
     pub total: i64,
 }
+
+impl Metadata {
+    pub fn total(total: usize) -> Metadata {
+        Metadata {
+            stats: Stats {
+                total: total as i64,
+            },
+        }
+    }
+}

@@ -469,42 +469,45 @@ identify = { template_input = "{ resource { turbot { colour } } }", template = "
     env.stop().await;
 }
 
-#[test]
-fn a_template_with_a_syntax_error_is_refused_naming_the_key() {
+/// `rel04d check-config` with `config` as the file: its stderr, and whether it passed.
+fn check_config(config: &str) -> (String, bool) {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bad.toml");
-    std::fs::write(
-        &path,
-        "[policies.global]\nidempotent = { template_input = \"{ resource { data } }\", template = \"{% if $.resource.data %}True\" }\n",
-    )
-    .unwrap();
+    let path = dir.path().join("rel04d.toml");
+    std::fs::write(&path, config).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_rel04d"))
         .args(["--config", path.to_str().unwrap(), "check-config"])
         .env_remove("REL04D_CONFIG")
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    (
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.success(),
+    )
+}
+
+#[test]
+fn a_template_with_a_syntax_error_is_refused_naming_the_key() {
+    let (stderr, ok) = check_config(
+        "[policies.global]\nidempotent = { template_input = \"{ resource { data } }\", template = \"{% if $.resource.data %}True\" }\n",
+    );
+    assert!(!ok);
     assert!(
         stderr.contains("policies.global.idempotent.template"),
         "{stderr}"
     );
     assert!(stderr.contains("syntax error"), "{stderr}");
 
-    std::fs::write(
-        &path,
+    let (stderr, ok) = check_config(
         "[policies.global]\nidempotent = { template_input = \"{ resource { \", template = \"True\" }\n",
-    )
-    .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_rel04d"))
-        .args(["--config", path.to_str().unwrap(), "check-config"])
-        .env_remove("REL04D_CONFIG")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    );
+    assert!(!ok);
     assert!(
         stderr.contains("policies.global.idempotent.template_input"),
         "{stderr}"
     );
+
+    let (stderr, ok) = check_config(
+        "[policies.global]\nidempotent = { template_input = \"{ resource { data } }\", template = \"True\" }\n",
+    );
+    assert!(ok, "a good calculation passes: {stderr}");
 }
