@@ -6,7 +6,8 @@
 //!
 //! Guardrails spellings are accepted too, so saved Guardrails filters run as
 //! written: `controlTypeId:<control type URI>` (with `controlTypeLevel:self`, which
-//! changes nothing: REL 04 has no sub-types), `resourceId:<ARN or workload id>`,
+//! changes nothing: REL 04 has no sub-types), `resourceId:<ARN or workload id>`
+//! (Guardrails' root `tmod:@turbot/turbot#/` is every workload),
 //! `resourceTypeId:<resource type URI>` (the workload type matches every control,
 //! any other type none), `notificationType:control…` (history), `$.path:value`
 //! terms on the resource (`$.turbot.tags.tier:critical`, `$.Environment:PRODUCTION`,
@@ -26,6 +27,9 @@ use crate::control::{CONTROL_TYPE, ControlState};
 /// The Guardrails URI of this control type, accepted wherever `rel04` is.
 pub const GUARDRAILS_CONTROL_TYPE: &str =
     "tmod:@turbot/aws-wellarchitected-framework#/control/types/rel04";
+/// Guardrails' root resource, which holds every workload (`resourceId:` of it
+/// matches every control).
+pub const GUARDRAILS_ROOT: &str = "tmod:@turbot/turbot#/";
 /// The Guardrails URI of the resource type every control here is on.
 pub const GUARDRAILS_RESOURCE_TYPE: &str =
     "tmod:@turbot/aws-wellarchitected#/resource/types/workload";
@@ -210,6 +214,11 @@ impl Filter {
                 _ => {
                     let key = Key::parse(name)
                         .ok_or_else(|| error(format!("unknown key `{name}`; keys are {KEYS}")))?;
+                    // The root resource is every control, like this control type.
+                    let key = match key {
+                        Key::Resource if value == GUARDRAILS_ROOT => Key::ControlType,
+                        key => key,
+                    };
                     if is_regex(value) {
                         regexes += 1;
                         if regexes > MAX_REGEXES {
@@ -313,6 +322,7 @@ fn is_this_type(name: &str, value: &str) -> bool {
     match name {
         "resourceTypeId" => value == GUARDRAILS_RESOURCE_TYPE || value == "workload",
         "notificationType" => value.starts_with("control"),
+        "resource" | "resourceId" => value == GUARDRAILS_ROOT,
         _ => value == GUARDRAILS_CONTROL_TYPE,
     }
 }

@@ -229,6 +229,13 @@ fn guardrails_spellings_parse_as_written() {
         values(&other.terms[0]),
         ["tmod:@turbot/aws-s3#/resource/types/bucket"]
     );
+    let root = Filter::parse("resourceId:'tmod:@turbot/turbot#/'").unwrap();
+    assert_eq!(root.terms[0].key, Key::ControlType);
+    assert_eq!(
+        values(&root.terms[0]),
+        ["rel04"],
+        "the root holds every workload"
+    );
     let notes = Filter::parse("notificationType:control_updated sort:-timestamp").unwrap();
     assert_eq!(values(&notes.terms[0]), ["rel04"]);
     assert_eq!(notes.sort.unwrap().field, "occurred_at");
