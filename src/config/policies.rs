@@ -181,12 +181,24 @@ impl CalculatedInput {
     /// its key, e.g. `policies.settings[0].idempotent`. Whether the query fits
     /// the schema shows at the first evaluation (the control is `invalid`).
     fn check(&self, at: &str) -> Result<Calculation, ConfigError> {
-        async_graphql::parser::parse_query(&self.template_input).map_err(|e| {
+        use async_graphql::parser::types::OperationType;
+        let document = async_graphql::parser::parse_query(&self.template_input).map_err(|e| {
             ConfigError::new(
                 format!("{at}.template_input"),
                 format!("not a GraphQL query: {e}"),
             )
         })?;
+        // Evaluations read; a calculation must not mute or run controls.
+        if document
+            .operations
+            .iter()
+            .any(|(_, op)| op.node.ty != OperationType::Query)
+        {
+            return Err(ConfigError::new(
+                format!("{at}.template_input"),
+                "must be a query (a calculation cannot run mutations)",
+            ));
+        }
         check_template(&self.template).map_err(|e| {
             ConfigError::new(
                 format!("{at}.template"),
