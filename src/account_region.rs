@@ -3,6 +3,8 @@
 //! failing one never holds up another. (Policy settings have scopes of their own,
 //! `control::Scope`; this is a place rel04d scans, named `<account>/<region>`.)
 
+mod run;
+
 use std::sync::Arc;
 
 use tokio::sync::oneshot;
@@ -12,6 +14,7 @@ use crate::aws::ScopeSpec;
 use crate::queue::{Done, Job, WorkQueue};
 use crate::reconcile::{Reconciled, Reconciler, ScopeRef};
 use crate::wellarchitected::WellArchitected;
+pub use run::ScopeRunner;
 
 pub struct AccountRegion {
     pub spec: ScopeSpec,

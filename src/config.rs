@@ -15,7 +15,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
 
 pub use http::HttpSettings;
-pub use policies::{PoliciesSettings, PolicyBlock, TagSettings};
+pub use policies::{CalculatedInput, PoliciesSettings, PolicyBlock, PolicyInput, TagSettings};
 pub use validate::bounds;
 
 const DEFAULTS: &str = include_str!("../config/default.toml");

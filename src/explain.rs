@@ -9,7 +9,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::control::hierarchy::{Level, PassedOver};
-use crate::control::{Details, PolicyKey, PolicySet, WorkloadFacts, resolve};
+use crate::control::{
+    Calculated, CalculationTrace, Details, PolicyKey, PolicySet, WorkloadFacts, resolve_calculated,
+};
 use crate::store::ControlRow;
 
 /// One policy's value for a workload and how it was arrived at.
@@ -22,6 +24,10 @@ pub struct PolicyExplanation {
     pub passed_over: Vec<PassedOver>,
     /// The value the last evaluation used, when it differs from today's.
     pub last_evaluated_value: Option<String>,
+    /// For a calculated value: the template, its input (`$`) and its output, as
+    /// the last evaluation ran them (calculations run only in evaluations).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calculation: Option<CalculationTrace>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -56,7 +62,15 @@ pub fn policy_values(
         .iter()
         .map(|p| (p.key, p.value.as_str()))
         .collect();
-    resolve(policies, &facts, now)
+    // Calculations as the last evaluation ran them, for the settings it used.
+    let calculated = Calculated(
+        details
+            .policies
+            .iter()
+            .filter_map(|p| Some(((p.origin.clone(), p.key), p.calculation.clone()?)))
+            .collect(),
+    );
+    resolve_calculated(policies, &facts, now, &calculated)
         .iter()
         .map(|(key, resolved)| PolicyExplanation {
             key,
@@ -68,6 +82,7 @@ pub fn policy_values(
                 .get(&key)
                 .filter(|v| **v != resolved.value)
                 .map(|v| (*v).to_owned()),
+            calculation: resolved.calculation.as_deref().cloned(),
         })
         .collect()
 }
@@ -140,6 +155,26 @@ pub fn render(e: &Explanation) -> String {
                 "  {:<16} (the last evaluation used {last}; the next one will use {})",
                 "", p.value
             );
+        }
+        if let Some(calculation) = &p.calculation {
+            let _ = writeln!(
+                out,
+                "  {:<16}   calculated by template: {}",
+                "",
+                calculation.template.trim()
+            );
+            if let Some(input) = &calculation.input {
+                let _ = writeln!(out, "  {:<16}   its input ($): {input}", "");
+            }
+            match (&calculation.output, &calculation.error) {
+                (_, Some(error)) => {
+                    let _ = writeln!(out, "  {:<16}   failed: {error}", "");
+                }
+                (Some(output), None) => {
+                    let _ = writeln!(out, "  {:<16}   its output: {output:?}", "");
+                }
+                (None, None) => {}
+            }
         }
         for skipped in &p.passed_over {
             let _ = writeln!(

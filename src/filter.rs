@@ -2,8 +2,17 @@
 //!
 //! Space-separated terms are ANDed; `key:a,b` ORs values; `!key:v` negates;
 //! `key:/regex/` matches a regex; `sort:field` / `sort:-field`; `limit:N`. Values
-//! with spaces may be double-quoted (`workload:"my workload"`). Guardrails spellings
-//! are accepted too: `controlTypeId:<control type URI>` and `resourceId:<ARN>`.
+//! with spaces may be quoted (`workload:"my workload"`, `workload:'my workload'`).
+//!
+//! Guardrails spellings are accepted too, so saved Guardrails filters run as
+//! written: `controlTypeId:<control type URI>` (with `controlTypeLevel:self`, which
+//! changes nothing: REL 04 has no sub-types), `resourceId:<ARN or workload id>`
+//! (Guardrails' root `tmod:@turbot/turbot#/` is every workload),
+//! `resourceTypeId:<resource type URI>` (the workload type matches every control,
+//! any other type none), `notificationType:control…` (history), `$.path:value`
+//! terms on the resource (`$.turbot.tags.tier:critical`, `$.Environment:PRODUCTION`,
+//! matched after the query like regexes), and the sort fields `stateChangeTimestamp`,
+//! `updateTimestamp`, `createTimestamp` and `timestamp`.
 //!
 //! Filters are bounded, because they reach the database and a regex engine: at
 //! most 64 terms, 1,000 values in all, and 8 regexes of at most 256 bytes that
@@ -18,6 +27,12 @@ use crate::control::{CONTROL_TYPE, ControlState};
 /// The Guardrails URI of this control type, accepted wherever `rel04` is.
 pub const GUARDRAILS_CONTROL_TYPE: &str =
     "tmod:@turbot/aws-wellarchitected-framework#/control/types/rel04";
+/// Guardrails' root resource, which holds every workload (`resourceId:` of it
+/// matches every control).
+pub const GUARDRAILS_ROOT: &str = "tmod:@turbot/turbot#/";
+/// The Guardrails URI of the resource type every control here is on.
+pub const GUARDRAILS_RESOURCE_TYPE: &str =
+    "tmod:@turbot/aws-wellarchitected#/resource/types/workload";
 
 const MAX_LIMIT: u32 = 100_000;
 /// Terms in one filter; more is not a question anyone asks, and unbounded terms
@@ -49,6 +64,8 @@ pub struct Term {
     pub key: Key,
     pub negated: bool,
     pub matcher: Matcher,
+    /// For [`Key::Data`]: the path after `$.`, e.g. `["turbot", "tags", "tier"]`.
+    pub path: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -65,6 +82,8 @@ pub enum Key {
     Region,
     Resource,
     ControlType,
+    /// A `$.path` term on the resource's JSON (see [`resource_value`]).
+    Data,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -83,7 +102,8 @@ pub struct FilterError {
     pub message: String,
 }
 
-const KEYS: &str = "state, workload, account, region, resource, controlType, sort, limit";
+const KEYS: &str = "state, workload, account, region, resource, controlType, sort, limit, \
+     $.path (and Guardrails' controlTypeId, controlTypeLevel, resourceId, resourceTypeId, notificationType)";
 
 impl Key {
     fn parse(name: &str) -> Option<Key> {
@@ -93,7 +113,10 @@ impl Key {
             "account" => Key::Account,
             "region" => Key::Region,
             "resource" | "resourceId" => Key::Resource,
-            "controlType" | "controlTypeId" => Key::ControlType,
+            "controlType" | "controlTypeId" | "resourceTypeId" | "notificationType" => {
+                Key::ControlType
+            }
+            _ if name.starts_with("$.") => Key::Data,
             _ => return None,
         })
     }
@@ -108,6 +131,7 @@ impl fmt::Display for Key {
             Key::Region => "region",
             Key::Resource => "resource",
             Key::ControlType => "controlType",
+            Key::Data => "$.path",
         })
     }
 }
@@ -149,6 +173,9 @@ impl Filter {
                 return Err(error(format!("{name} has no value")));
             }
             match name {
+                // REL 04 has no control sub-types: `self` and `descendant` are all.
+                "controlTypeLevel" | "controlCategoryLevel" | "level"
+                    if matches!(value, "self" | "descendant") => {}
                 "sort" | "limit" if negated => {
                     return Err(error(format!("{name} cannot be negated")));
                 }
@@ -163,6 +190,7 @@ impl Filter {
                         Some(field) => (true, field),
                         None => (false, value),
                     };
+                    let field = guardrails_sort_field(field);
                     if field.is_empty()
                         || !field
                             .bytes()
@@ -186,6 +214,11 @@ impl Filter {
                 _ => {
                     let key = Key::parse(name)
                         .ok_or_else(|| error(format!("unknown key `{name}`; keys are {KEYS}")))?;
+                    // The root resource is every control, like this control type.
+                    let key = match key {
+                        Key::Resource if value == GUARDRAILS_ROOT => Key::ControlType,
+                        key => key,
+                    };
                     if is_regex(value) {
                         regexes += 1;
                         if regexes > MAX_REGEXES {
@@ -194,7 +227,11 @@ impl Filter {
                             )));
                         }
                     }
-                    let matcher = matcher(key, value).map_err(error)?;
+                    let path = match key {
+                        Key::Data => data_path(name).map_err(error)?,
+                        _ => Vec::new(),
+                    };
+                    let matcher = matcher(key, name, value).map_err(error)?;
                     if let Matcher::AnyOf(list) = &matcher {
                         values += list.len();
                         if values > MAX_VALUES {
@@ -207,6 +244,7 @@ impl Filter {
                         key,
                         negated,
                         matcher,
+                        path,
                     });
                 }
             }
@@ -257,7 +295,39 @@ fn regex(pattern: &str) -> Result<Regex, String> {
         })
 }
 
-fn matcher(key: Key, value: &str) -> Result<Matcher, String> {
+/// Guardrails' names of the timestamps, as the columns that hold them.
+fn guardrails_sort_field(field: &str) -> &str {
+    match field {
+        "stateChangeTimestamp" => "updated_at",
+        "updateTimestamp" => "evaluated_at",
+        "createTimestamp" => "created_at",
+        "timestamp" => "occurred_at",
+        other => other,
+    }
+}
+
+/// The path of a `$.a.b.c` key.
+fn data_path(name: &str) -> Result<Vec<String>, String> {
+    let path: Vec<String> = name[2..].split('.').map(str::to_owned).collect();
+    if path.iter().any(String::is_empty) {
+        return Err(format!("{name:?} is not a path like $.turbot.tags.tier"));
+    }
+    Ok(path)
+}
+
+/// Whether `value` names this control type in one of Guardrails' spellings for
+/// the key `name` (a control type, the workload resource type, or a control
+/// notification type).
+fn is_this_type(name: &str, value: &str) -> bool {
+    match name {
+        "resourceTypeId" => value == GUARDRAILS_RESOURCE_TYPE || value == "workload",
+        "notificationType" => value.starts_with("control"),
+        "resource" | "resourceId" => value == GUARDRAILS_ROOT,
+        _ => value == GUARDRAILS_CONTROL_TYPE,
+    }
+}
+
+fn matcher(key: Key, name: &str, value: &str) -> Result<Matcher, String> {
     if is_regex(value) {
         return regex(&value[1..value.len() - 1]).map(Matcher::Regex);
     }
@@ -275,9 +345,7 @@ fn matcher(key: Key, value: &str) -> Result<Matcher, String> {
                     .map_err(|_| format!("unknown state {raw:?}; states are tbd, skipped, invalid, error, ok, alarm, removed, active"))?;
                 values.push(raw.to_owned());
             }
-            Key::ControlType if raw == GUARDRAILS_CONTROL_TYPE => {
-                values.push(CONTROL_TYPE.to_owned())
-            }
+            Key::ControlType if is_this_type(name, raw) => values.push(CONTROL_TYPE.to_owned()),
             _ => values.push(raw.to_owned()),
         }
     }
@@ -311,7 +379,7 @@ fn tokens(text: &str) -> (Vec<String>, Option<String>) {
                     tokens.push(std::mem::take(&mut current));
                 }
             }
-            None if c == '"' && current.ends_with(':') => closing = Some('"'),
+            None if (c == '"' || c == '\'') && current.ends_with(':') => closing = Some(c),
             None if c == '/' && current.ends_with(':') => {
                 closing = Some('/');
                 current.push(c);
@@ -338,5 +406,8 @@ impl Term {
     }
 }
 
+mod resource;
 #[cfg(test)]
 mod tests;
+
+pub use resource::{resource_value, strings_at};

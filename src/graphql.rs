@@ -1,40 +1,78 @@
-//! GraphQL over the state database, as Guardrails users reach controls:
-//! `controls(filter)`, `control(workloadId)`, `transitions(filter)`,
-//! `policyValues(workloadId)` and `explain(workloadId)`. Filters are the same
-//! grammar, parser and query builder as `rel04d controls` — one of each.
+//! GraphQL over the state database, as Guardrails users reach controls. One
+//! schema, two dialects side by side:
+//!
+//! - rel04d's own: `controls(filter)` items with `workloadId`, `state`, …,
+//!   `control(workloadId)`, `transitions(filter)`, `policyValues(workloadId)`
+//!   and `explain(workloadId)`;
+//! - Guardrails': on the same `controls` items `turbot`, `type` and `resource`,
+//!   `metadata { stats { total } }` and a `paging` argument; `resource(id)`,
+//!   `notifications(filter)`, `controlSummariesByControlType(filter)`,
+//!   `controlSummariesByResource(filter)` ([`guardrails`]); and the mutations
+//!   `runControl`, `muteControl`, `unmuteControl` ([`mutation`]).
+//!
+//! Filters are the same grammar, parser and query builder as `rel04d controls` —
+//! one of each.
 //!
 //! Costs are bounded per request (see [`limits`]). Objects with fields that wait
 //! on the database resolve serially: async-graphql puts the fields of a parallel
 //! object into the response in completion order, which put aliases out of query
 //! order. The root is always parallel; [`execute`] reorders it.
 
+mod guardrails;
 pub mod limits;
+pub mod mutation;
+mod notifications;
+mod objects;
 mod order;
 mod plan;
+mod summary;
+pub mod turbot;
+
+use std::sync::Arc;
 
 use async_graphql::{
-    Context, EmptyMutation, EmptySubscription, ErrorExtensions, Json, Object, Schema, SimpleObject,
+    Context, EmptySubscription, ErrorExtensions, Json, MergedObject, Object, Schema, SimpleObject,
 };
 use chrono::Utc;
 
 use crate::control::PolicySet;
-use crate::explain::{self, PolicyExplanation};
-use crate::filter::{Filter, GUARDRAILS_CONTROL_TYPE};
-use crate::store::{ControlRow, MuteEvent, Store, TransitionRow};
+use crate::explain;
+use crate::filter::Filter;
+use crate::store::Store;
+pub use guardrails::EvaluatedResource;
 use limits::{DOCUMENT, RegexBudget};
+pub use mutation::{Actor, Mutation, RunControl};
+use objects::{Control, Explanation, PolicyValue, Transition, Workload};
+use turbot::Metadata;
 
-pub type Rel04Schema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub type Rel04Schema = Schema<Root, Mutation, EmptySubscription>;
+
+/// The query root: rel04d's own fields and Guardrails' side by side.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct Root(Query, guardrails::GuardrailsQuery);
 
 /// Items per page when the filter sets no `limit:`, and at most: per-item fields
 /// (policy values, mute history) cost a query each, so pages are bounded; `after`
 /// walks the rest.
 pub const MAX_PAGE: u32 = 1000;
 
-/// The schema, reading `store` and resolving policies with `policies`.
+/// The schema, reading `store` and resolving policies with `policies`, without a
+/// daemon to run controls (`runControl` says so).
 pub fn schema(store: Store, policies: PolicySet) -> Rel04Schema {
-    Schema::build(Query, EmptyMutation, EmptySubscription)
+    schema_with_runner(store, policies, None)
+}
+
+/// The schema of a running daemon: `runControl` evaluates through `runner`.
+pub fn schema_with_runner(
+    store: Store,
+    policies: PolicySet,
+    runner: Option<Arc<dyn RunControl>>,
+) -> Rel04Schema {
+    Schema::build(Root::default(), Mutation, EmptySubscription)
         .data(store)
         .data(policies)
+        .data(runner)
         .limit_depth(12)
         // List fields cost their page size times their selection, and per-item
         // resolvers (mute history) a query each: bound what one request may ask for.
@@ -79,6 +117,28 @@ async fn page(
     filter: Option<String>,
     after: Option<&str>,
 ) -> async_graphql::Result<(Filter, usize, usize)> {
+    page_of(ctx, filter, after, MAX_PAGE).await
+}
+
+/// [`page`] with pages of at most `max_page` items.
+async fn page_of(
+    ctx: &Context<'_>,
+    filter: Option<String>,
+    after: Option<&str>,
+    max_page: u32,
+) -> async_graphql::Result<(Filter, usize, usize)> {
+    let mut filter = parse_filter(ctx, filter).await?;
+    let offset = match after {
+        None => 0,
+        Some(cursor) => limits::parse_cursor(cursor).map_err(bad_filter)?,
+    };
+    let limit = filter.limit.unwrap_or(max_page).min(max_page) as usize;
+    filter.limit = Some(limit as u32 + 1);
+    Ok((filter, limit, offset))
+}
+
+/// Parses a filter within the request's regex budget (see [`page`]).
+async fn parse_filter(ctx: &Context<'_>, filter: Option<String>) -> async_graphql::Result<Filter> {
     let text = filter.unwrap_or_default();
     if let Some(budget) = ctx.data_opt::<RegexBudget>() {
         budget
@@ -88,19 +148,21 @@ async fn page(
     let parsed = tokio::task::spawn_blocking(move || Filter::parse(&text))
         .await
         .map_err(|e| internal(anyhow::anyhow!("filter parsing failed: {e}")))?;
-    let mut filter = parsed.map_err(|e| {
+    parsed.map_err(|e| {
         bad_filter(&e).extend_with(|_, x| {
             x.set("position", e.position);
             x.set("term", e.term.clone());
         })
-    })?;
-    let offset = match after {
-        None => 0,
-        Some(cursor) => limits::parse_cursor(cursor).map_err(bad_filter)?,
-    };
-    let limit = filter.limit.unwrap_or(MAX_PAGE).min(MAX_PAGE) as usize;
-    filter.limit = Some(limit as u32 + 1);
-    Ok((filter, limit, offset))
+    })
+}
+
+/// `filter` without its page: what `metadata { stats { total } }` counts.
+fn unpaged(filter: &Filter) -> Filter {
+    Filter {
+        limit: None,
+        sort: None,
+        ..filter.clone()
+    }
 }
 
 /// Where the next page starts, if there is one.
@@ -124,10 +186,32 @@ fn paged<T>(mut rows: Vec<T>, limit: usize, offset: usize) -> (Vec<T>, Paging) {
     )
 }
 
-#[derive(SimpleObject)]
 pub struct ControlPage {
     pub items: Vec<Control>,
     pub paging: Paging,
+    /// The filter without its page, counted only when `metadata` is asked for.
+    pub filter: Filter,
+}
+
+#[Object(serial)]
+impl ControlPage {
+    async fn items(&self) -> &[Control] {
+        &self.items
+    }
+    async fn paging(&self) -> &Paging {
+        &self.paging
+    }
+    /// Guardrails: `stats { total }` counts every control the filter matches;
+    /// `limit:` caps `items`, not the total.
+    async fn metadata(&self, ctx: &Context<'_>) -> async_graphql::Result<Metadata> {
+        let store = ctx.data::<Store>()?;
+        let total = store
+            .list_controls(&self.filter)
+            .await
+            .map_err(internal)?
+            .len();
+        Ok(Metadata::total(total))
+    }
 }
 
 #[derive(SimpleObject)]
@@ -136,268 +220,10 @@ pub struct TransitionPage {
     pub paging: Paging,
 }
 
-#[derive(SimpleObject)]
-pub struct Workload {
-    pub id: String,
-    pub arn: String,
-    pub name: String,
-    pub account: String,
-    pub region: String,
-}
-
-#[derive(SimpleObject)]
-pub struct Mute {
-    pub since: String,
-    pub until: Option<String>,
-    pub until_state: Option<String>,
-    pub by: String,
-    pub reason: String,
-}
-
-#[derive(SimpleObject)]
-pub struct PassedOver {
-    pub value: String,
-    pub level: String,
-    pub origin: String,
-    pub why: String,
-}
-
-/// A policy's value for a workload, the level and setting that supplied it, and
-/// the settings passed over on the way.
-#[derive(SimpleObject)]
-pub struct PolicyValue {
-    pub key: String,
-    pub value: String,
-    pub level: String,
-    pub origin: String,
-    pub passed_over: Vec<PassedOver>,
-    pub last_evaluated_value: Option<String>,
-}
-
-impl From<PolicyExplanation> for PolicyValue {
-    fn from(p: PolicyExplanation) -> Self {
-        PolicyValue {
-            key: p.key.as_str().to_owned(),
-            value: p.value,
-            level: p.level.as_str().to_owned(),
-            origin: p.origin,
-            passed_over: p
-                .passed_over
-                .into_iter()
-                .map(|s| PassedOver {
-                    value: s.value,
-                    level: s.level.as_str().to_owned(),
-                    origin: s.origin,
-                    why: s.why,
-                })
-                .collect(),
-            last_evaluated_value: p.last_evaluated_value,
-        }
-    }
-}
-
-#[derive(SimpleObject)]
-pub struct MuteChange {
-    pub action: String,
-    pub until: Option<String>,
-    pub until_state: Option<String>,
-    pub actor: String,
-    pub reason: String,
-    pub occurred_at: String,
-}
-
-impl From<MuteEvent> for MuteChange {
-    fn from(m: MuteEvent) -> Self {
-        MuteChange {
-            action: m.action,
-            until: m.until,
-            until_state: m.until_state,
-            actor: m.actor,
-            reason: m.reason,
-            occurred_at: m.occurred_at,
-        }
-    }
-}
-
-/// Why a control is in its state.
-#[derive(SimpleObject)]
-pub struct Explanation {
-    pub workload: Workload,
-    pub state: String,
-    pub reason: String,
-    pub evaluated_at: Option<String>,
-    pub muted: bool,
-    pub policies: Vec<PolicyValue>,
-    /// IsApplicable, Risk and lens of the answer as last read.
-    pub question: Json<serde_json::Value>,
-    /// Per best practice: policy, observed status and verdict.
-    pub best_practices: Json<serde_json::Value>,
-    pub none_of_these: Json<serde_json::Value>,
-}
-
-pub struct Control(ControlRow);
-
-#[Object(serial)]
-impl Control {
-    async fn workload_id(&self) -> &str {
-        &self.0.workload_id
-    }
-    async fn workload_arn(&self) -> &str {
-        &self.0.workload_arn
-    }
-    async fn workload_name(&self) -> &str {
-        &self.0.workload_name
-    }
-    async fn account_id(&self) -> &str {
-        &self.0.account_id
-    }
-    async fn region(&self) -> &str {
-        &self.0.region
-    }
-    async fn workload(&self) -> Workload {
-        Workload {
-            id: self.0.workload_id.clone(),
-            arn: self.0.workload_arn.clone(),
-            name: self.0.workload_name.clone(),
-            account: self.0.account_id.clone(),
-            region: self.0.region.clone(),
-        }
-    }
-    async fn control_type(&self) -> &str {
-        &self.0.control_type
-    }
-    /// The Guardrails control type URI.
-    async fn control_type_id(&self) -> &str {
-        GUARDRAILS_CONTROL_TYPE
-    }
-    async fn state(&self) -> &str {
-        self.0.state.as_str()
-    }
-    async fn reason(&self) -> &str {
-        &self.0.reason
-    }
-    #[graphql(complexity = "DOCUMENT")]
-    async fn details(&self) -> Json<&serde_json::Value> {
-        Json(&self.0.details)
-    }
-    async fn created_at(&self) -> &str {
-        &self.0.created_at
-    }
-    async fn updated_at(&self) -> &str {
-        &self.0.updated_at
-    }
-    async fn evaluated_at(&self) -> Option<&str> {
-        self.0.evaluated_at.as_deref()
-    }
-    async fn removed_at(&self) -> Option<&str> {
-        self.0.removed_at.as_deref()
-    }
-    /// A mute is in force now.
-    async fn muted(&self) -> bool {
-        self.0.muted
-    }
-    /// The latest mute, also when expired.
-    async fn mute(&self) -> Option<Mute> {
-        self.0.mute.clone().map(|m| Mute {
-            since: m.since,
-            until: m.until,
-            until_state: m.until_state,
-            by: m.by,
-            reason: m.reason,
-        })
-    }
-    #[graphql(complexity = "DOCUMENT + DOCUMENT * child_complexity")]
-    async fn mute_history(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<MuteChange>> {
-        let store = ctx.data::<Store>()?;
-        let history = store
-            .mute_history(&self.0.workload_arn)
-            .await
-            .map_err(internal)?;
-        Ok(history.into_iter().map(MuteChange::from).collect())
-    }
-    /// The five policies as they resolve for this workload now.
-    #[graphql(complexity = "5 + 5 * child_complexity")]
-    async fn policy_values(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PolicyValue>> {
-        let policies = ctx.data::<PolicySet>()?;
-        Ok(explain::policy_values(&self.0, policies, Utc::now())
-            .into_iter()
-            .map(PolicyValue::from)
-            .collect())
-    }
-    /// What Enforce would select and unselect in this answer, judged on the
-    /// answer as last read and the policies as they resolve now.
-    async fn enforce_plan(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<plan::EnforcePlanView> {
-        let policies = ctx.data::<PolicySet>()?;
-        let plan = explain::plan::stored_enforce_plan(&self.0, policies, Utc::now());
-        Ok(plan::EnforcePlanView::new(
-            plan,
-            self.0.evaluated_at.clone(),
-        ))
-    }
-}
-
-pub struct Transition(TransitionRow);
-
-#[Object(serial)]
-impl Transition {
-    async fn id(&self) -> i64 {
-        self.0.id
-    }
-    async fn workload_id(&self) -> &str {
-        &self.0.workload_id
-    }
-    async fn workload_arn(&self) -> &str {
-        &self.0.workload_arn
-    }
-    async fn account_id(&self) -> &str {
-        &self.0.account_id
-    }
-    async fn region(&self) -> &str {
-        &self.0.region
-    }
-    async fn control_type(&self) -> &str {
-        &self.0.control_type
-    }
-    async fn from_state(&self) -> Option<&str> {
-        self.0.from_state.as_deref()
-    }
-    async fn to_state(&self) -> &str {
-        &self.0.to_state
-    }
-    async fn reason(&self) -> &str {
-        &self.0.reason
-    }
-    #[graphql(complexity = "DOCUMENT")]
-    async fn details(&self) -> Json<&serde_json::Value> {
-        Json(&self.0.details)
-    }
-    async fn trigger(&self) -> &str {
-        &self.0.trigger
-    }
-    async fn event_id(&self) -> Option<&str> {
-        self.0.event_id.as_deref()
-    }
-    async fn action(&self) -> Option<&str> {
-        self.0.action.as_deref()
-    }
-    #[graphql(complexity = "DOCUMENT")]
-    async fn changes(&self) -> Option<Json<&serde_json::Value>> {
-        self.0.changes.as_ref().map(Json)
-    }
-    async fn muted(&self) -> bool {
-        self.0.muted
-    }
-    async fn occurred_at(&self) -> &str {
-        &self.0.occurred_at
-    }
-}
-
+#[derive(Default)]
 pub struct Query;
 
-#[Object(serial)]
+#[Object(serial, name = "Rel04dQuery")]
 impl Query {
     /// Controls matching `filter` (the `rel04d controls` grammar), one page at a time.
     #[graphql(complexity = "limits::page_cost(filter.as_deref(), child_complexity)")]
@@ -406,8 +232,10 @@ impl Query {
         ctx: &Context<'_>,
         filter: Option<String>,
         after: Option<String>,
+        #[graphql(desc = "Guardrails' name of `after`: the `paging.next` of the previous page.")]
+        paging: Option<String>,
     ) -> async_graphql::Result<ControlPage> {
-        let (filter, limit, offset) = page(ctx, filter, after.as_deref()).await?;
+        let (filter, limit, offset) = page(ctx, filter, after.or(paging).as_deref()).await?;
         let rows = ctx
             .data::<Store>()?
             .list_controls_from(&filter, offset)
@@ -417,6 +245,7 @@ impl Query {
         Ok(ControlPage {
             items: rows.into_iter().map(Control).collect(),
             paging,
+            filter: unpaged(&filter),
         })
     }
 

@@ -5,6 +5,7 @@
 //! say, what is the answer, does it need enforcing. Running it twice on unchanged
 //! input writes nothing new, so sweeps, events, retries and replays are all safe.
 
+mod calculate;
 mod enforce;
 mod plan;
 mod undescribable;
@@ -53,6 +54,11 @@ pub struct Reconciler {
     store: Store,
     policies: PolicySet,
     tags_enabled: bool,
+    /// Whether any policy is calculated: then every evaluation describes its
+    /// workload (GetWorkload), whose description the calculations read.
+    calculates: bool,
+    /// Runs calculated policies' `template_input` queries.
+    schema: crate::graphql::Rel04Schema,
     metrics: Arc<Metrics>,
     transitions: broadcast::Sender<TransitionRow>,
     /// This replica's name when replicas share the database (claims are taken),
@@ -84,8 +90,10 @@ impl Reconciler {
     ) -> Self {
         let (transitions, _) = broadcast::channel(1024);
         Reconciler {
+            schema: crate::graphql::schema(store.clone(), policies.clone()),
             store,
             tags_enabled: policies.tag_prefix.is_some(),
+            calculates: policies.settings.iter().any(|s| !s.calculated.is_empty()),
             policies,
             metrics,
             transitions,
@@ -163,7 +171,10 @@ impl Reconciler {
 
     async fn evaluate(&self, scope: &ScopeRef<'_>, job: &Job) -> anyhow::Result<Reconciled> {
         let workload = match &job.target {
-            Target::Listed(workload) if !self.tags_enabled || workload.tags.is_some() => {
+            Target::Listed(workload)
+                if (!self.tags_enabled || workload.tags.is_some())
+                    && (!self.calculates || workload.data.is_some()) =>
+            {
                 workload.clone()
             }
             Target::Listed(listed) => match scope.wa.describe_workload(&listed.id).await {
@@ -215,7 +226,9 @@ impl Reconciler {
             workload_name: &workload.name,
             tags: workload.tags.as_ref().unwrap_or(&empty),
         };
-        let policies = control::resolve(&self.policies, &facts, Utc::now());
+        let now = Utc::now();
+        let calculated = self.calculate(&workload, &facts, now).await;
+        let policies = control::resolve_calculated(&self.policies, &facts, now, &calculated);
         let expected = match control::plan(policies) {
             Plan::Decided(outcome) => return self.record(&subject, &control, &outcome, None).await,
             Plan::Check(expected) => expected,
@@ -260,6 +273,11 @@ impl Reconciler {
                 .filter(|(key, _)| key.starts_with(prefix.as_str()))
                 .map(|(key, value)| (key.clone(), value.clone()))
                 .collect();
+        }
+        // The description when every evaluation reads one (tag or calculated
+        // policies), so `details` does not change with what triggered it.
+        if self.tags_enabled || self.calculates {
+            details.resource = workload.data.clone();
         }
         let details = serde_json::to_value(&details).context("serialize details")?;
         let recording = Recording {

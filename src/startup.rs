@@ -241,7 +241,13 @@ impl Daemon {
             settings: Arc::new(self.settings.http.clone()),
             store: self.store.clone(),
             status: Arc::new(status),
-            graphql: crate::graphql::schema(self.store.clone(), self.policies.clone()),
+            graphql: crate::graphql::schema_with_runner(
+                self.store.clone(),
+                self.policies.clone(),
+                Some(Arc::new(crate::account_region::ScopeRunner(
+                    self.scopes.clone(),
+                ))),
+            ),
             events_token: self.settings.http.events_token.clone(),
             inbox_wake: inbox_wake.clone(),
             events: handler.clone(),

@@ -18,6 +18,8 @@ pub struct Workload {
     pub lenses: Vec<String>,
     /// `None` when not read (tags are read only when tag policies are on).
     pub tags: Option<BTreeMap<String, String>>,
+    /// The whole description (GetWorkload, AWS's field names); `None` when listed only.
+    pub data: Option<serde_json::Value>,
 }
 
 /// Facts for workloads whose tags were not read: no tags.
@@ -91,6 +93,7 @@ mod tests {
             region: "us-east-1".into(),
             lenses: vec!["serverless".into()],
             tags: None,
+            data: None,
         };
         assert!(!w.has_lens());
         w.lenses

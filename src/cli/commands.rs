@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use anyhow::Context;
 use chrono::{DateTime, Utc};
 
 use super::once::OnceSummary;
@@ -17,7 +16,7 @@ use crate::store::Store;
 /// Opens the state database for a query or an edit: its schema must be current,
 /// but only `run`, `migrate` and `evaluate` change it (a newer CLI must not
 /// migrate a database under an older daemon, nor need a role that may).
-async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+pub(super) async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     let store =
         Store::connect_existing(settings.database_url(), settings.database.max_connections).await?;
     store.check_schema().await?;
@@ -139,26 +138,6 @@ pub async fn unmute(
     let actor = actor(by);
     store.unmute(&control, &actor, reason, Utc::now()).await?;
     println!("{workload}: unmuted by {actor}: {reason}");
-    Ok(())
-}
-
-/// `rel04d graphql`: a query against the state database, no daemon needed.
-pub async fn graphql(
-    settings: &Settings,
-    query: String,
-    variables: Option<String>,
-) -> anyhow::Result<()> {
-    let store = open_store(settings).await?;
-    let schema = crate::graphql::schema(store, settings.policies.to_policy_set()?);
-    let mut request = async_graphql::Request::new(query);
-    if let Some(variables) = variables {
-        let variables: serde_json::Value =
-            serde_json::from_str(&variables).context("--variables is not a JSON object")?;
-        request = request.variables(async_graphql::Variables::from_json(variables));
-    }
-    let response = crate::graphql::execute(&schema, request).await;
-    println!("{}", serde_json::to_string_pretty(&response)?);
-    anyhow::ensure!(response.errors.is_empty(), "the query returned errors");
     Ok(())
 }
 

@@ -3,10 +3,12 @@
 
 mod commands;
 mod csv;
+mod graphql;
 mod healthcheck;
 mod once;
 mod output;
 mod plan;
+mod yaml;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -107,13 +109,9 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Output::Table)]
         output: Output,
     },
-    /// Run a GraphQL query against the state database (no daemon needed).
-    Graphql {
-        query: String,
-        /// Variables as a JSON object.
-        #[arg(long)]
-        variables: Option<String>,
-    },
+    /// Run a GraphQL query against the state database (no daemon needed), or
+    /// list controls or notifications the way `turbot graphql` does.
+    Graphql(graphql::GraphqlArgs),
     /// Validate the configuration and print it resolved, secrets redacted.
     CheckConfig,
     /// Apply database migrations.
@@ -237,9 +235,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             reason,
             by,
         } => commands::unmute(&one_shot()?, &workload, &reason, by).await,
-        Command::Graphql { query, variables } => {
-            commands::graphql(&one_shot()?, query, variables).await
-        }
+        Command::Graphql(args) => graphql::run(&one_shot()?, args).await,
         Command::Enforce {
             plan: _,
             filter,

@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::ConfigError;
-use crate::control::{PolicyKey, PolicySet, PolicySetting, Scope};
+use crate::control::calculated::check_template;
+use crate::control::{Calculation, PolicyKey, PolicySet, PolicySetting, Scope};
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -26,15 +27,15 @@ pub struct PolicyBlock {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rel04: Option<String>,
+    pub rel04: Option<PolicyInput>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub identify: Option<String>,
+    pub identify: Option<PolicyInput>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub loosely_coupled: Option<String>,
+    pub loosely_coupled: Option<PolicyInput>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub idempotent: Option<String>,
+    pub idempotent: Option<PolicyInput>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub constant_work: Option<String>,
+    pub constant_work: Option<PolicyInput>,
     #[serde(default)]
     pub required: bool,
     #[serde(default)]
@@ -71,8 +72,55 @@ pub struct TagSettings {
     pub allow_enforce: bool,
 }
 
+/// A policy key's setting: a fixed value, or a calculation
+/// (`{ template_input = "<GraphQL query>", template = "<Jinja template>" }`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum PolicyInput {
+    Fixed(String),
+    Calculated(CalculatedInput),
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalculatedInput {
+    pub template_input: String,
+    pub template: String,
+}
+
+impl From<&str> for PolicyInput {
+    fn from(value: &str) -> Self {
+        PolicyInput::Fixed(value.to_owned())
+    }
+}
+
+/// By hand rather than `untagged`, so a malformed table gets its own error
+/// (e.g. a missing `template`) instead of "did not match any variant".
+impl<'de> Deserialize<'de> for PolicyInput {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = PolicyInput;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a policy value, or a table { template_input, template }")
+            }
+            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<PolicyInput, E> {
+                Ok(PolicyInput::from(value))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<PolicyInput, A::Error> {
+                CalculatedInput::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(PolicyInput::Calculated)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
 impl PolicyBlock {
-    fn values(&self) -> impl Iterator<Item = (PolicyKey, &String)> {
+    fn values(&self) -> impl Iterator<Item = (PolicyKey, &PolicyInput)> {
         [
             (PolicyKey::Rel04, &self.rel04),
             (PolicyKey::Identify, &self.identify),
@@ -99,11 +147,18 @@ impl PolicyBlock {
                 Scope::parse(text).map_err(|m| ConfigError::new(format!("{at}.scope"), m))?
             }
         };
-        let mut values = BTreeMap::new();
+        let (mut values, mut calculated) = (BTreeMap::new(), BTreeMap::new());
         for (key, value) in self.values() {
-            key.validate(value)
-                .map_err(|e| ConfigError::new(format!("{at}.{key}"), e.to_string()))?;
-            values.insert(key, value.clone());
+            match value {
+                PolicyInput::Fixed(value) => {
+                    key.validate(value)
+                        .map_err(|e| ConfigError::new(format!("{at}.{key}"), e.to_string()))?;
+                    values.insert(key, value.clone());
+                }
+                PolicyInput::Calculated(input) => {
+                    calculated.insert(key, input.check(&format!("{at}.{key}"))?);
+                }
+            }
         }
         let origin = match &scope {
             Scope::Global => at.to_owned(),
@@ -112,10 +167,47 @@ impl PolicyBlock {
         Ok(PolicySetting {
             scope,
             values,
+            calculated,
             required: self.required,
             exception: self.exception,
             expires: self.expires,
             origin,
+        })
+    }
+}
+
+impl CalculatedInput {
+    /// A calculation whose query parses and whose template compiles; `at` is
+    /// its key, e.g. `policies.settings[0].idempotent`. Whether the query fits
+    /// the schema shows at the first evaluation (the control is `invalid`).
+    fn check(&self, at: &str) -> Result<Calculation, ConfigError> {
+        use async_graphql::parser::types::OperationType;
+        let document = async_graphql::parser::parse_query(&self.template_input).map_err(|e| {
+            ConfigError::new(
+                format!("{at}.template_input"),
+                format!("not a GraphQL query: {e}"),
+            )
+        })?;
+        // Evaluations read; a calculation must not mute or run controls.
+        if document
+            .operations
+            .iter()
+            .any(|(_, op)| op.node.ty != OperationType::Query)
+        {
+            return Err(ConfigError::new(
+                format!("{at}.template_input"),
+                "must be a query (a calculation cannot run mutations)",
+            ));
+        }
+        check_template(&self.template).map_err(|e| {
+            ConfigError::new(
+                format!("{at}.template"),
+                format!("not a valid template: {e}"),
+            )
+        })?;
+        Ok(Calculation {
+            template_input: self.template_input.clone(),
+            template: self.template.clone(),
         })
     }
 }

@@ -74,8 +74,14 @@ fn a_file_and_then_the_environment_override_the_defaults() {
     assert_eq!(s.schedule.interval, Duration::from_secs(90));
     assert_eq!(s.aws.regions, ["us-east-1", "eu-west-1"]);
     assert_eq!(s.aws.max_concurrency, 3);
-    assert_eq!(s.policies.global.constant_work.as_deref(), Some("False"));
-    assert_eq!(s.policies.global.idempotent.as_deref(), Some("True"));
+    assert_eq!(
+        s.policies.global.constant_work,
+        Some(PolicyInput::from("False"))
+    );
+    assert_eq!(
+        s.policies.global.idempotent,
+        Some(PolicyInput::from("True"))
+    );
     let set = s.policies.to_policy_set().unwrap();
     assert_eq!(
         set.settings[1].origin,
@@ -236,4 +242,45 @@ fn secrets_are_redacted_in_the_resolved_view() {
         !format!("{s:?}").contains("hunter2-password"),
         "Debug must not leak either"
     );
+}
+
+#[test]
+fn calculated_policies_are_checked_at_load_by_key() {
+    let calculated =
+        |body: &str| format!("[[policies.settings]]\nscope = \"workload-name:a*\"\n{body}\n");
+    let s = load(
+        Some(&calculated(
+            "idempotent = { template_input = \"{ resource { data } }\", template = \"{{ $.resource.data.Environment }}\" }",
+        )),
+        &[],
+    )
+    .unwrap();
+    let set = s.policies.to_policy_set().unwrap();
+    assert_eq!(set.settings[1].calculated.len(), 1);
+    for (body, key, message) in [
+        (
+            "identify = { template_input = \"{ resource { data } }\", template = \"{% if $ %}\" }",
+            "policies.settings[0].identify.template",
+            "syntax error",
+        ),
+        (
+            "identify = { template_input = \"{ resource \", template = \"True\" }",
+            "policies.settings[0].identify.template_input",
+            "not a GraphQL query",
+        ),
+        (
+            "identify = { template_input = \"mutation { unmuteControl(input: { id: \\\"x\\\" }) { muted } }\", template = \"True\" }",
+            "policies.settings[0].identify.template_input",
+            "must be a query",
+        ),
+    ] {
+        let err = load(Some(&calculated(body)), &[])
+            .and_then(|s| s.policies.to_policy_set().map(|_| s))
+            .expect_err(body);
+        assert_eq!(err.key, key, "{body}: {err}");
+        assert!(err.message.contains(message), "{body}: {err}");
+    }
+    // A table that is not a calculation says what is missing.
+    let err = error(Some(&calculated("identify = { template = \"True\" }")), &[]);
+    assert!(err.message.contains("template_input"), "{err}");
 }

@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::answer::{ChoiceStatus, ObservedAnswer};
-use super::hierarchy::{Level, ResolvedPolicies};
+use super::calculated::CalculationTrace;
+use super::hierarchy::{Level, ResolvedPolicies, ResolvedValue};
 use super::policy::{
     BestPractice, Expectation, Mode, NONE_OF_THESE_CHOICE_ID, PolicyKey, PracticePolicy,
     QUESTION_ID, QuestionPolicy,
@@ -43,6 +44,10 @@ pub struct Details {
     /// replay the hierarchy of this evaluation.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub policy_tags: BTreeMap<String, String>,
+    /// The workload as GetWorkload described it (AWS's field names), when this
+    /// evaluation described it: GraphQL serves it as `resource.data`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<serde_json::Value>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -51,6 +56,9 @@ pub struct PolicyDetail {
     pub value: String,
     pub source: Level,
     pub origin: String,
+    /// The template, its input and its output, for a calculated value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calculation: Option<CalculationTrace>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -105,9 +113,12 @@ pub enum Plan {
 /// Decides from the resolved policies whether there is anything to check.
 pub fn plan(policies: ResolvedPolicies) -> Plan {
     let rel04 = policies.get(PolicyKey::Rel04);
+    if let Some(reason) = failed_calculation(PolicyKey::Rel04, rel04) {
+        return Plan::Decided(decided(ControlState::Invalid, reason, &policies));
+    }
     let (mode, expectation) = match QuestionPolicy::parse(&rel04.value) {
         Err(invalid) => {
-            let reason = format!("Invalid policy: {invalid} (from {})", rel04.origin);
+            let reason = format!("Invalid policy: {invalid} (from {})", from(rel04));
             return Plan::Decided(decided(ControlState::Invalid, reason, &policies));
         }
         Ok(QuestionPolicy::Skip) => {
@@ -121,10 +132,13 @@ pub fn plan(policies: ResolvedPolicies) -> Plan {
     if expectation == Expectation::ChoicesFromSubPolicies {
         for (slot, practice) in practices.iter_mut().zip(BestPractice::ALL) {
             let resolved = policies.get(practice.policy_key());
+            if let Some(reason) = failed_calculation(practice.policy_key(), resolved) {
+                return Plan::Decided(decided(ControlState::Invalid, reason, &policies));
+            }
             match PracticePolicy::parse(practice.policy_key(), &resolved.value) {
                 Ok(value) => *slot = value,
                 Err(invalid) => {
-                    let reason = format!("Invalid policy: {invalid} (from {})", resolved.origin);
+                    let reason = format!("Invalid policy: {invalid} (from {})", from(resolved));
                     return Plan::Decided(decided(ControlState::Invalid, reason, &policies));
                 }
             }
@@ -143,6 +157,27 @@ pub fn plan(policies: ResolvedPolicies) -> Plan {
         practices,
         policies,
     })
+}
+
+/// Where a value came from, for reasons: the setting, and for a calculated
+/// value its level and that it was calculated.
+fn from(resolved: &ResolvedValue) -> String {
+    match &resolved.calculation {
+        Some(_) => format!(
+            "{}, {} level, calculated by its template",
+            resolved.origin, resolved.level
+        ),
+        None => resolved.origin.clone(),
+    }
+}
+
+/// The reason a calculated value has none: its query or template failed.
+fn failed_calculation(key: PolicyKey, resolved: &ResolvedValue) -> Option<String> {
+    let error = resolved.calculation.as_ref()?.error.as_ref()?;
+    Some(format!(
+        "Invalid policy: {key} could not be calculated at the {} level ({}): {error}",
+        resolved.level, resolved.origin
+    ))
 }
 
 /// The control could not read the answer (after retries).
@@ -248,6 +283,7 @@ fn policy_details(policies: &ResolvedPolicies) -> Vec<PolicyDetail> {
             value: resolved.value.clone(),
             source: resolved.level,
             origin: resolved.origin.clone(),
+            calculation: resolved.calculation.as_deref().cloned(),
         })
         .collect()
 }

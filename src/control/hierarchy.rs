@@ -7,12 +7,14 @@
 //! settings are ignored. Every value keeps the settings it passed over and why, so
 //! an operator can answer "why is this the value?" without reading code.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::calculated::{Calculation, CalculationTrace};
 use super::glob;
 use super::policy::PolicyKey;
 
@@ -130,6 +132,8 @@ pub struct PolicySetting {
     pub scope: Scope,
     /// Raw values; configuration validates them at load time, tags may still be invalid.
     pub values: BTreeMap<PolicyKey, String>,
+    /// Values calculated per workload (a key is in `values` or here, not both).
+    pub calculated: BTreeMap<PolicyKey, Calculation>,
     pub required: bool,
     pub exception: bool,
     pub expires: Option<DateTime<Utc>>,
@@ -175,6 +179,9 @@ pub struct ResolvedValue {
     pub origin: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub passed_over: Vec<PassedOver>,
+    /// How the value was calculated, when its setting holds a calculation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calculation: Option<Box<CalculationTrace>>,
 }
 
 /// The five resolved policies of one workload.
@@ -191,8 +198,13 @@ impl ResolvedPolicies {
     }
 }
 
+/// The calculations of one evaluation, by the origin of their setting and key.
+#[derive(Clone, Debug, Default)]
+pub struct Calculated(pub BTreeMap<(String, PolicyKey), CalculationTrace>);
+
 struct Candidate<'a> {
-    value: &'a str,
+    value: Cow<'a, str>,
+    calculation: Option<Box<CalculationTrace>>,
     level: Level,
     origin: String,
     required: bool,
@@ -206,7 +218,7 @@ struct Candidate<'a> {
 impl Candidate<'_> {
     fn passed_over(&self, why: String) -> PassedOver {
         PassedOver {
-            value: self.value.to_owned(),
+            value: self.value.to_string(),
             level: self.level,
             origin: self.origin.clone(),
             why,
@@ -214,35 +226,93 @@ impl Candidate<'_> {
     }
 }
 
-/// Resolves all five policies for one workload at time `now`.
+/// Resolves all five policies for one workload at time `now`; calculated
+/// settings show as not calculated (see [`resolve_calculated`]).
 pub fn resolve(
     set: &PolicySet,
     workload: &WorkloadFacts<'_>,
     now: DateTime<Utc>,
 ) -> ResolvedPolicies {
+    resolve_calculated(set, workload, now, &Calculated::default())
+}
+
+/// The settings that apply to `workload`, least specific first.
+fn applicable<'a>(set: &'a PolicySet, workload: &WorkloadFacts<'_>) -> Vec<&'a PolicySetting> {
     let mut applicable: Vec<&PolicySetting> = set
         .settings
         .iter()
         .filter(|s| s.scope.applies_to(workload))
         .collect();
     applicable.sort_by_key(|s| s.scope.precedence()); // stable: config order within a level
+    applicable
+}
 
+/// The calculations to run for `workload`: (origin, key, calculation) of every
+/// applicable, unexpired setting that calculates a value.
+pub fn calculations<'a>(
+    set: &'a PolicySet,
+    workload: &WorkloadFacts<'_>,
+    now: DateTime<Utc>,
+) -> Vec<(&'a str, PolicyKey, &'a Calculation)> {
+    applicable(set, workload)
+        .into_iter()
+        .filter(|s| s.expires.is_none_or(|at| at > now))
+        .flat_map(|s| {
+            s.calculated
+                .iter()
+                .map(move |(key, calculation)| (s.origin.as_str(), *key, calculation))
+        })
+        .collect()
+}
+
+/// Resolves all five policies, taking calculated values from `calculated`.
+pub fn resolve_calculated(
+    set: &PolicySet,
+    workload: &WorkloadFacts<'_>,
+    now: DateTime<Utc>,
+    calculated: &Calculated,
+) -> ResolvedPolicies {
+    let applicable = applicable(set, workload);
     ResolvedPolicies(PolicyKey::ALL.map(|key| {
         let configured = applicable.iter().filter_map(|s| {
-            s.values.get(&key).map(|value| Candidate {
-                value,
-                level: s.scope.level(),
-                origin: s.origin.clone(),
-                required: s.required,
-                exception: s.exception,
-                expires: s.expires,
-                may_enforce: true,
-            })
+            // A setting holds a key as a fixed value or as a calculation.
+            let (value, calculation) = match (s.values.get(&key), s.calculated.get(&key)) {
+                (Some(value), _) => (Cow::Borrowed(value.as_str()), None),
+                (None, Some(calculation)) => {
+                    let trace = calculated
+                        .0
+                        .get(&(s.origin.clone(), key))
+                        .cloned()
+                        .unwrap_or_else(|| CalculationTrace {
+                            template: calculation.template.clone(),
+                            input: None,
+                            output: None,
+                            error: Some("not calculated outside an evaluation".to_owned()),
+                        });
+                    (
+                        Cow::Owned(trace.output.clone().unwrap_or_default()),
+                        Some(Box::new(trace)),
+                    )
+                }
+                (None, None) => return None,
+            };
+            Some((s, value, calculation))
+        });
+        let configured = configured.map(|(s, value, calculation)| Candidate {
+            value,
+            calculation,
+            level: s.scope.level(),
+            origin: s.origin.clone(),
+            required: s.required,
+            exception: s.exception,
+            expires: s.expires,
+            may_enforce: true,
         });
         let tag = set.tag_prefix.as_ref().and_then(|prefix| {
             let tag_key = format!("{prefix}{key}");
             workload.tags.get(&tag_key).map(|value| Candidate {
-                value,
+                value: Cow::Borrowed(value.as_str()),
+                calculation: None,
                 level: Level::Tag,
                 origin: format!("tag {tag_key}"),
                 required: false,
@@ -265,6 +335,7 @@ fn resolve_key<'a>(
         level: Level::Default,
         origin: "built-in default".to_owned(),
         passed_over: Vec::new(),
+        calculation: None,
     };
     let mut passed_over = Vec::new();
     // The most senior `required` setting in force, if any: (its origin, its level).
@@ -274,7 +345,7 @@ fn resolve_key<'a>(
             passed_over.push(candidate.passed_over(format!("expired at {}", expires.to_rfc3339())));
             continue;
         }
-        if key == PolicyKey::Rel04 && is_enforce(candidate.value) && !candidate.may_enforce {
+        if key == PolicyKey::Rel04 && is_enforce(&candidate.value) && !candidate.may_enforce {
             passed_over.push(candidate.passed_over(
                 "a tag may not make rel04d write answers (policies.tags.allow_enforce is false)"
                     .to_owned(),
@@ -299,9 +370,10 @@ fn resolve_key<'a>(
         if candidate.required && held_by.is_none() {
             held_by = Some((candidate.origin.clone(), candidate.level));
         }
-        current.value = candidate.value.to_owned();
+        current.value = candidate.value.into_owned();
         current.level = candidate.level;
         current.origin = candidate.origin;
+        current.calculation = candidate.calculation;
     }
     current.passed_over = passed_over;
     current

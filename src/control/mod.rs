@@ -3,6 +3,7 @@
 //! clock or knows why it is called; callers pass everything in.
 
 pub mod answer;
+pub mod calculated;
 pub mod defer;
 pub mod enforce;
 pub mod enforce_plan;
@@ -15,10 +16,12 @@ pub mod state;
 mod testing;
 
 pub use answer::{ChoiceStatus, ObservedAnswer};
+pub use calculated::{Calculation, CalculationTrace};
 pub use enforce::{AnswerUpdate, plan_update};
 pub use evaluate::{Details, Expected, Outcome, Plan, judge, plan, unreadable};
 pub use hierarchy::{
-    Level, PolicySet, PolicySetting, ResolvedPolicies, Scope, WorkloadFacts, resolve,
+    Calculated, Level, PolicySet, PolicySetting, ResolvedPolicies, Scope, WorkloadFacts,
+    calculations, resolve, resolve_calculated,
 };
 pub use policy::{BestPractice, Expectation, Mode, PolicyKey};
 pub use state::ControlState;

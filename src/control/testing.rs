@@ -23,6 +23,7 @@ pub fn policies(values: &[(&str, &str)]) -> ResolvedPolicies {
         settings: vec![PolicySetting {
             scope: Scope::Global,
             values,
+            calculated: Default::default(),
             required: false,
             exception: false,
             expires: None,

@@ -44,6 +44,7 @@ fn setting(scope: &str, value: &str) -> PolicySetting {
         origin: format!("config {scope}"),
         scope,
         values: BTreeMap::from([(PolicyKey::Idempotent, value.to_owned())]),
+        calculated: BTreeMap::new(),
         required: false,
         exception: false,
         expires: None,

@@ -199,3 +199,79 @@ proptest! {
         let _ = Filter::parse(&terms.join(" "));
     }
 }
+
+#[test]
+fn guardrails_spellings_parse_as_written() {
+    let f = Filter::parse(
+        "controlTypeId:tmod:@turbot/aws-wellarchitected-framework#/control/types/rel04 \
+         controlTypeLevel:self resourceTypeId:tmod:@turbot/aws-wellarchitected#/resource/types/workload \
+         $.turbot.tags.were:'wolf pack' sort:stateChangeTimestamp",
+    )
+    .unwrap();
+    assert_eq!(f.terms.len(), 3, "controlTypeLevel:self changes nothing");
+    assert_eq!(values(&f.terms[0]), ["rel04"]);
+    assert_eq!(
+        values(&f.terms[1]),
+        ["rel04"],
+        "the workload type is every control"
+    );
+    assert_eq!(f.terms[2].key, Key::Data);
+    assert_eq!(f.terms[2].path, ["turbot", "tags", "were"]);
+    assert_eq!(
+        values(&f.terms[2]),
+        ["wolf pack"],
+        "single quotes like double"
+    );
+    assert_eq!(f.sort.unwrap().field, "updated_at");
+
+    let other = Filter::parse("resourceTypeId:tmod:@turbot/aws-s3#/resource/types/bucket").unwrap();
+    assert_eq!(
+        values(&other.terms[0]),
+        ["tmod:@turbot/aws-s3#/resource/types/bucket"]
+    );
+    let root = Filter::parse("resourceId:'tmod:@turbot/turbot#/'").unwrap();
+    assert_eq!(root.terms[0].key, Key::ControlType);
+    assert_eq!(
+        values(&root.terms[0]),
+        ["rel04"],
+        "the root holds every workload"
+    );
+    let notes = Filter::parse("notificationType:control_updated sort:-timestamp").unwrap();
+    assert_eq!(values(&notes.terms[0]), ["rel04"]);
+    assert_eq!(notes.sort.unwrap().field, "occurred_at");
+    let err = Filter::parse("$.turbot..tags:x").unwrap_err();
+    assert!(err.message.contains("not a path"), "{err}");
+}
+
+#[test]
+fn path_terms_look_into_the_resource_and_its_turbot_block() {
+    let details = serde_json::json!({
+        "resource": { "Environment": "PRODUCTION", "Tags": { "tier": "critical" }, "AwsRegions": ["eu-west-1", "us-east-1"] }
+    });
+    let resource = resource_value("id1", "orders", "arn:w", &details);
+    let at = |path: &str| {
+        let path: Vec<String> = path.split('.').map(str::to_owned).collect();
+        strings_at(&resource, &path)
+    };
+    assert_eq!(at("Environment"), ["PRODUCTION"]);
+    assert_eq!(at("turbot.tags.tier"), ["critical"]);
+    assert_eq!(at("turbot.akas"), ["arn:w"]);
+    assert_eq!(at("AwsRegions"), ["eu-west-1", "us-east-1"]);
+    assert!(at("turbot.tags.missing").is_empty());
+    let untagged = resource_value(
+        "id1",
+        "orders",
+        "arn:w",
+        &serde_json::json!({ "policy_tags": { "rel04d:rel04": "Skip" } }),
+    );
+    let path = [
+        "turbot".to_owned(),
+        "tags".to_owned(),
+        "rel04d:rel04".to_owned(),
+    ];
+    assert_eq!(
+        strings_at(&untagged, &path),
+        ["Skip"],
+        "policy tags when no description"
+    );
+}

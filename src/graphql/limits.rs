@@ -21,10 +21,15 @@ pub const MAX_REGEXES_PER_REQUEST: usize = 16;
 
 /// The cost of a paged list field: its page size times what each item selects.
 pub fn page_cost(filter: Option<&str>, child_complexity: usize) -> usize {
+    page_cost_of(filter, child_complexity, MAX_PAGE)
+}
+
+/// [`page_cost`] for a list whose pages hold at most `max_page` items.
+pub fn page_cost_of(filter: Option<&str>, child_complexity: usize, max_page: u32) -> usize {
     let page = filter
         .and_then(Filter::requested_limit)
-        .unwrap_or(MAX_PAGE)
-        .clamp(1, MAX_PAGE) as usize;
+        .unwrap_or(max_page)
+        .clamp(1, max_page) as usize;
     1 + page.saturating_mul(child_complexity)
 }
 

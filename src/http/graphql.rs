@@ -1,5 +1,6 @@
 //! `POST /graphql`: who may ask (see [`super::access`]), and what one request may
-//! cost. The schema bounds rows and regexes per request; here each request gets a
+//! cost. Mutations (mute, unmute, run a control) change state, so they are taken
+//! only with a bearer token (`http.graphql_token`) configured and presented. The schema bounds rows and regexes per request; here each request gets a
 //! deadline, at most [`MAX_CONCURRENT`] run at once, and a response over
 //! [`MAX_RESPONSE_BYTES`] is refused instead of sent — so memory stays bounded
 //! whatever the queries.
@@ -17,8 +18,8 @@ use tokio::sync::Semaphore;
 
 use super::access::{self, Access};
 use super::{MAX_QUERY_BYTES, bearer_matches, body};
-use crate::graphql::Rel04Schema;
 use crate::graphql::limits::RegexBudget;
+use crate::graphql::{Actor, Rel04Schema};
 
 /// GraphQL requests executing at once; others wait (within their deadline).
 /// Each may hold a response tree of up to the complexity limit in memory.
@@ -76,9 +77,18 @@ pub async fn graphql(State(endpoint): State<Arc<Endpoint>>, request: Request) ->
         Err(refusal) => return refused(refusal),
     };
     let request = match parse(&body) {
-        Ok(request) => request.data(RegexBudget::default()),
+        Ok(request) => request
+            .data(RegexBudget::default())
+            .data(Actor("graphql (HTTP)".to_owned())),
         Err(message) => return error(StatusCode::BAD_REQUEST, "BAD_REQUEST", message),
     };
+    if endpoint.token.is_none() && is_mutation(&request) {
+        return error(
+            StatusCode::FORBIDDEN,
+            "MUTATIONS_OFF",
+            "mutations need a bearer token: set http.graphql_token (and send it)",
+        );
+    }
     let deadline = endpoint.request_timeout;
     let run = async {
         let _running = endpoint.running.acquire().await;
@@ -95,6 +105,25 @@ pub async fn graphql(State(endpoint): State<Arc<Endpoint>>, request: Request) ->
                 humantime::format_duration(deadline)
             ),
         ),
+    }
+}
+
+/// Whether the operation `request` runs is a mutation. A document that does not
+/// parse is not: execution reports its syntax error.
+fn is_mutation(request: &async_graphql::Request) -> bool {
+    use async_graphql::parser::types::{DocumentOperations, OperationType};
+    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+        return false;
+    };
+    let is =
+        |op: &async_graphql::parser::types::OperationDefinition| op.ty == OperationType::Mutation;
+    match (&document.operations, request.operation_name.as_deref()) {
+        (DocumentOperations::Single(op), _) => is(&op.node),
+        (DocumentOperations::Multiple(ops), Some(name)) => {
+            ops.get(name).is_some_and(|op| is(&op.node))
+        }
+        // Ambiguous without a name: refused by execution unless there is one.
+        (DocumentOperations::Multiple(ops), None) => ops.values().any(|op| is(&op.node)),
     }
 }
 

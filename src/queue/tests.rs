@@ -10,6 +10,7 @@ fn listed(id: &str) -> Job {
             region: "us-east-1".into(),
             lenses: vec![],
             tags: None,
+            data: None,
         }),
         trigger: Trigger::Sweep,
     }

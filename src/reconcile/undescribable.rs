@@ -50,6 +50,7 @@ impl Reconciler {
             region: control.region.clone(),
             lenses: Vec::new(),
             tags: None,
+            data: None,
         };
         let outcome = Outcome {
             state: ControlState::Error,

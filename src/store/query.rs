@@ -3,7 +3,8 @@
 //! Value terms become bound parameters (never spliced into the SQL); sort fields are
 //! checked against the table's columns. Regex terms are applied to the rows
 //! afterwards, because SQLite has no regex operator; with a regex in play the limit
-//! is applied after it too.
+//! is applied after it too. So are `$.path` terms, which look into the stored
+//! workload description (JSON the two databases query differently).
 
 use anyhow::Context;
 use futures::TryStreamExt;
@@ -12,7 +13,7 @@ use sqlx::any::AnyRow;
 
 use super::Store;
 use super::rows::{CONTROL_COLUMNS, ControlRow, TRANSITION_COLUMNS, TransitionRow};
-use crate::filter::{Filter, Key, Matcher, Term};
+use crate::filter::{self, Filter, Key, Matcher, Term};
 
 /// Rows a regex filter may test in one query. Each costs up to
 /// [`crate::filter::MAX_REGEXES`] regex matches; past this the caller is asked to
@@ -107,16 +108,35 @@ impl Table {
             }
             (_, Key::Account) => "account_id",
             (_, Key::Region) => "region",
-            (_, Key::Resource) => "workload_arn",
+            (_, Key::Resource) => {
+                let arns = list(binds);
+                let ids = list(binds);
+                return format!("(workload_arn IN ({arns}) OR workload_id IN ({ids}))");
+            }
             (_, Key::ControlType) => "control_type",
+            // Applied after the query (see `build`).
+            (_, Key::Data) => return "1 = 1".to_owned(),
         };
         format!("{column} IN ({})", list(binds))
     }
 }
 
-/// The fields a term is tested against, for regex terms applied after the query.
+/// The fields a term is tested against, for regex and `$.path` terms applied
+/// after the query.
 trait Fields {
     fn fields(&self, key: Key) -> Vec<&str>;
+    /// The JSON `$.path` terms look into ([`filter::resource_value`]).
+    fn resource(&self) -> serde_json::Value;
+
+    fn satisfies(&self, term: &Term) -> bool {
+        match term.key {
+            Key::Data => {
+                let found = filter::strings_at(&self.resource(), &term.path);
+                term.matches(found.iter().map(String::as_str))
+            }
+            key => term.matches(self.fields(key)),
+        }
+    }
 }
 
 impl Fields for ControlRow {
@@ -126,9 +146,19 @@ impl Fields for ControlRow {
             Key::Workload => vec![&self.workload_id, &self.workload_name],
             Key::Account => vec![&self.account_id],
             Key::Region => vec![&self.region],
-            Key::Resource => vec![&self.workload_arn],
+            Key::Resource => vec![&self.workload_arn, &self.workload_id],
             Key::ControlType => vec![&self.control_type],
+            Key::Data => Vec::new(),
         }
+    }
+
+    fn resource(&self) -> serde_json::Value {
+        filter::resource_value(
+            &self.workload_id,
+            &self.workload_name,
+            &self.workload_arn,
+            &self.details,
+        )
     }
 }
 
@@ -139,9 +169,17 @@ impl Fields for TransitionRow {
             Key::Workload => vec![&self.workload_id],
             Key::Account => vec![&self.account_id],
             Key::Region => vec![&self.region],
-            Key::Resource => vec![&self.workload_arn],
+            Key::Resource => vec![&self.workload_arn, &self.workload_id],
             Key::ControlType => vec![&self.control_type],
+            Key::Data => Vec::new(),
         }
+    }
+
+    fn resource(&self) -> serde_json::Value {
+        let name = self.details["resource"]["WorkloadName"]
+            .as_str()
+            .unwrap_or_default();
+        filter::resource_value(&self.workload_id, name, &self.workload_arn, &self.details)
     }
 }
 
@@ -157,6 +195,7 @@ fn build(
     for term in &filter.terms {
         match &term.matcher {
             Matcher::Regex(_) => regexes.push(term),
+            Matcher::AnyOf(_) if term.key == Key::Data => regexes.push(term),
             Matcher::AnyOf(values) => {
                 let condition = table.condition(term.key, values, &mut binds);
                 conditions.push(if term.negated {
@@ -295,10 +334,7 @@ impl Store {
                 tokio::task::yield_now().await;
             }
             let row = from_row(&row)?;
-            if !regexes
-                .iter()
-                .all(|term| term.matches(row.fields(term.key)))
-            {
+            if !regexes.iter().all(|term| row.satisfies(term)) {
                 continue;
             }
             if skipped < offset {

@@ -4,6 +4,7 @@
 //! SDK retries are turned off: this module owns retrying, so every attempt passes
 //! the rate limiter and is counted, and throttling storms cannot drain a retry quota.
 
+mod describe;
 mod rate;
 mod retry;
 mod updated;
@@ -274,6 +275,7 @@ fn workload_from(
         region: region.to_owned(),
         lenses: lenses.to_vec(),
         tags: None,
+        data: None,
     })
 }
 
@@ -301,6 +303,7 @@ fn from_workload(workload: &wa::Workload) -> Option<Workload> {
             .map(|tags| tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default(),
     );
+    converted.data = Some(describe::workload_data(workload));
     Some(converted)
 }
 

@@ -62,7 +62,7 @@ async fn seeded(token: Option<&str>) -> (RunningDaemon, Vec<String>) {
     (d, ids)
 }
 
-async fn graphql(d: &RunningDaemon, token: Option<&str>, body: Value) -> (u16, Value) {
+pub(crate) async fn graphql(d: &RunningDaemon, token: Option<&str>, body: Value) -> (u16, Value) {
     let mut request = reqwest::Client::new()
         .post(format!("http://{}/graphql", d.http))
         .json(&body);
@@ -94,7 +94,7 @@ fn cli(database_url: &str, args: &[&str]) -> (String, String, bool) {
     )
 }
 
-fn database_url(d: &RunningDaemon) -> String {
+pub(crate) fn database_url(d: &RunningDaemon) -> String {
     d.daemon.settings.database_url().to_owned()
 }
 
@@ -239,7 +239,7 @@ async fn malformed_filters_and_queries_get_errors_that_point_at_the_problem() {
     let error = &body["errors"][0];
     assert_eq!(
         error["message"],
-        "bad filter term 2 `colour:red`: unknown key `colour`; keys are state, workload, account, region, resource, controlType, sort, limit"
+        "bad filter term 2 `colour:red`: unknown key `colour`; keys are state, workload, account, region, resource, controlType, sort, limit, $.path (and Guardrails' controlTypeId, controlTypeLevel, resourceId, resourceTypeId, notificationType)"
     );
     assert_eq!(error["extensions"]["position"], 2);
     assert_eq!(error["extensions"]["term"], "colour:red");

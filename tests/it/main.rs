@@ -16,6 +16,7 @@ mod defer;
 mod events;
 mod faults;
 mod graphql;
+mod guardrails;
 mod hostile;
 mod http_events;
 mod module_graph;

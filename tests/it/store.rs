@@ -25,6 +25,7 @@ fn a_workload(n: u32) -> Workload {
         region: REGION.into(),
         lenses: vec!["wellarchitected".into()],
         tags: None,
+        data: None,
     }
 }
 

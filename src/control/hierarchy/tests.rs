@@ -22,6 +22,7 @@ fn setting(scope: &str, key: PolicyKey, value: &str) -> PolicySetting {
         origin: scope.to_string(),
         scope,
         values: BTreeMap::from([(key, value.to_owned())]),
+        calculated: BTreeMap::new(),
         required: false,
         exception: false,
         expires: None,

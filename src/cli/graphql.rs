@@ -1,0 +1,143 @@
+//! `rel04d graphql`, like Guardrails' `turbot graphql`: a query (text or
+//! `--query FILE`), or the `controls` / `notifications` shortcuts that page
+//! through every match and print the items as JSON or YAML. Runs against the
+//! state database, no daemon needed; mutes and unmutes work, `runControl` needs
+//! the daemon and says so.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Subcommand, ValueEnum};
+use serde_json::{Value, json};
+
+use super::commands::open_store;
+use crate::config::Settings;
+use crate::graphql::{Actor, Rel04Schema};
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct GraphqlArgs {
+    #[command(subcommand)]
+    pub list: Option<GraphqlList>,
+    /// The query text (or --query FILE).
+    pub text: Option<String>,
+    /// A file holding the query, e.g. a query saved for Guardrails.
+    #[arg(long, value_name = "FILE", conflicts_with = "text")]
+    pub query: Option<PathBuf>,
+    /// Variables as a JSON object.
+    #[arg(long)]
+    pub variables: Option<String>,
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: Format,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GraphqlList {
+    /// Every control matching --filter (Guardrails' filter grammar).
+    Controls(ListArgs),
+    /// Every control notification (transition) matching --filter, newest first.
+    Notifications(ListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[arg(long, default_value = "")]
+    pub filter: String,
+    /// The fields of each item, e.g. '{ state reason resource { turbot { title } } }'.
+    #[arg(long, value_name = "SELECTION")]
+    pub output: Option<String>,
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: Format,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Yaml,
+}
+
+const CONTROL_FIELDS: &str = "{ state reason turbot { id resourceId stateChangeTimestamp } \
+     resource { turbot { title akas } trunk { title } } }";
+const NOTIFICATION_FIELDS: &str = "{ notificationType timestamp actor { identity { turbot { title } } } \
+     control { state reason } oldControl { state } resource { turbot { title akas } } }";
+
+pub async fn run(settings: &Settings, args: GraphqlArgs) -> anyhow::Result<()> {
+    let store = open_store(settings).await?;
+    let schema = crate::graphql::schema(store, settings.policies.to_policy_set()?);
+    match args.list {
+        Some(GraphqlList::Controls(list)) => {
+            let items = list_all(&schema, "controls", CONTROL_FIELDS, &list).await?;
+            print(&Value::Array(items), list.format)
+        }
+        Some(GraphqlList::Notifications(list)) => {
+            let items = list_all(&schema, "notifications", NOTIFICATION_FIELDS, &list).await?;
+            print(&Value::Array(items), list.format)
+        }
+        None => {
+            let text = match (args.text, args.query) {
+                (Some(text), _) => text,
+                (None, Some(path)) => std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read --query {}", path.display()))?,
+                (None, None) => anyhow::bail!(
+                    "give a query: rel04d graphql '{{ ... }}', --query FILE, or the controls / notifications subcommands"
+                ),
+            };
+            let variables = match args.variables {
+                Some(text) => {
+                    serde_json::from_str(&text).context("--variables is not a JSON object")?
+                }
+                None => json!({}),
+            };
+            let response = execute(&schema, text, variables).await;
+            print(&serde_json::to_value(&response)?, args.format)?;
+            anyhow::ensure!(response.errors.is_empty(), "the query returned errors");
+            Ok(())
+        }
+    }
+}
+
+async fn execute(schema: &Rel04Schema, query: String, variables: Value) -> async_graphql::Response {
+    let actor = std::env::var("USER").unwrap_or_else(|_| "cli".to_owned());
+    let request = async_graphql::Request::new(query)
+        .variables(async_graphql::Variables::from_json(variables))
+        .data(Actor(actor));
+    crate::graphql::execute(schema, request).await
+}
+
+/// Every item of `field` matching the filter, following `paging.next`.
+async fn list_all(
+    schema: &Rel04Schema,
+    field: &str,
+    default_fields: &str,
+    list: &ListArgs,
+) -> anyhow::Result<Vec<Value>> {
+    let fields = list.output.as_deref().unwrap_or(default_fields);
+    let query = format!(
+        "query List($filter: String, $paging: String) {{ list: {field}(filter: $filter, paging: $paging) \
+         {{ items {fields} paging {{ next }} }} }}"
+    );
+    let (mut items, mut paging) = (Vec::new(), Value::Null);
+    loop {
+        let variables = json!({ "filter": list.filter, "paging": paging });
+        let response = execute(schema, query.clone(), variables).await;
+        if let Some(error) = response.errors.first() {
+            anyhow::bail!("{}", error.message);
+        }
+        let mut data = response.data.into_json()?;
+        let page = data["list"].take();
+        items.extend(page["items"].as_array().cloned().unwrap_or_default());
+        // A `limit:` in the filter is all the caller wants: one page.
+        if page["paging"]["next"].is_null() || list.filter.contains("limit:") {
+            return Ok(items);
+        }
+        paging = page["paging"]["next"].clone();
+    }
+}
+
+fn print(value: &Value, format: Format) -> anyhow::Result<()> {
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(value)?),
+        Format::Yaml => print!("{}", super::yaml::to_yaml(value)),
+    }
+    Ok(())
+}

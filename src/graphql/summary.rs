@@ -1,0 +1,173 @@
+//! Guardrails' control summaries: counts by state, per control type and per
+//! resource (account, account-region). Muted controls are not counted.
+
+use std::collections::BTreeMap;
+
+use async_graphql::SimpleObject;
+
+use super::turbot::{ControlType, ResourceType, Trunk};
+use crate::control::ControlState;
+use crate::store::ControlRow;
+
+const ACCOUNT_TYPE: &str = "tmod:@turbot/aws#/resource/types/account";
+const REGION_TYPE: &str = "tmod:@turbot/aws#/resource/types/region";
+
+/// `summary { control { total alarm error invalid ok skipped tbd } }`.
+#[derive(SimpleObject, Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub struct StateCounts {
+    pub total: i64,
+    pub alarm: i64,
+    pub error: i64,
+    pub invalid: i64,
+    pub ok: i64,
+    pub skipped: i64,
+    pub tbd: i64,
+}
+
+impl StateCounts {
+    /// Counts `rows` by state, leaving muted controls out.
+    fn of<'a>(rows: impl IntoIterator<Item = &'a ControlRow>) -> StateCounts {
+        let mut counts = StateCounts::default();
+        for row in rows.into_iter().filter(|r| !r.muted) {
+            let slot = match row.state {
+                ControlState::Alarm => &mut counts.alarm,
+                ControlState::Error => &mut counts.error,
+                ControlState::Invalid => &mut counts.invalid,
+                ControlState::Ok => &mut counts.ok,
+                ControlState::Skipped => &mut counts.skipped,
+                ControlState::Tbd => &mut counts.tbd,
+                // History, not a control in force.
+                ControlState::Removed => continue,
+            };
+            *slot += 1;
+            counts.total += 1;
+        }
+        counts
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct Summary {
+    pub control: StateCounts,
+}
+
+#[derive(SimpleObject)]
+pub struct SummaryStats {
+    pub total: i64,
+    pub control: StateCounts,
+}
+
+#[derive(SimpleObject)]
+pub struct SummaryMetadata {
+    pub stats: SummaryStats,
+}
+
+/// An account or an account-region, as Guardrails shows a resource in summaries.
+#[derive(SimpleObject)]
+pub struct SummaryResource {
+    pub turbot: SummaryResourceTurbot,
+    pub trunk: Trunk,
+    #[graphql(name = "type")]
+    pub type_: ResourceType,
+}
+
+#[derive(SimpleObject)]
+pub struct SummaryResourceTurbot {
+    pub id: String,
+    pub title: String,
+    pub akas: Vec<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct SummaryItem {
+    /// For summaries by control type.
+    #[graphql(name = "type")]
+    pub type_: Option<ControlType>,
+    /// For summaries by resource.
+    pub resource: Option<SummaryResource>,
+    pub summary: Summary,
+}
+
+#[derive(SimpleObject)]
+pub struct SummaryPage {
+    pub items: Vec<SummaryItem>,
+    pub metadata: SummaryMetadata,
+}
+
+fn page(items: Vec<SummaryItem>, rows: &[ControlRow]) -> SummaryPage {
+    let control = StateCounts::of(rows);
+    SummaryPage {
+        metadata: SummaryMetadata {
+            stats: SummaryStats {
+                total: items.len() as i64,
+                control,
+            },
+        },
+        items,
+    }
+}
+
+/// One item: REL 04, the only control type.
+pub fn by_control_type(rows: &[ControlRow]) -> SummaryPage {
+    let item = SummaryItem {
+        type_: Some(ControlType),
+        resource: None,
+        summary: Summary {
+            control: StateCounts::of(rows),
+        },
+    };
+    page(vec![item], rows)
+}
+
+/// One item per account, then one per account-region, each in key order.
+pub fn by_resource(rows: &[ControlRow]) -> SummaryPage {
+    let mut accounts: BTreeMap<&str, Vec<&ControlRow>> = BTreeMap::new();
+    let mut regions: BTreeMap<(&str, &str), Vec<&ControlRow>> = BTreeMap::new();
+    for row in rows {
+        accounts.entry(&row.account_id).or_default().push(row);
+        regions
+            .entry((&row.account_id, &row.region))
+            .or_default()
+            .push(row);
+    }
+    let item = |id: String, titles: &[&str], uri: &str, title: &str, counts| SummaryItem {
+        type_: None,
+        resource: Some(SummaryResource {
+            turbot: SummaryResourceTurbot {
+                title: titles.last().copied().unwrap_or_default().to_owned(),
+                akas: vec![id.clone()],
+                id,
+            },
+            trunk: Trunk::of(titles),
+            type_: ResourceType {
+                uri: uri.to_owned(),
+                title: title.to_owned(),
+            },
+        }),
+        summary: Summary { control: counts },
+    };
+    let mut items: Vec<SummaryItem> = accounts
+        .into_iter()
+        .map(|(account, rows)| {
+            let id = format!("arn:aws:::{account}");
+            item(
+                id,
+                &[account],
+                ACCOUNT_TYPE,
+                "Account",
+                StateCounts::of(rows),
+            )
+        })
+        .collect();
+    items.extend(regions.into_iter().map(|((account, region), rows)| {
+        let id = format!("arn:aws::{region}:{account}");
+        item(
+            id,
+            &[account, region],
+            REGION_TYPE,
+            "Region",
+            StateCounts::of(rows),
+        )
+    }));
+    page(items, rows)
+}
