@@ -59,6 +59,7 @@ async fn main() {
         .expect("set REL04D_TEST_MOTO_URL (scripts/bench.sh events does)");
 
     let moto_sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(rel04d::aws::http_client())
         .region(aws_config::Region::new(REGION))
         .credentials_provider(aws_credential_types::Credentials::new(
             "bench", "bench", None, None, "bench",

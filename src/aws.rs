@@ -8,6 +8,8 @@ use aws_config::sts::AssumeRoleProvider;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 use secrecy::ExposeSecret;
@@ -48,6 +50,7 @@ impl AwsSetup {
     /// per-attempt timeouts on.
     pub async fn from_env(settings: &AwsSettings) -> Self {
         let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(http_client())
             .retry_config(RetryConfig::disabled())
             .timeout_config(timeouts(settings))
             .load()
@@ -61,6 +64,7 @@ impl AwsSetup {
     /// Static placeholder credentials in `region`, for local endpoints only.
     pub async fn local(settings: &AwsSettings, region: &str, endpoints: Endpoints) -> Self {
         let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(http_client())
             .region(Region::new(region.to_owned()))
             .credentials_provider(Credentials::new(
                 "local",
@@ -102,6 +106,15 @@ impl AwsSetup {
         }
         aws_sdk_eventbridge::Client::from_conf(config.build())
     }
+}
+
+/// The SDK's HTTPS client (hyper 1, rustls on ring, the system's trust roots). The
+/// SDK crates are built without a bundled client, so every SDK configuration,
+/// tests' included, takes this one.
+pub fn http_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .build_https()
 }
 
 pub fn timeouts(settings: &AwsSettings) -> TimeoutConfig {

@@ -9,6 +9,7 @@ mod controls;
 mod events;
 mod health;
 mod leases;
+mod migrations;
 mod mutes;
 mod outbox;
 mod own_writes;
@@ -75,9 +76,6 @@ pub enum StoreError {
     #[error("cannot read the database's tables: {0}")]
     Inspect(sqlx::Error),
 }
-
-static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 impl Store {
     /// Opens a pool. SQLite files are created when the URL says `mode=rwc`.
@@ -155,8 +153,8 @@ impl Store {
             return Err(StoreError::Foreign(shown.join(", ")));
         }
         match self.backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
-            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
+            Backend::Sqlite => migrations::SQLITE.run(&self.pool).await?,
+            Backend::Postgres => migrations::POSTGRES.run(&self.pool).await?,
         }
         Ok(())
     }
@@ -171,8 +169,8 @@ impl Store {
     /// any; the error says what to do.
     pub async fn check_schema(&self) -> anyhow::Result<()> {
         let known = match self.backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS.iter().count(),
-            Backend::Postgres => POSTGRES_MIGRATIONS.iter().count(),
+            Backend::Sqlite => migrations::SQLITE.iter().count(),
+            Backend::Postgres => migrations::POSTGRES.iter().count(),
         } as i64;
         let applied: Result<(i64,), _> =
             sqlx::query_as("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")

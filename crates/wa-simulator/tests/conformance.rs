@@ -711,6 +711,8 @@ async fn sdk_requests_with_every_member_are_understood() {
     let credentials =
         aws_sdk_wellarchitected::config::Credentials::new("test", "test", None, None, "static");
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        // The SDK crates carry no bundled client; the simulator speaks plain HTTP.
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(credentials)
         .endpoint_url(h.server.url())

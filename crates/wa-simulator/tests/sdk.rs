@@ -41,6 +41,8 @@ impl Harness {
     async fn start(sim: Simulator) -> Self {
         let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
         let config = aws_config::defaults(BehaviorVersion::latest())
+            // The SDK crates carry no bundled client; the simulator speaks plain HTTP.
+            .http_client(aws_smithy_http_client::Builder::new().build_http())
             .region(Region::new("us-east-1"))
             .credentials_provider(Credentials::new("test", "test", None, None, "static"))
             .endpoint_url(server.url())

@@ -28,6 +28,7 @@ impl Moto {
             "REL04D_TEST_MOTO_URL is not set: run scripts/test.sh, which starts moto server",
         );
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(rel04d::aws::http_client())
             .region(aws_config::Region::new(super::REGION))
             .credentials_provider(aws_credential_types::Credentials::new(
                 "test", "test", None, None, "test",
