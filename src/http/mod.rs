@@ -1,11 +1,12 @@
 //! The daemon's HTTP listener (loopback by default): health, readiness,
-//! Prometheus metrics, `POST /events` for EventBridge API destinations, and
-//! `POST /graphql`, which reads every control.
+//! Prometheus metrics, `POST /events` for EventBridge API destinations,
+//! `POST /graphql`, which reads every control, and the status page ([`web`]).
 
 mod access;
 mod body;
 mod graphql;
 mod server;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -51,6 +52,8 @@ pub struct HttpState {
     pub inbox_wake: Arc<Notify>,
     /// Reads and routes pushed events, and counts and logs what is not evaluated.
     pub events: Arc<EventHandler>,
+    /// The status page's reads and live updates.
+    pub web: Arc<web::Web>,
 }
 
 /// The routes, for a listener bound to `listening_on` (a name `Host` may carry).
@@ -72,6 +75,18 @@ pub fn router(state: HttpState, listening_on: SocketAddr) -> Router {
         request_timeout: http.request_timeout,
         running: Semaphore::new(graphql::MAX_CONCURRENT),
     });
+    // The status page shows what GraphQL reads, under the same rule.
+    let pages_off = (http.graphql_token.is_none() && !listening_on.ip().is_loopback()).then(|| {
+        format!(
+            "The status page is off: {listening_on} is not a loopback address and http.graphql_token is not set"
+        )
+    });
+    let pages = web::routes(
+        state.web.clone(),
+        access.clone(),
+        http.graphql_token.clone(),
+        pages_off,
+    );
     let events = EventsEndpoint {
         state: state.clone(),
         access,
@@ -81,6 +96,7 @@ pub fn router(state: HttpState, listening_on: SocketAddr) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .with_state(state)
+        .merge(pages)
         .route("/events", post(post_event).with_state(Arc::new(events)))
         .route("/graphql", post(graphql::graphql).with_state(endpoint))
         .layer(

@@ -20,4 +20,5 @@ mod module_graph;
 mod mute;
 mod replicas;
 mod secrets;
+mod status_page;
 mod store;
