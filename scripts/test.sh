@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a clean clone: installs what it needs (Debian's
-# postgresql, a Python venv with moto, botocore and cfn-lint), starts PostgreSQL
-# and moto on loopback, then runs formatting, lints and every test — the
+# postgresql, chromium and prometheus's promtool, a Python venv with moto,
+# botocore and cfn-lint), starts PostgreSQL and moto on loopback, then runs formatting, lints and every test — the
 # integration suite once on SQLite and once on Postgres — and last builds the
 # image's binary (profile dist) and runs it in the container image (scripts/container-test.sh).
 set -euo pipefail
@@ -13,6 +13,12 @@ trap stop_services EXIT
 
 install_packages
 install_python
+# The status page's browser tests (tests/it/status_page/browser.rs) drive it.
+if ! command -v chromium >/dev/null; then
+    log "installing Debian's chromium"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
 start_postgres
 start_moto
 # faults:: (tests/it/faults.rs) restarts the server mid-run on its Postgres pass.
@@ -20,6 +26,9 @@ export REL04D_TEST_PG_RESTART="${PG_AS[*]} $(pg_bindir)/pg_ctl -D $WORK/pgdata -
 
 log "deploy lint (cfn-lint deploy/*.yaml, hadolint Dockerfile)"
 VENV="$VENV" scripts/lint-deploy.sh
+
+log "Prometheus rules: promtool check rules, promtool test rules"
+scripts/check-prometheus.sh
 
 log "cargo deny: advisories (RustSec snapshot in ../shared), licences, bans, sources"
 VENV="$VENV" scripts/security.sh

@@ -17,6 +17,7 @@ mod graphql;
 mod hostile;
 mod http_events;
 mod module_graph;
+mod monitoring;
 mod mute;
 mod replicas;
 mod secrets;
