@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a clean clone: installs what it needs (Debian's
 # postgresql, chromium and prometheus's promtool, a Python venv with moto,
-# botocore and cfn-lint), starts PostgreSQL and moto on loopback, then runs formatting, lints and every test — the
-# integration suite once on SQLite and once on Postgres — and last builds the
+# botocore and cfn-lint), starts PostgreSQL and moto on loopback, then runs
+# formatting, lints and every test — the integration suite once on SQLite and once on Postgres — and last builds the
 # image's binary (profile dist) and runs it in the container image (scripts/container-test.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
