@@ -66,7 +66,14 @@ async fn bench(workloads: usize, requests: usize) {
             break;
         }
     }
-    let overview = client.get(&base).send().await.unwrap().text().await.unwrap();
+    let overview = client
+        .get(&base)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let workload_id = overview
         .split("data-workload-id=\"")
         .nth(1)

@@ -131,7 +131,10 @@ async fn the_dashboard_and_the_alerts_query_only_exposed_metrics() {
         "rel04d_sweep_duration_seconds_bucket",
         "rel04d_outbox_backlog",
     ] {
-        assert!(dashboard.contains(wanted), "the dashboard shows no {wanted}");
+        assert!(
+            dashboard.contains(wanted),
+            "the dashboard shows no {wanted}"
+        );
     }
     d.stop().await;
 }

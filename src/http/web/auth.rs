@@ -152,7 +152,10 @@ pub async fn login(State(gate): State<Arc<Gate>>, request: Request) -> Response 
     );
     let mut response = (
         StatusCode::SEE_OTHER,
-        [(header::LOCATION, next.as_str()), (header::SET_COOKIE, &cookie)],
+        [
+            (header::LOCATION, next.as_str()),
+            (header::SET_COOKIE, &cookie),
+        ],
     )
         .into_response();
     security_headers(response.headers_mut());
@@ -178,7 +181,9 @@ fn same_origin(headers: &HeaderMap) -> Result<(), (StatusCode, String)> {
     } else {
         Err((
             StatusCode::FORBIDDEN,
-            format!("a login from a page at {origin:?} is refused: log in from this listener's own page"),
+            format!(
+                "a login from a page at {origin:?} is refused: log in from this listener's own page"
+            ),
         ))
     }
 }

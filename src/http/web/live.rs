@@ -83,7 +83,10 @@ pub async fn stream(State(web): State<Arc<Web>>) -> Response {
         Ok(id) => id.max(*changes.borrow_and_update()),
         Err(error) => {
             tracing::warn!(error = format!("{error:#}"), "cannot start a live stream");
-            return (StatusCode::SERVICE_UNAVAILABLE, "cannot read the state database\n")
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "cannot read the state database\n",
+            )
                 .into_response();
         }
     };

@@ -78,7 +78,11 @@ pub async fn page(State(web): State<Arc<Web>>, Query(params): Query<Params>) -> 
                 StatusCode::BAD_REQUEST
             };
             let latest = overview.latest;
-            (status, layout::page("Overview", render(&overview), Some(latest))).into_response()
+            (
+                status,
+                layout::page("Overview", render(&overview), Some(latest)),
+            )
+                .into_response()
         }
         Err(error) => {
             tracing::error!(error = format!("{error:#}"), "cannot read the overview");

@@ -21,7 +21,9 @@ async fn the_pages_work_in_chromium_and_update_live() {
             std::env::var_os("CI").is_none(),
             "chromium is not installed (scripts/test.sh installs it)"
         );
-        eprintln!("SKIPPED: no chromium on PATH (set REL04D_CHROMIUM or install Debian's chromium)");
+        eprintln!(
+            "SKIPPED: no chromium on PATH (set REL04D_CHROMIUM or install Debian's chromium)"
+        );
         return;
     };
     let (d, ids) = seeded(12, 3, "").await;
@@ -30,7 +32,10 @@ async fn the_pages_work_in_chromium_and_update_live() {
 
     // The overview's counts are the database's.
     browser
-        .wait_for("the overview", "document.readyState === 'complete' && !!document.querySelector('#controls')")
+        .wait_for(
+            "the overview",
+            "document.readyState === 'complete' && !!document.querySelector('#controls')",
+        )
         .await;
     let counts = browser
         .eval("[...document.querySelectorAll('.count')].map(e => e.dataset.state + '=' + e.textContent).join(' ')")
@@ -39,9 +44,17 @@ async fn the_pages_work_in_chromium_and_update_live() {
         counts,
         json!("alarm=3 error=0 invalid=0 ok=12 tbd=0 skipped=0")
     );
-    assert_eq!(browser.eval("document.querySelectorAll('#controls tbody tr').length").await, json!(15));
+    assert_eq!(
+        browser
+            .eval("document.querySelectorAll('#controls tbody tr').length")
+            .await,
+        json!(15)
+    );
     browser
-        .wait_for("the live stream connected", "document.getElementById('live-status').textContent === 'Live: on'")
+        .wait_for(
+            "the live stream connected",
+            "document.getElementById('live-status').textContent === 'Live: on'",
+        )
         .await;
 
     // Filtering through the form: the URL carries the filter, the table narrows.
@@ -77,11 +90,19 @@ async fn the_pages_work_in_chromium_and_update_live() {
         .eval("[...document.querySelectorAll('#transitions tbody tr td:nth-child(3)')].map(e => e.textContent.trim()).join(',')")
         .await;
     assert_eq!(history, json!("✖ alarm,✔ ok,… tbd"));
-    assert_eq!(browser.eval("document.querySelectorAll('svg.timeline .band').length").await, json!(3));
+    assert_eq!(
+        browser
+            .eval("document.querySelectorAll('svg.timeline .band').length")
+            .await,
+        json!(3)
+    );
 
     // And a transition made now appears on it without reloading.
     browser
-        .wait_for("the live stream connected", "document.getElementById('live-status').textContent === 'Live: on'")
+        .wait_for(
+            "the live stream connected",
+            "document.getElementById('live-status').textContent === 'Live: on'",
+        )
         .await;
     browser.eval("window.notReloaded = true").await;
     flip_answer(&d.sim, &ids[0]);

@@ -25,16 +25,19 @@ pub async fn seeded(ok: usize, alarm: usize, http: &str) -> (RunningDaemon, Vec<
             ids.push(sim.add_workload(spec).id);
         }
     }
-    let config = format!(
-        "[http]\n{http}\n[schedule]\ninterval = \"1h\"\n[policies.global]\n{ALL_TRUE}\n"
-    );
+    let config =
+        format!("[http]\n{http}\n[schedule]\ninterval = \"1h\"\n[policies.global]\n{ALL_TRUE}\n");
     let d = RunningDaemon::start(sim, &config, Endpoints::default()).await;
     d.daemon.sweep_all().await;
     let total = ok + alarm;
-    d.wait_for("every control evaluated", Duration::from_secs(30), || async {
-        let filter = rel04d::filter::Filter::parse("state:ok,alarm").unwrap();
-        d.daemon.store.list_controls(&filter).await.unwrap().len() == total
-    })
+    d.wait_for(
+        "every control evaluated",
+        Duration::from_secs(30),
+        || async {
+            let filter = rel04d::filter::Filter::parse("state:ok,alarm").unwrap();
+            d.daemon.store.list_controls(&filter).await.unwrap().len() == total
+        },
+    )
     .await;
     (d, ids)
 }
@@ -52,7 +55,10 @@ pub async fn get(d: &RunningDaemon, path: &str, headers: &[(&str, &str)]) -> (u1
 /// The figure after `data-state="<state>">` in the overview's counts.
 fn count(html: &str, state: &str) -> i64 {
     let marker = format!(r#"data-state="{state}">"#);
-    let at = html.find(&marker).unwrap_or_else(|| panic!("no count for {state}")) + marker.len();
+    let at = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no count for {state}"))
+        + marker.len();
     html[at..].split('<').next().unwrap().parse().unwrap()
 }
 
@@ -69,9 +75,15 @@ async fn the_overview_counts_filters_sorts_and_pages() {
     assert_eq!(count(&html, "ok"), 53);
     assert_eq!(count(&html, "alarm"), 4);
     assert_eq!(count(&html, "error"), 0);
-    assert!(html.contains("us-east-1"), "the sweep table names the scope");
+    assert!(
+        html.contains("us-east-1"),
+        "the sweep table names the scope"
+    );
     assert_eq!(rows(&html), 50, "one page of 50");
-    assert!(html.contains(r#"rel="next" href="/?q=&amp;page=2""#), "{html}");
+    assert!(
+        html.contains(r#"rel="next" href="/?q=&amp;page=2""#),
+        "{html}"
+    );
 
     let (_, page2) = get(&d, "/?q=&page=2", &[]).await;
     assert_eq!(rows(&page2), 7);
@@ -110,9 +122,18 @@ async fn a_control_page_shows_its_explanation_and_history() {
     let newest = &html[newest..newest + html[newest..].find("</tr>").unwrap()];
     let (from, to) = (newest.find("state-ok"), newest.find("state-alarm"));
     assert!(from.is_some() && from < to, "ok → alarm first: {newest}");
-    assert!(html.contains(r#"<svg class="chart timeline""#), "a timeline");
-    assert!(html.contains("<th scope=\"row\">identify</th>"), "the policies: {html}");
-    assert!(html.contains("Question applicable"), "the answer as last read");
+    assert!(
+        html.contains(r#"<svg class="chart timeline""#),
+        "a timeline"
+    );
+    assert!(
+        html.contains("<th scope=\"row\">identify</th>"),
+        "the policies: {html}"
+    );
+    assert!(
+        html.contains("Question applicable"),
+        "the answer as last read"
+    );
     let (status, _) = get(&d, "/controls/no-such-workload", &[]).await;
     assert_eq!(status, 404);
     d.stop().await;
@@ -148,7 +169,12 @@ async fn the_live_stream_announces_transitions_and_ends_at_shutdown() {
     let url = format!("http://{}/live", d.http);
     let mut live = reqwest::get(&url).await.unwrap();
     assert_eq!(live.status(), 200);
-    assert!(live.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    assert!(
+        live.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
     let now = next_transition(&mut live, 0).await;
     flip_answer(&d.sim, &ids[0]);
     d.daemon.evaluate(&ids[0]).await.unwrap();
@@ -168,7 +194,10 @@ async fn live_streams_take_at_most_a_quarter_of_the_connections() {
     let url = format!("http://{}/live", d.http);
     let first = reqwest::get(&url).await.unwrap();
     let second = reqwest::get(&url).await.unwrap();
-    assert_eq!((first.status().as_u16(), second.status().as_u16()), (200, 200));
+    assert_eq!(
+        (first.status().as_u16(), second.status().as_u16()),
+        (200, 200)
+    );
     let third = reqwest::get(&url).await.unwrap();
     assert_eq!(third.status(), 503, "two of eight slots are for streams");
     let (status, _) = get(&d, "/", &[]).await;
@@ -182,8 +211,14 @@ async fn the_token_protects_the_pages_and_a_login_keeps_it_in_a_strict_cookie() 
     let (d, ids) = seeded(1, 0, &format!("graphql_token = \"{TOKEN}\"")).await;
     let (status, html) = get(&d, "/?q=state%3Aok", &[]).await;
     assert_eq!(status, 401);
-    assert!(html.contains(r#"<label for="token">"#), "a login form: {html}");
-    assert!(html.contains(r#"value="/?q=state%3Aok""#), "back to the page after: {html}");
+    assert!(
+        html.contains(r#"<label for="token">"#),
+        "a login form: {html}"
+    );
+    assert!(
+        html.contains(r#"value="/?q=state%3Aok""#),
+        "back to the page after: {html}"
+    );
     for path in ["/live", &format!("/controls/{}", ids[0])] {
         assert_eq!(get(&d, path, &[]).await.0, 401, "{path}");
     }
@@ -208,10 +243,16 @@ async fn the_token_protects_the_pages_and_a_login_keeps_it_in_a_strict_cookie() 
     assert_eq!(right.status(), 303);
     assert_eq!(right.headers()["location"], "/?q=state%3Aok");
     let cookie = right.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
     let pair = cookie.split(';').next().unwrap();
     assert_eq!(get(&d, "/", &[("Cookie", pair)]).await.0, 200);
-    assert_eq!(get(&d, "/", &[("Cookie", "rel04d_token=wrong")]).await.0, 401);
+    assert_eq!(
+        get(&d, "/", &[("Cookie", "rel04d_token=wrong")]).await.0,
+        401
+    );
 
     let foreign = client
         .post(format!("http://{}/login", d.http))
@@ -221,7 +262,12 @@ async fn the_token_protects_the_pages_and_a_login_keeps_it_in_a_strict_cookie() 
         .await
         .unwrap();
     assert_eq!(foreign.status(), 403, "a login posted from another site");
-    let rebound = get(&d, "/", &[("Host", "evil.example"), ("Authorization", &bearer)]).await;
+    let rebound = get(
+        &d,
+        "/",
+        &[("Host", "evil.example"), ("Authorization", &bearer)],
+    )
+    .await;
     assert_eq!(rebound.0, 421, "a DNS-rebinding Host");
     d.stop().await;
 }
