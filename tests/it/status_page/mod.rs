@@ -139,13 +139,15 @@ async fn a_control_page_shows_its_explanation_and_history() {
     d.stop().await;
 }
 
-/// Reads SSE chunks until an event `transition` with an id above `above`.
+/// Reads SSE chunks until an event `transition` with an id above `above`
+/// (keep-alive comments come in between, so the deadline is for the whole wait).
 async fn next_transition(response: &mut reqwest::Response, above: i64) -> i64 {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let mut text = String::new();
     loop {
-        let chunk = tokio::time::timeout(Duration::from_secs(30), response.chunk())
+        let chunk = tokio::time::timeout_at(deadline, response.chunk())
             .await
-            .expect("an event within 30 s")
+            .unwrap_or_else(|_| panic!("no transition above {above} within 30 s: {text:?}"))
             .unwrap()
             .expect("the stream is open");
         text.push_str(&String::from_utf8_lossy(&chunk));
