@@ -6,10 +6,8 @@
 //!     cargo bench --bench status_page                # N = 1,000 and 10,000, R = 50
 //!     cargo bench --bench status_page -- 10000 100   # one N, R requests per page
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
-
-use support::{BIN, aws_env};
 
 mod support;
 
@@ -33,23 +31,7 @@ async fn bench(workloads: usize, requests: usize) {
     let sim = support::simulator(&["--workloads".into(), workloads.to_string()]);
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let mut command = Command::new(BIN);
-    aws_env(&mut command, &sim.url);
-    let mut daemon = command
-        .arg("run")
-        .env(
-            "REL04D__DATABASE__URL",
-            format!("sqlite://{}/bench.db?mode=rwc", dir.path().display()),
-        )
-        .env("REL04D__HTTP__LISTEN", format!("127.0.0.1:{port}"))
-        .env("REL04D__AWS__MAX_REQUESTS_PER_SECOND", "1000000")
-        .env("REL04D__AWS__MAX_CONCURRENCY", "32")
-        .env(
-            "REL04D__POLICIES__GLOBAL__REL04",
-            "Check: Choices based on sub policies",
-        )
-        .env("REL04D__POLICIES__GLOBAL__IDEMPOTENT", "True")
-        .env("REL04D__LOG__LEVEL", "warn")
+    let mut daemon = support::daemon(&sim.url, dir.path(), &format!("127.0.0.1:{port}"))
         .stdout(Stdio::null())
         .spawn()
         .unwrap();

@@ -7,10 +7,6 @@
 # (tests/it/monitoring.rs), against a real daemon.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v promtool >/dev/null; then
-    echo "==> installing Debian's prometheus (for promtool)" >&2
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
-fi
+scripts/install-missing.sh promtool prometheus
 promtool check rules deploy/prometheus/rules.yml
 promtool test rules deploy/prometheus/rules.test.yml

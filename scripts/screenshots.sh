@@ -5,10 +5,6 @@
 # simulator. Installs Debian's chromium when it is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v chromium >/dev/null; then
-    echo "==> installing Debian's chromium" >&2
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
-fi
+scripts/install-missing.sh chromium chromium
 mkdir -p docs/img
 REL04D_SCREENSHOTS="$PWD/docs/img" cargo test --quiet --test it status_page::browser:: -- --nocapture

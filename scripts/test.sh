@@ -14,11 +14,7 @@ trap stop_services EXIT
 install_packages
 install_python
 # The status page's browser tests (tests/it/status_page/browser.rs) drive it.
-if ! command -v chromium >/dev/null; then
-    log "installing Debian's chromium"
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
-fi
+scripts/install-missing.sh chromium chromium
 start_postgres
 start_moto
 # faults:: (tests/it/faults.rs) restarts the server mid-run on its Postgres pass.

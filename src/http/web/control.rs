@@ -193,12 +193,6 @@ fn answer(e: &Explanation) -> Markup {
         .get("risk")
         .and_then(|r| r.as_str())
         .unwrap_or("unknown");
-    let choices = e
-        .best_practices
-        .as_array()
-        .into_iter()
-        .flatten()
-        .chain(e.none_of_these.as_object().map(|_| &e.none_of_these));
     let text = |v: &serde_json::Value, key: &str| v[key].as_str().unwrap_or("").to_owned();
     html! {
         p { "Question " (if applicable { "applicable" } else { "not applicable" }) ", risk " (risk) "." }
@@ -209,7 +203,7 @@ fn answer(e: &Explanation) -> Markup {
                     th scope="col" { "Observed" } th scope="col" { "Verdict" }
                 } }
                 tbody {
-                    @for c in choices {
+                    @for c in e.choices() {
                         tr {
                             th scope="row" { (text(c, "title")) }
                             td { (text(c, "policy")) }

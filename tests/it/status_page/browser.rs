@@ -71,12 +71,8 @@ async fn the_pages_work_in_chromium_and_update_live() {
     screenshot(&mut browser, "overview.png").await;
 
     // A transition while the overview is open: the counts change, no reload.
-    browser.eval("window.notReloaded = true").await;
-    flip_answer(&d.sim, &ids[0]);
-    d.daemon.evaluate(&ids[0]).await.unwrap();
-    browser
-        .wait_for("4 alarms without a reload", "window.notReloaded === true && document.querySelector('.count[data-state=alarm]').textContent === '4' && document.querySelectorAll('#controls tbody tr').length === 4")
-        .await;
+    let shown = "document.querySelector('.count[data-state=alarm]').textContent === '4' && document.querySelectorAll('#controls tbody tr').length === 4";
+    transition_without_reload(&mut browser, &d, &ids[0], "4 alarms", shown).await;
 
     // A control page, reached by its link, shows its history.
     let link = format!("#controls tbody tr[data-workload-id='{}'] a", ids[0]);
@@ -104,15 +100,31 @@ async fn the_pages_work_in_chromium_and_update_live() {
             "document.getElementById('live-status').textContent === 'Live: on'",
         )
         .await;
-    browser.eval("window.notReloaded = true").await;
-    flip_answer(&d.sim, &ids[0]);
-    d.daemon.evaluate(&ids[0]).await.unwrap();
-    browser
-        .wait_for("the new transition without a reload", "window.notReloaded === true && document.querySelectorAll('#transitions tbody tr').length === 4 && document.getElementById('state').textContent.includes('ok')")
-        .await;
+    let shown = "document.querySelectorAll('#transitions tbody tr').length === 4 && document.getElementById('state').textContent.includes('ok')";
+    transition_without_reload(&mut browser, &d, &ids[0], "the new transition", shown).await;
     screenshot(&mut browser, "control.png").await;
     drop(browser);
     d.stop().await;
+}
+
+/// Flips `workload_id`'s answer and evaluates it, then waits until the open page
+/// shows `shown` (a JavaScript condition) without having reloaded.
+async fn transition_without_reload(
+    browser: &mut Browser,
+    d: &RunningDaemon,
+    workload_id: &str,
+    what: &str,
+    shown: &str,
+) {
+    browser.eval("window.notReloaded = true").await;
+    flip_answer(&d.sim, workload_id);
+    d.daemon.evaluate(workload_id).await.unwrap();
+    browser
+        .wait_for(
+            &format!("{what} without a reload"),
+            &format!("window.notReloaded === true && {shown}"),
+        )
+        .await;
 }
 
 /// Saves the page as `name` under `$REL04D_SCREENSHOTS`, when that is set.
