@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates the README's screenshots of the status page, docs/img/overview.png
-# and docs/img/control.png: the browser test (tests/it/status_page/browser.rs)
+# Regenerates the README's screenshots of the status page, docs/img/overview.png,
+# overview-phone.png and control.png: the browser test (tests/it/status_page/browser.rs)
 # saves them from headless Chromium as it goes, against a daemon seeded from the
 # simulator. Installs Debian's chromium when it is missing.
 set -euo pipefail

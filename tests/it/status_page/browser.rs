@@ -68,7 +68,8 @@ async fn the_pages_work_in_chromium_and_update_live() {
         .eval("[...document.querySelectorAll('#controls tbody .state')].map(e => e.textContent.trim()).join(',')")
         .await;
     assert_eq!(states, json!("✖ alarm,✖ alarm,✖ alarm"));
-    screenshot(&mut browser, "overview.png").await;
+    screenshot(&mut browser, "overview.png", 1000).await;
+    screenshot(&mut browser, "overview-phone.png", 390).await;
 
     // A transition while the overview is open: the counts change, no reload.
     let shown = "document.querySelector('.count[data-state=alarm]').textContent === '4' && document.querySelectorAll('#controls tbody tr').length === 4";
@@ -102,7 +103,7 @@ async fn the_pages_work_in_chromium_and_update_live() {
         .await;
     let shown = "document.querySelectorAll('#transitions tbody tr').length === 4 && document.getElementById('state').textContent.includes('ok')";
     transition_without_reload(&mut browser, &d, &ids[0], "the new transition", shown).await;
-    screenshot(&mut browser, "control.png").await;
+    screenshot(&mut browser, "control.png", 1000).await;
     drop(browser);
     d.stop().await;
 }
@@ -127,12 +128,13 @@ async fn transition_without_reload(
         .await;
 }
 
-/// Saves the page as `name` under `$REL04D_SCREENSHOTS`, when that is set.
-async fn screenshot(browser: &mut Browser, name: &str) {
+/// Saves the page, `width` CSS pixels wide, as `name` under `$REL04D_SCREENSHOTS`,
+/// when that is set.
+async fn screenshot(browser: &mut Browser, name: &str, width: u32) {
     let Some(dir) = std::env::var_os("REL04D_SCREENSHOTS") else {
         return;
     };
     let path = PathBuf::from(dir).join(name);
-    browser.screenshot(&path, 1000).await;
+    browser.screenshot(&path, width).await;
     eprintln!("wrote {}", path.display());
 }
