@@ -60,32 +60,33 @@ pub struct HttpState {
 pub fn router(state: HttpState, listening_on: SocketAddr) -> Router {
     let http = &*state.settings;
     let access = Access::new(http, listening_on);
-    // GraphQL reads everything: without a token it is served on loopback only.
-    let off = (http.graphql_token.is_none() && !listening_on.ip().is_loopback()).then(|| {
-        format!(
-            "GraphQL is off: {listening_on} is not a loopback address and http.graphql_token is not set"
-        )
-    });
+    // GraphQL and the status page read everything: without a token they are
+    // served on loopback only.
+    let open_beyond_loopback = http.graphql_token.is_none() && !listening_on.ip().is_loopback();
+    let off = |what: &str| {
+        open_beyond_loopback.then(|| {
+            format!(
+                "{what} is off: {listening_on} is not a loopback address and http.graphql_token is not set"
+            )
+        })
+    };
     let endpoint = Arc::new(graphql::Endpoint {
         schema: state.graphql.clone(),
         access: access.clone(),
         token: http.graphql_token.clone(),
-        off,
+        off: off("GraphQL"),
         body_read_timeout: http.body_read_timeout,
         request_timeout: http.request_timeout,
         running: Semaphore::new(graphql::MAX_CONCURRENT),
     });
-    // The status page shows what GraphQL reads, under the same rule.
-    let pages_off = (http.graphql_token.is_none() && !listening_on.ip().is_loopback()).then(|| {
-        format!(
-            "The status page is off: {listening_on} is not a loopback address and http.graphql_token is not set"
-        )
-    });
     let pages = web::routes(
         state.web.clone(),
-        access.clone(),
-        http.graphql_token.clone(),
-        pages_off,
+        web::Gate {
+            access: access.clone(),
+            token: http.graphql_token.clone(),
+            off: off("The status page"),
+            body_read_timeout: http.body_read_timeout,
+        },
     );
     let events = EventsEndpoint {
         state: state.clone(),

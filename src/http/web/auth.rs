@@ -24,11 +24,14 @@ pub const COOKIE: &str = "rel04d_token";
 /// A login form holds one token: anything longer is not one.
 const MAX_LOGIN_BYTES: usize = 4096;
 
+/// Who may see the pages on one listener.
 pub struct Gate {
     pub access: Access,
     pub token: Option<SecretString>,
     /// Why the pages are off (a non-loopback listener without a token).
     pub off: Option<String>,
+    /// How long a login form's body may take to arrive.
+    pub body_read_timeout: std::time::Duration,
 }
 
 /// Lets a request through to the pages, or answers it with why not.
@@ -129,7 +132,7 @@ pub async fn login(State(gate): State<Arc<Gate>>, request: Request) -> Response 
             "http.graphql_token is not set: the pages are open on this loopback listener.",
         );
     };
-    let form = match body::read(body, MAX_LOGIN_BYTES, std::time::Duration::from_secs(10)).await {
+    let form = match body::read(body, MAX_LOGIN_BYTES, gate.body_read_timeout).await {
         Ok(bytes) => bytes,
         Err((status, message)) => return layout::message_page(status, "Bad login", &message),
     };

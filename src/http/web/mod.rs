@@ -21,16 +21,15 @@ use axum::extract::Path;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use secrecy::SecretString;
 use tokio::sync::{Semaphore, watch};
 
-use super::Access;
 use crate::control::PolicySet;
 use crate::reconcile::Reconciler;
 use crate::shutdown::CancellationToken;
 use crate::store::Store;
 
-pub use live::watch_transitions;
+pub use auth::Gate;
+use live::watch_transitions;
 
 /// What the pages read, built once per daemon.
 pub struct Web {
@@ -77,14 +76,9 @@ impl Web {
     }
 }
 
-/// Who may see the pages, decided once per listener (see [`auth::Gate`]).
-pub(super) fn routes(
-    web: Arc<Web>,
-    access: Access,
-    token: Option<SecretString>,
-    off: Option<String>,
-) -> Router {
-    let gate = Arc::new(auth::Gate { access, token, off });
+/// The pages' routes, behind `gate`.
+pub(super) fn routes(web: Arc<Web>, gate: Gate) -> Router {
+    let gate = Arc::new(gate);
     let pages = Router::new()
         .route("/", get(overview::page))
         .route("/controls/{workload_id}", get(control::page))
