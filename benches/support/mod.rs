@@ -65,7 +65,7 @@ pub fn aws_env(command: &mut Command, sim_url: &str) {
 }
 
 /// `rel04d run` against the simulator at `sim_url`, its SQLite database in `dir`,
-/// HTTP on `listen`: unthrottled (32 at once), with the benchmarks' policies,
+/// HTTP on `listen`: as unthrottled as the configuration allows (10,000/s, 32 at once), with the benchmarks' policies,
 /// logging only warnings. Spawn it with the stdout the benchmark wants.
 pub fn daemon(sim_url: &str, dir: &std::path::Path, listen: &str) -> Command {
     let mut command = Command::new(BIN);
@@ -77,7 +77,7 @@ pub fn daemon(sim_url: &str, dir: &std::path::Path, listen: &str) -> Command {
             format!("sqlite://{}/bench.db?mode=rwc", dir.display()),
         )
         .env("REL04D__HTTP__LISTEN", listen)
-        .env("REL04D__AWS__MAX_REQUESTS_PER_SECOND", "1000000")
+        .env("REL04D__AWS__MAX_REQUESTS_PER_SECOND", "10000")
         .env("REL04D__AWS__MAX_CONCURRENCY", "32")
         .env(
             "REL04D__POLICIES__GLOBAL__REL04",
