@@ -5,10 +5,8 @@
 //!     cargo bench --bench footprint                  # 10,000 workloads, 30 s idle
 //!     cargo bench --bench footprint -- 1000 10       # N, idle seconds
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
-
-use support::{BIN, aws_env};
 
 mod support;
 
@@ -43,23 +41,7 @@ async fn main() {
     let sim = support::simulator(&["--workloads".into(), workloads.to_string()]);
     let sim_url = sim.url.clone();
     let dir = tempfile::tempdir().unwrap();
-    let mut command = Command::new(BIN);
-    aws_env(&mut command, &sim_url);
-    let mut daemon = command
-        .arg("run")
-        .env(
-            "REL04D__DATABASE__URL",
-            format!("sqlite://{}/bench.db?mode=rwc", dir.path().display()),
-        )
-        .env("REL04D__HTTP__LISTEN", "127.0.0.1:0")
-        .env("REL04D__AWS__MAX_REQUESTS_PER_SECOND", "1000000")
-        .env("REL04D__AWS__MAX_CONCURRENCY", "32")
-        .env(
-            "REL04D__POLICIES__GLOBAL__REL04",
-            "Check: Choices based on sub policies",
-        )
-        .env("REL04D__POLICIES__GLOBAL__IDEMPOTENT", "True")
-        .env("REL04D__LOG__LEVEL", "warn")
+    let mut daemon = support::daemon(&sim_url, dir.path(), "127.0.0.1:0")
         .stdout(Stdio::null())
         .spawn()
         .unwrap();

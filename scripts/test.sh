@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a clean clone: installs what it needs (Debian's
-# postgresql, a Python venv with moto, botocore and cfn-lint), starts PostgreSQL
-# and moto on loopback, then runs formatting, lints and every test — the
-# integration suite once on SQLite and once on Postgres — and last builds the
+# postgresql, chromium and prometheus's promtool, a Python venv with moto,
+# botocore and cfn-lint), starts PostgreSQL and moto on loopback, then runs
+# formatting, lints and every test — the integration suite once on SQLite and once on Postgres — and last builds the
 # image's binary (profile dist) and runs it in the container image (scripts/container-test.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +13,8 @@ trap stop_services EXIT
 
 install_packages
 install_python
+# The status page's browser tests (tests/it/status_page/browser.rs) drive it.
+scripts/install-missing.sh chromium chromium
 start_postgres
 start_moto
 # faults:: (tests/it/faults.rs) restarts the server mid-run on its Postgres pass.
@@ -20,6 +22,9 @@ export REL04D_TEST_PG_RESTART="${PG_AS[*]} $(pg_bindir)/pg_ctl -D $WORK/pgdata -
 
 log "deploy lint (cfn-lint deploy/*.yaml, hadolint Dockerfile)"
 VENV="$VENV" scripts/lint-deploy.sh
+
+log "Prometheus rules: promtool check rules, promtool test rules"
+scripts/check-prometheus.sh
 
 log "cargo deny: advisories (RustSec snapshot in ../shared), licences, bans, sources"
 VENV="$VENV" scripts/security.sh

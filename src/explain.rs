@@ -49,6 +49,17 @@ pub struct Explanation {
     pub none_of_these: serde_json::Value,
 }
 
+impl Explanation {
+    /// The choices as last judged: each best practice, then "none of these".
+    pub fn choices(&self) -> impl Iterator<Item = &serde_json::Value> {
+        self.best_practices
+            .as_array()
+            .into_iter()
+            .flatten()
+            .chain(self.none_of_these.as_object().map(|_| &self.none_of_these))
+    }
+}
+
 /// The policy values of `control`'s workload under `policies` at `now`.
 pub fn policy_values(
     control: &ControlRow,
@@ -195,13 +206,7 @@ pub fn render(e: &Explanation) -> String {
             out,
             "\nAnswer as last read: question {applicable}, risk {risk}"
         );
-        let rows = e
-            .best_practices
-            .as_array()
-            .into_iter()
-            .flatten()
-            .chain(e.none_of_these.as_object().map(|_| &e.none_of_these));
-        for choice in rows {
+        for choice in e.choices() {
             let _ = writeln!(
                 out,
                 "  {:<56} policy {:<22} observed {:<15} {}",

@@ -38,7 +38,7 @@
 //! | [`sweep`], [`scheduler`] | the constant-rate sweep of each scope |
 //! | [`events`] | SQS consumer, `POST /events` inbox, CloudTrail event parsing |
 //! | [`notify`] | the outbox publisher to EventBridge |
-//! | [`http`], [`graphql`], [`explain`] | the HTTP listener: health, readiness, metrics, event intake, GraphQL, explanations |
+//! | [`http`], [`graphql`], [`explain`] | the HTTP listener: health, readiness, metrics, event intake, GraphQL, the status page (`http::web`), explanations |
 //! | [`status`] | liveness, readiness and scrape-time gauges, the facts `/healthz`, `/readyz` and `/metrics` serve |
 //! | [`filter`] | the filter grammar shared by the CLI and GraphQL |
 //! | [`config`], [`telemetry`], [`metrics`], [`aws`] | settings, logging, Prometheus registry, SDK set-up |

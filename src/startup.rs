@@ -237,6 +237,15 @@ impl Daemon {
             self.settings.schedule.clone(),
             supervisor.clone(),
         );
+        let (web, watcher) = http::web::Web::new(
+            self.store.clone(),
+            self.policies.clone(),
+            self.scopes.iter().map(|s| s.key().to_owned()).collect(),
+            &self.reconciler,
+            self.settings.http.max_connections,
+            supervisor.token(),
+        );
+        supervisor.spawn("status page watcher", watcher);
         let state = HttpState {
             settings: Arc::new(self.settings.http.clone()),
             store: self.store.clone(),
@@ -251,6 +260,7 @@ impl Daemon {
             events_token: self.settings.http.events_token.clone(),
             inbox_wake: inbox_wake.clone(),
             events: handler.clone(),
+            web,
         };
         let address = listener
             .local_addr()

@@ -64,6 +64,30 @@ pub fn aws_env(command: &mut Command, sim_url: &str) {
         .env("AWS_ENDPOINT_URL_WELLARCHITECTED", sim_url);
 }
 
+/// `rel04d run` against the simulator at `sim_url`, its SQLite database in `dir`,
+/// HTTP on `listen`: as unthrottled as the configuration allows (10,000/s, 32 at once), with the benchmarks' policies,
+/// logging only warnings. Spawn it with the stdout the benchmark wants.
+pub fn daemon(sim_url: &str, dir: &std::path::Path, listen: &str) -> Command {
+    let mut command = Command::new(BIN);
+    aws_env(&mut command, sim_url);
+    command
+        .arg("run")
+        .env(
+            "REL04D__DATABASE__URL",
+            format!("sqlite://{}/bench.db?mode=rwc", dir.display()),
+        )
+        .env("REL04D__HTTP__LISTEN", listen)
+        .env("REL04D__AWS__MAX_REQUESTS_PER_SECOND", "10000")
+        .env("REL04D__AWS__MAX_CONCURRENCY", "32")
+        .env(
+            "REL04D__POLICIES__GLOBAL__REL04",
+            "Check: Choices based on sub policies",
+        )
+        .env("REL04D__POLICIES__GLOBAL__IDEMPOTENT", "True")
+        .env("REL04D__LOG__LEVEL", "warn");
+    command
+}
+
 /// The simulator's call statistics (`total`, `outcomes`, `operations`).
 pub async fn calls(sim_url: &str) -> serde_json::Value {
     reqwest::get(format!("{sim_url}/_sim/calls"))

@@ -1,11 +1,12 @@
 //! The daemon's HTTP listener (loopback by default): health, readiness,
-//! Prometheus metrics, `POST /events` for EventBridge API destinations, and
-//! `POST /graphql`, which reads every control.
+//! Prometheus metrics, `POST /events` for EventBridge API destinations,
+//! `POST /graphql`, which reads every control, and the status page ([`web`]).
 
 mod access;
 mod body;
 mod graphql;
 mod server;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -51,27 +52,42 @@ pub struct HttpState {
     pub inbox_wake: Arc<Notify>,
     /// Reads and routes pushed events, and counts and logs what is not evaluated.
     pub events: Arc<EventHandler>,
+    /// The status page's reads and live updates.
+    pub web: Arc<web::Web>,
 }
 
 /// The routes, for a listener bound to `listening_on` (a name `Host` may carry).
 pub fn router(state: HttpState, listening_on: SocketAddr) -> Router {
     let http = &*state.settings;
     let access = Access::new(http, listening_on);
-    // GraphQL reads everything: without a token it is served on loopback only.
-    let off = (http.graphql_token.is_none() && !listening_on.ip().is_loopback()).then(|| {
-        format!(
-            "GraphQL is off: {listening_on} is not a loopback address and http.graphql_token is not set"
-        )
-    });
+    // GraphQL and the status page read everything: without a token they are
+    // served on loopback only.
+    let open_beyond_loopback = http.graphql_token.is_none() && !listening_on.ip().is_loopback();
+    let off = |what: &str| {
+        open_beyond_loopback.then(|| {
+            format!(
+                "{what} is off: {listening_on} is not a loopback address and http.graphql_token is not set"
+            )
+        })
+    };
     let endpoint = Arc::new(graphql::Endpoint {
         schema: state.graphql.clone(),
         access: access.clone(),
         token: http.graphql_token.clone(),
-        off,
+        off: off("GraphQL"),
         body_read_timeout: http.body_read_timeout,
         request_timeout: http.request_timeout,
         running: Semaphore::new(graphql::MAX_CONCURRENT),
     });
+    let pages = web::routes(
+        state.web.clone(),
+        web::Gate {
+            access: access.clone(),
+            token: http.graphql_token.clone(),
+            off: off("The status page"),
+            body_read_timeout: http.body_read_timeout,
+        },
+    );
     let events = EventsEndpoint {
         state: state.clone(),
         access,
@@ -81,6 +97,7 @@ pub fn router(state: HttpState, listening_on: SocketAddr) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .with_state(state)
+        .merge(pages)
         .route("/events", post(post_event).with_state(Arc::new(events)))
         .route("/graphql", post(graphql::graphql).with_state(endpoint))
         .layer(

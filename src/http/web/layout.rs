@@ -1,0 +1,90 @@
+//! The frame every page shares, and how a state is shown: always as its name
+//! with an icon, colour only as a third cue.
+
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use maud::{DOCTYPE, Markup, html};
+
+use crate::control::ControlState;
+
+/// The icon shown before a state's name.
+pub fn icon(state: &str) -> &'static str {
+    match state {
+        "ok" => "✔",
+        "alarm" => "✖",
+        "error" => "⚠",
+        "invalid" => "⊘",
+        "tbd" => "…",
+        "skipped" => "↷",
+        "removed" => "⌫",
+        _ => "?",
+    }
+}
+
+/// A state as a badge: icon and name, coloured by class.
+pub fn state_badge(state: &str) -> Markup {
+    html! {
+        span class={ "state state-" (css_state(state)) } {
+            span aria-hidden="true" { (icon(state)) " " }
+            (state)
+        }
+    }
+}
+
+/// A state name usable in a class (anything unknown becomes `unknown`).
+pub fn css_state(state: &str) -> &str {
+    if ControlState::ALL.iter().any(|s| s.as_str() == state) {
+        state
+    } else {
+        "unknown"
+    }
+}
+
+/// A whole page. `latest` is the newest transition id when the page was read;
+/// with it the live script is loaded and compares against it.
+pub fn page(title: &str, body: Markup, latest: Option<i64>) -> Html<String> {
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · rel04d" }
+                link rel="stylesheet" href="/static/style.css";
+                @if latest.is_some() {
+                    script src="/static/live.js" defer {}
+                }
+            }
+            body data-latest-transition=[latest] {
+                header.site {
+                    a href="/" { "rel04d" }
+                    span { " · REL 04 control status" }
+                    @if latest.is_some() {
+                        p #live-status role="status" aria-live="polite" { "Live updates: connecting…" }
+                    }
+                }
+                main #content { (body) }
+            }
+        }
+    };
+    Html(page.into_string())
+}
+
+/// A page that only says something (refusals, errors, not found).
+pub fn message_page(status: StatusCode, title: &str, message: &str) -> Response {
+    let body = html! {
+        h1 { (title) }
+        p.problem role="alert" { (message) }
+        p { a href="/" { "Back to the overview" } }
+    };
+    let mut response = (status, page(title, body, None)).into_response();
+    super::auth::security_headers(response.headers_mut());
+    response
+}
+
+/// Stored timestamps are fixed-width RFC 3339 (`2026-01-02T03:04:05.000000Z`):
+/// shown to the second, in UTC.
+pub fn time(at: &str) -> Markup {
+    let shown = at.get(..19).unwrap_or(at).replace('T', " ");
+    html! { time datetime=(at) { (shown) " UTC" } }
+}

@@ -1,0 +1,121 @@
+//! The status page: `GET /` (counts by state, last sweeps, outbox backlog and the
+//! controls table with the CLI's filter grammar), `GET /controls/{workload_id}`
+//! (state, explanation, mute and history), and `GET /live`, a Server-Sent Events
+//! stream that tells open pages a transition committed so they refresh in place.
+//!
+//! Server-rendered with maud; the one script (`static/live.js`) and the style
+//! sheet are compiled into the binary, so the page works in an isolated network.
+//! Who may look is decided in [`auth`]: the same rule and token as `/graphql`.
+
+mod auth;
+mod charts;
+mod control;
+mod layout;
+mod live;
+mod overview;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::Path;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio::sync::{Semaphore, watch};
+
+use crate::control::PolicySet;
+use crate::reconcile::Reconciler;
+use crate::shutdown::CancellationToken;
+use crate::store::Store;
+
+pub use auth::Gate;
+use live::watch_transitions;
+
+/// What the pages read, built once per daemon.
+pub struct Web {
+    pub store: Store,
+    pub policies: PolicySet,
+    /// The configured account-regions, so one never swept still shows.
+    pub scopes: Vec<String>,
+    /// The newest transition id known: fed by [`watch_transitions`].
+    latest: Arc<watch::Sender<i64>>,
+    /// Open `/live` streams, bounded so they never take every connection slot.
+    live_streams: Arc<Semaphore>,
+    shutdown: CancellationToken,
+}
+
+impl Web {
+    /// The pages' state, and the task that keeps [`Web`]'s latest transition id
+    /// current (spawn it beside the HTTP server). `max_connections` is the
+    /// listener's cap: a quarter of it (at least one) may be live streams.
+    pub fn new(
+        store: Store,
+        policies: PolicySet,
+        scopes: Vec<String>,
+        reconciler: &Reconciler,
+        max_connections: usize,
+        shutdown: CancellationToken,
+    ) -> (Arc<Web>, impl Future<Output = ()> + Send + 'static) {
+        let (latest, _) = watch::channel(0);
+        let latest = Arc::new(latest);
+        let watcher = watch_transitions(
+            store.clone(),
+            reconciler.subscribe(),
+            latest.clone(),
+            shutdown.clone(),
+        );
+        let web = Web {
+            store,
+            policies,
+            scopes,
+            latest,
+            live_streams: Arc::new(Semaphore::new((max_connections / 4).max(1))),
+            shutdown,
+        };
+        (Arc::new(web), watcher)
+    }
+}
+
+/// The pages' routes, behind `gate`.
+pub(super) fn routes(web: Arc<Web>, gate: Gate) -> Router {
+    let gate = Arc::new(gate);
+    let pages = Router::new()
+        .route("/", get(overview::page))
+        .route("/controls/{workload_id}", get(control::page))
+        .route("/live", get(live::stream))
+        .with_state(web)
+        .route_layer(axum::middleware::from_fn_with_state(
+            gate.clone(),
+            auth::require,
+        ));
+    Router::new()
+        .merge(pages)
+        .route(
+            "/login",
+            get(auth::login_form)
+                .post(auth::login)
+                .with_state(gate.clone()),
+        )
+        .route("/static/{file}", get(asset))
+}
+
+/// The vendored style sheet and script.
+async fn asset(Path(file): Path<String>) -> Response {
+    let (body, content_type) = match file.as_str() {
+        "style.css" => (include_str!("static/style.css"), "text/css; charset=utf-8"),
+        "live.js" => (
+            include_str!("static/live.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        _ => return (StatusCode::NOT_FOUND, "no such file\n").into_response(),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "max-age=300"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        body,
+    )
+        .into_response()
+}
