@@ -135,6 +135,8 @@ impl Daemon {
         {
             tracing::warn!("in-flight evaluations did not finish in time; abandoning them");
         }
+        // What the last evaluations noted, not to wait for the next batch.
+        self.store.flush_logged().await;
     }
 
     /// Sweeps every scope concurrently, now (workers must be running).
@@ -175,6 +177,12 @@ impl Daemon {
             );
         }
         self.spawn_event_intake(&supervisor, listener);
+        supervisor.spawn(
+            "evaluation-time batches",
+            self.store
+                .clone()
+                .flush_evaluated_every_second(supervisor.token()),
+        );
         supervisor.spawn(
             "housekeeping",
             scheduler::housekeeping(self.store.clone(), supervisor.token()),

@@ -13,6 +13,7 @@ mod mutes;
 mod outbox;
 mod query;
 mod rows;
+mod steady;
 mod url;
 
 use std::sync::Arc;
@@ -30,6 +31,7 @@ pub use mutes::{MuteError, MuteEvent, check_mute};
 pub use outbox::{MAX_PUBLISH_ATTEMPTS, Notification, OutboxRow};
 pub use query::QueryError;
 pub use rows::{ControlRow, Mute, TransitionRow};
+pub use steady::{FLUSH_AFTER, FLUSH_ROWS};
 pub use url::{UrlError, check_url, redact_url};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,6 +49,8 @@ pub struct Store {
     outbox: bool,
     /// Whether writes succeed, shared by every clone of this store.
     health: Arc<WriteHealth>,
+    /// Unchanged evaluations' `evaluated_at` bumps, written together.
+    evaluated: Arc<steady::EvaluatedBatch>,
 }
 
 /// Why the store could not be opened; shown to users as is.
@@ -124,6 +128,7 @@ impl Store {
             backend,
             outbox: false,
             health: Arc::default(),
+            evaluated: Arc::default(),
         })
     }
 
