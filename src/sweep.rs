@@ -22,8 +22,11 @@ use crate::reconcile::Reconciled;
 use crate::store::{ControlRow, Store};
 use crate::workload::Trigger;
 
-/// Evaluations a sweep keeps requested at once; listing waits beyond it.
-const AHEAD: usize = 500;
+/// Evaluations a sweep keeps requested at once; listing waits beyond it. Two
+/// listing pages keep a scope's workers busy while the next page is fetched, and
+/// bound memory with many scopes sweeping at once (each request holds its
+/// workload and its control as read).
+const AHEAD: usize = 100;
 
 /// What one sweep of one scope did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
