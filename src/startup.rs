@@ -102,6 +102,7 @@ impl Daemon {
             replica_id: replica_id.clone(),
             schedule: settings.schedule.clone(),
             metrics: metrics.clone(),
+            slots: tokio::sync::Semaphore::new(scheduler::CONCURRENT_SWEEPS),
         });
         Ok(Arc::new(Daemon {
             settings,
