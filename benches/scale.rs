@@ -122,14 +122,19 @@ impl Bench {
         command
     }
 
-    async fn xact_commit(&self) -> i64 {
-        let sql = "SELECT xact_commit FROM pg_stat_database WHERE datname = $1";
+    /// One number the server keeps about this database (`$1` is its name).
+    async fn about_database(&self, sql: &'static str) -> i64 {
         let (n,): (i64,) = sqlx::query_as(sql)
             .bind(&self.database)
             .fetch_one(&self.admin)
             .await
             .unwrap();
         n
+    }
+
+    async fn xact_commit(&self) -> i64 {
+        self.about_database("SELECT xact_commit FROM pg_stat_database WHERE datname = $1")
+            .await
     }
 
     /// Calls per statement kind of this database since the last reset.
@@ -149,13 +154,8 @@ impl Bench {
     }
 
     async fn connections(&self) -> i64 {
-        let sql = "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = $1";
-        let (n,): (i64,) = sqlx::query_as(sql)
-            .bind(&self.database)
-            .fetch_one(&self.admin)
+        self.about_database("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = $1")
             .await
-            .unwrap();
-        n
     }
 
     /// The cold sweep: every control created (`tbd`, then evaluated).
