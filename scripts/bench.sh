@@ -6,7 +6,9 @@
 #   scripts/bench.sh footprint peak RSS at 10,000 workloads and idle CPU between sweeps
 #   scripts/bench.sh baseline  rel04d vs a typical sequential boto3 cron script
 #   scripts/bench.sh status    status page response times at 1,000 and 10,000 controls
-#   scripts/bench.sh all       both
+#   scripts/bench.sh scale     100 account-regions × 1,000 workloads on PostgreSQL,
+#                              one and two replicas (starts its own PostgreSQL)
+#   scripts/bench.sh all       all of the above but scale
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export WORK="${REL04D_WORK:-$PWD/.ci-work}"
@@ -30,6 +32,13 @@ case "$what" in
         log "event latency benchmark"
         cargo bench --quiet --bench events
         ;;
+    scale)
+        install_packages
+        # Its own server (not a developer's on 55432), with statement counts.
+        PG_PORT=55140 PG_OPTIONS="-c shared_preload_libraries=pg_stat_statements" start_postgres
+        log "scale benchmark: 100 account-regions × 1,000 workloads on PostgreSQL"
+        REL04D_BENCH_PGDATA="$WORK/pgdata" cargo bench --quiet --bench scale
+        ;;
     sweep|footprint|baseline|status) ;;
-    *) echo "usage: $0 sweep|events|footprint|baseline|status|all" >&2; exit 2 ;;
+    *) echo "usage: $0 sweep|events|footprint|baseline|status|scale|all" >&2; exit 2 ;;
 esac

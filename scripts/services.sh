@@ -5,6 +5,7 @@
 #   install_packages   Debian's postgresql (apt-get) when its binaries are missing
 #   install_python     a venv with moto[server], boto3, botocore, cfn-lint
 #   start_postgres     initdb + pg_ctl as the postgres user → $REL04D_TEST_POSTGRES_URL
+#                      (extra server options in $PG_OPTIONS)
 #   start_moto         moto_server (EventBridge + SQS)    → $REL04D_TEST_MOTO_URL
 #   stop_services      stops what was started (also on exit via trap)
 
@@ -76,7 +77,7 @@ start_postgres() {
     fi
     "${PG_AS[@]}" "$bin/initdb" -D "$data" -U postgres --auth=trust -E UTF8 >/dev/null
     "${PG_AS[@]}" "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w \
-        -o "-h 127.0.0.1 -p $PG_PORT -k $data -c max_connections=400 -c fsync=off" start >/dev/null
+        -o "-h 127.0.0.1 -p $PG_PORT -k $data -c max_connections=400 -c fsync=off ${PG_OPTIONS:-}" start >/dev/null
     export REL04D_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PG_PORT"
     STARTED_POSTGRES="$bin"
 }

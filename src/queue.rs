@@ -12,19 +12,31 @@ use std::sync::Mutex;
 
 use tokio::sync::{Notify, oneshot};
 
+use crate::store::ControlRow;
 use crate::workload::{Trigger, Workload};
 
 /// What to evaluate.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Target {
-    /// A workload just listed by a sweep: its summary saves a describe call.
-    Listed(Workload),
+    /// A workload just listed by a sweep: its summary saves a describe call, and
+    /// its control, read with the rest of its page, saves a query.
+    Listed(Workload, Stored),
     /// A workload known only by id (an event, a manual request, a vanished one):
     /// the evaluator describes it first.
     Id(String),
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A listed workload's control as the sweep read it, with its whole page.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Stored {
+    /// Not read (reading the page failed): the evaluator reads it itself.
+    Unread,
+    /// The workload has no control yet.
+    Absent,
+    Control(Box<ControlRow>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
 pub struct Job {
     pub target: Target,
     pub trigger: Trigger,
@@ -33,7 +45,7 @@ pub struct Job {
 impl Job {
     pub fn workload_id(&self) -> &str {
         match &self.target {
-            Target::Listed(workload) => &workload.id,
+            Target::Listed(workload, _) => &workload.id,
             Target::Id(id) => id,
         }
     }
@@ -43,7 +55,7 @@ impl Job {
     /// event id beats an earlier one, so transitions name the latest cause.
     fn absorb(&mut self, later: Job) {
         let keeps_fresh_read =
-            matches!(self.target, Target::Id(_)) && matches!(later.target, Target::Listed(_));
+            matches!(self.target, Target::Id(_)) && matches!(later.target, Target::Listed(..));
         if !keeps_fresh_read {
             self.target = later.target;
         }

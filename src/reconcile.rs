@@ -22,7 +22,7 @@ use tracing::Instrument;
 
 use crate::control::{self, ControlState, Mode, Outcome, Plan, PolicySet, WorkloadFacts};
 use crate::metrics::{Metrics, ReconcileLabels, StateLabels, TransitionLabels, TriggerKind};
-use crate::queue::{Job, Target};
+use crate::queue::{Job, Stored, Target};
 use crate::store::{ControlRow, Recording, Store, TransitionRow, Written};
 use crate::wellarchitected::{ErrorKind, WellArchitected};
 use crate::workload::{Trigger, Workload};
@@ -117,6 +117,7 @@ impl Reconciler {
         let Some(replica) = &self.replica else {
             return Ok(Some(control));
         };
+
         let now = Utc::now();
         if !self
             .store
@@ -127,6 +128,21 @@ impl Reconciler {
             return Ok(None);
         }
         self.store.control(&control.workload_arn).await
+    }
+
+    /// [`Reconciler::claim`] for an evaluation of `trigger`. A sweep's evaluation
+    /// claims nothing: the scope's sweep lease already makes this replica its
+    /// only sweeper, and against an event evaluated elsewhere meanwhile the
+    /// version check on the write arbitrates (the claim would only save work).
+    async fn claim_for(
+        &self,
+        trigger: &Trigger,
+        control: ControlRow,
+    ) -> anyhow::Result<Option<ControlRow>> {
+        match trigger {
+            Trigger::Sweep => Ok(Some(control)),
+            _ => self.claim(control).await,
+        }
     }
 
     /// Every transition this process records, as it commits.
@@ -171,13 +187,13 @@ impl Reconciler {
 
     async fn evaluate(&self, scope: &ScopeRef<'_>, job: &Job) -> anyhow::Result<Reconciled> {
         let workload = match &job.target {
-            Target::Listed(workload)
+            Target::Listed(workload, _)
                 if (!self.tags_enabled || workload.tags.is_some())
                     && (!self.calculates || workload.data.is_some()) =>
             {
                 workload.clone()
             }
-            Target::Listed(listed) => match scope.wa.describe_workload(&listed.id).await {
+            Target::Listed(listed, _) => match scope.wa.describe_workload(&listed.id).await {
                 Ok(workload) => workload,
                 Err(error) => {
                     return self
@@ -195,6 +211,15 @@ impl Reconciler {
             },
         };
         if !workload.has_lens() {
+            // Read with its sweep's page: no active control, nothing to remove.
+            let inactive = match &job.target {
+                Target::Listed(_, Stored::Absent) => true,
+                Target::Listed(_, Stored::Control(control)) => control.is_removed(),
+                _ => false,
+            };
+            if inactive {
+                return Ok(Reconciled::Ignored);
+            }
             return self
                 .remove(
                     &workload.id,
@@ -203,14 +228,25 @@ impl Reconciler {
                 )
                 .await;
         }
-        let (control, opened) = self
-            .store
-            .open_control(&workload, scope.key, &job.trigger, Utc::now())
-            .await?;
-        if let Some(transition) = opened {
-            self.announce(transition);
-        }
-        let Some(control) = self.claim(control).await? else {
+        let control = match &job.target {
+            // Read with its sweep's page: an active control needs no query here.
+            Target::Listed(_, Stored::Control(control))
+                if control.workload_arn == workload.arn && !control.is_removed() =>
+            {
+                (**control).clone()
+            }
+            _ => {
+                let (control, opened) = self
+                    .store
+                    .open_control(&workload, scope.key, &job.trigger, Utc::now())
+                    .await?;
+                if let Some(transition) = opened {
+                    self.announce(transition);
+                }
+                control
+            }
+        };
+        let Some(control) = self.claim_for(&job.trigger, control).await? else {
             return Ok(Reconciled::Busy);
         };
         let subject = Subject {

@@ -22,7 +22,16 @@ pub struct Sweeper {
     pub replica_id: String,
     pub schedule: ScheduleSettings,
     pub metrics: Arc<Metrics>,
+    /// Sweeps this replica runs at once ([`CONCURRENT_SWEEPS`]).
+    pub slots: tokio::sync::Semaphore,
 }
+
+/// Scopes a replica sweeps at the same time. Each sweep holds two listing pages
+/// of requests and its workers' calls (about 1 MiB), so with a thousand scopes
+/// memory stays bounded; 16 sweeps of `aws.max_concurrency` workers each keep
+/// far more calls in flight than a 15-minute interval needs. A scope waiting for
+/// a slot has not taken its sweep lease, so another replica may sweep it.
+pub const CONCURRENT_SWEEPS: usize = 16;
 
 /// Sweeps `scope` at a constant rate until shutdown. Intervals are measured start
 /// to start, so a long sweep shortens the pause after it instead of shifting the
@@ -40,6 +49,10 @@ pub async fn schedule(
             _ = tokio::time::sleep_until(next) => {}
             _ = shutdown.cancelled() => return,
         }
+        let _slot = tokio::select! {
+            slot = sweeper.slots.acquire() => slot,
+            _ = shutdown.cancelled() => return,
+        };
         let started = Instant::now();
         let mut pause = interval + jitter.mul_f64(rand::random::<f64>());
         if !holds_sweep_lease(&sweeper, &scope).await {
@@ -59,7 +72,7 @@ pub async fn schedule(
                 }
             };
             tokio::select! {
-                _ = sweep_and_report(&sweeper, &scope) => {}
+                _ = sweep_in_slot(&sweeper, &scope) => {}
                 _ = renewing => {}
                 _ = shutdown.cancelled() => return,
             }
@@ -108,6 +121,12 @@ async fn holds_sweep_lease(sweeper: &Sweeper, scope: &AccountRegion) -> bool {
 /// `sweep` span naming the scope (ERROR level so that no log level drops it; it
 /// writes no line of its own).
 pub async fn sweep_and_report(sweeper: &Sweeper, scope: &AccountRegion) -> SweepReport {
+    let _slot = sweeper.slots.acquire().await;
+    sweep_in_slot(sweeper, scope).await
+}
+
+/// [`sweep_and_report`] for a caller that already holds a slot.
+async fn sweep_in_slot(sweeper: &Sweeper, scope: &AccountRegion) -> SweepReport {
     let span = tracing::error_span!("sweep", scope = scope.key());
     sweep_and_report_inner(sweeper, scope)
         .instrument(span)

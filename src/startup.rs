@@ -100,6 +100,7 @@ impl Daemon {
             replica_id: replica_id.clone(),
             schedule: settings.schedule.clone(),
             metrics: metrics.clone(),
+            slots: tokio::sync::Semaphore::new(scheduler::CONCURRENT_SWEEPS),
         });
         Ok(Arc::new(Daemon {
             settings,
@@ -133,6 +134,8 @@ impl Daemon {
         {
             tracing::warn!("in-flight evaluations did not finish in time; abandoning them");
         }
+        // What the last evaluations noted, not to wait for the next batch.
+        self.store.flush_logged().await;
     }
 
     /// Sweeps every scope concurrently, now (workers must be running).
@@ -173,6 +176,12 @@ impl Daemon {
             );
         }
         self.spawn_event_intake(&supervisor, listener);
+        supervisor.spawn(
+            "evaluation-time batches",
+            self.store
+                .clone()
+                .flush_evaluated_every_second(supervisor.token()),
+        );
         supervisor.spawn(
             "housekeeping",
             scheduler::housekeeping(self.store.clone(), supervisor.token()),

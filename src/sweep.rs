@@ -6,22 +6,27 @@
 //! still evaluates them when the listing itself failed.
 //!
 //! Listing stays a bounded distance ahead of evaluation, so memory does not grow
-//! with the number of workloads.
+//! with the number of workloads. Each listed page's controls are read in one
+//! query, and the sweep ends by writing its batched `evaluated_at` bumps, so a
+//! sweep that changes nothing costs a few statements per page, not per workload.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 
 use crate::account_region::AccountRegion;
-use crate::queue::{Done, Job, Target};
+use crate::queue::{Done, Job, Stored, Target};
 use crate::reconcile::Reconciled;
-use crate::store::Store;
+use crate::store::{ControlRow, Store};
 use crate::workload::Trigger;
 
-/// Evaluations a sweep keeps requested at once; listing waits beyond it.
-const AHEAD: usize = 500;
+/// Evaluations a sweep keeps requested at once; listing waits beyond it. Two
+/// listing pages keep a scope's workers busy while the next page is fetched, and
+/// bound memory with many scopes sweeping at once (each request holds its
+/// workload and its control as read).
+const AHEAD: usize = 100;
 
 /// What one sweep of one scope did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -54,9 +59,17 @@ pub async fn sweep(scope: &AccountRegion, store: &Store) -> SweepReport {
         match scope.wa.list_workloads_page(token.take()).await {
             Ok((page, next)) => {
                 requests.report.listed += page.len();
+                let mut stored = read_page(scope, store, &page).await;
                 for workload in page {
                     seen.insert(workload.arn.clone());
-                    requests.submit(Target::Listed(workload));
+                    let control = match &mut stored {
+                        None => Stored::Unread,
+                        Some(controls) => match controls.remove(&workload.arn) {
+                            Some(control) => Stored::Control(Box::new(control)),
+                            None => Stored::Absent,
+                        },
+                    };
+                    requests.submit(Target::Listed(workload, control));
                 }
                 match next {
                     Some(next) => token = Some(next),
@@ -90,8 +103,37 @@ pub async fn sweep(scope: &AccountRegion, store: &Store) -> SweepReport {
         }
     }
     let mut report = requests.finish().await;
+    if let Err(error) = store.flush_evaluated().await {
+        tracing::warn!(
+            scope = scope.key(),
+            error = format!("{error:#}"),
+            "cannot write the sweep's evaluation times"
+        );
+        report.failed += 1;
+    }
     report.duration = started.elapsed();
     report
+}
+
+/// The controls of one listed page, by ARN; `None` when they cannot be read (each
+/// evaluation then reads its own, and reports the failure).
+async fn read_page(
+    scope: &AccountRegion,
+    store: &Store,
+    page: &[crate::workload::Workload],
+) -> Option<HashMap<String, ControlRow>> {
+    let arns: Vec<&str> = page.iter().map(|w| w.arn.as_str()).collect();
+    match store.controls_by_arn(&arns).await {
+        Ok(controls) => Some(controls),
+        Err(error) => {
+            tracing::warn!(
+                scope = scope.key(),
+                error = format!("{error:#}"),
+                "cannot read a page's controls"
+            );
+            None
+        }
+    }
 }
 
 type Pending = tokio::sync::oneshot::Receiver<Done<Reconciled>>;

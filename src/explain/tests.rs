@@ -31,6 +31,7 @@ fn control(details: serde_json::Value) -> ControlRow {
         mute: None,
         scanned_by: "ambient/us-east-1".into(),
         version: 3,
+        claimed_by: None,
     }
 }
 

@@ -2,16 +2,19 @@ use super::*;
 
 fn listed(id: &str) -> Job {
     Job {
-        target: Target::Listed(Workload {
-            arn: format!("arn:{id}"),
-            id: id.to_owned(),
-            name: id.to_owned(),
-            account_id: "111122223333".into(),
-            region: "us-east-1".into(),
-            lenses: vec![],
-            tags: None,
-            data: None,
-        }),
+        target: Target::Listed(
+            Workload {
+                arn: format!("arn:{id}"),
+                id: id.to_owned(),
+                name: id.to_owned(),
+                account_id: "111122223333".into(),
+                region: "us-east-1".into(),
+                lenses: vec![],
+                tags: None,
+                data: None,
+            },
+            Stored::Unread,
+        ),
         trigger: Trigger::Sweep,
     }
 }

@@ -210,18 +210,30 @@ impl Store {
         Ok((control, transition))
     }
 
-    /// Records an evaluation of the control last read as `previous`.
+    /// Records an evaluation of the control last read as `previous`: one
+    /// version-checked transaction when anything but the time changed, else a
+    /// batched `evaluated_at` bump ([`Store::note_evaluated`]).
     pub async fn record(
         &self,
         previous: &ControlRow,
         rec: &Recording<'_>,
     ) -> anyhow::Result<Written> {
-        let now = timestamp(rec.at);
-        let details = rec.details.to_string();
         let changed = previous.state != rec.state
             || previous.reason != rec.reason
             || previous.details != *rec.details
             || previous.workload_name != rec.workload.name;
+        // Nothing to record but the time: no transaction, the bump joins a batch.
+        // A claim in the row as read is released by a real write instead.
+        if !changed
+            && rec.enforced.is_none()
+            && previous.scanned_by == rec.scanned_by
+            && previous.claimed_by.is_none()
+        {
+            self.note_evaluated(previous, rec.at).await?;
+            return Ok(Written::Unchanged);
+        }
+        let now = timestamp(rec.at);
+        let details = rec.details.to_string();
         let updated_at = if changed { &now } else { &previous.updated_at };
         let mut tx = self.begin_write().await?;
         let updated = sqlx::query(

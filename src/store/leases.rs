@@ -3,6 +3,8 @@
 //! Both are conditional writes, so the database arbitrates: exactly one replica
 //! holds a lease at a time, and an expired lease (a dead replica's) is taken over.
 
+use std::collections::HashMap;
+
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 
@@ -91,6 +93,18 @@ impl Store {
             .context("read the last sweep")
     }
 
+    /// When each scope was last swept completely, in one query (readiness asks
+    /// for every scope at once, and a fleet may have a thousand).
+    pub async fn last_sweeps(&self) -> anyhow::Result<HashMap<String, DateTime<Utc>>> {
+        let rows: Vec<(String, String)> = sqlx::query_as("SELECT scope, completed_at FROM sweeps")
+            .fetch_all(&self.pool)
+            .await
+            .context("read the last sweeps")?;
+        rows.into_iter()
+            .map(|(scope, at)| Ok((scope, parse_stored(&at)?)))
+            .collect()
+    }
+
     /// When the named lease runs out, whoever holds it; `None` if nobody does.
     pub async fn lease_expiry(&self, name: &str) -> anyhow::Result<Option<DateTime<Utc>>> {
         self.stored_time("SELECT expires_at FROM leases WHERE name = $1", name)
@@ -108,12 +122,7 @@ impl Store {
             .bind(key)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|(at,)| {
-            Ok(DateTime::parse_from_rfc3339(&at)
-                .with_context(|| format!("stored time {at:?}"))?
-                .with_timezone(&Utc))
-        })
-        .transpose()
+        row.map(|(at,)| parse_stored(&at)).transpose()
     }
 
     /// Gives up everything `owner` holds — its sweep leases, its claims on
@@ -134,4 +143,10 @@ impl Store {
         }
         Ok(())
     }
+}
+
+fn parse_stored(at: &str) -> anyhow::Result<DateTime<Utc>> {
+    Ok(DateTime::parse_from_rfc3339(at)
+        .with_context(|| format!("stored time {at:?}"))?
+        .with_timezone(&Utc))
 }

@@ -17,6 +17,7 @@ mod own_writes;
 mod query;
 mod rows;
 mod settle;
+mod steady;
 mod url;
 
 use std::sync::Arc;
@@ -36,6 +37,7 @@ pub use overview::SweepRow;
 pub use query::QueryError;
 pub use rows::{ControlRow, Mute, TransitionRow};
 pub use settle::{SettleHistory, SettleStep};
+pub use steady::{FLUSH_AFTER, FLUSH_ROWS};
 pub use url::{UrlError, check_url, redact_url};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,6 +55,8 @@ pub struct Store {
     outbox: bool,
     /// Whether writes succeed, shared by every clone of this store.
     health: Arc<WriteHealth>,
+    /// Unchanged evaluations' `evaluated_at` bumps, written together.
+    evaluated: Arc<steady::EvaluatedBatch>,
 }
 
 /// Why the store could not be opened; shown to users as is.
@@ -127,6 +131,7 @@ impl Store {
             backend,
             outbox: false,
             health: Arc::default(),
+            evaluated: Arc::default(),
         })
     }
 

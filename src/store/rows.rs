@@ -31,6 +31,10 @@ pub struct ControlRow {
     pub scanned_by: String,
     #[serde(skip)]
     pub version: i64,
+    /// The replica whose claim on the control was in the row as read (see
+    /// [`crate::store::Store::claim_control`]); recording releases it.
+    #[serde(skip)]
+    pub claimed_by: Option<String>,
 }
 
 /// A mute on a control.
@@ -76,7 +80,7 @@ pub struct TransitionRow {
 
 pub(super) const CONTROL_COLUMNS: &str = "workload_id, workload_arn, workload_name, account_id, region, \
      control_type, state, reason, details, created_at, updated_at, evaluated_at, removed_at, \
-     scanned_by, version, muted_at, muted_until, muted_until_state, muted_by, muted_reason";
+     scanned_by, version, lease_owner, muted_at, muted_until, muted_until_state, muted_by, muted_reason";
 
 pub(super) const TRANSITION_COLUMNS: &str = "id, workload_id, workload_arn, account_id, region, \
      control_type, from_state, to_state, reason, details, \"trigger\", event_id, action, changes, \
@@ -127,6 +131,7 @@ impl ControlRow {
             removed_at: row.try_get("removed_at")?,
             scanned_by: row.try_get("scanned_by")?,
             version: row.try_get("version")?,
+            claimed_by: row.try_get("lease_owner")?,
             muted,
             mute,
         })

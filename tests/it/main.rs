@@ -6,6 +6,7 @@ mod common;
 
 mod accounts;
 mod bad_input;
+mod batched_writes;
 mod cli;
 mod config_fuzz;
 mod crash;
