@@ -116,6 +116,12 @@ pub async fn sweep_and_report(sweeper: &Sweeper, scope: &AccountRegion) -> Sweep
 
 async fn sweep_and_report_inner(sweeper: &Sweeper, scope: &AccountRegion) -> SweepReport {
     let report = sweep(scope, &sweeper.store).await;
+    if let Err(error) = scope.save_learned_rate(&sweeper.store).await {
+        tracing::warn!(
+            error = format!("{error:#}"),
+            "cannot save the learned request rate"
+        );
+    }
     let complete = report.listing_error.is_none() && report.failed == 0;
     let result = if complete {
         SweepResult::Complete
