@@ -40,8 +40,11 @@ const SLOW_START_GROWTH: f64 = 16.0;
 const RECOVERY_GROWTH: f64 = 2.0;
 const PROBE_GROWTH: f64 = 0.02;
 const ESCAPE_GROWTH: f64 = 0.5;
-/// A throttle cuts the rate to this fraction of the rate it happened at.
+/// A throttle cuts the rate to this fraction of the limit it measured…
 pub const CUT: f64 = 0.85;
+/// …or to this one when no call sent since the last cut succeeded: the limit is
+/// far below (it dropped, or slow start overshot), so get there in few rounds.
+const DEEP_CUT: f64 = 0.5;
 /// Recovery climbs fast up to this fraction of the limit, probing slowly beyond.
 pub const SETTLE: f64 = 0.95;
 /// Beyond this multiple of the limit, the old limit no longer holds.
@@ -69,6 +72,8 @@ pub struct AdaptiveRate {
     limit: Option<f64>,
     /// Bumped by every cut; calls carry the round they were sent in.
     round: u64,
+    /// Successes of calls sent in this round.
+    round_successes: u64,
     /// Successes of the last second.
     successes: Throughput,
 }
@@ -87,6 +92,7 @@ impl AdaptiveRate {
             ceiling,
             limit: learned,
             round: 0,
+            round_successes: 0,
             successes: Throughput::default(),
         }
     }
@@ -110,7 +116,11 @@ impl AdaptiveRate {
     /// its slot (only then was the rate what held it back).
     pub fn succeeded(&mut self, round: u64, waited: bool, now: Instant) {
         self.successes.add(now);
-        if !waited || round != self.round {
+        if round != self.round {
+            return;
+        }
+        self.round_successes += 1;
+        if !waited {
             return;
         }
         if self
@@ -136,9 +146,15 @@ impl AdaptiveRate {
         }
         let accepted = self.successes.per_second(now);
         let limit = accepted.map_or(self.rate, |(accepted, _)| accepted.min(self.rate));
+        let cut = if self.round > 0 && self.round_successes == 0 {
+            DEEP_CUT
+        } else {
+            CUT
+        };
         self.limit = Some(limit);
-        self.rate = (limit * CUT).max(FLOOR.min(self.ceiling));
+        self.rate = (limit * cut).max(FLOOR.min(self.ceiling));
         self.round += 1;
+        self.round_successes = 0;
     }
 }
 
@@ -223,8 +239,12 @@ mod tests {
         rate.throttled(0, now());
         rate.succeeded(0, true, now());
         assert_eq!(rate.rate(), before * CUT);
+        rate.succeeded(1, false, now());
         rate.throttled(1, now());
         assert_eq!(rate.rate(), before * CUT * CUT);
+        // A round in which nothing succeeded cuts deeper.
+        rate.throttled(2, now());
+        assert_eq!(rate.rate(), before * CUT * CUT * DEEP_CUT);
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod hostile;
 mod http_events;
 mod module_graph;
 mod mute;
+mod rate;
 mod replicas;
 mod secrets;
 mod store;
