@@ -5,6 +5,7 @@
 #   scripts/bench.sh events    event latency at 50 events/s (starts moto)
 #   scripts/bench.sh footprint peak RSS at 10,000 workloads and idle CPU between sweeps
 #   scripts/bench.sh baseline  rel04d vs a typical sequential boto3 cron script
+#   scripts/bench.sh rate      the adaptive rate against limits rel04d is not told
 #   scripts/bench.sh all       both
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,7 @@ what="${1:-all}"
 case "$what" in
     sweep|all) log "sweep benchmark"; cargo bench --quiet --bench sweep ;;&
     footprint|all) log "footprint benchmark"; cargo bench --quiet --bench footprint ;;&
+    rate|all) log "adaptive rate benchmark"; cargo bench --quiet --bench rate ;;&
     baseline|all)
         install_python
         log "baseline: rel04d vs a sequential boto3 script"
@@ -28,6 +30,6 @@ case "$what" in
         log "event latency benchmark"
         cargo bench --quiet --bench events
         ;;
-    sweep|footprint|baseline) ;;
-    *) echo "usage: $0 sweep|events|footprint|baseline|all" >&2; exit 2 ;;
+    sweep|footprint|baseline|rate) ;;
+    *) echo "usage: $0 sweep|events|footprint|baseline|rate|all" >&2; exit 2 ;;
 esac
