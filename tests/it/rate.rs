@@ -15,18 +15,13 @@ use rel04d::aws::{AwsSetup, Endpoints};
 use rel04d::startup::Daemon;
 use rel04d_simulator::{Faults, Simulator};
 
-const AUTO: &str = r#"
-[aws]
-max_requests_per_second = "auto"
-max_attempts = 20
-max_concurrency = 8
-[policies.global]
-rel04 = "Check: Choices based on sub policies"
-identify = "True"
-loosely_coupled = "True"
-idempotent = "True"
-constant_work = "True"
-"#;
+/// The adaptive rate, and enough attempts that a throttle storm costs no `error`.
+fn auto_config() -> String {
+    format!(
+        "[aws]\nmax_requests_per_second = \"auto\"\nmax_attempts = 20\nmax_concurrency = 8\n\
+         [policies.global]\n{ALL_TRUE}\n"
+    )
+}
 
 /// A simulator with `n` workloads, half passing, limited to `limit` calls a second.
 fn limited_sim(n: usize, limit: f64) -> (Simulator, Vec<String>) {
@@ -89,7 +84,7 @@ async fn a_throttle_storm_cuts_the_rate_and_every_workload_still_ends_right() {
             sim.set_faults(limit);
         });
     });
-    let env = TestEnv::start(sim, AUTO).await;
+    let env = TestEnv::start(sim, &auto_config()).await;
     let reports = env.sweep().await;
     assert_eq!(reports[0].failed, 0, "{reports:?}");
     all_evaluated(&env, &ids).await;
@@ -111,7 +106,7 @@ async fn a_limit_that_drops_mid_sweep_is_followed_down_without_errors() {
             ..Faults::default()
         })
     });
-    let env = TestEnv::start(sim, AUTO).await;
+    let env = TestEnv::start(sim, &auto_config()).await;
     let reports = env.sweep().await;
     assert_eq!(reports[0].failed, 0, "{reports:?}");
     all_evaluated(&env, &ids).await;
@@ -151,7 +146,7 @@ async fn daemon_on(
     database_url: &str,
     server: &rel04d_simulator::SimServer,
 ) -> Arc<Daemon> {
-    let settings = settings(dir, database_url, AUTO);
+    let settings = settings(dir, database_url, &auto_config());
     let endpoints = Endpoints {
         wellarchitected: Some(server.url()),
         ..Endpoints::default()
