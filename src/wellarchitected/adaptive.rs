@@ -4,7 +4,7 @@
 //! AWS publishes no rate for the Well-Architected Tool, so rel04d learns it:
 //!
 //! - **Slow start**: with nothing known, the rate grows by a fixed amount per
-//!   successful call, which doubles it about every 45 ms while calls flow
+//!   successful call, which doubles it about every 15 ms while calls flow
 //!   (exponential, like TCP's slow start), until the first throttle.
 //! - **Cut**: a throttle takes the rate the Tool accepted over the last second
 //!   (successes, not attempts: above a hard limit every extra attempt is a 429)
@@ -36,7 +36,7 @@ pub const INITIAL_RATE: f64 = 10.0;
 const FLOOR: f64 = 1.0;
 /// Requests per second added per success, by phase. With r calls a second, an
 /// addition of g per success grows the rate by a factor e^g per second.
-const SLOW_START_GROWTH: f64 = 16.0;
+const SLOW_START_GROWTH: f64 = 48.0;
 const RECOVERY_GROWTH: f64 = 2.0;
 const PROBE_GROWTH: f64 = 0.02;
 const ESCAPE_GROWTH: f64 = 0.5;
@@ -61,7 +61,7 @@ const MIN_SAMPLES: u64 = 5;
 /// the calls do not use (workers are the bottleneck) proves nothing. Checked
 /// when the accepted rate is measured over at most [`UNUSED_SPAN`]: slower
 /// measurements lag slow start too much to gate it, and low rates cost nothing.
-const UNUSED: f64 = 2.0;
+const UNUSED: f64 = 4.0;
 const UNUSED_SPAN: Duration = Duration::from_millis(250);
 
 #[derive(Clone, Debug, PartialEq)]

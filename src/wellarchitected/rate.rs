@@ -21,7 +21,13 @@ use crate::config::{RequestRate, bounds};
 pub struct RateLimiter {
     rate: Mutex<Rate>,
     last_slot: tokio::sync::Mutex<Option<Instant>>,
+    /// Wakes the caller waiting for its slot when the rate jumped up (slow start
+    /// at low rates), so it need not sleep out a slot spaced at the old rate.
+    raised: tokio::sync::Notify,
 }
+
+/// A rise by this factor or more wakes the caller waiting for its slot.
+const WAKE_ON_RISE: f64 = 1.2;
 
 #[derive(Debug)]
 enum Rate {
@@ -72,6 +78,7 @@ impl RateLimiter {
         RateLimiter {
             rate: Mutex::new(rate),
             last_slot: tokio::sync::Mutex::new(None),
+            raised: tokio::sync::Notify::new(),
         }
     }
 
@@ -98,17 +105,28 @@ impl RateLimiter {
     /// Waits for this caller's turn; report the call's outcome with the permit.
     pub async fn acquire(&self) -> Permit {
         let mut last_slot = self.last_slot.lock().await;
-        let (rate, round) = self.current();
-        let now = Instant::now();
-        let slot = last_slot.map_or(now, |last| {
-            (last + Duration::from_secs_f64(1.0 / rate)).max(now)
-        });
-        let waited = slot > now;
-        if waited {
-            tokio::time::sleep_until(slot).await;
+        // The first call counts as held back: there is nothing else to learn from.
+        let mut waited = last_slot.is_none();
+        loop {
+            let (rate, round) = self.current();
+            let now = Instant::now();
+            let slot = last_slot.map_or(now, |last| {
+                (last + Duration::from_secs_f64(1.0 / rate)).max(now)
+            });
+            if slot <= now {
+                *last_slot = Some(slot);
+                return Permit { round, waited };
+            }
+            waited = true;
+            tokio::select! {
+                _ = tokio::time::sleep_until(slot) => {
+                    *last_slot = Some(slot);
+                    return Permit { round, waited };
+                }
+                // The rate rose: space this slot at the new rate.
+                _ = self.raised.notified() => {}
+            }
         }
-        *last_slot = Some(slot);
-        Permit { round, waited }
     }
 
     /// Lets an adaptive rate learn from the outcome of a call.
@@ -118,10 +136,14 @@ impl RateLimiter {
             return;
         };
         let now = Instant::now();
+        let before = adaptive.rate();
         match outcome {
             CallOutcome::Succeeded => adaptive.succeeded(permit.round, permit.waited, now),
             CallOutcome::Throttled => adaptive.throttled(permit.round, now),
             CallOutcome::Failed => {}
+        }
+        if adaptive.rate() >= before * WAKE_ON_RISE {
+            self.raised.notify_waiters();
         }
     }
 }

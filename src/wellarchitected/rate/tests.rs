@@ -239,14 +239,13 @@ async fn without_a_limit_the_rate_grows_until_workers_are_the_bottleneck() {
     .await;
     assert_eq!(run.throttled, 0);
     let learned = limiter.learned().unwrap();
-    // At most twice what the workers used: the rate grows only while used.
+    // At most four times what the workers used: the rate grows only while used.
     assert!(
-        (1_000.0..=3_600.0).contains(&learned),
+        (1_000.0..=7_500.0).contains(&learned),
         "learned {learned}/s"
     );
-    eprintln!("no limit: {:?}, learned {learned:.0}/s", run.duration);
     assert!(
-        run.duration <= Duration::from_secs(2),
+        run.duration <= Duration::from_millis(1_600),
         "took {:?} for 1.25 s of work",
         run.duration
     );
