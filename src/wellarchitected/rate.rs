@@ -32,7 +32,8 @@ const WAKE_ON_RISE: f64 = 1.2;
 #[derive(Debug)]
 enum Rate {
     Fixed(f64),
-    Adaptive(AdaptiveRate),
+    /// Boxed: it carries a second of success counts.
+    Adaptive(Box<AdaptiveRate>),
 }
 
 /// One call's place in the schedule, handed back with its outcome.
@@ -59,7 +60,9 @@ impl RateLimiter {
 
     /// An adaptive rate under `ceiling`, resuming from `learned` when known.
     pub fn adaptive(ceiling: f64, learned: Option<f64>) -> Self {
-        Self::with(Rate::Adaptive(AdaptiveRate::new(ceiling, learned)))
+        Self::with(Rate::Adaptive(Box::new(AdaptiveRate::new(
+            ceiling, learned,
+        ))))
     }
 
     /// The limiter `aws.max_requests_per_second` and its ceiling ask for;
