@@ -6,11 +6,9 @@
 //!     cargo bench --bench sweep                      # the matrix
 //!     cargo bench --bench sweep -- 1000 5 200        # N, latency ms, rate (0 = none)
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use support::{BIN, aws_env};
+use support::run_once;
 
 mod support;
 
@@ -20,58 +18,6 @@ struct Run {
     peak_rss_kib: i64,
     calls: u64,
     throttled: u64,
-}
-
-/// Runs `rel04d run --once` to completion; returns its wall time, the sweep's own
-/// duration from its log, and its peak RSS (from wait4).
-fn run_once(
-    sim_url: &str,
-    database_url: &str,
-    rate: f64,
-    concurrency: usize,
-) -> (Duration, u64, i64) {
-    let started = Instant::now();
-    let mut command = Command::new(BIN);
-    aws_env(&mut command, sim_url);
-    #[allow(clippy::zombie_processes)] // reaped by wait4 below, which also gives its rusage
-    let mut child = command
-        .args(["run", "--once"])
-        .env("REL04D__DATABASE__URL", database_url)
-        .env("REL04D__AWS__MAX_REQUESTS_PER_SECOND", rate.to_string())
-        .env("REL04D__AWS__MAX_CONCURRENCY", concurrency.to_string())
-        .env(
-            "REL04D__POLICIES__GLOBAL__REL04",
-            "Check: Choices based on sub policies",
-        )
-        .env("REL04D__POLICIES__GLOBAL__IDENTIFY", "True")
-        .env("REL04D__POLICIES__GLOBAL__IDEMPOTENT", "True")
-        .env("REL04D__LOG__LEVEL", "rel04d::scheduler=info,warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start rel04d");
-    let mut sweep_ms = 0;
-    for line in BufReader::new(child.stdout.take().unwrap())
-        .lines()
-        .map_while(Result::ok)
-    {
-        if let Ok(json) = serde_json::from_str::<serde_json::Value>(&line)
-            && json["message"] == "sweep finished"
-        {
-            sweep_ms = json["duration_ms"].as_u64().unwrap_or(0);
-        }
-    }
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waiting for our own child with valid pointers to locals.
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(waited, pid, "wait4 failed");
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "rel04d failed"
-    );
-    assert!(sweep_ms > 0, "no `sweep finished` line was logged");
-    (started.elapsed(), sweep_ms, usage.ru_maxrss)
 }
 
 async fn bench(workloads: usize, latency_ms: u64, rate: Option<f64>) {
@@ -114,8 +60,17 @@ async fn bench(workloads: usize, latency_ms: u64, rate: Option<f64>) {
     let mut runs = Vec::new();
     for _ in ["cold", "steady"] {
         support::reset_calls(&sim.url).await;
-        let (wall, sweep_ms, peak_rss_kib) =
-            run_once(&sim.url, &database_url, client_rate, concurrency);
+        let (wall, sweep_ms, peak_rss_kib) = run_once(
+            &sim.url,
+            &database_url,
+            &[
+                (
+                    "REL04D__AWS__MAX_REQUESTS_PER_SECOND",
+                    client_rate.to_string(),
+                ),
+                ("REL04D__AWS__MAX_CONCURRENCY", concurrency.to_string()),
+            ],
+        );
         let stats = support::calls(&sim.url).await;
         runs.push(Run {
             wall,

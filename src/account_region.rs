@@ -5,7 +5,8 @@
 
 mod run;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -13,8 +14,13 @@ use tokio::task::JoinHandle;
 use crate::aws::ScopeSpec;
 use crate::queue::{Done, Job, WorkQueue};
 use crate::reconcile::{Reconciled, Reconciler, ScopeRef};
+use crate::shutdown::CancellationToken;
+use crate::store::Store;
 use crate::wellarchitected::WellArchitected;
 pub use run::ScopeRunner;
+
+/// How often a changed learned rate is written, at most (and at each sweep's end).
+const SAVE_RATE_EVERY: Duration = Duration::from_secs(5);
 
 pub struct AccountRegion {
     pub spec: ScopeSpec,
@@ -22,6 +28,8 @@ pub struct AccountRegion {
     pub queue: WorkQueue<Reconciled>,
     /// Workers evaluating in parallel (`aws.max_concurrency`).
     pub concurrency: usize,
+    /// The learned rate last written to the store, to skip unchanged writes.
+    saved_rate: Mutex<Option<f64>>,
 }
 
 impl AccountRegion {
@@ -31,7 +39,31 @@ impl AccountRegion {
             wa,
             queue: WorkQueue::new(),
             concurrency: concurrency.max(1),
+            saved_rate: Mutex::new(None),
         }
+    }
+
+    /// The account this scope's learned rate is kept under: its id, or
+    /// `ambient` for the ambient credentials.
+    pub fn account_label(&self) -> &str {
+        self.spec.account_id.as_deref().unwrap_or("ambient")
+    }
+
+    /// Writes the rate this scope learned, when it changed by more than 1 %
+    /// since the last write (a fixed rate learns nothing and writes nothing).
+    pub async fn save_learned_rate(&self, store: &Store) -> anyhow::Result<()> {
+        let Some(learned) = self.wa.limiter().learned() else {
+            return Ok(());
+        };
+        let saved = *self.saved_rate.lock().unwrap();
+        if saved.is_some_and(|saved| (learned - saved).abs() <= saved * 0.01) {
+            return Ok(());
+        }
+        store
+            .save_learned_rate(self.account_label(), &self.spec.region, learned)
+            .await?;
+        *self.saved_rate.lock().unwrap() = Some(learned);
+        Ok(())
     }
 
     pub fn key(&self) -> &str {
@@ -66,6 +98,31 @@ impl AccountRegion {
                 format!("{error:#}")
             });
             self.queue.complete(job.workload_id(), result);
+        }
+    }
+}
+
+/// Writes every scope's learned rate every [`SAVE_RATE_EVERY`] while it changes,
+/// so a replica that starts mid-sweep, or a restart after a crash, resumes close
+/// to it. Failures are logged: the rate is relearned, nothing is lost.
+pub async fn save_learned_rates(
+    store: Store,
+    scopes: Vec<Arc<AccountRegion>>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(SAVE_RATE_EVERY) => {}
+            _ = shutdown.cancelled() => return,
+        }
+        for scope in &scopes {
+            if let Err(error) = scope.save_learned_rate(&store).await {
+                tracing::warn!(
+                    scope = scope.key(),
+                    error = format!("{error:#}"),
+                    "cannot save the learned request rate"
+                );
+            }
         }
     }
 }

@@ -5,6 +5,7 @@
 
 mod http;
 mod policies;
+mod rate;
 mod validate;
 
 use std::path::Path;
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize, Serializer};
 
 pub use http::HttpSettings;
 pub use policies::{CalculatedInput, PoliciesSettings, PolicyBlock, PolicyInput, TagSettings};
+pub use rate::RequestRate;
 pub use validate::bounds;
 
 const DEFAULTS: &str = include_str!("../config/default.toml");
@@ -82,7 +84,10 @@ pub struct ScheduleSettings {
 pub struct AwsSettings {
     #[serde(deserialize_with = "list_or_commas")]
     pub regions: Vec<String>,
-    pub max_requests_per_second: f64,
+    pub max_requests_per_second: RequestRate,
+    /// The most an `auto` rate may reach (an account shared with other tools).
+    #[serde(default)]
+    pub max_requests_per_second_ceiling: Option<f64>,
     pub max_concurrency: usize,
     pub max_attempts: u32,
     #[serde(with = "humantime_serde")]

@@ -8,6 +8,7 @@
 //! line, as they always have here.
 
 use std::fmt;
+use std::sync::atomic::AtomicU64;
 
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
@@ -145,6 +146,13 @@ pub struct ScopeLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AccountRegionLabels {
+    /// The account id, or `ambient` for the ambient credentials.
+    pub account: String,
+    pub region: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct SweepLabels {
     pub scope: String,
     pub result: SweepResult,
@@ -210,6 +218,7 @@ pub struct Metrics {
     pub controls: Family<ControlLabels, Gauge>,
     pub outbox_backlog: Gauge,
     pub queue_depth: Family<ScopeLabels, Gauge>,
+    pub aws_request_rate: Family<AccountRegionLabels, Gauge<f64, AtomicU64>>,
 }
 
 impl Default for Metrics {
@@ -240,6 +249,7 @@ impl Metrics {
             controls: Family::default(),
             outbox_backlog: Gauge::default(),
             queue_depth: Family::default(),
+            aws_request_rate: Family::default(),
         };
         metrics.registered()
     }
@@ -336,6 +346,11 @@ impl Metrics {
             "rel04d_queue_depth",
             "Workloads queued or being evaluated, per scope",
             self.queue_depth.clone(),
+        );
+        r.register(
+            "rel04d_aws_request_rate",
+            "Requests per second the client allows itself to the Well-Architected Tool, per account-region (learned when aws.max_requests_per_second is auto)",
+            self.aws_request_rate.clone(),
         );
         self
     }

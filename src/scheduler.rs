@@ -135,6 +135,12 @@ async fn sweep_in_slot(sweeper: &Sweeper, scope: &AccountRegion) -> SweepReport 
 
 async fn sweep_and_report_inner(sweeper: &Sweeper, scope: &AccountRegion) -> SweepReport {
     let report = sweep(scope, &sweeper.store).await;
+    if let Err(error) = scope.save_learned_rate(&sweeper.store).await {
+        tracing::warn!(
+            error = format!("{error:#}"),
+            "cannot save the learned request rate"
+        );
+    }
     let complete = report.listing_error.is_none() && report.failed == 0;
     let result = if complete {
         SweepResult::Complete

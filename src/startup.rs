@@ -17,9 +17,9 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-use crate::account_region::AccountRegion;
+use crate::account_region::{self, AccountRegion};
 use crate::aws;
-use crate::config::Settings;
+use crate::config::{RequestRate, Settings};
 use crate::control::PolicySet;
 use crate::events::EventHandler;
 use crate::events::inbox::InboxProcessor;
@@ -34,7 +34,7 @@ use crate::shutdown::{DRAIN_TIMEOUT, Supervisor};
 use crate::status::Status;
 use crate::store::{Backend, Store};
 use crate::sweep::SweepReport;
-use crate::wellarchitected::WellArchitected;
+use crate::wellarchitected::{RateLimiter, WellArchitected};
 use crate::workload::Trigger;
 
 /// The assembled daemon: store, evaluator and one [`AccountRegion`] per account-region.
@@ -83,9 +83,10 @@ impl Daemon {
         let mut scopes = Vec::new();
         for spec in specs {
             let config = setup.scope_config(&spec).await;
+            let limiter = rate_limiter(&settings.aws, &store, &spec).await;
             let wa = WellArchitected::new(
                 setup.wellarchitected(&config),
-                settings.aws.max_requests_per_second,
+                limiter,
                 settings.aws.max_attempts,
                 metrics.clone(),
             );
@@ -185,6 +186,14 @@ impl Daemon {
         supervisor.spawn(
             "housekeeping",
             scheduler::housekeeping(self.store.clone(), supervisor.token()),
+        );
+        supervisor.spawn(
+            "learned rate keeper",
+            account_region::save_learned_rates(
+                self.store.clone(),
+                self.scopes.clone(),
+                supervisor.token(),
+            ),
         );
         if let Some(publisher) = self.publisher() {
             supervisor.spawn(
@@ -431,4 +440,32 @@ fn replica_id() -> String {
         0 => format!("{host}-{pid}"),
         n => format!("{host}-{pid}-{}", n + 1),
     }
+}
+
+/// The rate limit of one account-region: fixed, or adaptive resuming from the
+/// rate it learned before (by this replica or another). An unreadable learned
+/// rate only means learning again.
+async fn rate_limiter(
+    aws: &crate::config::AwsSettings,
+    store: &Store,
+    spec: &aws::ScopeSpec,
+) -> RateLimiter {
+    let learned = match aws.max_requests_per_second {
+        RequestRate::Fixed(_) => None,
+        RequestRate::Auto => {
+            let account = spec.account_id.as_deref().unwrap_or("ambient");
+            store
+                .learned_rate(account, &spec.region)
+                .await
+                .unwrap_or_else(|error| {
+                    tracing::warn!(scope = %spec.key, error = format!("{error:#}"), "cannot read the learned request rate; learning it again");
+                    None
+                })
+        }
+    };
+    RateLimiter::from_settings(
+        aws.max_requests_per_second,
+        aws.max_requests_per_second_ceiling,
+        learned,
+    )
 }

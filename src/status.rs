@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use crate::account_region::AccountRegion;
 use crate::config::ScheduleSettings;
-use crate::metrics::{ControlLabels, Metrics, ScopeLabels};
+use crate::metrics::{AccountRegionLabels, ControlLabels, Metrics, ScopeLabels};
 use crate::shutdown::Supervisor;
 use crate::store::Store;
 
@@ -128,6 +128,14 @@ impl Status {
                 .queue_depth
                 .get_or_create(&labels)
                 .set(scope.queue.len() as i64);
+            let labels = AccountRegionLabels {
+                account: scope.account_label().to_owned(),
+                region: scope.spec.region.clone(),
+            };
+            metrics
+                .aws_request_rate
+                .get_or_create(&labels)
+                .set(scope.wa.limiter().rate());
         }
     }
 

@@ -4,6 +4,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_rel04d");
 
@@ -105,4 +106,55 @@ pub async fn reset_calls(sim_url: &str) {
         .await
         .unwrap();
     assert!(reset.status().is_success());
+}
+
+/// Runs `rel04d run --once` (the sweep benchmarks' policies, `settings` as
+/// environment variables) to completion; returns its wall time, the sweep's own
+/// duration from its log, and its peak RSS in KiB (from wait4).
+pub fn run_once(
+    sim_url: &str,
+    database_url: &str,
+    settings: &[(&str, String)],
+) -> (Duration, u64, i64) {
+    let started = Instant::now();
+    let mut command = Command::new(BIN);
+    aws_env(&mut command, sim_url);
+    #[allow(clippy::zombie_processes)] // reaped by wait4 below, which also gives its rusage
+    let mut child = command
+        .args(["run", "--once"])
+        .env("REL04D__DATABASE__URL", database_url)
+        .env(
+            "REL04D__POLICIES__GLOBAL__REL04",
+            "Check: Choices based on sub policies",
+        )
+        .env("REL04D__POLICIES__GLOBAL__IDENTIFY", "True")
+        .env("REL04D__POLICIES__GLOBAL__IDEMPOTENT", "True")
+        .env("REL04D__LOG__LEVEL", "rel04d::scheduler=info,warn")
+        .envs(settings.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start rel04d");
+    let mut sweep_ms = 0;
+    for line in BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+    {
+        if let Ok(json) = serde_json::from_str::<serde_json::Value>(&line)
+            && json["message"] == "sweep finished"
+        {
+            sweep_ms = json["duration_ms"].as_u64().unwrap_or(0);
+        }
+    }
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waiting for our own child with valid pointers to locals.
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(waited, pid, "wait4 failed");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "rel04d failed"
+    );
+    assert!(sweep_ms > 0, "no `sweep finished` line was logged");
+    (started.elapsed(), sweep_ms, usage.ru_maxrss)
 }

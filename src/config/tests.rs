@@ -133,6 +133,16 @@ fn invalid_values_are_refused_by_key() {
             "allowed: 0.01 to 10000",
         ),
         (
+            "aws.max_requests_per_second",
+            &[("REL04D__AWS__MAX_REQUESTS_PER_SECOND", "fast")],
+            "neither \"auto\" nor a number",
+        ),
+        (
+            "aws.max_requests_per_second_ceiling",
+            &[("REL04D__AWS__MAX_REQUESTS_PER_SECOND_CEILING", "0")],
+            "allowed: 0.01 to 10000",
+        ),
+        (
             "aws.regions[0]",
             &[("REL04D__AWS__REGIONS", "Mars")],
             "not an AWS region",
@@ -283,4 +293,25 @@ fn calculated_policies_are_checked_at_load_by_key() {
     // A table that is not a calculation says what is missing.
     let err = error(Some(&calculated("identify = { template = \"True\" }")), &[]);
     assert!(err.message.contains("template_input"), "{err}");
+}
+
+#[test]
+fn the_request_rate_is_auto_by_default_and_a_number_is_fixed() {
+    use crate::config::RequestRate;
+    let load = |vars: &[(&str, &str)]| {
+        let env = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::load_with(None, Some(env)).unwrap()
+    };
+    let defaults = load(&[]);
+    assert_eq!(defaults.aws.max_requests_per_second, RequestRate::Auto);
+    assert_eq!(defaults.aws.max_requests_per_second_ceiling, None);
+    let fixed = load(&[
+        ("REL04D__AWS__MAX_REQUESTS_PER_SECOND", "25"),
+        ("REL04D__AWS__MAX_REQUESTS_PER_SECOND_CEILING", "40.5"),
+    ]);
+    assert_eq!(fixed.aws.max_requests_per_second, RequestRate::Fixed(25.0));
+    assert_eq!(fixed.aws.max_requests_per_second_ceiling, Some(40.5));
 }

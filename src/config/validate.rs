@@ -151,12 +151,22 @@ impl Settings {
         )?;
         check_regions(&self.aws.regions, "aws.regions")?;
         // NaN is in no range, so it is refused too.
-        in_range(
-            self.aws.max_requests_per_second,
-            bounds::REQUESTS_PER_SECOND,
-            "aws.max_requests_per_second",
-            f64::to_string,
-        )?;
+        if let super::RequestRate::Fixed(rate) = self.aws.max_requests_per_second {
+            in_range(
+                rate,
+                bounds::REQUESTS_PER_SECOND,
+                "aws.max_requests_per_second",
+                f64::to_string,
+            )?;
+        }
+        if let Some(ceiling) = self.aws.max_requests_per_second_ceiling {
+            in_range(
+                ceiling,
+                bounds::REQUESTS_PER_SECOND,
+                "aws.max_requests_per_second_ceiling",
+                f64::to_string,
+            )?;
+        }
         in_range(
             self.aws.max_concurrency,
             bounds::CONCURRENCY,

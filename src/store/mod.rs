@@ -8,6 +8,7 @@
 mod controls;
 mod events;
 mod health;
+mod learned_rates;
 mod leases;
 mod migrations;
 mod mutes;

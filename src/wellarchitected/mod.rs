@@ -4,6 +4,7 @@
 //! SDK retries are turned off: this module owns retrying, so every attempt passes
 //! the rate limiter and is counted, and throttling storms cannot drain a retry quota.
 
+mod adaptive;
 mod describe;
 mod rate;
 mod retry;
@@ -24,7 +25,7 @@ use crate::control::{AnswerUpdate, ChoiceStatus, ObservedAnswer};
 use crate::metrics::{CallLabels, Metrics, OperationLabels, RetryLabels};
 use crate::workload::Workload;
 
-pub use rate::RateLimiter;
+pub use rate::{CallOutcome, Permit, RateLimiter};
 pub use retry::{ErrorKind, WaError, backoff};
 
 /// ListWorkloads' largest page.
@@ -64,13 +65,13 @@ pub struct WellArchitected {
 impl WellArchitected {
     pub fn new(
         client: Client,
-        max_requests_per_second: f64,
+        limiter: RateLimiter,
         max_attempts: u32,
         metrics: Arc<Metrics>,
     ) -> Self {
         WellArchitected {
             client,
-            limiter: RateLimiter::new(max_requests_per_second),
+            limiter,
             max_attempts: max_attempts.max(1),
             metrics,
         }
@@ -91,7 +92,7 @@ impl WellArchitected {
         };
         let mut attempt = 1;
         loop {
-            self.limiter.acquire().await;
+            let permit = self.limiter.acquire().await;
             let started = Instant::now();
             let sent = send().await;
             metrics
@@ -100,6 +101,7 @@ impl WellArchitected {
                 .observe(started.elapsed().as_secs_f64());
             let error = match sent {
                 Ok(output) => {
+                    self.limiter.record(permit, CallOutcome::Succeeded);
                     metrics
                         .aws_calls
                         .get_or_create(&CallLabels {
@@ -112,6 +114,14 @@ impl WellArchitected {
                 Err(error) => error,
             };
             let (kind, message) = retry::classify(&error);
+            self.limiter.record(
+                permit,
+                if kind == ErrorKind::Throttled {
+                    CallOutcome::Throttled
+                } else {
+                    CallOutcome::Failed
+                },
+            );
             metrics
                 .aws_calls
                 .get_or_create(&CallLabels {
@@ -149,6 +159,11 @@ impl WellArchitected {
             tokio::time::sleep(wait).await;
             attempt += 1;
         }
+    }
+
+    /// This account-region's rate limit: its current rate and what it learned.
+    pub fn limiter(&self) -> &RateLimiter {
+        &self.limiter
     }
 
     /// One page of workloads; pass the returned token back for the next.

@@ -1,73 +1,155 @@
-//! A client-side rate limit: requests are spaced evenly at `1 / rate`.
+//! The client-side rate limit of one account-region: calls are spaced evenly at
+//! `1 / rate`, where the rate is fixed (a number in `aws.max_requests_per_second`)
+//! or adaptive (`"auto"`, see [`super::adaptive`]).
 //!
-//! Each caller reserves the next free slot under a short lock and sleeps until it,
-//! so the long-run rate is exact however late the sleeps wake, and idle time earns
-//! no burst (the Tool's limits are not published; smooth is the safe shape).
+//! Callers queue for the next slot one at a time (a fair async mutex), and each
+//! slot is spaced at the rate in force when its caller reaches the head, so a cut
+//! slows the very next call instead of calls already booked at the old rate.
+//! Slots are counted from the previous slot, not from when a sleep woke, so the
+//! long-run rate is exact however late the timer fires; idle time earns no burst
+//! (the Tool's limits are not published; smooth is the safe shape).
 
 use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::adaptive::AdaptiveRate;
+use crate::config::{RequestRate, bounds};
+
 #[derive(Debug)]
 pub struct RateLimiter {
-    interval: Duration,
-    next_slot: Mutex<Option<Instant>>,
+    rate: Mutex<Rate>,
+    last_slot: tokio::sync::Mutex<Option<Instant>>,
+    /// Wakes the caller waiting for its slot when the rate jumped up (slow start
+    /// at low rates), so it need not sleep out a slot spaced at the old rate.
+    raised: tokio::sync::Notify,
+}
+
+/// A rise by this factor or more wakes the caller waiting for its slot.
+const WAKE_ON_RISE: f64 = 1.2;
+
+#[derive(Debug)]
+enum Rate {
+    Fixed(f64),
+    /// Boxed: it carries a second of success counts.
+    Adaptive(Box<AdaptiveRate>),
+}
+
+/// One call's place in the schedule, handed back with its outcome.
+#[derive(Clone, Copy, Debug)]
+pub struct Permit {
+    round: u64,
+    waited: bool,
+}
+
+/// What became of a call, as far as the rate is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallOutcome {
+    Succeeded,
+    Throttled,
+    /// Any other error: says nothing about the rate.
+    Failed,
 }
 
 impl RateLimiter {
+    /// A fixed rate.
     pub fn new(per_second: f64) -> Self {
-        RateLimiter {
-            interval: Duration::from_secs_f64(1.0 / per_second),
-            next_slot: Mutex::new(None),
+        Self::with(Rate::Fixed(per_second))
+    }
+
+    /// An adaptive rate under `ceiling`, resuming from `learned` when known.
+    pub fn adaptive(ceiling: f64, learned: Option<f64>) -> Self {
+        Self::with(Rate::Adaptive(Box::new(AdaptiveRate::new(
+            ceiling, learned,
+        ))))
+    }
+
+    /// The limiter `aws.max_requests_per_second` and its ceiling ask for;
+    /// `learned` is this account-region's remembered limit, if any.
+    pub fn from_settings(rate: RequestRate, ceiling: Option<f64>, learned: Option<f64>) -> Self {
+        match rate {
+            RequestRate::Fixed(rate) => Self::new(rate),
+            RequestRate::Auto => Self::adaptive(
+                ceiling.unwrap_or(*bounds::REQUESTS_PER_SECOND.end()),
+                learned,
+            ),
         }
     }
 
-    /// Waits for this caller's turn.
-    pub async fn acquire(&self) {
-        let slot = {
-            let mut next = self.next_slot.lock().unwrap();
+    fn with(rate: Rate) -> Self {
+        RateLimiter {
+            rate: Mutex::new(rate),
+            last_slot: tokio::sync::Mutex::new(None),
+            raised: tokio::sync::Notify::new(),
+        }
+    }
+
+    fn current(&self) -> (f64, u64) {
+        match &*self.rate.lock().unwrap() {
+            Rate::Fixed(rate) => (*rate, 0),
+            Rate::Adaptive(adaptive) => (adaptive.rate(), adaptive.round()),
+        }
+    }
+
+    /// Requests per second allowed now.
+    pub fn rate(&self) -> f64 {
+        self.current().0
+    }
+
+    /// What an adaptive limiter has learned (to persist); `None` for a fixed rate.
+    pub fn learned(&self) -> Option<f64> {
+        match &*self.rate.lock().unwrap() {
+            Rate::Fixed(_) => None,
+            Rate::Adaptive(adaptive) => Some(adaptive.learned()),
+        }
+    }
+
+    /// Waits for this caller's turn; report the call's outcome with the permit.
+    pub async fn acquire(&self) -> Permit {
+        let mut last_slot = self.last_slot.lock().await;
+        // The first call counts as held back: there is nothing else to learn from.
+        let mut waited = last_slot.is_none();
+        loop {
+            let (rate, round) = self.current();
             let now = Instant::now();
-            let slot = next.map_or(now, |next| next.max(now));
-            *next = Some(slot + self.interval);
-            slot
+            let slot = last_slot.map_or(now, |last| {
+                (last + Duration::from_secs_f64(1.0 / rate)).max(now)
+            });
+            if slot <= now {
+                *last_slot = Some(slot);
+                return Permit { round, waited };
+            }
+            waited = true;
+            tokio::select! {
+                _ = tokio::time::sleep_until(slot) => {
+                    *last_slot = Some(slot);
+                    return Permit { round, waited };
+                }
+                // The rate rose: space this slot at the new rate.
+                _ = self.raised.notified() => {}
+            }
+        }
+    }
+
+    /// Lets an adaptive rate learn from the outcome of a call.
+    pub fn record(&self, permit: Permit, outcome: CallOutcome) {
+        let mut rate = self.rate.lock().unwrap();
+        let Rate::Adaptive(adaptive) = &mut *rate else {
+            return;
         };
-        tokio::time::sleep_until(slot).await;
+        let now = Instant::now();
+        let before = adaptive.rate();
+        match outcome {
+            CallOutcome::Succeeded => adaptive.succeeded(permit.round, permit.waited, now),
+            CallOutcome::Throttled => adaptive.throttled(permit.round, now),
+            CallOutcome::Failed => {}
+        }
+        if adaptive.rate() >= before * WAKE_ON_RISE {
+            self.raised.notify_waiters();
+        }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test(start_paused = true)]
-    async fn spaces_requests_evenly_and_keeps_no_burst_after_idling() {
-        let limiter = std::sync::Arc::new(RateLimiter::new(10.0));
-        let start = Instant::now();
-        let mut handles = Vec::new();
-        for _ in 0..5 {
-            let limiter = limiter.clone();
-            handles.push(tokio::spawn(async move {
-                limiter.acquire().await;
-                Instant::now()
-            }));
-        }
-        let mut times = Vec::new();
-        for handle in handles {
-            times.push(handle.await.unwrap() - start);
-        }
-        times.sort();
-        assert_eq!(
-            times,
-            (0..5)
-                .map(|i| Duration::from_millis(100 * i))
-                .collect::<Vec<_>>()
-        );
-
-        tokio::time::sleep(Duration::from_secs(10)).await;
-        let idle_start = Instant::now();
-        limiter.acquire().await;
-        limiter.acquire().await;
-        assert_eq!(Instant::now() - idle_start, Duration::from_millis(100));
-    }
-}
+mod tests;

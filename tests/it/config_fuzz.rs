@@ -303,6 +303,7 @@ const BOUNDED: &[&str] = &[
     "SCHEDULE__INTERVAL",
     "SCHEDULE__JITTER",
     "AWS__MAX_REQUESTS_PER_SECOND",
+    "AWS__MAX_REQUESTS_PER_SECOND_CEILING",
     "AWS__MAX_CONCURRENCY",
     "AWS__MAX_ATTEMPTS",
     "AWS__CALL_TIMEOUT",
@@ -366,7 +367,12 @@ proptest! {
                 prop_assert!(bounds::MAX_CONNECTIONS.contains(&s.database.max_connections));
                 prop_assert!(bounds::INTERVAL.contains(&s.schedule.interval));
                 prop_assert!(s.schedule.jitter < s.schedule.interval);
-                prop_assert!(bounds::REQUESTS_PER_SECOND.contains(&s.aws.max_requests_per_second));
+                if let rel04d::config::RequestRate::Fixed(rate) = s.aws.max_requests_per_second {
+                    prop_assert!(bounds::REQUESTS_PER_SECOND.contains(&rate));
+                }
+                if let Some(ceiling) = s.aws.max_requests_per_second_ceiling {
+                    prop_assert!(bounds::REQUESTS_PER_SECOND.contains(&ceiling));
+                }
                 prop_assert!(bounds::CONCURRENCY.contains(&s.aws.max_concurrency));
                 prop_assert!(bounds::ATTEMPTS.contains(&s.aws.max_attempts));
                 prop_assert!(bounds::CALL_TIMEOUT.contains(&s.aws.call_timeout));
@@ -374,7 +380,11 @@ proptest! {
                 let now = std::time::Instant::now();
                 prop_assert!(now.checked_add(s.schedule.interval + s.schedule.jitter).is_some());
                 prop_assert!(chrono::Duration::from_std((s.schedule.interval + s.schedule.jitter) * 2).is_ok());
-                let _ = rel04d::wellarchitected::RateLimiter::new(s.aws.max_requests_per_second);
+                let _ = rel04d::wellarchitected::RateLimiter::from_settings(
+                    s.aws.max_requests_per_second,
+                    s.aws.max_requests_per_second_ceiling,
+                    None,
+                );
             }
         }
     }

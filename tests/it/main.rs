@@ -23,6 +23,7 @@ mod http_events;
 mod module_graph;
 mod monitoring;
 mod mute;
+mod rate;
 mod replicas;
 mod secrets;
 mod settle;

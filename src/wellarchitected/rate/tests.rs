@@ -1,0 +1,261 @@
+//! The limiter in paused tokio time: even spacing, and the adaptive rate against a
+//! modelled Tool (a token bucket like the simulator's) that it is not told.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::*;
+use crate::wellarchitected::backoff;
+
+#[tokio::test(start_paused = true)]
+async fn spaces_requests_evenly_and_keeps_no_burst_after_idling() {
+    let limiter = Arc::new(RateLimiter::new(10.0));
+    let start = Instant::now();
+    let mut handles = Vec::new();
+    for _ in 0..5 {
+        let limiter = limiter.clone();
+        handles.push(tokio::spawn(async move {
+            limiter.acquire().await;
+            Instant::now()
+        }));
+    }
+    let mut times = Vec::new();
+    for handle in handles {
+        times.push(handle.await.unwrap() - start);
+    }
+    times.sort();
+    assert_eq!(
+        times,
+        (0..5)
+            .map(|i| Duration::from_millis(100 * i))
+            .collect::<Vec<_>>()
+    );
+
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let idle_start = Instant::now();
+    limiter.acquire().await;
+    limiter.acquire().await;
+    assert_eq!(Instant::now() - idle_start, Duration::from_millis(100));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fixed_rate_learns_nothing() {
+    let limiter = RateLimiter::new(50.0);
+    for outcome in [CallOutcome::Throttled, CallOutcome::Succeeded] {
+        let permit = limiter.acquire().await;
+        limiter.record(permit, outcome);
+    }
+    assert_eq!(limiter.rate(), 50.0);
+    assert_eq!(limiter.learned(), None);
+}
+
+/// The Tool's hard limit as the simulator models it: `rate` tokens a second,
+/// burst a tenth of that; `rate` may change mid-run.
+struct Tool {
+    bucket: Mutex<(f64, f64, Instant)>,
+    rate: Mutex<Option<f64>>,
+}
+
+impl Tool {
+    fn limited(rate: Option<f64>) -> Arc<Tool> {
+        Arc::new(Tool {
+            bucket: Mutex::new((
+                rate.map_or(0.0, |r| (r / 10.0).max(1.0)),
+                0.0,
+                Instant::now(),
+            )),
+            rate: Mutex::new(rate),
+        })
+    }
+
+    fn set_rate(&self, rate: f64) {
+        *self.rate.lock().unwrap() = Some(rate);
+    }
+
+    fn admits(&self) -> bool {
+        let Some(rate) = *self.rate.lock().unwrap() else {
+            return true;
+        };
+        let mut bucket = self.bucket.lock().unwrap();
+        let (tokens, _, last) = &mut *bucket;
+        let now = Instant::now();
+        *tokens = (*tokens + (now - *last).as_secs_f64() * rate).min((rate / 10.0).max(1.0));
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+struct Sweep {
+    duration: Duration,
+    calls: usize,
+    throttled: usize,
+}
+
+/// `calls` calls by `workers` workers through `limiter` to `tool`, each answered
+/// after `latency`, throttled ones retried with rel04d's backoff; `on_call` runs
+/// before each call with the number of calls finished so far.
+async fn sweep(
+    limiter: &Arc<RateLimiter>,
+    tool: &Arc<Tool>,
+    calls: usize,
+    workers: usize,
+    latency: Duration,
+    on_call: impl Fn(usize) + Send + Sync + 'static,
+) -> Sweep {
+    let started = Instant::now();
+    let next = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicUsize::new(0));
+    let throttled = Arc::new(AtomicUsize::new(0));
+    let on_call = Arc::new(on_call);
+    let mut handles = Vec::new();
+    for _ in 0..workers {
+        let (limiter, tool) = (limiter.clone(), tool.clone());
+        let (next, done, throttled) = (next.clone(), done.clone(), throttled.clone());
+        let on_call = on_call.clone();
+        handles.push(tokio::spawn(async move {
+            while next.fetch_add(1, Ordering::SeqCst) < calls {
+                let mut attempt = 1;
+                loop {
+                    on_call(done.load(Ordering::SeqCst));
+                    let permit = limiter.acquire().await;
+                    let admitted = tool.admits();
+                    tokio::time::sleep(latency).await;
+                    if admitted {
+                        limiter.record(permit, CallOutcome::Succeeded);
+                        done.fetch_add(1, Ordering::SeqCst);
+                        break;
+                    }
+                    limiter.record(permit, CallOutcome::Throttled);
+                    throttled.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(backoff(
+                        attempt,
+                        Duration::from_millis(50),
+                        Duration::from_secs(5),
+                    ))
+                    .await;
+                    attempt += 1;
+                }
+            }
+        }));
+    }
+    for handle in handles {
+        handle.await.unwrap();
+    }
+    let throttled = throttled.load(Ordering::SeqCst);
+    Sweep {
+        duration: started.elapsed(),
+        calls: calls + throttled,
+        throttled,
+    }
+}
+
+impl Sweep {
+    /// Sweep time over the floor, calls / R.
+    fn ratio(&self, limit: f64) -> f64 {
+        self.duration.as_secs_f64() / (self.calls as f64 / limit)
+    }
+
+    fn throttled_share(&self) -> f64 {
+        self.throttled as f64 / self.calls as f64
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unknown_limit_is_learned_within_the_targets_and_kept_for_the_next_sweep() {
+    for limit in [20.0, 100.0, 500.0] {
+        let tool = Tool::limited(Some(limit));
+        let limiter = Arc::new(RateLimiter::adaptive(10_000.0, None));
+        let latency = Duration::from_millis(5);
+        let first = sweep(&limiter, &tool, 1_000, 16, latency, |_| {}).await;
+        let learned = limiter.learned().unwrap();
+        let second = sweep(&limiter, &tool, 1_000, 16, latency, |_| {}).await;
+        let summary = format!(
+            "R={limit}: first {:.2}× {} throttled, learned {learned:.1}/s, then {:.2}× {} throttled",
+            first.ratio(limit),
+            first.throttled,
+            second.ratio(limit),
+            second.throttled
+        );
+        eprintln!("{summary}");
+        assert!(first.ratio(limit) <= 1.5, "{summary}");
+        assert!(second.ratio(limit) <= 1.15, "{summary}");
+        assert!(first.throttled_share() <= 0.03, "{summary}");
+        assert!(second.throttled_share() <= 0.03, "{summary}");
+        assert!((0.9 * limit..=1.3 * limit).contains(&learned), "{summary}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_limit_that_drops_mid_sweep_is_followed_down() {
+    let tool = Tool::limited(Some(100.0));
+    let limiter = Arc::new(RateLimiter::adaptive(10_000.0, Some(100.0)));
+    let dropping = tool.clone();
+    let run = sweep(
+        &limiter,
+        &tool,
+        1_500,
+        16,
+        Duration::from_millis(5),
+        move |done| {
+            if done == 500 {
+                dropping.set_rate(20.0);
+            }
+        },
+    )
+    .await;
+    assert!(
+        run.throttled_share() <= 0.03,
+        "{} of {} calls throttled",
+        run.throttled,
+        run.calls
+    );
+    let rate = limiter.rate();
+    eprintln!(
+        "drop 100 → 20: {} of {} throttled, ends at {rate:.1}/s",
+        run.throttled, run.calls
+    );
+    assert!((15.0..=24.0).contains(&rate), "ends at {rate}/s");
+    assert!(limiter.learned().unwrap() <= 25.0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_a_limit_the_rate_grows_until_workers_are_the_bottleneck() {
+    let tool = Tool::limited(None);
+    let limiter = Arc::new(RateLimiter::adaptive(10_000.0, None));
+    // 32 workers at 20 ms per call: at most 1,600 calls a second.
+    let run = sweep(
+        &limiter,
+        &tool,
+        2_000,
+        32,
+        Duration::from_millis(20),
+        |_| {},
+    )
+    .await;
+    assert_eq!(run.throttled, 0);
+    let learned = limiter.learned().unwrap();
+    // At most four times what the workers used: the rate grows only while used.
+    assert!(
+        (1_000.0..=7_500.0).contains(&learned),
+        "learned {learned}/s"
+    );
+    assert!(
+        run.duration <= Duration::from_millis(1_600),
+        "took {:?} for 1.25 s of work",
+        run.duration
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_ceiling_caps_what_is_learned() {
+    let tool = Tool::limited(None);
+    let limiter = Arc::new(RateLimiter::adaptive(50.0, None));
+    let run = sweep(&limiter, &tool, 500, 16, Duration::from_millis(5), |_| {}).await;
+    assert!(run.duration >= Duration::from_secs(9), "{:?}", run.duration);
+    assert_eq!(limiter.rate(), 50.0);
+}
