@@ -93,7 +93,12 @@ impl AccountRegion {
             wa: &self.wa,
         };
         while let Some(job) = self.queue.pop().await {
-            let result = reconciler.reconcile(&scope, &job).await.map_err(|error| {
+            // Boxed: an evaluation's future is ~11 KiB (the SDK calls, the store's
+            // transaction), and every scope keeps `max_concurrency` workers. Inline,
+            // 100 idle scopes of 32 workers held 37 MiB; boxed, only evaluations in
+            // flight hold it.
+            let evaluation = Box::pin(reconciler.reconcile(&scope, &job));
+            let result = evaluation.await.map_err(|error| {
                 tracing::error!(scope = %self.spec.key, workload_id = job.workload_id(), error = format!("{error:#}"), "evaluation not recorded");
                 format!("{error:#}")
             });

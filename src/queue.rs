@@ -187,6 +187,12 @@ impl<T: Clone> WorkQueue<T> {
             self.ready.notify_one();
         } else {
             state.entries.remove(workload_id);
+            if state.entries.is_empty() {
+                // A sweep's burst grew them; an idle scope (most of a thousand,
+                // between sweeps) should not keep that capacity.
+                state.entries.shrink_to_fit();
+                state.order.shrink_to_fit();
+            }
         }
     }
 

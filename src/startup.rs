@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use anyhow::Context;
 use futures::future::join_all;
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::account_region::{self, AccountRegion};
@@ -34,7 +34,7 @@ use crate::shutdown::{DRAIN_TIMEOUT, Supervisor};
 use crate::status::Status;
 use crate::store::{Backend, Store};
 use crate::sweep::SweepReport;
-use crate::wellarchitected::{RateLimiter, WellArchitected};
+use crate::wellarchitected::{self, RateLimiter, WellArchitected};
 use crate::workload::Trigger;
 
 /// The assembled daemon: store, evaluator and one [`AccountRegion`] per account-region.
@@ -81,12 +81,14 @@ impl Daemon {
         };
         let specs = aws::scope_specs(&settings.aws, setup.sdk.region().map(|r| r.as_ref()))?;
         let mut scopes = Vec::new();
+        let in_flight = Arc::new(Semaphore::new(wellarchitected::CALLS_IN_FLIGHT));
         for spec in specs {
             let config = setup.scope_config(&spec).await;
             let limiter = rate_limiter(&settings.aws, &store, &spec).await;
             let wa = WellArchitected::new(
                 setup.wellarchitected(&config),
                 limiter,
+                in_flight.clone(),
                 settings.aws.max_attempts,
                 metrics.clone(),
             );

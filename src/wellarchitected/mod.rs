@@ -18,6 +18,7 @@ use aws_sdk_wellarchitected::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_wellarchitected::types::{self as wa, ChoiceUpdate};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use std::time::Duration;
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use crate::control::policy::{LENS_ALIAS, QUESTION_ID};
@@ -32,6 +33,13 @@ pub use retry::{ErrorKind, WaError, backoff};
 const PAGE_SIZE: i32 = 50;
 const BACKOFF_BASE: Duration = Duration::from_millis(50);
 const BACKOFF_CAP: Duration = Duration::from_secs(5);
+/// Calls in flight at once across every account-region of this process. Each
+/// scope may run `aws.max_concurrency` workers, and a replica sweeps 16 scopes
+/// at once, but every call in flight holds a pooled connection and its buffers
+/// (~35 KiB): unbounded, 512 of them were a third of the daemon's memory. 128 at
+/// once is 1,280 calls/s even at 100 ms a call, more than a million workloads
+/// per 15 minutes need; a call waits here only after its rate-limit slot.
+pub const CALLS_IN_FLIGHT: usize = 128;
 
 /// The Tool operations rel04d calls (the `operation` label).
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
@@ -58,6 +66,8 @@ impl Operation {
 pub struct WellArchitected {
     client: Client,
     limiter: RateLimiter,
+    /// Shared by every scope: see [`CALLS_IN_FLIGHT`].
+    in_flight: Arc<Semaphore>,
     max_attempts: u32,
     metrics: Arc<Metrics>,
 }
@@ -66,12 +76,14 @@ impl WellArchitected {
     pub fn new(
         client: Client,
         limiter: RateLimiter,
+        in_flight: Arc<Semaphore>,
         max_attempts: u32,
         metrics: Arc<Metrics>,
     ) -> Self {
         WellArchitected {
             client,
             limiter,
+            in_flight,
             max_attempts: max_attempts.max(1),
             metrics,
         }
@@ -93,12 +105,18 @@ impl WellArchitected {
         let mut attempt = 1;
         loop {
             let permit = self.limiter.acquire().await;
-            let started = Instant::now();
-            let sent = send().await;
-            metrics
-                .aws_call_duration
-                .get_or_create(&by_operation)
-                .observe(started.elapsed().as_secs_f64());
+            let sent = {
+                let _in_flight = self.in_flight.acquire().await.expect("never closed");
+                let started = Instant::now();
+                // Boxed: the SDK's future is most of an evaluation's, and only
+                // calls in flight need it, not workers waiting for a slot.
+                let sent = Box::pin(send()).await;
+                metrics
+                    .aws_call_duration
+                    .get_or_create(&by_operation)
+                    .observe(started.elapsed().as_secs_f64());
+                sent
+            };
             let error = match sent {
                 Ok(output) => {
                     self.limiter.record(permit, CallOutcome::Succeeded);
