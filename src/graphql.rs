@@ -108,19 +108,10 @@ fn internal(error: anyhow::Error) -> async_graphql::Error {
 }
 
 /// Parses a filter and a cursor into the filter to run (one extra row, to learn
-/// whether there is a next page), the page size and the offset. Regexes are
-/// counted against the request's budget before they are compiled, and compiled on
-/// a blocking thread: even bounded, compilation is CPU the async workers owe to
-/// other requests (and `/healthz`).
-async fn page(
-    ctx: &Context<'_>,
-    filter: Option<String>,
-    after: Option<&str>,
-) -> async_graphql::Result<(Filter, usize, usize)> {
-    page_of(ctx, filter, after, MAX_PAGE).await
-}
-
-/// [`page`] with pages of at most `max_page` items.
+/// whether there is a next page), the page size (at most `max_page`) and the
+/// offset. Regexes are counted against the request's budget before they are
+/// compiled, and compiled on a blocking thread: even bounded, compilation is CPU
+/// the async workers owe to other requests (and `/healthz`).
 async fn page_of(
     ctx: &Context<'_>,
     filter: Option<String>,
@@ -137,7 +128,7 @@ async fn page_of(
     Ok((filter, limit, offset))
 }
 
-/// Parses a filter within the request's regex budget (see [`page`]).
+/// Parses a filter within the request's regex budget (see [`page_of`]).
 async fn parse_filter(ctx: &Context<'_>, filter: Option<String>) -> async_graphql::Result<Filter> {
     let text = filter.unwrap_or_default();
     if let Some(budget) = ctx.data_opt::<RegexBudget>() {
@@ -171,6 +162,35 @@ pub struct Paging {
     /// Pass as `after` for the next page; null on the last page.
     pub next: Option<String>,
     pub limit: i32,
+}
+
+/// One page of rows, its paging, and the filter without its page terms.
+struct Fetched<T> {
+    rows: Vec<T>,
+    paging: Paging,
+    filter: Filter,
+}
+
+/// The page of what `list` finds for `filter` from the cursor `after` (at most
+/// `max_page` rows): the filter and cursor parsed within the request's budgets,
+/// one row more read than the page holds, to know whether another follows.
+async fn fetch_page<T>(
+    ctx: &Context<'_>,
+    filter: Option<String>,
+    after: Option<&str>,
+    max_page: u32,
+    list: impl AsyncFnOnce(&Store, &Filter, usize) -> anyhow::Result<Vec<T>>,
+) -> async_graphql::Result<Fetched<T>> {
+    let (filter, limit, offset) = page_of(ctx, filter, after, max_page).await?;
+    let rows = list(ctx.data::<Store>()?, &filter, offset)
+        .await
+        .map_err(internal)?;
+    let (rows, paging) = paged(rows, limit, offset);
+    Ok(Fetched {
+        rows,
+        paging,
+        filter: unpaged(&filter),
+    })
 }
 
 fn paged<T>(mut rows: Vec<T>, limit: usize, offset: usize) -> (Vec<T>, Paging) {
@@ -235,17 +255,18 @@ impl Query {
         #[graphql(desc = "Guardrails' name of `after`: the `paging.next` of the previous page.")]
         paging: Option<String>,
     ) -> async_graphql::Result<ControlPage> {
-        let (filter, limit, offset) = page(ctx, filter, after.or(paging).as_deref()).await?;
-        let rows = ctx
-            .data::<Store>()?
-            .list_controls_from(&filter, offset)
-            .await
-            .map_err(internal)?;
-        let (rows, paging) = paged(rows, limit, offset);
+        let page = fetch_page(
+            ctx,
+            filter,
+            after.or(paging).as_deref(),
+            MAX_PAGE,
+            async |store, filter, offset| store.list_controls_from(filter, offset).await,
+        )
+        .await?;
         Ok(ControlPage {
-            items: rows.into_iter().map(Control).collect(),
-            paging,
-            filter: unpaged(&filter),
+            items: page.rows.into_iter().map(Control).collect(),
+            paging: page.paging,
+            filter: page.filter,
         })
     }
 
@@ -271,16 +292,17 @@ impl Query {
         filter: Option<String>,
         after: Option<String>,
     ) -> async_graphql::Result<TransitionPage> {
-        let (filter, limit, offset) = page(ctx, filter, after.as_deref()).await?;
-        let rows = ctx
-            .data::<Store>()?
-            .list_transitions_from(&filter, offset)
-            .await
-            .map_err(internal)?;
-        let (rows, paging) = paged(rows, limit, offset);
+        let page = fetch_page(
+            ctx,
+            filter,
+            after.as_deref(),
+            MAX_PAGE,
+            async |store, filter, offset| store.list_transitions_from(filter, offset).await,
+        )
+        .await?;
         Ok(TransitionPage {
-            items: rows.into_iter().map(Transition).collect(),
-            paging,
+            items: page.rows.into_iter().map(Transition).collect(),
+            paging: page.paging,
         })
     }
 

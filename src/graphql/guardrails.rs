@@ -6,7 +6,7 @@ use async_graphql::{Context, Object};
 use super::notifications::NotificationPage;
 use super::summary::{self, SummaryPage};
 use super::turbot::Resource;
-use super::{internal, limits, page_of, paged, parse_filter, unpaged};
+use super::{fetch_page, internal, limits, parse_filter, unpaged};
 
 /// Notifications per page at most: each item's `resource` is a query of its own.
 pub const NOTIFICATION_PAGE: u32 = 200;
@@ -62,18 +62,18 @@ impl GuardrailsQuery {
         filter: Option<String>,
         paging: Option<String>,
     ) -> async_graphql::Result<NotificationPage> {
-        let (filter, limit, offset) =
-            page_of(ctx, filter, paging.as_deref(), NOTIFICATION_PAGE).await?;
-        let rows = ctx
-            .data::<Store>()?
-            .list_transitions_from(&filter, offset)
-            .await
-            .map_err(internal)?;
-        let (rows, paging) = paged(rows, limit, offset);
+        let page = fetch_page(
+            ctx,
+            filter,
+            paging.as_deref(),
+            NOTIFICATION_PAGE,
+            async |store, filter, offset| store.list_transitions_from(filter, offset).await,
+        )
+        .await?;
         Ok(NotificationPage {
-            items: rows,
-            paging,
-            filter: unpaged(&filter),
+            items: page.rows,
+            paging: page.paging,
+            filter: page.filter,
         })
     }
 
