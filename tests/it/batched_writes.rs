@@ -16,29 +16,14 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::common::db::{Db, valid_chains};
-use crate::common::process::{Proc, rel04d, tail};
+use crate::common::process::{self, Proc, tail};
 use crate::common::*;
 use rel04d::filter::Filter;
 use rel04d::store::Store;
 use rel04d_simulator::Simulator;
 
 fn daemon(sim_url: &str, database_url: &str) -> std::process::Command {
-    let mut command = rel04d();
-    command
-        .env("AWS_ENDPOINT_URL_WELLARCHITECTED", sim_url)
-        .env("REL04D__DATABASE__URL", database_url)
-        .env("REL04D__HTTP__LISTEN", "127.0.0.1:0")
-        .env("REL04D__AWS__REGIONS", REGION)
-        .env("REL04D__AWS__MAX_REQUESTS_PER_SECOND", "10000")
-        .env("REL04D__LOG__LEVEL", "info")
-        .env(
-            "REL04D__POLICIES__GLOBAL__REL04",
-            "Check: Choices based on sub policies",
-        );
-    for policy in ["IDENTIFY", "LOOSELY_COUPLED", "IDEMPOTENT", "CONSTANT_WORK"] {
-        command.env(format!("REL04D__POLICIES__GLOBAL__{policy}"), "True");
-    }
-    command
+    process::daemon(sim_url, database_url, 10_000)
 }
 
 /// `rel04d run --once` to completion, logging to `log`.

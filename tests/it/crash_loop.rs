@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::db::{Db, valid_chains};
 use crate::common::moto::{Moto, notifications, unique};
-use crate::common::process::{Proc, rel04d, tail};
+use crate::common::process::{self, Proc, tail};
 use crate::common::*;
 use crate::settle::expected_announcements;
 use rel04d::events::sample::update_answer_event;
@@ -56,32 +56,19 @@ struct Setup {
 }
 
 fn daemon(setup: &Setup) -> std::process::Command {
-    let mut command = rel04d();
+    let mut command = process::daemon(&setup.sim_url, &setup.database_url, 1000);
     command
         .arg("run")
-        .env("AWS_ENDPOINT_URL_WELLARCHITECTED", &setup.sim_url)
         .env("AWS_ENDPOINT_URL_SQS", &setup.moto_url)
         .env("AWS_ENDPOINT_URL_EVENTBRIDGE", &setup.moto_url)
-        .env("REL04D__DATABASE__URL", &setup.database_url)
         .env("REL04D__EVENTS__SQS__QUEUE_URL", &setup.queue_url)
         .env("REL04D__NOTIFY__EVENT_BUS", &setup.bus)
         .env(
             "REL04D__NOTIFY__SETTLE",
             humantime::format_duration(setup.settle).to_string(),
         )
-        .env("REL04D__HTTP__LISTEN", "127.0.0.1:0")
         .env("REL04D__SCHEDULE__INTERVAL", "1s")
-        .env("REL04D__SCHEDULE__JITTER", "0s")
-        .env("REL04D__AWS__REGIONS", REGION)
-        .env("REL04D__AWS__MAX_REQUESTS_PER_SECOND", "1000")
-        .env("REL04D__LOG__LEVEL", "info")
-        .env(
-            "REL04D__POLICIES__GLOBAL__REL04",
-            "Check: Choices based on sub policies",
-        );
-    for policy in ["IDENTIFY", "LOOSELY_COUPLED", "IDEMPOTENT", "CONSTANT_WORK"] {
-        command.env(format!("REL04D__POLICIES__GLOBAL__{policy}"), "True");
-    }
+        .env("REL04D__SCHEDULE__JITTER", "0s");
     command
 }
 

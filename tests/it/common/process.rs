@@ -22,6 +22,30 @@ pub fn rel04d() -> Command {
     command
 }
 
+/// `rel04d` against the simulator at `sim_url` and the database at
+/// `database_url`, in [`super::REGION`], at a fixed `rate` (calls per second),
+/// with REL 04 checked on "Choices based on sub policies" and all four best
+/// practices required: the daemon the process-level tests kill and restart. Add
+/// the subcommand and anything else.
+pub fn daemon(sim_url: &str, database_url: &str, rate: u32) -> Command {
+    let mut command = rel04d();
+    command
+        .env("AWS_ENDPOINT_URL_WELLARCHITECTED", sim_url)
+        .env("REL04D__DATABASE__URL", database_url)
+        .env("REL04D__HTTP__LISTEN", "127.0.0.1:0")
+        .env("REL04D__AWS__REGIONS", super::REGION)
+        .env("REL04D__AWS__MAX_REQUESTS_PER_SECOND", rate.to_string())
+        .env("REL04D__LOG__LEVEL", "info")
+        .env(
+            "REL04D__POLICIES__GLOBAL__REL04",
+            "Check: Choices based on sub policies",
+        );
+    for policy in ["IDENTIFY", "LOOSELY_COUPLED", "IDEMPOTENT", "CONSTANT_WORK"] {
+        command.env(format!("REL04D__POLICIES__GLOBAL__{policy}"), "True");
+    }
+    command
+}
+
 /// Runs a one-shot command to completion; its stdout, after checking it succeeded
 /// (its stderr in the failure message).
 pub fn stdout_of(command: &mut Command) -> String {
