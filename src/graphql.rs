@@ -193,6 +193,23 @@ async fn fetch_page<T>(
     })
 }
 
+/// A page of transitions (rel04d's `transitions`, Guardrails' `notifications`).
+async fn fetch_transitions(
+    ctx: &Context<'_>,
+    filter: Option<String>,
+    after: Option<&str>,
+    max_page: u32,
+) -> async_graphql::Result<Fetched<crate::store::TransitionRow>> {
+    fetch_page(
+        ctx,
+        filter,
+        after,
+        max_page,
+        async |store, filter, offset| store.list_transitions_from(filter, offset).await,
+    )
+    .await
+}
+
 fn paged<T>(mut rows: Vec<T>, limit: usize, offset: usize) -> (Vec<T>, Paging) {
     let more = rows.len() > limit;
     rows.truncate(limit);
@@ -292,14 +309,7 @@ impl Query {
         filter: Option<String>,
         after: Option<String>,
     ) -> async_graphql::Result<TransitionPage> {
-        let page = fetch_page(
-            ctx,
-            filter,
-            after.as_deref(),
-            MAX_PAGE,
-            async |store, filter, offset| store.list_transitions_from(filter, offset).await,
-        )
-        .await?;
+        let page = fetch_transitions(ctx, filter, after.as_deref(), MAX_PAGE).await?;
         Ok(TransitionPage {
             items: page.rows.into_iter().map(Transition).collect(),
             paging: page.paging,

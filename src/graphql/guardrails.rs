@@ -6,7 +6,7 @@ use async_graphql::{Context, Object};
 use super::notifications::NotificationPage;
 use super::summary::{self, SummaryPage};
 use super::turbot::Resource;
-use super::{fetch_page, internal, limits, parse_filter, unpaged};
+use super::{fetch_transitions, internal, limits, parse_filter, unpaged};
 
 /// Notifications per page at most: each item's `resource` is a query of its own.
 pub const NOTIFICATION_PAGE: u32 = 200;
@@ -62,14 +62,7 @@ impl GuardrailsQuery {
         filter: Option<String>,
         paging: Option<String>,
     ) -> async_graphql::Result<NotificationPage> {
-        let page = fetch_page(
-            ctx,
-            filter,
-            paging.as_deref(),
-            NOTIFICATION_PAGE,
-            async |store, filter, offset| store.list_transitions_from(filter, offset).await,
-        )
-        .await?;
+        let page = fetch_transitions(ctx, filter, paging.as_deref(), NOTIFICATION_PAGE).await?;
         Ok(NotificationPage {
             items: page.rows,
             paging: page.paging,
