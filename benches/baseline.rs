@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use support::{BIN, aws_env};
+use support::{aws_env, bin};
 
 mod support;
 use std::time::{Duration, Instant};
@@ -113,7 +113,7 @@ async fn main() -> std::process::ExitCode {
 
     // rel04d, one sweep.
     let rel04d_db = format!("sqlite://{}/rel04d.db?mode=rwc", dir.path().display());
-    let mut rel04d = Command::new(BIN);
+    let mut rel04d = Command::new(bin());
     rel04d
         .args(["run", "--once"])
         .env("REL04D__DATABASE__URL", &rel04d_db)

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use rel04d_simulator::Simulator;
 use sqlx::AnyPool;
-use support::{BIN, aws_env};
+use support::{aws_env, bin};
 
 mod support;
 
@@ -104,15 +104,9 @@ struct Replica {
     http: u16,
 }
 
-/// The daemon to measure: this build's, or `REL04D_BENCH_BIN` (e.g. a release
-/// binary driven by a harness built in another profile).
-fn daemon_binary() -> String {
-    std::env::var("REL04D_BENCH_BIN").unwrap_or_else(|_| BIN.to_owned())
-}
-
 impl Bench {
     fn command(&self) -> Command {
-        let mut command = Command::new(daemon_binary());
+        let mut command = Command::new(bin());
         aws_env(&mut command, &self.sim_url);
         command
             .env("REL04D_CONFIG", self.config.path())

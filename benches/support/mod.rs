@@ -6,7 +6,11 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_rel04d");
+/// The daemon to measure: this build's, or `REL04D_BENCH_BIN` (e.g. a release
+/// binary driven by a harness built quickly in the dev profile).
+pub fn bin() -> String {
+    std::env::var("REL04D_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_rel04d").to_owned())
+}
 
 /// The command-line arguments after the benchmark's name, without the `--bench`
 /// style flags `cargo bench` passes.
@@ -33,7 +37,7 @@ impl Drop for Sim {
 /// Starts `rel04d simulator --listen 127.0.0.1:0 <args>` and reads its URL from
 /// the banner it prints once listening.
 pub fn simulator(args: &[String]) -> Sim {
-    let mut child = Command::new(BIN)
+    let mut child = Command::new(bin())
         .args(["simulator", "--listen", "127.0.0.1:0"])
         .args(args)
         .stdout(Stdio::piped())
@@ -69,7 +73,7 @@ pub fn aws_env(command: &mut Command, sim_url: &str) {
 /// HTTP on `listen`: as unthrottled as the configuration allows (10,000/s, 32 at once), with the benchmarks' policies,
 /// logging only warnings. Spawn it with the stdout the benchmark wants.
 pub fn daemon(sim_url: &str, dir: &std::path::Path, listen: &str) -> Command {
-    let mut command = Command::new(BIN);
+    let mut command = Command::new(bin());
     aws_env(&mut command, sim_url);
     command
         .arg("run")
@@ -117,7 +121,7 @@ pub fn run_once(
     settings: &[(&str, String)],
 ) -> (Duration, u64, i64) {
     let started = Instant::now();
-    let mut command = Command::new(BIN);
+    let mut command = Command::new(bin());
     aws_env(&mut command, sim_url);
     #[allow(clippy::zombie_processes)] // reaped by wait4 below, which also gives its rusage
     let mut child = command
