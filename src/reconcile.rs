@@ -79,6 +79,9 @@ struct Subject<'a> {
     scope: &'a ScopeRef<'a>,
     workload: &'a Workload,
     trigger: &'a Trigger,
+    /// The control is not in the database yet (its sweep's page read showed
+    /// none): recording creates it in the same transaction.
+    unsaved: bool,
 }
 
 impl Reconciler {
@@ -235,6 +238,11 @@ impl Reconciler {
             {
                 (**control).clone()
             }
+            // Shown absent by its sweep's page (a sweep claims nothing): created
+            // with its first verdict, in one transaction, by `record`.
+            Target::Listed(_, Stored::Absent) if job.trigger == Trigger::Sweep => {
+                ControlRow::unsaved(&workload, scope.key)
+            }
             _ => {
                 let (control, opened) = self
                     .store
@@ -246,6 +254,7 @@ impl Reconciler {
                 control
             }
         };
+        let unsaved = control.version < 0;
         let Some(control) = self.claim_for(&job.trigger, control).await? else {
             return Ok(Reconciled::Busy);
         };
@@ -253,6 +262,7 @@ impl Reconciler {
             scope,
             workload: &workload,
             trigger: &job.trigger,
+            unsaved,
         };
 
         let empty = Default::default();
@@ -275,6 +285,7 @@ impl Reconciler {
             // away since (confirmed by describing the workload), or the question is
             // missing from the lens (an error, not a removal).
             Err(error) if error.kind == ErrorKind::NotFound => {
+                let (subject, control) = self.saved(subject, control).await?;
                 return self
                     .answer_not_found(&subject, &control, &expected, error)
                     .await;
@@ -286,6 +297,7 @@ impl Reconciler {
         };
         let outcome = control::judge(&expected, &observed);
         if expected.mode == Mode::Enforce && outcome.state == ControlState::Alarm {
+            let (subject, control) = self.saved(subject, control).await?;
             return self
                 .enforce(&subject, control, &expected, &observed, outcome)
                 .await;
@@ -332,7 +344,19 @@ impl Reconciler {
                 state: outcome.state,
             })
             .inc();
-        match self.store.record(control, &recording).await? {
+        let written = if subject.unsaved {
+            match self.store.create_and_record(&recording).await? {
+                Some((opened, written)) => {
+                    self.announce(opened);
+                    written
+                }
+                // Another replica's sweep created it, and records it.
+                None => Written::Conflict,
+            }
+        } else {
+            self.store.record(control, &recording).await?
+        };
+        match written {
             Written::Conflict => {
                 self.metrics.write_conflicts.inc();
                 Ok(Reconciled::Superseded)
@@ -343,6 +367,37 @@ impl Reconciler {
                 Ok(Reconciled::Evaluated(outcome.state))
             }
         }
+    }
+
+    /// The control in the database: an unsaved one is created (in `tbd`, as
+    /// `open_control` does) for the paths that write more than its verdict.
+    async fn saved<'a>(
+        &self,
+        subject: Subject<'a>,
+        control: ControlRow,
+    ) -> anyhow::Result<(Subject<'a>, ControlRow)> {
+        if !subject.unsaved {
+            return Ok((subject, control));
+        }
+        let (control, opened) = self
+            .store
+            .create_control(
+                subject.workload,
+                subject.scope.key,
+                subject.trigger,
+                Utc::now(),
+            )
+            .await?;
+        if let Some(transition) = opened {
+            self.announce(transition);
+        }
+        Ok((
+            Subject {
+                unsaved: false,
+                ..subject
+            },
+            control,
+        ))
     }
 
     async fn remove(

@@ -64,6 +64,7 @@ impl Reconciler {
             scope,
             workload: &workload,
             trigger,
+            unsaved: false,
         };
         self.record(&subject, &control, &outcome, None).await
     }

@@ -14,6 +14,9 @@ use super::{Store, timestamp};
 use crate::control::{CONTROL_TYPE, ControlState};
 use crate::workload::{Trigger, Workload};
 
+/// The reason of a control created or revived, before its first verdict.
+pub const NOT_EVALUATED: &str = "Workload found; not evaluated yet";
+
 /// What one evaluation writes.
 #[derive(Clone, Debug)]
 pub struct Recording<'a> {
@@ -144,70 +147,68 @@ impl Store {
         {
             return Ok((control, None));
         }
+        self.create_control(workload, scanned_by, trigger, at).await
+    }
+
+    /// [`Store::open_control`] without its first read, for a workload whose
+    /// control a sweep's page read has just shown absent (the first sweep of a
+    /// fleet creates every control: one query fewer each). Still safe if another
+    /// replica created it since: the statements are conditional.
+    pub async fn create_control(
+        &self,
+        workload: &Workload,
+        scanned_by: &str,
+        trigger: &Trigger,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<(ControlRow, Option<TransitionRow>)> {
         let now = timestamp(at);
-        let reason = "Workload found; not evaluated yet";
         let mut tx = self.begin_write().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO controls (workload_arn, workload_id, workload_name, account_id, region, \
-             control_type, state, reason, details, scanned_by, version, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'tbd', $7, '{}', $8, 0, $9, $9) \
-             ON CONFLICT (workload_arn) DO NOTHING",
+        let opened = open_in(
+            &mut tx,
+            self.outbox,
+            workload,
+            scanned_by,
+            trigger,
+            &now,
+            true,
         )
-        .bind(&workload.arn)
-        .bind(&workload.id)
-        .bind(&workload.name)
-        .bind(&workload.account_id)
-        .bind(&workload.region)
-        .bind(CONTROL_TYPE)
-        .bind(reason)
-        .bind(scanned_by)
-        .bind(&now)
-        .execute(&mut *tx)
-        .await
-        .context("create a control")?
-        .rows_affected();
-        let from_state = if inserted == 1 {
-            Some(None)
-        } else {
-            let revived = sqlx::query(
-                "UPDATE controls SET state = 'tbd', reason = $2, details = '{}', removed_at = NULL, \
-                 evaluated_at = NULL, workload_name = $3, scanned_by = $4, updated_at = $5, \
-                 version = version + 1 WHERE workload_arn = $1 AND removed_at IS NOT NULL",
-            )
-            .bind(&workload.arn)
-            .bind(reason)
-            .bind(&workload.name)
-            .bind(scanned_by)
-            .bind(&now)
-            .execute(&mut *tx)
-            .await
-            .context("revive a removed control")?
-            .rows_affected();
-            (revived == 1).then_some(Some(ControlState::Removed.as_str()))
-        };
-        let control = read_in(&mut tx, &workload.arn).await?;
-        let transition = match from_state {
-            None => None,
-            Some(from_state) => Some(
-                insert_transition(
-                    &mut tx,
-                    self.outbox,
-                    NewTransition {
-                        control: &control,
-                        from_state,
-                        to_state: ControlState::Tbd,
-                        reason,
-                        details: "{}",
-                        trigger,
-                        enforced: None,
-                        at: &now,
-                    },
-                )
-                .await?,
-            ),
+        .await?;
+        let (control, transition) = match opened {
+            Some((control, transition)) => (control, Some(transition)),
+            None => (read_in(&mut tx, &workload.arn).await?, None),
         };
         self.commit(tx, "a new control").await?;
         Ok((control, transition))
+    }
+
+    /// Creates the control of a workload that a sweep's page read showed had
+    /// none, and records its first evaluation, in one transaction: the same two
+    /// transitions (to `tbd`, then to the verdict) as [`Store::create_control`]
+    /// and [`Store::record`] write, in one commit instead of two (the first sweep
+    /// of a fleet creates every control). `None` when the control appeared
+    /// meanwhile (another replica's sweep, which records it): nothing is written.
+    pub async fn create_and_record(
+        &self,
+        rec: &Recording<'_>,
+    ) -> anyhow::Result<Option<(TransitionRow, Written)>> {
+        let now = timestamp(rec.at);
+        let mut tx = self.begin_write().await?;
+        let Some((control, opened)) = open_in(
+            &mut tx,
+            self.outbox,
+            rec.workload,
+            rec.scanned_by,
+            rec.trigger,
+            &now,
+            false,
+        )
+        .await?
+        else {
+            return Ok(None);
+        };
+        let written = update_in(&mut tx, self.outbox, &control, rec).await?;
+        self.commit(tx, "a new control and its evaluation").await?;
+        Ok(Some((opened, written)))
     }
 
     /// Records an evaluation of the control last read as `previous`: one
@@ -218,13 +219,9 @@ impl Store {
         previous: &ControlRow,
         rec: &Recording<'_>,
     ) -> anyhow::Result<Written> {
-        let changed = previous.state != rec.state
-            || previous.reason != rec.reason
-            || previous.details != *rec.details
-            || previous.workload_name != rec.workload.name;
         // Nothing to record but the time: no transaction, the bump joins a batch.
         // A claim in the row as read is released by a real write instead.
-        if !changed
+        if !changes(previous, rec)
             && rec.enforced.is_none()
             && previous.scanned_by == rec.scanned_by
             && previous.claimed_by.is_none()
@@ -232,53 +229,14 @@ impl Store {
             self.note_evaluated(previous, rec.at).await?;
             return Ok(Written::Unchanged);
         }
-        let now = timestamp(rec.at);
-        let details = rec.details.to_string();
-        let updated_at = if changed { &now } else { &previous.updated_at };
         let mut tx = self.begin_write().await?;
-        let updated = sqlx::query(
-            "UPDATE controls SET state = $1, reason = $2, details = $3, workload_name = $4, \
-             scanned_by = $5, evaluated_at = $6, updated_at = $7, version = version + 1, \
-             lease_owner = NULL, lease_until = NULL \
-             WHERE workload_arn = $8 AND version = $9 AND removed_at IS NULL",
-        )
-        .bind(rec.state.as_str())
-        .bind(rec.reason)
-        .bind(&details)
-        .bind(&rec.workload.name)
-        .bind(rec.scanned_by)
-        .bind(&now)
-        .bind(updated_at)
-        .bind(&previous.workload_arn)
-        .bind(previous.version)
-        .execute(&mut *tx)
-        .await
-        .context("update a control")?
-        .rows_affected();
-        if updated == 0 {
-            return Ok(Written::Conflict);
+        let written = update_in(&mut tx, self.outbox, previous, rec).await?;
+        match written {
+            Written::Conflict => {}
+            Written::Unchanged => self.commit(tx, "an evaluation").await?,
+            Written::Transition(_) => self.commit(tx, "a transition").await?,
         }
-        if previous.state == rec.state && rec.enforced.is_none() {
-            self.commit(tx, "an evaluation").await?;
-            return Ok(Written::Unchanged);
-        }
-        let transition = insert_transition(
-            &mut tx,
-            self.outbox,
-            NewTransition {
-                control: previous,
-                from_state: Some(previous.state.as_str()),
-                to_state: rec.state,
-                reason: rec.reason,
-                details: &details,
-                trigger: rec.trigger,
-                enforced: rec.enforced,
-                at: &now,
-            },
-        )
-        .await?;
-        self.commit(tx, "a transition").await?;
-        Ok(Written::Transition(Box::new(transition)))
+        Ok(written)
     }
 
     /// Marks the control removed (workload deleted or lens disassociated).
@@ -325,6 +283,148 @@ impl Store {
         self.commit(tx, "a removal").await?;
         Ok(Written::Transition(Box::new(transition)))
     }
+}
+
+/// Whether `rec` changes anything of `previous` but the time.
+fn changes(previous: &ControlRow, rec: &Recording<'_>) -> bool {
+    previous.state != rec.state
+        || previous.reason != rec.reason
+        || previous.details != *rec.details
+        || previous.workload_name != rec.workload.name
+}
+
+/// Inserts `workload`'s control in `tbd` or, with `revive`, brings a removed one
+/// back to `tbd`, and writes that transition; `None` when neither applied. The
+/// statements are conditional, so a race between replicas stays harmless.
+async fn open_in(
+    tx: &mut Transaction<'static, Any>,
+    outbox: bool,
+    workload: &Workload,
+    scanned_by: &str,
+    trigger: &Trigger,
+    now: &str,
+    revive: bool,
+) -> anyhow::Result<Option<(ControlRow, TransitionRow)>> {
+    let reason = NOT_EVALUATED;
+    let inserted = sqlx::query(
+        "INSERT INTO controls (workload_arn, workload_id, workload_name, account_id, region, \
+         control_type, state, reason, details, scanned_by, version, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'tbd', $7, '{}', $8, 0, $9, $9) \
+         ON CONFLICT (workload_arn) DO NOTHING",
+    )
+    .bind(&workload.arn)
+    .bind(&workload.id)
+    .bind(&workload.name)
+    .bind(&workload.account_id)
+    .bind(&workload.region)
+    .bind(CONTROL_TYPE)
+    .bind(reason)
+    .bind(scanned_by)
+    .bind(now)
+    .execute(&mut **tx)
+    .await
+    .context("create a control")?
+    .rows_affected();
+    let from_state = if inserted == 1 {
+        None
+    } else if !revive {
+        return Ok(None);
+    } else {
+        let revived = sqlx::query(
+            "UPDATE controls SET state = 'tbd', reason = $2, details = '{}', removed_at = NULL, \
+             evaluated_at = NULL, workload_name = $3, scanned_by = $4, updated_at = $5, \
+             version = version + 1 WHERE workload_arn = $1 AND removed_at IS NOT NULL",
+        )
+        .bind(&workload.arn)
+        .bind(reason)
+        .bind(&workload.name)
+        .bind(scanned_by)
+        .bind(now)
+        .execute(&mut **tx)
+        .await
+        .context("revive a removed control")?
+        .rows_affected();
+        if revived == 0 {
+            return Ok(None);
+        }
+        Some(ControlState::Removed.as_str())
+    };
+    let control = read_in(tx, &workload.arn).await?;
+    let transition = insert_transition(
+        tx,
+        outbox,
+        NewTransition {
+            control: &control,
+            from_state,
+            to_state: ControlState::Tbd,
+            reason,
+            details: "{}",
+            trigger,
+            enforced: None,
+            at: now,
+        },
+    )
+    .await?;
+    Ok(Some((control, transition)))
+}
+
+/// Writes `rec` over the control last read as `previous`, checking its version,
+/// and the transition when the state changed or rel04d enforced. `Conflict` when
+/// someone else wrote it since; the caller commits otherwise.
+async fn update_in(
+    tx: &mut Transaction<'static, Any>,
+    outbox: bool,
+    previous: &ControlRow,
+    rec: &Recording<'_>,
+) -> anyhow::Result<Written> {
+    let now = timestamp(rec.at);
+    let details = rec.details.to_string();
+    let updated_at = if changes(previous, rec) {
+        &now
+    } else {
+        &previous.updated_at
+    };
+    let updated = sqlx::query(
+        "UPDATE controls SET state = $1, reason = $2, details = $3, workload_name = $4, \
+         scanned_by = $5, evaluated_at = $6, updated_at = $7, version = version + 1, \
+         lease_owner = NULL, lease_until = NULL \
+         WHERE workload_arn = $8 AND version = $9 AND removed_at IS NULL",
+    )
+    .bind(rec.state.as_str())
+    .bind(rec.reason)
+    .bind(&details)
+    .bind(&rec.workload.name)
+    .bind(rec.scanned_by)
+    .bind(&now)
+    .bind(updated_at)
+    .bind(&previous.workload_arn)
+    .bind(previous.version)
+    .execute(&mut **tx)
+    .await
+    .context("update a control")?
+    .rows_affected();
+    if updated == 0 {
+        return Ok(Written::Conflict);
+    }
+    if previous.state == rec.state && rec.enforced.is_none() {
+        return Ok(Written::Unchanged);
+    }
+    let transition = insert_transition(
+        tx,
+        outbox,
+        NewTransition {
+            control: previous,
+            from_state: Some(previous.state.as_str()),
+            to_state: rec.state,
+            reason: rec.reason,
+            details: &details,
+            trigger: rec.trigger,
+            enforced: rec.enforced,
+            at: &now,
+        },
+    )
+    .await?;
+    Ok(Written::Transition(Box::new(transition)))
 }
 
 async fn read_in(
