@@ -369,8 +369,8 @@ impl Reconciler {
         }
     }
 
-    /// The control in the database: an unsaved one is created (in `tbd`, as
-    /// `open_control` does) for the paths that write more than its verdict.
+    /// The control in the database: an unsaved one is created (in `tbd`) for
+    /// the paths that write more than its verdict.
     async fn saved<'a>(
         &self,
         subject: Subject<'a>,
@@ -381,7 +381,7 @@ impl Reconciler {
         }
         let (control, opened) = self
             .store
-            .create_control(
+            .open_control(
                 subject.workload,
                 subject.scope.key,
                 subject.trigger,

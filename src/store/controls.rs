@@ -147,20 +147,6 @@ impl Store {
         {
             return Ok((control, None));
         }
-        self.create_control(workload, scanned_by, trigger, at).await
-    }
-
-    /// [`Store::open_control`] without its first read, for a workload whose
-    /// control a sweep's page read has just shown absent (the first sweep of a
-    /// fleet creates every control: one query fewer each). Still safe if another
-    /// replica created it since: the statements are conditional.
-    pub async fn create_control(
-        &self,
-        workload: &Workload,
-        scanned_by: &str,
-        trigger: &Trigger,
-        at: DateTime<Utc>,
-    ) -> anyhow::Result<(ControlRow, Option<TransitionRow>)> {
         let now = timestamp(at);
         let mut tx = self.begin_write().await?;
         let opened = open_in(
@@ -183,7 +169,7 @@ impl Store {
 
     /// Creates the control of a workload that a sweep's page read showed had
     /// none, and records its first evaluation, in one transaction: the same two
-    /// transitions (to `tbd`, then to the verdict) as [`Store::create_control`]
+    /// transitions (to `tbd`, then to the verdict) as [`Store::open_control`]
     /// and [`Store::record`] write, in one commit instead of two (the first sweep
     /// of a fleet creates every control). `None` when the control appeared
     /// meanwhile (another replica's sweep, which records it): nothing is written.
