@@ -43,12 +43,6 @@ impl AccountRegion {
         }
     }
 
-    /// The account this scope's learned rate is kept under: its id, or
-    /// `ambient` for the ambient credentials.
-    pub fn account_label(&self) -> &str {
-        self.spec.account_id.as_deref().unwrap_or("ambient")
-    }
-
     /// Writes the rate this scope learned, when it changed by more than 1 %
     /// since the last write (a fixed rate learns nothing and writes nothing).
     pub async fn save_learned_rate(&self, store: &Store) -> anyhow::Result<()> {
@@ -60,7 +54,7 @@ impl AccountRegion {
             return Ok(());
         }
         store
-            .save_learned_rate(self.account_label(), &self.spec.region, learned)
+            .save_learned_rate(self.spec.account_label(), &self.spec.region, learned)
             .await?;
         *self.saved_rate.lock().unwrap() = Some(learned);
         Ok(())

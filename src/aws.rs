@@ -26,6 +26,14 @@ pub struct ScopeSpec {
     role: Option<(String, Option<String>)>,
 }
 
+impl ScopeSpec {
+    /// The account this scope's learned rate and metrics are kept under: its
+    /// id, or `ambient` for the ambient credentials.
+    pub fn account_label(&self) -> &str {
+        self.account_id.as_deref().unwrap_or("ambient")
+    }
+}
+
 /// Per-service endpoints set in code, beside the SDK's own environment overrides.
 /// The demo and in-process tests point different services at different local
 /// servers (the simulator, moto), which one global endpoint cannot express.

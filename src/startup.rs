@@ -455,9 +455,8 @@ async fn rate_limiter(
     let learned = match aws.max_requests_per_second {
         RequestRate::Fixed(_) => None,
         RequestRate::Auto => {
-            let account = spec.account_id.as_deref().unwrap_or("ambient");
             store
-                .learned_rate(account, &spec.region)
+                .learned_rate(spec.account_label(), &spec.region)
                 .await
                 .unwrap_or_else(|error| {
                     tracing::warn!(scope = %spec.key, error = format!("{error:#}"), "cannot read the learned request rate; learning it again");

@@ -129,7 +129,7 @@ impl Status {
                 .get_or_create(&labels)
                 .set(scope.queue.len() as i64);
             let labels = AccountRegionLabels {
-                account: scope.account_label().to_owned(),
+                account: scope.spec.account_label().to_owned(),
                 region: scope.spec.region.clone(),
             };
             metrics

@@ -176,8 +176,6 @@ fn settings(config: Option<&Path>, database_url: Option<String>) -> anyhow::Resu
     Ok(settings)
 }
 
-/// Runs the parsed command; the caller prints the error and sets the exit code.
-/// Every command is one function in [`commands`].
 /// The process: parse the command line, run it on a multi-threaded runtime, and
 /// turn the result into an exit code.
 ///
@@ -206,6 +204,8 @@ pub fn main() -> std::process::ExitCode {
     }
 }
 
+/// Runs the parsed command; the caller prints the error and sets the exit code.
+/// Every command is one function in [`commands`].
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let Cli {
         config,
