@@ -79,9 +79,6 @@ struct Subject<'a> {
     scope: &'a ScopeRef<'a>,
     workload: &'a Workload,
     trigger: &'a Trigger,
-    /// The control is not in the database yet (its sweep's page read showed
-    /// none): recording creates it in the same transaction.
-    unsaved: bool,
 }
 
 impl Reconciler {
@@ -254,7 +251,6 @@ impl Reconciler {
                 control
             }
         };
-        let unsaved = control.version < 0;
         let Some(control) = self.claim_for(&job.trigger, control).await? else {
             return Ok(Reconciled::Busy);
         };
@@ -262,7 +258,6 @@ impl Reconciler {
             scope,
             workload: &workload,
             trigger: &job.trigger,
-            unsaved,
         };
 
         let empty = Default::default();
@@ -285,7 +280,7 @@ impl Reconciler {
             // away since (confirmed by describing the workload), or the question is
             // missing from the lens (an error, not a removal).
             Err(error) if error.kind == ErrorKind::NotFound => {
-                let (subject, control) = self.saved(subject, control).await?;
+                let control = self.saved(&subject, control).await?;
                 return self
                     .answer_not_found(&subject, &control, &expected, error)
                     .await;
@@ -297,7 +292,7 @@ impl Reconciler {
         };
         let outcome = control::judge(&expected, &observed);
         if expected.mode == Mode::Enforce && outcome.state == ControlState::Alarm {
-            let (subject, control) = self.saved(subject, control).await?;
+            let control = self.saved(&subject, control).await?;
             return self
                 .enforce(&subject, control, &expected, &observed, outcome)
                 .await;
@@ -344,7 +339,9 @@ impl Reconciler {
                 state: outcome.state,
             })
             .inc();
-        let written = if subject.unsaved {
+        // An unsaved control (its sweep's page read showed none) is created
+        // with this verdict, in the same transaction.
+        let written = if control.is_unsaved() {
             match self.store.create_and_record(&recording).await? {
                 Some((opened, written)) => {
                     self.announce(opened);
@@ -371,13 +368,13 @@ impl Reconciler {
 
     /// The control in the database: an unsaved one is created (in `tbd`) for
     /// the paths that write more than its verdict.
-    async fn saved<'a>(
+    async fn saved(
         &self,
-        subject: Subject<'a>,
+        subject: &Subject<'_>,
         control: ControlRow,
-    ) -> anyhow::Result<(Subject<'a>, ControlRow)> {
-        if !subject.unsaved {
-            return Ok((subject, control));
+    ) -> anyhow::Result<ControlRow> {
+        if !control.is_unsaved() {
+            return Ok(control);
         }
         let (control, opened) = self
             .store
@@ -391,13 +388,7 @@ impl Reconciler {
         if let Some(transition) = opened {
             self.announce(transition);
         }
-        Ok((
-            Subject {
-                unsaved: false,
-                ..subject
-            },
-            control,
-        ))
+        Ok(control)
     }
 
     async fn remove(

@@ -64,7 +64,6 @@ impl Reconciler {
             scope,
             workload: &workload,
             trigger,
-            unsaved: false,
         };
         self.record(&subject, &control, &outcome, None).await
     }

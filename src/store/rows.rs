@@ -93,7 +93,8 @@ fn json(text: &str) -> anyhow::Result<serde_json::Value> {
 impl ControlRow {
     /// The control `workload` would get, before it is written: `tbd`, with a
     /// negative version, which no version check matches
-    /// ([`crate::store::Store::create_and_record`] writes it).
+    /// ([`crate::store::Store::create_and_record`] writes it; see
+    /// [`ControlRow::is_unsaved`]).
     pub fn unsaved(workload: &crate::workload::Workload, scanned_by: &str) -> Self {
         ControlRow {
             workload_id: workload.id.clone(),
@@ -115,6 +116,11 @@ impl ControlRow {
             version: -1,
             claimed_by: None,
         }
+    }
+
+    /// Whether this is [`ControlRow::unsaved`]: not in the database yet.
+    pub fn is_unsaved(&self) -> bool {
+        self.version < 0
     }
 
     pub(super) fn from_row(row: &AnyRow) -> anyhow::Result<Self> {
