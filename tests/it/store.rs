@@ -1,11 +1,13 @@
 //! The state database's bookkeeping, on SQLite and (with `REL04D_TEST_POSTGRES_URL`)
 //! Postgres: what pruning forgets and keeps, and how refused notifications back
-//! off and are finally set aside.
+//! off and are finally set aside; how a control first seen by a sweep is
+//! created with its first verdict.
 
 use crate::common::db::Db;
 use crate::common::*;
 use chrono::{Duration, TimeZone, Utc};
-use rel04d::store::{MAX_PUBLISH_ATTEMPTS, Store};
+use rel04d::control::ControlState;
+use rel04d::store::{MAX_PUBLISH_ATTEMPTS, Recording, Store, Written};
 use rel04d::workload::{Trigger, Workload};
 
 async fn fresh_store(dir: &tempfile::TempDir) -> (Store, String) {
@@ -150,4 +152,59 @@ async fn a_refused_notification_waits_for_its_retry_time_and_is_set_aside_after_
         1,
         "but still counted"
     );
+}
+
+/// A workload its sweep's page showed without a control: created and judged in
+/// one commit, with both transitions (`NULL → tbd → alarm`) and their
+/// notifications; if the control appeared meanwhile (another replica), nothing.
+#[tokio::test]
+async fn a_new_control_is_created_with_its_first_verdict_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, url) = fresh_store(&dir).await;
+    let workload = a_workload(1);
+    let details = serde_json::json!({"missing": ["identify"]});
+    let recording = Recording {
+        workload: &workload,
+        scanned_by: "111122223333/us-east-1",
+        state: ControlState::Alarm,
+        reason: "Not selected: Identify",
+        details: &details,
+        trigger: &Trigger::Sweep,
+        enforced: None,
+        at: Utc::now(),
+    };
+
+    let (opened, written) = store
+        .create_and_record(&recording)
+        .await
+        .unwrap()
+        .expect("the control did not exist");
+    assert_eq!(
+        (opened.from_state.as_deref(), opened.to_state.as_str()),
+        (None, "tbd")
+    );
+    let Written::Transition(verdict) = written else {
+        panic!("expected the verdict's transition, got {written:?}");
+    };
+    assert_eq!(
+        (verdict.from_state.as_deref(), verdict.to_state.as_str()),
+        (Some("tbd"), "alarm")
+    );
+    let db = Db::connect(&url).await;
+    let states = "SELECT state FROM controls";
+    assert_eq!(db.strings(states).await, ["alarm"]);
+    assert_eq!(db.count("SELECT COUNT(*) FROM transitions").await, Some(2));
+    assert_eq!(db.count("SELECT COUNT(*) FROM outbox").await, Some(2));
+
+    // Another replica's sweep created it first: this one writes nothing.
+    let again = Recording {
+        state: ControlState::Ok,
+        reason: "4 of 4 required best practices selected",
+        ..recording
+    };
+    assert!(store.create_and_record(&again).await.unwrap().is_none());
+    assert_eq!(db.strings(states).await, ["alarm"]);
+    assert_eq!(db.count("SELECT COUNT(*) FROM transitions").await, Some(2));
+    assert_eq!(db.count("SELECT COUNT(*) FROM outbox").await, Some(2));
+    db.close().await;
 }
