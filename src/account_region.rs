@@ -91,12 +91,13 @@ impl AccountRegion {
             // transaction), and every scope keeps `max_concurrency` workers. Inline,
             // 100 idle scopes of 32 workers held 37 MiB; boxed, only evaluations in
             // flight hold it.
-            let evaluation = Box::pin(reconciler.reconcile(&scope, &job));
+            let workload_id = job.workload_id().to_owned();
+            let evaluation = Box::pin(reconciler.reconcile(&scope, job));
             let result = evaluation.await.map_err(|error| {
-                tracing::error!(scope = %self.spec.key, workload_id = job.workload_id(), error = format!("{error:#}"), "evaluation not recorded");
+                tracing::error!(scope = %self.spec.key, workload_id, error = format!("{error:#}"), "evaluation not recorded");
                 format!("{error:#}")
             });
-            self.queue.complete(job.workload_id(), result);
+            self.queue.complete(&workload_id, result);
         }
     }
 }

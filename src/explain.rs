@@ -112,7 +112,7 @@ fn recorded_facts<'a>(control: &'a ControlRow, details: &'a Details) -> Workload
 /// The details of the control's last evaluation, as the evaluator wrote them
 /// (empty for a control not evaluated yet).
 fn recorded_details(control: &ControlRow) -> Details {
-    serde_json::from_value(control.details.clone()).unwrap_or_default()
+    serde_json::from_str(control.details.as_str()).unwrap_or_default()
 }
 
 pub fn explain(control: &ControlRow, policies: &PolicySet, now: DateTime<Utc>) -> Explanation {

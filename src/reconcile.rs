@@ -161,7 +161,7 @@ impl Reconciler {
     /// carries the `reconcile` span: scope, workload id, trigger and event id. The
     /// span is at ERROR level only so that no log level turns it off; it writes
     /// no line of its own.
-    pub async fn reconcile(&self, scope: &ScopeRef<'_>, job: &Job) -> anyhow::Result<Reconciled> {
+    pub async fn reconcile(&self, scope: &ScopeRef<'_>, job: Job) -> anyhow::Result<Reconciled> {
         let span = tracing::error_span!(
             "reconcile",
             scope = scope.key,
@@ -170,12 +170,11 @@ impl Reconciler {
             event_id = job.trigger.event_id(),
         );
         let started = Instant::now();
+        let kind = TriggerKind::from(&job.trigger);
         let result = self.evaluate(scope, job).instrument(span).await;
         self.metrics
             .reconcile_duration
-            .get_or_create(&ReconcileLabels {
-                trigger: TriggerKind::from(&job.trigger),
-            })
+            .get_or_create(&ReconcileLabels { trigger: kind })
             .observe(started.elapsed().as_secs_f64());
         // Successes are counted where they commit; a failure may come before
         // any commit (a read, a statement inside the transaction).
@@ -185,37 +184,38 @@ impl Reconciler {
         result
     }
 
-    async fn evaluate(&self, scope: &ScopeRef<'_>, job: &Job) -> anyhow::Result<Reconciled> {
-        let workload = match &job.target {
-            Target::Listed(workload, _)
+    /// Takes the job by value: a sweep's job carries the workload and its control
+    /// as read, which the evaluation uses as they are, not copies.
+    async fn evaluate(&self, scope: &ScopeRef<'_>, job: Job) -> anyhow::Result<Reconciled> {
+        let Job { target, trigger } = job;
+        let (workload, stored) = match target {
+            Target::Listed(workload, stored)
                 if (!self.tags_enabled || workload.tags.is_some())
                     && (!self.calculates || workload.data.is_some()) =>
             {
-                workload.clone()
+                (workload, stored)
             }
-            Target::Listed(listed, _) => match scope.wa.describe_workload(&listed.id).await {
-                Ok(workload) => workload,
+            Target::Listed(listed, stored) => match scope.wa.describe_workload(&listed.id).await {
+                Ok(workload) => (workload, stored),
                 Err(error) => {
                     return self
-                        .undescribable(scope, &job.trigger, &listed.id, Some(listed), error)
+                        .undescribable(scope, &trigger, &listed.id, Some(&listed), error)
                         .await;
                 }
             },
-            Target::Id(id) => match scope.wa.describe_workload(id).await {
-                Ok(workload) => workload,
+            Target::Id(id) => match scope.wa.describe_workload(&id).await {
+                Ok(workload) => (workload, Stored::Unread),
                 Err(error) => {
-                    return self
-                        .undescribable(scope, &job.trigger, id, None, error)
-                        .await;
+                    return self.undescribable(scope, &trigger, &id, None, error).await;
                 }
             },
         };
         if !workload.has_lens() {
             // Read with its sweep's page: no active control, nothing to remove.
-            let inactive = match &job.target {
-                Target::Listed(_, Stored::Absent) => true,
-                Target::Listed(_, Stored::Control(control)) => control.is_removed(),
-                _ => false,
+            let inactive = match &stored {
+                Stored::Absent => true,
+                Stored::Control(control) => control.is_removed(),
+                Stored::Unread => false,
             };
             if inactive {
                 return Ok(Reconciled::Ignored);
@@ -224,26 +224,26 @@ impl Reconciler {
                 .remove(
                     &workload.id,
                     "The wellarchitected lens is not applied to the workload",
-                    &job.trigger,
+                    &trigger,
                 )
                 .await;
         }
-        let control = match &job.target {
+        let control = match stored {
             // Read with its sweep's page: an active control needs no query here.
-            Target::Listed(_, Stored::Control(control))
+            Stored::Control(control)
                 if control.workload_arn == workload.arn && !control.is_removed() =>
             {
-                (**control).clone()
+                *control
             }
             // Shown absent by its sweep's page (a sweep claims nothing): created
             // with its first verdict, in one transaction, by `record`.
-            Target::Listed(_, Stored::Absent) if job.trigger == Trigger::Sweep => {
+            Stored::Absent if trigger == Trigger::Sweep => {
                 ControlRow::unsaved(&workload, scope.key)
             }
             _ => {
                 let (control, opened) = self
                     .store
-                    .open_control(&workload, scope.key, &job.trigger, Utc::now())
+                    .open_control(&workload, scope.key, &trigger, Utc::now())
                     .await?;
                 if let Some(transition) = opened {
                     self.announce(transition);
@@ -251,13 +251,13 @@ impl Reconciler {
                 control
             }
         };
-        let Some(control) = self.claim_for(&job.trigger, control).await? else {
+        let Some(control) = self.claim_for(&trigger, control).await? else {
             return Ok(Reconciled::Busy);
         };
         let subject = Subject {
             scope,
             workload: &workload,
-            trigger: &job.trigger,
+            trigger: &trigger,
         };
 
         let empty = Default::default();

@@ -406,7 +406,7 @@ impl Daemon {
             key: scope.key(),
             wa: &scope.wa,
         };
-        self.reconciler.reconcile(&scope_ref, &job).await
+        self.reconciler.reconcile(&scope_ref, job).await
     }
 
     async fn find_scope(&self, workload_id: &str) -> anyhow::Result<Arc<AccountRegion>> {

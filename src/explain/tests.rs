@@ -22,7 +22,7 @@ fn control(details: serde_json::Value) -> ControlRow {
         control_type: "rel04".into(),
         state: ControlState::Alarm,
         reason: "Not selected: Make all responses idempotent".into(),
-        details,
+        details: crate::store::JsonText::of(&details),
         created_at: "2026-01-01T00:00:00.000000Z".into(),
         updated_at: "2026-01-01T00:00:00.000000Z".into(),
         evaluated_at: Some("2026-01-01T00:00:00.000000Z".into()),

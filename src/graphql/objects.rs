@@ -193,8 +193,8 @@ impl Control {
         &self.0.reason
     }
     #[graphql(complexity = "DOCUMENT")]
-    async fn details(&self) -> Json<&serde_json::Value> {
-        Json(&self.0.details)
+    async fn details(&self) -> Json<serde_json::Value> {
+        Json(self.0.details.value())
     }
     async fn created_at(&self) -> &str {
         &self.0.created_at

@@ -135,11 +135,12 @@ pub struct Resource {
 impl Resource {
     /// From a stored control: data and tags as of its last evaluation.
     pub fn of_control(row: &ControlRow) -> Resource {
-        let data = row.details.get("resource").cloned();
+        let details = row.details.value();
+        let data = details.get("resource").cloned();
         let tags = data
             .as_ref()
             .and_then(|d| d.get("Tags"))
-            .or_else(|| row.details.get("policy_tags"))
+            .or_else(|| details.get("policy_tags"))
             .and_then(|t| serde_json::from_value(t.clone()).ok())
             .unwrap_or_default();
         Resource {

@@ -275,7 +275,7 @@ impl Store {
 fn changes(previous: &ControlRow, rec: &Recording<'_>) -> bool {
     previous.state != rec.state
         || previous.reason != rec.reason
-        || previous.details != *rec.details
+        || !previous.details.is(rec.details)
         || previous.workload_name != rec.workload.name
 }
 

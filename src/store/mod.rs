@@ -36,7 +36,7 @@ pub use mutes::{MuteError, MuteEvent, check_mute};
 pub use outbox::{MAX_PUBLISH_ATTEMPTS, Notification, OutboxRow};
 pub use overview::SweepRow;
 pub use query::QueryError;
-pub use rows::{ControlRow, Mute, TransitionRow};
+pub use rows::{ControlRow, JsonText, Mute, TransitionRow};
 pub use settle::{SettleHistory, SettleStep};
 pub use steady::{FLUSH_AFTER, FLUSH_ROWS};
 pub use url::{UrlError, check_url, redact_url};

@@ -157,7 +157,7 @@ impl Fields for ControlRow {
             &self.workload_id,
             &self.workload_name,
             &self.workload_arn,
-            &self.details,
+            &self.details.value(),
         )
     }
 }

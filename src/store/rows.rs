@@ -18,7 +18,7 @@ pub struct ControlRow {
     pub control_type: String,
     pub state: ControlState,
     pub reason: String,
-    pub details: serde_json::Value,
+    pub details: JsonText,
     pub created_at: String,
     pub updated_at: String,
     pub evaluated_at: Option<String>,
@@ -35,6 +35,49 @@ pub struct ControlRow {
     /// [`crate::store::Store::claim_control`]); recording releases it.
     #[serde(skip)]
     pub claimed_by: Option<String>,
+}
+
+/// JSON kept as the text it was stored as (a control's `details`).
+///
+/// A sweep holds a few thousand controls at once and only compares their details
+/// with a new evaluation's: parsed, each was ~4 KiB of small allocations (and the
+/// parse cost more CPU than the comparison). The text is what rel04d wrote, the
+/// compact serialization of a `serde_json::Value`, whose maps are sorted, so two
+/// texts are equal exactly when the values are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JsonText(Box<str>);
+
+impl JsonText {
+    /// Checks that `text` is JSON; a malformed one is an error naming it.
+    pub fn parse(text: String) -> anyhow::Result<Self> {
+        serde_json::from_str::<serde::de::IgnoredAny>(&text)
+            .with_context(|| format!("stored JSON is malformed: {text:.80}"))?;
+        Ok(JsonText(text.into_boxed_str()))
+    }
+
+    pub fn of(value: &serde_json::Value) -> Self {
+        JsonText(value.to_string().into_boxed_str())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The parsed value (the text was checked when it was read).
+    pub fn value(&self) -> serde_json::Value {
+        serde_json::from_str(&self.0).unwrap_or_default()
+    }
+
+    /// Whether this is the text `value` is written as.
+    pub fn is(&self, value: &serde_json::Value) -> bool {
+        *self.0 == *value.to_string()
+    }
+}
+
+impl Serialize for JsonText {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.value().serialize(serializer)
+    }
 }
 
 /// A mute on a control.
@@ -105,7 +148,7 @@ impl ControlRow {
             control_type: crate::control::CONTROL_TYPE.to_owned(),
             state: ControlState::Tbd,
             reason: super::controls::NOT_EVALUATED.to_owned(),
-            details: serde_json::json!({}),
+            details: JsonText("{}".into()),
             created_at: String::new(),
             updated_at: String::new(),
             evaluated_at: None,
@@ -156,7 +199,7 @@ impl ControlRow {
                     .map_err(|e: String| anyhow::anyhow!("stored control state: {e}"))?
             },
             reason: row.try_get("reason")?,
-            details: json(&row.try_get::<String, _>("details")?)?,
+            details: JsonText::parse(row.try_get("details")?)?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
             evaluated_at: row.try_get("evaluated_at")?,
@@ -195,5 +238,30 @@ impl TransitionRow {
             muted: row.try_get::<i64, _>("muted")? != 0,
             occurred_at: row.try_get("occurred_at")?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::JsonText;
+    use serde_json::json;
+
+    #[test]
+    fn json_text_is_the_value_it_was_written_from() {
+        let value = json!({"b": [1, {"y": null, "x": "é"}], "a": 2.5});
+        let stored = JsonText::parse(value.to_string()).unwrap();
+        assert!(stored.is(&value));
+        assert_eq!(stored.value(), value);
+        assert_eq!(serde_json::to_value(&stored).unwrap(), value);
+        // Any difference in a value, a key or a nesting is a different text.
+        assert!(!stored.is(&json!({"b": [1, {"y": null, "x": "e"}], "a": 2.5})));
+        assert!(!stored.is(&json!({"b": [1, {"y": null, "x": "é"}], "a": 2.5, "c": {}})));
+        assert!(!stored.is(&json!({"b": [{"y": null, "x": "é"}, 1], "a": 2.5})));
+    }
+
+    #[test]
+    fn malformed_stored_json_is_an_error_that_shows_it() {
+        let error = JsonText::parse("{\"state\": ".to_owned()).unwrap_err();
+        assert!(format!("{error:#}").contains("stored JSON is malformed: {\"state\": "));
     }
 }

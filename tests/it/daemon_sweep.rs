@@ -388,7 +388,7 @@ async fn access_denied_on_one_workload_errors_only_that_control() {
                 control.reason
             );
             assert_eq!(
-                control.details["error"]
+                control.details.value()["error"]
                     .as_str()
                     .map(|e| e.contains("GetAnswer")),
                 Some(true)
