@@ -244,7 +244,7 @@ impl Store {
         .bind(&now)
         .bind(&previous.workload_arn)
         .bind(previous.version)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .context("mark a control removed")?
         .rows_affected();

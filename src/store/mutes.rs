@@ -173,7 +173,7 @@ impl Store {
         .bind(actor)
         .bind(reason)
         .bind(&control.workload_arn)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .context("mute a control")?;
         let entry = Entry {

@@ -127,7 +127,7 @@ impl Store {
         .bind(limit)
         .bind(MAX_PUBLISH_ATTEMPTS)
         .bind(&cutoff)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .context("claim notifications")?;
         let rows = sqlx::query(
@@ -137,7 +137,7 @@ impl Store {
         )
         .bind(owner)
         .bind(limit)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut **tx)
         .await
         .context("read claimed notifications")?;
         self.commit(tx, "notification claims").await?;
