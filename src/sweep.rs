@@ -58,36 +58,57 @@ pub async fn sweep(scope: &AccountRegion, store: &Store) -> SweepReport {
     // colliding (odds ~1e-13 a sweep) would leave a vanished one for the next.
     let hasher = std::hash::RandomState::new();
     let mut seen = HashSet::new();
-    let mut token = None;
-    loop {
-        requests.make_room().await;
-        match scope.wa.list_workloads_page(token.take()).await {
-            Ok((page, next)) => {
-                requests.report.listed += page.len();
-                let mut stored = read_page(scope, store, &page).await;
-                for workload in page {
-                    seen.insert(hasher.hash_one(&workload.arn));
-                    let control = match &mut stored {
-                        None => Stored::Unread,
-                        Some(controls) => match controls.remove(&workload.arn) {
-                            Some(control) => Stored::Control(Box::new(control)),
-                            None => Stored::Absent,
-                        },
-                    };
-                    requests.submit(Target::Listed(workload, control));
-                }
-                match next {
-                    Some(next) => token = Some(next),
-                    None => break,
-                }
+    // Listing runs beside evaluation, one page ahead: each page's call waits
+    // for its rate slot behind the workers' calls, and read in turn (list, then
+    // evaluate, then list) it left the workers idle for a call's latency plus
+    // that wait on every page.
+    let (pages, mut listed) = tokio::sync::mpsc::channel(1);
+    let listing = async move {
+        let mut token = None;
+        loop {
+            let result = scope.wa.list_workloads_page(token.take()).await;
+            let next = match &result {
+                Ok((_, next)) => next.clone(),
+                Err(_) => None,
+            };
+            if pages.send(result).await.is_err() {
+                return;
             }
-            Err(error) => {
-                tracing::warn!(scope = scope.key(), error = %error, "listing workloads failed; sweep incomplete");
-                requests.report.listing_error = Some(error.to_string());
-                break;
+            match next {
+                Some(next) => token = Some(next),
+                None => return,
             }
         }
-    }
+    };
+    let evaluating = async {
+        while let Some(result) = listed.recv().await {
+            let page = match result {
+                Ok((page, _)) => page,
+                Err(error) => {
+                    tracing::warn!(scope = scope.key(), error = %error, "listing workloads failed; sweep incomplete");
+                    requests.report.listing_error = Some(error.to_string());
+                    break;
+                }
+            };
+            requests.make_room().await;
+            requests.report.listed += page.len();
+            let mut stored = read_page(scope, store, &page).await;
+            for workload in page {
+                seen.insert(hasher.hash_one(&workload.arn));
+                let control = match &mut stored {
+                    None => Stored::Unread,
+                    Some(controls) => match controls.remove(&workload.arn) {
+                        Some(control) => Stored::Control(Box::new(control)),
+                        None => Stored::Absent,
+                    },
+                };
+                requests.submit(Target::Listed(workload, control));
+            }
+        }
+        // Dropped here, so a listing waiting to hand over a page stops.
+        drop(listed);
+    };
+    futures::future::join(listing, evaluating).await;
     // Known controls the listing did not show are checked one by one: gone ones
     // are confirmed removed; if the listing failed, they are still evaluated (and
     // land in `error` if their account-region is unreachable).
