@@ -131,10 +131,11 @@ impl Bench {
             .await
     }
 
-    /// Calls per statement kind of this database since the last reset.
-    async fn statement_calls(&self, pattern: &str) -> i64 {
+    /// Calls per statement kind of this database since the last reset; `None`
+    /// without `pg_stat_statements`.
+    async fn statement_calls(&self, pattern: &str) -> Option<i64> {
         if !self.statements {
-            return -1;
+            return None;
         }
         let sql = "SELECT CAST(COALESCE(SUM(calls), 0) AS BIGINT) FROM pg_stat_statements s \
                    JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = $1 AND s.query LIKE $2";
@@ -144,7 +145,7 @@ impl Bench {
             .fetch_one(&self.admin)
             .await
             .unwrap();
-        n
+        Some(n)
     }
 
     async fn connections(&self) -> i64 {
@@ -249,13 +250,16 @@ impl Bench {
         let evaluations = workloads as f64;
         let daemon_ms = daemon_ticks as f64 / TICKS_PER_SECOND * 1000.0 / evaluations;
         let pg_ms = pg_ticks as f64 / TICKS_PER_SECOND * 1000.0 / evaluations;
-        let per_scope = |n: i64| n as f64 / self.scopes as f64;
+        let per_scope = |n: Option<i64>| match n {
+            Some(n) => format!("{:.2}", n as f64 / self.scopes as f64),
+            None => "(no pg_stat_statements)".to_owned(),
+        };
         println!(
             "replicas={count} scopes={} workloads={workloads} steady sweep: wall={wall:.1}s \
              evaluations/s={:.0} daemon_cpu={daemon_ms:.3}ms/evaluation \
              postgres_cpu={pg_ms:.3}ms/evaluation commits={commits} ({:.4}/evaluation) \
-             connections(max)={connections} peak_rss_mib=[{}] per scope: lease statements={:.2} \
-             sweep records={:.2} readiness reads={:.2} ({probes} /readyz probes)",
+             connections(max)={connections} peak_rss_mib=[{}] per scope: lease statements={} \
+             sweep records={} readiness reads={} ({probes} /readyz probes)",
             self.scopes,
             evaluations / wall,
             commits as f64 / evaluations,
@@ -273,11 +277,16 @@ impl Bench {
              {INTERVAL_SECONDS:.0} s: {evaluations_per_second:.0} evaluations/s need \
              {daemon_vcpus:.2} daemon vCPUs ({:.0}% of one 2-vCPU replica → {} replica(s)) \
              and {pg_vcpus:.2} PostgreSQL vCPUs; {:.1} commits/s; lease and sweep-record \
-             statements {:.2}/s",
+             statements {}/s",
             daemon_vcpus / 2.0 * 100.0,
             (daemon_vcpus / 2.0).ceil().max(1.0),
             evaluations_per_second * commits as f64 / evaluations,
-            per_scope(leases + sweeps) * TARGET_SCOPES / INTERVAL_SECONDS,
+            leases
+                .zip(sweeps)
+                .map_or("(not measured)".to_owned(), |(l, s)| format!(
+                    "{:.2}",
+                    (l + s) as f64 / self.scopes as f64 * TARGET_SCOPES / INTERVAL_SECONDS
+                )),
         );
     }
 }
