@@ -240,16 +240,7 @@ impl Reconciler {
             Stored::Absent if trigger == Trigger::Sweep => {
                 ControlRow::unsaved(&workload, scope.key)
             }
-            _ => {
-                let (control, opened) = self
-                    .store
-                    .open_control(&workload, scope.key, &trigger, Utc::now())
-                    .await?;
-                if let Some(transition) = opened {
-                    self.announce(transition);
-                }
-                control
-            }
+            _ => self.open(&workload, scope.key, &trigger).await?,
         };
         let Some(control) = self.claim_for(&trigger, control).await? else {
             return Ok(Reconciled::Busy);
@@ -376,14 +367,21 @@ impl Reconciler {
         if !control.is_unsaved() {
             return Ok(control);
         }
+        self.open(subject.workload, subject.scope.key, subject.trigger)
+            .await
+    }
+
+    /// `workload`'s active control, created or revived (in `tbd`, announced) if
+    /// it has none.
+    async fn open(
+        &self,
+        workload: &Workload,
+        scope_key: &str,
+        trigger: &Trigger,
+    ) -> anyhow::Result<ControlRow> {
         let (control, opened) = self
             .store
-            .open_control(
-                subject.workload,
-                subject.scope.key,
-                subject.trigger,
-                Utc::now(),
-            )
+            .open_control(workload, scope_key, trigger, Utc::now())
             .await?;
         if let Some(transition) = opened {
             self.announce(transition);

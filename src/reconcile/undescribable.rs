@@ -1,7 +1,5 @@
 //! A workload that cannot be described: gone, or out of reach.
 
-use chrono::Utc;
-
 use super::{Reconciled, Reconciler, ScopeRef, Subject};
 use crate::control::{self, ControlState, Outcome};
 use crate::wellarchitected::{ErrorKind, WaError};
@@ -25,14 +23,7 @@ impl Reconciler {
         }
         let control = match listed {
             Some(workload) if workload.has_lens() => {
-                let (control, opened) = self
-                    .store
-                    .open_control(workload, scope.key, trigger, Utc::now())
-                    .await?;
-                if let Some(transition) = opened {
-                    self.announce(transition);
-                }
-                control
+                self.open(workload, scope.key, trigger).await?
             }
             _ => match self.store.control_by_workload_id(workload_id).await? {
                 Some(control) if !control.is_removed() => control,
