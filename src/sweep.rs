@@ -66,12 +66,11 @@ pub async fn sweep(scope: &AccountRegion, store: &Store) -> SweepReport {
     let listing = async move {
         let mut token = None;
         loop {
-            let result = scope.wa.list_workloads_page(token.take()).await;
-            let next = match &result {
-                Ok((_, next)) => next.clone(),
-                Err(_) => None,
+            let (page, next) = match scope.wa.list_workloads_page(token.take()).await {
+                Ok((page, next)) => (Ok(page), next),
+                Err(error) => (Err(error), None),
             };
-            if pages.send(result).await.is_err() {
+            if pages.send(page).await.is_err() {
                 return;
             }
             match next {
@@ -83,7 +82,7 @@ pub async fn sweep(scope: &AccountRegion, store: &Store) -> SweepReport {
     let evaluating = async {
         while let Some(result) = listed.recv().await {
             let page = match result {
-                Ok((page, _)) => page,
+                Ok(page) => page,
                 Err(error) => {
                     tracing::warn!(scope = scope.key(), error = %error, "listing workloads failed; sweep incomplete");
                     requests.report.listing_error = Some(error.to_string());
