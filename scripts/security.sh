@@ -13,6 +13,10 @@
 # scripts/services.sh makes it): about a second, where `cargo install` compiled it
 # for minutes.
 #
+# It needs every crate of Cargo.lock in Cargo's cache and fetches them first
+# (`cargo fetch --locked`), so it works from an empty cache: the test script runs
+# it with a fresh, empty CARGO_HOME to prove that.
+#
 # The RustSec database is a Git repository on GitHub, which this project's
 # machines and CI cannot reach. A dated snapshot of it sits in ../shared/advisory-db
 # (REL04D_ADVISORY_SNAPSHOT to use another); cargo-deny reads databases only as
@@ -71,8 +75,20 @@ prepare_advisory_db() {
         -c commit.gpgsign=false commit --quiet -m "RustSec advisory-db snapshot of $date"
 }
 
+# cargo-deny reads the manifests of every crate in the lockfile, for every
+# platform, from Cargo's cache; with --offline it cannot fetch them itself, so a
+# machine whose cache is empty (a new user, a new CI runner) must fetch first.
+# `cargo fetch` without --target fetches for all platforms.
+fetch_crates() {
+    log "cargo fetch --locked (every crate of Cargo.lock, all platforms) into ${CARGO_HOME:-$HOME/.cargo}"
+    local started=$SECONDS
+    cargo fetch --locked --quiet
+    log "crates fetched in $((SECONDS - started)) s"
+}
+
 install_cargo_deny
 prepare_advisory_db
+fetch_crates
 log "cargo deny check advisories licenses bans sources (offline)"
 started=$SECONDS
 "$DENY" --locked --offline check --hide-inclusion-graph advisories licenses bans sources

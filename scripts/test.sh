@@ -29,7 +29,12 @@ log "Prometheus rules: promtool check rules, promtool test rules"
 scripts/check-prometheus.sh
 
 log "cargo deny: advisories (RustSec snapshot in ../shared), licences, bans, sources"
-VENV="$VENV" scripts/security.sh
+# From an empty Cargo cache, as on a new machine: security.sh must fetch what
+# the lockfile needs before it checks offline (a warm cache here would hide that).
+EMPTY_CARGO_HOME="$WORK/empty-cargo-home"
+rm -rf "$EMPTY_CARGO_HOME" && mkdir -p "$EMPTY_CARGO_HOME"
+CARGO_HOME="$EMPTY_CARGO_HOME" VENV="$VENV" scripts/security.sh
+rm -rf "$EMPTY_CARGO_HOME"
 
 log "cargo fmt --all --check"
 cargo fmt --all --check
