@@ -28,6 +28,9 @@ VENV="$VENV" scripts/lint-deploy.sh
 log "Prometheus rules: promtool check rules, promtool test rules"
 scripts/check-prometheus.sh
 
+log "Grafana dashboard against Grafana's schema (npm @grafana/schema, tsc)"
+scripts/check-dashboard.sh
+
 log "cargo deny: advisories (RustSec snapshot in ../shared), licences, bans, sources"
 # From an empty Cargo cache, as on a new machine: security.sh must fetch what
 # the lockfile needs before it checks offline (a warm cache here would hide that).
