@@ -52,6 +52,12 @@ pub enum NotificationResult {
 }
 
 impl NotificationResult {
+    pub const ALL: [NotificationResult; 3] = [
+        NotificationResult::Published,
+        NotificationResult::Failed,
+        NotificationResult::Collapsed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             NotificationResult::Published => "published",
@@ -172,6 +178,22 @@ pub struct IntakeLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct NotificationLabels {
     pub result: NotificationResult,
+}
+
+/// The label values rel04d knows before anything happens, named by the modules
+/// that own them (see above), for [`Metrics::zero_known_series`].
+#[derive(Clone, Debug, Default)]
+pub struct KnownLabels {
+    /// Well-Architected operations (`operation`).
+    pub operations: Vec<&'static str>,
+    /// Error kinds (`outcome` of a call, besides `ok`), and which are retried.
+    pub error_kinds: Vec<&'static str>,
+    pub retried_kinds: Vec<&'static str>,
+    pub intakes: Vec<&'static str>,
+    pub event_outcomes: Vec<&'static str>,
+    pub triggers: Vec<&'static str>,
+    /// Account-regions (`scope`) scanned by this process.
+    pub scopes: Vec<String>,
 }
 
 /// One Well-Architected call: 5 ms to about 10 s.
@@ -353,6 +375,71 @@ impl Metrics {
             self.aws_request_rate.clone(),
         );
         self
+    }
+
+    /// Creates every series whose labels are known at start, at zero, as
+    /// Prometheus advises: a series that appears only with its first increment
+    /// leaves panels empty and keeps `rate()` and `increase()` alerts from seeing
+    /// that first increment. Scrape-time gauges (`rel04d_controls`, the queue
+    /// depth and request rate) are set by every scrape and need nothing here.
+    pub fn zero_known_series(&self, known: &KnownLabels) {
+        // `get_or_create` creates a series at zero; its guard is dropped at once.
+        for &operation in &known.operations {
+            let by_operation = OperationLabels { operation };
+            let _ = self.aws_throttles.get_or_create(&by_operation);
+            let _ = self.aws_call_duration.get_or_create(&by_operation);
+            for &outcome in std::iter::once(&"ok").chain(&known.error_kinds) {
+                let _ = self
+                    .aws_calls
+                    .get_or_create(&CallLabels { operation, outcome });
+            }
+            for &kind in &known.retried_kinds {
+                let _ = self
+                    .aws_retries
+                    .get_or_create(&RetryLabels { operation, kind });
+            }
+        }
+        for state in ControlState::ALL {
+            let _ = self
+                .enforcements
+                .get_or_create(&EnforcementLabels { result: state });
+            if state != ControlState::Removed {
+                let _ = self.evaluations.get_or_create(&StateLabels { state });
+            }
+            for muted in [false, true] {
+                let _ = self.transitions.get_or_create(&TransitionLabels {
+                    to_state: state,
+                    muted,
+                });
+            }
+        }
+        for &trigger in &known.triggers {
+            let _ = self.reconcile_duration.get_or_create(&ReconcileLabels {
+                trigger: TriggerKind(trigger),
+            });
+        }
+        for &intake in &known.intakes {
+            let _ = self.event_lag.get_or_create(&IntakeLabels { intake });
+            for &outcome in &known.event_outcomes {
+                let _ = self.events.get_or_create(&EventLabels { intake, outcome });
+            }
+        }
+        for result in NotificationResult::ALL {
+            let _ = self
+                .notifications
+                .get_or_create(&NotificationLabels { result });
+        }
+        for scope in &known.scopes {
+            let _ = self.sweep_duration.get_or_create(&ScopeLabels {
+                scope: scope.clone(),
+            });
+            for result in [SweepResult::Complete, SweepResult::Incomplete] {
+                let _ = self.sweeps.get_or_create(&SweepLabels {
+                    scope: scope.clone(),
+                    result,
+                });
+            }
+        }
     }
 
     /// The Prometheus text exposition format (0.0.4): see [`CONTENT_TYPE`].

@@ -24,8 +24,9 @@ use crate::control::PolicySet;
 use crate::events::EventHandler;
 use crate::events::inbox::InboxProcessor;
 use crate::events::sqs::SqsConsumer;
+use crate::events::{EventOutcome, Intake};
 use crate::http::{self, HttpState};
-use crate::metrics::Metrics;
+use crate::metrics::{KnownLabels, Metrics};
 use crate::notify::Publisher;
 use crate::queue::{Job, Target};
 use crate::reconcile::{Reconciled, Reconciler, ScopeRef};
@@ -98,6 +99,7 @@ impl Daemon {
                 settings.aws.max_concurrency,
             )));
         }
+        metrics.zero_known_series(&known_labels(&scopes));
         let sweeper = Arc::new(Sweeper {
             store: store.clone(),
             replica_id: replica_id.clone(),
@@ -469,4 +471,23 @@ async fn rate_limiter(
         aws.max_requests_per_second_ceiling,
         learned,
     )
+}
+
+/// Every label value known before the daemon does anything, for the series
+/// `/metrics` shows at zero from the start.
+fn known_labels(scopes: &[Arc<AccountRegion>]) -> KnownLabels {
+    use wellarchitected::{ErrorKind, Operation};
+    KnownLabels {
+        operations: Operation::ALL.map(Operation::as_str).to_vec(),
+        error_kinds: ErrorKind::ALL.map(ErrorKind::as_str).to_vec(),
+        retried_kinds: ErrorKind::ALL
+            .into_iter()
+            .filter(|kind| kind.is_transient())
+            .map(ErrorKind::as_str)
+            .collect(),
+        intakes: Intake::ALL.map(Intake::as_str).to_vec(),
+        event_outcomes: EventOutcome::ALL.map(EventOutcome::as_str).to_vec(),
+        triggers: Trigger::kinds().to_vec(),
+        scopes: scopes.iter().map(|scope| scope.key().to_owned()).collect(),
+    }
 }

@@ -11,6 +11,7 @@ use tokio::time::Instant;
 
 use crate::account_region::AccountRegion;
 use crate::config::ScheduleSettings;
+use crate::control::ControlState;
 use crate::metrics::{AccountRegionLabels, ControlLabels, Metrics, ScopeLabels};
 use crate::shutdown::Supervisor;
 use crate::store::Store;
@@ -101,8 +102,20 @@ impl Status {
         let metrics = &self.metrics;
         match self.store.count_by_state().await {
             Ok(counts) => {
-                // Recomputed as a whole, so a state that emptied drops out.
+                // Recomputed as a whole: every state at zero (a state with no
+                // control is a sample of 0, not a missing series), then the counts.
                 metrics.controls.clear();
+                for state in ControlState::ALL {
+                    if state == ControlState::Removed {
+                        continue;
+                    }
+                    for muted in [false, true] {
+                        metrics
+                            .controls
+                            .get_or_create(&ControlLabels { state, muted })
+                            .set(0);
+                    }
+                }
                 for count in counts {
                     // States are written by this code, so every one parses.
                     let Ok(state) = count.state.parse() else {

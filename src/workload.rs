@@ -57,6 +57,16 @@ pub enum Trigger {
 }
 
 impl Trigger {
+    /// Every kind of trigger (an event's id is no part of its kind).
+    pub fn kinds() -> [&'static str; 3] {
+        [
+            Trigger::Sweep,
+            Trigger::Event(String::new()),
+            Trigger::Manual,
+        ]
+        .map(|t| t.as_str())
+    }
+
     pub fn as_str(&self) -> &'static str {
         match self {
             Trigger::Sweep => "sweep",

@@ -32,6 +32,8 @@ pub enum Intake {
 }
 
 impl Intake {
+    pub const ALL: [Intake; 2] = [Intake::Sqs, Intake::Http];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Intake::Sqs => "sqs",
@@ -55,6 +57,17 @@ pub enum EventOutcome {
 }
 
 impl EventOutcome {
+    pub const ALL: [EventOutcome; 8] = [
+        EventOutcome::Evaluated,
+        EventOutcome::Duplicate,
+        EventOutcome::Irrelevant,
+        EventOutcome::OutOfScope,
+        EventOutcome::FailedCall,
+        EventOutcome::Malformed,
+        EventOutcome::Deferred,
+        EventOutcome::Failed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             EventOutcome::Evaluated => "evaluated",

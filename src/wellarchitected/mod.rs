@@ -51,6 +51,13 @@ pub enum Operation {
 }
 
 impl Operation {
+    pub const ALL: [Operation; 4] = [
+        Operation::ListWorkloads,
+        Operation::GetWorkload,
+        Operation::GetAnswer,
+        Operation::UpdateAnswer,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Operation::ListWorkloads => "ListWorkloads",

@@ -26,6 +26,18 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    pub const ALL: [ErrorKind; 9] = [
+        ErrorKind::Throttled,
+        ErrorKind::ServerError,
+        ErrorKind::Timeout,
+        ErrorKind::Network,
+        ErrorKind::Conflict,
+        ErrorKind::NotFound,
+        ErrorKind::AccessDenied,
+        ErrorKind::Validation,
+        ErrorKind::Other,
+    ];
+
     pub fn is_transient(self) -> bool {
         matches!(
             self,

@@ -138,3 +138,46 @@ async fn the_dashboard_and_the_alerts_query_only_exposed_metrics() {
     }
     d.stop().await;
 }
+
+/// The sample names a scrape carries now (not only declares).
+fn sampled(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.split(['{', ' ']).next())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_fresh_daemon_shows_every_queried_series_from_its_first_scrape() {
+    // Nothing to evaluate, no event, no notification: only what start creates.
+    let d = RunningDaemon::start(
+        Simulator::new(REGION),
+        "[schedule]\ninterval = \"1h\"\n",
+        Endpoints::default(),
+    )
+    .await;
+    let (status, text) = get(&d, "/metrics", &[]).await;
+    assert_eq!(status, 200);
+    let sampled = sampled(&text);
+    let mut missing = Vec::new();
+    for path in ["deploy/grafana/rel04d.json", "deploy/prometheus/rules.yml"] {
+        for name in queried(path) {
+            if !sampled.contains(&name) {
+                missing.push(format!("{path}: {name}"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "series with no sample on a fresh daemon (panels say \"No data\", rate() misses the first increment):\n{}",
+        missing.join("\n")
+    );
+    // Zero, not a count of anything that happened.
+    assert!(
+        text.lines()
+            .any(|l| l == "rel04d_events_total{intake=\"http\",outcome=\"evaluated\"} 0"),
+        "{text}"
+    );
+    d.stop().await;
+}
