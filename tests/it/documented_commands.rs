@@ -134,12 +134,12 @@ fn check(written: &Written) -> Result<(), String> {
     };
     // A second word is a nested subcommand only where the command has them;
     // otherwise it is an argument (`graphql '{ … }'`, `demo`'s none).
-    if let Some(sub) = written.words.get(1) {
-        if command.has_subcommands() {
-            if let Some(nested) = command.find_subcommand(sub) {
-                command = nested.clone();
-            }
-        }
+    if let Some(nested) = written
+        .words
+        .get(1)
+        .and_then(|sub| command.find_subcommand(sub))
+    {
+        command = nested.clone();
     }
     let known: BTreeSet<String> = command
         .get_arguments()
