@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use rand::seq::IndexedRandom;
 use rel04d_simulator::Simulator;
+use tokio::net::TcpListener;
 
 use super::DemoArgs;
 use crate::aws::{AwsSetup, Endpoints};
@@ -18,6 +19,9 @@ use crate::startup::Daemon;
 use crate::store::TransitionRow;
 
 const REGION: &str = "us-east-1";
+/// The status page's port when it is free (the daemon's default `http.listen`
+/// port), so the address is the same every run; any free port otherwise.
+const STATUS_PAGE_PORT: u16 = 9404;
 const DEMO_DATABASE: &str = "rel04d-demo.db";
 
 /// The demo's configuration file, written next to its database so that the
@@ -113,9 +117,17 @@ pub async fn run(args: DemoArgs, database_url: Option<String>) -> anyhow::Result
     };
     let setup = AwsSetup::local(&settings.aws, REGION, endpoints).await;
     let daemon = Daemon::build(settings, Some(setup)).await?;
+    let listener = match TcpListener::bind(("127.0.0.1", STATUS_PAGE_PORT)).await {
+        Ok(listener) => listener,
+        Err(_) => TcpListener::bind(("127.0.0.1", 0)).await?,
+    };
 
     println!(
-        "rel04d demo: {} simulated workloads at {}",
+        "rel04d demo: open the status page at http://{}/",
+        listener.local_addr()?
+    );
+    println!(
+        "{} simulated workloads (the Well-Architected Tool simulator at {})",
         args.workloads,
         server.url()
     );
@@ -165,7 +177,7 @@ pub async fn run(args: DemoArgs, database_url: Option<String>) -> anyhow::Result
             None => crate::shutdown::stop_signal().await,
         }
     };
-    daemon.clone().run(stop).await?;
+    daemon.clone().run_on(listener, stop).await?;
     demo_tasks.shut_down().await;
     let history = daemon
         .store

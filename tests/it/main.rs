@@ -14,6 +14,7 @@ mod crash_loop;
 mod csv_export;
 mod daemon_sweep;
 mod defer;
+mod demo;
 mod documented_commands;
 mod events;
 mod faults;
