@@ -185,6 +185,9 @@ fn settings(config: Option<&Path>, database_url: Option<String>) -> anyhow::Resu
 /// of a cold build on 2 cores). Polled here, it is compiled once.
 pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Run { .. } | Command::Simulator(_)) {
+        quiet_on_closed_pipe();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -201,6 +204,20 @@ pub fn main() -> std::process::ExitCode {
             eprintln!("error: {error:#}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// `rel04d controls | head`: once the reader has gone, the command ends quietly,
+/// as Unix tools do, instead of failing on its next write (Rust ignores SIGPIPE,
+/// so every write would fail with "Broken pipe" or panic in `println!`).
+/// Not for the daemon and the simulator, which must outlive a closed log reader;
+/// network writes never raise SIGPIPE (sockets are written with MSG_NOSIGNAL).
+fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restores the default disposition of one signal, before any thread
+    // that could be writing exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

@@ -8,6 +8,7 @@ mod accounts;
 mod bad_input;
 mod batched_writes;
 mod cli;
+mod closed_pipe;
 mod config_fuzz;
 mod crash;
 mod crash_loop;
