@@ -17,6 +17,10 @@ install_python
 scripts/install-missing.sh chromium chromium
 # Under CI the browser test fails rather than skips when Chromium is missing.
 export CI="${CI:-1}"
+# It also checks every page with axe-core (npm), named in REL04D_AXE_JS.
+log "axe-core (npm) for the browser test's accessibility checks"
+npm install --prefix "$WORK/node" --silent --no-audit --no-fund axe-core@4.14.1
+export REL04D_AXE_JS="$WORK/node/node_modules/axe-core/axe.min.js"
 start_postgres
 start_moto
 # faults:: (tests/it/faults.rs) restarts the server mid-run on its Postgres pass.

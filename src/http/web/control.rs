@@ -13,7 +13,7 @@ use maud::{Markup, html};
 
 use super::Web;
 use super::charts;
-use super::layout::{self, state_badge};
+use super::layout::{self, scroll_region, state_badge};
 use crate::explain::{Explanation, explain};
 use crate::filter::{Filter, Key, Matcher, Term};
 use crate::store::{ControlRow, TransitionRow};
@@ -129,7 +129,7 @@ fn mute(control: &ControlRow) -> Markup {
 
 fn transitions(history: &[TransitionRow]) -> Markup {
     html! {
-        div.scroll {
+        (scroll_region("Transitions table", html! {
             table #transitions {
                 caption { "Transitions, newest first (at most " (HISTORY_ROWS) ")" }
                 thead { tr {
@@ -148,13 +148,13 @@ fn transitions(history: &[TransitionRow]) -> Markup {
                     }
                 }
             }
-        }
+        }))
     }
 }
 
 fn policies(e: &Explanation) -> Markup {
     html! {
-        div.scroll {
+        (scroll_region("Policies table", html! {
             table #policies {
                 thead { tr {
                     th scope="col" { "Policy" } th scope="col" { "Value" } th scope="col" { "Set at" }
@@ -181,7 +181,7 @@ fn policies(e: &Explanation) -> Markup {
                     }
                 }
             }
-        }
+        }))
     }
 }
 
@@ -197,7 +197,7 @@ fn answer(e: &Explanation) -> Markup {
     let text = |v: &serde_json::Value, key: &str| v[key].as_str().unwrap_or("").to_owned();
     html! {
         p { "Question " (if applicable { "applicable" } else { "not applicable" }) ", risk " (risk) "." }
-        div.scroll {
+        (scroll_region("Best practices table", html! {
             table #best-practices {
                 thead { tr {
                     th scope="col" { "Best practice" } th scope="col" { "Policy" }
@@ -214,6 +214,6 @@ fn answer(e: &Explanation) -> Markup {
                     }
                 }
             }
-        }
+        }))
     }
 }

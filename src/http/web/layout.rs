@@ -88,3 +88,12 @@ pub fn time(at: &str) -> Markup {
     let shown = at.get(..19).unwrap_or(at).replace('T', " ");
     html! { time datetime=(at) { (shown) " UTC" } }
 }
+
+/// A wide table that scrolls sideways on a narrow screen. Focusable, so a
+/// keyboard user can scroll it too (WCAG 2.1.1; axe's `scrollable-region-focusable`),
+/// and named, so a screen reader says what the focused region is.
+pub fn scroll_region(label: &str, table: Markup) -> Markup {
+    html! {
+        div.scroll role="region" aria-label=(label) tabindex="0" { (table) }
+    }
+}

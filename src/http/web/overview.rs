@@ -14,7 +14,7 @@ use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::Web;
 use super::charts::{self, StateBar};
-use super::layout::{self, state_badge};
+use super::layout::{self, scroll_region, state_badge};
 use crate::control::ControlState;
 use crate::filter::Filter;
 use crate::store::{QueryError, Store, SweepRow};
@@ -249,7 +249,7 @@ fn table(o: &Overview) -> Markup {
         @if rows.is_empty() {
             p #no-matches { "No controls match." }
         } @else {
-            div.scroll {
+            (scroll_region("Controls table", html! {
                 table #controls {
                     caption { "Page " (o.page) " of the matching controls" }
                     thead { tr {
@@ -284,7 +284,7 @@ fn table(o: &Overview) -> Markup {
                         }
                     }
                 }
-            }
+            }))
         }
         nav.pages aria-label="Pages" {
             @if o.page > 1 { a rel="prev" href=(link(&o.query, o.page - 1)) { "← Previous" } }

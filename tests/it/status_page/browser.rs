@@ -3,8 +3,13 @@
 //! With `REL04D_SCREENSHOTS=<dir>` the test also saves the README's screenshots
 //! there (scripts/screenshots.sh).
 //!
-//! Without Chromium the test says so and passes, except under CI (`CI` set),
-//! where a missing browser is a failure.
+//! Every page is also checked with axe-core, the accessibility engine behind
+//! `@axe-core/cli` and Lighthouse, at a desktop and a phone width: no violation
+//! of any impact. scripts/test.sh installs axe-core from npm and names its
+//! script in `REL04D_AXE_JS`.
+//!
+//! Without Chromium (or axe-core) the test says so and passes, except under CI
+//! (`CI` set), where a missing browser or axe-core is a failure.
 
 use std::path::PathBuf;
 
@@ -70,6 +75,8 @@ async fn the_pages_work_in_chromium_and_update_live() {
     assert_eq!(states, json!("✖ alarm,✖ alarm,✖ alarm"));
     screenshot(&mut browser, "overview.png", 1000).await;
     screenshot(&mut browser, "overview-phone.png", 390).await;
+    let axe = axe_script();
+    assert_accessible(&mut browser, axe.as_deref(), "the overview").await;
 
     // A transition while the overview is open: the counts change, no reload.
     let shown = "document.querySelector('.count[data-state=alarm]').textContent === '4' && document.querySelectorAll('#controls tbody tr').length === 4";
@@ -104,6 +111,25 @@ async fn the_pages_work_in_chromium_and_update_live() {
     let shown = "document.querySelectorAll('#transitions tbody tr').length === 4 && document.getElementById('state').textContent.includes('ok')";
     transition_without_reload(&mut browser, &d, &ids[0], "the new transition", shown).await;
     screenshot(&mut browser, "control.png", 1000).await;
+    assert_accessible(&mut browser, axe.as_deref(), "a control page").await;
+
+    // The login form (shown whether or not a token is set) and a page for a
+    // workload that does not exist.
+    for (path, what) in [
+        ("/login", "the login form"),
+        ("/controls/no-such-workload", "the not-found page"),
+    ] {
+        browser
+            .call("Page.navigate", json!({ "url": format!("{base}{path}") }))
+            .await;
+        browser
+            .wait_for(
+                what,
+                &format!("location.pathname === '{path}' && document.readyState === 'complete'"),
+            )
+            .await;
+        assert_accessible(&mut browser, axe.as_deref(), what).await;
+    }
     drop(browser);
     d.stop().await;
 }
@@ -137,4 +163,55 @@ async fn screenshot(browser: &mut Browser, name: &str, width: u32) {
     let path = PathBuf::from(dir).join(name);
     browser.screenshot(&path, width).await;
     eprintln!("wrote {}", path.display());
+}
+
+/// axe-core's script, from `REL04D_AXE_JS`; `None` (said once) outside CI.
+fn axe_script() -> Option<String> {
+    match std::env::var_os("REL04D_AXE_JS") {
+        Some(path) => Some(
+            std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("REL04D_AXE_JS {}: {e}", path.display())),
+        ),
+        None => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "REL04D_AXE_JS is not set (scripts/test.sh installs axe-core and sets it)"
+            );
+            eprintln!("SKIPPED accessibility checks: REL04D_AXE_JS not set");
+            None
+        }
+    }
+}
+
+/// Runs axe-core on the open page at a desktop and a phone width; fails naming
+/// each violation, its impact and the elements it found.
+async fn assert_accessible(browser: &mut Browser, axe: Option<&str>, what: &str) {
+    let Some(axe) = axe else {
+        return;
+    };
+    if browser.eval("typeof axe === 'object'").await != json!(true) {
+        browser.eval(&format!("{axe}\n;true")).await;
+    }
+    for width in [1280, 390] {
+        browser
+            .call(
+                "Emulation.setDeviceMetricsOverride",
+                json!({ "width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600 }),
+            )
+            .await;
+        let violations = browser
+            .eval(
+                "axe.run(document, { resultTypes: ['violations'] }).then(r => r.violations.map(v => \
+                 `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map(n => n.target.join(' ')).join(', ')}`))",
+            )
+            .await;
+        assert_eq!(
+            violations,
+            json!([]),
+            "axe-core found accessibility violations on {what} at {width} px"
+        );
+    }
+    browser
+        .call("Emulation.clearDeviceMetricsOverride", json!({}))
+        .await;
 }
