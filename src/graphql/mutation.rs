@@ -16,7 +16,7 @@ use futures::future::BoxFuture;
 use super::internal;
 use super::objects::Control;
 use crate::control::ControlState;
-use crate::store::{ControlRow, MuteError, Store};
+use crate::store::{ControlRow, MuteError, MuteWords, Store};
 
 /// Evaluates a control now, as `rel04d evaluate` does, and returns when the
 /// evaluation is recorded.
@@ -57,7 +57,7 @@ fn bad_input(message: impl Into<String>) -> async_graphql::Error {
 
 fn store_error(error: anyhow::Error) -> async_graphql::Error {
     match error.downcast_ref::<MuteError>() {
-        Some(mute) => bad_input(mute.to_string()),
+        Some(mute) => bad_input(mute.in_words(MuteWords::GRAPHQL)),
         None => internal(error),
     }
 }
@@ -155,9 +155,6 @@ impl Mutation {
         input: UnmuteControlInput,
     ) -> async_graphql::Result<Control> {
         let control = find(ctx, &input.id).await?;
-        if control.mute.is_none() {
-            return Err(bad_input(format!("{} is not muted", input.id)));
-        }
         let note = input
             .note
             .unwrap_or_else(|| "unmuted through GraphQL".to_owned());

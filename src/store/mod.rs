@@ -32,7 +32,7 @@ use sqlx::{AnyPool, Connection, Executor};
 pub use controls::{Recording, StateCount, Written};
 pub use events::InboxRow;
 pub use health::WriteHealth;
-pub use mutes::{MuteError, MuteEvent, check_mute};
+pub use mutes::{MuteError, MuteEvent, MuteWords, check_mute};
 pub use outbox::{MAX_PUBLISH_ATTEMPTS, Notification, OutboxRow};
 pub use overview::SweepRow;
 pub use query::QueryError;
