@@ -86,6 +86,7 @@ pub fn router(state: HttpState, listening_on: SocketAddr) -> Router {
             token: http.graphql_token.clone(),
             off: off("The status page"),
             body_read_timeout: http.body_read_timeout,
+            throttle: web::LoginThrottle::default(),
         },
     );
     let events = EventsEndpoint {
@@ -129,6 +130,14 @@ pub async fn serve(
     let listening_on = listener.local_addr()?;
     let limits = server::Limits::from(&*state.settings);
     server::serve(listener, router(state, listening_on), limits, shutdown).await
+}
+
+/// The client's IP address as the accept loop recorded it ([`server`]); the
+/// unspecified address for a request that did not come through it.
+fn client_ip(extensions: &axum::http::Extensions) -> std::net::IpAddr {
+    extensions
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |info| info.0.ip())
 }
 
 /// Whether `headers` carry `Authorization: Bearer <token>`, compared in constant time.

@@ -13,6 +13,7 @@ mod control;
 mod layout;
 mod live;
 mod overview;
+mod throttle;
 
 use std::sync::Arc;
 
@@ -29,6 +30,7 @@ use crate::shutdown::CancellationToken;
 use crate::store::Store;
 
 pub use auth::Gate;
+pub use throttle::LoginThrottle;
 use live::watch_transitions;
 
 /// What the pages read, built once per daemon.

@@ -4,6 +4,7 @@
 
 mod browser;
 mod cdp;
+mod login;
 
 use std::time::Duration;
 
