@@ -15,6 +15,7 @@ use futures::future::BoxFuture;
 
 use super::internal;
 use super::objects::Control;
+use super::runs::{Caller, RunSlots};
 use crate::control::ControlState;
 use crate::store::{ControlRow, MuteError, MuteWords, Store};
 
@@ -127,6 +128,11 @@ impl Mutation {
             ));
         };
         let control = find(ctx, &input.id).await?;
+        let local = Caller("local".to_owned());
+        let caller = ctx.data_opt::<Caller>().unwrap_or(&local);
+        let _slot = ctx.data::<Arc<RunSlots>>()?.take(caller).map_err(|limit| {
+            async_graphql::Error::new(limit).extend_with(|_, e| e.set("code", "LIMITED"))
+        })?;
         runner.run(&control).await.map_err(internal)?;
         reread(ctx, &control).await
     }

@@ -17,9 +17,9 @@ use serde_json::json;
 use tokio::sync::Semaphore;
 
 use super::access::{self, Access};
-use super::{MAX_QUERY_BYTES, bearer_matches, body};
-use crate::graphql::limits::RegexBudget;
-use crate::graphql::{Actor, Rel04Schema};
+use super::{MAX_QUERY_BYTES, bearer_matches, body, client_ip};
+use crate::graphql::limits::{self, RegexBudget};
+use crate::graphql::{Actor, Caller, Rel04Schema};
 
 /// GraphQL requests executing at once; others wait (within their deadline).
 /// Each may hold a response tree of up to the complexity limit in memory.
@@ -79,7 +79,8 @@ pub async fn graphql(State(endpoint): State<Arc<Endpoint>>, request: Request) ->
     let request = match parse(&body) {
         Ok(request) => request
             .data(RegexBudget::default())
-            .data(Actor("graphql (HTTP)".to_owned())),
+            .data(Actor("graphql (HTTP)".to_owned()))
+            .data(Caller(client_ip(&parts.extensions).to_string())),
         Err(message) => return error(StatusCode::BAD_REQUEST, "BAD_REQUEST", message),
     };
     if endpoint.token.is_none() && is_mutation(&request) {
@@ -115,15 +116,15 @@ fn is_mutation(request: &async_graphql::Request) -> bool {
     let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
         return false;
     };
-    let is =
-        |op: &async_graphql::parser::types::OperationDefinition| op.ty == OperationType::Mutation;
-    match (&document.operations, request.operation_name.as_deref()) {
-        (DocumentOperations::Single(op), _) => is(&op.node),
-        (DocumentOperations::Multiple(ops), Some(name)) => {
-            ops.get(name).is_some_and(|op| is(&op.node))
-        }
+    match limits::operation(&document, request.operation_name.as_deref()) {
+        Some(op) => op.ty == OperationType::Mutation,
         // Ambiguous without a name: refused by execution unless there is one.
-        (DocumentOperations::Multiple(ops), None) => ops.values().any(|op| is(&op.node)),
+        None => match &document.operations {
+            DocumentOperations::Multiple(ops) => {
+                ops.values().any(|op| op.node.ty == OperationType::Mutation)
+            }
+            DocumentOperations::Single(_) => false,
+        },
     }
 }
 
