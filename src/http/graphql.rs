@@ -14,9 +14,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use secrecy::SecretString;
 use serde_json::json;
-use tokio::sync::Semaphore;
 
 use super::access::{self, Access};
+use super::admission::{Admission, Refused};
 use super::{MAX_QUERY_BYTES, bearer_matches, body, client_ip};
 use crate::graphql::limits::{self, RegexBudget};
 use crate::graphql::{Actor, Caller, Rel04Schema};
@@ -34,8 +34,8 @@ pub struct Endpoint {
     /// Why GraphQL is off, when it is.
     pub off: Option<String>,
     pub body_read_timeout: Duration,
-    pub request_timeout: Duration,
-    pub running: Semaphore,
+    /// At most [`MAX_CONCURRENT`] at once, each within `http.request_timeout`.
+    pub admission: Admission,
 }
 
 fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
@@ -90,20 +90,20 @@ pub async fn graphql(State(endpoint): State<Arc<Endpoint>>, request: Request) ->
             "mutations need a bearer token: set http.graphql_token (and send it)",
         );
     }
-    let deadline = endpoint.request_timeout;
-    let run = async {
-        let _running = endpoint.running.acquire().await;
-        crate::graphql::execute(&endpoint.schema, request).await
-    };
-    match tokio::time::timeout(deadline, run).await {
+    let run = crate::graphql::execute(&endpoint.schema, request);
+    match endpoint.admission.run(run).await {
         Ok(response) => capped_json(&response),
-        Err(_) => error(
+        Err(busy @ Refused::Busy { .. }) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "BUSY",
+            busy.message("GraphQL requests"),
+        ),
+        Err(slow @ Refused::Slow { .. }) => error(
             StatusCode::SERVICE_UNAVAILABLE,
             "TIMEOUT",
             format!(
-                "the request did not finish within {} (http.request_timeout); ask for less: \
-                 a smaller limit:, fewer aliases, value terms instead of regexes",
-                humantime::format_duration(deadline)
+                "{}: a smaller limit:, fewer aliases, value terms instead of regexes",
+                slow.message("GraphQL requests")
             ),
         ),
     }

@@ -3,6 +3,7 @@
 //! `POST /graphql`, which reads every control, and the status page ([`web`]).
 
 mod access;
+mod admission;
 mod body;
 mod graphql;
 mod server;
@@ -21,7 +22,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 use tracing::{Level, Span};
 
@@ -76,8 +77,7 @@ pub fn router(state: HttpState, listening_on: SocketAddr) -> Router {
         token: http.graphql_token.clone(),
         off: off("GraphQL"),
         body_read_timeout: http.body_read_timeout,
-        request_timeout: http.request_timeout,
-        running: Semaphore::new(graphql::MAX_CONCURRENT),
+        admission: admission::Admission::new(graphql::MAX_CONCURRENT, http.request_timeout),
     });
     let pages = web::routes(
         state.web.clone(),

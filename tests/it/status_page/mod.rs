@@ -3,6 +3,7 @@
 //! headless Chromium.
 
 mod browser;
+mod busy;
 mod cdp;
 mod login;
 
