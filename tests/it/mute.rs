@@ -209,14 +209,20 @@ async fn muted_transitions_are_recorded_but_not_announced_and_mutes_end_by_thems
     d.stop().await;
 }
 
-#[tokio::test]
-async fn mute_and_unmute_from_the_cli_are_kept_with_who_and_why() {
+/// One workload, `payments`, evaluated once: alarm.
+async fn one_alarm() -> (TestEnv, String) {
     let sim = Simulator::new(REGION);
     let id = sim
         .add_workload(workload("payments", answer(&[IDENTIFY], &[], true)))
         .id;
     let env = TestEnv::start(sim, "[policies.global]\nrel04 = \"Check: Choices based on sub policies\"\nidempotent = \"True\"\n").await;
     env.sweep().await;
+    (env, id)
+}
+
+#[tokio::test]
+async fn mute_and_unmute_from_the_cli_are_kept_with_who_and_why() {
+    let (env, id) = one_alarm().await;
     let run = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_rel04d"))
             .args(args)
@@ -301,12 +307,7 @@ async fn mute_and_unmute_from_the_cli_are_kept_with_who_and_why() {
 /// since it was read is refused, not written.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_unmutes_end_a_mute_once() {
-    let sim = Simulator::new(REGION);
-    let id = sim
-        .add_workload(workload("payments", answer(&[IDENTIFY], &[], true)))
-        .id;
-    let env = TestEnv::start(sim, "[policies.global]\nrel04 = \"Check: Choices based on sub policies\"\nidempotent = \"True\"\n").await;
-    env.sweep().await;
+    let (env, id) = one_alarm().await;
     let store = env.daemon.store.clone();
     let stale = store.control_by_workload_id(&id).await.unwrap().unwrap();
     store
@@ -365,12 +366,7 @@ async fn concurrent_unmutes_end_a_mute_once() {
 /// A mute refused through GraphQL names GraphQL's arguments, never the CLI's flags.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graphql_mute_errors_name_graphql_arguments() {
-    let sim = Simulator::new(REGION);
-    let id = sim
-        .add_workload(workload("payments", answer(&[IDENTIFY], &[], true)))
-        .id;
-    let env = TestEnv::start(sim, "[policies.global]\nrel04 = \"Check: Choices based on sub policies\"\nidempotent = \"True\"\n").await;
-    env.sweep().await;
+    let (env, id) = one_alarm().await;
     let schema = rel04d::graphql::schema(env.daemon.store.clone(), env.daemon.policies.clone());
     let ask = |query: String| {
         let schema = schema.clone();

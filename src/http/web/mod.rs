@@ -34,8 +34,8 @@ use crate::shutdown::CancellationToken;
 use crate::store::Store;
 
 pub use auth::Gate;
-pub use throttle::LoginThrottle;
 use live::watch_transitions;
+pub use throttle::LoginThrottle;
 
 /// What the pages read, built once per daemon.
 pub struct Web {
