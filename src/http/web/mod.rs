@@ -132,7 +132,8 @@ async fn admit(State(web): State<Arc<Web>>, request: Request, next: Next) -> Res
             refused.message("pages")
         ),
     };
-    tracing::warn!(%message, "status page refused");
+    // Not WARN: a flood of page requests would flood the log too.
+    tracing::debug!(%message, "status page refused");
     let mut response = layout::message_page(StatusCode::SERVICE_UNAVAILABLE, "Busy", &message);
     response
         .headers_mut()
