@@ -70,6 +70,13 @@ async fn bench(workloads: usize, requests: usize) {
             "/?q=sort%3A-evaluated_at&page=10".to_owned(),
         ),
         (
+            "overview, sort:-updated_at, last page",
+            format!(
+                "/?q=sort%3A-updated_at&page={}",
+                workloads.div_ceil(50).max(1)
+            ),
+        ),
+        (
             "overview, regex workload:/7$/",
             "/?q=workload%3A%2F7%24%2F".to_owned(),
         ),

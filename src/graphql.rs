@@ -13,7 +13,8 @@
 //! Filters are the same grammar, parser and query builder as `rel04d controls` —
 //! one of each.
 //!
-//! Costs are bounded per request (see [`limits`]). Objects with fields that wait
+//! Costs are bounded per request (see [`limits`]), manual runs in flight per
+//! caller and per daemon ([`runs`]). Objects with fields that wait
 //! on the database resolve serially: async-graphql puts the fields of a parallel
 //! object into the response in completion order, which put aliases out of query
 //! order. The root is always parallel; [`execute`] reorders it.
@@ -25,6 +26,7 @@ mod notifications;
 mod objects;
 mod order;
 mod plan;
+pub mod runs;
 mod summary;
 pub mod turbot;
 
@@ -43,6 +45,7 @@ pub use guardrails::EvaluatedResource;
 use limits::{DOCUMENT, RegexBudget};
 pub use mutation::{Actor, Mutation, RunControl};
 use objects::{Control, Explanation, PolicyValue, Transition, Workload};
+pub use runs::Caller;
 use turbot::Metadata;
 
 pub type Rel04Schema = Schema<Root, Mutation, EmptySubscription>;
@@ -73,6 +76,7 @@ pub fn schema_with_runner(
         .data(store)
         .data(policies)
         .data(runner)
+        .data(Arc::new(runs::RunSlots::default()))
         .limit_depth(12)
         // List fields cost their page size times their selection, and per-item
         // resolvers (mute history) a query each: bound what one request may ask for.
@@ -86,6 +90,13 @@ pub async fn execute(
     request: async_graphql::Request,
 ) -> async_graphql::Response {
     let (query, operation) = (request.query.clone(), request.operation_name.clone());
+    if let Err(message) = limits::check_mutations(&query, operation.as_deref()) {
+        let mut code = async_graphql::ErrorExtensionValues::default();
+        code.set("code", "TOO_MANY_MUTATIONS");
+        let mut error = async_graphql::ServerError::new(message, None);
+        error.extensions = Some(code);
+        return async_graphql::Response::from_errors(vec![error]);
+    }
     let mut response = schema.execute(request).await;
     if let Some(keys) = order::root_keys(&query, operation.as_deref()) {
         order::reorder(&mut response.data, &keys);

@@ -264,7 +264,8 @@ impl Daemon {
             self.policies.clone(),
             self.scopes.iter().map(|s| s.key().to_owned()).collect(),
             &self.reconciler,
-            self.settings.http.max_connections,
+            &self.settings.http,
+            self.settings.database.max_connections,
             supervisor.token(),
         );
         supervisor.spawn("status page watcher", watcher);

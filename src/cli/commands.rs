@@ -11,7 +11,7 @@ use crate::config::Settings;
 use crate::control::ControlState;
 use crate::filter::Filter;
 use crate::startup::Daemon;
-use crate::store::Store;
+use crate::store::{MuteError, MuteWords, Store};
 
 /// Opens the state database for a query or an edit: its schema must be current,
 /// but only `run`, `migrate` and `evaluate` change it (a newer CLI must not
@@ -116,7 +116,8 @@ pub async fn mute(settings: &Settings, workload: &str, request: MuteRequest) -> 
             reason,
             Utc::now(),
         )
-        .await?;
+        .await
+        .map_err(in_cli_words)?;
     let ends = match (until, request.until_state) {
         (Some(at), _) => format!("until {}", at.to_rfc3339()),
         (None, Some(state)) => format!("until it is {}", ControlState::from(state)),
@@ -124,6 +125,14 @@ pub async fn mute(settings: &Settings, workload: &str, request: MuteRequest) -> 
     };
     println!("{workload}: muted {ends} by {actor}: {reason}");
     Ok(())
+}
+
+/// A refused mute or unmute, in the CLI's flags.
+fn in_cli_words(error: anyhow::Error) -> anyhow::Error {
+    match error.downcast_ref::<MuteError>() {
+        Some(mute) => anyhow::anyhow!(mute.in_words(MuteWords::CLI)),
+        None => error,
+    }
 }
 
 pub async fn unmute(
@@ -134,9 +143,11 @@ pub async fn unmute(
 ) -> anyhow::Result<()> {
     let store = open_store(settings).await?;
     let control = known_control(&store, workload).await?;
-    anyhow::ensure!(control.mute.is_some(), "{workload} is not muted");
     let actor = actor(by);
-    store.unmute(&control, &actor, reason, Utc::now()).await?;
+    store
+        .unmute(&control, &actor, reason, Utc::now())
+        .await
+        .map_err(in_cli_words)?;
     println!("{workload}: unmuted by {actor}: {reason}");
     Ok(())
 }

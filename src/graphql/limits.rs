@@ -1,7 +1,13 @@
 //! What one GraphQL request may cost: rows (page size × aliases, through the
-//! complexity limit), regexes (a budget per request) and cursors (bounded).
+//! complexity limit), regexes (a budget per request), cursors (bounded) and
+//! mutations (a few per request: each may call the Tool).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
+    SelectionSet,
+};
 
 use crate::filter::Filter;
 
@@ -18,6 +24,82 @@ pub const DOCUMENT: usize = 10;
 
 /// Regex terms in all the filters of one request together (aliases included).
 pub const MAX_REGEXES_PER_REQUEST: usize = 16;
+
+/// Top-level mutation fields one request may hold, aliases and fragments
+/// counted: `runControl` calls the Tool, so 700 aliases of it would be 700
+/// evaluations for one request.
+pub const MAX_MUTATIONS_PER_REQUEST: usize = 10;
+
+/// The operation `operation_name` picks from `document` (the only one when
+/// unnamed); `None` when there is no such single operation.
+pub fn operation<'d>(
+    document: &'d ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<&'d OperationDefinition> {
+    match (&document.operations, operation_name) {
+        (DocumentOperations::Single(op), _) => Some(&op.node),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| &op.node),
+        (DocumentOperations::Multiple(_), None) => None,
+    }
+}
+
+/// Refuses a request whose mutation holds more than
+/// [`MAX_MUTATIONS_PER_REQUEST`] top-level fields, before any of them runs.
+/// A document that does not parse passes: execution reports its syntax error.
+pub fn check_mutations(query: &str, operation_name: Option<&str>) -> Result<(), String> {
+    let Ok(document) = async_graphql::parser::parse_query(query) else {
+        return Ok(());
+    };
+    let mutations: Vec<&OperationDefinition> = match operation(&document, operation_name) {
+        Some(op) => vec![op],
+        // Ambiguous: execution refuses it, but count every mutation meanwhile.
+        None => match &document.operations {
+            DocumentOperations::Multiple(ops) => ops.values().map(|op| &op.node).collect(),
+            DocumentOperations::Single(op) => vec![&op.node],
+        },
+    };
+    for op in mutations
+        .into_iter()
+        .filter(|op| op.ty == OperationType::Mutation)
+    {
+        let fields = top_level_fields(&document, &op.selection_set.node, 0);
+        if fields > MAX_MUTATIONS_PER_REQUEST {
+            let has = if fields == usize::MAX {
+                "more (fragments nested too deep)".to_owned()
+            } else {
+                fields.to_string()
+            };
+            return Err(format!(
+                "a request has at most {MAX_MUTATIONS_PER_REQUEST} mutations \
+                 (aliases included); this one has {has}: send them in several requests"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Fields of `set` as they would run, fragments expanded. Fragments nest at most
+/// as deep as the schema allows; deeper (or cyclic) ones count as too many.
+fn top_level_fields(document: &ExecutableDocument, set: &SelectionSet, depth: usize) -> usize {
+    if depth > 12 {
+        return usize::MAX;
+    }
+    set.items
+        .iter()
+        .map(|item| match &item.node {
+            Selection::Field(_) => 1,
+            Selection::InlineFragment(inline) => {
+                top_level_fields(document, &inline.node.selection_set.node, depth + 1)
+            }
+            Selection::FragmentSpread(spread) => document
+                .fragments
+                .get(&spread.node.fragment_name.node)
+                .map_or(0, |fragment| {
+                    top_level_fields(document, &fragment.node.selection_set.node, depth + 1)
+                }),
+        })
+        .fold(0, usize::saturating_add)
+}
 
 /// The cost of a paged list field: its page size times what each item selects.
 pub fn page_cost(filter: Option<&str>, child_complexity: usize) -> usize {
@@ -104,6 +186,43 @@ mod tests {
         assert_eq!(page_cost(Some("state:ok limit:10"), 2), 21);
         assert_eq!(page_cost(Some("limit:100000"), 2), 2001);
         assert_eq!(page_cost(Some("limit:0"), 2), 3);
+    }
+
+    #[test]
+    fn mutations_are_counted_with_aliases_and_fragments() {
+        let aliases = |n: usize| {
+            let fields: String = (0..n)
+                .map(|i| format!("r{i}: runControl(input: {{ id: \"x\" }}) {{ state }} "))
+                .collect();
+            format!("mutation {{ {fields} }}")
+        };
+        assert!(check_mutations(&aliases(MAX_MUTATIONS_PER_REQUEST), None).is_ok());
+        let refused = check_mutations(&aliases(700), None).unwrap_err();
+        assert!(
+            refused.contains("at most 10 mutations") && refused.contains("has 700"),
+            "{refused}"
+        );
+        let fragments = "mutation { ...A ... on Mutation { ...A } } \
+             fragment A on Mutation { a: runControl(input: {id: \"x\"}) { state } \
+             b: runControl(input: {id: \"x\"}) { state } c: runControl(input: {id: \"x\"}) { state } \
+             d: runControl(input: {id: \"x\"}) { state } e: runControl(input: {id: \"x\"}) { state } \
+             f: runControl(input: {id: \"x\"}) { state } }";
+        assert!(
+            check_mutations(fragments, None)
+                .unwrap_err()
+                .contains("has 12")
+        );
+        let cyclic = "mutation { ...A } fragment A on Mutation { ...A }";
+        assert!(check_mutations(cyclic, None).is_err());
+        // Queries, and the operation not picked, are not counted.
+        let query = aliases(700).replacen("mutation", "query", 1);
+        assert!(check_mutations(&query, None).is_ok());
+        let named = format!(
+            "query Q {{ __typename }} {}",
+            aliases(700).replacen("mutation", "mutation M", 1)
+        );
+        assert!(check_mutations(&named, Some("Q")).is_ok());
+        assert!(check_mutations(&named, Some("M")).is_err());
     }
 
     #[test]

@@ -15,8 +15,9 @@ use futures::future::BoxFuture;
 
 use super::internal;
 use super::objects::Control;
+use super::runs::{Caller, RunSlots};
 use crate::control::ControlState;
-use crate::store::{ControlRow, MuteError, Store};
+use crate::store::{ControlRow, MuteError, MuteWords, Store};
 
 /// Evaluates a control now, as `rel04d evaluate` does, and returns when the
 /// evaluation is recorded.
@@ -57,7 +58,7 @@ fn bad_input(message: impl Into<String>) -> async_graphql::Error {
 
 fn store_error(error: anyhow::Error) -> async_graphql::Error {
     match error.downcast_ref::<MuteError>() {
-        Some(mute) => bad_input(mute.to_string()),
+        Some(mute) => bad_input(mute.in_words(MuteWords::GRAPHQL)),
         None => internal(error),
     }
 }
@@ -127,6 +128,11 @@ impl Mutation {
             ));
         };
         let control = find(ctx, &input.id).await?;
+        let local = Caller("local".to_owned());
+        let caller = ctx.data_opt::<Caller>().unwrap_or(&local);
+        let _slot = ctx.data::<Arc<RunSlots>>()?.take(caller).map_err(|limit| {
+            async_graphql::Error::new(limit).extend_with(|_, e| e.set("code", "LIMITED"))
+        })?;
         runner.run(&control).await.map_err(internal)?;
         reread(ctx, &control).await
     }
@@ -155,9 +161,6 @@ impl Mutation {
         input: UnmuteControlInput,
     ) -> async_graphql::Result<Control> {
         let control = find(ctx, &input.id).await?;
-        if control.mute.is_none() {
-            return Err(bad_input(format!("{} is not muted", input.id)));
-        }
         let note = input
             .note
             .unwrap_or_else(|| "unmuted through GraphQL".to_owned());

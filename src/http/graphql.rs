@@ -14,12 +14,12 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use secrecy::SecretString;
 use serde_json::json;
-use tokio::sync::Semaphore;
 
 use super::access::{self, Access};
-use super::{MAX_QUERY_BYTES, bearer_matches, body};
-use crate::graphql::limits::RegexBudget;
-use crate::graphql::{Actor, Rel04Schema};
+use super::admission::{Admission, Refused};
+use super::{MAX_QUERY_BYTES, bearer_matches, body, client_ip};
+use crate::graphql::limits::{self, RegexBudget};
+use crate::graphql::{Actor, Caller, Rel04Schema};
 
 /// GraphQL requests executing at once; others wait (within their deadline).
 /// Each may hold a response tree of up to the complexity limit in memory.
@@ -34,8 +34,8 @@ pub struct Endpoint {
     /// Why GraphQL is off, when it is.
     pub off: Option<String>,
     pub body_read_timeout: Duration,
-    pub request_timeout: Duration,
-    pub running: Semaphore,
+    /// At most [`MAX_CONCURRENT`] at once, each within `http.request_timeout`.
+    pub admission: Admission,
 }
 
 fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
@@ -79,7 +79,8 @@ pub async fn graphql(State(endpoint): State<Arc<Endpoint>>, request: Request) ->
     let request = match parse(&body) {
         Ok(request) => request
             .data(RegexBudget::default())
-            .data(Actor("graphql (HTTP)".to_owned())),
+            .data(Actor("graphql (HTTP)".to_owned()))
+            .data(Caller(client_ip(&parts.extensions).to_string())),
         Err(message) => return error(StatusCode::BAD_REQUEST, "BAD_REQUEST", message),
     };
     if endpoint.token.is_none() && is_mutation(&request) {
@@ -89,20 +90,20 @@ pub async fn graphql(State(endpoint): State<Arc<Endpoint>>, request: Request) ->
             "mutations need a bearer token: set http.graphql_token (and send it)",
         );
     }
-    let deadline = endpoint.request_timeout;
-    let run = async {
-        let _running = endpoint.running.acquire().await;
-        crate::graphql::execute(&endpoint.schema, request).await
-    };
-    match tokio::time::timeout(deadline, run).await {
+    let run = crate::graphql::execute(&endpoint.schema, request);
+    match endpoint.admission.run(run).await {
         Ok(response) => capped_json(&response),
-        Err(_) => error(
+        Err(busy @ Refused::Busy { .. }) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "BUSY",
+            busy.message("GraphQL requests"),
+        ),
+        Err(slow @ Refused::Slow { .. }) => error(
             StatusCode::SERVICE_UNAVAILABLE,
             "TIMEOUT",
             format!(
-                "the request did not finish within {} (http.request_timeout); ask for less: \
-                 a smaller limit:, fewer aliases, value terms instead of regexes",
-                humantime::format_duration(deadline)
+                "{}: a smaller limit:, fewer aliases, value terms instead of regexes",
+                slow.message("GraphQL requests")
             ),
         ),
     }
@@ -115,15 +116,15 @@ fn is_mutation(request: &async_graphql::Request) -> bool {
     let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
         return false;
     };
-    let is =
-        |op: &async_graphql::parser::types::OperationDefinition| op.ty == OperationType::Mutation;
-    match (&document.operations, request.operation_name.as_deref()) {
-        (DocumentOperations::Single(op), _) => is(&op.node),
-        (DocumentOperations::Multiple(ops), Some(name)) => {
-            ops.get(name).is_some_and(|op| is(&op.node))
-        }
+    match limits::operation(&document, request.operation_name.as_deref()) {
+        Some(op) => op.ty == OperationType::Mutation,
         // Ambiguous without a name: refused by execution unless there is one.
-        (DocumentOperations::Multiple(ops), None) => ops.values().any(|op| is(&op.node)),
+        None => match &document.operations {
+            DocumentOperations::Multiple(ops) => {
+                ops.values().any(|op| op.node.ty == OperationType::Mutation)
+            }
+            DocumentOperations::Single(_) => false,
+        },
     }
 }
 

@@ -3,6 +3,7 @@
 //! `POST /graphql`, which reads every control, and the status page ([`web`]).
 
 mod access;
+mod admission;
 mod body;
 mod graphql;
 mod server;
@@ -21,7 +22,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 use tracing::{Level, Span};
 
@@ -76,8 +77,7 @@ pub fn router(state: HttpState, listening_on: SocketAddr) -> Router {
         token: http.graphql_token.clone(),
         off: off("GraphQL"),
         body_read_timeout: http.body_read_timeout,
-        request_timeout: http.request_timeout,
-        running: Semaphore::new(graphql::MAX_CONCURRENT),
+        admission: admission::Admission::new(graphql::MAX_CONCURRENT, http.request_timeout),
     });
     let pages = web::routes(
         state.web.clone(),
@@ -86,6 +86,7 @@ pub fn router(state: HttpState, listening_on: SocketAddr) -> Router {
             token: http.graphql_token.clone(),
             off: off("The status page"),
             body_read_timeout: http.body_read_timeout,
+            throttle: web::LoginThrottle::default(),
         },
     );
     let events = EventsEndpoint {
@@ -129,6 +130,14 @@ pub async fn serve(
     let listening_on = listener.local_addr()?;
     let limits = server::Limits::from(&*state.settings);
     server::serve(listener, router(state, listening_on), limits, shutdown).await
+}
+
+/// The client's IP address as the accept loop recorded it ([`server`]); the
+/// unspecified address for a request that did not come through it.
+fn client_ip(extensions: &axum::http::Extensions) -> std::net::IpAddr {
+    extensions
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |info| info.0.ip())
 }
 
 /// Whether `headers` carry `Authorization: Bearer <token>`, compared in constant time.

@@ -94,10 +94,11 @@ impl Store {
     }
 
     /// When each scope was last swept completely, in one query (readiness asks
-    /// for every scope at once, and a fleet may have a thousand).
+    /// for every scope at once, and a fleet may have a thousand), on readiness's
+    /// own probe connection.
     pub async fn last_sweeps(&self) -> anyhow::Result<HashMap<String, DateTime<Utc>>> {
         let rows: Vec<(String, String)> = sqlx::query_as("SELECT scope, completed_at FROM sweeps")
-            .fetch_all(&self.pool)
+            .fetch_all(&self.probe)
             .await
             .context("read the last sweeps")?;
         rows.into_iter()

@@ -32,7 +32,7 @@ use sqlx::{AnyPool, Connection, Executor};
 pub use controls::{Recording, StateCount, Written};
 pub use events::InboxRow;
 pub use health::WriteHealth;
-pub use mutes::{MuteError, MuteEvent, check_mute};
+pub use mutes::{MuteError, MuteEvent, MuteWords, check_mute};
 pub use outbox::{MAX_PUBLISH_ATTEMPTS, Notification, OutboxRow};
 pub use overview::SweepRow;
 pub use query::QueryError;
@@ -51,6 +51,10 @@ pub enum Backend {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
+    /// One connection of its own for readiness ([`Store::ping`], [`Store::last_sweeps`]):
+    /// a pool busy serving reads is not a database that does not answer, so
+    /// readiness never waits behind it.
+    probe: AnyPool,
     backend: Backend,
     /// Whether transitions also write an outbox row (notifications are on).
     outbox: bool,
@@ -107,6 +111,38 @@ pub enum StoreError {
     Inspect(sqlx::Error),
 }
 
+/// How long readiness waits for its probe connection (a probe holds it for one
+/// small query, so this is only ever reached by a database that does not answer).
+const PROBE_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The options of a pool of at most `max_connections` to `url`.
+fn pool_options(backend: Backend, url: &str, max_connections: u32) -> AnyPoolOptions {
+    let options = AnyPoolOptions::new()
+        .max_connections(max_connections.max(1))
+        .acquire_timeout(Duration::from_secs(10))
+        .after_release(|conn, _| Box::pin(still_usable(conn)));
+    match backend {
+        // WAL lets readers (the CLI, HTTP queries) run beside the daemon's writer;
+        // NORMAL sync is durable across process crashes, which is what we need.
+        // A read-only open (a snapshot, `mode=ro`) cannot change the journal
+        // mode, and need not: it only reads.
+        Backend::Sqlite => {
+            let pragmas = if sqlite_read_only(url) {
+                "PRAGMA busy_timeout = 10000;"
+            } else {
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;"
+            };
+            options.after_connect(move |conn, _| {
+                Box::pin(async move {
+                    conn.execute(pragmas).await?;
+                    Ok(())
+                })
+            })
+        }
+        Backend::Postgres => options,
+    }
+}
+
 impl Store {
     /// Opens a pool. SQLite files are created when the URL says `mode=rwc`.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Store, StoreError> {
@@ -119,39 +155,24 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl(redact_url(url)));
         };
-        let options = AnyPoolOptions::new()
-            .max_connections(max_connections.max(1))
-            .acquire_timeout(Duration::from_secs(10))
-            .after_release(|conn, _| Box::pin(still_usable(conn)));
-        let options = match backend {
-            // WAL lets readers (the CLI, HTTP queries) run beside the daemon's writer;
-            // NORMAL sync is durable across process crashes, which is what we need.
-            // A read-only open (a snapshot, `mode=ro`) cannot change the journal
-            // mode, and need not: it only reads.
-            Backend::Sqlite => {
-                let pragmas = if sqlite_read_only(url) {
-                    "PRAGMA busy_timeout = 10000;"
-                } else {
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;"
-                };
-                options.after_connect(move |conn, _| {
-                    Box::pin(async move {
-                        conn.execute(pragmas).await?;
-                        Ok(())
-                    })
-                })
-            }
-            Backend::Postgres => options,
-        };
-        let pool = options
+        let pool = pool_options(backend, url, max_connections)
             .connect(url)
             .await
             .map_err(|source| StoreError::Unreachable {
                 url: redact_url(url),
                 source,
             })?;
+        // Opened when readiness first asks, so commands that never do open nothing.
+        let probe = pool_options(backend, url, 1)
+            .acquire_timeout(PROBE_ACQUIRE_TIMEOUT)
+            .connect_lazy(url)
+            .map_err(|source| StoreError::Unreachable {
+                url: redact_url(url),
+                source,
+            })?;
         Ok(Store {
             pool,
+            probe,
             backend,
             outbox: false,
             health: Arc::default(),
@@ -239,10 +260,11 @@ impl Store {
         self.backend
     }
 
-    /// Whether the database answers, for readiness checks.
+    /// Whether the database answers, for readiness checks: on the probe
+    /// connection, so a pool whose every connection is busy does not fail it.
     pub async fn ping(&self) -> anyhow::Result<()> {
         sqlx::query("SELECT 1")
-            .execute(&self.pool)
+            .execute(&self.probe)
             .await
             .context("database ping")?;
         Ok(())
@@ -255,6 +277,7 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+        self.probe.close().await;
     }
 
     /// Begins a write transaction. SQLite takes the write lock up front
@@ -344,5 +367,30 @@ mod tests {
         assert_eq!(timestamp(a), "2026-01-02T03:04:05.000000Z");
         let b = a + chrono::Duration::microseconds(1);
         assert!(timestamp(a) < timestamp(b));
+    }
+
+    /// Readiness asks on its own connection: with every pooled connection held
+    /// (as by slow page reads) it still answers, instead of waiting out the
+    /// pool's acquire timeout and failing.
+    #[tokio::test]
+    async fn readiness_answers_while_every_pooled_connection_is_busy() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("state.db").display()
+        );
+        let store = Store::connect(&url, 2).await.unwrap();
+        store.migrate().await.unwrap();
+        let held = (
+            store.pool.acquire().await.unwrap(),
+            store.pool.acquire().await.unwrap(),
+        );
+        assert_eq!(store.pool.num_idle(), 0);
+        store.ping().await.expect("the probe answers");
+        store
+            .last_sweeps()
+            .await
+            .expect("the probe reads the sweeps");
+        drop(held);
     }
 }

@@ -3,7 +3,7 @@
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 
 use super::rows::ControlRow;
 use super::{Store, timestamp};
@@ -24,15 +24,58 @@ pub struct MuteEvent {
     pub occurred_at: String,
 }
 
-/// A mute that would be meaningless or end at once; refused before anything is written.
+/// A mute or unmute that would be meaningless or end at once; refused before
+/// anything is written. Shown to a caller through [`MuteError::in_words`], in the
+/// names that caller gave the fields.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum MuteError {
-    #[error("--until {0} is not in the future")]
+    #[error("the mute's end {0} is not in the future")]
     UntilPassed(String),
     #[error("a reason is required (it is kept in the mute history)")]
     NoReason,
     #[error("the control is already {0}: a mute until it is {0} would end at once")]
     AlreadyInState(String),
+    #[error("{0} is not muted")]
+    NotMuted(String),
+}
+
+/// What a caller calls a mute's fields: the CLI's flags or GraphQL's arguments.
+#[derive(Clone, Copy, Debug)]
+pub struct MuteWords {
+    pub until: &'static str,
+    pub until_state: &'static str,
+    pub reason: &'static str,
+}
+
+impl MuteWords {
+    pub const CLI: MuteWords = MuteWords {
+        until: "--until",
+        until_state: "--until-state",
+        reason: "--reason",
+    };
+    pub const GRAPHQL: MuteWords = MuteWords {
+        until: "toTimestamp",
+        until_state: "untilStates",
+        reason: "note",
+    };
+}
+
+impl MuteError {
+    /// The error as a caller who named the fields `words` should read it.
+    pub fn in_words(&self, words: MuteWords) -> String {
+        match self {
+            MuteError::UntilPassed(at) => format!("{} {at} is not in the future", words.until),
+            MuteError::NoReason => format!(
+                "{} is required and must say why (it is kept in the mute history)",
+                words.reason
+            ),
+            MuteError::AlreadyInState(state) => format!(
+                "the control is already {state}: {} {state} would end the mute at once",
+                words.until_state
+            ),
+            MuteError::NotMuted(_) => self.to_string(),
+        }
+    }
 }
 
 /// Checks a mute request against the control as it is now.
@@ -95,16 +138,21 @@ async fn log_mute(
     Ok(())
 }
 
-async fn clear(tx: &mut Transaction<'static, Any>, workload_arn: &str) -> anyhow::Result<()> {
-    sqlx::query(
+/// Clears the control's mute if it has one; says whether it had. The check and
+/// the write are one statement, so of two transactions clearing the same mute
+/// (two unmutes, or an unmute and the awaited state) only one sees it: a row
+/// locked by the other is re-read after that one commits (Postgres), or the
+/// writers take turns (SQLite).
+async fn clear(tx: &mut Transaction<'static, Any>, workload_arn: &str) -> anyhow::Result<bool> {
+    let cleared = sqlx::query(
         "UPDATE controls SET muted_at = NULL, muted_until = NULL, muted_until_state = NULL, \
-         muted_by = NULL, muted_reason = NULL WHERE workload_arn = $1",
+         muted_by = NULL, muted_reason = NULL WHERE workload_arn = $1 AND muted_at IS NOT NULL",
     )
     .bind(workload_arn)
     .execute(&mut **tx)
     .await
     .context("clear a mute")?;
-    Ok(())
+    Ok(cleared.rows_affected() > 0)
 }
 
 /// Whether a transition of `control` to `to_state` at `at` is muted, read inside
@@ -131,7 +179,10 @@ pub(super) async fn muted_for(
         return Ok(false);
     }
     if until_state.as_deref() == Some(to_state.as_str()) {
-        clear(tx, &control.workload_arn).await?;
+        if !clear(tx, &control.workload_arn).await? {
+            // Unmuted by someone else since the read above.
+            return Ok(false);
+        }
         let reason = format!("reached state {to_state}");
         let entry = Entry {
             action: "unmute",
@@ -163,19 +214,29 @@ impl Store {
         let (at, until) = (timestamp(at), until.map(timestamp));
         let until_state = until_state.map(|s| s.as_str());
         let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "UPDATE controls SET muted_at = $1, muted_until = $2, muted_until_state = $3, muted_by = $4, \
-             muted_reason = $5 WHERE workload_arn = $6",
-        )
-        .bind(&at)
-        .bind(until.as_deref())
-        .bind(until_state)
-        .bind(actor)
-        .bind(reason)
-        .bind(&control.workload_arn)
-        .execute(&mut **tx)
-        .await
-        .context("mute a control")?;
+        // A mute until a state is written only while the control is not in that
+        // state, checked by the write itself: a transition committed since
+        // `control` was read cannot make it a mute that never ends.
+        let mut sql =
+            "UPDATE controls SET muted_at = $1, muted_until = $2, muted_until_state = $3, \
+                       muted_by = $4, muted_reason = $5 WHERE workload_arn = $6"
+                .to_owned();
+        if until_state.is_some() {
+            sql.push_str(" AND state <> $3");
+        }
+        let muted = sqlx::query(AssertSqlSafe(sql))
+            .bind(&at)
+            .bind(until.as_deref())
+            .bind(until_state)
+            .bind(actor)
+            .bind(reason)
+            .bind(&control.workload_arn)
+            .execute(&mut **tx)
+            .await
+            .context("mute a control")?;
+        if let Some(state) = until_state.filter(|_| muted.rows_affected() == 0) {
+            return Err(MuteError::AlreadyInState(state.to_owned()).into());
+        }
         let entry = Entry {
             action: "mute",
             until: until.as_deref(),
@@ -189,7 +250,8 @@ impl Store {
         Ok(())
     }
 
-    /// Ends a control's mute.
+    /// Ends a control's mute; [`MuteError::NotMuted`] when it has none (also
+    /// when another unmute ended it since `control` was read).
     pub async fn unmute(
         &self,
         control: &ControlRow,
@@ -199,7 +261,9 @@ impl Store {
     ) -> anyhow::Result<()> {
         check_reason(reason)?;
         let mut tx = self.begin_write().await?;
-        clear(&mut tx, &control.workload_arn).await?;
+        if !clear(&mut tx, &control.workload_arn).await? {
+            return Err(MuteError::NotMuted(control.workload_id.clone()).into());
+        }
         let at = timestamp(at);
         let entry = Entry {
             action: "unmute",
@@ -238,5 +302,37 @@ impl Store {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_name_the_fields_as_the_caller_does() {
+        let passed = MuteError::UntilPassed("2020-01-01T00:00:00+00:00".into());
+        let graphql = passed.in_words(MuteWords::GRAPHQL);
+        assert!(graphql.starts_with("toTimestamp 2020-01-01"), "{graphql}");
+        assert!(!graphql.contains("--"), "{graphql}");
+        let cli = passed.in_words(MuteWords::CLI);
+        assert!(cli.starts_with("--until 2020-01-01"), "{cli}");
+        let state = MuteError::AlreadyInState("ok".into());
+        assert!(
+            state
+                .in_words(MuteWords::GRAPHQL)
+                .contains("untilStates ok")
+        );
+        assert!(state.in_words(MuteWords::CLI).contains("--until-state ok"));
+        assert!(
+            MuteError::NoReason
+                .in_words(MuteWords::GRAPHQL)
+                .starts_with("note is required")
+        );
+        assert!(
+            MuteError::NoReason
+                .in_words(MuteWords::CLI)
+                .starts_with("--reason is required")
+        );
     }
 }

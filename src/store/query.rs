@@ -80,6 +80,35 @@ impl Table {
         }
     }
 
+    /// The columns that order rows a sort field leaves tied, in order: together
+    /// they are unique, so every page is well defined.
+    fn tiebreak(self) -> &'static [&'static str] {
+        match self {
+            Table::Controls => &["account_id", "region", "workload_name", "workload_arn"],
+            Table::Transitions => &["id"],
+        }
+    }
+
+    /// `ORDER BY` for a sort by `field`: the field, then the tiebreak columns
+    /// (less the field itself), all in the sort's direction. So `sort:-x` is
+    /// exactly `sort:x` reversed, and one index on (x, tiebreak…) serves both
+    /// directions without sorting (`migrations/*/0009_sort_indexes.sql`).
+    fn sorted_by(self, field: &str, descending: bool) -> String {
+        let direction = if descending { "DESC" } else { "ASC" };
+        let quoted = |column: &str| {
+            if column == "trigger" {
+                "\"trigger\"".to_owned()
+            } else {
+                column.to_owned()
+            }
+        };
+        std::iter::once(field)
+            .chain(self.tiebreak().iter().copied().filter(|c| *c != field))
+            .map(|column| format!("{} {direction}", quoted(column)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// The SQL condition for one value term, numbering its `$n` placeholders after those already in `binds`.
     fn condition(self, key: Key, values: &[String], binds: &mut Vec<String>) -> String {
         let list = |binds: &mut Vec<String>| {
@@ -229,13 +258,7 @@ fn build(
     let order = match &filter.sort {
         None => table.default_order().to_owned(),
         Some(sort) if table.sortable().contains(&sort.field.as_str()) => {
-            let column = if sort.field == "trigger" {
-                "\"trigger\""
-            } else {
-                &sort.field
-            };
-            let direction = if sort.descending { "DESC" } else { "ASC" };
-            format!("{column} {direction}, {}", table.default_order())
+            table.sorted_by(&sort.field, sort.descending)
         }
         Some(sort) => {
             return Err(QueryError(format!(
@@ -386,6 +409,27 @@ mod tests {
                 .contains("cannot sort controls by `password`; sortable fields: workload_id"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_descending_sort_reverses_the_whole_order_without_repeating_the_field() {
+        let order = |filter: &str, table| {
+            let (sql, _, _) = build(table, &Filter::parse(filter).unwrap(), 0).unwrap();
+            sql.split(" ORDER BY ").nth(1).unwrap().to_owned()
+        };
+        assert_eq!(
+            order("sort:-updated_at", Table::Controls),
+            "updated_at DESC, account_id DESC, region DESC, workload_name DESC, workload_arn DESC"
+        );
+        assert_eq!(
+            order("sort:region", Table::Controls),
+            "region ASC, account_id ASC, workload_name ASC, workload_arn ASC"
+        );
+        assert_eq!(
+            order("sort:trigger", Table::Transitions),
+            "\"trigger\" ASC, id ASC"
+        );
+        assert_eq!(order("", Table::Transitions), "id DESC");
     }
 
     #[test]

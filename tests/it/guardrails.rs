@@ -511,3 +511,38 @@ fn a_template_with_a_syntax_error_is_refused_naming_the_key() {
     );
     assert!(ok, "a good calculation passes: {stderr}");
 }
+
+/// One request may not turn into hundreds of evaluations: 700 aliases of
+/// `runControl` are refused whole, naming the limit, before the Tool is called.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_with_too_many_mutations_is_refused_before_any_runs() {
+    let (d, ids) = seeded(Some(TOKEN)).await;
+    let aliases = |n: usize| -> String {
+        (0..n)
+            .map(|i| {
+                format!(
+                    "r{i}: runControl(input: {{ id: \"{}\" }}) {{ state }} ",
+                    ids[1]
+                )
+            })
+            .collect()
+    };
+    d.sim.reset_calls();
+    let (status, body) = mutate(&d, Some(TOKEN), format!("mutation {{ {} }}", aliases(700))).await;
+    assert_eq!(status, 200, "{body}");
+    let error = &body["errors"][0];
+    assert_eq!(error["extensions"]["code"], "TOO_MANY_MUTATIONS", "{body}");
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains("at most 10 mutations") && message.contains("has 700"),
+        "{message}"
+    );
+    assert!(body["data"].is_null(), "{body}");
+    assert_eq!(d.sim.calls().total, 0, "no Tool call was made");
+
+    // Within the limit, every alias runs.
+    let (_, body) = mutate(&d, Some(TOKEN), format!("mutation {{ {} }}", aliases(2))).await;
+    assert_eq!(body["data"]["r1"]["state"], "alarm", "{body}");
+    assert!(d.sim.calls().total > 0);
+    d.stop().await;
+}

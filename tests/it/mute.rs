@@ -209,14 +209,20 @@ async fn muted_transitions_are_recorded_but_not_announced_and_mutes_end_by_thems
     d.stop().await;
 }
 
-#[tokio::test]
-async fn mute_and_unmute_from_the_cli_are_kept_with_who_and_why() {
+/// One workload, `payments`, evaluated once: alarm.
+async fn one_alarm() -> (TestEnv, String) {
     let sim = Simulator::new(REGION);
     let id = sim
         .add_workload(workload("payments", answer(&[IDENTIFY], &[], true)))
         .id;
     let env = TestEnv::start(sim, "[policies.global]\nrel04 = \"Check: Choices based on sub policies\"\nidempotent = \"True\"\n").await;
     env.sweep().await;
+    (env, id)
+}
+
+#[tokio::test]
+async fn mute_and_unmute_from_the_cli_are_kept_with_who_and_why() {
+    let (env, id) = one_alarm().await;
     let run = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_rel04d"))
             .args(args)
@@ -292,5 +298,110 @@ async fn mute_and_unmute_from_the_cli_are_kept_with_who_and_why() {
         stdout.contains("mute until ok by alice: owner is on it"),
         "{stdout}"
     );
+    env.stop().await;
+}
+
+/// Many unmutes of one mute at once, each holding the control as read before
+/// any of them: exactly one ends it and is kept in the history; the others are
+/// told it is not muted. Likewise a mute until a state the control reached
+/// since it was read is refused, not written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_unmutes_end_a_mute_once() {
+    let (env, id) = one_alarm().await;
+    let store = env.daemon.store.clone();
+    let stale = store.control_by_workload_id(&id).await.unwrap().unwrap();
+    store
+        .mute(&stale, None, None, "alice", "known issue", Utc::now())
+        .await
+        .unwrap();
+    let muted = store.control_by_workload_id(&id).await.unwrap().unwrap();
+    let unmutes = (0..8).map(|n| {
+        let (store, muted) = (store.clone(), muted.clone());
+        tokio::spawn(async move {
+            store
+                .unmute(&muted, &format!("op{n}"), "handled", Utc::now())
+                .await
+        })
+    });
+    let results = futures::future::join_all(unmutes).await;
+    let (ended, refused): (Vec<_>, Vec<_>) = results
+        .into_iter()
+        .map(|joined| joined.unwrap())
+        .partition(Result::is_ok);
+    assert_eq!(ended.len(), 1, "{refused:?}");
+    for error in refused {
+        let error = error.unwrap_err();
+        assert!(error.to_string().ends_with("is not muted"), "{error:#}");
+    }
+    let history = store.mute_history(&muted.workload_arn).await.unwrap();
+    let actions: Vec<&str> = history.iter().map(|m| m.action.as_str()).collect();
+    assert_eq!(actions, ["unmute", "mute"]);
+
+    // The control is alarm; a mute until alarm, from a read taken when it was
+    // still tbd, would never end.
+    let mut before = muted.clone();
+    before.state = ControlState::Tbd;
+    assert_eq!(muted.state, ControlState::Alarm);
+    let refused = store
+        .mute(
+            &before,
+            None,
+            Some(ControlState::Alarm),
+            "carol",
+            "x",
+            Utc::now(),
+        )
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("already alarm"), "{refused:#}");
+    let after = store.control_by_workload_id(&id).await.unwrap().unwrap();
+    assert!(after.mute.is_none());
+    assert_eq!(
+        store.mute_history(&muted.workload_arn).await.unwrap().len(),
+        2
+    );
+    env.stop().await;
+}
+
+/// A mute refused through GraphQL names GraphQL's arguments, never the CLI's flags.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphql_mute_errors_name_graphql_arguments() {
+    let (env, id) = one_alarm().await;
+    let schema = rel04d::graphql::schema(env.daemon.store.clone(), env.daemon.policies.clone());
+    let ask = |query: String| {
+        let schema = schema.clone();
+        async move {
+            let response =
+                rel04d::graphql::execute(&schema, async_graphql::Request::new(query)).await;
+            response
+                .errors
+                .first()
+                .map(|e| e.message.clone())
+                .unwrap_or_default()
+        }
+    };
+    let passed = ask(format!(
+        "mutation {{ muteControl(input: {{ id: \"{id}\", note: \"x\", toTimestamp: \"2001-01-01T00:00:00Z\" }}) {{ muted }} }}"
+    ))
+    .await;
+    assert!(passed.starts_with("toTimestamp 2001-01-01"), "{passed}");
+    let no_note = ask(format!(
+        "mutation {{ muteControl(input: {{ id: \"{id}\", note: \"  \" }}) {{ muted }} }}"
+    ))
+    .await;
+    assert!(no_note.starts_with("note is required"), "{no_note}");
+    let same_state = ask(format!(
+        "mutation {{ muteControl(input: {{ id: \"{id}\", note: \"x\", untilStates: [\"alarm\"] }}) {{ muted }} }}"
+    ))
+    .await;
+    assert!(same_state.contains("untilStates alarm"), "{same_state}");
+    for message in [&passed, &no_note, &same_state] {
+        assert!(!message.contains("--"), "{message}");
+    }
+    let not_muted = ask(format!(
+        "mutation {{ unmuteControl(input: {{ id: \"{id}\" }}) {{ muted }} }}"
+    ))
+    .await;
+    assert!(not_muted.ends_with("is not muted"), "{not_muted}");
     env.stop().await;
 }

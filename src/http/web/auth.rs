@@ -17,8 +17,9 @@ use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 
 use super::super::access::Access;
-use super::super::{bearer_matches, body};
+use super::super::{bearer_matches, body, client_ip};
 use super::layout;
+use super::throttle::LoginThrottle;
 
 pub const COOKIE: &str = "rel04d_token";
 /// A login form holds one token: anything longer is not one.
@@ -32,6 +33,8 @@ pub struct Gate {
     pub off: Option<String>,
     /// How long a login form's body may take to arrive.
     pub body_read_timeout: std::time::Duration,
+    /// Failed logins, per client and in all.
+    pub throttle: LoginThrottle,
 }
 
 /// Lets a request through to the pages, or answers it with why not.
@@ -132,6 +135,10 @@ pub async fn login(State(gate): State<Arc<Gate>>, request: Request) -> Response 
             "http.graphql_token is not set: the pages are open on this loopback listener.",
         );
     };
+    let client = client_ip(&parts.extensions);
+    if let Err(wait) = gate.throttle.check(client, tokio::time::Instant::now()) {
+        return too_many_logins(wait);
+    }
     let form = match body::read(body, MAX_LOGIN_BYTES, gate.body_read_timeout).await {
         Ok(bytes) => bytes,
         Err((status, message)) => return layout::message_page(status, "Bad login", &message),
@@ -147,6 +154,13 @@ pub async fn login(State(gate): State<Arc<Gate>>, request: Request) -> Response 
     }
     let next = safe_next(next.as_deref());
     if !bool::from(given.as_bytes().ct_eq(token.expose_secret().as_bytes())) {
+        if let Some(line) = gate.throttle.failed(client, tokio::time::Instant::now()) {
+            tracing::warn!(
+                client = %line.client,
+                unlogged_since_last = line.unlogged,
+                "failed login to the status page: wrong token"
+            );
+        }
         return login_page(StatusCode::UNAUTHORIZED, &next, Some("wrong token"));
     }
     let cookie = format!(
@@ -162,6 +176,23 @@ pub async fn login(State(gate): State<Arc<Gate>>, request: Request) -> Response 
     )
         .into_response();
     security_headers(response.headers_mut());
+    response
+}
+
+/// 429 for a client (or all clients) past the failed-login bound.
+fn too_many_logins(wait: std::time::Duration) -> Response {
+    let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
+    let mut response = layout::message_page(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many failed logins",
+        &format!(
+            "Too many wrong tokens were tried from your address or in all; \
+             try again in {seconds} s."
+        ),
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     response
 }
 
@@ -192,13 +223,27 @@ fn same_origin(headers: &HeaderMap) -> Result<(), (StatusCode, String)> {
 }
 
 /// Where to go after logging in: a path on this listener, never another site.
+/// Anything else is dropped for `/`, so a correct login with a bad `next` still
+/// logs in. A path must start with one `/` (not `//` or `/\`, which browsers read
+/// as another host), be plain visible ASCII as a URI is, and hold no control
+/// character once percent-decoded: browsers strip tabs and newlines from URLs, so
+/// `/%09/evil.example/` would become `//evil.example/`, and a CR or LF cannot be
+/// put in a `Location` header at all.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
-            path.to_owned()
-        }
+        Some(path) if is_local_path(path) => path.to_owned(),
         _ => "/".to_owned(),
     }
+}
+
+fn is_local_path(path: &str) -> bool {
+    let decoded = percent_decode_str(path).decode_utf8_lossy();
+    let one_slash = |p: &str| p.starts_with('/') && !p.starts_with("//");
+    one_slash(path)
+        && one_slash(&decoded)
+        && path.bytes().all(|b| b.is_ascii_graphic())
+        && !decoded.contains('\\')
+        && !decoded.chars().any(char::is_control)
 }
 
 fn login_page(status: StatusCode, next: &str, problem: Option<&str>) -> Response {
@@ -226,9 +271,42 @@ mod tests {
 
     #[test]
     fn next_stays_on_this_listener() {
-        assert_eq!(safe_next(Some("/?q=state:alarm")), "/?q=state:alarm");
-        for bad in ["//evil.example/", "https://evil.example", "/\\evil", ""] {
-            assert_eq!(safe_next(Some(bad)), "/", "{bad}");
+        for good in [
+            "/",
+            "/?q=state:alarm",
+            "/controls/abc?x=%2Fy",
+            "/?q=caf%C3%A9",
+        ] {
+            assert_eq!(safe_next(Some(good)), good, "{good}");
+        }
+        let hostile = [
+            "/%09/evil.example/",
+            "/\t/evil.example/",
+            "//evil.example/",
+            "///evil.example/",
+            "/\\evil.example",
+            "/%5Cevil.example",
+            "/%2F%2Fevil.example",
+            "/%2f/evil.example",
+            "https://evil.example",
+            "http:evil.example",
+            "javascript:alert(1)",
+            "JaVaScRiPt:alert(1)",
+            "data:text/html,x",
+            "evil.example",
+            "/\r\nSet-Cookie: x=y",
+            "/%0d%0aSet-Cookie:%20x=y",
+            "/%0a/evil.example",
+            "/%00",
+            "/%7f",
+            "/%C2%85",
+            "/ space",
+            "/caf\u{e9}",
+            " /x",
+            "",
+        ];
+        for bad in hostile {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
         }
         assert_eq!(safe_next(None), "/");
     }

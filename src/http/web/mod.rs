@@ -13,15 +13,20 @@ mod control;
 mod layout;
 mod live;
 mod overview;
+mod throttle;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::Path;
-use axum::http::{StatusCode, header};
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::sync::{Semaphore, watch};
+
+use super::admission::{Admission, Refused};
+use crate::config::HttpSettings;
 
 use crate::control::PolicySet;
 use crate::reconcile::Reconciler;
@@ -30,6 +35,7 @@ use crate::store::Store;
 
 pub use auth::Gate;
 use live::watch_transitions;
+pub use throttle::LoginThrottle;
 
 /// What the pages read, built once per daemon.
 pub struct Web {
@@ -41,19 +47,28 @@ pub struct Web {
     latest: Arc<watch::Sender<i64>>,
     /// Open `/live` streams, bounded so they never take every connection slot.
     live_streams: Arc<Semaphore>,
+    /// Pages rendering at once, each within `http.request_timeout`.
+    pages: Admission,
     shutdown: CancellationToken,
 }
 
+/// Pages rendering at once at most. A page reads with one database connection
+/// at a time, and pages take at most half of the pool (`database.max_connections`),
+/// so sweeps, GraphQL and readiness always find connections.
+pub const MAX_CONCURRENT_PAGES: usize = 4;
+
 impl Web {
     /// The pages' state, and the task that keeps [`Web`]'s latest transition id
-    /// current (spawn it beside the HTTP server). `max_connections` is the
-    /// listener's cap: a quarter of it (at least one) may be live streams.
+    /// current (spawn it beside the HTTP server). A quarter of the listener's
+    /// `http.max_connections` (at least one) may be live streams; pages render
+    /// [`MAX_CONCURRENT_PAGES`] at once, and at most half of `database_connections`.
     pub fn new(
         store: Store,
         policies: PolicySet,
         scopes: Vec<String>,
         reconciler: &Reconciler,
-        max_connections: usize,
+        http: &HttpSettings,
+        database_connections: u32,
         shutdown: CancellationToken,
     ) -> (Arc<Web>, impl Future<Output = ()> + Send + 'static) {
         let (latest, _) = watch::channel(0);
@@ -69,7 +84,11 @@ impl Web {
             policies,
             scopes,
             latest,
-            live_streams: Arc::new(Semaphore::new((max_connections / 4).max(1))),
+            live_streams: Arc::new(Semaphore::new((http.max_connections / 4).max(1))),
+            pages: Admission::new(
+                MAX_CONCURRENT_PAGES.min(database_connections as usize / 2),
+                http.request_timeout,
+            ),
             shutdown,
         };
         (Arc::new(web), watcher)
@@ -82,6 +101,7 @@ pub(super) fn routes(web: Arc<Web>, gate: Gate) -> Router {
     let pages = Router::new()
         .route("/", get(overview::page))
         .route("/controls/{workload_id}", get(control::page))
+        .route_layer(axum::middleware::from_fn_with_state(web.clone(), admit))
         .route("/live", get(live::stream))
         .with_state(web)
         .route_layer(axum::middleware::from_fn_with_state(
@@ -97,6 +117,28 @@ pub(super) fn routes(web: Arc<Web>, gate: Gate) -> Router {
                 .with_state(gate.clone()),
         )
         .route("/static/{file}", get(asset))
+}
+
+/// Renders a page within the pages' admission, or says which bound it hit.
+async fn admit(State(web): State<Arc<Web>>, request: Request, next: Next) -> Response {
+    let refused = match web.pages.run(next.run(request)).await {
+        Ok(response) => return response,
+        Err(refused) => refused,
+    };
+    let message = match refused {
+        Refused::Busy { .. } => refused.message("pages"),
+        Refused::Slow { .. } => format!(
+            "{}: a narrower filter (value terms such as state:, account:) or an earlier page",
+            refused.message("pages")
+        ),
+    };
+    // Not WARN: a flood of page requests would flood the log too.
+    tracing::debug!(%message, "status page refused");
+    let mut response = layout::message_page(StatusCode::SERVICE_UNAVAILABLE, "Busy", &message);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
 }
 
 /// The vendored style sheet and script.

@@ -95,20 +95,20 @@ pub async fn page(State(web): State<Arc<Web>>, Query(params): Query<Params>) -> 
     }
 }
 
-/// Reads the overview: four small queries and one page of the filter's matches.
-/// A filter the user got wrong is part of the page (`rows`), not an error.
+/// Reads the overview: four small queries and one page of the filter's matches,
+/// one after another, so a page holds at most one database connection at a time
+/// (pages at once are bounded by [`super::Web`]'s admission, and so is their share
+/// of the pool). A filter the user got wrong is part of the page (`rows`), not an error.
 pub async fn read(
     store: &Store,
     scopes: &[String],
     query: String,
     page: usize,
 ) -> anyhow::Result<Overview> {
-    let (counts, sweeps, backlog, latest) = tokio::join!(
-        store.count_by_state(),
-        store.sweeps(),
-        store.outbox_backlog(),
-        store.latest_transition_id(),
-    );
+    let counts = store.count_by_state().await;
+    let sweeps = store.sweeps().await;
+    let backlog = store.outbox_backlog().await;
+    let latest = store.latest_transition_id().await;
     let mut bars: Vec<StateBar> = CHART_STATES
         .iter()
         .map(|&state| StateBar {

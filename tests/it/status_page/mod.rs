@@ -3,7 +3,9 @@
 //! headless Chromium.
 
 mod browser;
+mod busy;
 mod cdp;
+mod login;
 
 use std::time::Duration;
 
