@@ -27,6 +27,8 @@ use crate::events::sqs::SqsConsumer;
 use crate::http::{self, HttpState};
 use crate::metrics::Metrics;
 use crate::notify::Publisher;
+use crate::notify::flapping::Flapping;
+use crate::notify::windows::Clock;
 use crate::queue::{Job, Target};
 use crate::reconcile::{Reconciled, Reconciler, ScopeRef};
 use crate::scheduler::{self, Sweeper};
@@ -358,6 +360,12 @@ impl Daemon {
             owner: self.replica_id.clone(),
             metrics: self.metrics.clone(),
             settle: self.settings.notify.settle,
+            flapping: Flapping {
+                transitions: self.settings.notify.flapping_transitions,
+                window: self.settings.notify.flapping_window,
+            },
+            clock: Clock::default(),
+            windows: Default::default(),
         })
     }
 

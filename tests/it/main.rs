@@ -27,5 +27,6 @@ mod rate;
 mod replicas;
 mod secrets;
 mod settle;
+mod settle_model;
 mod status_page;
 mod store;
