@@ -28,5 +28,6 @@ mod replicas;
 mod secrets;
 mod settle;
 mod settle_model;
+mod settle_process;
 mod status_page;
 mod store;
