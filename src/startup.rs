@@ -350,7 +350,7 @@ impl Daemon {
     }
 
     /// The outbox publisher, when notifications are on.
-    fn publisher(&self) -> Option<Publisher> {
+    pub fn publisher(&self) -> Option<Publisher> {
         let event_bus = self.settings.notify.event_bus.as_ref()?;
         Some(Publisher {
             store: self.store.clone(),

@@ -110,8 +110,15 @@ async fn an_alarm_that_holds_after_213_fast_cycles_is_announced() {
     let states = db
         .strings("SELECT to_state FROM transitions ORDER BY id")
         .await;
-    assert_eq!(states.len() as i64, transitions, "one transition per change");
-    assert_eq!(&states[states.len() - 4..], ["alarm", "invalid", "ok", "alarm"]);
+    assert_eq!(
+        states.len() as i64,
+        transitions,
+        "one transition per change"
+    );
+    assert_eq!(
+        &states[states.len() - 4..],
+        ["alarm", "invalid", "ok", "alarm"]
+    );
 
     // Within the window, the grace and a publisher poll, the alarm is sent.
     wait_until(
