@@ -16,6 +16,7 @@ mod daemon_sweep;
 mod defer;
 mod events;
 mod faults;
+mod flapping;
 mod graphql;
 mod guardrails;
 mod hostile;
