@@ -64,7 +64,11 @@ impl SettleRule for Rule {
     }
 
     fn recent(&self) -> usize {
-        self.flapping.transitions + 1
+        match self.flapping.transitions {
+            0 => 0,
+            // One more than an episode, to tell where it began.
+            n => n + 1,
+        }
     }
 
     fn decide(&self, facts: &Facts) -> Decision {
