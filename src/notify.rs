@@ -307,10 +307,10 @@ impl SettleRule for Watching {
     }
 
     fn decide(&self, facts: &SettleFacts) -> Decision {
-        if self.rule.flapping.starts(&facts.recent) {
-            if let Ok(mut from) = self.flapping_from.lock() {
-                *from = Some(facts.workload_id.clone());
-            }
+        if self.rule.flapping.starts(&facts.recent)
+            && let Ok(mut from) = self.flapping_from.lock()
+        {
+            *from = Some(facts.workload_id.clone());
         }
         self.rule.decide(facts)
     }
