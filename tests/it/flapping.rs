@@ -6,12 +6,13 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::common::db::Db;
-use crate::common::moto::{Moto, notifications, unique};
+use crate::common::moto::{Moto, notifications};
 use crate::common::process::{self, Proc, http_address, tail, wait_until};
 use crate::common::*;
+use crate::settle::subscribed_bus;
 use rel04d_simulator::Simulator;
 
 /// The WARN lines of a JSON log that mention flapping.
@@ -33,14 +34,7 @@ fn flapping_warnings(log: &std::path::Path) -> Vec<Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_policy_reading_its_own_state_is_flagged_as_flapping_and_goes_quiet() {
     let moto = Moto::connect().await;
-    let bus = unique("flapping");
-    let subscriber = moto.queue_with_dlq(&unique("flapping-sub"), 5).await;
-    moto.bus_to_queue(
-        &bus,
-        json!({"source": ["rel04d"], "detail-type": ["Control State Changed"]}),
-        &subscriber.arn,
-    )
-    .await;
+    let (bus, subscriber) = subscribed_bus(&moto).await;
     let sim = Simulator::new(REGION);
     let id = sim
         .add_workload(workload("flapping", answer(&ALL_FOUR, &[], true)))
@@ -109,12 +103,7 @@ async fn a_policy_reading_its_own_state_is_flagged_as_flapping_and_goes_quiet() 
     assert!(collapsed >= 12, "{collapsed} notifications collapsed");
     assert_eq!(flapping_warnings(&log).len(), 1, "still one episode");
 
-    let metrics = reqwest::get(format!("http://{http}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = process::metrics(&http).await;
     assert!(
         metrics.contains("rel04d_flapping_controls_total 1"),
         "{}",

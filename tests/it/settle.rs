@@ -57,7 +57,7 @@ pub fn expected_announcements(
 }
 
 /// A subscriber queue on a fresh bus: rel04d's notifications land there.
-async fn subscribed_bus(moto: &Moto) -> (String, Queue) {
+pub async fn subscribed_bus(moto: &Moto) -> (String, Queue) {
     let bus = unique("settle-out");
     let subscriber = moto.queue_with_dlq(&unique("settle-sub"), 5).await;
     moto.bus_to_queue(

@@ -6,12 +6,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::common::db::Db;
-use crate::common::moto::{Moto, notifications, unique};
+use crate::common::moto::{Moto, notifications};
 use crate::common::process::{self, Proc, http_address, tail, wait_until};
 use crate::common::*;
+use crate::settle::subscribed_bus;
 use rel04d::events::sample::update_answer_event;
 use rel04d_simulator::Simulator;
 
@@ -48,14 +49,7 @@ async fn evaluate(http: &str, db: &Db, workload_id: &str, n: usize, transitions:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_alarm_that_holds_after_213_fast_cycles_is_announced() {
     let moto = Moto::connect().await;
-    let bus = unique("settle-proc");
-    let subscriber = moto.queue_with_dlq(&unique("settle-proc-sub"), 5).await;
-    moto.bus_to_queue(
-        &bus,
-        json!({"source": ["rel04d"], "detail-type": ["Control State Changed"]}),
-        &subscriber.arn,
-    )
-    .await;
+    let (bus, subscriber) = subscribed_bus(&moto).await;
     let sim = Simulator::new(REGION);
     let passing = || answer(&ALL_FOUR, &[], true);
     let failing = || answer(&ALL_FOUR[..2], &[], true);
