@@ -25,7 +25,7 @@ use tracing::Instrument;
 
 use crate::metrics::{Metrics, NotificationLabels, NotificationResult};
 use crate::shutdown::CancellationToken;
-use crate::store::{OutboxRow, SettleFacts, SettleRule, Settled, Store, TransitionRow};
+use crate::store::{OutboxRow, SettleFacts, SettleRule, Settled, Store, TransitionRow, Undecided};
 use crate::wellarchitected::backoff;
 use flapping::Flapping;
 use settle::{Decision, SETTLE_GRACE};
@@ -38,9 +38,13 @@ const PUT_EVENTS_BATCH: i64 = 10;
 /// than one PutEvents call may take (its attempt timeout), so a slow but live
 /// publisher is not doubled; a dead one's rows wait at most this long.
 const OUTBOX_CLAIM: chrono::Duration = chrono::Duration::seconds(30);
-/// How many undecided rows a publisher watches at once (oldest first); the
-/// rest are watched as these are decided.
-const WATCHED: i64 = 1_000;
+/// Undecided rows are read (oldest first) this many at a time, and further
+/// pages only while none of the rows read is due: rows waiting out a long
+/// window (a flapping control's) do not keep newer ones from being decided.
+const WATCHED_PAGE: i64 = 1_000;
+/// So a publisher watches at most this many pages of undecided rows; the rest
+/// are watched as these are decided.
+const WATCHED_PAGES: usize = 10;
 /// How long a row whose earlier sibling is still undecided waits before it is
 /// tried again.
 const DEFERRED: Duration = Duration::from_secs(1);
@@ -111,12 +115,29 @@ impl Publisher {
     pub async fn publish_batch(&self) -> anyhow::Result<usize> {
         let wall = self.clock.wall();
         let now = self.clock.monotonic();
-        let undecided = self.store.undecided_notifications(WATCHED).await?;
-        let due = {
+        let mut undecided: Vec<Undecided> = Vec::new();
+        let mut due = Vec::new();
+        for _ in 0..WATCHED_PAGES {
+            let after = undecided.last().map_or(0, |row| row.id);
+            let page = self
+                .store
+                .undecided_notifications(after, WATCHED_PAGE)
+                .await?;
+            let full = page.len() as i64 == WATCHED_PAGE;
+            undecided.extend(page);
             let mut windows = self.windows();
-            windows.observe(&undecided, wall, now, self.first_due(), self.longest_wait());
-            windows.due(&undecided, now, PUT_EVENTS_BATCH as usize)
-        };
+            windows.observe(
+                &undecided,
+                !full,
+                (wall, now),
+                self.first_due(),
+                self.longest_wait(),
+            );
+            due = windows.due(&undecided, now, PUT_EVENTS_BATCH as usize);
+            if !full || !due.is_empty() {
+                break;
+            }
+        }
         let rows = self
             .store
             .claim_outbox_due(

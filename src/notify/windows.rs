@@ -12,7 +12,7 @@
 //! control changed state again is due at once: its decision no longer waits
 //! on time.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -53,27 +53,35 @@ struct Tracked {
     due_after: Duration,
 }
 
-/// The undecided rows a publisher watches (at most as many as it last read).
+/// The undecided rows a publisher watches (at most about as many as it reads at once).
 #[derive(Debug, Default)]
 pub struct Windows {
     rows: HashMap<i64, Tracked>,
 }
 
 impl Windows {
-    /// Takes in the undecided rows just read: new ones start their wait, the
-    /// rows no longer undecided are forgotten. `first_due` is how long a new row
+    /// Takes in the undecided rows just read, oldest first: new ones start their
+    /// wait, and rows in the range read that are no longer undecided are
+    /// forgotten. `complete`: the read reached the newest row (else rows after
+    /// the last one read are kept as they are). `first_due` is how long a new row
     /// waits (its window plus the grace); `max_credit` caps its credited age.
     pub fn observe(
         &mut self,
         undecided: &[Undecided],
-        wall: DateTime<Utc>,
-        now: Instant,
+        complete: bool,
+        (wall, now): (DateTime<Utc>, Instant),
         first_due: Duration,
         max_credit: Duration,
     ) {
-        let mut rows = HashMap::with_capacity(undecided.len());
+        let read_through = match undecided.last() {
+            Some(last) if !complete => last.id,
+            _ => i64::MAX,
+        };
+        let read: HashSet<i64> = undecided.iter().map(|row| row.id).collect();
+        self.rows
+            .retain(|id, _| *id > read_through || read.contains(id));
         for row in undecided {
-            let tracked = self.rows.get(&row.id).copied().unwrap_or_else(|| Tracked {
+            self.rows.entry(row.id).or_insert_with(|| Tracked {
                 seen: now,
                 credit: (wall - row.created_at)
                     .to_std()
@@ -81,9 +89,7 @@ impl Windows {
                     .min(max_credit),
                 due_after: first_due,
             });
-            rows.insert(row.id, tracked);
         }
-        self.rows = rows;
     }
 
     /// How long `id` has waited, as far as this publisher can tell.
@@ -137,11 +143,11 @@ mod tests {
         let written = Utc::now();
         let mut windows = Windows::default();
         let rows = [row(1, written, false)];
-        windows.observe(&rows, written, Instant::now(), WINDOW, WINDOW);
+        windows.observe(&rows, true, (written, Instant::now()), WINDOW, WINDOW);
         tokio::time::advance(Duration::from_secs(30)).await;
         // The wall clock goes back an hour; the row was already seen.
         let wall = written - chrono::Duration::hours(1);
-        windows.observe(&rows, wall, Instant::now(), WINDOW, WINDOW);
+        windows.observe(&rows, true, (wall, Instant::now()), WINDOW, WINDOW);
         assert_eq!(windows.due(&rows, Instant::now(), 10), Vec::<i64>::new());
         tokio::time::advance(Duration::from_secs(30)).await;
         assert_eq!(windows.due(&rows, Instant::now(), 10), [1]);
@@ -153,7 +159,7 @@ mod tests {
         let wall = written - chrono::Duration::hours(1);
         let mut windows = Windows::default();
         let rows = [row(1, written, false)];
-        windows.observe(&rows, wall, Instant::now(), WINDOW, WINDOW);
+        windows.observe(&rows, true, (wall, Instant::now()), WINDOW, WINDOW);
         tokio::time::advance(WINDOW - Duration::from_secs(1)).await;
         assert!(windows.due(&rows, Instant::now(), 10).is_empty());
         tokio::time::advance(Duration::from_secs(1)).await;
@@ -169,7 +175,7 @@ mod tests {
             row(2, now - chrono::Duration::hours(5), false),
             row(3, now, true),
         ];
-        windows.observe(&rows, now, Instant::now(), WINDOW, WINDOW);
+        windows.observe(&rows, true, (now, Instant::now()), WINDOW, WINDOW);
         assert_eq!(windows.due(&rows, Instant::now(), 10), [2, 3]);
         assert_eq!(windows.pending_for(2, Instant::now()), WINDOW);
         tokio::time::advance(Duration::from_secs(10)).await;
@@ -181,12 +187,28 @@ mod tests {
         let now = Utc::now();
         let mut windows = Windows::default();
         let rows = [row(1, now - chrono::Duration::hours(1), false)];
-        windows.observe(&rows, now, Instant::now(), WINDOW, WINDOW);
+        windows.observe(&rows, true, (now, Instant::now()), WINDOW, WINDOW);
         windows.wait(1, Instant::now(), Duration::from_secs(5));
         assert!(windows.due(&rows, Instant::now(), 10).is_empty());
         tokio::time::advance(Duration::from_secs(5)).await;
         assert_eq!(windows.due(&rows, Instant::now(), 10), [1]);
-        windows.observe(&[], now, Instant::now(), WINDOW, WINDOW);
+        windows.observe(&[], true, (now, Instant::now()), WINDOW, WINDOW);
         assert_eq!(windows.pending_for(1, Instant::now()), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn rows_after_a_partial_read_keep_their_wait() {
+        let now = Utc::now();
+        let mut windows = Windows::default();
+        let rows = [row(1, now, false), row(2, now, false), row(3, now, false)];
+        windows.observe(&rows, true, (now, Instant::now()), WINDOW, WINDOW);
+        tokio::time::advance(Duration::from_secs(30)).await;
+        // Row 1 was decided; the next read stopped at row 2.
+        windows.observe(&rows[1..2], false, (now, Instant::now()), WINDOW, WINDOW);
+        assert_eq!(windows.pending_for(1, Instant::now()), Duration::ZERO);
+        assert_eq!(
+            windows.pending_for(3, Instant::now()),
+            Duration::from_secs(30)
+        );
     }
 }

@@ -239,19 +239,24 @@ impl Store {
         Ok(settled)
     }
 
-    /// Undecided notifications, oldest first (at most `limit`): their outbox id,
-    /// when their transition was stamped, and whether their control has changed
-    /// state again since (which makes them decidable at once).
-    pub async fn undecided_notifications(&self, limit: i64) -> anyhow::Result<Vec<Undecided>> {
+    /// Undecided notifications after outbox id `after`, oldest first (at most
+    /// `limit`): their outbox id, when their transition was stamped, and whether
+    /// their control has changed state again since (then decidable at once).
+    pub async fn undecided_notifications(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> anyhow::Result<Vec<Undecided>> {
         let rows = sqlx::query(
             "SELECT o.id, o.created_at, (SELECT MIN(n.id) FROM transitions n \
                WHERE n.workload_arn = t.workload_arn AND n.id > t.id) AS next_id \
              FROM outbox o JOIN transitions t ON t.id = o.transition_id \
              WHERE o.settled_at IS NULL AND o.published_at IS NULL AND o.attempts < $1 \
-             ORDER BY o.id LIMIT $2",
+             AND o.id > $3 ORDER BY o.id LIMIT $2",
         )
         .bind(MAX_PUBLISH_ATTEMPTS)
         .bind(limit)
+        .bind(after)
         .fetch_all(&self.pool)
         .await
         .context("list undecided notifications")?;

@@ -89,7 +89,7 @@ async fn open(url: &str) -> Store {
 /// decision is due, oldest first; a second publisher (`twin`) decides some of
 /// the same rows at the same time. Returns how many were decided.
 async fn decide_due(store: &Store, twin: &Store, now: DateTime<Utc>, race: bool) -> usize {
-    let undecided = store.undecided_notifications(1_000).await.unwrap();
+    let undecided = store.undecided_notifications(0, 1_000).await.unwrap();
     let ids: Vec<i64> = undecided.iter().map(|u| u.id).collect();
     let rows = store
         .claim_outbox_due("model", 0, now, now, &ids)
@@ -188,7 +188,7 @@ async fn check_run(
     // Long after the last step, everything is decided.
     now += chrono::Duration::from_std(SETTLE + SETTLE_GRACE).unwrap();
     while decide_due(&store, &twin, now, false).await > 0 {}
-    assert_eq!(store.undecided_notifications(10).await.unwrap(), []);
+    assert_eq!(store.undecided_notifications(0, 10).await.unwrap(), []);
 
     let transitions = store.list_transitions(&Default::default()).await.unwrap();
     let want = expected_announcements(&transitions, SETTLE);
