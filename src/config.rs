@@ -144,6 +144,20 @@ pub struct NotifySettings {
     /// long; flips inside the window collapse. Zero (the default) announces at once.
     #[serde(default, with = "humantime_serde")]
     pub settle: Duration,
+    /// A control changing state this many times within `flapping_window` while
+    /// the answer and tags it read stayed the same is flapping; 0 turns it off.
+    #[serde(default = "default_flapping_transitions")]
+    pub flapping_transitions: usize,
+    #[serde(default = "default_flapping_window", with = "humantime_serde")]
+    pub flapping_window: Duration,
+}
+
+fn default_flapping_transitions() -> usize {
+    4
+}
+
+fn default_flapping_window() -> Duration {
+    Duration::from_secs(3600)
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]

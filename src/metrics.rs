@@ -236,6 +236,7 @@ pub struct Metrics {
     pub events: Family<EventLabels, Counter>,
     pub event_lag: HistogramFamily<IntakeLabels>,
     pub notifications: Family<NotificationLabels, Counter>,
+    pub flapping_controls: Counter,
     /// Gauges recomputed when `/metrics` is scraped.
     pub controls: Family<ControlLabels, Gauge>,
     pub outbox_backlog: Gauge,
@@ -268,6 +269,7 @@ impl Metrics {
             events: Family::default(),
             event_lag: Family::new_with_constructor(lag_buckets),
             notifications: Family::default(),
+            flapping_controls: Counter::default(),
             controls: Family::default(),
             outbox_backlog: Gauge::default(),
             queue_depth: Family::default(),
@@ -353,6 +355,11 @@ impl Metrics {
             "rel04d_notifications",
             "Notifications sent to EventBridge, by result",
             self.notifications.clone(),
+        );
+        r.register(
+            "rel04d_flapping_controls",
+            "Times a control began flapping with its answer and tags unchanged (its notifications are held until it settles)",
+            self.flapping_controls.clone(),
         );
         r.register(
             "rel04d_controls",

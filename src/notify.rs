@@ -5,24 +5,31 @@
 //! EventBridge accepted; failed entries and throttled calls are retried with
 //! backoff. Delivery is at-least-once: consumers dedupe on `transition_id`.
 //!
-//! With `notify.settle`, a row waits out its window and is then decided once
-//! (see [`settle`]): announced, from the state last announced, or collapsed.
+//! Every row is decided once before it is sent (see [`settle`]): announced,
+//! from the state last announced, or collapsed. Without `notify.settle` every
+//! transition is announced at once, unless its control is flapping
+//! ([`flapping`]); with it, a row waits out its window ([`windows`]) first.
 
+pub mod flapping;
 pub mod settle;
+pub mod windows;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::Context;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use chrono::Utc;
 use tokio::sync::broadcast;
+use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::metrics::{Metrics, NotificationLabels, NotificationResult};
 use crate::shutdown::CancellationToken;
-use crate::store::{OutboxRow, Store, TransitionRow};
+use crate::store::{OutboxRow, SettleFacts, SettleRule, Settled, Store, TransitionRow, Undecided};
 use crate::wellarchitected::backoff;
+use flapping::Flapping;
+use settle::{Decision, SETTLE_GRACE};
+use windows::{Clock, Windows};
 
 pub const DETAIL_TYPE: &str = "Control State Changed";
 /// PutEvents takes at most 10 entries.
@@ -31,6 +38,16 @@ const PUT_EVENTS_BATCH: i64 = 10;
 /// than one PutEvents call may take (its attempt timeout), so a slow but live
 /// publisher is not doubled; a dead one's rows wait at most this long.
 const OUTBOX_CLAIM: chrono::Duration = chrono::Duration::seconds(30);
+/// Undecided rows are read (oldest first) this many at a time, and further
+/// pages only while none of the rows read is due: rows waiting out a long
+/// window (a flapping control's) do not keep newer ones from being decided.
+const WATCHED_PAGE: i64 = 1_000;
+/// So a publisher watches at most this many pages of undecided rows; the rest
+/// are watched as these are decided.
+const WATCHED_PAGES: usize = 10;
+/// How long a row whose earlier sibling is still undecided waits before it is
+/// tried again.
+const DEFERRED: Duration = Duration::from_secs(1);
 
 pub struct Publisher {
     pub store: Store,
@@ -42,12 +59,12 @@ pub struct Publisher {
     pub metrics: Arc<Metrics>,
     /// `notify.settle`; zero announces every transition at once.
     pub settle: Duration,
+    /// `notify.flapping_transitions` within `notify.flapping_window`.
+    pub flapping: Flapping,
+    pub clock: Clock,
+    /// The undecided rows this publisher watches, and since when.
+    pub windows: Mutex<Windows>,
 }
-
-/// How long after its settle window a notification is decided: a transition is
-/// stamped before its transaction commits, so one stamped inside the window may
-/// become visible a little after it closes.
-const SETTLE_GRACE: chrono::Duration = chrono::Duration::seconds(5);
 
 impl Publisher {
     /// Drains the outbox whenever a transition is recorded (and every few seconds,
@@ -91,77 +108,140 @@ impl Publisher {
         }
     }
 
-    /// Sends one batch; returns how many were accepted. What is logged while
-    /// sending carries a `publish` span with the batch's size (ERROR level so
-    /// that no log level drops it; it writes no line of its own).
+    /// Decides and sends one batch; returns how many rows were done with
+    /// (accepted, or decided not to be sent). What is logged while sending
+    /// carries a `publish` span with the batch's size (ERROR level so that no
+    /// log level drops it; it writes no line of its own).
     pub async fn publish_batch(&self) -> anyhow::Result<usize> {
-        let now = Utc::now();
-        let settle = chrono::Duration::from_std(self.settle).context("notify.settle")?;
-        let cutoff = (!settle.is_zero()).then(|| now - settle - SETTLE_GRACE);
+        let wall = self.clock.wall();
+        let now = self.clock.monotonic();
+        let mut undecided: Vec<Undecided> = Vec::new();
+        let mut due = Vec::new();
+        for _ in 0..WATCHED_PAGES {
+            let after = undecided.last().map_or(0, |row| row.id);
+            let page = self
+                .store
+                .undecided_notifications(after, WATCHED_PAGE)
+                .await?;
+            let full = page.len() as i64 == WATCHED_PAGE;
+            undecided.extend(page);
+            let mut windows = self.windows();
+            windows.observe(
+                &undecided,
+                !full,
+                (wall, now),
+                self.first_due(),
+                self.longest_wait(),
+            );
+            due = windows.due(&undecided, now, PUT_EVENTS_BATCH as usize);
+            if !full || !due.is_empty() {
+                break;
+            }
+        }
         let rows = self
             .store
-            .claim_outbox_settling(
+            .claim_outbox_due(
                 &self.owner,
                 PUT_EVENTS_BATCH,
-                now,
-                now + OUTBOX_CLAIM,
-                cutoff,
+                wall,
+                wall + OUTBOX_CLAIM,
+                &due,
             )
             .await?;
         if rows.is_empty() {
             return Ok(0);
         }
-        let claimed = rows.len();
-        let rows = if settle.is_zero() {
-            rows
-        } else {
-            self.settle(rows, settle).await?
-        };
+        let (rows, decided) = self.settle(rows, now).await?;
         if rows.is_empty() {
-            return Ok(claimed);
+            return Ok(decided);
         }
         let span = tracing::error_span!("publish", batch = rows.len());
         let accepted = self.publish(&rows).instrument(span).await?;
-        Ok(accepted + claimed - rows.len())
+        Ok(accepted + decided)
     }
 
-    /// Decides the rows not yet decided (their window has passed: they were
-    /// claimable); returns those to send, payloads as decided.
+    /// How long a new row waits before its first decision: its window and the grace.
+    fn first_due(&self) -> Duration {
+        if self.settle.is_zero() {
+            Duration::ZERO
+        } else {
+            self.settle + SETTLE_GRACE
+        }
+    }
+
+    /// The longest any row waits: the longer window and the grace.
+    fn longest_wait(&self) -> Duration {
+        self.settle.max(self.flapping.window) + SETTLE_GRACE
+    }
+
+    /// Decides the claimed rows not yet decided; returns those to send (payloads
+    /// as decided) and how many were decided not to be sent.
     async fn settle(
         &self,
         rows: Vec<OutboxRow>,
-        settle: chrono::Duration,
-    ) -> anyhow::Result<Vec<OutboxRow>> {
+        now: Instant,
+    ) -> anyhow::Result<(Vec<OutboxRow>, usize)> {
         let mut send = Vec::with_capacity(rows.len());
+        let mut decided = 0;
         for mut row in rows {
             if row.settled {
                 send.push(row);
                 continue;
             }
-            let history = self.store.settle_history(row.transition_id).await?;
-            match settle::decide(&history, settle) {
-                settle::Decision::Collapse => {
-                    self.store.mark_collapsed(row.id, Utc::now()).await?;
+            let pending_for = self.windows().pending_for(row.id, now);
+            let rule = Watching {
+                rule: settle::Rule {
+                    settle: self.settle,
+                    pending_for,
+                    flapping: self.flapping,
+                },
+                flapping_from: Mutex::new(None),
+            };
+            let wait = match self.store.settle_notification(&row, &rule).await? {
+                Settled::Announced { payload } => {
+                    row.payload = payload;
+                    row.settled = true;
+                    send.push(row);
+                    None
+                }
+                Settled::Collapsed => {
                     self.count(NotificationResult::Collapsed, 1);
                     tracing::debug!(
                         transition_id = row.transition_id,
                         "notification collapsed by notify.settle"
                     );
+                    decided += 1;
+                    None
                 }
-                settle::Decision::Announce { from_state } => {
-                    let mut payload: serde_json::Value = serde_json::from_str(&row.payload)
-                        .context("a queued notification is not JSON")?;
-                    payload["from_state"] = from_state.into();
-                    row.payload = payload.to_string();
-                    self.store
-                        .mark_settled(row.id, &row.payload, Utc::now())
-                        .await?;
-                    row.settled = true;
-                    send.push(row);
+                Settled::AlreadyDecided => {
+                    decided += 1;
+                    continue;
                 }
+                Settled::Wait(wait) => Some((row.id, wait)),
+                Settled::Deferred => Some((row.id, DEFERRED)),
+            };
+            if let Some((id, wait)) = wait {
+                self.windows().wait(id, now, wait);
+                self.store.release_claim(&self.owner, id).await?;
+            } else if let Some(workload_id) = rule.flapping_from.into_inner().ok().flatten() {
+                self.metrics.flapping_controls.inc();
+                tracing::warn!(
+                    workload_id,
+                    transitions = self.flapping.transitions,
+                    window_s = self.flapping.window.as_secs(),
+                    "control is flapping: its state changed this often while the answer and \
+                     tags it read stayed the same; its notifications are held until it keeps \
+                     one state for the window"
+                );
             }
         }
-        Ok(send)
+        Ok((send, decided))
+    }
+
+    fn windows(&self) -> std::sync::MutexGuard<'_, Windows> {
+        self.windows
+            .lock()
+            .expect("the windows lock is never poisoned")
     }
 
     fn count(&self, result: NotificationResult, n: u64) {
@@ -228,5 +308,31 @@ impl Publisher {
             .event_bus_name(&self.event_bus)
             .resources(&row.workload_arn)
             .build()
+    }
+}
+
+/// The settle rule, noting the workload whose control starts flapping at the
+/// decided transition (warned about once the decision is recorded).
+struct Watching {
+    rule: settle::Rule,
+    flapping_from: Mutex<Option<String>>,
+}
+
+impl SettleRule for Watching {
+    fn held(&self, at: chrono::DateTime<Utc>, next: chrono::DateTime<Utc>) -> bool {
+        self.rule.held(at, next)
+    }
+
+    fn recent(&self) -> usize {
+        self.rule.recent()
+    }
+
+    fn decide(&self, facts: &SettleFacts) -> Decision {
+        if self.rule.flapping.starts(&facts.recent)
+            && let Ok(mut from) = self.flapping_from.lock()
+        {
+            *from = Some(facts.workload_id.clone());
+        }
+        self.rule.decide(facts)
     }
 }

@@ -28,6 +28,8 @@ use crate::events::{EventOutcome, Intake};
 use crate::http::{self, HttpState};
 use crate::metrics::{KnownLabels, Metrics};
 use crate::notify::Publisher;
+use crate::notify::flapping::Flapping;
+use crate::notify::windows::Clock;
 use crate::queue::{Job, Target};
 use crate::reconcile::{Reconciled, Reconciler, ScopeRef};
 use crate::scheduler::{self, Sweeper};
@@ -351,7 +353,7 @@ impl Daemon {
     }
 
     /// The outbox publisher, when notifications are on.
-    fn publisher(&self) -> Option<Publisher> {
+    pub fn publisher(&self) -> Option<Publisher> {
         let event_bus = self.settings.notify.event_bus.as_ref()?;
         Some(Publisher {
             store: self.store.clone(),
@@ -361,6 +363,12 @@ impl Daemon {
             owner: self.replica_id.clone(),
             metrics: self.metrics.clone(),
             settle: self.settings.notify.settle,
+            flapping: Flapping {
+                transitions: self.settings.notify.flapping_transitions,
+                window: self.settings.notify.flapping_window,
+            },
+            clock: Clock::default(),
+            windows: Default::default(),
         })
     }
 

@@ -183,6 +183,26 @@ fn invalid_values_are_refused_by_key() {
             &[("REL04D__POLICIES__GLOBAL__REL04", "Check")],
             "allowed: Skip, Check:",
         ),
+        (
+            "notify.flapping_transitions",
+            &[("REL04D__NOTIFY__FLAPPING_TRANSITIONS", "1")],
+            "at least 2",
+        ),
+        (
+            "notify.flapping_transitions",
+            &[("REL04D__NOTIFY__FLAPPING_TRANSITIONS", "101")],
+            "101",
+        ),
+        (
+            "notify.flapping_window",
+            &[("REL04D__NOTIFY__FLAPPING_WINDOW", "0s")],
+            "0s",
+        ),
+        (
+            "notify.flapping_window",
+            &[("REL04D__NOTIFY__FLAPPING_WINDOW", "2days")],
+            "2days",
+        ),
     ];
     for (key, pairs, message) in cases {
         let err = error(None, pairs);

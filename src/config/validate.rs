@@ -44,6 +44,13 @@ pub mod bounds {
     /// `notify.settle`: zero (off) up to a day; a longer wait is no longer a
     /// notification anyone acts on.
     pub const SETTLE: RangeInclusive<Duration> = Duration::ZERO..=Duration::from_secs(24 * 3600);
+    /// `notify.flapping_transitions`: 0 (off), or at least two changes (one is
+    /// not flapping) and at most what one decision reads back.
+    pub const FLAPPING_TRANSITIONS: RangeInclusive<usize> = 0..=100;
+    /// `notify.flapping_window`: a flapping control's held state is announced
+    /// this long after its last flip, so at most a day, like `notify.settle`.
+    pub const FLAPPING_WINDOW: RangeInclusive<Duration> =
+        Duration::from_secs(1)..=Duration::from_secs(24 * 3600);
     /// `enforce.defer_after_human_change`: zero (off) up to 30 days.
     pub const DEFER: RangeInclusive<Duration> =
         Duration::ZERO..=Duration::from_secs(30 * 24 * 3600);
@@ -241,6 +248,23 @@ impl Settings {
             self.notify.settle,
             bounds::SETTLE,
             "notify.settle",
+            duration,
+        )?;
+        in_range(
+            self.notify.flapping_transitions,
+            bounds::FLAPPING_TRANSITIONS,
+            "notify.flapping_transitions",
+            |n| n.to_string(),
+        )?;
+        check(
+            self.notify.flapping_transitions != 1,
+            "notify.flapping_transitions",
+            "must be 0 (off) or at least 2: one change is not flapping",
+        )?;
+        in_range(
+            self.notify.flapping_window,
+            bounds::FLAPPING_WINDOW,
+            "notify.flapping_window",
             duration,
         )?;
         in_range(

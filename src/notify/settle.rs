@@ -1,154 +1,101 @@
-//! `notify.settle`: which transitions are announced, decided from the history alone.
+//! `notify.settle`: which transitions are announced.
 //!
 //! A transition T is announced only if the control held T's state for the settle
-//! time, that is, the next transition of the control (if any) came at least
-//! `settle` after T. It is then announced as a change from the state last
-//! announced — the state of the latest earlier transition that held — so
-//! A→B→C with B short-lived is announced as A→C, and A→B→A as nothing (T's state
-//! is the one already announced).
+//! time (the next transition of the control, if any, came at least `settle` after
+//! T), and then only if T's state differs from the state last announced: A→B→C
+//! with B short-lived is announced as A→C, A→B→A as nothing. There is no step
+//! limit: the store keeps the state last announced per control, written with
+//! each decision, so a decision reads the transition, the time of the next one
+//! and that state, however long the control flapped before.
 //!
-//! The decision reads only `transitions`, which is never updated, so it is the
-//! same whenever and however often it is made: a publisher killed mid-decision,
-//! a restart inside the window, or two replicas reach the same answer.
+//! A control that is flapping (see [`super::flapping`]) is held to the longer of
+//! `notify.settle` and the flapping window, so its flips are collapsed until it
+//! holds a state that long.
 
-use chrono::{DateTime, Duration, Utc};
+use std::time::Duration;
 
-pub use crate::store::{SettleHistory as History, SettleStep as Step};
+use chrono::{DateTime, Utc};
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Decision {
-    /// Send, as a change from this state (`None`: the control was new).
-    Announce { from_state: Option<String> },
-    /// Do not send: the state did not hold, or is the one already announced.
-    Collapse,
-}
+use super::flapping::Flapping;
+pub use crate::store::{
+    SettleDecision as Decision, SettleFacts as Facts, SettleRule, SettleStep as Step,
+};
 
-/// Whether a step that began at `at` held until `next` (exclusive of shorter stays).
-fn held(at: DateTime<Utc>, next: Option<DateTime<Utc>>, settle: Duration) -> bool {
-    next.is_none_or(|next| next - at >= settle)
-}
+/// How long after its window a notification without a successor is decided: a
+/// transition is stamped before its transaction commits, so the next one,
+/// stamped inside the window, may become visible a little after it closes.
+pub const SETTLE_GRACE: Duration = Duration::from_secs(5);
 
-/// Decides a transition whose settle window has passed (the caller checks that
-/// `now >= transition.at + settle` when there is no next transition).
-pub fn decide(history: &History, settle: Duration) -> Decision {
-    let t = &history.transition;
-    if !held(t.at, history.next_at, settle) {
-        return Decision::Collapse;
+/// Whether a state entered at `at` held until `next`. A `next` stamped before
+/// `at` (the wall clock was set back between them) says nothing about how long
+/// the state held: it counts as held, so the change is announced, not lost.
+pub fn held(at: DateTime<Utc>, next: DateTime<Utc>, window: Duration) -> bool {
+    match (next - at).to_std() {
+        Ok(gap) => gap >= window,
+        Err(_) => true,
     }
-    let mut successor = t.at;
-    // Without an earlier state that held, the oldest state read stands: the
-    // control's first (none) when the history is whole, else the best guess.
-    let mut baseline = t.from_state.clone();
-    for step in &history.earlier {
-        if held(step.at, Some(successor), settle) {
-            baseline = Some(step.to_state.clone());
-            break;
+}
+
+/// The settle rule for one notification.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    /// `notify.settle`; zero announces every transition at once (unless flapping).
+    pub settle: Duration,
+    /// How long the publisher has watched the row wait, on the monotonic clock
+    /// (see `notify::windows`): decides a row no next transition has followed.
+    pub pending_for: Duration,
+    pub flapping: Flapping,
+}
+
+impl Rule {
+    /// The window `facts`' transition must hold for.
+    pub fn window(&self, facts: &Facts) -> Duration {
+        if self.flapping.is_flapping(&facts.recent) {
+            self.settle.max(self.flapping.window)
+        } else {
+            self.settle
         }
-        successor = step.at;
-        baseline = step.from_state.clone();
     }
-    if baseline.as_deref() == Some(t.to_state.as_str()) {
-        Decision::Collapse
-    } else {
-        Decision::Announce {
-            from_state: baseline,
+}
+
+impl SettleRule for Rule {
+    fn held(&self, at: DateTime<Utc>, next: DateTime<Utc>) -> bool {
+        held(at, next, self.settle)
+    }
+
+    fn recent(&self) -> usize {
+        match self.flapping.transitions {
+            0 => 0,
+            // One more than an episode, to tell where it began.
+            n => n + 1,
+        }
+    }
+
+    fn decide(&self, facts: &Facts) -> Decision {
+        let window = self.window(facts);
+        let t = &facts.transition;
+        match facts.next_at {
+            Some(next) if !held(t.at, next, window) => return Decision::Collapse,
+            Some(_) => {}
+            None if window.is_zero() => {}
+            None => {
+                let due = window + SETTLE_GRACE;
+                if self.pending_for < due {
+                    return Decision::Wait(due - self.pending_for);
+                }
+            }
+        }
+        // Without a window every transition is sent, as it was recorded (an
+        // enforcement keeps its state and is still news).
+        if window.is_zero() || facts.baseline.as_deref() != Some(t.to_state.as_str()) {
+            Decision::Announce {
+                from_state: facts.baseline.clone(),
+            }
+        } else {
+            Decision::Collapse
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const SETTLE: i64 = 600;
-
-    /// Steps of one control: `(seconds since start, to_state)`, from no state.
-    fn chain(steps: &[(i64, &str)]) -> Vec<Step> {
-        let start = DateTime::<Utc>::UNIX_EPOCH;
-        let mut from = None;
-        steps
-            .iter()
-            .map(|(at, to)| Step {
-                from_state: from.replace(to.to_string()),
-                to_state: to.to_string(),
-                at: start + Duration::seconds(*at),
-            })
-            .collect()
-    }
-
-    /// The decision for every step of `steps`, in order.
-    fn decisions(steps: &[(i64, &str)]) -> Vec<Decision> {
-        let chain = chain(steps);
-        (0..chain.len())
-            .map(|i| {
-                let history = History {
-                    transition: chain[i].clone(),
-                    next_at: chain.get(i + 1).map(|s| s.at),
-                    earlier: chain[..i].iter().rev().cloned().collect(),
-                };
-                decide(&history, Duration::seconds(SETTLE))
-            })
-            .collect()
-    }
-
-    fn announce(from: Option<&str>) -> Decision {
-        Decision::Announce {
-            from_state: from.map(str::to_owned),
-        }
-    }
-
-    #[test]
-    fn a_flip_back_inside_the_window_announces_nothing() {
-        let got = decisions(&[(0, "tbd"), (1, "ok"), (5000, "alarm"), (5100, "ok")]);
-        assert_eq!(
-            got,
-            [
-                Decision::Collapse,
-                announce(None),
-                Decision::Collapse,
-                Decision::Collapse
-            ]
-        );
-    }
-
-    #[test]
-    fn two_changes_inside_the_window_are_announced_as_one() {
-        let got = decisions(&[(0, "ok"), (5000, "alarm"), (5100, "error")]);
-        assert_eq!(
-            got,
-            [announce(None), Decision::Collapse, announce(Some("ok"))]
-        );
-    }
-
-    #[test]
-    fn changes_that_hold_are_each_announced_from_the_previous_one() {
-        let got = decisions(&[(0, "ok"), (SETTLE, "alarm"), (3 * SETTLE, "ok")]);
-        assert_eq!(
-            got,
-            [
-                announce(None),
-                announce(Some("ok")),
-                announce(Some("alarm"))
-            ]
-        );
-    }
-
-    #[test]
-    fn a_long_flapping_run_collapses_to_where_it_ends() {
-        let mut steps = vec![(0, "ok")];
-        for i in 1..=20 {
-            steps.push((1000 + i * 10, if i % 2 == 1 { "alarm" } else { "ok" }));
-        }
-        steps.push((1300, "alarm"));
-        let got = decisions(&steps);
-        let announced: Vec<_> = got
-            .iter()
-            .enumerate()
-            .filter(|(_, d)| **d != Decision::Collapse)
-            .collect();
-        assert_eq!(
-            announced,
-            [(0, &announce(None)), (21, &announce(Some("ok")))]
-        );
-    }
-}
+mod tests;

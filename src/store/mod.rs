@@ -37,7 +37,9 @@ pub use outbox::{MAX_PUBLISH_ATTEMPTS, Notification, OutboxRow};
 pub use overview::SweepRow;
 pub use query::QueryError;
 pub use rows::{ControlRow, JsonText, Mute, TransitionRow};
-pub use settle::{SettleHistory, SettleStep};
+pub use settle::{
+    Decision as SettleDecision, RecentStep, SettleFacts, SettleRule, SettleStep, Settled, Undecided,
+};
 pub use steady::{FLUSH_AFTER, FLUSH_ROWS};
 pub use url::{UrlError, check_url, redact_url};
 

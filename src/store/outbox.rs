@@ -93,23 +93,37 @@ impl Store {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> anyhow::Result<Vec<OutboxRow>> {
-        self.claim_outbox_settling(owner, limit, now, until, None)
-            .await
+        // Timestamps compare as text; "9999" sorts after every one of them.
+        self.claim(owner, limit, now, until, "9999", &[]).await
     }
 
-    /// [`Store::claim_outbox`], leaving undecided rows written after
-    /// `settle_cutoff` (their `notify.settle` window is still open) where they are.
-    pub async fn claim_outbox_settling(
+    /// Claims, for `owner` until `until`, up to `limit` notifications decided
+    /// already (by `notify.settle`, or waiting for a retry) and the undecided ones
+    /// among `due` (the publisher's choice; see `notify::windows`). Undecided rows
+    /// not in `due` are left where they are.
+    pub async fn claim_outbox_due(
         &self,
         owner: &str,
         limit: i64,
         now: DateTime<Utc>,
         until: DateTime<Utc>,
-        settle_cutoff: Option<DateTime<Utc>>,
+        due: &[i64],
     ) -> anyhow::Result<Vec<OutboxRow>> {
-        // Timestamps compare as text; "9999" sorts after every one of them.
-        let cutoff = settle_cutoff.map_or_else(|| "9999".to_owned(), timestamp);
+        // "" sorts before every timestamp: no undecided row passes the cut-off.
+        self.claim(owner, limit, now, until, "", due).await
+    }
+
+    async fn claim(
+        &self,
+        owner: &str,
+        limit: i64,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        cutoff: &str,
+        due: &[i64],
+    ) -> anyhow::Result<Vec<OutboxRow>> {
         let now = timestamp(now);
+        let until = timestamp(until);
         let mut tx = self.begin_write().await?;
         sqlx::query(
             // The claimable condition stands in the outer WHERE too: under Postgres'
@@ -122,14 +136,29 @@ impl Store {
              AND published_at IS NULL AND (claimed_until IS NULL OR claimed_until < $3 OR claimed_by = $1)",
         )
         .bind(owner)
-        .bind(timestamp(until))
+        .bind(&until)
         .bind(&now)
         .bind(limit)
         .bind(MAX_PUBLISH_ATTEMPTS)
-        .bind(&cutoff)
+        .bind(cutoff)
         .execute(&mut **tx)
         .await
         .context("claim notifications")?;
+        for id in due {
+            sqlx::query(
+                "UPDATE outbox SET claimed_by = $1, claimed_until = $2 WHERE id = $4 \
+                 AND published_at IS NULL AND settled_at IS NULL \
+                 AND (claimed_until IS NULL OR claimed_until < $3 OR claimed_by = $1)",
+            )
+            .bind(owner)
+            .bind(&until)
+            .bind(&now)
+            .bind(id)
+            .execute(&mut **tx)
+            .await
+            .context("claim a notification due for its settle decision")?;
+        }
+        let limit = limit + i64::try_from(due.len()).unwrap_or(i64::MAX - limit);
         let rows = sqlx::query(
             "SELECT o.id, o.transition_id, o.payload, o.attempts, o.settled_at, t.workload_arn FROM outbox o \
              JOIN transitions t ON t.id = o.transition_id \
@@ -185,6 +214,21 @@ impl Store {
         .execute(&self.pool)
         .await
         .context("record a failed notification")?;
+        Ok(())
+    }
+
+    /// Gives back `owner`'s claim of a row it left undecided, so that another
+    /// publisher may decide it without waiting for the claim to expire.
+    pub async fn release_claim(&self, owner: &str, id: i64) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL \
+             WHERE id = $1 AND claimed_by = $2 AND published_at IS NULL",
+        )
+        .bind(id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await
+        .context("release a notification claim")?;
         Ok(())
     }
 

@@ -175,3 +175,13 @@ pub async fn http_address(log: &Path, timeout: Duration) -> String {
     .await;
     address.unwrap().replace("0.0.0.0", "127.0.0.1")
 }
+
+/// The text a daemon's `/metrics` serves.
+pub async fn metrics(http: &str) -> String {
+    reqwest::get(format!("http://{http}/metrics"))
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("the /metrics body")
+}
