@@ -18,6 +18,7 @@
 //! object into the response in completion order, which put aliases out of query
 //! order. The root is always parallel; [`execute`] reorders it.
 
+pub mod budget;
 mod guardrails;
 pub mod limits;
 pub mod mutation;
@@ -108,24 +109,49 @@ fn internal(error: anyhow::Error) -> async_graphql::Error {
 }
 
 /// Parses a filter and a cursor into the filter to run (one extra row, to learn
-/// whether there is a next page), the page size (at most `max_page`) and the
-/// offset. Regexes are counted against the request's budget before they are
+/// whether there is a next page), the page size (at most `max_page`, and what
+/// the request's [`budget::RowBudget`] allows) and the offset. Regexes are counted against the request's budget before they are
 /// compiled, and compiled on a blocking thread: even bounded, compilation is CPU
 /// the async workers owe to other requests (and `/healthz`).
 async fn page_of(
     ctx: &Context<'_>,
     filter: Option<String>,
-    after: Option<&str>,
+    after: Cursor<'_>,
     max_page: u32,
 ) -> async_graphql::Result<(Filter, usize, usize)> {
     let mut filter = parse_filter(ctx, filter).await?;
     let offset = match after {
-        None => 0,
-        Some(cursor) => limits::parse_cursor(cursor).map_err(bad_filter)?,
+        Cursor(_, None) => 0,
+        Cursor(name, Some(cursor)) => limits::parse_cursor(cursor)
+            .map_err(|e| bad_filter(format!("{name}: {e}")))?,
     };
-    let limit = filter.limit.unwrap_or(max_page).min(max_page) as usize;
+    let limit = budget::page_size(ctx, filter.limit, max_page).map_err(bad_filter)? as usize;
     filter.limit = Some(limit as u32 + 1);
     Ok((filter, limit, offset))
+}
+
+/// Where a page starts: the public name of the argument that said so (`after`,
+/// or Guardrails' `paging`) and its cursor, if any.
+#[derive(Clone, Copy)]
+pub struct Cursor<'a>(&'static str, Option<&'a str>);
+
+impl<'a> Cursor<'a> {
+    pub fn after(cursor: Option<&'a str>) -> Self {
+        Cursor("after", cursor)
+    }
+
+    /// Guardrails' `paging`, where `""` is the first page.
+    pub fn paging(cursor: Option<&'a str>) -> Self {
+        Cursor("paging", cursor.filter(|c| !c.is_empty()))
+    }
+
+    /// `after` if given, else `paging`.
+    fn either(after: Option<&'a str>, paging: Option<&'a str>) -> Self {
+        match after {
+            Some(_) => Cursor::after(after),
+            None => Cursor::paging(paging),
+        }
+    }
 }
 
 /// Parses a filter within the request's regex budget (see [`page_of`]).
@@ -177,7 +203,7 @@ struct Fetched<T> {
 async fn fetch_page<T>(
     ctx: &Context<'_>,
     filter: Option<String>,
-    after: Option<&str>,
+    after: Cursor<'_>,
     max_page: u32,
     list: impl AsyncFnOnce(&Store, &Filter, usize) -> anyhow::Result<Vec<T>>,
 ) -> async_graphql::Result<Fetched<T>> {
@@ -197,7 +223,7 @@ async fn fetch_page<T>(
 async fn fetch_transitions(
     ctx: &Context<'_>,
     filter: Option<String>,
-    after: Option<&str>,
+    after: Cursor<'_>,
     max_page: u32,
 ) -> async_graphql::Result<Fetched<crate::store::TransitionRow>> {
     fetch_page(
@@ -263,7 +289,7 @@ pub struct Query;
 #[Object(serial, name = "Rel04dQuery")]
 impl Query {
     /// Controls matching `filter` (the `rel04d controls` grammar), one page at a time.
-    #[graphql(complexity = "limits::page_cost(filter.as_deref(), child_complexity)")]
+    #[graphql(complexity = "budget::item_cost(child_complexity)")]
     async fn controls(
         &self,
         ctx: &Context<'_>,
@@ -275,7 +301,7 @@ impl Query {
         let page = fetch_page(
             ctx,
             filter,
-            after.or(paging).as_deref(),
+            Cursor::either(after.as_deref(), paging.as_deref()),
             MAX_PAGE,
             async |store, filter, offset| store.list_controls_from(filter, offset).await,
         )
@@ -302,14 +328,14 @@ impl Query {
     }
 
     /// Transitions matching `filter`, newest first unless sorted otherwise.
-    #[graphql(complexity = "limits::page_cost(filter.as_deref(), child_complexity)")]
+    #[graphql(complexity = "budget::item_cost(child_complexity)")]
     async fn transitions(
         &self,
         ctx: &Context<'_>,
         filter: Option<String>,
         after: Option<String>,
     ) -> async_graphql::Result<TransitionPage> {
-        let page = fetch_transitions(ctx, filter, after.as_deref(), MAX_PAGE).await?;
+        let page = fetch_transitions(ctx, filter, Cursor::after(after.as_deref()), MAX_PAGE).await?;
         Ok(TransitionPage {
             items: page.rows.into_iter().map(Transition).collect(),
             paging: page.paging,

@@ -63,7 +63,7 @@ impl RegexBudget {
 /// Cursors are the hexadecimal offsets `paged` writes: lowercase hex digits only,
 /// no sign, and small enough to be a SQL OFFSET (a signed 64-bit integer).
 pub fn parse_cursor(cursor: &str) -> Result<usize, String> {
-    let not_a_cursor = || format!("after: {cursor:?} is not a cursor from a previous page");
+    let not_a_cursor = || format!("{cursor:?} is not a cursor from a previous page");
     if cursor.is_empty()
         || cursor.len() > 15
         || !cursor

@@ -68,9 +68,15 @@ pub struct ControlTurbot {
     pub id: String,
     pub resource_id: String,
     pub control_type_id: String,
+    /// When rel04d first recorded the control.
     pub create_timestamp: String,
     pub state_change_timestamp: String,
+    /// When it was last evaluated.
     pub update_timestamp: Option<String>,
+    /// The latest of the above (what `timestamp:` filters and sorts on).
+    pub timestamp: String,
+    /// rel04d, which records every control.
+    pub actor_identity_id: String,
 }
 
 impl ControlTurbot {
@@ -82,6 +88,8 @@ impl ControlTurbot {
             create_timestamp: row.created_at.clone(),
             state_change_timestamp: row.updated_at.clone(),
             update_timestamp: row.evaluated_at.clone(),
+            timestamp: row.evaluated_at.clone().unwrap_or(row.updated_at.clone()),
+            actor_identity_id: crate::store::ACTOR.to_owned(),
         }
     }
 }
@@ -102,6 +110,10 @@ impl ControlType {
     }
     async fn trunk(&self) -> Trunk {
         Trunk::of(&CONTROL_TYPE_TRUNK)
+    }
+    /// The resource types the control type runs on: the workload.
+    async fn targets(&self) -> Vec<&str> {
+        vec![GUARDRAILS_RESOURCE_TYPE]
     }
     async fn turbot(&self) -> ControlTypeTurbot {
         ControlTypeTurbot {
@@ -154,6 +166,18 @@ impl Resource {
         }
     }
 
+    /// The Tool's `UpdatedAt` of the workload, as described (RFC 3339 text or
+    /// epoch seconds, as the SDK's JSON gives it).
+    fn tool_updated_at(&self) -> Option<String> {
+        let at = self.data.as_ref()?.get("UpdatedAt")?;
+        match at {
+            serde_json::Value::String(text) => Some(text.clone()),
+            serde_json::Value::Number(n) => chrono::DateTime::from_timestamp(n.as_f64()? as i64, 0)
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
+            _ => None,
+        }
+    }
+
     /// The workload under evaluation, as just read from the Tool.
     pub fn of_workload(workload: &Workload) -> Resource {
         Resource {
@@ -177,6 +201,10 @@ impl Resource {
             akas: vec![self.arn.clone()],
             tags: Json(self.tags.clone()),
             resource_type_id: GUARDRAILS_RESOURCE_TYPE.to_owned(),
+            create_timestamp: None,
+            update_timestamp: self.tool_updated_at(),
+            timestamp: self.tool_updated_at(),
+            actor_identity_id: None,
         }
     }
     /// Account > region > workload.
@@ -206,6 +234,13 @@ pub struct ResourceTurbot {
     pub akas: Vec<String>,
     pub tags: Json<BTreeMap<String, String>>,
     pub resource_type_id: String,
+    /// Null: the Tool does not say when a workload was created.
+    pub create_timestamp: Option<String>,
+    /// The Tool's `UpdatedAt`, when rel04d has described the workload.
+    pub update_timestamp: Option<String>,
+    pub timestamp: Option<String>,
+    /// Null: who changed a workload is CloudTrail's to say, not the Tool's.
+    pub actor_identity_id: Option<String>,
 }
 
 #[derive(SimpleObject, Clone)]

@@ -15,6 +15,9 @@ use super::Store;
 use super::rows::{CONTROL_COLUMNS, ControlRow, TRANSITION_COLUMNS, TransitionRow};
 use crate::filter::{self, Filter, Key, Matcher, Term};
 
+mod guardrails;
+pub use guardrails::ACTOR;
+
 /// Rows a regex filter may test in one query. Each costs up to
 /// [`crate::filter::MAX_REGEXES`] regex matches; past this the caller is asked to
 /// narrow the filter with value terms, which the database applies with indexes.
@@ -114,8 +117,10 @@ impl Table {
                 return format!("(workload_arn IN ({arns}) OR workload_id IN ({ids}))");
             }
             (_, Key::ControlType) => "control_type",
-            // Applied after the query (see `build`).
-            (_, Key::Data) => return "1 = 1".to_owned(),
+            (_, Key::Notification) => return guardrails::notification_kinds(self, values),
+            (_, Key::Actor) => return guardrails::actors(values).to_owned(),
+            // Applied after the query (see `build`); scopes and times are not value lists.
+            (_, Key::Data | Key::Scope | Key::Time(_)) => return "1 = 1".to_owned(),
         };
         format!("{column} IN ({})", list(binds))
     }
@@ -148,7 +153,7 @@ impl Fields for ControlRow {
             Key::Region => vec![&self.region],
             Key::Resource => vec![&self.workload_arn, &self.workload_id],
             Key::ControlType => vec![&self.control_type],
-            Key::Data => Vec::new(),
+            Key::Time(_) | Key::Notification | Key::Actor | Key::Scope | Key::Data => Vec::new(),
         }
     }
 
@@ -171,7 +176,7 @@ impl Fields for TransitionRow {
             Key::Region => vec![&self.region],
             Key::Resource => vec![&self.workload_arn, &self.workload_id],
             Key::ControlType => vec![&self.control_type],
-            Key::Data => Vec::new(),
+            Key::Time(_) | Key::Notification | Key::Actor | Key::Scope | Key::Data => Vec::new(),
         }
     }
 
@@ -196,8 +201,15 @@ fn build(
         match &term.matcher {
             Matcher::Regex(_) => regexes.push(term),
             Matcher::AnyOf(_) if term.key == Key::Data => regexes.push(term),
-            Matcher::AnyOf(values) => {
-                let condition = table.condition(term.key, values, &mut binds);
+            matcher => {
+                let condition = match (matcher, term.key) {
+                    (Matcher::Scopes(scopes), _) => guardrails::scopes(scopes, &mut binds),
+                    (Matcher::Times(bounds), Key::Time(field)) => {
+                        guardrails::times(table.time_column(field), bounds, &mut binds)
+                    }
+                    (Matcher::AnyOf(values), key) => table.condition(key, values, &mut binds),
+                    _ => return Err(QueryError(format!("{} takes no times", term.key))),
+                };
                 conditions.push(if term.negated {
                     format!("NOT {condition}")
                 } else {
@@ -211,7 +223,7 @@ fn build(
         t.key == Key::State
             && match &t.matcher {
                 Matcher::AnyOf(values) => values.iter().any(|s| s == "removed"),
-                Matcher::Regex(_) => true,
+                _ => true,
             }
     });
     if matches!(table, Table::Controls) && !asks_for_removed {
@@ -228,18 +240,22 @@ fn build(
     }
     let order = match &filter.sort {
         None => table.default_order().to_owned(),
-        Some(sort) if table.sortable().contains(&sort.field.as_str()) => {
-            let column = if sort.field == "trigger" {
-                "\"trigger\""
-            } else {
-                &sort.field
+        Some(sort)
+            if table.sortable().contains(&sort.field.as_str())
+                || table.public_sort_column(&sort.field).is_some() =>
+        {
+            let column = match table.public_sort_column(&sort.field) {
+                Some(column) => column,
+                None if sort.field == "trigger" => "\"trigger\"",
+                None => &sort.field,
             };
             let direction = if sort.descending { "DESC" } else { "ASC" };
             format!("{column} {direction}, {}", table.default_order())
         }
         Some(sort) => {
             return Err(QueryError(format!(
-                "cannot sort {} by `{}`; sortable fields: {}",
+                "cannot sort {} by `{}`; sortable fields: {}, timestamp, stateChangeTimestamp, \
+                 createTimestamp, updateTimestamp",
                 table.name(),
                 sort.field,
                 table.sortable().join(", ")

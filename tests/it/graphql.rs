@@ -239,7 +239,7 @@ async fn malformed_filters_and_queries_get_errors_that_point_at_the_problem() {
     let error = &body["errors"][0];
     assert_eq!(
         error["message"],
-        "bad filter term 2 `colour:red`: unknown key `colour`; keys are state, workload, account, region, resource, controlType, sort, limit, $.path (and Guardrails' controlTypeId, controlTypeLevel, resourceId, resourceTypeId, notificationType)"
+        "bad filter term 2 `colour:red`: unknown key `colour`; keys are state, workload, account, region, resource, controlType, sort, limit, $.path, timestamp, stateChangeTimestamp, createTimestamp, updateTimestamp (and Guardrails' controlTypeId, resourceId, resourceTypeId, controlCategoryId, policyTypeId, resourceCategoryId, controlCategory, policyType, resourceCategory, notificationType, type, actorIdentityId, and the *Level keys)"
     );
     assert_eq!(error["extensions"]["position"], 2);
     assert_eq!(error["extensions"]["term"], "colour:red");
