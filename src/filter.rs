@@ -117,7 +117,7 @@ pub struct FilterError {
 
 const KEYS: &str = "state, workload, account, region, resource, controlType, sort, limit, \
      $.path, timestamp, stateChangeTimestamp, createTimestamp, updateTimestamp (and Guardrails' \
-     controlTypeId, resourceId, resourceTypeId, controlCategoryId, policyTypeId, resourceCategoryId, \
+     controlTypeId, resourceId, resourceTypeId, resourceType, controlCategoryId, policyTypeId, resourceCategoryId, \
      controlCategory, policyType, resourceCategory, notificationType, type, actorIdentityId, \
      and the *Level keys)";
 
@@ -129,7 +129,7 @@ impl Key {
             "account" => Key::Account,
             "region" => Key::Region,
             "resource" | "resourceId" => Key::Scope,
-            "controlType" | "controlTypeId" | "resourceTypeId" => Key::ControlType,
+            "controlType" | "controlTypeId" | "resourceTypeId" | "resourceType" => Key::ControlType,
             _ if catalogue::is_catalogue_key(name) => Key::ControlType,
             "notificationType" | "type" => Key::Notification,
             "actorIdentityId" => Key::Actor,
@@ -204,6 +204,8 @@ impl Filter {
                 "controlTypeLevel" | "controlCategoryLevel" | "resourceTypeLevel"
                 | "policyTypeLevel" | "resourceCategoryLevel" | "level"
                     if value.split(',').all(|v| matches!(v, "self" | "descendant")) => {}
+                // What a list is of is said by the root field it is sent to.
+                "is" if matches!(value, "controlType" | "controlCategory" | "resource") => {}
                 "sort" | "limit" if negated => {
                     return Err(error(format!("{name} cannot be negated")));
                 }
@@ -382,6 +384,7 @@ fn matcher(key: Key, name: &str, value: &str, now: DateTime<Utc>) -> Result<Matc
             Key::ControlType if !catalogue::is_catalogue_key(name) && is_this_type(name, raw)? => {
                 values.push(CONTROL_TYPE.to_owned())
             }
+            Key::ControlType if name == "resourceType" => values.push(scope::partial_type(raw)),
             Key::ControlType if catalogue::is_catalogue_key(name) => {
                 values.push(match catalogue::holds_rel04(name, raw)? {
                     true => CONTROL_TYPE.to_owned(),
@@ -422,7 +425,12 @@ fn tokens(text: &str) -> (Vec<String>, Option<String>) {
                     tokens.push(std::mem::take(&mut current));
                 }
             }
-            None if (c == '"' || c == '\'') && current.ends_with(':') => closing = Some(c),
+            // A quote opens a value, also a later one in a list: `key:'a','b'`.
+            None if (c == '"' || c == '\'')
+                && (current.ends_with(':') || (current.ends_with(',') && current.contains(':'))) =>
+            {
+                closing = Some(c)
+            }
             None if c == '/' && current.ends_with(':') => {
                 closing = Some('/');
                 current.push(c);

@@ -19,6 +19,7 @@
 //! order. The root is always parallel; [`execute`] reorders it.
 
 pub mod budget;
+mod catalogue;
 mod guardrails;
 pub mod limits;
 pub mod mutation;
@@ -51,7 +52,7 @@ pub type Rel04Schema = Schema<Root, Mutation, EmptySubscription>;
 /// The query root: rel04d's own fields and Guardrails' side by side.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct Root(Query, guardrails::GuardrailsQuery);
+pub struct Root(Query, guardrails::GuardrailsQuery, catalogue::CatalogueQuery);
 
 /// Items per page when the filter sets no `limit:`, and at most: per-item fields
 /// (policy values, mute history) cost a query each, so pages are bounded; `after`
@@ -184,10 +185,21 @@ fn unpaged(filter: &Filter) -> Filter {
 
 /// Where the next page starts, if there is one.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct Paging {
     /// Pass as `after` for the next page; null on the last page.
     pub next: Option<String>,
+    /// Pass as `after` for the previous page; null on the first page.
+    pub prev: Option<String>,
     pub limit: i32,
+}
+
+#[async_graphql::ComplexObject]
+impl Paging {
+    /// Guardrails' other name of `prev`.
+    async fn previous(&self) -> Option<&str> {
+        self.prev.as_deref()
+    }
 }
 
 /// One page of rows, its paging, and the filter without its page terms.
@@ -236,14 +248,16 @@ async fn fetch_transitions(
     .await
 }
 
-fn paged<T>(mut rows: Vec<T>, limit: usize, offset: usize) -> (Vec<T>, Paging) {
+pub(crate) fn paged<T>(mut rows: Vec<T>, limit: usize, offset: usize) -> (Vec<T>, Paging) {
     let more = rows.len() > limit;
     rows.truncate(limit);
     let next = more.then(|| format!("{:x}", offset + limit));
+    let prev = (offset > 0).then(|| format!("{:x}", offset.saturating_sub(limit)));
     (
         rows,
         Paging {
             next,
+            prev,
             limit: limit as i32,
         },
     )
@@ -277,6 +291,37 @@ impl ControlPage {
     }
 }
 
+/// A page of controls matching `filter`, within `scope` when given (a
+/// resource's own `controls`).
+async fn controls_page(
+    ctx: &Context<'_>,
+    filter: Option<String>,
+    after: Cursor<'_>,
+    scope: Option<crate::filter::Scope>,
+) -> async_graphql::Result<ControlPage> {
+    let within = |filter: &Filter| {
+        let mut filter = filter.clone();
+        if let Some(scope) = &scope {
+            filter.terms.push(crate::filter::Term {
+                key: crate::filter::Key::Scope,
+                negated: false,
+                matcher: crate::filter::Matcher::Scopes(vec![scope.clone()]),
+                path: Vec::new(),
+            });
+        }
+        filter
+    };
+    let page = fetch_page(ctx, filter, after, MAX_PAGE, async |store, filter, offset| {
+        store.list_controls_from(&within(filter), offset).await
+    })
+    .await?;
+    Ok(ControlPage {
+        items: page.rows.into_iter().map(Control).collect(),
+        paging: page.paging,
+        filter: within(&page.filter),
+    })
+}
+
 #[derive(SimpleObject)]
 pub struct TransitionPage {
     pub items: Vec<Transition>,
@@ -298,19 +343,7 @@ impl Query {
         #[graphql(desc = "Guardrails' name of `after`: the `paging.next` of the previous page.")]
         paging: Option<String>,
     ) -> async_graphql::Result<ControlPage> {
-        let page = fetch_page(
-            ctx,
-            filter,
-            Cursor::either(after.as_deref(), paging.as_deref()),
-            MAX_PAGE,
-            async |store, filter, offset| store.list_controls_from(filter, offset).await,
-        )
-        .await?;
-        Ok(ControlPage {
-            items: page.rows.into_iter().map(Control).collect(),
-            paging: page.paging,
-            filter: page.filter,
-        })
+        controls_page(ctx, filter, Cursor::either(after.as_deref(), paging.as_deref()), None).await
     }
 
     /// The control of one workload (removed ones included).

@@ -61,8 +61,10 @@ pub fn holds_rel04(name: &str, value: &str) -> Result<bool, String> {
     if !exact {
         // The name after the last `/`: every URI here starts `tmod:@turbot/`.
         let fragment = value.to_ascii_lowercase();
+        // A fragment holding a URI's punctuation is matched against the whole URI.
+        let whole = fragment.contains(['/', '#', ':']);
         return Ok(uris.iter().any(|u| {
-            let name = u.rsplit('/').next().unwrap_or(u);
+            let name = if whole { u } else { u.rsplit('/').next().unwrap_or(u) };
             name.to_ascii_lowercase().contains(&fragment)
         }));
     }

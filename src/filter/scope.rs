@@ -16,7 +16,13 @@ pub enum Scope {
     Region { account: String, region: String },
     /// One workload, by ARN or id.
     Workload(String),
+    /// Guardrails' own identity, `turbot://identity/turbot`: here rel04d, the
+    /// actor of every notification. No control is on it.
+    Actor,
 }
+
+/// Guardrails' id of its own identity, the actor of its automation.
+pub const AUTOMATION_IDENTITY: &str = "turbot://identity/turbot";
 
 const FORMS: &str = "resources are the root tmod:@turbot/turbot#/, an account \
      (123456789012 or arn:aws:::123456789012), a region (arn:aws::us-east-1:123456789012), \
@@ -42,6 +48,9 @@ pub fn scope(value: &str) -> Result<Scope, String> {
     if value == GUARDRAILS_ROOT {
         return Ok(Scope::Everything);
     }
+    if value == AUTOMATION_IDENTITY {
+        return Ok(Scope::Actor);
+    }
     if is_account(value) {
         return Ok(Scope::Account(value.to_owned()));
     }
@@ -66,11 +75,20 @@ pub fn scope(value: &str) -> Result<Scope, String> {
             "resource {value:?} is a Guardrails resource id, not one of rel04d's; {FORMS}"
         ));
     }
-    if value.starts_with("tmod:") || value.contains("://") {
+    // Workload ids are letters and digits; `tmod:` URIs, `turbot://` ids and
+    // e-mail addresses (Guardrails' identities) are not rel04d's resources.
+    if !value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
         return Err(format!("resource {value:?} is not in rel04d's hierarchy; {FORMS}"));
     }
     Ok(Scope::Workload(value.to_owned()))
 }
+
+/// Guardrails' types of the levels above a workload.
+pub const ACCOUNT_TYPE: &str = "tmod:@turbot/aws#/resource/types/account";
+pub const REGION_TYPE: &str = "tmod:@turbot/aws#/resource/types/region";
 
 /// The resource types a `resourceTypeId:` value may name: the workload's type
 /// and its ancestors in Guardrails' type tree, each of which holds every
@@ -81,6 +99,27 @@ pub const WORKLOAD_TYPES: [&str; 4] = [
     "tmod:@turbot/aws#/resource/types/aws",
     "tmod:@turbot/turbot#/resource/types/turbot",
 ];
+
+/// A `resourceType:` value (a fragment of a type's name, as Guardrails'
+/// partial keys take): the workload type when it names the workload or an
+/// ancestor, the account or region type when it names those, else the value
+/// itself (a type holding no workload).
+pub fn partial_type(value: &str) -> String {
+    let fragment = value.to_ascii_lowercase();
+    let named = |uri: &str| {
+        let name = uri.rsplit('/').next().unwrap_or(uri).to_ascii_lowercase();
+        name.contains(&fragment)
+    };
+    if WORKLOAD_TYPES.iter().any(|uri| named(uri)) {
+        super::CONTROL_TYPE.to_owned()
+    } else if named(ACCOUNT_TYPE) {
+        ACCOUNT_TYPE.to_owned()
+    } else if named(REGION_TYPE) {
+        REGION_TYPE.to_owned()
+    } else {
+        value.to_owned()
+    }
+}
 
 /// Whether a `resourceTypeId:` value holds every workload (`Some(true)`), none
 /// (`Some(false)`: a well-formed type of something else), or is not a resource
@@ -127,7 +166,8 @@ mod tests {
             "arn:aws::not a region:111122223333",
             "arn:aws:::1111",
             "tmod:@turbot/aws#/resource/types/aws",
-            "turbot://identity/turbot",
+            "turbot://identity/someone",
+            "someone@example.com",
         ] {
             let error = scope(value).unwrap_err();
             assert!(error.contains(&format!("{value:?}")), "{value}: {error}");

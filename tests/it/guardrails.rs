@@ -13,7 +13,7 @@ use rel04d::aws::Endpoints;
 use rel04d_simulator::{Simulator, WorkloadUpdate};
 use serde_json::{Value, json};
 
-const TOKEN: &str = "guardrails-token-0123456789";
+pub(crate) const TOKEN: &str = "guardrails-token-0123456789";
 
 /// Idempotent is calculated from the `tier` tag; the rest is fixed.
 const CALCULATED_TIER: &str = r#"
@@ -29,7 +29,7 @@ rel04 = "Skip"
 /// Five workloads: prod-payments ok, prod-orders and dev-search alarm (the
 /// first only because its tier tag makes idempotent True), two reporting ones
 /// skipped.
-async fn seeded(token: Option<&str>) -> (RunningDaemon, Vec<String>) {
+pub(crate) async fn seeded(token: Option<&str>) -> (RunningDaemon, Vec<String>) {
     let sim = Simulator::new(REGION);
     let specs = [
         ("prod-payments", "111122223333", &ALL_FOUR[..], true),
@@ -66,7 +66,7 @@ async fn seeded(token: Option<&str>) -> (RunningDaemon, Vec<String>) {
 }
 
 /// `rel04d <args> --database-url URL`: stdout, stderr, success.
-fn cli(database_url: &str, args: &[&str]) -> (String, String, bool) {
+pub(crate) fn cli(database_url: &str, args: &[&str]) -> (String, String, bool) {
     let out = Command::new(env!("CARGO_BIN_EXE_rel04d"))
         .args(args)
         .args(["--database-url", database_url])
@@ -81,7 +81,7 @@ fn cli(database_url: &str, args: &[&str]) -> (String, String, bool) {
 }
 
 /// How many rows `rel04d <controls|history> --output json --filter F` prints.
-fn cli_count(url: &str, command: &str, filter: &str) -> usize {
+pub(crate) fn cli_count(url: &str, command: &str, filter: &str) -> usize {
     let (stdout, stderr, ok) = cli(url, &[command, "--output", "json", "--filter", filter]);
     assert!(ok, "{command} {filter}: {stderr}");
     serde_json::from_str::<Vec<Value>>(&stdout).unwrap().len()

@@ -17,6 +17,8 @@ pub fn scopes(scopes: &[Scope], binds: &mut Vec<String>) -> String {
         .iter()
         .map(|scope| match scope {
             Scope::Everything => "1 = 1".to_owned(),
+            // An identity holds no controls.
+            Scope::Actor => "1 = 0".to_owned(),
             Scope::Account(account) => format!("account_id = {}", bind(binds, account)),
             Scope::Region { account, region } => format!(
                 "(account_id = {} AND region = {})",
