@@ -110,6 +110,30 @@ async fn guardrails_samples_run_unchanged_but_the_listed_few() {
     );
     assert_eq!(types["controls"]["metadata"]["stats"]["total"], 5);
 
+    // `paging: ""` is Guardrails' first page; a bad cursor is named by its argument.
+    let first = "{ controls(paging: \"\") { items { state } } notifications(paging: \"\") { items { notificationType } } }";
+    let (_, body) = post_basic(&d.http, TOKEN, first).await;
+    assert!(body["errors"].is_null(), "{body}");
+    assert_eq!(body["data"]["controls"]["items"].as_array().unwrap().len(), 5);
+    let (_, body) = post_basic(&d.http, TOKEN, "{ controls(paging: \"zz\") { items { state } } }").await;
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(message.starts_with("paging: \"zz\" is not a cursor"), "{message}");
+
+    // A page without `limit:` is as large as the budget allows, with the rest
+    // behind `paging.next`; an explicit `limit:` beyond it is refused, naming
+    // the limit, the cost and the page that fits.
+    let heavy = "{ controls(filter: \"limit:1000\") { items { details resource { data } } } }";
+    let (_, body) = post_basic(&d.http, TOKEN, heavy).await;
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("limit:1000") && message.contains("cost 21000") && message.contains("enough for limit:952"),
+        "{message}"
+    );
+    let unlimited = heavy.replace("filter: \"limit:1000\"", "filter: \"\"");
+    let (_, body) = post_basic(&d.http, TOKEN, &unlimited).await;
+    assert!(body["errors"].is_null(), "{body}");
+    assert_eq!(body["data"]["controls"]["items"].as_array().unwrap().len(), 5);
+
     // The bearer token works on Guardrails' path too; a wrong secret does not.
     let (status, _) = post_basic(&d.http, "not-the-token", "{ controls { items { state } } }").await;
     assert_eq!(status, 401);
