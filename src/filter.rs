@@ -201,8 +201,12 @@ impl Filter {
             }
             match name {
                 // REL 04 has no control sub-types: `self` and `descendant` are all.
-                "controlTypeLevel" | "controlCategoryLevel" | "resourceTypeLevel"
-                | "policyTypeLevel" | "resourceCategoryLevel" | "level"
+                "controlTypeLevel"
+                | "controlCategoryLevel"
+                | "resourceTypeLevel"
+                | "policyTypeLevel"
+                | "resourceCategoryLevel"
+                | "level"
                     if value.split(',').all(|v| matches!(v, "self" | "descendant")) => {}
                 // What a list is of is said by the root field it is sent to.
                 "is" if matches!(value, "controlType" | "controlCategory" | "resource") => {}
@@ -367,7 +371,10 @@ fn matcher(key: Key, name: &str, value: &str, now: DateTime<Utc>) -> Result<Matc
         return Err("empty value in list".to_owned());
     }
     if key == Key::Scope {
-        let scopes = value.split(',').map(scope::scope).collect::<Result<_, _>>()?;
+        let scopes = value
+            .split(',')
+            .map(scope::scope)
+            .collect::<Result<_, _>>()?;
         return Ok(Matcher::Scopes(scopes));
     }
     let mut values = Vec::new();
@@ -427,7 +434,8 @@ fn tokens(text: &str) -> (Vec<String>, Option<String>) {
             }
             // A quote opens a value, also a later one in a list: `key:'a','b'`.
             None if (c == '"' || c == '\'')
-                && (current.ends_with(':') || (current.ends_with(',') && current.contains(':'))) =>
+                && (current.ends_with(':')
+                    || (current.ends_with(',') && current.contains(':'))) =>
             {
                 closing = Some(c)
             }
@@ -468,7 +476,7 @@ pub mod scope;
 mod tests;
 pub mod time;
 
+pub use notification::NOTIFICATION_KINDS;
 pub use resource::{resource_value, strings_at};
 pub use scope::Scope;
-pub use notification::NOTIFICATION_KINDS;
 pub use time::{Bound, TimeField};

@@ -52,7 +52,11 @@ pub type Rel04Schema = Schema<Root, Mutation, EmptySubscription>;
 /// The query root: rel04d's own fields and Guardrails' side by side.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct Root(Query, guardrails::GuardrailsQuery, catalogue::CatalogueQuery);
+pub struct Root(
+    Query,
+    guardrails::GuardrailsQuery,
+    catalogue::CatalogueQuery,
+);
 
 /// Items per page when the filter sets no `limit:`, and at most: per-item fields
 /// (policy values, mute history) cost a query each, so pages are bounded; `after`
@@ -123,8 +127,9 @@ async fn page_of(
     let mut filter = parse_filter(ctx, filter).await?;
     let offset = match after {
         Cursor(_, None) => 0,
-        Cursor(name, Some(cursor)) => limits::parse_cursor(cursor)
-            .map_err(|e| bad_filter(format!("{name}: {e}")))?,
+        Cursor(name, Some(cursor)) => {
+            limits::parse_cursor(cursor).map_err(|e| bad_filter(format!("{name}: {e}")))?
+        }
     };
     let limit = budget::page_size(ctx, filter.limit, max_page).map_err(bad_filter)? as usize;
     filter.limit = Some(limit as u32 + 1);
@@ -311,9 +316,13 @@ async fn controls_page(
         }
         filter
     };
-    let page = fetch_page(ctx, filter, after, MAX_PAGE, async |store, filter, offset| {
-        store.list_controls_from(&within(filter), offset).await
-    })
+    let page = fetch_page(
+        ctx,
+        filter,
+        after,
+        MAX_PAGE,
+        async |store, filter, offset| store.list_controls_from(&within(filter), offset).await,
+    )
     .await?;
     Ok(ControlPage {
         items: page.rows.into_iter().map(Control).collect(),
@@ -343,7 +352,13 @@ impl Query {
         #[graphql(desc = "Guardrails' name of `after`: the `paging.next` of the previous page.")]
         paging: Option<String>,
     ) -> async_graphql::Result<ControlPage> {
-        controls_page(ctx, filter, Cursor::either(after.as_deref(), paging.as_deref()), None).await
+        controls_page(
+            ctx,
+            filter,
+            Cursor::either(after.as_deref(), paging.as_deref()),
+            None,
+        )
+        .await
     }
 
     /// The control of one workload (removed ones included).
@@ -368,7 +383,8 @@ impl Query {
         filter: Option<String>,
         after: Option<String>,
     ) -> async_graphql::Result<TransitionPage> {
-        let page = fetch_transitions(ctx, filter, Cursor::after(after.as_deref()), MAX_PAGE).await?;
+        let page =
+            fetch_transitions(ctx, filter, Cursor::after(after.as_deref()), MAX_PAGE).await?;
         Ok(TransitionPage {
             items: page.rows.into_iter().map(Transition).collect(),
             paging: page.paging,

@@ -121,7 +121,13 @@ fn selects_the_list(selection: &str) -> bool {
     let DocumentOperations::Single(operation) = &document.operations else {
         return false;
     };
-    let Some(Selection::Field(list)) = operation.node.selection_set.node.items.first().map(|s| &s.node)
+    let Some(Selection::Field(list)) = operation
+        .node
+        .selection_set
+        .node
+        .items
+        .first()
+        .map(|s| &s.node)
     else {
         return false;
     };

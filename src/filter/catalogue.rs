@@ -64,7 +64,11 @@ pub fn holds_rel04(name: &str, value: &str) -> Result<bool, String> {
         // A fragment holding a URI's punctuation is matched against the whole URI.
         let whole = fragment.contains(['/', '#', ':']);
         return Ok(uris.iter().any(|u| {
-            let name = if whole { u } else { u.rsplit('/').next().unwrap_or(u) };
+            let name = if whole {
+                u
+            } else {
+                u.rsplit('/').next().unwrap_or(u)
+            };
             name.to_ascii_lowercase().contains(&fragment)
         }));
     }
@@ -87,9 +91,15 @@ mod tests {
 
     #[test]
     fn catalogue_terms_hold_rel04_or_nothing() {
-        assert_eq!(holds_rel04("controlCategoryId", CONTROL_CATEGORIES[1].0), Ok(true));
         assert_eq!(
-            holds_rel04("controlCategoryId", "tmod:@turbot/turbot#/control/categories/turbot"),
+            holds_rel04("controlCategoryId", CONTROL_CATEGORIES[1].0),
+            Ok(true)
+        );
+        assert_eq!(
+            holds_rel04(
+                "controlCategoryId",
+                "tmod:@turbot/turbot#/control/categories/turbot"
+            ),
             Ok(false)
         );
         assert_eq!(holds_rel04("controlCategory", "RELIABILITY"), Ok(true));

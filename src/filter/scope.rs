@@ -37,9 +37,13 @@ fn is_region(value: &str) -> bool {
     let parts: Vec<&str> = value.split('-').collect();
     parts.len() >= 3
         && parts.iter().all(|p| {
-            !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         })
-        && parts.last().is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+        && parts
+            .last()
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The resource `value` names; an id of a form rel04d's hierarchy does not
@@ -67,7 +71,9 @@ pub fn scope(value: &str) -> Result<Scope, String> {
             [_, "wellarchitected", _, _, resource] if resource.starts_with("workload/") => {
                 Ok(Scope::Workload(value.to_owned()))
             }
-            _ => Err(format!("resource {value:?} is not an ARN rel04d has; {FORMS}")),
+            _ => Err(format!(
+                "resource {value:?} is not an ARN rel04d has; {FORMS}"
+            )),
         };
     }
     if value.bytes().all(|b| b.is_ascii_digit()) {
@@ -81,7 +87,9 @@ pub fn scope(value: &str) -> Result<Scope, String> {
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
-        return Err(format!("resource {value:?} is not in rel04d's hierarchy; {FORMS}"));
+        return Err(format!(
+            "resource {value:?} is not in rel04d's hierarchy; {FORMS}"
+        ));
     }
     Ok(Scope::Workload(value.to_owned()))
 }
@@ -128,10 +136,11 @@ pub fn type_holds_workloads(value: &str) -> Option<bool> {
     if value == "workload" || WORKLOAD_TYPES.contains(&value) {
         return Some(true);
     }
-    let (module, path) = value.strip_prefix("tmod:@")?.split_once("#/resource/types/")?;
-    let well_formed = module.contains('/')
-        && !path.is_empty()
-        && path.bytes().all(|b| b.is_ascii_alphanumeric());
+    let (module, path) = value
+        .strip_prefix("tmod:@")?
+        .split_once("#/resource/types/")?;
+    let well_formed =
+        module.contains('/') && !path.is_empty() && path.bytes().all(|b| b.is_ascii_alphanumeric());
     well_formed.then_some(false)
 }
 
@@ -183,7 +192,11 @@ mod tests {
             type_holds_workloads("tmod:@turbot/aws-s3#/resource/types/bucket"),
             Some(false)
         );
-        for bad in ["bucket", "tmod:@turbot/aws-s3#/control/types/x", "tmod:@x#/resource/types/"] {
+        for bad in [
+            "bucket",
+            "tmod:@turbot/aws-s3#/control/types/x",
+            "tmod:@x#/resource/types/",
+        ] {
             assert_eq!(type_holds_workloads(bad), None, "{bad}");
         }
     }

@@ -11,7 +11,10 @@ fn values(term: &Term) -> Vec<&str> {
 
 #[test]
 fn resource_terms_scope_down_the_hierarchy() {
-    let f = Filter::parse("resource:'111122223333' resourceId:arn:aws::eu-west-1:111122223333,tmod:@turbot/turbot#/").unwrap();
+    let f = Filter::parse(
+        "resource:'111122223333' resourceId:arn:aws::eu-west-1:111122223333,tmod:@turbot/turbot#/",
+    )
+    .unwrap();
     assert_eq!(f.terms[0].key, Key::Scope);
     let Matcher::Scopes(scopes) = &f.terms[1].matcher else {
         panic!("{:?}", f.terms[1]);
@@ -20,7 +23,10 @@ fn resource_terms_scope_down_the_hierarchy() {
     let error = Filter::parse("resource:'182532796222472'").unwrap_err();
     assert!(error.message.contains("\"182532796222472\""), "{error}");
     // A regex still tests the workload's ARN and id.
-    assert_eq!(Filter::parse("resource:/prod/").unwrap().terms[0].key, Key::Resource);
+    assert_eq!(
+        Filter::parse("resource:/prod/").unwrap().terms[0].key,
+        Key::Resource
+    );
 }
 
 #[test]
@@ -28,15 +34,25 @@ fn resource_types_are_the_workload_its_ancestors_or_an_error() {
     let f = Filter::parse("resourceTypeId:tmod:@turbot/aws#/resource/types/aws").unwrap();
     assert_eq!(values(&f.terms[0]), [CONTROL_TYPE]);
     let f = Filter::parse("resourceTypeId:'tmod:@turbot/aws-s3#/resource/types/bucket'").unwrap();
-    assert_eq!(values(&f.terms[0]), ["tmod:@turbot/aws-s3#/resource/types/bucket"]);
+    assert_eq!(
+        values(&f.terms[0]),
+        ["tmod:@turbot/aws-s3#/resource/types/bucket"]
+    );
     let error = Filter::parse("resourceTypeId:bucket").unwrap_err();
-    assert!(error.message.contains("\"bucket\" is not a resource type"), "{error}");
+    assert!(
+        error.message.contains("\"bucket\" is not a resource type"),
+        "{error}"
+    );
 }
 
 #[test]
 fn time_terms_and_public_sort_names() {
     let now = "2026-03-10T12:00:00Z".parse().unwrap();
-    let f = Filter::parse_at("timestamp:>T-1d stateChangeTimestamp:>=2026-03-01,<2026-03-05 sort:-timestamp", now).unwrap();
+    let f = Filter::parse_at(
+        "timestamp:>T-1d stateChangeTimestamp:>=2026-03-01,<2026-03-05 sort:-timestamp",
+        now,
+    )
+    .unwrap();
     assert_eq!(f.terms[0].key, Key::Time(TimeField::Timestamp));
     let Matcher::Times(bounds) = &f.terms[1].matcher else {
         panic!("{:?}", f.terms[1]);
@@ -55,12 +71,18 @@ fn time_terms_and_public_sort_names() {
 
 #[test]
 fn notification_types_and_actors() {
-    let f = Filter::parse("type:control_created,resource_updated,control actorIdentityId:-rel04d").unwrap();
+    let f = Filter::parse("type:control_created,resource_updated,control actorIdentityId:-rel04d")
+        .unwrap();
     assert_eq!(values(&f.terms[0]), ["control_created", "none", "control"]);
     assert_eq!(f.terms[1].key, Key::Actor);
     assert!(f.terms[1].negated);
     let error = Filter::parse("notificationType:actorIdentityId:123").unwrap_err();
-    assert!(error.message.contains("unknown notification type \"actorIdentityId:123\""), "{error}");
+    assert!(
+        error
+            .message
+            .contains("unknown notification type \"actorIdentityId:123\""),
+        "{error}"
+    );
 }
 
 #[test]

@@ -100,7 +100,8 @@ fn bound(raw: &str, now: DateTime<Utc>) -> Result<Bound, String> {
     } else {
         return Err(format!("time {raw:?} has no operator; expected {FORMS}"));
     };
-    let at = instant(time, now).ok_or_else(|| format!("{time:?} is not a time; expected {FORMS}"))?;
+    let at =
+        instant(time, now).ok_or_else(|| format!("{time:?} is not a time; expected {FORMS}"))?;
     Ok(Bound {
         op,
         at: at.to_rfc3339_opts(SecondsFormat::Micros, true),

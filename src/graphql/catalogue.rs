@@ -19,12 +19,15 @@ use crate::store::{ControlRow, Store};
 /// Whether `filter`'s control type and catalogue terms leave REL 04 in (they
 /// all resolve to `rel04`, or to a URI that names something else).
 fn selects_rel04(filter: &Filter) -> bool {
-    filter.terms.iter().all(|term| match (&term.key, &term.matcher) {
-        (Key::ControlType, Matcher::AnyOf(values)) => {
-            values.iter().any(|v| v == CONTROL_TYPE) != term.negated
-        }
-        _ => true,
-    })
+    filter
+        .terms
+        .iter()
+        .all(|term| match (&term.key, &term.matcher) {
+            (Key::ControlType, Matcher::AnyOf(values)) => {
+                values.iter().any(|v| v == CONTROL_TYPE) != term.negated
+            }
+            _ => true,
+        })
 }
 
 /// A catalogue list's filter: only catalogue terms, `sort:` by `path`,
@@ -133,7 +136,11 @@ impl CatalogueQuery {
         filter: Option<String>,
     ) -> async_graphql::Result<ControlTypePage> {
         let filter = catalogue_filter(ctx, "controlTypes", filter).await?;
-        let items = if selects_rel04(&filter) { vec![ControlType] } else { vec![] };
+        let items = if selects_rel04(&filter) {
+            vec![ControlType]
+        } else {
+            vec![]
+        };
         Ok(ControlTypePage {
             metadata: Metadata::total(items.len()),
             items,
@@ -147,7 +154,11 @@ impl CatalogueQuery {
         filter: Option<String>,
     ) -> async_graphql::Result<ControlCategoryPage> {
         let filter = catalogue_filter(ctx, "controlCategories", filter).await?;
-        let mut items = if selects_rel04(&filter) { categories() } else { vec![] };
+        let mut items = if selects_rel04(&filter) {
+            categories()
+        } else {
+            vec![]
+        };
         if let Some(sort) = &filter.sort {
             match sort.field.as_str() {
                 "title" => items.sort_by(|a, b| a.title.cmp(&b.title)),
@@ -213,8 +224,9 @@ impl CatalogueQuery {
         let levels = levels(&mut filter);
         let cursor = Cursor::paging(paging.as_deref());
         let offset = match cursor {
-            Cursor(_, Some(c)) => limits::parse_cursor(c)
-                .map_err(|e| bad_filter(format!("paging: {e}")))?,
+            Cursor(_, Some(c)) => {
+                limits::parse_cursor(c).map_err(|e| bad_filter(format!("paging: {e}")))?
+            }
             Cursor(_, None) => 0,
         };
         let limit = budget::page_size(ctx, filter.limit, super::MAX_PAGE).map_err(bad_filter)?;
@@ -319,8 +331,12 @@ fn hierarchy(rows: &[ControlRow], levels: &BTreeSet<LevelKey>, filter: &Filter) 
     let keep = |level| levels.contains(&level) && level >= narrowest;
     let mut sorted: Vec<&ControlRow> = rows.iter().collect();
     sorted.sort_by(|a, b| {
-        (&a.account_id, &a.region, &a.workload_name, &a.workload_arn)
-            .cmp(&(&b.account_id, &b.region, &b.workload_name, &b.workload_arn))
+        (&a.account_id, &a.region, &a.workload_name, &a.workload_arn).cmp(&(
+            &b.account_id,
+            &b.region,
+            &b.workload_name,
+            &b.workload_arn,
+        ))
     });
     let mut out = Vec::new();
     let (mut account, mut region): (Option<&str>, Option<(&str, &str)>) = (None, None);

@@ -60,9 +60,13 @@ impl GuardrailsQuery {
         filter: Option<String>,
         paging: Option<String>,
     ) -> async_graphql::Result<NotificationPage> {
-        let page =
-            fetch_transitions(ctx, filter, Cursor::paging(paging.as_deref()), NOTIFICATION_PAGE)
-                .await?;
+        let page = fetch_transitions(
+            ctx,
+            filter,
+            Cursor::paging(paging.as_deref()),
+            NOTIFICATION_PAGE,
+        )
+        .await?;
         Ok(NotificationPage {
             items: page.rows,
             paging: page.paging,

@@ -332,7 +332,12 @@ mod tests {
         assert!(with(&basic));
         assert!(with("Bearer s3cr3t-token"));
         let wrong = format!("Basic {}", data_encoding::BASE64.encode(b"s3cr3t-token:x"));
-        for value in [wrong.as_str(), "Basic !!!", "Basic czNjcjN0LXRva2Vu", "Bearer x"] {
+        for value in [
+            wrong.as_str(),
+            "Basic !!!",
+            "Basic czNjcjN0LXRva2Vu",
+            "Bearer x",
+        ] {
             assert!(!with(value), "{value}");
         }
     }

@@ -416,13 +416,7 @@ async fn explain_and_policy_values_name_their_sources_on_both_surfaces() {
     assert!(ok);
     let printed: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(printed["control"], Value::Null);
-    assert_eq!(
-        printed["controls"]["items"]
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
+    assert_eq!(printed["controls"]["items"].as_array().unwrap().len(), 2);
     let (_, _, ok) = cli(&database_url(&d), &["graphql", "{ nope }"]);
     assert!(!ok, "a query with errors exits non-zero");
     d.stop().await;

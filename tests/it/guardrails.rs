@@ -322,8 +322,18 @@ async fn the_graphql_subcommands_list_like_turbot_graphql() {
     assert!(!stdout.contains("rel04dNextPage"), "{stdout}");
 
     // rel04d's per-item selection stays.
-    let per_item = json(&["graphql", "controls", "--filter", "state:skipped", "--output", "{ state }"]);
-    assert_eq!(per_item["controls"]["items"], json!([{ "state": "skipped" }, { "state": "skipped" }]));
+    let per_item = json(&[
+        "graphql",
+        "controls",
+        "--filter",
+        "state:skipped",
+        "--output",
+        "{ state }",
+    ]);
+    assert_eq!(
+        per_item["controls"]["items"],
+        json!([{ "state": "skipped" }, { "state": "skipped" }])
+    );
 
     let notes = json(&["graphql", "notifications", "--filter", "sort:-timestamp"]);
     let items = notes["notifications"]["items"].as_array().unwrap();

@@ -29,14 +29,20 @@ async fn post_basic(http: &std::net::SocketAddr, secret: &str, query: &str) -> (
 
 /// The corpus files the README lists as not running, from its marked list.
 fn readme_failures() -> BTreeSet<String> {
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-        .unwrap();
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
     let (_, rest) = readme
         .split_once("<!-- guardrails-sample-failures -->")
         .expect("the README marks the list of samples that do not run");
-    let (list, _) = rest.split_once("<!-- /guardrails-sample-failures -->").unwrap();
+    let (list, _) = rest
+        .split_once("<!-- /guardrails-sample-failures -->")
+        .unwrap();
     list.lines()
-        .filter_map(|l| l.strip_prefix("- `")?.split_once('`').map(|(f, _)| f.to_owned()))
+        .filter_map(|l| {
+            l.strip_prefix("- `")?
+                .split_once('`')
+                .map(|(f, _)| f.to_owned())
+        })
         .collect()
 }
 
@@ -71,19 +77,34 @@ async fn guardrails_samples_run_unchanged_but_the_listed_few() {
         "{ran} of {} ran; failing: {failures:?}",
         files.len()
     );
-    assert_eq!(failures, readme_failures(), "the README's list is the truth");
+    assert_eq!(
+        failures,
+        readme_failures(),
+        "the README's list is the truth"
+    );
 
     // What they return is what Guardrails would for this data.
     let data = |name: &str| answers[name]["data"].clone();
     let account = data("alarms_in_one_account.graphql");
-    assert_eq!(account["controls"]["metadata"]["stats"]["total"], 1, "{account}");
+    assert_eq!(
+        account["controls"]["metadata"]["stats"]["total"], 1,
+        "{account}"
+    );
     let per_account = data("control_counts_per_account.graphql")["resources"].clone();
-    assert_eq!(per_account["accounts"]["stats"]["total"], 2, "{per_account}");
+    assert_eq!(
+        per_account["accounts"]["stats"]["total"], 2,
+        "{per_account}"
+    );
     let totals: Vec<_> = per_account["items"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|a| (a["akas"][0].clone(), a["allControls"]["metadata"]["stats"]["total"].clone()))
+        .map(|a| {
+            (
+                a["akas"][0].clone(),
+                a["allControls"]["metadata"]["stats"]["total"].clone(),
+            )
+        })
         .collect();
     assert_eq!(
         totals,
@@ -114,10 +135,21 @@ async fn guardrails_samples_run_unchanged_but_the_listed_few() {
     let first = "{ controls(paging: \"\") { items { state } } notifications(paging: \"\") { items { notificationType } } }";
     let (_, body) = post_basic(&d.http, TOKEN, first).await;
     assert!(body["errors"].is_null(), "{body}");
-    assert_eq!(body["data"]["controls"]["items"].as_array().unwrap().len(), 5);
-    let (_, body) = post_basic(&d.http, TOKEN, "{ controls(paging: \"zz\") { items { state } } }").await;
+    assert_eq!(
+        body["data"]["controls"]["items"].as_array().unwrap().len(),
+        5
+    );
+    let (_, body) = post_basic(
+        &d.http,
+        TOKEN,
+        "{ controls(paging: \"zz\") { items { state } } }",
+    )
+    .await;
     let message = body["errors"][0]["message"].as_str().unwrap();
-    assert!(message.starts_with("paging: \"zz\" is not a cursor"), "{message}");
+    assert!(
+        message.starts_with("paging: \"zz\" is not a cursor"),
+        "{message}"
+    );
 
     // A page without `limit:` is as large as the budget allows, with the rest
     // behind `paging.next`; an explicit `limit:` beyond it is refused, naming
@@ -126,16 +158,22 @@ async fn guardrails_samples_run_unchanged_but_the_listed_few() {
     let (_, body) = post_basic(&d.http, TOKEN, heavy).await;
     let message = body["errors"][0]["message"].as_str().unwrap();
     assert!(
-        message.contains("limit:1000") && message.contains("cost 21000") && message.contains("enough for limit:952"),
+        message.contains("limit:1000")
+            && message.contains("cost 21000")
+            && message.contains("enough for limit:952"),
         "{message}"
     );
     let unlimited = heavy.replace("filter: \"limit:1000\"", "filter: \"\"");
     let (_, body) = post_basic(&d.http, TOKEN, &unlimited).await;
     assert!(body["errors"].is_null(), "{body}");
-    assert_eq!(body["data"]["controls"]["items"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        body["data"]["controls"]["items"].as_array().unwrap().len(),
+        5
+    );
 
     // The bearer token works on Guardrails' path too; a wrong secret does not.
-    let (status, _) = post_basic(&d.http, "not-the-token", "{ controls { items { state } } }").await;
+    let (status, _) =
+        post_basic(&d.http, "not-the-token", "{ controls { items { state } } }").await;
     assert_eq!(status, 401);
     d.stop().await;
 }
@@ -161,7 +199,10 @@ async fn guardrails_filters_scope_time_and_sort_as_guardrails_does() {
         ("!resource:111122223333", 3),
         ("resourceId:'tmod:@turbot/turbot#/'", 5),
         ("resourceTypeId:tmod:@turbot/aws#/resource/types/aws", 5),
-        ("resourceTypeId:tmod:@turbot/aws-s3#/resource/types/bucket", 0),
+        (
+            "resourceTypeId:tmod:@turbot/aws-s3#/resource/types/bucket",
+            0,
+        ),
         ("stateChangeTimestamp:>T-15m", 5),
         ("stateChangeTimestamp:<T-15m", 0),
         ("createTimestamp:>=2020-01-01,<T+1h", 5),
@@ -178,17 +219,21 @@ async fn guardrails_filters_scope_time_and_sort_as_guardrails_does() {
         ("timestamp:>T-1d sort:-timestamp", transitions),
         ("timestamp:<T-1d", 0),
         ("notificationType:control_created", 5),
-        (
-            "notificationType:control_updated",
-            transitions - 5,
-        ),
+        ("notificationType:control_updated", transitions - 5),
         ("type:resource_created,policy_setting_updated", 0),
         ("actorIdentityId:rel04d", transitions),
         ("actorIdentityId:-rel04d", 0),
         ("actorIdentityId:someone-else", 0),
-        ("resource:'444455556666' timestamp:>T-1h", cli_count(&url, "history", "account:444455556666")),
+        (
+            "resource:'444455556666' timestamp:>T-1h",
+            cli_count(&url, "history", "account:444455556666"),
+        ),
     ] {
-        assert_eq!(cli_count(&url, "history", filter), expected, "history {filter}");
+        assert_eq!(
+            cli_count(&url, "history", filter),
+            expected,
+            "history {filter}"
+        );
     }
     // Unknown keys, forms and values are errors naming them, never empty answers.
     for (filter, named) in [
@@ -198,7 +243,10 @@ async fn guardrails_filters_scope_time_and_sort_as_guardrails_does() {
         ("timestamp:>T-3q", "\"T-3q\""),
         ("stateChangeTimestamp:2026-01-01", "\"2026-01-01\""),
         ("notificationType:alert_created", "\"alert_created\""),
-        ("policyTypeId:tmod:@turbot/turbot#/resource/categories/turbot", "is not a policyTypeId"),
+        (
+            "policyTypeId:tmod:@turbot/turbot#/resource/categories/turbot",
+            "is not a policyTypeId",
+        ),
         ("sort:-occurredAt", "`occurredAt`"),
         ("deleteTimestamp:>T-1d", "unknown key `deleteTimestamp`"),
     ] {
