@@ -32,20 +32,6 @@ fn is_account(value: &str) -> bool {
     value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit())
 }
 
-fn is_region(value: &str) -> bool {
-    // us-east-1, ap-southeast-2, us-gov-west-1, cn-north-1, eu-central-2 …
-    let parts: Vec<&str> = value.split('-').collect();
-    parts.len() >= 3
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && p.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
-        && parts
-            .last()
-            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
-}
-
 /// The resource `value` names; an id of a form rel04d's hierarchy does not
 /// have is an error naming it, not a term that silently matches nothing.
 pub fn scope(value: &str) -> Result<Scope, String> {
@@ -62,7 +48,7 @@ pub fn scope(value: &str) -> Result<Scope, String> {
         let parts: Vec<&str> = rest.splitn(5, ':').collect();
         return match parts.as_slice() {
             [_, "", "", account] if is_account(account) => Ok(Scope::Account((*account).into())),
-            [_, "", region, account] if is_account(account) && is_region(region) => {
+            [_, "", region, account] if is_account(account) && crate::config::is_region(region) => {
                 Ok(Scope::Region {
                     account: (*account).into(),
                     region: (*region).into(),

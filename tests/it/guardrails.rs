@@ -87,6 +87,20 @@ pub(crate) fn cli_count(url: &str, command: &str, filter: &str) -> usize {
     serde_json::from_str::<Vec<Value>>(&stdout).unwrap().len()
 }
 
+/// The `.graphql` files of `tests/corpus/<dir>`, sorted.
+pub(crate) fn corpus(dir: &str) -> Vec<std::path::PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/corpus")
+        .join(dir);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "graphql"))
+        .collect();
+    files.sort();
+    files
+}
+
 fn without_limit(filter: &str) -> String {
     filter
         .split(' ')
@@ -99,13 +113,7 @@ fn without_limit(filter: &str) -> String {
 async fn saved_guardrails_queries_run_unchanged_with_the_cli_counts() {
     let (d, ids) = seeded(None).await;
     let url = database_url(&d);
-    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/guardrails");
-    let mut files: Vec<_> = std::fs::read_dir(&corpus)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "graphql"))
-        .collect();
-    files.sort();
+    let files = corpus("guardrails");
     assert!(files.len() >= 7, "{files:?}");
     for file in &files {
         let name = file.file_name().unwrap().to_string_lossy().into_owned();

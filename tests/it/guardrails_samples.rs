@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use crate::graphql::database_url;
-use crate::guardrails::{TOKEN, cli, cli_count, seeded};
+use crate::guardrails::{TOKEN, cli, cli_count, corpus, seeded};
 use serde_json::{Value, json};
 
 /// `POST /api/latest/graphql` with `Authorization: Basic base64(key:secret)`,
@@ -49,13 +49,7 @@ fn readme_failures() -> BTreeSet<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn guardrails_samples_run_unchanged_but_the_listed_few() {
     let (d, ids) = seeded(Some(TOKEN)).await;
-    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/guardrails-samples");
-    let mut files: Vec<_> = std::fs::read_dir(&corpus)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "graphql"))
-        .collect();
-    files.sort();
+    let files = corpus("guardrails-samples");
     let mut failures = BTreeSet::new();
     let mut answers = std::collections::BTreeMap::new();
     for file in &files {
