@@ -342,117 +342,6 @@ fn data_path(name: &str) -> Result<Vec<String>, String> {
     Ok(path)
 }
 
-/// Whether `value` names this control type in one of Guardrails' spellings for
-/// the key `name` (a control type, or a resource type holding workloads).
-/// A resource type that is not a type at all is an error naming it.
-fn is_this_type(name: &str, value: &str) -> Result<bool, String> {
-    match name {
-        "resourceTypeId" => scope::type_holds_workloads(value).ok_or_else(|| {
-            format!(
-                "{value:?} is not a resource type URI (tmod:@org/mod#/resource/types/name); \
-                 workloads are {GUARDRAILS_RESOURCE_TYPE}"
-            )
-        }),
-        _ => Ok(value == GUARDRAILS_CONTROL_TYPE),
-    }
-}
-
-fn matcher(key: Key, name: &str, value: &str, now: DateTime<Utc>) -> Result<Matcher, String> {
-    if is_regex(value) {
-        if matches!(key, Key::Time(_) | Key::Notification) {
-            return Err(format!("{name} takes no regex"));
-        }
-        return regex(&value[1..value.len() - 1]).map(Matcher::Regex);
-    }
-    if let Key::Time(_) = key {
-        return time::bounds(value, now).map(Matcher::Times);
-    }
-    if value.split(',').any(str::is_empty) {
-        return Err("empty value in list".to_owned());
-    }
-    if key == Key::Scope {
-        let scopes = value
-            .split(',')
-            .map(scope::scope)
-            .collect::<Result<_, _>>()?;
-        return Ok(Matcher::Scopes(scopes));
-    }
-    let mut values = Vec::new();
-    for raw in value.split(',') {
-        match key {
-            Key::State if raw == "active" => {
-                values.extend(ControlState::ACTIVE.map(|s| s.as_str().to_owned()));
-            }
-            Key::State => {
-                raw.parse::<ControlState>()
-                    .map_err(|_| format!("unknown state {raw:?}; states are tbd, skipped, invalid, error, ok, alarm, removed, active"))?;
-                values.push(raw.to_owned());
-            }
-            Key::ControlType if !catalogue::is_catalogue_key(name) && is_this_type(name, raw)? => {
-                values.push(CONTROL_TYPE.to_owned())
-            }
-            Key::ControlType if name == "resourceType" => values.push(scope::partial_type(raw)),
-            Key::ControlType if catalogue::is_catalogue_key(name) => {
-                values.push(match catalogue::holds_rel04(name, raw)? {
-                    true => CONTROL_TYPE.to_owned(),
-                    false => raw.to_owned(),
-                });
-            }
-            Key::Notification => values.push(notification::notification_kind(raw)?.to_owned()),
-            _ => values.push(raw.to_owned()),
-        }
-    }
-    Ok(Matcher::AnyOf(values))
-}
-
-/// Splits on whitespace, keeping `"quoted values"` and `/regexes/` whole. The
-/// second value is the last token when its quote or regex was never closed.
-fn tokens(text: &str) -> (Vec<String>, Option<String>) {
-    let mut tokens = Vec::new();
-    let mut current = String::new();
-    let mut closing: Option<char> = None;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match closing {
-            Some(end) if c == '\\' && end == '/' => {
-                current.push(c);
-                if let Some(next) = chars.next() {
-                    current.push(next);
-                }
-            }
-            Some(end) if c == end => {
-                closing = None;
-                if end == '/' {
-                    current.push(c);
-                }
-            }
-            Some(_) => current.push(c),
-            None if c.is_whitespace() => {
-                if !current.is_empty() {
-                    tokens.push(std::mem::take(&mut current));
-                }
-            }
-            // A quote opens a value, also a later one in a list: `key:'a','b'`.
-            None if (c == '"' || c == '\'')
-                && (current.ends_with(':')
-                    || (current.ends_with(',') && current.contains(':'))) =>
-            {
-                closing = Some(c)
-            }
-            None if c == '/' && current.ends_with(':') => {
-                closing = Some('/');
-                current.push(c);
-            }
-            None => current.push(c),
-        }
-    }
-    if !current.is_empty() {
-        tokens.push(current);
-    }
-    let unterminated = closing.and_then(|_| tokens.last().cloned());
-    (tokens, unterminated)
-}
-
 impl Term {
     /// Whether any of `fields` satisfies the term (negation applied).
     pub fn matches<'a>(&self, fields: impl IntoIterator<Item = &'a str>) -> bool {
@@ -475,6 +364,11 @@ pub mod scope;
 #[cfg(test)]
 mod tests;
 pub mod time;
+mod tokens;
+mod values;
+
+use tokens::tokens;
+use values::matcher;
 
 pub use notification::NOTIFICATION_KINDS;
 pub use resource::{resource_value, strings_at};

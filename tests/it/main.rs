@@ -18,6 +18,7 @@ mod events;
 mod faults;
 mod graphql;
 mod guardrails;
+mod guardrails_cli;
 mod guardrails_samples;
 mod hostile;
 mod http_events;
