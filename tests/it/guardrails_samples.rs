@@ -125,6 +125,15 @@ async fn guardrails_samples_run_unchanged_but_the_listed_few() {
     );
     assert_eq!(types["controls"]["metadata"]["stats"]["total"], 5);
 
+    // Real values where rel04d has them (the Tool's UpdatedAt), null where not.
+    let times = "{ resources(filter: \"resourceType:workload limit:1\") { items { turbot { createTimestamp updateTimestamp actorIdentityId } } } }";
+    let (_, body) = post_basic(&d.http, TOKEN, times).await;
+    let turbot = &body["data"]["resources"]["items"][0]["turbot"];
+    assert!(turbot["createTimestamp"].is_null(), "{body}");
+    assert!(turbot["actorIdentityId"].is_null(), "{body}");
+    let updated = turbot["updateTimestamp"].as_str().unwrap_or_default();
+    assert!(updated.starts_with("20"), "{body}");
+
     // `paging: ""` is Guardrails' first page; a bad cursor is named by its argument.
     let first = "{ controls(paging: \"\") { items { state } } notifications(paging: \"\") { items { notificationType } } }";
     let (_, body) = post_basic(&d.http, TOKEN, first).await;
