@@ -10,7 +10,7 @@ use super::{
 
 /// Whether `value` names this control type in one of Guardrails' spellings for
 /// the key `name` (a control type, or a resource type holding workloads).
-/// A resource type that is not a type at all is an error naming it.
+/// A type id that is not a type URI at all is an error naming it.
 fn is_this_type(name: &str, value: &str) -> Result<bool, String> {
     match name {
         "resourceTypeId" => scope::type_holds_workloads(value).ok_or_else(|| {
@@ -19,6 +19,15 @@ fn is_this_type(name: &str, value: &str) -> Result<bool, String> {
                  workloads are {GUARDRAILS_RESOURCE_TYPE}"
             )
         }),
+        "controlTypeId"
+            if value != GUARDRAILS_CONTROL_TYPE
+                && !(value.starts_with("tmod:@") && value.contains("#/control/types/")) =>
+        {
+            Err(format!(
+                "{value:?} is not a control type URI (tmod:@org/mod#/control/types/name); \
+                 REL 04 is {GUARDRAILS_CONTROL_TYPE}"
+            ))
+        }
         _ => Ok(value == GUARDRAILS_CONTROL_TYPE),
     }
 }

@@ -252,6 +252,7 @@ async fn guardrails_filters_scope_time_and_sort_as_guardrails_does() {
         ),
         ("sort:-occurredAt", "`occurredAt`"),
         ("deleteTimestamp:>T-1d", "unknown key `deleteTimestamp`"),
+        ("controlTypeId:rel04", "\"rel04\" is not a control type URI"),
     ] {
         let (_, stderr, ok) = cli(&url, &["controls", "--filter", filter]);
         assert!(!ok && stderr.contains(named), "{filter}: {stderr}");
