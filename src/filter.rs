@@ -20,6 +20,7 @@
 
 use std::fmt;
 
+use chrono::{DateTime, Utc};
 use regex::{Regex, RegexBuilder};
 
 use crate::control::{CONTROL_TYPE, ControlState};
@@ -72,6 +73,10 @@ pub struct Term {
 pub enum Matcher {
     AnyOf(Vec<String>),
     Regex(Regex),
+    /// `resource:`: resources of the hierarchy, each with all below it.
+    Scopes(Vec<Scope>),
+    /// A time term's bounds, all of which hold (a range).
+    Times(Vec<Bound>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,6 +89,14 @@ pub enum Key {
     ControlType,
     /// A `$.path` term on the resource's JSON (see [`resource_value`]).
     Data,
+    /// `resource:` / `resourceId:` by id or AKA: that resource and below.
+    Scope,
+    /// `timestamp:`, `stateChangeTimestamp:`, … compared with bounds.
+    Time(TimeField),
+    /// `notificationType:` / `type:`, as the kinds in [`NOTIFICATION_KINDS`].
+    Notification,
+    /// `actorIdentityId:`: who acted. rel04d records itself as the actor.
+    Actor,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,7 +116,10 @@ pub struct FilterError {
 }
 
 const KEYS: &str = "state, workload, account, region, resource, controlType, sort, limit, \
-     $.path (and Guardrails' controlTypeId, controlTypeLevel, resourceId, resourceTypeId, notificationType)";
+     $.path, timestamp, stateChangeTimestamp, createTimestamp, updateTimestamp (and Guardrails' \
+     controlTypeId, resourceId, resourceTypeId, resourceType, controlCategoryId, policyTypeId, resourceCategoryId, \
+     controlCategory, policyType, resourceCategory, notificationType, type, actorIdentityId, \
+     and the *Level keys)";
 
 impl Key {
     fn parse(name: &str) -> Option<Key> {
@@ -112,12 +128,13 @@ impl Key {
             "workload" => Key::Workload,
             "account" => Key::Account,
             "region" => Key::Region,
-            "resource" | "resourceId" => Key::Resource,
-            "controlType" | "controlTypeId" | "resourceTypeId" | "notificationType" => {
-                Key::ControlType
-            }
+            "resource" | "resourceId" => Key::Scope,
+            "controlType" | "controlTypeId" | "resourceTypeId" | "resourceType" => Key::ControlType,
+            _ if catalogue::is_catalogue_key(name) => Key::ControlType,
+            "notificationType" | "type" => Key::Notification,
+            "actorIdentityId" => Key::Actor,
             _ if name.starts_with("$.") => Key::Data,
-            _ => return None,
+            _ => return Some(Key::Time(TimeField::parse(name)?)),
         })
     }
 }
@@ -132,12 +149,22 @@ impl fmt::Display for Key {
             Key::Resource => "resource",
             Key::ControlType => "controlType",
             Key::Data => "$.path",
+            Key::Scope => "resource",
+            Key::Time(field) => field.name(),
+            Key::Notification => "notificationType",
+            Key::Actor => "actorIdentityId",
         })
     }
 }
 
 impl Filter {
+    /// Parses `text`, relative times (`T-1d`) resolving against the clock now.
     pub fn parse(text: &str) -> Result<Filter, FilterError> {
+        Filter::parse_at(text, chrono::Utc::now())
+    }
+
+    /// Parses `text` with relative times resolving against `now`.
+    pub fn parse_at(text: &str, now: DateTime<Utc>) -> Result<Filter, FilterError> {
         let mut filter = Filter::default();
         let (tokens, unterminated) = tokens(text);
         if let Some(last) = unterminated {
@@ -174,8 +201,15 @@ impl Filter {
             }
             match name {
                 // REL 04 has no control sub-types: `self` and `descendant` are all.
-                "controlTypeLevel" | "controlCategoryLevel" | "level"
-                    if matches!(value, "self" | "descendant") => {}
+                "controlTypeLevel"
+                | "controlCategoryLevel"
+                | "resourceTypeLevel"
+                | "policyTypeLevel"
+                | "resourceCategoryLevel"
+                | "level"
+                    if value.split(',').all(|v| matches!(v, "self" | "descendant")) => {}
+                // What a list is of is said by the root field it is sent to.
+                "is" if matches!(value, "controlType" | "controlCategory" | "resource") => {}
                 "sort" | "limit" if negated => {
                     return Err(error(format!("{name} cannot be negated")));
                 }
@@ -190,7 +224,6 @@ impl Filter {
                         Some(field) => (true, field),
                         None => (false, value),
                     };
-                    let field = guardrails_sort_field(field);
                     if field.is_empty()
                         || !field
                             .bytes()
@@ -214,10 +247,15 @@ impl Filter {
                 _ => {
                     let key = Key::parse(name)
                         .ok_or_else(|| error(format!("unknown key `{name}`; keys are {KEYS}")))?;
-                    // The root resource is every control, like this control type.
+                    // A regex on a resource tests the workload's ARN and id.
                     let key = match key {
-                        Key::Resource if value == GUARDRAILS_ROOT => Key::ControlType,
+                        Key::Scope if is_regex(value) => Key::Resource,
                         key => key,
+                    };
+                    // Guardrails writes "all but" as `actorIdentityId:-<id>`.
+                    let (negated, value) = match value.strip_prefix('-') {
+                        Some(rest) if key == Key::Actor => (!negated, rest),
+                        _ => (negated, value),
                     };
                     if is_regex(value) {
                         regexes += 1;
@@ -231,7 +269,7 @@ impl Filter {
                         Key::Data => data_path(name).map_err(error)?,
                         _ => Vec::new(),
                     };
-                    let matcher = matcher(key, name, value).map_err(error)?;
+                    let matcher = matcher(key, name, value, now).map_err(error)?;
                     if let Matcher::AnyOf(list) = &matcher {
                         values += list.len();
                         if values > MAX_VALUES {
@@ -295,17 +333,6 @@ fn regex(pattern: &str) -> Result<Regex, String> {
         })
 }
 
-/// Guardrails' names of the timestamps, as the columns that hold them.
-fn guardrails_sort_field(field: &str) -> &str {
-    match field {
-        "stateChangeTimestamp" => "updated_at",
-        "updateTimestamp" => "evaluated_at",
-        "createTimestamp" => "created_at",
-        "timestamp" => "occurred_at",
-        other => other,
-    }
-}
-
 /// The path of a `$.a.b.c` key.
 fn data_path(name: &str) -> Result<Vec<String>, String> {
     let path: Vec<String> = name[2..].split('.').map(str::to_owned).collect();
@@ -315,85 +342,6 @@ fn data_path(name: &str) -> Result<Vec<String>, String> {
     Ok(path)
 }
 
-/// Whether `value` names this control type in one of Guardrails' spellings for
-/// the key `name` (a control type, the workload resource type, or a control
-/// notification type).
-fn is_this_type(name: &str, value: &str) -> bool {
-    match name {
-        "resourceTypeId" => value == GUARDRAILS_RESOURCE_TYPE || value == "workload",
-        "notificationType" => value.starts_with("control"),
-        "resource" | "resourceId" => value == GUARDRAILS_ROOT,
-        _ => value == GUARDRAILS_CONTROL_TYPE,
-    }
-}
-
-fn matcher(key: Key, name: &str, value: &str) -> Result<Matcher, String> {
-    if is_regex(value) {
-        return regex(&value[1..value.len() - 1]).map(Matcher::Regex);
-    }
-    let mut values = Vec::new();
-    for raw in value.split(',') {
-        if raw.is_empty() {
-            return Err("empty value in list".to_owned());
-        }
-        match key {
-            Key::State if raw == "active" => {
-                values.extend(ControlState::ACTIVE.map(|s| s.as_str().to_owned()));
-            }
-            Key::State => {
-                raw.parse::<ControlState>()
-                    .map_err(|_| format!("unknown state {raw:?}; states are tbd, skipped, invalid, error, ok, alarm, removed, active"))?;
-                values.push(raw.to_owned());
-            }
-            Key::ControlType if is_this_type(name, raw) => values.push(CONTROL_TYPE.to_owned()),
-            _ => values.push(raw.to_owned()),
-        }
-    }
-    Ok(Matcher::AnyOf(values))
-}
-
-/// Splits on whitespace, keeping `"quoted values"` and `/regexes/` whole. The
-/// second value is the last token when its quote or regex was never closed.
-fn tokens(text: &str) -> (Vec<String>, Option<String>) {
-    let mut tokens = Vec::new();
-    let mut current = String::new();
-    let mut closing: Option<char> = None;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match closing {
-            Some(end) if c == '\\' && end == '/' => {
-                current.push(c);
-                if let Some(next) = chars.next() {
-                    current.push(next);
-                }
-            }
-            Some(end) if c == end => {
-                closing = None;
-                if end == '/' {
-                    current.push(c);
-                }
-            }
-            Some(_) => current.push(c),
-            None if c.is_whitespace() => {
-                if !current.is_empty() {
-                    tokens.push(std::mem::take(&mut current));
-                }
-            }
-            None if (c == '"' || c == '\'') && current.ends_with(':') => closing = Some(c),
-            None if c == '/' && current.ends_with(':') => {
-                closing = Some('/');
-                current.push(c);
-            }
-            None => current.push(c),
-        }
-    }
-    if !current.is_empty() {
-        tokens.push(current);
-    }
-    let unterminated = closing.and_then(|_| tokens.last().cloned());
-    (tokens, unterminated)
-}
-
 impl Term {
     /// Whether any of `fields` satisfies the term (negation applied).
     pub fn matches<'a>(&self, fields: impl IntoIterator<Item = &'a str>) -> bool {
@@ -401,13 +349,28 @@ impl Term {
         let hit = match &self.matcher {
             Matcher::AnyOf(values) => fields.any(|f| values.iter().any(|v| v == f)),
             Matcher::Regex(re) => fields.any(|f| re.is_match(f)),
+            Matcher::Times(bounds) => fields.any(|f| bounds.iter().all(|b| b.holds(f))),
+            // Applied by the database only (see `store::query`).
+            Matcher::Scopes(_) => true,
         };
         hit != self.negated
     }
 }
 
+pub mod catalogue;
+mod notification;
 mod resource;
+pub mod scope;
 #[cfg(test)]
 mod tests;
+pub mod time;
+mod tokens;
+mod values;
 
+use tokens::tokens;
+use values::matcher;
+
+pub use notification::NOTIFICATION_KINDS;
 pub use resource::{resource_value, strings_at};
+pub use scope::Scope;
+pub use time::{Bound, TimeField};

@@ -19,12 +19,15 @@
 //! object into the response in completion order, which put aliases out of query
 //! order. The root is always parallel; [`execute`] reorders it.
 
+pub mod budget;
+mod catalogue;
 mod guardrails;
 pub mod limits;
 pub mod mutation;
 mod notifications;
 mod objects;
 mod order;
+mod paging;
 mod plan;
 pub mod runs;
 mod summary;
@@ -42,9 +45,11 @@ use crate::explain;
 use crate::filter::Filter;
 use crate::store::Store;
 pub use guardrails::EvaluatedResource;
-use limits::{DOCUMENT, RegexBudget};
+use limits::DOCUMENT;
 pub use mutation::{Actor, Mutation, RunControl};
 use objects::{Control, Explanation, PolicyValue, Transition, Workload};
+pub use paging::{Cursor, Paging};
+use paging::{fetch_page, fetch_transitions, paged, parse_filter, unpaged};
 pub use runs::Caller;
 use turbot::Metadata;
 
@@ -53,7 +58,11 @@ pub type Rel04Schema = Schema<Root, Mutation, EmptySubscription>;
 /// The query root: rel04d's own fields and Guardrails' side by side.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct Root(Query, guardrails::GuardrailsQuery);
+pub struct Root(
+    Query,
+    guardrails::GuardrailsQuery,
+    catalogue::CatalogueQuery,
+);
 
 /// Items per page when the filter sets no `limit:`, and at most: per-item fields
 /// (policy values, mute history) cost a query each, so pages are bounded; `after`
@@ -118,122 +127,6 @@ fn internal(error: anyhow::Error) -> async_graphql::Error {
     }
 }
 
-/// Parses a filter and a cursor into the filter to run (one extra row, to learn
-/// whether there is a next page), the page size (at most `max_page`) and the
-/// offset. Regexes are counted against the request's budget before they are
-/// compiled, and compiled on a blocking thread: even bounded, compilation is CPU
-/// the async workers owe to other requests (and `/healthz`).
-async fn page_of(
-    ctx: &Context<'_>,
-    filter: Option<String>,
-    after: Option<&str>,
-    max_page: u32,
-) -> async_graphql::Result<(Filter, usize, usize)> {
-    let mut filter = parse_filter(ctx, filter).await?;
-    let offset = match after {
-        None => 0,
-        Some(cursor) => limits::parse_cursor(cursor).map_err(bad_filter)?,
-    };
-    let limit = filter.limit.unwrap_or(max_page).min(max_page) as usize;
-    filter.limit = Some(limit as u32 + 1);
-    Ok((filter, limit, offset))
-}
-
-/// Parses a filter within the request's regex budget (see [`page_of`]).
-async fn parse_filter(ctx: &Context<'_>, filter: Option<String>) -> async_graphql::Result<Filter> {
-    let text = filter.unwrap_or_default();
-    if let Some(budget) = ctx.data_opt::<RegexBudget>() {
-        budget
-            .spend(Filter::count_regexes(&text))
-            .map_err(bad_filter)?;
-    }
-    let parsed = tokio::task::spawn_blocking(move || Filter::parse(&text))
-        .await
-        .map_err(|e| internal(anyhow::anyhow!("filter parsing failed: {e}")))?;
-    parsed.map_err(|e| {
-        bad_filter(&e).extend_with(|_, x| {
-            x.set("position", e.position);
-            x.set("term", e.term.clone());
-        })
-    })
-}
-
-/// `filter` without its page: what `metadata { stats { total } }` counts.
-fn unpaged(filter: &Filter) -> Filter {
-    Filter {
-        limit: None,
-        sort: None,
-        ..filter.clone()
-    }
-}
-
-/// Where the next page starts, if there is one.
-#[derive(SimpleObject)]
-pub struct Paging {
-    /// Pass as `after` for the next page; null on the last page.
-    pub next: Option<String>,
-    pub limit: i32,
-}
-
-/// One page of rows, its paging, and the filter without its page terms.
-struct Fetched<T> {
-    rows: Vec<T>,
-    paging: Paging,
-    filter: Filter,
-}
-
-/// The page of what `list` finds for `filter` from the cursor `after` (at most
-/// `max_page` rows): the filter and cursor parsed within the request's budgets,
-/// one row more read than the page holds, to know whether another follows.
-async fn fetch_page<T>(
-    ctx: &Context<'_>,
-    filter: Option<String>,
-    after: Option<&str>,
-    max_page: u32,
-    list: impl AsyncFnOnce(&Store, &Filter, usize) -> anyhow::Result<Vec<T>>,
-) -> async_graphql::Result<Fetched<T>> {
-    let (filter, limit, offset) = page_of(ctx, filter, after, max_page).await?;
-    let rows = list(ctx.data::<Store>()?, &filter, offset)
-        .await
-        .map_err(internal)?;
-    let (rows, paging) = paged(rows, limit, offset);
-    Ok(Fetched {
-        rows,
-        paging,
-        filter: unpaged(&filter),
-    })
-}
-
-/// A page of transitions (rel04d's `transitions`, Guardrails' `notifications`).
-async fn fetch_transitions(
-    ctx: &Context<'_>,
-    filter: Option<String>,
-    after: Option<&str>,
-    max_page: u32,
-) -> async_graphql::Result<Fetched<crate::store::TransitionRow>> {
-    fetch_page(
-        ctx,
-        filter,
-        after,
-        max_page,
-        async |store, filter, offset| store.list_transitions_from(filter, offset).await,
-    )
-    .await
-}
-
-fn paged<T>(mut rows: Vec<T>, limit: usize, offset: usize) -> (Vec<T>, Paging) {
-    let more = rows.len() > limit;
-    rows.truncate(limit);
-    let next = more.then(|| format!("{:x}", offset + limit));
-    (
-        rows,
-        Paging {
-            next,
-            limit: limit as i32,
-        },
-    )
-}
-
 pub struct ControlPage {
     pub items: Vec<Control>,
     pub paging: Paging,
@@ -262,6 +155,41 @@ impl ControlPage {
     }
 }
 
+/// A page of controls matching `filter`, within `scope` when given (a
+/// resource's own `controls`).
+async fn controls_page(
+    ctx: &Context<'_>,
+    filter: Option<String>,
+    after: Cursor<'_>,
+    scope: Option<crate::filter::Scope>,
+) -> async_graphql::Result<ControlPage> {
+    let within = |filter: &Filter| {
+        let mut filter = filter.clone();
+        if let Some(scope) = &scope {
+            filter.terms.push(crate::filter::Term {
+                key: crate::filter::Key::Scope,
+                negated: false,
+                matcher: crate::filter::Matcher::Scopes(vec![scope.clone()]),
+                path: Vec::new(),
+            });
+        }
+        filter
+    };
+    let page = fetch_page(
+        ctx,
+        filter,
+        after,
+        MAX_PAGE,
+        async |store, filter, offset| store.list_controls_from(&within(filter), offset).await,
+    )
+    .await?;
+    Ok(ControlPage {
+        items: page.rows.into_iter().map(Control).collect(),
+        paging: page.paging,
+        filter: within(&page.filter),
+    })
+}
+
 #[derive(SimpleObject)]
 pub struct TransitionPage {
     pub items: Vec<Transition>,
@@ -274,7 +202,7 @@ pub struct Query;
 #[Object(serial, name = "Rel04dQuery")]
 impl Query {
     /// Controls matching `filter` (the `rel04d controls` grammar), one page at a time.
-    #[graphql(complexity = "limits::page_cost(filter.as_deref(), child_complexity)")]
+    #[graphql(complexity = "budget::item_cost(child_complexity)")]
     async fn controls(
         &self,
         ctx: &Context<'_>,
@@ -283,19 +211,13 @@ impl Query {
         #[graphql(desc = "Guardrails' name of `after`: the `paging.next` of the previous page.")]
         paging: Option<String>,
     ) -> async_graphql::Result<ControlPage> {
-        let page = fetch_page(
+        controls_page(
             ctx,
             filter,
-            after.or(paging).as_deref(),
-            MAX_PAGE,
-            async |store, filter, offset| store.list_controls_from(filter, offset).await,
+            Cursor::either(after.as_deref(), paging.as_deref()),
+            None,
         )
-        .await?;
-        Ok(ControlPage {
-            items: page.rows.into_iter().map(Control).collect(),
-            paging: page.paging,
-            filter: page.filter,
-        })
+        .await
     }
 
     /// The control of one workload (removed ones included).
@@ -313,14 +235,15 @@ impl Query {
     }
 
     /// Transitions matching `filter`, newest first unless sorted otherwise.
-    #[graphql(complexity = "limits::page_cost(filter.as_deref(), child_complexity)")]
+    #[graphql(complexity = "budget::item_cost(child_complexity)")]
     async fn transitions(
         &self,
         ctx: &Context<'_>,
         filter: Option<String>,
         after: Option<String>,
     ) -> async_graphql::Result<TransitionPage> {
-        let page = fetch_transitions(ctx, filter, after.as_deref(), MAX_PAGE).await?;
+        let page =
+            fetch_transitions(ctx, filter, Cursor::after(after.as_deref()), MAX_PAGE).await?;
         Ok(TransitionPage {
             items: page.rows.into_iter().map(Transition).collect(),
             paging: page.paging,

@@ -1,8 +1,12 @@
 //! `rel04d graphql`, like Guardrails' `turbot graphql`: a query (text or
 //! `--query FILE`), or the `controls` / `notifications` shortcuts that page
-//! through every match and print the items as JSON or YAML. Runs against the
-//! state database, no daemon needed; mutes and unmutes work, `runControl` needs
-//! the daemon and says so.
+//! through every match. As `turbot graphql` does, it prints the query's data
+//! (no `data` wrapper) as YAML unless `--format json`, the shortcuts as
+//! `controls: items: …`, and errors on stderr with a non-zero exit. `--output`
+//! selects on the connection (`'{ items { state } metadata { stats { total } } }'`)
+//! or, rel04d's extension, on each item (`'{ state reason }'`). Runs against
+//! the state database, no daemon needed; mutes and unmutes work, `runControl`
+//! needs the daemon and says so.
 
 use std::path::PathBuf;
 
@@ -27,7 +31,7 @@ pub struct GraphqlArgs {
     /// Variables as a JSON object.
     #[arg(long)]
     pub variables: Option<String>,
-    #[arg(long, value_enum, default_value = "json")]
+    #[arg(long, value_enum, default_value = "yaml")]
     pub format: Format,
 }
 
@@ -43,10 +47,11 @@ pub enum GraphqlList {
 pub struct ListArgs {
     #[arg(long, default_value = "")]
     pub filter: String,
-    /// The fields of each item, e.g. '{ state reason resource { turbot { title } } }'.
+    /// The selection on the list, e.g. '{ items { state reason } }', or on each
+    /// item, e.g. '{ state reason resource { turbot { title } } }'.
     #[arg(long, value_name = "SELECTION")]
     pub output: Option<String>,
-    #[arg(long, value_enum, default_value = "json")]
+    #[arg(long, value_enum, default_value = "yaml")]
     pub format: Format,
 }
 
@@ -66,12 +71,12 @@ pub async fn run(settings: &Settings, args: GraphqlArgs) -> anyhow::Result<()> {
     let schema = crate::graphql::schema(store, settings.policies.to_policy_set()?);
     match args.list {
         Some(GraphqlList::Controls(list)) => {
-            let items = list_all(&schema, "controls", CONTROL_FIELDS, &list).await?;
-            print(&Value::Array(items), list.format)
+            let page = list_all(&schema, "controls", CONTROL_FIELDS, &list).await?;
+            print(&json!({ "controls": page }), list.format)
         }
         Some(GraphqlList::Notifications(list)) => {
-            let items = list_all(&schema, "notifications", NOTIFICATION_FIELDS, &list).await?;
-            print(&Value::Array(items), list.format)
+            let page = list_all(&schema, "notifications", NOTIFICATION_FIELDS, &list).await?;
+            print(&json!({ "notifications": page }), list.format)
         }
         None => {
             let text = match (args.text, args.query) {
@@ -89,9 +94,11 @@ pub async fn run(settings: &Settings, args: GraphqlArgs) -> anyhow::Result<()> {
                 None => json!({}),
             };
             let response = execute(&schema, text, variables).await;
-            print(&serde_json::to_value(&response)?, args.format)?;
+            for error in &response.errors {
+                eprintln!("error: {}", error.message);
+            }
             anyhow::ensure!(response.errors.is_empty(), "the query returned errors");
-            Ok(())
+            print(&response.data.into_json()?, args.format)
         }
     }
 }
@@ -104,19 +111,56 @@ async fn execute(schema: &Rel04Schema, query: String, variables: Value) -> async
     crate::graphql::execute(schema, request).await
 }
 
-/// Every item of `field` matching the filter, following `paging.next`.
+/// Whether `selection` selects on the list (`{ items { … } }`, as
+/// `turbot graphql --output` does) rather than on each item.
+fn selects_the_list(selection: &str) -> bool {
+    use async_graphql::parser::types::{DocumentOperations, Selection};
+    let Ok(document) = async_graphql::parser::parse_query(format!("{{ list {selection} }}")) else {
+        return false;
+    };
+    let DocumentOperations::Single(operation) = &document.operations else {
+        return false;
+    };
+    let Some(Selection::Field(list)) = operation
+        .node
+        .selection_set
+        .node
+        .items
+        .first()
+        .map(|s| &s.node)
+    else {
+        return false;
+    };
+    list.node.selection_set.node.items.iter().any(|s| {
+        matches!(&s.node, Selection::Field(f)
+            if matches!(f.node.name.node.as_str(), "items" | "metadata" | "paging"))
+    })
+}
+
+/// The alias of the cursor `list_all` follows, taken out of what it prints.
+const CURSOR: &str = "rel04dNextPage";
+
+/// Every item of `field` matching the filter, following `paging.next`: the
+/// first page's selection with the items of all pages.
 async fn list_all(
     schema: &Rel04Schema,
     field: &str,
     default_fields: &str,
     list: &ListArgs,
-) -> anyhow::Result<Vec<Value>> {
-    let fields = list.output.as_deref().unwrap_or(default_fields);
+) -> anyhow::Result<Value> {
+    let selection = match list.output.as_deref() {
+        Some(output) if selects_the_list(output) => output.trim().to_owned(),
+        output => format!("{{ items {} }}", output.unwrap_or(default_fields)),
+    };
+    // The cursor rides along under an alias of our own, whatever the selection.
+    let inner = selection
+        .strip_suffix('}')
+        .context("--output must be a selection in braces")?;
     let query = format!(
         "query List($filter: String, $paging: String) {{ list: {field}(filter: $filter, paging: $paging) \
-         {{ items {fields} paging {{ next }} }} }}"
+         {inner} {CURSOR}: paging {{ next }} }} }}"
     );
-    let (mut items, mut paging) = (Vec::new(), Value::Null);
+    let (mut first, mut paging) = (Value::Null, Value::Null);
     loop {
         let variables = json!({ "filter": list.filter, "paging": paging });
         let response = execute(schema, query.clone(), variables).await;
@@ -124,13 +168,25 @@ async fn list_all(
             anyhow::bail!("{}", error.message);
         }
         let mut data = response.data.into_json()?;
-        let page = data["list"].take();
-        items.extend(page["items"].as_array().cloned().unwrap_or_default());
-        // A `limit:` in the filter is all the caller wants: one page.
-        if page["paging"]["next"].is_null() || list.filter.contains("limit:") {
-            return Ok(items);
+        let mut page = data["list"].take();
+        let next = page[CURSOR]["next"].take();
+        if let Some(fields) = page.as_object_mut() {
+            fields.remove(CURSOR);
         }
-        paging = page["paging"]["next"].clone();
+        match (&mut first, page["items"].as_array()) {
+            (Value::Null, _) => first = page,
+            (first, Some(items)) => {
+                if let Some(all) = first["items"].as_array_mut() {
+                    all.extend(items.iter().cloned());
+                }
+            }
+            _ => {}
+        }
+        // A `limit:` in the filter is all the caller wants: one page.
+        if next.is_null() || list.filter.contains("limit:") {
+            return Ok(first);
+        }
+        paging = next;
     }
 }
 

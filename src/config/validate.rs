@@ -87,7 +87,8 @@ pub(super) fn check(ok: bool, key: &str, message: &str) -> Result<(), ConfigErro
     }
 }
 
-fn is_region(region: &str) -> bool {
+/// An AWS region name: `us-east-1`, `us-gov-west-1`, … (also read by filters).
+pub(crate) fn is_region(region: &str) -> bool {
     let parts: Vec<&str> = region.split('-').collect();
     parts.len() >= 3
         && parts.iter().all(|p| {

@@ -5,8 +5,84 @@ use super::*;
 fn values(term: &Term) -> Vec<&str> {
     match &term.matcher {
         Matcher::AnyOf(values) => values.iter().map(String::as_str).collect(),
-        Matcher::Regex(_) => panic!("regex"),
+        other => panic!("not a value list: {other:?}"),
     }
+}
+
+#[test]
+fn resource_terms_scope_down_the_hierarchy() {
+    let f = Filter::parse(
+        "resource:'111122223333' resourceId:arn:aws::eu-west-1:111122223333,tmod:@turbot/turbot#/",
+    )
+    .unwrap();
+    assert_eq!(f.terms[0].key, Key::Scope);
+    let Matcher::Scopes(scopes) = &f.terms[1].matcher else {
+        panic!("{:?}", f.terms[1]);
+    };
+    assert_eq!(scopes[1], Scope::Everything);
+    let error = Filter::parse("resource:'182532796222472'").unwrap_err();
+    assert!(error.message.contains("\"182532796222472\""), "{error}");
+    // A regex still tests the workload's ARN and id.
+    assert_eq!(
+        Filter::parse("resource:/prod/").unwrap().terms[0].key,
+        Key::Resource
+    );
+}
+
+#[test]
+fn resource_types_are_the_workload_its_ancestors_or_an_error() {
+    let f = Filter::parse("resourceTypeId:tmod:@turbot/aws#/resource/types/aws").unwrap();
+    assert_eq!(values(&f.terms[0]), [CONTROL_TYPE]);
+    let f = Filter::parse("resourceTypeId:'tmod:@turbot/aws-s3#/resource/types/bucket'").unwrap();
+    assert_eq!(
+        values(&f.terms[0]),
+        ["tmod:@turbot/aws-s3#/resource/types/bucket"]
+    );
+    let error = Filter::parse("resourceTypeId:bucket").unwrap_err();
+    assert!(
+        error.message.contains("\"bucket\" is not a resource type"),
+        "{error}"
+    );
+}
+
+#[test]
+fn time_terms_and_public_sort_names() {
+    let now = "2026-03-10T12:00:00Z".parse().unwrap();
+    let f = Filter::parse_at(
+        "timestamp:>T-1d stateChangeTimestamp:>=2026-03-01,<2026-03-05 sort:-timestamp",
+        now,
+    )
+    .unwrap();
+    assert_eq!(f.terms[0].key, Key::Time(TimeField::Timestamp));
+    let Matcher::Times(bounds) = &f.terms[1].matcher else {
+        panic!("{:?}", f.terms[1]);
+    };
+    assert_eq!(bounds.len(), 2);
+    assert_eq!(f.sort.unwrap().field, "timestamp");
+    for (text, named) in [
+        ("timestamp:>T-1y", "\"T-1y\""),
+        ("createTimestamp:2026-01-01", "\"2026-01-01\""),
+        ("updateTimestamp:/2026/", "updateTimestamp takes no regex"),
+    ] {
+        let error = Filter::parse(text).unwrap_err();
+        assert!(error.message.contains(named), "{text}: {error}");
+    }
+}
+
+#[test]
+fn notification_types_and_actors() {
+    let f = Filter::parse("type:control_created,resource_updated,control actorIdentityId:-rel04d")
+        .unwrap();
+    assert_eq!(values(&f.terms[0]), ["control_created", "none", "control"]);
+    assert_eq!(f.terms[1].key, Key::Actor);
+    assert!(f.terms[1].negated);
+    let error = Filter::parse("notificationType:actorIdentityId:123").unwrap_err();
+    assert!(
+        error
+            .message
+            .contains("unknown notification type \"actorIdentityId:123\""),
+        "{error}"
+    );
 }
 
 #[test]
@@ -66,11 +142,11 @@ fn guardrails_spellings_are_accepted() {
     .unwrap();
     assert_eq!(f.terms[0].key, Key::ControlType);
     assert_eq!(values(&f.terms[0]), ["rel04"]);
-    assert_eq!(f.terms[1].key, Key::Resource);
-    assert_eq!(
-        values(&f.terms[1]),
-        ["arn:aws:wellarchitected:us-east-1:123456789012:workload/abc"]
-    );
+    assert_eq!(f.terms[1].key, Key::Scope);
+    assert!(matches!(
+        &f.terms[1].matcher,
+        Matcher::Scopes(s) if s == &[Scope::Workload("arn:aws:wellarchitected:us-east-1:123456789012:workload/abc".into())]
+    ));
 }
 
 #[test]
@@ -222,7 +298,7 @@ fn guardrails_spellings_parse_as_written() {
         ["wolf pack"],
         "single quotes like double"
     );
-    assert_eq!(f.sort.unwrap().field, "updated_at");
+    assert_eq!(f.sort.unwrap().field, "stateChangeTimestamp");
 
     let other = Filter::parse("resourceTypeId:tmod:@turbot/aws-s3#/resource/types/bucket").unwrap();
     assert_eq!(
@@ -230,15 +306,13 @@ fn guardrails_spellings_parse_as_written() {
         ["tmod:@turbot/aws-s3#/resource/types/bucket"]
     );
     let root = Filter::parse("resourceId:'tmod:@turbot/turbot#/'").unwrap();
-    assert_eq!(root.terms[0].key, Key::ControlType);
-    assert_eq!(
-        values(&root.terms[0]),
-        ["rel04"],
+    assert!(
+        matches!(&root.terms[0].matcher, Matcher::Scopes(s) if s == &[Scope::Everything]),
         "the root holds every workload"
     );
     let notes = Filter::parse("notificationType:control_updated sort:-timestamp").unwrap();
-    assert_eq!(values(&notes.terms[0]), ["rel04"]);
-    assert_eq!(notes.sort.unwrap().field, "occurred_at");
+    assert_eq!(values(&notes.terms[0]), ["control_updated"]);
+    assert_eq!(notes.sort.unwrap().field, "timestamp");
     let err = Filter::parse("$.turbot..tags:x").unwrap_err();
     assert!(err.message.contains("not a path"), "{err}");
 }

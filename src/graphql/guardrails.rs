@@ -6,7 +6,7 @@ use async_graphql::{Context, Object};
 use super::notifications::NotificationPage;
 use super::summary::{self, SummaryPage};
 use super::turbot::Resource;
-use super::{fetch_transitions, internal, limits, parse_filter, unpaged};
+use super::{Cursor, fetch_transitions, internal, limits, parse_filter, unpaged};
 
 /// Notifications per page at most: each item's `resource` is a query of its own.
 pub const NOTIFICATION_PAGE: u32 = 200;
@@ -53,16 +53,20 @@ impl GuardrailsQuery {
 
     /// Control history as Guardrails' notifications, newest first unless sorted
     /// otherwise: `notifications(filter: "notificationType:control controlTypeId:… sort:-timestamp")`.
-    #[graphql(
-        complexity = "limits::page_cost_of(filter.as_deref(), child_complexity, NOTIFICATION_PAGE)"
-    )]
+    #[graphql(complexity = "super::budget::item_cost(child_complexity)")]
     async fn notifications(
         &self,
         ctx: &Context<'_>,
         filter: Option<String>,
         paging: Option<String>,
     ) -> async_graphql::Result<NotificationPage> {
-        let page = fetch_transitions(ctx, filter, paging.as_deref(), NOTIFICATION_PAGE).await?;
+        let page = fetch_transitions(
+            ctx,
+            filter,
+            Cursor::paging(paging.as_deref()),
+            NOTIFICATION_PAGE,
+        )
+        .await?;
         Ok(NotificationPage {
             items: page.rows,
             paging: page.paging,

@@ -9,10 +9,6 @@ use async_graphql::parser::types::{
     SelectionSet,
 };
 
-use crate::filter::Filter;
-
-use super::MAX_PAGE;
-
 /// Complexity one request may reach. A list field costs its page size times its
 /// selection, so `controls { items { state } }` costs about 2,000 at the default
 /// page and aliases add up: this bounds the rows (and so the memory) of a response.
@@ -101,20 +97,6 @@ fn top_level_fields(document: &ExecutableDocument, set: &SelectionSet, depth: us
         .fold(0, usize::saturating_add)
 }
 
-/// The cost of a paged list field: its page size times what each item selects.
-pub fn page_cost(filter: Option<&str>, child_complexity: usize) -> usize {
-    page_cost_of(filter, child_complexity, MAX_PAGE)
-}
-
-/// [`page_cost`] for a list whose pages hold at most `max_page` items.
-pub fn page_cost_of(filter: Option<&str>, child_complexity: usize, max_page: u32) -> usize {
-    let page = filter
-        .and_then(Filter::requested_limit)
-        .unwrap_or(max_page)
-        .clamp(1, max_page) as usize;
-    1 + page.saturating_mul(child_complexity)
-}
-
 /// Regex terms left to this request; put into each request's data by the HTTP
 /// endpoint. Requests without one (the local CLI) are not limited.
 #[derive(Debug)]
@@ -145,7 +127,7 @@ impl RegexBudget {
 /// Cursors are the hexadecimal offsets `paged` writes: lowercase hex digits only,
 /// no sign, and small enough to be a SQL OFFSET (a signed 64-bit integer).
 pub fn parse_cursor(cursor: &str) -> Result<usize, String> {
-    let not_a_cursor = || format!("after: {cursor:?} is not a cursor from a previous page");
+    let not_a_cursor = || format!("{cursor:?} is not a cursor from a previous page");
     if cursor.is_empty()
         || cursor.len() > 15
         || !cursor
@@ -178,14 +160,6 @@ mod tests {
         ] {
             assert!(parse_cursor(bad).is_err(), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn page_cost_counts_the_page_size() {
-        assert_eq!(page_cost(None, 2), 2001);
-        assert_eq!(page_cost(Some("state:ok limit:10"), 2), 21);
-        assert_eq!(page_cost(Some("limit:100000"), 2), 2001);
-        assert_eq!(page_cost(Some("limit:0"), 2), 3);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use super::limits::DOCUMENT;
 use super::turbot::{ControlType, Metadata, Resource};
 use super::{Paging, internal};
 use crate::filter::{Filter, GUARDRAILS_CONTROL_TYPE};
+use crate::store::ACTOR;
 use crate::store::{Store, TransitionRow};
 
 pub struct NotificationPage {
@@ -44,9 +45,10 @@ impl Notification<'_> {
         self.0.id.to_string()
     }
     async fn notification_type(&self) -> &str {
-        match self.0.from_state {
-            None => "control_created",
-            Some(_) => "control_updated",
+        match (&self.0.from_state, self.0.to_state.as_str()) {
+            (None, _) => "control_created",
+            (Some(_), "removed") => "control_deleted",
+            (Some(_), _) => "control_updated",
         }
     }
     async fn timestamp(&self) -> &str {
@@ -60,8 +62,9 @@ impl Notification<'_> {
         };
         NotificationActor {
             identity: Identity {
+                title: title.clone(),
                 turbot: IdentityTurbot {
-                    id: "rel04d".to_owned(),
+                    id: ACTOR.to_owned(),
                     title,
                 },
             },
@@ -71,6 +74,9 @@ impl Notification<'_> {
         NotificationTurbot {
             id: self.0.id.to_string(),
             create_timestamp: self.0.occurred_at.clone(),
+            update_timestamp: self.0.occurred_at.clone(),
+            timestamp: self.0.occurred_at.clone(),
+            actor_identity_id: ACTOR.to_owned(),
             control_id: self.0.workload_id.clone(),
             resource_id: self.0.workload_id.clone(),
             control_type_id: GUARDRAILS_CONTROL_TYPE.to_owned(),
@@ -93,6 +99,11 @@ impl Notification<'_> {
             details: None,
             type_: None,
         })
+    }
+    /// Guardrails: the policy setting a `policy_setting_*` notification is
+    /// about. Every rel04d notification is a control's, so always null.
+    async fn policy_setting(&self) -> Option<PolicySetting> {
+        None
     }
     /// The workload, as the state database holds it now.
     #[graphql(complexity = "DOCUMENT + child_complexity")]
@@ -122,7 +133,15 @@ pub struct NotificationActor {
 
 #[derive(SimpleObject)]
 pub struct Identity {
+    pub title: String,
     pub turbot: IdentityTurbot,
+}
+
+/// The shape of Guardrails' `policySetting` (never present here).
+#[derive(SimpleObject)]
+pub struct PolicySetting {
+    pub value: Option<String>,
+    pub actor: Option<NotificationActor>,
 }
 
 #[derive(SimpleObject)]
@@ -135,6 +154,10 @@ pub struct IdentityTurbot {
 pub struct NotificationTurbot {
     pub id: String,
     pub create_timestamp: String,
+    /// A notification is one instant: all its timestamps are when it happened.
+    pub update_timestamp: String,
+    pub timestamp: String,
+    pub actor_identity_id: String,
     pub control_id: String,
     pub resource_id: String,
     pub control_type_id: String,

@@ -9,8 +9,7 @@ use super::turbot::{ControlType, ResourceType, Trunk};
 use crate::control::ControlState;
 use crate::store::ControlRow;
 
-const ACCOUNT_TYPE: &str = "tmod:@turbot/aws#/resource/types/account";
-const REGION_TYPE: &str = "tmod:@turbot/aws#/resource/types/region";
+use crate::filter::scope::{ACCOUNT_TYPE, REGION_TYPE};
 
 /// `summary { control { total alarm error invalid ok skipped tbd } }`.
 #[derive(SimpleObject, Clone, Copy, Default, Debug, PartialEq, Eq)]
@@ -26,7 +25,7 @@ pub struct StateCounts {
 
 impl StateCounts {
     /// Counts `rows` by state, leaving muted controls out.
-    fn of<'a>(rows: impl IntoIterator<Item = &'a ControlRow>) -> StateCounts {
+    pub fn of<'a>(rows: impl IntoIterator<Item = &'a ControlRow>) -> StateCounts {
         let mut counts = StateCounts::default();
         for row in rows.into_iter().filter(|r| !r.muted) {
             let slot = match row.state {

@@ -8,9 +8,10 @@
 
 use std::collections::BTreeMap;
 
-use async_graphql::{Json, Object, SimpleObject};
+use async_graphql::{Context, Json, Object, SimpleObject};
 
-use crate::filter::{GUARDRAILS_CONTROL_TYPE, GUARDRAILS_RESOURCE_TYPE};
+use crate::filter::scope::{ACCOUNT_TYPE, REGION_TYPE};
+use crate::filter::{GUARDRAILS_CONTROL_TYPE, GUARDRAILS_RESOURCE_TYPE, Scope};
 use crate::store::ControlRow;
 use crate::workload::Workload;
 
@@ -23,6 +24,7 @@ const CONTROL_TYPE_TRUNK: [&str; 5] = [
     "REL 04 How do you design interactions in a distributed system to prevent failures?",
 ];
 const CONTROL_TYPE_MOD: &str = "tmod:@turbot/aws-wellarchitected-framework";
+const IDENTITY_TYPE: &str = "tmod:@turbot/turbot-iam#/resource/types/turbotIdentity";
 
 /// A title, as trunk items carry it: `{ turbot { title } }`.
 #[derive(SimpleObject, Clone)]
@@ -68,9 +70,15 @@ pub struct ControlTurbot {
     pub id: String,
     pub resource_id: String,
     pub control_type_id: String,
+    /// When rel04d first recorded the control.
     pub create_timestamp: String,
     pub state_change_timestamp: String,
+    /// When it was last evaluated.
     pub update_timestamp: Option<String>,
+    /// The latest of the above (what `timestamp:` filters and sorts on).
+    pub timestamp: String,
+    /// rel04d, which records every control.
+    pub actor_identity_id: String,
 }
 
 impl ControlTurbot {
@@ -82,6 +90,8 @@ impl ControlTurbot {
             create_timestamp: row.created_at.clone(),
             state_change_timestamp: row.updated_at.clone(),
             update_timestamp: row.evaluated_at.clone(),
+            timestamp: row.evaluated_at.clone().unwrap_or(row.updated_at.clone()),
+            actor_identity_id: crate::store::ACTOR.to_owned(),
         }
     }
 }
@@ -102,6 +112,10 @@ impl ControlType {
     }
     async fn trunk(&self) -> Trunk {
         Trunk::of(&CONTROL_TYPE_TRUNK)
+    }
+    /// The resource types the control type runs on: the workload.
+    async fn targets(&self) -> Vec<&str> {
+        vec![GUARDRAILS_RESOURCE_TYPE]
     }
     async fn turbot(&self) -> ControlTypeTurbot {
         ControlTypeTurbot {
@@ -130,6 +144,18 @@ pub struct Resource {
     pub tags: BTreeMap<String, String>,
     /// The workload as the Tool described it, when it was described.
     pub data: Option<serde_json::Value>,
+    pub level: Level,
+}
+
+/// Where a resource sits in Guardrails' hierarchy (the root, Turbot, is no
+/// resource here: `resourceId:tmod:@turbot/turbot#/` scopes to everything).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    Account,
+    Region,
+    Workload,
+    /// rel04d itself, as Guardrails' `turbot://identity/turbot`.
+    Identity,
 }
 
 impl Resource {
@@ -151,6 +177,85 @@ impl Resource {
             region: row.region.clone(),
             tags,
             data,
+            level: Level::Workload,
+        }
+    }
+
+    /// An AWS account, as Guardrails names it: `arn:aws:::<account>`.
+    pub fn account(account: &str) -> Resource {
+        let id = format!("arn:aws:::{account}");
+        Resource {
+            arn: id.clone(),
+            id,
+            name: account.to_owned(),
+            account_id: account.to_owned(),
+            region: String::new(),
+            tags: BTreeMap::new(),
+            data: None,
+            level: Level::Account,
+        }
+    }
+
+    /// A region of an account: `arn:aws::<region>:<account>`.
+    pub fn region(account: &str, region: &str) -> Resource {
+        let id = format!("arn:aws::{region}:{account}");
+        Resource {
+            arn: id.clone(),
+            id,
+            name: region.to_owned(),
+            account_id: account.to_owned(),
+            region: region.to_owned(),
+            tags: BTreeMap::new(),
+            data: None,
+            level: Level::Region,
+        }
+    }
+
+    /// rel04d's own identity, the actor of every notification.
+    pub fn automation() -> Resource {
+        Resource {
+            id: crate::store::ACTOR.to_owned(),
+            arn: crate::filter::scope::AUTOMATION_IDENTITY.to_owned(),
+            name: crate::store::ACTOR.to_owned(),
+            account_id: String::new(),
+            region: String::new(),
+            tags: BTreeMap::new(),
+            data: None,
+            level: Level::Identity,
+        }
+    }
+
+    /// What this resource and everything below it is, as a filter scope.
+    pub fn scope(&self) -> Scope {
+        match self.level {
+            Level::Account => Scope::Account(self.account_id.clone()),
+            Level::Region => Scope::Region {
+                account: self.account_id.clone(),
+                region: self.region.clone(),
+            },
+            Level::Workload => Scope::Workload(self.arn.clone()),
+            Level::Identity => Scope::Actor,
+        }
+    }
+
+    fn type_uri(&self) -> (&'static str, &'static str) {
+        match self.level {
+            Level::Account => (ACCOUNT_TYPE, "Account"),
+            Level::Region => (REGION_TYPE, "Region"),
+            Level::Workload => (GUARDRAILS_RESOURCE_TYPE, "Workload"),
+            Level::Identity => (IDENTITY_TYPE, "Turbot Identity"),
+        }
+    }
+
+    /// The Tool's `UpdatedAt` of the workload, as described (RFC 3339 text or
+    /// epoch seconds, as the SDK's JSON gives it).
+    fn tool_updated_at(&self) -> Option<String> {
+        let at = self.data.as_ref()?.get("UpdatedAt")?;
+        match at {
+            serde_json::Value::String(text) => Some(text.clone()),
+            serde_json::Value::Number(n) => chrono::DateTime::from_timestamp(n.as_f64()? as i64, 0)
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
+            _ => None,
         }
     }
 
@@ -164,11 +269,12 @@ impl Resource {
             region: workload.region.clone(),
             tags: workload.tags.clone().unwrap_or_default(),
             data: workload.data.clone(),
+            level: Level::Workload,
         }
     }
 }
 
-#[Object]
+#[Object(serial)]
 impl Resource {
     async fn turbot(&self) -> ResourceTurbot {
         ResourceTurbot {
@@ -176,12 +282,50 @@ impl Resource {
             title: self.name.clone(),
             akas: vec![self.arn.clone()],
             tags: Json(self.tags.clone()),
-            resource_type_id: GUARDRAILS_RESOURCE_TYPE.to_owned(),
+            resource_type_id: self.type_uri().0.to_owned(),
+            create_timestamp: None,
+            update_timestamp: self.tool_updated_at(),
+            timestamp: self.tool_updated_at(),
+            actor_identity_id: None,
         }
     }
     /// Account > region > workload.
     async fn trunk(&self) -> Trunk {
-        Trunk::of(&[&self.account_id, &self.region, &self.name])
+        match self.level {
+            Level::Account => Trunk::of(&[&self.account_id]),
+            Level::Region => Trunk::of(&[&self.account_id, &self.region]),
+            Level::Workload => Trunk::of(&[&self.account_id, &self.region, &self.name]),
+            Level::Identity => Trunk::of(&[&self.name]),
+        }
+    }
+    /// Guardrails' top-level copy of `turbot.title`.
+    async fn title(&self) -> &str {
+        &self.name
+    }
+    /// Guardrails' top-level copy of `turbot.akas`.
+    async fn akas(&self) -> Vec<String> {
+        vec![self.arn.clone()]
+    }
+    /// Guardrails' resource metadata: rel04d keeps none, so null.
+    async fn metadata(&self) -> Option<Json<serde_json::Value>> {
+        None
+    }
+    /// The controls on this resource and below it, filtered and paged like
+    /// the root `controls`.
+    #[graphql(complexity = "super::budget::item_cost(child_complexity)")]
+    async fn controls(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<String>,
+        paging: Option<String>,
+    ) -> async_graphql::Result<super::ControlPage> {
+        super::controls_page(
+            ctx,
+            filter,
+            super::Cursor::paging(paging.as_deref()),
+            Some(self.scope()),
+        )
+        .await
     }
     /// The workload as GetWorkload describes it (AWS's field names); null when
     /// rel04d has not described it (it describes workloads when tag or
@@ -192,9 +336,10 @@ impl Resource {
     }
     #[graphql(name = "type")]
     async fn type_(&self) -> ResourceType {
+        let (uri, title) = self.type_uri();
         ResourceType {
-            uri: GUARDRAILS_RESOURCE_TYPE.to_owned(),
-            title: "Workload".to_owned(),
+            uri: uri.to_owned(),
+            title: title.to_owned(),
         }
     }
 }
@@ -206,6 +351,13 @@ pub struct ResourceTurbot {
     pub akas: Vec<String>,
     pub tags: Json<BTreeMap<String, String>>,
     pub resource_type_id: String,
+    /// Null: the Tool does not say when a workload was created.
+    pub create_timestamp: Option<String>,
+    /// The Tool's `UpdatedAt`, when rel04d has described the workload.
+    pub update_timestamp: Option<String>,
+    pub timestamp: Option<String>,
+    /// Null: who changed a workload is CloudTrail's to say, not the Tool's.
+    pub actor_identity_id: Option<String>,
 }
 
 #[derive(SimpleObject, Clone)]

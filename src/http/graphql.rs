@@ -17,7 +17,8 @@ use serde_json::json;
 
 use super::access::{self, Access};
 use super::admission::{Admission, Refused};
-use super::{MAX_QUERY_BYTES, bearer_matches, body, client_ip};
+use super::{MAX_QUERY_BYTES, body, client_ip, token_matches};
+use crate::graphql::budget::RowBudget;
 use crate::graphql::limits::{self, RegexBudget};
 use crate::graphql::{Actor, Caller, Rel04Schema};
 
@@ -61,7 +62,7 @@ pub async fn graphql(State(endpoint): State<Arc<Endpoint>>, request: Request) ->
         return error(StatusCode::NOT_FOUND, "OFF", why.clone());
     }
     if let Some(token) = &endpoint.token
-        && !bearer_matches(&parts.headers, token)
+        && !token_matches(&parts.headers, token)
     {
         return error(
             StatusCode::UNAUTHORIZED,
@@ -79,6 +80,7 @@ pub async fn graphql(State(endpoint): State<Arc<Endpoint>>, request: Request) ->
     let request = match parse(&body) {
         Ok(request) => request
             .data(RegexBudget::default())
+            .data(RowBudget::default())
             .data(Actor("graphql (HTTP)".to_owned()))
             .data(Caller(client_ip(&parts.extensions).to_string())),
         Err(message) => return error(StatusCode::BAD_REQUEST, "BAD_REQUEST", message),

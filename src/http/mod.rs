@@ -100,6 +100,11 @@ pub fn router(state: HttpState, listening_on: SocketAddr) -> Router {
         .with_state(state)
         .merge(pages)
         .route("/events", post(post_event).with_state(Arc::new(events)))
+        // Guardrails' path too, so its scripts need only a new host and key.
+        .route(
+            "/api/latest/graphql",
+            post(graphql::graphql).with_state(endpoint.clone()),
+        )
         .route("/graphql", post(graphql::graphql).with_state(endpoint))
         .layer(
             TraceLayer::new_for_http()
@@ -151,6 +156,36 @@ fn bearer_matches(headers: &HeaderMap, token: &SecretString) -> bool {
         .as_bytes()
         .ct_eq(token.expose_secret().as_bytes())
         .into()
+}
+
+/// Whether `headers` carry the GraphQL token: as a bearer token, or as the
+/// password of `Authorization: Basic base64(key:secret)`, the way Guardrails'
+/// scripts send an access key and secret (the key, the user part, is ignored).
+fn token_matches(headers: &HeaderMap, token: &SecretString) -> bool {
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(basic_password);
+    match basic {
+        Some(password) => password
+            .as_bytes()
+            .ct_eq(token.expose_secret().as_bytes())
+            .into(),
+        None => bearer_matches(headers, token),
+    }
+}
+
+/// The password of an `Authorization: Basic base64(user:password)` value.
+fn basic_password(value: &str) -> Option<String> {
+    let (scheme, credentials) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = data_encoding::BASE64
+        .decode(credentials.trim().as_bytes())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    Some(text.split_once(':')?.1.to_owned())
 }
 
 /// The credentials of an `Authorization: Bearer <token>` value. Auth schemes are
@@ -285,7 +320,36 @@ async fn post_event(State(endpoint): State<Arc<EventsEndpoint>>, request: Reques
 
 #[cfg(test)]
 mod tests {
-    use super::bearer_credentials;
+    use super::{basic_password, bearer_credentials, token_matches};
+    use axum::http::{HeaderMap, HeaderValue, header};
+    use secrecy::SecretString;
+
+    #[test]
+    fn guardrails_basic_credentials_carry_the_token_as_password() {
+        // base64("AKIAEXAMPLEKEY:s3cr3t-token")
+        let basic = format!(
+            "Basic {}",
+            data_encoding::BASE64.encode(b"AKIAEXAMPLEKEY:s3cr3t-token")
+        );
+        assert_eq!(basic_password(&basic).as_deref(), Some("s3cr3t-token"));
+        let token = SecretString::from("s3cr3t-token");
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::AUTHORIZATION, HeaderValue::from_str(value).unwrap());
+            token_matches(&headers, &token)
+        };
+        assert!(with(&basic));
+        assert!(with("Bearer s3cr3t-token"));
+        let wrong = format!("Basic {}", data_encoding::BASE64.encode(b"s3cr3t-token:x"));
+        for value in [
+            wrong.as_str(),
+            "Basic !!!",
+            "Basic czNjcjN0LXRva2Vu",
+            "Bearer x",
+        ] {
+            assert!(!with(value), "{value}");
+        }
+    }
 
     #[test]
     fn the_bearer_scheme_is_case_insensitive() {

@@ -35,7 +35,7 @@ pub use health::WriteHealth;
 pub use mutes::{MuteError, MuteEvent, MuteWords, check_mute};
 pub use outbox::{MAX_PUBLISH_ATTEMPTS, Notification, OutboxRow};
 pub use overview::SweepRow;
-pub use query::QueryError;
+pub use query::{ACTOR, QueryError};
 pub use rows::{ControlRow, JsonText, Mute, TransitionRow};
 pub use settle::{
     Decision as SettleDecision, RecentStep, SettleFacts, SettleRule, SettleStep, Settled, Undecided,

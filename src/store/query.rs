@@ -15,6 +15,9 @@ use super::Store;
 use super::rows::{CONTROL_COLUMNS, ControlRow, TRANSITION_COLUMNS, TransitionRow};
 use crate::filter::{self, Filter, Key, Matcher, Term};
 
+mod guardrails;
+pub use guardrails::ACTOR;
+
 /// Rows a regex filter may test in one query. Each costs up to
 /// [`crate::filter::MAX_REGEXES`] regex matches; past this the caller is asked to
 /// narrow the filter with value terms, which the database applies with indexes.
@@ -143,8 +146,10 @@ impl Table {
                 return format!("(workload_arn IN ({arns}) OR workload_id IN ({ids}))");
             }
             (_, Key::ControlType) => "control_type",
-            // Applied after the query (see `build`).
-            (_, Key::Data) => return "1 = 1".to_owned(),
+            (_, Key::Notification) => return guardrails::notification_kinds(self, values),
+            (_, Key::Actor) => return guardrails::actors(values).to_owned(),
+            // Applied after the query (see `build`); scopes and times are not value lists.
+            (_, Key::Data | Key::Scope | Key::Time(_)) => return "1 = 1".to_owned(),
         };
         format!("{column} IN ({})", list(binds))
     }
@@ -177,7 +182,7 @@ impl Fields for ControlRow {
             Key::Region => vec![&self.region],
             Key::Resource => vec![&self.workload_arn, &self.workload_id],
             Key::ControlType => vec![&self.control_type],
-            Key::Data => Vec::new(),
+            Key::Time(_) | Key::Notification | Key::Actor | Key::Scope | Key::Data => Vec::new(),
         }
     }
 
@@ -200,7 +205,7 @@ impl Fields for TransitionRow {
             Key::Region => vec![&self.region],
             Key::Resource => vec![&self.workload_arn, &self.workload_id],
             Key::ControlType => vec![&self.control_type],
-            Key::Data => Vec::new(),
+            Key::Time(_) | Key::Notification | Key::Actor | Key::Scope | Key::Data => Vec::new(),
         }
     }
 
@@ -225,8 +230,15 @@ fn build(
         match &term.matcher {
             Matcher::Regex(_) => regexes.push(term),
             Matcher::AnyOf(_) if term.key == Key::Data => regexes.push(term),
-            Matcher::AnyOf(values) => {
-                let condition = table.condition(term.key, values, &mut binds);
+            matcher => {
+                let condition = match (matcher, term.key) {
+                    (Matcher::Scopes(scopes), _) => guardrails::scopes(scopes, &mut binds),
+                    (Matcher::Times(bounds), Key::Time(field)) => {
+                        guardrails::times(table.time_column(field), bounds, &mut binds)
+                    }
+                    (Matcher::AnyOf(values), key) => table.condition(key, values, &mut binds),
+                    _ => return Err(QueryError(format!("{} takes no times", term.key))),
+                };
                 conditions.push(if term.negated {
                     format!("NOT {condition}")
                 } else {
@@ -240,7 +252,7 @@ fn build(
         t.key == Key::State
             && match &t.matcher {
                 Matcher::AnyOf(values) => values.iter().any(|s| s == "removed"),
-                Matcher::Regex(_) => true,
+                _ => true,
             }
     });
     if matches!(table, Table::Controls) && !asks_for_removed {
@@ -257,12 +269,17 @@ fn build(
     }
     let order = match &filter.sort {
         None => table.default_order().to_owned(),
-        Some(sort) if table.sortable().contains(&sort.field.as_str()) => {
-            table.sorted_by(&sort.field, sort.descending)
+        Some(sort)
+            if table.sortable().contains(&sort.field.as_str())
+                || table.public_sort_column(&sort.field).is_some() =>
+        {
+            let column = table.public_sort_column(&sort.field).unwrap_or(&sort.field);
+            table.sorted_by(column, sort.descending)
         }
         Some(sort) => {
             return Err(QueryError(format!(
-                "cannot sort {} by `{}`; sortable fields: {}",
+                "cannot sort {} by `{}`; sortable fields: {}, timestamp, stateChangeTimestamp, \
+                 createTimestamp, updateTimestamp",
                 table.name(),
                 sort.field,
                 table.sortable().join(", ")
@@ -371,75 +388,4 @@ impl Store {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn values_are_bound_never_spliced() {
-        let filter =
-            Filter::parse(r#"workload:"x' OR '1'='1" !state:ok,alarm account:1 limit:5"#).unwrap();
-        let (sql, binds, regexes) = build(Table::Controls, &filter, 0).unwrap();
-        assert!(!sql.contains("'1'"), "{sql}");
-        let injected = "x' OR '1'='1".to_owned();
-        assert_eq!(
-            binds,
-            [
-                injected.clone(),
-                injected,
-                "ok".into(),
-                "alarm".into(),
-                "1".into()
-            ]
-        );
-        assert!(regexes.is_empty());
-        assert!(
-            sql.contains("(workload_id IN ($1) OR workload_name IN ($2))"),
-            "{sql}"
-        );
-        assert!(sql.contains("NOT state IN ($3, $4)"), "{sql}");
-        assert!(sql.ends_with("LIMIT 5"), "{sql}");
-    }
-
-    #[test]
-    fn unknown_sort_fields_are_refused_with_the_choices() {
-        let filter = Filter::parse("sort:password").unwrap();
-        let err = build(Table::Controls, &filter, 0).unwrap_err();
-        assert!(
-            err.0
-                .contains("cannot sort controls by `password`; sortable fields: workload_id"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn a_descending_sort_reverses_the_whole_order_without_repeating_the_field() {
-        let order = |filter: &str, table| {
-            let (sql, _, _) = build(table, &Filter::parse(filter).unwrap(), 0).unwrap();
-            sql.split(" ORDER BY ").nth(1).unwrap().to_owned()
-        };
-        assert_eq!(
-            order("sort:-updated_at", Table::Controls),
-            "updated_at DESC, account_id DESC, region DESC, workload_name DESC, workload_arn DESC"
-        );
-        assert_eq!(
-            order("sort:region", Table::Controls),
-            "region ASC, account_id ASC, workload_name ASC, workload_arn ASC"
-        );
-        assert_eq!(
-            order("sort:trigger", Table::Transitions),
-            "\"trigger\" ASC, id ASC"
-        );
-        assert_eq!(order("", Table::Transitions), "id DESC");
-    }
-
-    #[test]
-    fn removed_controls_are_hidden_unless_asked_for() {
-        let (sql, _, _) = build(Table::Controls, &Filter::parse("").unwrap(), 0).unwrap();
-        assert!(sql.contains("removed_at IS NULL"));
-        let (sql, _, _) =
-            build(Table::Controls, &Filter::parse("state:removed").unwrap(), 0).unwrap();
-        assert!(!sql.contains("removed_at IS NULL"));
-        let (sql, _, _) = build(Table::Transitions, &Filter::parse("").unwrap(), 0).unwrap();
-        assert!(!sql.contains("removed_at"));
-    }
-}
+mod tests;

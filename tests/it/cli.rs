@@ -110,7 +110,7 @@ fn a_bad_filter_term_is_pointed_at() {
     assert!(!out.status.success());
     assert_eq!(
         stderr(&out).trim(),
-        "error: bad filter term 2 `colour:red`: unknown key `colour`; keys are state, workload, account, region, resource, controlType, sort, limit, $.path (and Guardrails' controlTypeId, controlTypeLevel, resourceId, resourceTypeId, notificationType)"
+        "error: bad filter term 2 `colour:red`: unknown key `colour`; keys are state, workload, account, region, resource, controlType, sort, limit, $.path, timestamp, stateChangeTimestamp, createTimestamp, updateTimestamp (and Guardrails' controlTypeId, resourceId, resourceTypeId, resourceType, controlCategoryId, policyTypeId, resourceCategoryId, controlCategory, policyType, resourceCategory, notificationType, type, actorIdentityId, and the *Level keys)"
     );
     // Query commands need the schema but never create it (nor the file).
     let out = cli(&["history", "--database-url", &url], &[]);

@@ -239,7 +239,7 @@ async fn malformed_filters_and_queries_get_errors_that_point_at_the_problem() {
     let error = &body["errors"][0];
     assert_eq!(
         error["message"],
-        "bad filter term 2 `colour:red`: unknown key `colour`; keys are state, workload, account, region, resource, controlType, sort, limit, $.path (and Guardrails' controlTypeId, controlTypeLevel, resourceId, resourceTypeId, notificationType)"
+        "bad filter term 2 `colour:red`: unknown key `colour`; keys are state, workload, account, region, resource, controlType, sort, limit, $.path, timestamp, stateChangeTimestamp, createTimestamp, updateTimestamp (and Guardrails' controlTypeId, resourceId, resourceTypeId, resourceType, controlCategoryId, policyTypeId, resourceCategoryId, controlCategory, policyType, resourceCategory, notificationType, type, actorIdentityId, and the *Level keys)"
     );
     assert_eq!(error["extensions"]["position"], 2);
     assert_eq!(error["extensions"]["term"], "colour:red");
@@ -409,18 +409,14 @@ async fn explain_and_policy_values_name_their_sources_on_both_surfaces() {
         &[
             "graphql",
             "{ control(workloadId: \"nope\") { state } controls(filter: \"state:ok\") { items { workloadName } } }",
+            "--format",
+            "json",
         ],
     );
     assert!(ok);
     let printed: Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(printed["data"]["control"], Value::Null);
-    assert_eq!(
-        printed["data"]["controls"]["items"]
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
+    assert_eq!(printed["control"], Value::Null);
+    assert_eq!(printed["controls"]["items"].as_array().unwrap().len(), 2);
     let (_, _, ok) = cli(&database_url(&d), &["graphql", "{ nope }"]);
     assert!(!ok, "a query with errors exits non-zero");
     d.stop().await;

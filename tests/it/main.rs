@@ -22,6 +22,8 @@ mod faults;
 mod flapping;
 mod graphql;
 mod guardrails;
+mod guardrails_cli;
+mod guardrails_samples;
 mod hostile;
 mod http_events;
 mod module_graph;
