@@ -70,13 +70,19 @@ impl AccountRegion {
     }
 
     /// Starts the workers; they stop once the queue is closed and their current
-    /// evaluation is recorded.
+    /// evaluation is recorded. A worker whose evaluation panics is replaced (see
+    /// [`crate::shutdown::replace_on_panic`]): the panic is one workload's bug, so
+    /// that workload's requesters get an error and it is evaluated again on its
+    /// next trigger, while the scope keeps all its workers.
     pub fn spawn_workers(self: &Arc<Self>, reconciler: Arc<Reconciler>) -> Vec<JoinHandle<()>> {
         (0..self.concurrency)
             .map(|_| {
                 let scope = self.clone();
                 let reconciler = reconciler.clone();
-                tokio::spawn(async move { scope.work(&reconciler).await })
+                tokio::spawn(async move {
+                    let name = format!("worker of {}", scope.key());
+                    crate::shutdown::replace_on_panic(&name, || scope.work(&reconciler)).await
+                })
             })
             .collect()
     }
@@ -86,19 +92,21 @@ impl AccountRegion {
             key: &self.spec.key,
             wa: &self.wa,
         };
-        while let Some(job) = self.queue.pop().await {
-            // Boxed: an evaluation's future is ~11 KiB (the SDK calls, the store's
-            // transaction), and every scope keeps `max_concurrency` workers. Inline,
-            // 100 idle scopes of 32 workers held 37 MiB; boxed, only evaluations in
-            // flight hold it.
-            let workload_id = job.workload_id().to_owned();
-            let evaluation = Box::pin(reconciler.reconcile(&scope, job));
-            let result = evaluation.await.map_err(|error| {
-                tracing::error!(scope = %self.spec.key, workload_id, error = format!("{error:#}"), "evaluation not recorded");
-                format!("{error:#}")
-            });
-            self.queue.complete(&workload_id, result);
-        }
+        self.queue
+            .serve(|job| async {
+                let workload_id = job.workload_id().to_owned();
+                // Boxed: an evaluation's future is ~11 KiB (the SDK calls, the store's
+                // transaction), and every scope keeps `max_concurrency` workers. Inline,
+                // 100 idle scopes of 32 workers held 37 MiB; boxed, only evaluations in
+                // flight hold it.
+                let evaluation = Box::pin(reconciler.reconcile(&scope, job));
+                evaluation.await.map_err(|error| {
+                    let error = crate::display::chain(&error).to_string();
+                    tracing::error!(scope = %self.spec.key, workload_id, error, "evaluation not recorded");
+                    error
+                })
+            })
+            .await
     }
 }
 
@@ -119,10 +127,56 @@ pub async fn save_learned_rates(
             if let Err(error) = scope.save_learned_rate(&store).await {
                 tracing::warn!(
                     scope = scope.key(),
-                    error = format!("{error:#}"),
+                    error = crate::display::chain(&error).to_string(),
                     "cannot save the learned request rate"
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An evaluation that panics: its requesters get an error, its worker is
+    /// replaced and keeps serving, and the workload's next trigger evaluates it.
+    #[tokio::test(start_paused = true)]
+    async fn a_worker_whose_evaluation_panics_is_replaced_and_the_workload_runs_again() {
+        use crate::queue::{ABANDONED, Job, Target, WorkQueue};
+        use crate::workload::Trigger;
+        use std::sync::atomic::{AtomicU32, Ordering};
+
+        let job = |id: &str| Job {
+            target: Target::Id(id.to_owned()),
+            trigger: Trigger::Manual,
+        };
+        let queue = Arc::new(WorkQueue::<u32>::new());
+        let evaluations = Arc::new(AtomicU32::new(0));
+        // One worker, so the later jobs prove it was replaced.
+        let worker = {
+            let (queue, evaluations) = (queue.clone(), evaluations.clone());
+            tokio::spawn(async move {
+                crate::shutdown::replace_on_panic("worker", || {
+                    queue.serve(|job| {
+                        let n = evaluations.fetch_add(1, Ordering::SeqCst);
+                        async move {
+                            if n == 0 {
+                                panic!("evaluation bug on {}", job.workload_id());
+                            }
+                            Ok(n)
+                        }
+                    })
+                })
+                .await
+            })
+        };
+        let first = queue.push(job("w1"));
+        let other = queue.push(job("w2"));
+        assert_eq!(first.await.unwrap(), Err(ABANDONED.to_owned()));
+        assert_eq!(other.await.unwrap(), Ok(1), "the replacement serves");
+        assert_eq!(queue.push(job("w1")).await.unwrap(), Ok(2), "not stuck");
+        queue.close();
+        worker.await.unwrap();
     }
 }
