@@ -79,25 +79,7 @@ impl Daemon {
             Some(setup) => setup,
             None => aws::AwsSetup::from_env(&settings.aws).await,
         };
-        let specs = aws::scope_specs(&settings.aws, setup.sdk.region().map(|r| r.as_ref()))?;
-        let mut scopes = Vec::new();
-        let in_flight = Arc::new(Semaphore::new(wellarchitected::CALLS_IN_FLIGHT));
-        for spec in specs {
-            let config = setup.scope_config(&spec).await;
-            let limiter = rate_limiter(&settings.aws, &store, &spec).await;
-            let wa = WellArchitected::new(
-                setup.wellarchitected(&config),
-                limiter,
-                in_flight.clone(),
-                settings.aws.max_attempts,
-                metrics.clone(),
-            );
-            scopes.push(Arc::new(AccountRegion::new(
-                spec,
-                wa,
-                settings.aws.max_concurrency,
-            )));
-        }
+        let scopes = account_regions(&settings, &setup, &store, &metrics).await?;
         let sweeper = Arc::new(Sweeper {
             store: store.clone(),
             replica_id: replica_id.clone(),
@@ -233,7 +215,7 @@ impl Daemon {
     async fn release_leases(&self) {
         if let Err(error) = self.store.release_all(&self.replica_id).await {
             tracing::warn!(
-                error = format!("{error:#}"),
+                error = crate::display::chain(&error).to_string(),
                 "cannot release leases; they expire by themselves"
             );
         }
@@ -375,7 +357,7 @@ impl Daemon {
                     Ok(_) => {}
                     Err(error) => {
                         tracing::warn!(
-                            error = format!("{error:#}"),
+                            error = crate::display::chain(&error).to_string(),
                             "notifications left in the outbox"
                         );
                         return;
@@ -424,6 +406,38 @@ impl Daemon {
     }
 }
 
+/// One [`AccountRegion`] per configured account-region, each with its Tool
+/// client and rate limit (resuming a learned rate from `store`, which is only
+/// read). The daemon builds its scopes with it, and so does `enforce --plan`,
+/// which reads the Tool but runs nothing else of the daemon.
+pub async fn account_regions(
+    settings: &Settings,
+    setup: &aws::AwsSetup,
+    store: &Store,
+    metrics: &Arc<Metrics>,
+) -> anyhow::Result<Vec<Arc<AccountRegion>>> {
+    let specs = aws::scope_specs(&settings.aws, setup.sdk.region().map(|r| r.as_ref()))?;
+    let mut scopes = Vec::new();
+    let in_flight = Arc::new(Semaphore::new(wellarchitected::CALLS_IN_FLIGHT));
+    for spec in specs {
+        let config = setup.scope_config(&spec).await;
+        let limiter = rate_limiter(&settings.aws, store, &spec).await;
+        let wa = WellArchitected::new(
+            setup.wellarchitected(&config),
+            limiter,
+            in_flight.clone(),
+            settings.aws.max_attempts,
+            metrics.clone(),
+        );
+        scopes.push(Arc::new(AccountRegion::new(
+            spec,
+            wa,
+            settings.aws.max_concurrency,
+        )));
+    }
+    Ok(scopes)
+}
+
 /// This daemon's name in leases and claims: host and pid, unique among the
 /// processes alive at one time, and the same again when a container restarts
 /// (same host name, pid 1) — so a restart after a crash takes over its own
@@ -459,7 +473,7 @@ async fn rate_limiter(
                 .learned_rate(spec.account_label(), &spec.region)
                 .await
                 .unwrap_or_else(|error| {
-                    tracing::warn!(scope = %spec.key, error = format!("{error:#}"), "cannot read the learned request rate; learning it again");
+                    tracing::warn!(scope = %spec.key, error = crate::display::chain(&error).to_string(), "cannot read the learned request rate; learning it again");
                     None
                 })
         }
