@@ -130,7 +130,16 @@ async fn closing_wakes_idle_workers() {
     assert!(worker.await.unwrap());
 }
 
-#[tokio::test]
+/// Waits for a requester's answer; on a paused clock, a missing answer fails
+/// at once instead of hanging the test.
+async fn answer<T>(rx: oneshot::Receiver<Done<T>>) -> Done<T> {
+    tokio::time::timeout(std::time::Duration::from_secs(60), rx)
+        .await
+        .expect("the requester was never answered")
+        .unwrap()
+}
+
+#[tokio::test(start_paused = true)]
 async fn an_evaluation_dropped_without_a_result_answers_its_requesters_and_frees_the_workload() {
     let queue: WorkQueue<u32> = WorkQueue::new();
     let first = queue.push(event("w1", "e1"));
@@ -138,21 +147,21 @@ async fn an_evaluation_dropped_without_a_result_answers_its_requesters_and_frees
     // A request during the run: the dropped evaluation must not swallow it.
     let during = queue.push(event("w1", "e2"));
     drop(running);
-    assert_eq!(first.await.unwrap(), Err(ABANDONED.to_owned()));
+    assert_eq!(answer(first).await, Err(ABANDONED.to_owned()));
     let (rerun, running) = queue.pop().await.unwrap();
     assert_eq!(rerun.trigger, Trigger::Event("e2".into()));
     running.complete(Ok(3));
-    assert_eq!(during.await.unwrap(), Ok(3));
+    assert_eq!(answer(during).await, Ok(3));
     assert!(queue.is_empty());
 
     // The next trigger queues the workload again, and it is evaluated.
     let again = queue.push(listed("w1"));
     let (_, running) = queue.pop().await.unwrap();
     running.complete(Ok(4));
-    assert_eq!(again.await.unwrap(), Ok(4));
+    assert_eq!(answer(again).await, Ok(4));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_panicking_evaluation_answers_its_requesters_with_an_error() {
     let queue = std::sync::Arc::new(WorkQueue::<u32>::new());
     let requested = queue.push(listed("w1"));
@@ -164,6 +173,6 @@ async fn a_panicking_evaluation_answers_its_requesters_with_an_error() {
         })
     };
     assert!(worker.await.unwrap_err().is_panic());
-    assert_eq!(requested.await.unwrap(), Err(ABANDONED.to_owned()));
+    assert_eq!(answer(requested).await, Err(ABANDONED.to_owned()));
     assert!(queue.is_empty(), "nothing left running");
 }

@@ -88,6 +88,17 @@ async fn names_with_control_characters_are_escaped_in_every_human_output() {
     assert_eq!(raw_controls(&plan), Vec::<char>::new(), "{plan:?}");
     assert_eq!(plan.lines().count(), TERMINAL_NAMES.len() + 1, "{plan}");
 
+    // Errors that echo what was asked are escaped too.
+    let out = rel04d()
+        .args(["explain", "--workload", "x\u{1b}[2J\u{202e}y"])
+        .env("REL04D__DATABASE__URL", &env.database_url)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert_eq!(raw_controls(&err), Vec::<char>::new(), "{err:?}");
+    assert!(err.contains("x\\u{1b}[2J\\u{202e}y"), "{err}");
+
     // Machine formats keep the name exact.
     let json: Vec<serde_json::Value> =
         serde_json::from_str(&run(&["controls", "--output", "json"])).unwrap();
