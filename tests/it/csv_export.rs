@@ -43,6 +43,15 @@ fn read_csv(text: &str) -> Vec<Vec<String>> {
     records
 }
 
+/// `rel04d <command> --output csv` on `env`'s database, read back.
+fn export(env: &TestEnv, command: &str) -> Vec<Vec<String>> {
+    read_csv(&stdout_of(
+        rel04d()
+            .args([command, "--output", "csv"])
+            .env("REL04D__DATABASE__URL", &env.database_url),
+    ))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn controls_and_history_export_every_row_as_rfc_4180() {
     const WORKLOADS: usize = 130;
@@ -62,13 +71,7 @@ async fn controls_and_history_export_every_row_as_rfc_4180() {
     }
     let env = TestEnv::start(sim, &format!("[policies.global]\n{ALL_TRUE}\n")).await;
     env.sweep().await;
-    let export = |command: &str| {
-        read_csv(&stdout_of(
-            rel04d()
-                .args([command, "--output", "csv"])
-                .env("REL04D__DATABASE__URL", &env.database_url),
-        ))
-    };
+    let export = |command| export(&env, command);
 
     let controls = export("controls");
     assert_eq!(controls[0][..3], ["state", "muted", "workload_name"]);
@@ -113,13 +116,7 @@ async fn cells_that_would_run_as_formulas_are_exported_as_text() {
     }
     let env = TestEnv::start(sim, &format!("[policies.global]\n{ALL_TRUE}\n")).await;
     env.sweep().await;
-    let export = |command: &str| {
-        read_csv(&stdout_of(
-            rel04d()
-                .args([command, "--output", "csv"])
-                .env("REL04D__DATABASE__URL", &env.database_url),
-        ))
-    };
+    let export = |command| export(&env, command);
     let controls = export("controls");
     assert_eq!(controls.len(), FORMULA_NAMES.len() + 1);
     for name in FORMULA_NAMES {

@@ -40,6 +40,16 @@ fn run(args: &[String], database_url: &str, tool: &str) -> Output {
         .expect("run rel04d")
 }
 
+/// Runs every read-only command on `url` (a database without rel04d's schema),
+/// each refused with `why`.
+fn each_refused(url: &str, why: &str) {
+    for args in read_only_commands("w-1") {
+        let out = run(&args, url, "http://127.0.0.1:1");
+        assert!(!out.status.success(), "{args:?}: {}", said(&out));
+        assert!(said(&out).contains(why), "{args:?}: {}", said(&out));
+    }
+}
+
 /// One workload swept into `env`'s database.
 async fn swept() -> (TestEnv, String) {
     let sim = Simulator::new(REGION);
@@ -87,16 +97,8 @@ fn read_only_commands_never_create_a_missing_database_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("missing.db");
     let url = format!("sqlite://{}?mode=rwc", path.display());
-    for args in read_only_commands("w-1") {
-        let out = run(&args, &url, "http://127.0.0.1:1");
-        assert!(!out.status.success(), "{args:?}: {}", said(&out));
-        assert!(
-            said(&out).contains("does not exist"),
-            "{args:?}: {}",
-            said(&out)
-        );
-        assert!(!path.exists(), "{args:?} created {}", path.display());
-    }
+    each_refused(&url, "does not exist");
+    assert!(!path.exists(), "created {}", path.display());
 }
 
 /// A database one migration behind this build (an older daemon's): read-only
@@ -139,15 +141,7 @@ async fn read_only_commands_create_no_tables_in_an_empty_database() {
     if let Some(path) = url.strip_prefix("sqlite://") {
         std::fs::File::create(path.split('?').next().unwrap()).unwrap();
     }
-    for args in read_only_commands("w-1") {
-        let out = run(&args, &url, "http://127.0.0.1:1");
-        assert!(!out.status.success(), "{args:?}: {}", said(&out));
-        assert!(
-            said(&out).contains("no rel04d tables"),
-            "{args:?}: {}",
-            said(&out)
-        );
-    }
+    each_refused(&url, "no rel04d tables");
     let db = db::Db::connect(&url).await;
     assert_eq!(
         db.count("SELECT COUNT(*) FROM _sqlx_migrations").await,
@@ -169,29 +163,30 @@ fn every_in_memory_database_url_is_refused_by_every_command() {
         "sqlite://file::memory:?cache=shared",
         "sqlite:",
     ] {
-        for command in [&["check-config"][..], &["controls"], &["migrate"]] {
-            let out = rel04d()
-                .args(["--database-url", url])
-                .args(command)
-                .output()
-                .unwrap();
+        // Given by flag to any command, or by the configuration.
+        let flagged = |command: &str| {
+            let mut rel04d = rel04d();
+            rel04d.args(["--database-url", url, command]);
+            (rel04d, "--database-url")
+        };
+        let configured = || {
+            let mut rel04d = rel04d();
+            rel04d.arg("check-config").env("REL04D__DATABASE__URL", url);
+            (rel04d, "database.url")
+        };
+        for (mut command, key) in [
+            flagged("check-config"),
+            flagged("controls"),
+            flagged("migrate"),
+            configured(),
+        ] {
+            let out = command.output().unwrap();
             assert!(!out.status.success(), "{command:?} accepted {url}");
             assert!(
-                said(&out).contains("configuration key `--database-url`"),
-                "{command:?} {url}: {}",
+                said(&out).contains(&format!("configuration key `{key}`")),
+                "{command:?}: {}",
                 said(&out)
             );
         }
-        let out = rel04d()
-            .arg("check-config")
-            .env("REL04D__DATABASE__URL", url)
-            .output()
-            .unwrap();
-        assert!(!out.status.success(), "check-config accepted {url}");
-        assert!(
-            said(&out).contains("configuration key `database.url`"),
-            "{url}: {}",
-            said(&out)
-        );
     }
 }
