@@ -8,15 +8,17 @@ mod run;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::oneshot;
+use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::aws::ScopeSpec;
+use crate::aws::{self, ScopeSpec};
+use crate::config::{RequestRate, Settings};
+use crate::metrics::Metrics;
 use crate::queue::{Done, Job, WorkQueue};
 use crate::reconcile::{Reconciled, Reconciler, ScopeRef};
 use crate::shutdown::CancellationToken;
 use crate::store::Store;
-use crate::wellarchitected::WellArchitected;
+use crate::wellarchitected::{self, RateLimiter, WellArchitected};
 pub use run::ScopeRunner;
 
 /// How often a changed learned rate is written, at most (and at each sweep's end).
@@ -133,6 +135,65 @@ pub async fn save_learned_rates(
             }
         }
     }
+}
+
+/// One [`AccountRegion`] per configured account-region, each with its Tool
+/// client and rate limit (resuming a learned rate from `store`, which is only
+/// read). The daemon builds its scopes with it, and so does `enforce --plan`,
+/// which reads the Tool but runs nothing else of the daemon.
+pub async fn configured(
+    settings: &Settings,
+    setup: &aws::AwsSetup,
+    store: &Store,
+    metrics: &Arc<Metrics>,
+) -> anyhow::Result<Vec<Arc<AccountRegion>>> {
+    let specs = aws::scope_specs(&settings.aws, setup.sdk.region().map(|r| r.as_ref()))?;
+    let mut scopes = Vec::new();
+    let in_flight = Arc::new(Semaphore::new(wellarchitected::CALLS_IN_FLIGHT));
+    for spec in specs {
+        let config = setup.scope_config(&spec).await;
+        let limiter = rate_limiter(&settings.aws, store, &spec).await;
+        let wa = WellArchitected::new(
+            setup.wellarchitected(&config),
+            limiter,
+            in_flight.clone(),
+            settings.aws.max_attempts,
+            metrics.clone(),
+        );
+        scopes.push(Arc::new(AccountRegion::new(
+            spec,
+            wa,
+            settings.aws.max_concurrency,
+        )));
+    }
+    Ok(scopes)
+}
+
+/// The rate limit of one account-region: fixed, or adaptive resuming from the
+/// rate it learned before (by this replica or another). An unreadable learned
+/// rate only means learning again.
+async fn rate_limiter(
+    aws: &crate::config::AwsSettings,
+    store: &Store,
+    spec: &aws::ScopeSpec,
+) -> RateLimiter {
+    let learned = match aws.max_requests_per_second {
+        RequestRate::Fixed(_) => None,
+        RequestRate::Auto => {
+            store
+                .learned_rate(spec.account_label(), &spec.region)
+                .await
+                .unwrap_or_else(|error| {
+                    tracing::warn!(scope = %spec.key, error = crate::display::chain(&error).to_string(), "cannot read the learned request rate; learning it again");
+                    None
+                })
+        }
+    };
+    RateLimiter::from_settings(
+        aws.max_requests_per_second,
+        aws.max_requests_per_second_ceiling,
+        learned,
+    )
 }
 
 #[cfg(test)]

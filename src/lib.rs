@@ -43,7 +43,7 @@
 //! | [`filter`] | the filter grammar shared by the CLI and GraphQL |
 //! | [`display`] | text others control made safe for terminals; error chains told once |
 //! | [`config`], [`telemetry`], [`metrics`], [`aws`] | settings, logging, Prometheus registry, SDK set-up |
-//! | [`shutdown`] | one cancellation token and task tracker for every task; a task that dies stops the daemon |
+//! | [`shutdown`] | one cancellation token and task tracker for every task; a task that dies stops the daemon; an evaluation worker that panics is replaced |
 //! | [`startup`], [`cli`], [`demo`] | wiring, commands and the demo (against the simulator crate, `crates/wa-simulator`, behind the default `simulator` feature) |
 pub mod account_region;
 pub mod aws;

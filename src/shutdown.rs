@@ -7,6 +7,9 @@
 //! which one, and cancels everything, so the process exits non-zero and its
 //! supervisor (ECS, systemd, Kubernetes) restarts it instead of leaving a daemon
 //! running half-alive.
+//!
+//! Evaluation workers are the exception ([`replace_on_panic`]): a panic there is
+//! one workload's bug, so the worker is replaced and the daemon keeps serving.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};

@@ -14,12 +14,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use anyhow::Context;
 use futures::future::join_all;
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::account_region::{self, AccountRegion};
 use crate::aws;
-use crate::config::{RequestRate, Settings};
+use crate::config::Settings;
 use crate::control::PolicySet;
 use crate::events::EventHandler;
 use crate::events::inbox::InboxProcessor;
@@ -34,7 +34,6 @@ use crate::shutdown::{DRAIN_TIMEOUT, Supervisor};
 use crate::status::Status;
 use crate::store::{Backend, Store};
 use crate::sweep::SweepReport;
-use crate::wellarchitected::{self, RateLimiter, WellArchitected};
 use crate::workload::Trigger;
 
 /// The assembled daemon: store, evaluator and one [`AccountRegion`] per account-region.
@@ -79,7 +78,7 @@ impl Daemon {
             Some(setup) => setup,
             None => aws::AwsSetup::from_env(&settings.aws).await,
         };
-        let scopes = account_regions(&settings, &setup, &store, &metrics).await?;
+        let scopes = account_region::configured(&settings, &setup, &store, &metrics).await?;
         let sweeper = Arc::new(Sweeper {
             store: store.clone(),
             replica_id: replica_id.clone(),
@@ -406,38 +405,6 @@ impl Daemon {
     }
 }
 
-/// One [`AccountRegion`] per configured account-region, each with its Tool
-/// client and rate limit (resuming a learned rate from `store`, which is only
-/// read). The daemon builds its scopes with it, and so does `enforce --plan`,
-/// which reads the Tool but runs nothing else of the daemon.
-pub async fn account_regions(
-    settings: &Settings,
-    setup: &aws::AwsSetup,
-    store: &Store,
-    metrics: &Arc<Metrics>,
-) -> anyhow::Result<Vec<Arc<AccountRegion>>> {
-    let specs = aws::scope_specs(&settings.aws, setup.sdk.region().map(|r| r.as_ref()))?;
-    let mut scopes = Vec::new();
-    let in_flight = Arc::new(Semaphore::new(wellarchitected::CALLS_IN_FLIGHT));
-    for spec in specs {
-        let config = setup.scope_config(&spec).await;
-        let limiter = rate_limiter(&settings.aws, store, &spec).await;
-        let wa = WellArchitected::new(
-            setup.wellarchitected(&config),
-            limiter,
-            in_flight.clone(),
-            settings.aws.max_attempts,
-            metrics.clone(),
-        );
-        scopes.push(Arc::new(AccountRegion::new(
-            spec,
-            wa,
-            settings.aws.max_concurrency,
-        )));
-    }
-    Ok(scopes)
-}
-
 /// This daemon's name in leases and claims: host and pid, unique among the
 /// processes alive at one time, and the same again when a container restarts
 /// (same host name, pid 1) — so a restart after a crash takes over its own
@@ -456,31 +423,4 @@ fn replica_id() -> String {
         0 => format!("{host}-{pid}"),
         n => format!("{host}-{pid}-{}", n + 1),
     }
-}
-
-/// The rate limit of one account-region: fixed, or adaptive resuming from the
-/// rate it learned before (by this replica or another). An unreadable learned
-/// rate only means learning again.
-async fn rate_limiter(
-    aws: &crate::config::AwsSettings,
-    store: &Store,
-    spec: &aws::ScopeSpec,
-) -> RateLimiter {
-    let learned = match aws.max_requests_per_second {
-        RequestRate::Fixed(_) => None,
-        RequestRate::Auto => {
-            store
-                .learned_rate(spec.account_label(), &spec.region)
-                .await
-                .unwrap_or_else(|error| {
-                    tracing::warn!(scope = %spec.key, error = crate::display::chain(&error).to_string(), "cannot read the learned request rate; learning it again");
-                    None
-                })
-        }
-    };
-    RateLimiter::from_settings(
-        aws.max_requests_per_second,
-        aws.max_requests_per_second_ceiling,
-        learned,
-    )
 }

@@ -18,7 +18,7 @@ pub async fn enforce_plan(settings: Settings, filter: &str, format: Output) -> a
     let store = open_read_only(&settings).await?;
     let metrics = Arc::new(Metrics::new());
     let setup = crate::aws::AwsSetup::from_env(&settings.aws).await;
-    let scopes = crate::startup::account_regions(&settings, &setup, &store, &metrics).await?;
+    let scopes = crate::account_region::configured(&settings, &setup, &store, &metrics).await?;
     let reconciler = Reconciler::new(
         store.clone(),
         settings.policies.to_policy_set()?,
