@@ -8,15 +8,17 @@ mod run;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::oneshot;
+use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::aws::ScopeSpec;
+use crate::aws::{self, ScopeSpec};
+use crate::config::{RequestRate, Settings};
+use crate::metrics::Metrics;
 use crate::queue::{Done, Job, WorkQueue};
 use crate::reconcile::{Reconciled, Reconciler, ScopeRef};
 use crate::shutdown::CancellationToken;
 use crate::store::Store;
-use crate::wellarchitected::WellArchitected;
+use crate::wellarchitected::{self, RateLimiter, WellArchitected};
 pub use run::ScopeRunner;
 
 /// How often a changed learned rate is written, at most (and at each sweep's end).
@@ -70,13 +72,19 @@ impl AccountRegion {
     }
 
     /// Starts the workers; they stop once the queue is closed and their current
-    /// evaluation is recorded.
+    /// evaluation is recorded. A worker whose evaluation panics is replaced (see
+    /// [`crate::shutdown::replace_on_panic`]): the panic is one workload's bug, so
+    /// that workload's requesters get an error and it is evaluated again on its
+    /// next trigger, while the scope keeps all its workers.
     pub fn spawn_workers(self: &Arc<Self>, reconciler: Arc<Reconciler>) -> Vec<JoinHandle<()>> {
         (0..self.concurrency)
             .map(|_| {
                 let scope = self.clone();
                 let reconciler = reconciler.clone();
-                tokio::spawn(async move { scope.work(&reconciler).await })
+                tokio::spawn(async move {
+                    let name = format!("worker of {}", scope.key());
+                    crate::shutdown::replace_on_panic(&name, || scope.work(&reconciler)).await
+                })
             })
             .collect()
     }
@@ -86,19 +94,21 @@ impl AccountRegion {
             key: &self.spec.key,
             wa: &self.wa,
         };
-        while let Some(job) = self.queue.pop().await {
-            // Boxed: an evaluation's future is ~11 KiB (the SDK calls, the store's
-            // transaction), and every scope keeps `max_concurrency` workers. Inline,
-            // 100 idle scopes of 32 workers held 37 MiB; boxed, only evaluations in
-            // flight hold it.
-            let workload_id = job.workload_id().to_owned();
-            let evaluation = Box::pin(reconciler.reconcile(&scope, job));
-            let result = evaluation.await.map_err(|error| {
-                tracing::error!(scope = %self.spec.key, workload_id, error = format!("{error:#}"), "evaluation not recorded");
-                format!("{error:#}")
-            });
-            self.queue.complete(&workload_id, result);
-        }
+        self.queue
+            .serve(|job| async {
+                let workload_id = job.workload_id().to_owned();
+                // Boxed: an evaluation's future is ~11 KiB (the SDK calls, the store's
+                // transaction), and every scope keeps `max_concurrency` workers. Inline,
+                // 100 idle scopes of 32 workers held 37 MiB; boxed, only evaluations in
+                // flight hold it.
+                let evaluation = Box::pin(reconciler.reconcile(&scope, job));
+                evaluation.await.map_err(|error| {
+                    let error = crate::display::chain(&error).to_string();
+                    tracing::error!(scope = %self.spec.key, workload_id, error, "evaluation not recorded");
+                    error
+                })
+            })
+            .await
     }
 }
 
@@ -119,10 +129,122 @@ pub async fn save_learned_rates(
             if let Err(error) = scope.save_learned_rate(&store).await {
                 tracing::warn!(
                     scope = scope.key(),
-                    error = format!("{error:#}"),
+                    error = crate::display::chain(&error).to_string(),
                     "cannot save the learned request rate"
                 );
             }
         }
+    }
+}
+
+/// One [`AccountRegion`] per configured account-region, each with its Tool
+/// client and rate limit (resuming a learned rate from `store`, which is only
+/// read). The daemon builds its scopes with it, and so does `enforce --plan`,
+/// which reads the Tool but runs nothing else of the daemon.
+pub async fn configured(
+    settings: &Settings,
+    setup: &aws::AwsSetup,
+    store: &Store,
+    metrics: &Arc<Metrics>,
+) -> anyhow::Result<Vec<Arc<AccountRegion>>> {
+    let specs = aws::scope_specs(&settings.aws, setup.sdk.region().map(|r| r.as_ref()))?;
+    let mut scopes = Vec::new();
+    let in_flight = Arc::new(Semaphore::new(wellarchitected::CALLS_IN_FLIGHT));
+    for spec in specs {
+        let config = setup.scope_config(&spec).await;
+        let limiter = rate_limiter(&settings.aws, store, &spec).await;
+        let wa = WellArchitected::new(
+            setup.wellarchitected(&config),
+            limiter,
+            in_flight.clone(),
+            settings.aws.max_attempts,
+            metrics.clone(),
+        );
+        scopes.push(Arc::new(AccountRegion::new(
+            spec,
+            wa,
+            settings.aws.max_concurrency,
+        )));
+    }
+    Ok(scopes)
+}
+
+/// The rate limit of one account-region: fixed, or adaptive resuming from the
+/// rate it learned before (by this replica or another). An unreadable learned
+/// rate only means learning again.
+async fn rate_limiter(
+    aws: &crate::config::AwsSettings,
+    store: &Store,
+    spec: &aws::ScopeSpec,
+) -> RateLimiter {
+    let learned = match aws.max_requests_per_second {
+        RequestRate::Fixed(_) => None,
+        RequestRate::Auto => {
+            store
+                .learned_rate(spec.account_label(), &spec.region)
+                .await
+                .unwrap_or_else(|error| {
+                    tracing::warn!(scope = %spec.key, error = crate::display::chain(&error).to_string(), "cannot read the learned request rate; learning it again");
+                    None
+                })
+        }
+    };
+    RateLimiter::from_settings(
+        aws.max_requests_per_second,
+        aws.max_requests_per_second_ceiling,
+        learned,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An evaluation that panics: its requesters get an error, its worker is
+    /// replaced and keeps serving, and the workload's next trigger evaluates it.
+    #[tokio::test(start_paused = true)]
+    async fn a_worker_whose_evaluation_panics_is_replaced_and_the_workload_runs_again() {
+        use crate::queue::{ABANDONED, Job, Target, WorkQueue};
+        use crate::workload::Trigger;
+        use std::sync::atomic::{AtomicU32, Ordering};
+
+        let job = |id: &str| Job {
+            target: Target::Id(id.to_owned()),
+            trigger: Trigger::Manual,
+        };
+        let queue = Arc::new(WorkQueue::<u32>::new());
+        let evaluations = Arc::new(AtomicU32::new(0));
+        // One worker, so the later jobs prove it was replaced.
+        let worker = {
+            let (queue, evaluations) = (queue.clone(), evaluations.clone());
+            tokio::spawn(async move {
+                crate::shutdown::replace_on_panic("worker", || {
+                    queue.serve(|job| {
+                        let n = evaluations.fetch_add(1, Ordering::SeqCst);
+                        async move {
+                            if n == 0 {
+                                panic!("evaluation bug on {}", job.workload_id());
+                            }
+                            Ok(n)
+                        }
+                    })
+                })
+                .await
+            })
+        };
+        // On the paused clock a request never answered fails at once.
+        let answer = |rx: oneshot::Receiver<Done<u32>>| async move {
+            tokio::time::timeout(Duration::from_secs(60), rx)
+                .await
+                .expect("the requester was never answered")
+                .unwrap()
+        };
+        let first = queue.push(job("w1"));
+        let other = queue.push(job("w2"));
+        assert_eq!(answer(first).await, Err(ABANDONED.to_owned()));
+        assert_eq!(answer(other).await, Ok(1), "the replacement serves");
+        assert_eq!(answer(queue.push(job("w1"))).await, Ok(2), "not stuck");
+        queue.close();
+        worker.await.unwrap();
     }
 }

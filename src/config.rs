@@ -229,6 +229,14 @@ impl Settings {
         serde_json::to_value(self).expect("settings serialize")
     }
 
+    /// Replaces `database.url` with the `--database-url` flag's value, checked
+    /// as the key is: a flag is no way around the refusal of in-memory databases.
+    pub fn override_database_url(&mut self, url: String) -> Result<(), ConfigError> {
+        validate::check_database_url(&url, "--database-url")?;
+        self.database.url = url.into();
+        Ok(())
+    }
+
     pub fn database_url(&self) -> &str {
         self.database.url.expose_secret()
     }

@@ -9,9 +9,11 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::control::hierarchy::{Level, PassedOver};
+// Every value shown comes from the store, where workloads' owners wrote some of it.
 use crate::control::{
     Calculated, CalculationTrace, Details, PolicyKey, PolicySet, WorkloadFacts, resolve_calculated,
 };
+use crate::display::Terminal as T;
 use crate::store::ControlRow;
 
 /// One policy's value for a workload and how it was arrived at.
@@ -141,14 +143,18 @@ pub fn render(e: &Explanation) -> String {
     let _ = writeln!(
         out,
         "Workload {} ({}), account {}, {}",
-        e.workload_name, e.workload_id, e.account_id, e.region
+        T(&e.workload_name),
+        T(&e.workload_id),
+        T(&e.account_id),
+        T(&e.region)
     );
     let muted = if e.muted { " [muted]" } else { "" };
-    let evaluated = e.evaluated_at.as_deref().unwrap_or("never");
+    let evaluated = T(e.evaluated_at.as_deref().unwrap_or("never"));
     let _ = writeln!(
         out,
         "State: {}{muted} — {} (evaluated {evaluated})\n",
-        e.state, e.reason
+        e.state,
+        T(&e.reason)
     );
     let _ = writeln!(out, "Policies (value ← level: where it was set):");
     for p in &e.policies {
@@ -156,15 +162,17 @@ pub fn render(e: &Explanation) -> String {
             out,
             "  {:<16} {}  ← {}: {}",
             p.key.as_str(),
-            p.value,
+            T(&p.value),
             p.level,
-            p.origin
+            T(&p.origin)
         );
         if let Some(last) = &p.last_evaluated_value {
             let _ = writeln!(
                 out,
-                "  {:<16} (the last evaluation used {last}; the next one will use {})",
-                "", p.value
+                "  {:<16} (the last evaluation used {}; the next one will use {})",
+                "",
+                T(last),
+                T(&p.value)
             );
         }
         if let Some(calculation) = &p.calculation {
@@ -172,17 +180,22 @@ pub fn render(e: &Explanation) -> String {
                 out,
                 "  {:<16}   calculated by template: {}",
                 "",
-                calculation.template.trim()
+                T(calculation.template.trim())
             );
             if let Some(input) = &calculation.input {
-                let _ = writeln!(out, "  {:<16}   its input ($): {input}", "");
+                let _ = writeln!(out, "  {:<16}   its input ($): {}", "", T(input));
             }
             match (&calculation.output, &calculation.error) {
                 (_, Some(error)) => {
-                    let _ = writeln!(out, "  {:<16}   failed: {error}", "");
+                    let _ = writeln!(out, "  {:<16}   failed: {}", "", T(error));
                 }
                 (Some(output), None) => {
-                    let _ = writeln!(out, "  {:<16}   its output: {output:?}", "");
+                    let _ = writeln!(
+                        out,
+                        "  {:<16}   its output: {}",
+                        "",
+                        T(format!("{output:?}"))
+                    );
                 }
                 (None, None) => {}
             }
@@ -191,7 +204,11 @@ pub fn render(e: &Explanation) -> String {
             let _ = writeln!(
                 out,
                 "  {:<16}   passed over {} ({}: {}) — {}",
-                "", skipped.value, skipped.level, skipped.origin, skipped.why
+                "",
+                T(&skipped.value),
+                skipped.level,
+                T(&skipped.origin),
+                T(&skipped.why)
             );
         }
     }
@@ -201,7 +218,7 @@ pub fn render(e: &Explanation) -> String {
         } else {
             "not applicable"
         };
-        let risk = question["risk"].as_str().unwrap_or("unknown");
+        let risk = T(question["risk"].as_str().unwrap_or("unknown"));
         let _ = writeln!(
             out,
             "\nAnswer as last read: question {applicable}, risk {risk}"
@@ -210,10 +227,10 @@ pub fn render(e: &Explanation) -> String {
             let _ = writeln!(
                 out,
                 "  {:<56} policy {:<22} observed {:<15} {}",
-                choice["title"].as_str().unwrap_or(""),
-                choice["policy"].as_str().unwrap_or(""),
-                choice["observed"].as_str().unwrap_or("missing"),
-                choice["result"].as_str().unwrap_or("")
+                T(choice["title"].as_str().unwrap_or("")),
+                T(choice["policy"].as_str().unwrap_or("")),
+                T(choice["observed"].as_str().unwrap_or("missing")),
+                T(choice["result"].as_str().unwrap_or(""))
             );
         }
     } else {

@@ -122,7 +122,7 @@ fn internal(error: anyhow::Error) -> async_graphql::Error {
     // are the caller's; anything else is ours.
     match error.downcast_ref::<crate::store::QueryError>() {
         Some(query) => bad_filter(query),
-        None => async_graphql::Error::new(format!("{error:#}"))
+        None => async_graphql::Error::new(crate::display::chain(&error).to_string())
             .extend_with(|_, e| e.set("code", "INTERNAL")),
     }
 }

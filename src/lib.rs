@@ -41,8 +41,9 @@
 //! | [`http`], [`graphql`], [`explain`] | the HTTP listener: health, readiness, metrics, event intake, GraphQL, the status page (`http::web`), explanations |
 //! | [`status`] | liveness, readiness and scrape-time gauges, the facts `/healthz`, `/readyz` and `/metrics` serve |
 //! | [`filter`] | the filter grammar shared by the CLI and GraphQL |
+//! | [`display`] | text others control made safe for terminals; error chains told once |
 //! | [`config`], [`telemetry`], [`metrics`], [`aws`] | settings, logging, Prometheus registry, SDK set-up |
-//! | [`shutdown`] | one cancellation token and task tracker for every task; a task that dies stops the daemon |
+//! | [`shutdown`] | one cancellation token and task tracker for every task; a task that dies stops the daemon; an evaluation worker that panics is replaced |
 //! | [`startup`], [`cli`], [`demo`] | wiring, commands and the demo (against the simulator crate, `crates/wa-simulator`, behind the default `simulator` feature) |
 pub mod account_region;
 pub mod aws;
@@ -50,6 +51,7 @@ pub mod cli;
 pub mod config;
 pub mod control;
 pub mod demo;
+pub mod display;
 pub mod events;
 pub mod explain;
 pub mod filter;

@@ -90,7 +90,7 @@ impl Publisher {
                         Duration::from_secs(30),
                     );
                     tracing::warn!(
-                        error = format!("{error:#}"),
+                        error = crate::display::chain(&error).to_string(),
                         retry_in_ms = wait.as_millis() as u64,
                         "publishing notifications failed"
                     );

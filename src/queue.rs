@@ -6,8 +6,15 @@
 //! marks it to run once more afterwards, so a burst of events becomes at most two
 //! evaluations and the last one always sees the latest answer. Every requester gets
 //! the result of the first evaluation that started after its request.
+//!
+//! A job is handed out with a [`Running`] guard, the only way to report its end:
+//! an evaluation that never reports (it panicked, its worker was dropped) ends
+//! with an error when the guard drops, so its requesters are answered and the
+//! workload is queued again by its next trigger instead of staying `running`
+//! forever.
 
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
 use std::sync::Mutex;
 
 use tokio::sync::{Notify, oneshot};
@@ -72,6 +79,44 @@ impl Job {
 
 /// What a requester learns: the evaluation's summary, or why it failed.
 pub type Done<T> = Result<T, String>;
+
+/// What requesters of an evaluation that ended without a result are told.
+pub const ABANDONED: &str = "the evaluation ended without a result (it panicked or was cancelled); \
+     the workload is evaluated again on its next trigger";
+
+/// A job being evaluated. Report its end with [`Running::complete`]; dropped
+/// without that, it completes the job with [`ABANDONED`].
+#[must_use = "dropping it ends the evaluation with an error"]
+pub struct Running<'a, T: Clone> {
+    queue: &'a WorkQueue<T>,
+    workload_id: String,
+    completed: bool,
+}
+
+impl<T: Clone> Running<'_, T> {
+    pub fn workload_id(&self) -> &str {
+        &self.workload_id
+    }
+
+    /// Reports the end of the evaluation to its requesters.
+    pub fn complete(mut self, result: Done<T>) {
+        self.completed = true;
+        self.queue.complete(&self.workload_id, result);
+    }
+}
+
+impl<T: Clone> Drop for Running<'_, T> {
+    fn drop(&mut self) {
+        if !self.completed {
+            tracing::error!(
+                workload_id = %self.workload_id,
+                "an evaluation ended without a result; it runs again on the next trigger"
+            );
+            self.queue
+                .complete(&self.workload_id, Err(ABANDONED.to_owned()));
+        }
+    }
+}
 
 struct Pending<T> {
     job: Job,
@@ -149,8 +194,9 @@ impl<T: Clone> WorkQueue<T> {
         rx
     }
 
-    /// Takes the next job, waiting for one; `None` once the queue is closed.
-    pub async fn pop(&self) -> Option<Job> {
+    /// Takes the next job, waiting for one, with the guard that reports its end;
+    /// `None` once the queue is closed.
+    pub async fn pop(&self) -> Option<(Job, Running<'_, T>)> {
         loop {
             let notified = self.ready.notified();
             {
@@ -165,16 +211,26 @@ impl<T: Clone> WorkQueue<T> {
                         .expect("queued keys have entries");
                     let pending = entry.next.take().expect("queued entries have a job");
                     entry.running = Some(pending.waiters);
-                    return Some(pending.job);
+                    let running = Running {
+                        queue: self,
+                        workload_id: key,
+                        completed: false,
+                    };
+                    return Some((pending.job, running));
                 }
             }
             notified.await;
         }
     }
 
-    /// Reports the end of the running evaluation of `workload_id`.
-    pub fn complete(&self, workload_id: &str, result: Done<T>) {
-        let mut state = self.state.lock().unwrap();
+    /// Reports the end of the running evaluation of `workload_id` (through its
+    /// [`Running`] guard only). A poisoned lock is taken anyway: this also runs
+    /// while a panic unwinds, and the state is consistent between statements.
+    fn complete(&self, workload_id: &str, result: Done<T>) {
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let Some(entry) = state.entries.get_mut(workload_id) else {
             return;
         };
@@ -193,6 +249,18 @@ impl<T: Clone> WorkQueue<T> {
                 state.entries.shrink_to_fit();
                 state.order.shrink_to_fit();
             }
+        }
+    }
+
+    /// A worker: evaluates jobs one after another with `evaluate` until the queue
+    /// closes. Each job's guard reports its end, also when `evaluate` panics.
+    pub async fn serve<F, Fut>(&self, evaluate: F)
+    where
+        F: Fn(Job) -> Fut,
+        Fut: Future<Output = Done<T>>,
+    {
+        while let Some((job, running)) = self.pop().await {
+            running.complete(evaluate(job).await);
         }
     }
 

@@ -109,7 +109,7 @@ async fn holds_sweep_lease(sweeper: &Sweeper, scope: &AccountRegion) -> bool {
         Err(error) => {
             tracing::warn!(
                 scope = scope.key(),
-                error = format!("{error:#}"),
+                error = crate::display::chain(&error).to_string(),
                 "cannot take the sweep lease"
             );
             false
@@ -137,7 +137,7 @@ async fn sweep_and_report_inner(sweeper: &Sweeper, scope: &AccountRegion) -> Swe
     let report = sweep(scope, &sweeper.store).await;
     if let Err(error) = scope.save_learned_rate(&sweeper.store).await {
         tracing::warn!(
-            error = format!("{error:#}"),
+            error = crate::display::chain(&error).to_string(),
             "cannot save the learned request rate"
         );
     }
@@ -184,7 +184,10 @@ async fn sweep_and_report_inner(sweeper: &Sweeper, scope: &AccountRegion) -> Swe
             )
             .await;
         if let Err(error) = recorded {
-            tracing::warn!(error = format!("{error:#}"), "cannot record the sweep");
+            tracing::warn!(
+                error = crate::display::chain(&error).to_string(),
+                "cannot record the sweep"
+            );
         }
     }
     report
@@ -208,7 +211,10 @@ pub async fn housekeeping(store: Store, shutdown: CancellationToken) {
                 pruned,
                 "pruned old event ids, pushed events and notifications"
             ),
-            Err(error) => tracing::warn!(error = format!("{error:#}"), "housekeeping failed"),
+            Err(error) => tracing::warn!(
+                error = crate::display::chain(&error).to_string(),
+                "housekeeping failed"
+            ),
         }
     }
 }

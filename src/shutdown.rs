@@ -7,6 +7,9 @@
 //! which one, and cancels everything, so the process exits non-zero and its
 //! supervisor (ECS, systemd, Kubernetes) restarts it instead of leaving a daemon
 //! running half-alive.
+//!
+//! Evaluation workers are the exception ([`replace_on_panic`]): a panic there is
+//! one workload's bug, so the worker is replaced and the daemon keeps serving.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -78,6 +81,36 @@ impl Supervisor {
         tokio::time::timeout(DRAIN_TIMEOUT, self.tracker.wait())
             .await
             .is_ok()
+    }
+}
+
+/// How long a replaced task waits before its successor starts, so a task that
+/// panics at once every time cannot spin a core.
+const REPLACE_AFTER: Duration = Duration::from_millis(100);
+
+/// Runs the task `start` makes until it returns; one that panics is logged and
+/// replaced by a fresh one. For tasks whose panic is one job's failure, not the
+/// daemon's (an evaluation worker): unlike [`Supervisor::spawn`], which stops
+/// everything when a daemon task dies, this keeps the work served.
+pub async fn replace_on_panic<F, Fut>(name: &str, start: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    use futures::FutureExt;
+    loop {
+        match std::panic::AssertUnwindSafe(start()).catch_unwind().await {
+            Ok(()) => return,
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                tracing::error!(task = %name, panic = %message, "a task panicked; replacing it");
+                tokio::time::sleep(REPLACE_AFTER).await;
+            }
+        }
     }
 }
 

@@ -14,12 +14,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use anyhow::Context;
 use futures::future::join_all;
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::account_region::{self, AccountRegion};
 use crate::aws;
-use crate::config::{RequestRate, Settings};
+use crate::config::Settings;
 use crate::control::PolicySet;
 use crate::events::EventHandler;
 use crate::events::inbox::InboxProcessor;
@@ -37,7 +37,6 @@ use crate::shutdown::{DRAIN_TIMEOUT, Supervisor};
 use crate::status::Status;
 use crate::store::{Backend, Store};
 use crate::sweep::SweepReport;
-use crate::wellarchitected::{self, RateLimiter, WellArchitected};
 use crate::workload::Trigger;
 
 /// The assembled daemon: store, evaluator and one [`AccountRegion`] per account-region.
@@ -82,25 +81,7 @@ impl Daemon {
             Some(setup) => setup,
             None => aws::AwsSetup::from_env(&settings.aws).await,
         };
-        let specs = aws::scope_specs(&settings.aws, setup.sdk.region().map(|r| r.as_ref()))?;
-        let mut scopes = Vec::new();
-        let in_flight = Arc::new(Semaphore::new(wellarchitected::CALLS_IN_FLIGHT));
-        for spec in specs {
-            let config = setup.scope_config(&spec).await;
-            let limiter = rate_limiter(&settings.aws, &store, &spec).await;
-            let wa = WellArchitected::new(
-                setup.wellarchitected(&config),
-                limiter,
-                in_flight.clone(),
-                settings.aws.max_attempts,
-                metrics.clone(),
-            );
-            scopes.push(Arc::new(AccountRegion::new(
-                spec,
-                wa,
-                settings.aws.max_concurrency,
-            )));
-        }
+        let scopes = account_region::configured(&settings, &setup, &store, &metrics).await?;
         metrics.zero_known_series(&known_labels(&scopes));
         let sweeper = Arc::new(Sweeper {
             store: store.clone(),
@@ -237,7 +218,7 @@ impl Daemon {
     async fn release_leases(&self) {
         if let Err(error) = self.store.release_all(&self.replica_id).await {
             tracing::warn!(
-                error = format!("{error:#}"),
+                error = crate::display::chain(&error).to_string(),
                 "cannot release leases; they expire by themselves"
             );
         }
@@ -386,7 +367,7 @@ impl Daemon {
                     Ok(_) => {}
                     Err(error) => {
                         tracing::warn!(
-                            error = format!("{error:#}"),
+                            error = crate::display::chain(&error).to_string(),
                             "notifications left in the outbox"
                         );
                         return;
@@ -455,37 +436,10 @@ fn replica_id() -> String {
     }
 }
 
-/// The rate limit of one account-region: fixed, or adaptive resuming from the
-/// rate it learned before (by this replica or another). An unreadable learned
-/// rate only means learning again.
-async fn rate_limiter(
-    aws: &crate::config::AwsSettings,
-    store: &Store,
-    spec: &aws::ScopeSpec,
-) -> RateLimiter {
-    let learned = match aws.max_requests_per_second {
-        RequestRate::Fixed(_) => None,
-        RequestRate::Auto => {
-            store
-                .learned_rate(spec.account_label(), &spec.region)
-                .await
-                .unwrap_or_else(|error| {
-                    tracing::warn!(scope = %spec.key, error = format!("{error:#}"), "cannot read the learned request rate; learning it again");
-                    None
-                })
-        }
-    };
-    RateLimiter::from_settings(
-        aws.max_requests_per_second,
-        aws.max_requests_per_second_ceiling,
-        learned,
-    )
-}
-
 /// Every label value known before the daemon does anything, for the series
 /// `/metrics` shows at zero from the start.
 fn known_labels(scopes: &[Arc<AccountRegion>]) -> KnownLabels {
-    use wellarchitected::{ErrorKind, Operation};
+    use crate::wellarchitected::{ErrorKind, Operation};
     KnownLabels {
         operations: Operation::ALL.map(Operation::as_str).to_vec(),
         error_kinds: ErrorKind::ALL.map(ErrorKind::as_str).to_vec(),

@@ -75,7 +75,10 @@ impl Status {
             return Err(why);
         }
         if let Err(e) = self.store.ping().await {
-            return Err(format!("database unreachable: {e:#}"));
+            return Err(format!(
+                "database unreachable: {}",
+                crate::display::chain(&e)
+            ));
         }
         let allowance = (self.schedule.interval + self.schedule.jitter) * 2;
         if self.started_at.elapsed() <= allowance {
@@ -87,7 +90,7 @@ impl Status {
             .store
             .last_sweeps()
             .await
-            .map_err(|e| format!("{e:#}"))?;
+            .map_err(|e| crate::display::chain(&e).to_string())?;
         for scope in &self.scopes {
             match swept.get(scope.key()) {
                 Some(at) if *at >= oldest_allowed => {}
@@ -128,7 +131,10 @@ impl Status {
                     metrics.controls.get_or_create(&labels).set(count.count);
                 }
             }
-            Err(error) => tracing::warn!(error = format!("{error:#}"), "cannot count controls"),
+            Err(error) => tracing::warn!(
+                error = crate::display::chain(&error).to_string(),
+                "cannot count controls"
+            ),
         }
         if let Ok(backlog) = self.store.outbox_backlog().await {
             metrics.outbox_backlog.set(backlog);

@@ -124,7 +124,7 @@ pub async fn sweep(scope: &AccountRegion, store: &Store) -> SweepReport {
         Err(error) => {
             tracing::warn!(
                 scope = scope.key(),
-                error = format!("{error:#}"),
+                error = crate::display::chain(&error).to_string(),
                 "cannot list known controls"
             );
             requests.report.failed += 1;
@@ -134,7 +134,7 @@ pub async fn sweep(scope: &AccountRegion, store: &Store) -> SweepReport {
     if let Err(error) = store.flush_evaluated().await {
         tracing::warn!(
             scope = scope.key(),
-            error = format!("{error:#}"),
+            error = crate::display::chain(&error).to_string(),
             "cannot write the sweep's evaluation times"
         );
         report.failed += 1;
@@ -156,7 +156,7 @@ async fn read_page(
         Err(error) => {
             tracing::warn!(
                 scope = scope.key(),
-                error = format!("{error:#}"),
+                error = crate::display::chain(&error).to_string(),
                 "cannot read a page's controls"
             );
             None

@@ -9,16 +9,29 @@ use super::once::OnceSummary;
 use super::{ListOutput, MuteUntilState, Output, csv, healthcheck, output};
 use crate::config::Settings;
 use crate::control::ControlState;
+use crate::display::Terminal;
 use crate::filter::Filter;
 use crate::startup::Daemon;
 use crate::store::{MuteError, MuteWords, Store};
 
-/// Opens the state database for a query or an edit: its schema must be current,
-/// but only `run`, `migrate` and `evaluate` change it (a newer CLI must not
-/// migrate a database under an older daemon, nor need a role that may).
-pub(super) async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+/// Opens the state database for an edit (`mute`, `unmute`, GraphQL mutations):
+/// its schema must be current, but only `run`, `migrate` and `evaluate` change
+/// it (a newer CLI must not migrate a database under an older daemon, nor need a
+/// role that may).
+pub(super) async fn open_for_edit(settings: &Settings) -> anyhow::Result<Store> {
     let store =
         Store::connect_existing(settings.database_url(), settings.database.max_connections).await?;
+    store.check_schema().await?;
+    Ok(store)
+}
+
+/// Opens the state database for a command that only reads: read-only, never
+/// created, never migrated; a missing or older schema is an error naming the
+/// command that migrates it.
+pub(super) async fn open_read_only(settings: &Settings) -> anyhow::Result<Store> {
+    let store =
+        Store::connect_read_only(settings.database_url(), settings.database.max_connections)
+            .await?;
     store.check_schema().await?;
     Ok(store)
 }
@@ -54,7 +67,10 @@ pub async fn healthcheck(
 
 pub async fn controls(settings: &Settings, filter: &str, format: ListOutput) -> anyhow::Result<()> {
     let filter = Filter::parse(filter)?;
-    let rows = open_store(settings).await?.list_controls(&filter).await?;
+    let rows = open_read_only(settings)
+        .await?
+        .list_controls(&filter)
+        .await?;
     match format {
         ListOutput::Csv => csv::controls(&rows),
         ListOutput::Json => output::controls(&rows, Output::Json),
@@ -64,7 +80,7 @@ pub async fn controls(settings: &Settings, filter: &str, format: ListOutput) -> 
 
 pub async fn history(settings: &Settings, filter: &str, format: ListOutput) -> anyhow::Result<()> {
     let filter = Filter::parse(filter)?;
-    let rows = open_store(settings)
+    let rows = open_read_only(settings)
         .await?
         .list_transitions(&filter)
         .await?;
@@ -85,7 +101,7 @@ pub async fn evaluate(settings: Settings, workload: &str) -> anyhow::Result<()> 
 }
 
 pub async fn explain(settings: &Settings, workload: &str, output: Output) -> anyhow::Result<()> {
-    let store = open_store(settings).await?;
+    let store = open_read_only(settings).await?;
     let control = known_control(&store, workload).await?;
     let explanation =
         crate::explain::explain(&control, &settings.policies.to_policy_set()?, Utc::now());
@@ -102,7 +118,7 @@ pub struct MuteRequest {
 }
 
 pub async fn mute(settings: &Settings, workload: &str, request: MuteRequest) -> anyhow::Result<()> {
-    let store = open_store(settings).await?;
+    let store = open_for_edit(settings).await?;
     let control = known_control(&store, workload).await?;
     let until = request.until.as_deref().map(parse_until).transpose()?;
     let actor = actor(request.by);
@@ -123,7 +139,12 @@ pub async fn mute(settings: &Settings, workload: &str, request: MuteRequest) -> 
         (None, Some(state)) => format!("until it is {}", ControlState::from(state)),
         (None, None) => "until unmuted".to_owned(),
     };
-    println!("{workload}: muted {ends} by {actor}: {reason}");
+    println!(
+        "{}: muted {ends} by {}: {}",
+        Terminal(workload),
+        Terminal(&actor),
+        Terminal(reason)
+    );
     Ok(())
 }
 
@@ -141,14 +162,19 @@ pub async fn unmute(
     reason: &str,
     by: Option<String>,
 ) -> anyhow::Result<()> {
-    let store = open_store(settings).await?;
+    let store = open_for_edit(settings).await?;
     let control = known_control(&store, workload).await?;
     let actor = actor(by);
     store
         .unmute(&control, &actor, reason, Utc::now())
         .await
         .map_err(in_cli_words)?;
-    println!("{workload}: unmuted by {actor}: {reason}");
+    println!(
+        "{}: unmuted by {}: {}",
+        Terminal(workload),
+        Terminal(&actor),
+        Terminal(reason)
+    );
     Ok(())
 }
 

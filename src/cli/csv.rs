@@ -1,17 +1,37 @@
 //! `--output csv` for `controls` and `history`: RFC 4180 (a header row, CRLF line
 //! ends, a field quoted when it holds a comma, a quote or a line break, quotes
 //! inside doubled), every row, full timestamps, for spreadsheets.
+//!
+//! Every field goes through [`field`], the one writer of CSV cells, which also
+//! defuses formulas: a workload's owner chooses its name (and, through tags and
+//! notes, parts of reasons), and a spreadsheet runs a cell that begins with `=`,
+//! `+`, `-` or `@` (or a tab or CR before one) as a formula — `=cmd|' /C calc'!A0`,
+//! `+HYPERLINK(…)`. As OWASP advises, such a cell is written with a leading `'`,
+//! which spreadsheets show as text. This applies to every cell, also those that
+//! look like negative numbers: no column rel04d writes is a number that can be
+//! negative, so nothing genuine is lost.
 
+use std::borrow::Cow;
 use std::io::Write;
 
 use crate::store::{ControlRow, TransitionRow};
 
-/// One field as RFC 4180 wants it.
-fn field(value: &str) -> std::borrow::Cow<'_, str> {
+/// Whether a spreadsheet would read a cell starting with `value` as a formula.
+fn is_formula(value: &str) -> bool {
+    value.starts_with(['=', '+', '-', '@', '\t', '\r'])
+}
+
+/// One field as RFC 4180 wants it, formulas defused.
+fn field(value: &str) -> Cow<'_, str> {
+    let value: Cow<'_, str> = if is_formula(value) {
+        format!("'{value}").into()
+    } else {
+        value.into()
+    };
     if value.contains([',', '"', '\r', '\n']) {
         format!("\"{}\"", value.replace('"', "\"\"")).into()
     } else {
-        value.into()
+        value
     }
 }
 
@@ -129,6 +149,32 @@ mod tests {
             render(&rows),
             "a,b\r\n\"identify: True, idempotent: \"\"False\"\"\",\"line one\nline two\r\n\"\r\n"
         );
+    }
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_as_formulas_are_text() {
+        let cells = [
+            "=cmd|' /C calc'!A0",
+            "@SUM(1+9)*cmd",
+            "-2+3+cmd",
+            "+HYPERLINK(\"http://evil.example\",\"x\")",
+            "\t=1+1",
+            "\r=1+1",
+        ];
+        let rows = vec![cells.iter().map(|c| c.to_string()).collect()];
+        let header = "a,b,c,d,e,f\r\n";
+        let mut out = Vec::new();
+        write_csv(&mut out, &["a", "b", "c", "d", "e", "f"], &rows).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            format!(
+                "{header}'=cmd|' /C calc'!A0,'@SUM(1+9)*cmd,'-2+3+cmd,\
+                 \"'+HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",'\t=1+1,\"'\r=1+1\"\r\n"
+            )
+        );
+        // Inside a cell, the same characters are harmless and left alone.
+        assert_eq!(field("a=b-c"), "a=b-c");
+        assert_eq!(field("2026-01-01T00:00:00Z"), "2026-01-01T00:00:00Z");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{Value, json};
 
-use super::commands::open_store;
+use super::commands::{open_for_edit, open_read_only};
 use crate::config::Settings;
 use crate::graphql::{Actor, Rel04Schema};
 
@@ -67,14 +67,16 @@ const NOTIFICATION_FIELDS: &str = "{ notificationType timestamp actor { identity
      control { state reason } oldControl { state } resource { turbot { title akas } } }";
 
 pub async fn run(settings: &Settings, args: GraphqlArgs) -> anyhow::Result<()> {
-    let store = open_store(settings).await?;
-    let schema = crate::graphql::schema(store, settings.policies.to_policy_set()?);
+    let policies = settings.policies.to_policy_set()?;
     match args.list {
+        // Listing only reads: the database is opened read-only.
         Some(GraphqlList::Controls(list)) => {
+            let schema = crate::graphql::schema(open_read_only(settings).await?, policies);
             let page = list_all(&schema, "controls", CONTROL_FIELDS, &list).await?;
             print(&json!({ "controls": page }), list.format)
         }
         Some(GraphqlList::Notifications(list)) => {
+            let schema = crate::graphql::schema(open_read_only(settings).await?, policies);
             let page = list_all(&schema, "notifications", NOTIFICATION_FIELDS, &list).await?;
             print(&json!({ "notifications": page }), list.format)
         }
@@ -93,6 +95,12 @@ pub async fn run(settings: &Settings, args: GraphqlArgs) -> anyhow::Result<()> {
                 }
                 None => json!({}),
             };
+            let store = if is_mutation(&text) {
+                open_for_edit(settings).await?
+            } else {
+                open_read_only(settings).await?
+            };
+            let schema = crate::graphql::schema(store, policies);
             let response = execute(&schema, text, variables).await;
             for error in &response.errors {
                 eprintln!("error: {}", error.message);
@@ -101,6 +109,18 @@ pub async fn run(settings: &Settings, args: GraphqlArgs) -> anyhow::Result<()> {
             print(&response.data.into_json()?, args.format)
         }
     }
+}
+
+/// Whether a document holds a mutation (mutes, unmutes), the only requests
+/// that may write; a document that does not parse writes nothing (executing it
+/// reports why).
+fn is_mutation(text: &str) -> bool {
+    async_graphql::parser::parse_query(text).is_ok_and(|document| {
+        document
+            .operations
+            .iter()
+            .any(|(_, op)| op.node.ty == async_graphql::parser::types::OperationType::Mutation)
+    })
 }
 
 async fn execute(schema: &Rel04Schema, query: String, variables: Value) -> async_graphql::Response {
@@ -196,4 +216,22 @@ fn print(value: &Value, format: Format) -> anyhow::Result<()> {
         Format::Yaml => print!("{}", super::yaml::to_yaml(value)),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_mutation;
+
+    #[test]
+    fn only_documents_with_a_mutation_open_the_database_for_writing() {
+        assert!(!is_mutation("{ controls { items { state } } }"));
+        assert!(!is_mutation("query Q { controls { items { state } } }"));
+        assert!(!is_mutation("not graphql"));
+        assert!(is_mutation(
+            "mutation { muteControl(input: { workloadId: \"w\", reason: \"r\" }) { muted } }"
+        ));
+        assert!(is_mutation(
+            "query A { controls { items { state } } } mutation B { unmuteControl(input: {}) { muted } }"
+        ));
+    }
 }

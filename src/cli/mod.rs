@@ -171,7 +171,7 @@ pub enum ListOutput {
 fn settings(config: Option<&Path>, database_url: Option<String>) -> anyhow::Result<Settings> {
     let mut settings = Settings::load(config)?;
     if let Some(url) = database_url {
-        settings.database.url = url.into();
+        settings.override_database_url(url)?;
     }
     Ok(settings)
 }
@@ -201,7 +201,11 @@ pub fn main() -> std::process::ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            // Errors echo names and values others chose (a workload id, a filter).
+            eprintln!(
+                "error: {}",
+                crate::display::Terminal(crate::display::chain(&error))
+            );
             std::process::ExitCode::FAILURE
         }
     }

@@ -1,11 +1,24 @@
-//! Rendering query results as aligned tables or JSON arrays.
+//! Rendering query results as aligned tables or JSON arrays. Tables and lines
+//! for people show every value through [`crate::display::terminal`]: names,
+//! reasons and actors come from workloads' owners and operators, and must not
+//! drive the reader's terminal or break a row. JSON stays exact.
 
 use super::Output;
+use crate::display::{Terminal, terminal};
 use crate::reconcile::Reconciled;
 use crate::store::{ControlRow, TransitionRow};
 
-/// Prints rows as a left-aligned table; the last column is not padded.
+/// Prints rows as a left-aligned table; the last column is not padded. Cells
+/// are shown through [`terminal`], so one row is one line.
 pub(super) fn table(headers: &[&str], rows: Vec<Vec<String>>) {
+    let rows: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|row| {
+            row.into_iter()
+                .map(|cell| terminal(&cell).into_owned())
+                .collect()
+        })
+        .collect();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
@@ -114,10 +127,22 @@ pub fn evaluated(
 ) -> anyhow::Result<()> {
     match (result, control) {
         (Reconciled::Ignored, _) => {
-            println!("{workload_id}: nothing to evaluate (no control for this workload)")
+            println!(
+                "{}: nothing to evaluate (no control for this workload)",
+                Terminal(workload_id)
+            )
         }
-        (_, Some(control)) => println!("{workload_id}: {} — {}", control.state, control.reason),
-        (result, None) => println!("{workload_id}: {result:?}"),
+        (_, Some(control)) => println!(
+            "{}: {} — {}",
+            Terminal(workload_id),
+            control.state,
+            Terminal(&control.reason)
+        ),
+        (result, None) => println!(
+            "{}: {}",
+            Terminal(workload_id),
+            Terminal(format!("{result:?}"))
+        ),
     }
     Ok(())
 }
@@ -137,13 +162,16 @@ pub fn explanation(
         println!("\nMutes (newest first):");
         for m in mute_history {
             let until = match (&m.until, &m.until_state) {
-                (Some(at), _) => format!(" until {at}"),
+                (Some(at), _) => format!(" until {}", Terminal(at)),
                 (None, Some(state)) => format!(" until {state}"),
                 (None, None) => String::new(),
             };
             println!(
                 "  {}  {}{until} by {}: {}",
-                m.occurred_at, m.action, m.actor, m.reason
+                Terminal(&m.occurred_at),
+                Terminal(&m.action),
+                Terminal(&m.actor),
+                Terminal(&m.reason)
             );
         }
     }

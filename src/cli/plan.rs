@@ -1,20 +1,35 @@
 //! `rel04d enforce --plan`: per workload, the choices Enforce would select or
 //! unselect now, read live from the Tool; nothing is written anywhere.
 
+use std::sync::Arc;
+
 use super::Output;
+use super::commands::open_read_only;
 use super::output::{json, table};
 use crate::config::Settings;
 use crate::filter::Filter;
-use crate::reconcile::{ScopeRef, WorkloadPlan};
-use crate::startup::Daemon;
+use crate::metrics::Metrics;
+use crate::reconcile::{Reconciler, ScopeRef, WorkloadPlan};
 
+/// Reads the state database read-only (never created, changed or migrated) and
+/// the Tool; builds only the evaluator and the account-regions, not the daemon.
 pub async fn enforce_plan(settings: Settings, filter: &str, format: Output) -> anyhow::Result<()> {
     let filter = Filter::parse(filter)?;
-    let daemon = Daemon::build(settings, None).await?;
-    let controls = daemon.store.list_controls(&filter).await?;
+    let store = open_read_only(&settings).await?;
+    let metrics = Arc::new(Metrics::new());
+    let setup = crate::aws::AwsSetup::from_env(&settings.aws).await;
+    let scopes = crate::account_region::configured(&settings, &setup, &store, &metrics).await?;
+    let reconciler = Reconciler::new(
+        store.clone(),
+        settings.policies.to_policy_set()?,
+        metrics,
+        None,
+    )
+    .with_enforce_defer(settings.enforce.defer_after_human_change);
+    let controls = store.list_controls(&filter).await?;
     let mut plans = Vec::new();
     for control in controls.iter().filter(|c| !c.is_removed()) {
-        let Some(scope) = daemon.scopes.iter().find(|s| s.key() == control.scanned_by) else {
+        let Some(scope) = scopes.iter().find(|s| s.key() == control.scanned_by) else {
             tracing::warn!(
                 workload_id = %control.workload_id,
                 scope = %control.scanned_by,
@@ -26,7 +41,7 @@ pub async fn enforce_plan(settings: Settings, filter: &str, format: Output) -> a
             key: scope.key(),
             wa: &scope.wa,
         };
-        plans.push(daemon.reconciler.enforce_plan(&scope, control).await);
+        plans.push(reconciler.enforce_plan(&scope, control).await);
     }
     render(&plans, format)
 }

@@ -128,18 +128,22 @@ pub(super) fn check_token(token: &str, key: &str) -> Result<(), ConfigError> {
     check(token.len() >= 16, key, "must be at least 16 characters")
 }
 
+/// A database URL rel04d can keep its state in: SQLite or Postgres, never in
+/// memory; `key` is where it came from (`database.url`, `--database-url`).
+pub(super) fn check_database_url(url: &str, key: &str) -> Result<(), ConfigError> {
+    check(
+        ["sqlite:", "postgres:", "postgresql:"]
+            .iter()
+            .any(|p| url.starts_with(p)),
+        key,
+        "must start with sqlite: or postgres:",
+    )?;
+    crate::store::check_url(url).map_err(|e| ConfigError::new(key, e.to_string()))
+}
+
 impl Settings {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
-        let url = self.database.url.expose_secret();
-        check(
-            ["sqlite:", "postgres:", "postgresql:"]
-                .iter()
-                .any(|p| url.starts_with(p)),
-            "database.url",
-            "must start with sqlite: or postgres:",
-        )?;
-        crate::store::check_url(url)
-            .map_err(|e| ConfigError::new("database.url", e.to_string()))?;
+        check_database_url(self.database.url.expose_secret(), "database.url")?;
         in_range(
             self.database.max_connections,
             bounds::MAX_CONNECTIONS,

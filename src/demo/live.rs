@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 use super::DemoArgs;
 use crate::aws::{AwsSetup, Endpoints};
 use crate::config::Settings;
+use crate::display::Terminal;
 use crate::shutdown::{CancellationToken, Supervisor};
 use crate::startup::Daemon;
 use crate::store::TransitionRow;
@@ -234,9 +235,11 @@ async fn print_transitions(
     loop {
         match rx.recv().await {
             Ok(t) => {
-                let name = names
-                    .get(&t.workload_id)
-                    .map_or(t.workload_id.as_str(), String::as_str);
+                let name = Terminal(
+                    names
+                        .get(&t.workload_id)
+                        .map_or(t.workload_id.as_str(), String::as_str),
+                );
                 let time = t.occurred_at.get(11..19).unwrap_or(&t.occurred_at);
                 let enforced = if t.action.is_some() {
                     " [enforced]"
@@ -247,8 +250,8 @@ async fn print_transitions(
                     "{time}  {name:<28} {:>7} → {:<7} ({}){enforced}  {}",
                     t.from_state.as_deref().unwrap_or("new"),
                     t.to_state,
-                    t.trigger,
-                    t.reason
+                    Terminal(&t.trigger),
+                    Terminal(&t.reason)
                 );
             }
             Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
@@ -289,7 +292,11 @@ async fn change_answers(sim: Simulator, every: Duration) {
             "selected"
         };
         if sim.set_answer(&w.id, answer).is_ok() {
-            println!("{:>8}  {:<28} someone {verb} {choice}", "change", w.name);
+            println!(
+                "{:>8}  {:<28} someone {verb} {choice}",
+                "change",
+                Terminal(&w.name)
+            );
         }
     }
 }

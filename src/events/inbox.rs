@@ -49,7 +49,7 @@ impl InboxProcessor {
                 Ok(full) => full,
                 Err(error) => {
                     tracing::warn!(
-                        error = format!("{error:#}"),
+                        error = crate::display::chain(&error).to_string(),
                         "reading the event inbox failed"
                     );
                     false
@@ -94,7 +94,7 @@ impl InboxProcessor {
                         .await?
                 }
                 Err(NotHandled::Failed(error)) => {
-                    let error = format!("{error:#}");
+                    let error = crate::display::chain(&error).to_string();
                     let failures = row.attempts + 1;
                     if failures >= MAX_INBOX_ATTEMPTS {
                         tracing::warn!(inbox_id = row.id, error = %error, "pushed event set aside");

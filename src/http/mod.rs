@@ -309,7 +309,10 @@ async fn post_event(State(endpoint): State<Arc<EventsEndpoint>>, request: Reques
             (StatusCode::ACCEPTED, Json(body)).into_response()
         }
         Err(e) => {
-            tracing::error!(error = format!("{e:#}"), "cannot store a pushed event");
+            tracing::error!(
+                error = crate::display::chain(&e).to_string(),
+                "cannot store a pushed event"
+            );
             error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "cannot store the event; retry",

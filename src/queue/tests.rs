@@ -35,7 +35,7 @@ async fn requests_for_a_queued_workload_join_it() {
     let other = queue.push(listed("w2"));
     assert_eq!(queue.len(), 2);
 
-    let job = queue.pop().await.unwrap();
+    let (job, running) = queue.pop().await.unwrap();
     assert_eq!(
         job.target,
         Target::Id("w1".into()),
@@ -46,14 +46,15 @@ async fn requests_for_a_queued_workload_join_it() {
         Trigger::Event("e2".into()),
         "the latest event is the cause"
     );
-    queue.complete("w1", Ok(7));
+    running.complete(Ok(7));
     assert_eq!(
         (a.await.unwrap(), b.await.unwrap(), c.await.unwrap()),
         (Ok(7), Ok(7), Ok(7))
     );
 
-    assert_eq!(queue.pop().await.unwrap().workload_id(), "w2");
-    queue.complete("w2", Err("boom".into()));
+    let (job, running) = queue.pop().await.unwrap();
+    assert_eq!(job.workload_id(), "w2");
+    running.complete(Err("boom".into()));
     assert_eq!(other.await.unwrap(), Err("boom".into()));
     assert!(queue.is_empty());
 }
@@ -62,7 +63,7 @@ async fn requests_for_a_queued_workload_join_it() {
 async fn a_request_during_a_run_gets_exactly_one_more_run() {
     let queue: WorkQueue<u32> = WorkQueue::new();
     let first = queue.push(event("w1", "e1"));
-    let job = queue.pop().await.unwrap();
+    let (job, running) = queue.pop().await.unwrap();
     assert_eq!(job.trigger, Trigger::Event("e1".into()));
 
     // While w1 runs, a burst arrives: it must not run concurrently, and it must
@@ -77,13 +78,13 @@ async fn a_request_during_a_run_gets_exactly_one_more_run() {
             .is_err(),
         "no second concurrent run of w1"
     );
-    queue.complete("w1", Ok(1));
+    running.complete(Ok(1));
     assert_eq!(first.await.unwrap(), Ok(1));
 
-    let rerun = queue.pop().await.unwrap();
+    let (rerun, running) = queue.pop().await.unwrap();
     assert_eq!(rerun.trigger, Trigger::Event("e5".into()));
     assert_eq!(rerun.target, Target::Id("w1".into()));
-    queue.complete("w1", Ok(2));
+    running.complete(Ok(2));
     for rx in burst {
         assert_eq!(rx.await.unwrap(), Ok(2));
     }
@@ -96,7 +97,7 @@ async fn a_waiting_worker_wakes_for_new_work() {
     let queue = std::sync::Arc::new(WorkQueue::<u32>::new());
     let worker = {
         let queue = queue.clone();
-        tokio::spawn(async move { queue.pop().await })
+        tokio::spawn(async move { queue.pop().await.map(|(job, _)| job) })
     };
     tokio::task::yield_now().await;
     let _rx = queue.push(listed("w9"));
@@ -110,7 +111,7 @@ async fn closing_fails_queued_requests_and_stops_workers() {
     let queued = queue.push(listed("w1"));
     queue.close();
     assert_eq!(queued.await.unwrap(), Err("shutting down".into()));
-    assert_eq!(queue.pop().await, None, "workers stop");
+    assert!(queue.pop().await.is_none(), "workers stop");
     assert_eq!(
         queue.push(listed("w2")).await.unwrap(),
         Err("shutting down".into())
@@ -122,9 +123,56 @@ async fn closing_wakes_idle_workers() {
     let queue = std::sync::Arc::new(WorkQueue::<u32>::new());
     let worker = {
         let queue = queue.clone();
-        tokio::spawn(async move { queue.pop().await })
+        tokio::spawn(async move { queue.pop().await.is_none() })
     };
     tokio::task::yield_now().await;
     queue.close();
-    assert_eq!(worker.await.unwrap(), None);
+    assert!(worker.await.unwrap());
+}
+
+/// Waits for a requester's answer; on a paused clock, a missing answer fails
+/// at once instead of hanging the test.
+async fn answer<T>(rx: oneshot::Receiver<Done<T>>) -> Done<T> {
+    tokio::time::timeout(std::time::Duration::from_secs(60), rx)
+        .await
+        .expect("the requester was never answered")
+        .unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_evaluation_dropped_without_a_result_answers_its_requesters_and_frees_the_workload() {
+    let queue: WorkQueue<u32> = WorkQueue::new();
+    let first = queue.push(event("w1", "e1"));
+    let (_, running) = queue.pop().await.unwrap();
+    // A request during the run: the dropped evaluation must not swallow it.
+    let during = queue.push(event("w1", "e2"));
+    drop(running);
+    assert_eq!(answer(first).await, Err(ABANDONED.to_owned()));
+    let (rerun, running) = queue.pop().await.unwrap();
+    assert_eq!(rerun.trigger, Trigger::Event("e2".into()));
+    running.complete(Ok(3));
+    assert_eq!(answer(during).await, Ok(3));
+    assert!(queue.is_empty());
+
+    // The next trigger queues the workload again, and it is evaluated.
+    let again = queue.push(listed("w1"));
+    let (_, running) = queue.pop().await.unwrap();
+    running.complete(Ok(4));
+    assert_eq!(answer(again).await, Ok(4));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_evaluation_answers_its_requesters_with_an_error() {
+    let queue = std::sync::Arc::new(WorkQueue::<u32>::new());
+    let requested = queue.push(listed("w1"));
+    let worker = {
+        let queue = queue.clone();
+        tokio::spawn(async move {
+            let (_job, _running) = queue.pop().await.unwrap();
+            panic!("an evaluation bug");
+        })
+    };
+    assert!(worker.await.unwrap_err().is_panic());
+    assert_eq!(answer(requested).await, Err(ABANDONED.to_owned()));
+    assert!(queue.is_empty(), "nothing left running");
 }

@@ -56,7 +56,7 @@ impl Reconciler {
         } else {
             match self.deferral(scope.wa, &workload).await {
                 Ok(deferral) => deferral,
-                Err(error) => return unreadable(format!("{error:#}")),
+                Err(error) => return unreadable(crate::display::chain(&error).to_string()),
             }
         };
         enforce_plan(&plan, Ok(&observed), deferral)

@@ -118,36 +118,71 @@ pub enum StoreError {
 const PROBE_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The options of a pool of at most `max_connections` to `url`.
-fn pool_options(backend: Backend, url: &str, max_connections: u32) -> AnyPoolOptions {
+/// What every new connection runs first.
+fn connection_set_up(backend: Backend, url: &str, read_only: bool) -> &'static str {
+    // WAL lets readers (the CLI, HTTP queries) run beside the daemon's writer;
+    // NORMAL sync is durable across process crashes, which is what we need.
+    // A read-only open (a snapshot, `mode=ro`) cannot change the journal
+    // mode, and need not: it only reads.
+    match backend {
+        Backend::Sqlite if read_only => "PRAGMA busy_timeout = 10000; PRAGMA query_only = ON;",
+        Backend::Sqlite if sqlite_read_only(url) => "PRAGMA busy_timeout = 10000;",
+        Backend::Sqlite => {
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;"
+        }
+        Backend::Postgres if read_only => "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
+        Backend::Postgres => "",
+    }
+}
+
+fn pool_options(set_up: &'static str, max_connections: u32) -> AnyPoolOptions {
     let options = AnyPoolOptions::new()
         .max_connections(max_connections.max(1))
         .acquire_timeout(Duration::from_secs(10))
         .after_release(|conn, _| Box::pin(still_usable(conn)));
-    match backend {
-        // WAL lets readers (the CLI, HTTP queries) run beside the daemon's writer;
-        // NORMAL sync is durable across process crashes, which is what we need.
-        // A read-only open (a snapshot, `mode=ro`) cannot change the journal
-        // mode, and need not: it only reads.
-        Backend::Sqlite => {
-            let pragmas = if sqlite_read_only(url) {
-                "PRAGMA busy_timeout = 10000;"
-            } else {
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;"
-            };
-            options.after_connect(move |conn, _| {
-                Box::pin(async move {
-                    conn.execute(pragmas).await?;
-                    Ok(())
-                })
-            })
-        }
-        Backend::Postgres => options,
+    if set_up.is_empty() {
+        return options;
     }
+    options.after_connect(move |conn, _| {
+        Box::pin(async move {
+            conn.execute(set_up).await?;
+            Ok(())
+        })
+    })
 }
 
 impl Store {
     /// Opens a pool. SQLite files are created when the URL says `mode=rwc`.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Store, StoreError> {
+        Store::open(url, max_connections, false).await
+    }
+
+    /// Opens a database that must already exist, read-only, for commands that
+    /// only read (`controls`, `history`, `explain`, `enforce --plan`, GraphQL
+    /// queries): a SQLite file is opened `mode=ro` whatever the URL says (never
+    /// created, never switched to WAL), and every connection refuses writes
+    /// (`PRAGMA query_only`, Postgres `READ ONLY` transactions). Nothing is
+    /// migrated; [`Store::check_schema`] says when the schema is behind.
+    pub async fn connect_read_only(url: &str, max_connections: u32) -> Result<Store, StoreError> {
+        let url = match url::sqlite_parts(url) {
+            Some((path, query)) => {
+                if !path.is_empty() && !std::path::Path::new(path).exists() {
+                    return Err(StoreError::Missing(redact_url(url)));
+                }
+                let base = url.split_once('?').map_or(url, |(base, _)| base);
+                let mut params: Vec<&str> = query
+                    .split('&')
+                    .filter(|pair| !pair.is_empty() && !pair.starts_with("mode="))
+                    .collect();
+                params.push("mode=ro");
+                format!("{base}?{}", params.join("&"))
+            }
+            None => url.to_owned(),
+        };
+        Store::open(&url, max_connections, true).await
+    }
+
+    async fn open(url: &str, max_connections: u32, read_only: bool) -> Result<Store, StoreError> {
         install_default_drivers();
         check_url(url)?;
         let backend = if url.starts_with("sqlite:") {
@@ -157,21 +192,30 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl(redact_url(url)));
         };
-        let pool = pool_options(backend, url, max_connections)
+        let set_up = connection_set_up(backend, url, read_only);
+        let unreachable = |source| StoreError::Unreachable {
+            url: redact_url(url),
+            source,
+        };
+        // The pool retries a connection whose set-up fails until its acquire
+        // timeout, then reports only the timeout; one connection first, so a
+        // file that is not a database says so at once.
+        let mut first = sqlx::AnyConnection::connect(url)
+            .await
+            .map_err(unreachable)?;
+        if !set_up.is_empty() {
+            first.execute(set_up).await.map_err(unreachable)?;
+        }
+        let _ = first.close().await;
+        let pool = pool_options(set_up, max_connections)
             .connect(url)
             .await
-            .map_err(|source| StoreError::Unreachable {
-                url: redact_url(url),
-                source,
-            })?;
+            .map_err(unreachable)?;
         // Opened when readiness first asks, so commands that never do open nothing.
-        let probe = pool_options(backend, url, 1)
+        let probe = pool_options(set_up, 1)
             .acquire_timeout(PROBE_ACQUIRE_TIMEOUT)
             .connect_lazy(url)
-            .map_err(|source| StoreError::Unreachable {
-                url: redact_url(url),
-                source,
-            })?;
+            .map_err(unreachable)?;
         Ok(Store {
             pool,
             probe,
@@ -228,19 +272,23 @@ impl Store {
             Backend::Sqlite => migrations::SQLITE.iter().count(),
             Backend::Postgres => migrations::POSTGRES.iter().count(),
         } as i64;
-        let applied: Result<(i64,), _> =
+        // A database that cannot be read at all (a corrupt file) says so; only
+        // one that reads and lacks the table has no schema yet.
+        let tables = self.tables().await.map_err(StoreError::Inspect)?;
+        anyhow::ensure!(
+            tables.iter().any(|t| t == "_sqlx_migrations"),
+            "the state database has no rel04d tables yet: start the daemon or run `rel04d migrate` first"
+        );
+        let (applied,): (i64,) =
             sqlx::query_as("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
                 .fetch_one(&self.pool)
-                .await;
-        match applied {
-            Ok((applied,)) if applied >= known => Ok(()),
-            Ok((applied,)) => anyhow::bail!(
-                "the state database is at schema {applied} of {known}: run `rel04d migrate` (the daemon also migrates at start)"
-            ),
-            Err(_) => anyhow::bail!(
-                "the state database has no rel04d tables yet: start the daemon or run `rel04d migrate` first"
-            ),
-        }
+                .await
+                .context("read the state database's schema version")?;
+        anyhow::ensure!(
+            applied >= known,
+            "the state database is at schema {applied} of {known}: run `rel04d migrate` (the daemon also migrates at start)"
+        );
+        Ok(())
     }
 
     /// The user tables of the database (of the current schema on Postgres).

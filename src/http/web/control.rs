@@ -36,7 +36,7 @@ pub async fn page(State(web): State<Arc<Web>>, Path(workload_id): Path<String>) 
             &format!("No control has workload id {workload_id:?}."),
         ),
         Err(error) => {
-            tracing::error!(error = format!("{error:#}"), %workload_id, "cannot read a control");
+            tracing::error!(error = crate::display::chain(&error).to_string(), %workload_id, "cannot read a control");
             layout::message_page(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Cannot read the state database",

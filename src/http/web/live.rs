@@ -59,7 +59,7 @@ pub async fn watch_transitions(
             _ = poll.tick(), if latest.receiver_count() > 0 => {
                 match store.latest_transition_id().await {
                     Ok(id) => raise(id),
-                    Err(error) => tracing::debug!(error = format!("{error:#}"), "cannot poll for transitions"),
+                    Err(error) => tracing::debug!(error = crate::display::chain(&error).to_string(), "cannot poll for transitions"),
                 }
             }
         }
@@ -82,7 +82,10 @@ pub async fn stream(State(web): State<Arc<Web>>) -> Response {
     let first = match web.store.latest_transition_id().await {
         Ok(id) => id.max(*changes.borrow_and_update()),
         Err(error) => {
-            tracing::warn!(error = format!("{error:#}"), "cannot start a live stream");
+            tracing::warn!(
+                error = crate::display::chain(&error).to_string(),
+                "cannot start a live stream"
+            );
             return (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "cannot read the state database\n",

@@ -85,7 +85,10 @@ pub async fn page(State(web): State<Arc<Web>>, Query(params): Query<Params>) -> 
                 .into_response()
         }
         Err(error) => {
-            tracing::error!(error = format!("{error:#}"), "cannot read the overview");
+            tracing::error!(
+                error = crate::display::chain(&error).to_string(),
+                "cannot read the overview"
+            );
             layout::message_page(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Cannot read the state database",

@@ -7,3 +7,4 @@ mod operator;
 mod runtime;
 mod spans;
 mod sqs;
+mod workload_owner;
