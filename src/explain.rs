@@ -24,8 +24,8 @@ pub struct PolicyExplanation {
     pub passed_over: Vec<PassedOver>,
     /// The value the last evaluation used, when it differs from today's.
     pub last_evaluated_value: Option<String>,
-    /// For a calculated value: the template, its input (`$`) and its output, as
-    /// the last evaluation ran them (calculations run only in evaluations).
+    /// For a calculated value: the template, a digest of its input (`$`) and its
+    /// output, as the last evaluation ran them (calculations run only in evaluations).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub calculation: Option<CalculationTrace>,
 }
@@ -174,8 +174,12 @@ pub fn render(e: &Explanation) -> String {
                 "",
                 calculation.template.trim()
             );
-            if let Some(input) = &calculation.input {
-                let _ = writeln!(out, "  {:<16}   its input ($): {input}", "");
+            if let Some(input) = &calculation.input_digest {
+                let _ = writeln!(
+                    out,
+                    "  {:<16}   its input ($): {} bytes, sha256 {}: {}",
+                    "", input.bytes, input.sha256, input.excerpt
+                );
             }
             match (&calculation.output, &calculation.error) {
                 (_, Some(error)) => {

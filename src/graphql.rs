@@ -26,6 +26,7 @@ mod objects;
 mod order;
 mod plan;
 mod summary;
+pub mod taint;
 pub mod turbot;
 
 use std::sync::Arc;

@@ -48,6 +48,9 @@ pub struct Details {
     /// evaluation described it: GraphQL serves it as `resource.data`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<serde_json::Value>,
+    /// What was left out to keep details within their bound, if anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub omitted: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -428,6 +431,9 @@ fn ok_reason(expected: &Expected, details: &Details) -> String {
         }
     }
 }
+
+mod bounds;
+pub use bounds::MAX_DETAILS_BYTES;
 
 #[cfg(test)]
 mod tests;

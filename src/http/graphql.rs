@@ -5,7 +5,6 @@
 //! [`MAX_RESPONSE_BYTES`] is refused instead of sent — so memory stays bounded
 //! whatever the queries.
 
-use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,7 +17,7 @@ use tokio::sync::Semaphore;
 
 use super::access::{self, Access};
 use super::{MAX_QUERY_BYTES, bearer_matches, body};
-use crate::graphql::limits::RegexBudget;
+use crate::graphql::limits::{Capped, RegexBudget};
 use crate::graphql::{Actor, Rel04Schema};
 
 /// GraphQL requests executing at once; others wait (within their deadline).
@@ -142,9 +141,13 @@ fn parse(body: &[u8]) -> Result<async_graphql::Request, String> {
 
 /// Serialises `response`, stopping at [`MAX_RESPONSE_BYTES`].
 fn capped_json(response: &async_graphql::Response) -> Response {
-    let mut out = Capped(Vec::new());
+    let mut out = Capped::new(MAX_RESPONSE_BYTES);
     match serde_json::to_writer(&mut out, response) {
-        Ok(()) => ([(header::CONTENT_TYPE, "application/json")], out.0).into_response(),
+        Ok(()) => (
+            [(header::CONTENT_TYPE, "application/json")],
+            out.into_inner(),
+        )
+            .into_response(),
         Err(_) => error(
             StatusCode::BAD_REQUEST,
             "RESPONSE_TOO_LARGE",
@@ -153,23 +156,6 @@ fn capped_json(response: &async_graphql::Response) -> Response {
                 MAX_RESPONSE_BYTES / (1024 * 1024)
             ),
         ),
-    }
-}
-
-/// A buffer that refuses to grow past [`MAX_RESPONSE_BYTES`].
-struct Capped(Vec<u8>);
-
-impl Write for Capped {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        if self.0.len() + bytes.len() > MAX_RESPONSE_BYTES {
-            return Err(std::io::Error::other("response too large"));
-        }
-        self.0.extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 
