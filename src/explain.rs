@@ -73,12 +73,22 @@ pub fn policy_values(
         .iter()
         .map(|p| (p.key, p.value.as_str()))
         .collect();
-    // Calculations as the last evaluation ran them, for the settings it used.
+    // Calculations as the last evaluation ran them, used or passed over.
     let calculated = Calculated(
         details
             .policies
             .iter()
-            .filter_map(|p| Some(((p.origin.clone(), p.key), p.calculation.clone()?)))
+            .flat_map(|p| {
+                let passed_over = p
+                    .passed_over_calculations
+                    .iter()
+                    .map(|c| ((c.origin.clone(), p.key), c.calculation.clone()));
+                let used = p
+                    .calculation
+                    .clone()
+                    .map(|c| ((p.origin.clone(), p.key), c));
+                passed_over.chain(used)
+            })
             .collect(),
     );
     resolve_calculated(policies, &facts, now, &calculated)

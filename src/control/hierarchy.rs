@@ -191,6 +191,9 @@ pub struct PassedOver {
     pub level: Level,
     pub origin: String,
     pub why: String,
+    /// How the value was calculated, when its setting holds a calculation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calculation: Option<Box<CalculationTrace>>,
 }
 
 /// The value a policy resolved to, with the level and setting that supplied it.
@@ -245,6 +248,7 @@ impl Candidate<'_> {
             level: self.level,
             origin: self.origin.clone(),
             why,
+            calculation: self.calculation.clone(),
         }
     }
 }
@@ -400,6 +404,7 @@ fn resolve_key<'a>(
             level: current.level,
             origin: std::mem::take(&mut current.origin),
             why: format!("overridden by {}", candidate.origin),
+            calculation: current.calculation.take(),
         });
         if candidate.required && held_by.is_none() {
             held_by = Some((candidate.origin.clone(), candidate.level));
