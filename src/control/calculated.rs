@@ -154,4 +154,6 @@ fn describe(error: &minijinja::Error) -> String {
 }
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod tests;
