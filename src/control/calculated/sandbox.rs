@@ -14,7 +14,8 @@
 //!   `{% filter %}`) and recursive loops are refused, so nothing is written
 //!   anywhere else (macros, includes and blocks are not compiled in at all);
 //! - only filters whose result is no larger than a few times their input are
-//!   available, plus bounded `replace` and `join`; `namespace()` and `debug()`
+//!   available, plus bounded `replace` and `join`; text filters (`upper`,
+//!   `string`, …) display a non-string within the value bound first; `namespace()` and `debug()`
 //!   are not, so nothing accumulates across loop iterations uncounted;
 //! - every bounded call checks a cancel flag, which the caller raises when the
 //!   render's wall-clock budget is spent.
@@ -153,6 +154,18 @@ impl Budget {
         self.written.fetch_add(text.len(), Ordering::Relaxed);
         out.write_str(&text)
             .map_err(|_| refuse("the output could not be written".to_owned()))
+    }
+
+    /// `value` as text: a string as it is, anything else displayed within
+    /// [`MAX_VALUE_BYTES`] and counted as built.
+    fn text_of<'v>(&self, value: &'v Value) -> Result<Cow<'v, str>, Error> {
+        self.check_cancel()?;
+        if let Some(text) = value.as_str() {
+            return Ok(Cow::Borrowed(text));
+        }
+        let text = display(value, MAX_VALUE_BYTES).map_err(|_| too_large(MAX_VALUE_BYTES + 1))?;
+        self.build(text.len())?;
+        Ok(Cow::Owned(text))
     }
 
     fn concat(&self, a: &Value, b: &Value) -> Result<Value, Error> {
@@ -316,11 +329,28 @@ fn environment<'s>(budget: &Arc<Budget>) -> Environment<'s> {
     // Nunjucks looks up `a.b.c` on a missing `a` quietly; so does Guardrails.
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
     env.set_fuel(Some(MAX_FUEL));
-    env.add_filter("lower", f::lower);
-    env.add_filter("upper", f::upper);
-    env.add_filter("title", f::title);
-    env.add_filter("capitalize", f::capitalize);
-    env.add_filter("trim", f::trim);
+    // Text filters display any value first: bounded, as `~` is.
+    let text_filter = |env: &mut Environment<'s>, name: &'static str, f: fn(&str) -> String| {
+        let b = budget.clone();
+        env.add_filter(name, move |v: &Value| -> Result<Value, Error> {
+            let text = b.text_of(v)?;
+            Ok(Value::from(f(&text)))
+        });
+    };
+    text_filter(&mut env, "lower", str::to_lowercase);
+    text_filter(&mut env, "upper", str::to_uppercase);
+    text_filter(&mut env, "title", |t| f::title(Cow::Borrowed(t)));
+    text_filter(&mut env, "capitalize", |t| {
+        let mut chars = t.chars();
+        chars.next().map_or_else(String::new, |first| {
+            first
+                .to_uppercase()
+                .chain(chars.flat_map(char::to_lowercase))
+                .collect()
+        })
+    });
+    text_filter(&mut env, "trim", |t| t.trim().to_owned());
+    text_filter(&mut env, "string", str::to_owned);
     env.add_filter("length", f::length);
     env.add_filter("count", f::length);
     env.add_filter("default", f::default);
@@ -339,7 +369,6 @@ fn environment<'s>(budget: &Arc<Budget>) -> Environment<'s> {
     env.add_filter("reverse", f::reverse);
     env.add_filter("unique", f::unique);
     env.add_filter("list", f::list);
-    env.add_filter("string", f::string);
     env.add_filter("sum", f::sum);
     env.add_filter("select", f::select);
     env.add_filter("reject", f::reject);
@@ -350,7 +379,6 @@ fn environment<'s>(budget: &Arc<Budget>) -> Environment<'s> {
     env.add_filter("lines", f::lines);
     env.add_filter("items", f::items);
     env.add_filter("dictsort", f::dictsort);
-    env.add_filter("safe", f::safe);
     let b = budget.clone();
     env.add_filter(
         "replace",
