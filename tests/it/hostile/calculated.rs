@@ -274,3 +274,57 @@ async fn a_tag_cannot_reach_enforce_through_a_template() {
     );
     store.close().await;
 }
+
+/// Finding 11 and the input bound: a `template_input` gets what a `/graphql`
+/// request gets (here its regex budget), and reads at most 64 KiB; past
+/// either, the control is `invalid` with a reason naming the bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_input_gets_the_graphql_limits_and_a_bounded_result() {
+    let sim = Simulator::new(REGION);
+    for i in 0..30 {
+        sim.add_workload(workload(
+            &format!("wl-{i:02}"),
+            answer(&ALL_FOUR, &[], true),
+        ));
+    }
+    let regexes: String = (0..6).map(|i| format!("workload:/a{i}/ ")).collect();
+    let regex_query = format!(
+        "{{ a: controls(filter: \\\"{regexes}\\\") {{ items {{ workloadId }} }} b: controls(filter: \\\"{regexes}\\\") {{ items {{ workloadId }} }} c: controls(filter: \\\"{regexes}\\\") {{ items {{ workloadId }} }} }}"
+    );
+    let big_query = "{ a: controls(filter: \\\"limit:500\\\") { items { details } } b: controls(filter: \\\"limit:500\\\") { items { details } } c: controls(filter: \\\"limit:500\\\") { items { details } } }";
+    let config = format!(
+        r#"[schedule]
+interval = "1h"
+[policies.global]
+{ALL_TRUE}
+[[policies.settings]]
+scope = "workload-name:wl-00"
+constant_work = {{ template_input = "{regex_query}", template = "True" }}
+[[policies.settings]]
+scope = "workload-name:wl-01"
+constant_work = {{ template_input = "{big_query}", template = "True" }}
+"#
+    );
+    let env = TestEnv::start(sim, &config).await;
+    // The second sweep reads the details the first one wrote.
+    env.sweep().await;
+    env.sweep().await;
+    let regex = &env.controls("workload:wl-00").await[0];
+    assert_eq!(regex.state.as_str(), "invalid", "{}", regex.reason);
+    assert!(
+        regex.reason.contains("at most 16 regex terms"),
+        "{}",
+        regex.reason
+    );
+    let big = &env.controls("workload:wl-01").await[0];
+    assert_eq!(big.state.as_str(), "invalid", "{}", big.reason);
+    assert!(
+        big.reason
+            .contains("over 64 KiB, the most a calculation reads"),
+        "{}",
+        big.reason
+    );
+    let others = env.controls("state:ok").await;
+    assert_eq!(others.len(), 28);
+    env.stop().await;
+}
