@@ -11,7 +11,7 @@ use rel04d::filter::Filter;
 use rel04d::store::Store;
 use rel04d_simulator::{SimServer, Simulator};
 
-use crate::common::process::{Proc, http_address, rel04d, tail, wait_until};
+use crate::common::process::{Proc, against, http_address, peak_rss_kib, rel04d, tail, wait_until};
 use crate::common::*;
 
 /// Peak RSS the daemon may reach (a debug build idles at a few tens of MiB;
@@ -38,14 +38,8 @@ impl Child {
             .unwrap();
         let path = dir.path().join("rel04d.toml");
         std::fs::write(&path, config).unwrap();
-        let mut command = rel04d();
-        command
-            .env("AWS_ENDPOINT_URL_WELLARCHITECTED", server.url())
-            .env("REL04D__DATABASE__URL", &database_url)
-            .env("REL04D__HTTP__LISTEN", "127.0.0.1:0")
-            .env("REL04D__AWS__REGIONS", REGION)
-            .env("REL04D__AWS__MAX_REQUESTS_PER_SECOND", "2000")
-            .args(["--config", path.to_str().unwrap(), "run"]);
+        let mut command = against(&server.url(), &database_url);
+        command.args(["--config", path.to_str().unwrap(), "run"]);
         let proc = Proc::spawn(command, &dir.path().join("rel04d.log"));
         http_address(&proc.log, Duration::from_secs(60)).await;
         Child {
@@ -65,12 +59,7 @@ impl Child {
     }
 
     fn peak_rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.proc.id())).unwrap();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmHWM in /proc/<pid>/status")
+        peak_rss_kib(self.proc.id())
     }
 
     /// `rel04d <args>` on this daemon's configuration and database.
@@ -88,6 +77,30 @@ impl Child {
     }
 }
 
+/// A simulator with `n` workloads `<prefix>-00`… whose answers pass.
+fn passing(prefix: &str, n: usize) -> Simulator {
+    let sim = Simulator::new(REGION);
+    for i in 0..n {
+        sim.add_workload(workload(
+            &format!("{prefix}-{i:02}"),
+            answer(&ALL_FOUR, &[], true),
+        ));
+    }
+    sim
+}
+
+/// [`ALL_TRUE`] with `key` set to `value` instead.
+fn all_true_but(key: &str, value: &str) -> String {
+    ALL_TRUE
+        .lines()
+        .map(|line| match line.split_once(" = ") {
+            Some((k, _)) if k == key => format!("{key} = {value}"),
+            _ => line.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 async fn controls(store: &Store) -> Vec<rel04d::store::ControlRow> {
     store
         .list_controls(&Filter::parse("limit:1000").unwrap())
@@ -99,25 +112,15 @@ async fn controls(store: &Store) -> Vec<rel04d::store::ControlRow> {
 /// which the next one read back: 10 KB → 13.5 MB in 20 s at a 1 s interval.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_calculation_that_reads_details_does_not_grow_them() {
-    let sim = Simulator::new(REGION);
-    for i in 0..4 {
-        sim.add_workload(workload(
-            &format!("small-{i}"),
-            answer(&ALL_FOUR, &[], true),
-        ));
-    }
-    let config = r#"
-[schedule]
-interval = "1s"
-jitter = "0s"
-[policies.global]
-rel04 = "Check: Choices based on sub policies"
-identify = "True"
-loosely_coupled = "True"
-idempotent = "True"
-constant_work = { template_input = '{ controls(filter: "limit:20") { items { details } } }', template = 'True' }
-"#;
-    let child = Child::start(&sim, config).await;
+    let sim = passing("small", 4);
+    let config = format!(
+        "[schedule]\ninterval = \"1s\"\njitter = \"0s\"\n[policies.global]\n{}\n",
+        all_true_but(
+            "constant_work",
+            r#"{ template_input = '{ controls(filter: "limit:20") { items { details } } }', template = 'True' }"#,
+        )
+    );
+    let child = Child::start(&sim, &config).await;
     let store = Store::connect(&child.database_url, 1).await.unwrap();
     // The largest details after each poll, until eight sweeps have run.
     let mut largest = Vec::new();
@@ -178,17 +181,15 @@ constant_work = { template_input = '{ controls(filter: "limit:20") { items { det
     store.close().await;
 }
 
-const TAG_TEMPLATE_CONFIG: &str = r#"
-[schedule]
-interval = "1h"
-jitter = "0s"
-[policies.global]
-rel04 = { template_input = "{ resource { turbot { tags } } }", template = "{{ $.resource.turbot.tags.mode or 'Check: Choices based on sub policies' }}" }
-identify = "True"
-loosely_coupled = "True"
-idempotent = "True"
-constant_work = "True"
-"#;
+/// The issue's template: a tag passed through as `rel04`.
+const TAG_TEMPLATE: &str = r#"{ template_input = "{ resource { turbot { tags } } }", template = "{{ $.resource.turbot.tags.mode or 'Check: Choices based on sub policies' }}" }"#;
+
+fn tag_template_config() -> String {
+    format!(
+        "[schedule]\ninterval = \"1h\"\njitter = \"0s\"\n[policies.global]\n{}\n",
+        all_true_but("rel04", TAG_TEMPLATE)
+    )
+}
 
 /// A workload whose owner tagged it to ask for Enforce, and whose answer fails.
 fn tagged_workload(sim: &Simulator) -> String {
@@ -221,7 +222,7 @@ async fn evaluated(child: &Child, store: &Store) -> rel04d::store::ControlRow {
 async fn a_tag_cannot_reach_enforce_through_a_template() {
     let sim = Simulator::new(REGION);
     let id = tagged_workload(&sim);
-    let child = Child::start(&sim, TAG_TEMPLATE_CONFIG).await;
+    let child = Child::start(&sim, &tag_template_config()).await;
     let store = Store::connect(&child.database_url, 1).await.unwrap();
     let control = evaluated(&child, &store).await;
     // Passed over, the value falls back to the built-in Skip.
@@ -251,7 +252,10 @@ async fn a_tag_cannot_reach_enforce_through_a_template() {
     drop(child);
 
     // The operator allows it: the same template enforces.
-    let allowed = format!("{TAG_TEMPLATE_CONFIG}[policies.tags]\nallow_enforce = true\n");
+    let allowed = format!(
+        "{}[policies.tags]\nallow_enforce = true\n",
+        tag_template_config()
+    );
     let child = Child::start(&sim, &allowed).await;
     let store = Store::connect(&child.database_url, 1).await.unwrap();
     wait_until("the enforced answer", Duration::from_secs(60), || async {
@@ -280,13 +284,7 @@ async fn a_tag_cannot_reach_enforce_through_a_template() {
 /// either, the control is `invalid` with a reason naming the bound.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_template_input_gets_the_graphql_limits_and_a_bounded_result() {
-    let sim = Simulator::new(REGION);
-    for i in 0..30 {
-        sim.add_workload(workload(
-            &format!("wl-{i:02}"),
-            answer(&ALL_FOUR, &[], true),
-        ));
-    }
+    let sim = passing("wl", 30);
     let regexes: String = (0..6).map(|i| format!("workload:/a{i}/ ")).collect();
     let regex_query = format!(
         "{{ a: controls(filter: \\\"{regexes}\\\") {{ items {{ workloadId }} }} b: controls(filter: \\\"{regexes}\\\") {{ items {{ workloadId }} }} c: controls(filter: \\\"{regexes}\\\") {{ items {{ workloadId }} }} }}"
