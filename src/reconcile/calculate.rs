@@ -37,6 +37,14 @@ static RENDERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(RENDE
 /// past its budget is told to stop; it keeps its place among the
 /// [`RENDERS_AT_ONCE`] until it has.
 pub async fn render_bounded(template: String, input: serde_json::Value) -> Result<String, String> {
+    render_within(template, input, RENDER_BUDGET).await
+}
+
+async fn render_within(
+    template: String,
+    input: serde_json::Value,
+    budget: Duration,
+) -> Result<String, String> {
     let permit = RENDERS
         .acquire()
         .await
@@ -47,14 +55,14 @@ pub async fn render_bounded(template: String, input: serde_json::Value) -> Resul
         let _permit = permit;
         render_until(&template, &input, &flag)
     });
-    match tokio::time::timeout(RENDER_BUDGET, render).await {
+    match tokio::time::timeout(budget, render).await {
         Ok(Ok(result)) => result,
         Ok(Err(failed)) => Err(format!("the render failed: {failed}")),
         Err(_) => {
             cancel.store(true, Ordering::Relaxed);
             Err(format!(
                 "the template ran longer than {}, the most a render may take",
-                humantime::format_duration(RENDER_BUDGET)
+                humantime::format_duration(budget)
             ))
         }
     }
@@ -141,4 +149,46 @@ fn too_slow(deadline: Duration) -> String {
          instead of regexes",
         humantime::format_duration(deadline)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    /// Steps enough to keep a render busy for a while, within its fuel.
+    const BUSY: &str = "{% for i in range(30000) %}{% endfor %}True";
+
+    /// Finding 9: renders run off the async workers, so a one-thread runtime
+    /// keeps serving other tasks (as `/healthz`) while a template renders.
+    #[tokio::test(flavor = "current_thread")]
+    async fn other_tasks_run_while_a_template_renders() {
+        let ticks = Arc::new(AtomicUsize::new(0));
+        let counter = ticks.clone();
+        let ticker = tokio::spawn(async move {
+            loop {
+                counter.fetch_add(1, Ordering::Relaxed);
+                tokio::task::yield_now().await;
+            }
+        });
+        let output = render_bounded(BUSY.to_owned(), serde_json::json!({})).await;
+        ticker.abort();
+        assert_eq!(output.unwrap(), "True");
+        let ticks = ticks.load(Ordering::Relaxed);
+        assert!(
+            ticks > 100,
+            "the runtime served {ticks} polls during the render"
+        );
+    }
+
+    /// A render past its wall-clock budget fails naming it, and is told to stop.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_render_past_its_budget_fails_naming_it() {
+        let err = render_within(BUSY.to_owned(), serde_json::json!({}), Duration::ZERO)
+            .await
+            .unwrap_err();
+        assert!(err.contains("longer than 0s"), "{err}");
+        // Its place among the renders comes back once it has stopped.
+        let _all = RENDERS.acquire_many(RENDERS_AT_ONCE as u32).await.unwrap();
+    }
 }
