@@ -26,8 +26,8 @@ pub struct PolicyExplanation {
     pub passed_over: Vec<PassedOver>,
     /// The value the last evaluation used, when it differs from today's.
     pub last_evaluated_value: Option<String>,
-    /// For a calculated value: the template, its input (`$`) and its output, as
-    /// the last evaluation ran them (calculations run only in evaluations).
+    /// For a calculated value: the template, a digest of its input (`$`) and its
+    /// output, as the last evaluation ran them (calculations run only in evaluations).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub calculation: Option<CalculationTrace>,
 }
@@ -75,12 +75,22 @@ pub fn policy_values(
         .iter()
         .map(|p| (p.key, p.value.as_str()))
         .collect();
-    // Calculations as the last evaluation ran them, for the settings it used.
+    // Calculations as the last evaluation ran them, used or passed over.
     let calculated = Calculated(
         details
             .policies
             .iter()
-            .filter_map(|p| Some(((p.origin.clone(), p.key), p.calculation.clone()?)))
+            .flat_map(|p| {
+                let passed_over = p
+                    .passed_over_calculations
+                    .iter()
+                    .map(|c| ((c.origin.clone(), p.key), c.calculation.clone()));
+                let used = p
+                    .calculation
+                    .clone()
+                    .map(|c| ((p.origin.clone(), p.key), c));
+                passed_over.chain(used)
+            })
             .collect(),
     );
     resolve_calculated(policies, &facts, now, &calculated)
@@ -182,8 +192,15 @@ pub fn render(e: &Explanation) -> String {
                 "",
                 T(calculation.template.trim())
             );
-            if let Some(input) = &calculation.input {
-                let _ = writeln!(out, "  {:<16}   its input ($): {}", "", T(input));
+            if let Some(input) = &calculation.input_digest {
+                let _ = writeln!(
+                    out,
+                    "  {:<16}   its input ($): {} bytes, sha256 {}: {}",
+                    "",
+                    input.bytes,
+                    input.sha256,
+                    T(&input.excerpt)
+                );
             }
             match (&calculation.output, &calculation.error) {
                 (_, Some(error)) => {

@@ -31,6 +31,7 @@ mod paging;
 mod plan;
 pub mod runs;
 mod summary;
+pub mod taint;
 pub mod turbot;
 
 use std::sync::Arc;

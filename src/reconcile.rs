@@ -66,6 +66,9 @@ pub struct Reconciler {
     replica: Option<String>,
     /// `enforce.defer_after_human_change`; zero: Enforce never waits.
     defer_after_human_change: chrono::Duration,
+    /// `http.request_timeout`: a `template_input` query gets what a `/graphql`
+    /// request gets.
+    graphql_deadline: std::time::Duration,
 }
 
 /// The part of a scope a reconcile needs: its Tool client and its key.
@@ -99,7 +102,15 @@ impl Reconciler {
             transitions,
             replica,
             defer_after_human_change: chrono::Duration::zero(),
+            graphql_deadline: std::time::Duration::from_secs(10),
         }
+    }
+
+    /// Calculations' queries get `deadline` (`http.request_timeout`), as
+    /// `/graphql` requests do.
+    pub fn with_graphql_deadline(mut self, deadline: std::time::Duration) -> Self {
+        self.graphql_deadline = deadline;
+        self
     }
 
     /// Enforce leaves an answer alone for `window` after someone other than
@@ -313,7 +324,7 @@ impl Reconciler {
         if self.tags_enabled || self.calculates {
             details.resource = workload.data.clone();
         }
-        let details = serde_json::to_value(&details).context("serialize details")?;
+        let details = serde_json::to_value(details.bounded()).context("serialize details")?;
         let recording = Recording {
             workload,
             scanned_by: subject.scope.key,

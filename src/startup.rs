@@ -69,13 +69,17 @@ impl Daemon {
         store.migrate().await?;
         let metrics = Arc::new(Metrics::new());
         let policies = settings.policies.to_policy_set()?;
+        for warning in policies.enforce_warnings() {
+            tracing::warn!("{warning}");
+        }
         let replica_id = replica_id();
         // SQLite is one node's database; on Postgres, replicas may share it, so
         // evaluations claim their control first.
         let claims = (store.backend() == Backend::Postgres).then(|| replica_id.clone());
         let reconciler = Arc::new(
             Reconciler::new(store.clone(), policies.clone(), metrics.clone(), claims)
-                .with_enforce_defer(settings.enforce.defer_after_human_change),
+                .with_enforce_defer(settings.enforce.defer_after_human_change)
+                .with_graphql_deadline(settings.http.request_timeout),
         );
         let setup = match setup {
             Some(setup) => setup,

@@ -179,7 +179,9 @@ pub async fn unmute(
 }
 
 pub fn check_config(settings: &Settings) -> anyhow::Result<()> {
-    settings.policies.to_policy_set()?;
+    for warning in settings.policies.to_policy_set()?.enforce_warnings() {
+        eprintln!("warning: {warning}");
+    }
     println!("{}", serde_json::to_string_pretty(&settings.redacted())?);
     eprintln!("configuration is valid");
     Ok(())

@@ -81,6 +81,10 @@ pub enum PolicyInput {
     Calculated(CalculatedInput),
 }
 
+/// The longest `template_input` or `template`: each evaluation stores the
+/// template in the control's details.
+pub const MAX_CALCULATION_TEXT_BYTES: usize = 4 * 1024;
+
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CalculatedInput {
@@ -182,6 +186,21 @@ impl CalculatedInput {
     /// the schema shows at the first evaluation (the control is `invalid`).
     fn check(&self, at: &str) -> Result<Calculation, ConfigError> {
         use async_graphql::parser::types::OperationType;
+        for (field, text) in [
+            ("template_input", &self.template_input),
+            ("template", &self.template),
+        ] {
+            if text.len() > MAX_CALCULATION_TEXT_BYTES {
+                return Err(ConfigError::new(
+                    format!("{at}.{field}"),
+                    format!(
+                        "is {} bytes; a calculation's {field} is at most {} KiB",
+                        text.len(),
+                        MAX_CALCULATION_TEXT_BYTES / 1024
+                    ),
+                ));
+            }
+        }
         let document = async_graphql::parser::parse_query(&self.template_input).map_err(|e| {
             ConfigError::new(
                 format!("{at}.template_input"),
@@ -208,6 +227,7 @@ impl CalculatedInput {
         Ok(Calculation {
             template_input: self.template_input.clone(),
             template: self.template.clone(),
+            owner_data: crate::graphql::taint::owner_data(&self.template_input),
         })
     }
 }

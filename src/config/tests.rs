@@ -287,7 +287,29 @@ fn calculated_policies_are_checked_at_load_by_key() {
     .unwrap();
     let set = s.policies.to_policy_set().unwrap();
     assert_eq!(set.settings[1].calculated.len(), 1);
+    // What the query reads of the owner's is found at load (issue 21, finding 3).
+    let calculation = &set.settings[1].calculated[&crate::control::PolicyKey::Idempotent];
+    assert_eq!(calculation.owner_data.as_deref(), Some("resource.data"));
+    let long = format!("{{{{ '{}' }}}}", "x".repeat(5000));
     for (body, key, message) in [
+        (
+            format!(
+                "identify = {{ template_input = \"{{ __typename }}\", template = \"{long}\" }}"
+            )
+            .as_str(),
+            "policies.settings[0].identify.template",
+            "at most 4 KiB",
+        ),
+        (
+            "identify = { template_input = \"{ resource { data } }\", template = \"{% set x %}{% endset %}\" }",
+            "policies.settings[0].identify.template",
+            "not available in calculated policies",
+        ),
+        (
+            "identify = { template_input = \"{ resource { data } }\", template = \"{{ 'x' * 100000000 }}\" }",
+            "policies.settings[0].identify.template",
+            "64 KiB",
+        ),
         (
             "identify = { template_input = \"{ resource { data } }\", template = \"{% if $ %}\" }",
             "policies.settings[0].identify.template",
@@ -304,6 +326,8 @@ fn calculated_policies_are_checked_at_load_by_key() {
             "must be a query",
         ),
     ] {
+        let body = body.to_owned();
+        let body = body.as_str();
         let err = load(Some(&calculated(body)), &[])
             .and_then(|s| s.policies.to_policy_set().map(|_| s))
             .expect_err(body);

@@ -11,8 +11,18 @@
 //! [`INPUT_NAME`], and the result is bound to that name; text outside tags and
 //! `$` inside quoted strings are left as written.
 
-use minijinja::{Environment, UndefinedBehavior};
+pub mod sandbox;
+mod trace;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
 use serde::Serialize;
+
+pub use trace::{
+    CalculationTrace, InputDigest, MAX_ERROR_BYTES, MAX_EXCERPT_BYTES, MAX_INPUT_BYTES,
+    bounded_text,
+};
 
 /// The name `$` is rewritten to. Not a name a template would use by accident.
 pub const INPUT_NAME: &str = "__rel04d_input";
@@ -20,8 +30,6 @@ pub const INPUT_NAME: &str = "__rel04d_input";
 /// Rendered output longer than this is refused: every policy value is a short
 /// phrase, so a long render is a mistake (and bounds what `details` stores).
 const MAX_OUTPUT_BYTES: usize = 1024;
-/// Templates are configuration, but a loop over a large input should still end.
-const MAX_FUEL: u64 = 100_000;
 
 /// A policy value computed per workload.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -30,21 +38,10 @@ pub struct Calculation {
     pub template_input: String,
     /// A Jinja template; the query's `data` is `$`.
     pub template: String,
-}
-
-/// What one calculation did, for `explain`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct CalculationTrace {
-    pub template: String,
-    /// The query's result (`$`), when the query ran.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub input: Option<serde_json::Value>,
-    /// The rendered, trimmed value.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub output: Option<String>,
-    /// Why there is no value: a query error or a render error.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    /// The first field the query reads that a workload's owner controls (tags,
+    /// names, the description, answers, …), if any: a value calculated from it
+    /// may not select `Enforce:` unless `policies.tags.allow_enforce` is on.
+    pub owner_data: Option<String>,
 }
 
 /// Rewrites Guardrails' `$` to [`INPUT_NAME`] inside tags, outside string literals.
@@ -111,32 +108,29 @@ pub fn rewrite_dollar(template: &str) -> String {
     out
 }
 
-fn environment() -> Environment<'static> {
-    let mut env = Environment::new();
-    // Nunjucks looks up `a.b.c` on a missing `a` quietly; so does Guardrails.
-    env.set_undefined_behavior(UndefinedBehavior::Chainable);
-    env.set_fuel(Some(MAX_FUEL));
-    env
-}
-
-/// Checks that `template` compiles, for configuration checks at load time.
+/// Checks that `template` compiles within the sandbox's rules, for
+/// configuration checks at load time.
 pub fn check_template(template: &str) -> Result<(), String> {
-    let env = environment();
-    env.template_from_str(&rewrite_dollar(template))
-        .map(|_| ())
-        .map_err(|e| describe(&e))
+    sandbox::check_reserved(template)?;
+    sandbox::compile(&rewrite_dollar(template)).map(|_| ())
 }
 
 /// Renders `template` with `input` as `$`; the trimmed output is the value.
 pub fn render(template: &str, input: &serde_json::Value) -> Result<String, String> {
-    let env = environment();
-    let rewritten = rewrite_dollar(template);
-    let compiled = env
-        .template_from_str(&rewritten)
-        .map_err(|e| describe(&e))?;
-    let context =
-        minijinja::Value::from_iter([(INPUT_NAME, minijinja::Value::from_serialize(input))]);
-    let output = compiled.render(context).map_err(|e| describe(&e))?;
+    render_until(template, input, &Arc::new(AtomicBool::new(false)))
+}
+
+/// [`render`], stopping with an error once `cancel` is raised (the caller's
+/// wall-clock budget). Bounded in steps, memory and output: see [`sandbox`].
+pub fn render_until(
+    template: &str,
+    input: &serde_json::Value,
+    cancel: &Arc<AtomicBool>,
+) -> Result<String, String> {
+    sandbox::check_reserved(template)?;
+    let source = rewrite_dollar(template);
+    let instructions = sandbox::compile(&source)?;
+    let output = sandbox::run(&instructions, input, cancel)?;
     let output = output.trim();
     if output.len() > MAX_OUTPUT_BYTES {
         return Err(format!(
@@ -160,64 +154,6 @@ fn describe(error: &minijinja::Error) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    const TIER: &str =
-        r#"{% if $.resource.turbot.tags.tier == "critical" %}True{% else %}Skip{% endif %}"#;
-
-    #[test]
-    fn dollar_is_rewritten_only_inside_tags_and_outside_strings() {
-        let rewritten = rewrite_dollar(r#"costs $5 {{ $.a ~ "$" ~ '$x' }} {# $ #} {% if $ %}$"#);
-        assert_eq!(
-            rewritten,
-            format!(
-                r#"costs $5 {{{{ {INPUT_NAME}.a ~ "$" ~ '$x' }}}} {{# $ #}} {{% if {INPUT_NAME} %}}$"#
-            )
-        );
-    }
-
-    #[test]
-    fn guardrails_templates_render_verbatim() {
-        let critical = json!({ "resource": { "turbot": { "tags": { "tier": "critical" } } } });
-        assert_eq!(render(TIER, &critical).unwrap(), "True");
-        let other = json!({ "resource": { "turbot": { "tags": {} } } });
-        assert_eq!(render(TIER, &other).unwrap(), "Skip");
-        // A missing chain is quietly undefined, as in Nunjucks.
-        assert_eq!(render(TIER, &json!({})).unwrap(), "Skip");
-        let data = r#"
-            {% if $.resource.data.Environment == "PRODUCTION" %}
-              Check: Choices based on sub policies
-            {% else %}
-              Skip
-            {% endif %}"#;
-        let production = json!({ "resource": { "data": { "Environment": "PRODUCTION" } } });
-        assert_eq!(
-            render(data, &production).unwrap(),
-            "Check: Choices based on sub policies"
-        );
-    }
-
-    #[test]
-    fn syntax_errors_are_found_before_rendering_and_name_dollar() {
-        let err = check_template("{% if $.resource.data %}True").unwrap_err();
-        assert!(err.contains("syntax error"), "{err}");
-        assert!(!err.contains(INPUT_NAME), "{err}");
-        assert!(check_template(TIER).is_ok());
-        let err = render("{{ $.a | no_such_filter }}", &json!({})).unwrap_err();
-        assert!(err.contains("no_such_filter"), "{err}");
-    }
-
-    #[test]
-    fn long_and_endless_renders_are_refused() {
-        let err = render("{% for i in range(2000) %}xx{% endfor %}", &json!({})).unwrap_err();
-        assert!(err.contains("at most 1024"), "{err}");
-        let err = render(
-            "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
-            &json!({}),
-        )
-        .unwrap_err();
-        assert!(err.contains("fuel"), "{err}");
-    }
-}
+mod fuzz;
+#[cfg(test)]
+mod tests;

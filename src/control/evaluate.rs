@@ -48,6 +48,9 @@ pub struct Details {
     /// evaluation described it: GraphQL serves it as `resource.data`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<serde_json::Value>,
+    /// What was left out to keep details within their bound, if anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub omitted: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -59,6 +62,16 @@ pub struct PolicyDetail {
     /// The template, its input and its output, for a calculated value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calculation: Option<CalculationTrace>,
+    /// The calculations of settings passed over, so `explain` can replay them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub passed_over_calculations: Vec<PassedOverCalculation>,
+}
+
+/// A calculation whose value was passed over, and the setting it belongs to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PassedOverCalculation {
+    pub origin: String,
+    pub calculation: CalculationTrace,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -284,6 +297,16 @@ fn policy_details(policies: &ResolvedPolicies) -> Vec<PolicyDetail> {
             source: resolved.level,
             origin: resolved.origin.clone(),
             calculation: resolved.calculation.as_deref().cloned(),
+            passed_over_calculations: resolved
+                .passed_over
+                .iter()
+                .filter_map(|p| {
+                    Some(PassedOverCalculation {
+                        origin: p.origin.clone(),
+                        calculation: p.calculation.as_deref()?.clone(),
+                    })
+                })
+                .collect(),
         })
         .collect()
 }
@@ -428,6 +451,9 @@ fn ok_reason(expected: &Expected, details: &Details) -> String {
         }
     }
 }
+
+mod bounds;
+pub use bounds::MAX_DETAILS_BYTES;
 
 #[cfg(test)]
 mod tests;

@@ -153,6 +153,28 @@ pub struct PolicySet {
     pub tags_may_enforce: bool,
 }
 
+impl PolicySet {
+    /// Calculated `rel04` settings whose `Enforce:` values would be passed over:
+    /// they read data a workload's owner controls and tags may not enforce.
+    /// For `check-config` and the daemon's start.
+    pub fn enforce_warnings(&self) -> Vec<String> {
+        if self.tags_may_enforce {
+            return Vec::new();
+        }
+        self.settings
+            .iter()
+            .filter_map(|s| {
+                let path = s.calculated.get(&PolicyKey::Rel04)?.owner_data.as_deref()?;
+                Some(format!(
+                    "{}: rel04's template_input reads data a workload's owner controls ({path}); \
+                     an Enforce: value it calculates is passed over (policies.tags.allow_enforce is false)",
+                    s.origin
+                ))
+            })
+            .collect()
+    }
+}
+
 /// What the hierarchy needs to know about a workload.
 #[derive(Clone, Copy, Debug)]
 pub struct WorkloadFacts<'a> {
@@ -169,6 +191,9 @@ pub struct PassedOver {
     pub level: Level,
     pub origin: String,
     pub why: String,
+    /// How the value was calculated, when its setting holds a calculation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calculation: Option<Box<CalculationTrace>>,
 }
 
 /// The value a policy resolved to, with the level and setting that supplied it.
@@ -210,9 +235,10 @@ struct Candidate<'a> {
     required: bool,
     exception: bool,
     expires: Option<DateTime<Utc>>,
-    /// Whether this candidate may make the control write answers (configured
-    /// settings may; tags only when the operator allows it).
-    may_enforce: bool,
+    /// Why this candidate may not make the control write answers, if it may
+    /// not: a tag, or a value calculated from what a workload's owner controls,
+    /// unless the operator allows tags to (`policies.tags.allow_enforce`).
+    enforce_refused: Option<String>,
 }
 
 impl Candidate<'_> {
@@ -222,6 +248,7 @@ impl Candidate<'_> {
             level: self.level,
             origin: self.origin.clone(),
             why,
+            calculation: self.calculation.clone(),
         }
     }
 }
@@ -276,29 +303,32 @@ pub fn resolve_calculated(
     ResolvedPolicies(PolicyKey::ALL.map(|key| {
         let configured = applicable.iter().filter_map(|s| {
             // A setting holds a key as a fixed value or as a calculation.
-            let (value, calculation) = match (s.values.get(&key), s.calculated.get(&key)) {
-                (Some(value), _) => (Cow::Borrowed(value.as_str()), None),
-                (None, Some(calculation)) => {
-                    let trace = calculated
-                        .0
-                        .get(&(s.origin.clone(), key))
-                        .cloned()
-                        .unwrap_or_else(|| CalculationTrace {
-                            template: calculation.template.clone(),
-                            input: None,
-                            output: None,
-                            error: Some("not calculated outside an evaluation".to_owned()),
-                        });
-                    (
-                        Cow::Owned(trace.output.clone().unwrap_or_default()),
-                        Some(Box::new(trace)),
-                    )
-                }
-                (None, None) => return None,
-            };
-            Some((s, value, calculation))
+            let (value, calculation, owner_data) =
+                match (s.values.get(&key), s.calculated.get(&key)) {
+                    (Some(value), _) => (Cow::Borrowed(value.as_str()), None, None),
+                    (None, Some(calculation)) => {
+                        let trace = calculated
+                            .0
+                            .get(&(s.origin.clone(), key))
+                            .cloned()
+                            .unwrap_or_else(|| {
+                                CalculationTrace::new(
+                                    &calculation.template,
+                                    None,
+                                    Err("not calculated outside an evaluation".to_owned()),
+                                )
+                            });
+                        (
+                            Cow::Owned(trace.output.clone().unwrap_or_default()),
+                            Some(Box::new(trace)),
+                            calculation.owner_data.as_deref(),
+                        )
+                    }
+                    (None, None) => return None,
+                };
+            Some((s, value, calculation, owner_data))
         });
-        let configured = configured.map(|(s, value, calculation)| Candidate {
+        let configured = configured.map(|(s, value, calculation, owner_data)| Candidate {
             value,
             calculation,
             level: s.scope.level(),
@@ -306,7 +336,12 @@ pub fn resolve_calculated(
             required: s.required,
             exception: s.exception,
             expires: s.expires,
-            may_enforce: true,
+            enforce_refused: owner_data.filter(|_| !set.tags_may_enforce).map(|path| {
+                format!(
+                    "calculated from data the workload's owner controls ({path}), it may not \
+                     make rel04d write answers (policies.tags.allow_enforce is false)"
+                )
+            }),
         });
         let tag = set.tag_prefix.as_ref().and_then(|prefix| {
             let tag_key = format!("{prefix}{key}");
@@ -318,7 +353,10 @@ pub fn resolve_calculated(
                 required: false,
                 exception: false,
                 expires: None,
-                may_enforce: set.tags_may_enforce,
+                enforce_refused: (!set.tags_may_enforce).then(|| {
+                    "a tag may not make rel04d write answers (policies.tags.allow_enforce is false)"
+                        .to_owned()
+                }),
             })
         });
         resolve_key(key, configured.chain(tag), now)
@@ -345,11 +383,11 @@ fn resolve_key<'a>(
             passed_over.push(candidate.passed_over(format!("expired at {}", expires.to_rfc3339())));
             continue;
         }
-        if key == PolicyKey::Rel04 && is_enforce(&candidate.value) && !candidate.may_enforce {
-            passed_over.push(candidate.passed_over(
-                "a tag may not make rel04d write answers (policies.tags.allow_enforce is false)"
-                    .to_owned(),
-            ));
+        if key == PolicyKey::Rel04
+            && is_enforce(&candidate.value)
+            && let Some(why) = &candidate.enforce_refused
+        {
+            passed_over.push(candidate.passed_over(why.clone()));
             continue;
         }
         if let Some((holder, level)) = &held_by
@@ -366,6 +404,7 @@ fn resolve_key<'a>(
             level: current.level,
             origin: std::mem::take(&mut current.origin),
             why: format!("overridden by {}", candidate.origin),
+            calculation: current.calculation.take(),
         });
         if candidate.required && held_by.is_none() {
             held_by = Some((candidate.origin.clone(), candidate.level));

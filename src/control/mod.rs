@@ -18,7 +18,7 @@ mod testing;
 pub use answer::{ChoiceStatus, ObservedAnswer};
 pub use calculated::{Calculation, CalculationTrace};
 pub use enforce::{AnswerUpdate, plan_update};
-pub use evaluate::{Details, Expected, Outcome, Plan, judge, plan, unreadable};
+pub use evaluate::{Details, Expected, MAX_DETAILS_BYTES, Outcome, Plan, judge, plan, unreadable};
 pub use hierarchy::{
     Calculated, Level, PolicySet, PolicySetting, ResolvedPolicies, Scope, WorkloadFacts,
     calculations, resolve, resolve_calculated,

@@ -124,6 +124,40 @@ impl RegexBudget {
     }
 }
 
+/// A buffer that refuses to grow past its bound: serialising into it stops at
+/// the bound instead of building a response (or an input) of any size.
+pub struct Capped {
+    bytes: Vec<u8>,
+    max: usize,
+}
+
+impl Capped {
+    pub fn new(max: usize) -> Capped {
+        Capped {
+            bytes: Vec::new(),
+            max,
+        }
+    }
+
+    pub fn into_inner(self) -> Vec<u8> {
+        self.bytes
+    }
+}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len() + bytes.len() > self.max {
+            return Err(std::io::Error::other("over the size bound"));
+        }
+        self.bytes.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Cursors are the hexadecimal offsets `paged` writes: lowercase hex digits only,
 /// no sign, and small enough to be a SQL OFFSET (a signed 64-bit integer).
 pub fn parse_cursor(cursor: &str) -> Result<usize, String> {

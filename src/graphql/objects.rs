@@ -70,7 +70,7 @@ pub struct PolicyValue {
     pub origin: String,
     pub passed_over: Vec<PassedOver>,
     pub last_evaluated_value: Option<String>,
-    /// A calculated value's template, input (`$`) and output, from the last evaluation.
+    /// A calculated value's template, input digest (`$`) and output, from the last evaluation.
     pub calculation: Option<Json<crate::control::CalculationTrace>>,
 }
 

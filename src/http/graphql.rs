@@ -5,7 +5,6 @@
 //! [`MAX_RESPONSE_BYTES`] is refused instead of sent — so memory stays bounded
 //! whatever the queries.
 
-use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,7 +18,7 @@ use super::access::{self, Access};
 use super::admission::{Admission, Refused};
 use super::{MAX_QUERY_BYTES, body, client_ip, token_matches};
 use crate::graphql::budget::RowBudget;
-use crate::graphql::limits::{self, RegexBudget};
+use crate::graphql::limits::{self, Capped, RegexBudget};
 use crate::graphql::{Actor, Caller, Rel04Schema};
 
 /// GraphQL requests executing at once; others wait (within their deadline).
@@ -145,9 +144,13 @@ fn parse(body: &[u8]) -> Result<async_graphql::Request, String> {
 
 /// Serialises `response`, stopping at [`MAX_RESPONSE_BYTES`].
 fn capped_json(response: &async_graphql::Response) -> Response {
-    let mut out = Capped(Vec::new());
+    let mut out = Capped::new(MAX_RESPONSE_BYTES);
     match serde_json::to_writer(&mut out, response) {
-        Ok(()) => ([(header::CONTENT_TYPE, "application/json")], out.0).into_response(),
+        Ok(()) => (
+            [(header::CONTENT_TYPE, "application/json")],
+            out.into_inner(),
+        )
+            .into_response(),
         Err(_) => error(
             StatusCode::BAD_REQUEST,
             "RESPONSE_TOO_LARGE",
@@ -156,23 +159,6 @@ fn capped_json(response: &async_graphql::Response) -> Response {
                 MAX_RESPONSE_BYTES / (1024 * 1024)
             ),
         ),
-    }
-}
-
-/// A buffer that refuses to grow past [`MAX_RESPONSE_BYTES`].
-struct Capped(Vec<u8>);
-
-impl Write for Capped {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        if self.0.len() + bytes.len() > MAX_RESPONSE_BYTES {
-            return Err(std::io::Error::other("response too large"));
-        }
-        self.0.extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 

@@ -383,7 +383,7 @@ identify = { template_input = "{ resource { turbot { colour } } }", template = "
         bad.reason
     );
 
-    // explain shows the template, its input and its output.
+    // explain shows the template, a digest of its input and its output.
     let critical = &env.controls("workload:prod-critical").await[0];
     let policies = env.daemon.settings.policies.to_policy_set().unwrap();
     let explanation = rel04d::explain::explain(critical, &policies, chrono::Utc::now());
@@ -394,10 +394,10 @@ identify = { template_input = "{ resource { turbot { colour } } }", template = "
         .unwrap();
     let calculation = idempotent.calculation.as_ref().expect("a calculation");
     assert!(calculation.template.contains("$.resource.turbot.tags.tier"));
-    assert_eq!(
-        calculation.input,
-        Some(json!({ "resource": { "turbot": { "tags": { "tier": "critical" } } } }))
-    );
+    let input = calculation.input_digest.as_ref().expect("an input digest");
+    let read = json!({ "resource": { "turbot": { "tags": { "tier": "critical" } } } }).to_string();
+    assert_eq!(input, &rel04d::control::calculated::InputDigest::of(&read));
+    assert_eq!(input.excerpt, read);
     assert_eq!(calculation.output.as_deref(), Some("True"));
     assert!(rel04d::explain::render(&explanation).contains("its output: \"True\""));
     env.stop().await;

@@ -365,3 +365,108 @@ fn a_tag_may_always_lower_enforce_to_check_or_skip() {
         assert_eq!((lowered.value.as_str(), lowered.level), (tag, Level::Tag));
     }
 }
+
+/// `rel04` calculated at the workload level (over a global `Check:`) to
+/// `output`, from a query that reads `owner_data`.
+fn calculated_rel04(
+    output: &str,
+    owner_data: Option<&str>,
+    tags_may_enforce: bool,
+) -> ResolvedValue {
+    let calculation = Calculation {
+        template_input: "{ resource { turbot { tags } } }".to_owned(),
+        template: "{{ $.resource.turbot.tags.mode }}".to_owned(),
+        owner_data: owner_data.map(str::to_owned),
+    };
+    let mut workload = setting(&format!("workload:{WORKLOAD}"), PolicyKey::Rel04, "Skip");
+    workload.values.clear();
+    workload.calculated.insert(PolicyKey::Rel04, calculation);
+    let set = PolicySet {
+        settings: vec![
+            setting(
+                "global",
+                PolicyKey::Rel04,
+                "Check: Choices based on sub policies",
+            ),
+            workload.clone(),
+        ],
+        tag_prefix: None,
+        tags_may_enforce,
+    };
+    let tags = BTreeMap::new();
+    let facts = WorkloadFacts {
+        account_id: ACCOUNT,
+        workload_id: WORKLOAD,
+        workload_name: NAME,
+        tags: &tags,
+    };
+    let trace = CalculationTrace::new(
+        &workload.calculated[&PolicyKey::Rel04].template,
+        None,
+        Ok(output.to_owned()),
+    );
+    let calculated = Calculated(BTreeMap::from([(
+        (workload.origin.clone(), PolicyKey::Rel04),
+        trace,
+    )]));
+    resolve_calculated(&set, &facts, now(), &calculated)
+        .get(PolicyKey::Rel04)
+        .clone()
+}
+
+/// Issue 21, finding 3: a value calculated from owner data is tainted like a tag.
+#[test]
+fn a_value_calculated_from_owner_data_cannot_select_enforce_unless_allowed() {
+    let enforce = "Enforce: Choices based on sub policies";
+    let refused = calculated_rel04(enforce, Some("resource.turbot.tags"), false);
+    assert_eq!(refused.value, "Check: Choices based on sub policies");
+    assert_eq!(refused.level, Level::Global);
+    let why = refused.passed_over.last().unwrap();
+    assert_eq!((why.level, why.value.as_str()), (Level::Workload, enforce));
+    assert!(why.why.contains("resource.turbot.tags"), "{why:?}");
+    assert!(why.why.contains("policies.tags.allow_enforce"), "{why:?}");
+
+    let allowed = calculated_rel04(enforce, Some("resource.turbot.tags"), true);
+    assert_eq!(
+        (allowed.value.as_str(), allowed.level),
+        (enforce, Level::Workload)
+    );
+    assert!(allowed.calculation.is_some());
+    // A query that reads nothing the owner controls may enforce.
+    let clean = calculated_rel04(enforce, None, false);
+    assert_eq!(clean.value, enforce);
+    // Check and Skip are never refused.
+    let check = calculated_rel04("Check: None of these", Some("resource.data"), false);
+    assert_eq!(check.value, "Check: None of these");
+}
+
+#[test]
+fn check_config_warns_of_calculated_enforce_that_would_be_passed_over() {
+    let calculation = |owner_data: Option<&str>| Calculation {
+        template_input: String::new(),
+        template: String::new(),
+        owner_data: owner_data.map(str::to_owned),
+    };
+    let mut tainted = setting("global", PolicyKey::Rel04, "Skip");
+    tainted.values.clear();
+    tainted
+        .calculated
+        .insert(PolicyKey::Rel04, calculation(Some("resource.turbot.tags")));
+    let mut clean = setting("account:111122223333", PolicyKey::Rel04, "Skip");
+    clean.values.clear();
+    clean.calculated.insert(PolicyKey::Rel04, calculation(None));
+    let mut set = PolicySet {
+        settings: vec![tainted, clean],
+        tag_prefix: None,
+        tags_may_enforce: false,
+    };
+    let warnings = set.enforce_warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with("global: rel04's template_input reads"),
+        "{warnings:?}"
+    );
+    assert!(warnings[0].contains("resource.turbot.tags"), "{warnings:?}");
+    set.tags_may_enforce = true;
+    assert!(set.enforce_warnings().is_empty());
+}

@@ -23,17 +23,37 @@ pub fn rel04d() -> Command {
 }
 
 /// `rel04d` against the simulator at `sim_url` and the database at
-/// `database_url`, in [`super::REGION`], at a fixed `rate` (calls per second),
-/// with REL 04 checked on "Choices based on sub policies" and all four best
-/// practices required: the daemon the process-level tests kill and restart. Add
-/// the subcommand and anything else.
-pub fn daemon(sim_url: &str, database_url: &str, rate: u32) -> Command {
+/// `database_url`, in [`super::REGION`], listening on port 0, with a high
+/// request rate: add the configuration and the subcommand.
+pub fn against(sim_url: &str, database_url: &str) -> Command {
     let mut command = rel04d();
     command
         .env("AWS_ENDPOINT_URL_WELLARCHITECTED", sim_url)
         .env("REL04D__DATABASE__URL", database_url)
         .env("REL04D__HTTP__LISTEN", "127.0.0.1:0")
         .env("REL04D__AWS__REGIONS", super::REGION)
+        .env("REL04D__AWS__MAX_REQUESTS_PER_SECOND", "2000");
+    command
+}
+
+/// Peak resident memory of process `pid` so far (`VmHWM`), in KiB.
+pub fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/<pid>/status")
+}
+
+/// `rel04d` against the simulator at `sim_url` and the database at
+/// `database_url`, in [`super::REGION`], at a fixed `rate` (calls per second),
+/// with REL 04 checked on "Choices based on sub policies" and all four best
+/// practices required: the daemon the process-level tests kill and restart. Add
+/// the subcommand and anything else.
+pub fn daemon(sim_url: &str, database_url: &str, rate: u32) -> Command {
+    let mut command = against(sim_url, database_url);
+    command
         .env("REL04D__AWS__MAX_REQUESTS_PER_SECOND", rate.to_string())
         .env("REL04D__LOG__LEVEL", "info")
         .env(

@@ -2,6 +2,7 @@
 //! replayed against the real binary or the real daemon. One module per area.
 
 mod aws_events;
+mod calculated;
 mod http;
 mod operator;
 mod runtime;
