@@ -7,7 +7,6 @@ mod http;
 mod policies;
 mod rate;
 mod validate;
-pub(crate) use validate::is_region;
 
 use std::path::Path;
 use std::time::Duration;

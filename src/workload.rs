@@ -6,6 +6,22 @@ use std::fmt;
 use crate::control::WorkloadFacts;
 use crate::control::policy::LENS_ALIAS;
 
+/// An AWS account id: twelve digits.
+pub fn is_account_id(value: &str) -> bool {
+    value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// An AWS region name: `us-east-1`, `us-gov-west-1`, …
+pub fn is_region(region: &str) -> bool {
+    let parts: Vec<&str> = region.split('-').collect();
+    parts.len() >= 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+}
+
 /// A workload as listed or described by the Well-Architected Tool.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Workload {

@@ -12,6 +12,7 @@ use secrecy::ExposeSecret;
 use tracing_subscriber::EnvFilter;
 
 use super::{ConfigError, Settings};
+use crate::workload::{is_account_id, is_region};
 
 /// The accepted range of each bounded setting, and why it ends where it does.
 pub mod bounds {
@@ -85,17 +86,6 @@ pub(super) fn check(ok: bool, key: &str, message: &str) -> Result<(), ConfigErro
     } else {
         Err(ConfigError::new(key, message))
     }
-}
-
-/// An AWS region name: `us-east-1`, `us-gov-west-1`, … (also read by filters).
-pub(crate) fn is_region(region: &str) -> bool {
-    let parts: Vec<&str> = region.split('-').collect();
-    parts.len() >= 3
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && p.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
 }
 
 fn check_regions(regions: &[String], key: &str) -> Result<(), ConfigError> {
@@ -201,7 +191,7 @@ impl Settings {
         for (i, account) in self.aws.accounts.iter().enumerate() {
             let at = format!("aws.accounts[{i}]");
             check(
-                account.id.len() == 12 && account.id.bytes().all(|b| b.is_ascii_digit()),
+                is_account_id(&account.id),
                 &format!("{at}.id"),
                 "must be a 12-digit account id",
             )?;

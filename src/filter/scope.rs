@@ -4,6 +4,7 @@
 //! and means "it and everything below it".
 
 use super::GUARDRAILS_ROOT;
+use crate::workload::{is_account_id, is_region};
 
 /// What a `resource:` value names, and so which controls it scopes to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,10 +29,6 @@ const FORMS: &str = "resources are the root tmod:@turbot/turbot#/, an account \
      (123456789012 or arn:aws:::123456789012), a region (arn:aws::us-east-1:123456789012), \
      or a workload (its ARN or id)";
 
-fn is_account(value: &str) -> bool {
-    value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit())
-}
-
 /// The resource `value` names; an id of a form rel04d's hierarchy does not
 /// have is an error naming it, not a term that silently matches nothing.
 pub fn scope(value: &str) -> Result<Scope, String> {
@@ -41,14 +38,14 @@ pub fn scope(value: &str) -> Result<Scope, String> {
     if value == AUTOMATION_IDENTITY {
         return Ok(Scope::Actor);
     }
-    if is_account(value) {
+    if is_account_id(value) {
         return Ok(Scope::Account(value.to_owned()));
     }
     if let Some(rest) = value.strip_prefix("arn:") {
         let parts: Vec<&str> = rest.splitn(5, ':').collect();
         return match parts.as_slice() {
-            [_, "", "", account] if is_account(account) => Ok(Scope::Account((*account).into())),
-            [_, "", region, account] if is_account(account) && crate::config::is_region(region) => {
+            [_, "", "", account] if is_account_id(account) => Ok(Scope::Account((*account).into())),
+            [_, "", region, account] if is_account_id(account) && is_region(region) => {
                 Ok(Scope::Region {
                     account: (*account).into(),
                     region: (*region).into(),

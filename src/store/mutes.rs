@@ -66,7 +66,7 @@ impl MuteError {
         match self {
             MuteError::UntilPassed(at) => format!("{} {at} is not in the future", words.until),
             MuteError::NoReason => format!(
-                "{} is required and must say why (it is kept in the mute history)",
+                "a reason is required: {} must say why (it is kept in the mute history)",
                 words.reason
             ),
             MuteError::AlreadyInState(state) => format!(
