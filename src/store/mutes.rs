@@ -327,12 +327,12 @@ mod tests {
         assert!(
             MuteError::NoReason
                 .in_words(MuteWords::GRAPHQL)
-                .starts_with("note is required")
+                .contains("a reason is required: note must say why")
         );
         assert!(
             MuteError::NoReason
                 .in_words(MuteWords::CLI)
-                .starts_with("--reason is required")
+                .contains("a reason is required: --reason must say why")
         );
     }
 }
