@@ -38,6 +38,7 @@
 //! | [`sweep`], [`scheduler`] | the constant-rate sweep of each scope |
 //! | [`events`] | SQS consumer, `POST /events` inbox, CloudTrail event parsing |
 //! | [`notify`] | the outbox publisher to EventBridge |
+//! | [`securityhub`] | one AWS Security Hub finding (ASFF) per control, imported from its queue |
 //! | [`http`], [`graphql`], [`explain`] | the HTTP listener: health, readiness, metrics, event intake, GraphQL, the status page (`http::web`), explanations |
 //! | [`status`] | liveness, readiness and scrape-time gauges, the facts `/healthz`, `/readyz` and `/metrics` serve |
 //! | [`filter`] | the filter grammar shared by the CLI and GraphQL |
@@ -60,6 +61,7 @@ pub mod notify;
 pub mod queue;
 pub mod reconcile;
 pub mod scheduler;
+pub mod securityhub;
 pub mod shutdown;
 pub mod startup;
 pub mod status;

@@ -29,6 +29,7 @@ mod mute;
 mod rate;
 mod replicas;
 mod secrets;
+mod securityhub;
 mod settle;
 mod status_page;
 mod store;

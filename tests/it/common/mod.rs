@@ -5,6 +5,7 @@
 //! set (the test script sets it for its Postgres pass), each test gets a freshly
 //! created Postgres database on that server instead.
 
+pub mod asff;
 pub mod db;
 pub mod moto;
 pub mod process;
