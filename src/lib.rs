@@ -38,6 +38,7 @@
 //! | [`sweep`], [`scheduler`] | the constant-rate sweep of each scope |
 //! | [`events`] | SQS consumer, `POST /events` inbox, CloudTrail event parsing |
 //! | [`notify`] | the outbox publisher to EventBridge |
+//! | [`ocsf`] | controls and transitions as OCSF Compliance Findings (`--output ocsf`) |
 //! | [`securityhub`] | one AWS Security Hub finding (ASFF) per control, imported from its queue |
 //! | [`http`], [`graphql`], [`explain`] | the HTTP listener: health, readiness, metrics, event intake, GraphQL, the status page (`http::web`), explanations |
 //! | [`status`] | liveness, readiness and scrape-time gauges, the facts `/healthz`, `/readyz` and `/metrics` serve |
@@ -58,6 +59,7 @@ pub mod graphql;
 pub mod http;
 pub mod metrics;
 pub mod notify;
+pub mod ocsf;
 pub mod queue;
 pub mod reconcile;
 pub mod scheduler;

@@ -81,12 +81,10 @@ pub struct Finding {
     pub product_fields: BTreeMap<String, String>,
 }
 
-/// The finding's stable id: one per control, so a change updates it.
-pub fn finding_id(control: &ControlRow) -> String {
-    truncate(
-        &format!("{}/rel04d/{}", control.workload_arn, control.control_type),
-        MAX_ID,
-    )
+/// The finding's stable id: one per control (its workload ARN and control
+/// type), so a change updates it.
+pub fn finding_id(workload_arn: &str, control_type: &str) -> String {
+    truncate(&format!("{workload_arn}/rel04d/{control_type}"), MAX_ID)
 }
 
 impl Finding {
@@ -128,7 +126,7 @@ impl Finding {
             truncate(&control.reason, MAX_FIELD)
         };
         Finding {
-            id: finding_id(control),
+            id: finding_id(&control.workload_arn, &control.control_type),
             product_arn: format!(
                 "arn:{partition}:securityhub:{region}:{account}:product/{account}/default"
             ),

@@ -26,6 +26,7 @@ mod http_events;
 mod module_graph;
 mod monitoring;
 mod mute;
+mod ocsf;
 mod rate;
 mod replicas;
 mod secrets;
