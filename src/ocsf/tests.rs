@@ -1,31 +1,5 @@
 use super::*;
-use crate::store::JsonText;
-
-fn row(state: ControlState) -> ControlRow {
-    ControlRow {
-        workload_id: "w1".into(),
-        workload_arn: "arn:aws:wellarchitected:us-east-1:111122223333:workload/w1".into(),
-        workload_name: "payments".into(),
-        account_id: "111122223333".into(),
-        region: "us-east-1".into(),
-        control_type: "rel04".into(),
-        state,
-        reason: "why".into(),
-        details: JsonText::of(&json!({
-            "policies": [{"key": "idempotent", "value": "True", "source": "global", "origin": "policies.global"}],
-            "best_practices": [],
-        })),
-        created_at: "2026-01-01T00:00:00.000000Z".into(),
-        updated_at: "2026-01-02T00:00:00.500000Z".into(),
-        evaluated_at: Some("2026-01-03T00:00:00Z".into()),
-        removed_at: None,
-        muted: false,
-        mute: None,
-        scanned_by: "ambient/us-east-1".into(),
-        version: 1,
-        claimed_by: None,
-    }
-}
+use crate::securityhub::finding::tests::control as row;
 
 #[test]
 fn every_state_is_a_compliance_finding_with_its_status() {
@@ -57,14 +31,15 @@ fn a_control_carries_the_workload_policies_reason_and_times() {
     assert_eq!(event["severity"], "High");
     assert_eq!(
         event["resources"][0]["uid"],
-        "arn:aws:wellarchitected:us-east-1:111122223333:workload/w1"
+        "arn:aws:wellarchitected:eu-west-1:111122223333:workload/0123abcd"
     );
     assert_eq!(event["resources"][0]["name"], "payments");
+    assert_eq!(event["resources"][0]["region"], "eu-west-1");
     assert_eq!(
         event["compliance"]["requirements"],
         json!(["idempotent: True"])
     );
-    assert_eq!(event["message"], "why");
+    assert_eq!(event["message"], "Idempotent is not selected");
     assert_eq!(event["time"], 1_767_312_000_500_i64);
     assert_eq!(event["finding_info"]["created_time"], 1_767_225_600_000_i64);
     assert_eq!(
@@ -73,7 +48,7 @@ fn a_control_carries_the_workload_policies_reason_and_times() {
     );
     assert_eq!(
         event["finding_info"]["uid"],
-        "arn:aws:wellarchitected:us-east-1:111122223333:workload/w1/rel04d/rel04"
+        "arn:aws:wellarchitected:eu-west-1:111122223333:workload/0123abcd/rel04d/rel04"
     );
 }
 

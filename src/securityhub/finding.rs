@@ -232,7 +232,7 @@ fn truncate(text: &str, max: usize) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::store::JsonText;
 
@@ -246,9 +246,12 @@ mod tests {
             control_type: "rel04".into(),
             state,
             reason: "Idempotent is not selected".into(),
-            details: JsonText::of(&json!({"policies": [], "best_practices": []})),
+            details: JsonText::of(&json!({
+                "policies": [{"key": "idempotent", "value": "True", "source": "global", "origin": "policies.global"}],
+                "best_practices": [],
+            })),
             created_at: "2026-01-01T00:00:00.000000Z".into(),
-            updated_at: "2026-01-02T00:00:00.000000Z".into(),
+            updated_at: "2026-01-02T00:00:00.500000Z".into(),
             evaluated_at: Some("2026-01-03T00:00:00.000000Z".into()),
             removed_at: None,
             muted: false,

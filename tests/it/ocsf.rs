@@ -8,7 +8,7 @@ use std::process::Command;
 
 use rel04d::config::Severity;
 use rel04d::control::ControlState;
-use rel04d::store::{ControlRow, JsonText, TransitionRow};
+use rel04d::store::{ControlRow, TransitionRow};
 use rel04d_simulator::Simulator;
 use serde_json::{Value, json};
 
@@ -40,29 +40,10 @@ fn lines(events: impl IntoIterator<Item = Value>) -> String {
 }
 
 fn control(state: ControlState) -> ControlRow {
-    ControlRow {
-        workload_id: format!("w-{state}"),
-        workload_arn: format!("arn:aws:wellarchitected:{REGION}:111122223333:workload/w-{state}"),
-        workload_name: format!("payments {state}"),
-        account_id: "111122223333".into(),
-        region: REGION.into(),
-        control_type: "rel04".into(),
+    control_row(
+        &format!("arn:aws:wellarchitected:{REGION}:111122223333:workload/w-{state}"),
         state,
-        reason: format!("why {state}"),
-        details: JsonText::of(&json!({
-            "policies": [{"key": "rel04", "value": "Check: Choices based on sub policies", "source": "global", "origin": "policies.global"}],
-            "best_practices": [],
-        })),
-        created_at: "2026-01-01T00:00:00.000000Z".into(),
-        updated_at: "2026-01-02T00:00:00.000000Z".into(),
-        evaluated_at: Some("2026-01-03T00:00:00.000000Z".into()),
-        removed_at: None,
-        muted: state == ControlState::Alarm,
-        mute: None,
-        scanned_by: format!("ambient/{REGION}"),
-        version: 1,
-        claimed_by: None,
-    }
+    )
 }
 
 fn transition(from: Option<ControlState>, to: ControlState) -> TransitionRow {

@@ -15,7 +15,7 @@ use rel04d::control::ControlState;
 use rel04d::securityhub::Importer;
 use rel04d::securityhub::finding::Finding;
 use rel04d::securityhub::sdk::{ScopeClient, SdkImporter};
-use rel04d::store::{ControlRow, JsonText, Store};
+use rel04d::store::Store;
 use rel04d_simulator::Simulator;
 use serde_json::{Value, json};
 
@@ -43,32 +43,6 @@ async fn importer(moto: &str) -> SdkImporter {
     }
 }
 
-fn control(arn: &str, state: ControlState) -> ControlRow {
-    ControlRow {
-        workload_id: arn.rsplit('/').next().unwrap().to_owned(),
-        workload_arn: arn.to_owned(),
-        workload_name: format!("payments \"{state}\" — ünïcode"),
-        account_id: "111122223333".into(),
-        region: REGION.into(),
-        control_type: "rel04".into(),
-        state,
-        reason: format!("Why it is {state}"),
-        details: JsonText::of(&json!({
-            "policies": [{"key": "idempotent", "value": "True", "source": "global", "origin": "policies.global"}],
-            "best_practices": [],
-        })),
-        created_at: "2026-01-01T00:00:00.000000Z".into(),
-        updated_at: "2026-01-02T00:00:00.000000Z".into(),
-        evaluated_at: None,
-        removed_at: None,
-        muted: false,
-        mute: None,
-        scanned_by: format!("ambient/{REGION}"),
-        version: 1,
-        claimed_by: None,
-    }
-}
-
 /// Every state's finding is botocore's `AwsSecurityFinding`, and the SDK sends
 /// exactly that JSON: moto stores what arrived, and it equals `to_asff`.
 #[tokio::test]
@@ -83,7 +57,7 @@ async fn every_states_finding_is_asff_on_the_wire() {
             let arn =
                 format!("arn:aws:wellarchitected:{REGION}:111122223333:workload/{run}-{state}");
             Finding::of(
-                &control(&arn, state),
+                &control_row(&arn, state),
                 &settings,
                 "2026-02-01T00:00:00.000000Z",
             )
@@ -123,7 +97,7 @@ fn the_shape_check_catches_missing_unknown_and_out_of_enum_members() {
     let model = model();
     let arn = format!("arn:aws:wellarchitected:{REGION}:111122223333:workload/x");
     let mut asff = Finding::of(
-        &control(&arn, ControlState::Ok),
+        &control_row(&arn, ControlState::Ok),
         &SecurityHubSettings::default(),
         "t",
     )
