@@ -8,7 +8,7 @@ use std::fmt::Write;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::control::hierarchy::{Level, PassedOver};
+use crate::control::hierarchy::{Accountability, Level, PassedOver};
 use crate::control::{
     Calculated, CalculationTrace, Details, PolicyKey, PolicySet, WorkloadFacts, resolve_calculated,
 };
@@ -28,6 +28,9 @@ pub struct PolicyExplanation {
     /// the last evaluation ran them (calculations run only in evaluations).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub calculation: Option<CalculationTrace>,
+    /// The `reason`, `ticket` and `owner` of the setting that supplied the value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accountability: Option<Accountability>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -94,6 +97,11 @@ pub fn policy_values(
                 .filter(|v| **v != resolved.value)
                 .map(|v| (*v).to_owned()),
             calculation: resolved.calculation.as_deref().cloned(),
+            accountability: policies
+                .settings
+                .iter()
+                .find(|s| s.origin == resolved.origin && !s.accountability.is_empty())
+                .map(|s| s.accountability.clone()),
         })
         .collect()
 }
@@ -160,6 +168,18 @@ pub fn render(e: &Explanation) -> String {
             p.level,
             p.origin
         );
+        if let Some(a) = &p.accountability {
+            let fields = [
+                ("reason", &a.reason),
+                ("ticket", &a.ticket),
+                ("owner", &a.owner),
+            ];
+            let shown: Vec<String> = fields
+                .iter()
+                .filter_map(|(name, v)| v.as_ref().map(|v| format!("{name}: {v}")))
+                .collect();
+            let _ = writeln!(out, "  {:<16}   {}", "", shown.join("; "));
+        }
         if let Some(last) = &p.last_evaluated_value {
             let _ = writeln!(
                 out,

@@ -220,6 +220,11 @@ impl PolicyBlock {
             exception: self.exception,
             expires: self.expires,
             origin,
+            accountability: crate::control::hierarchy::Accountability {
+                reason: self.reason.clone(),
+                ticket: self.ticket.clone(),
+                owner: self.owner.clone(),
+            },
         })
     }
 }

@@ -139,6 +139,25 @@ pub struct PolicySetting {
     pub expires: Option<DateTime<Utc>>,
     /// Where the setting was written, for explanations (e.g. `policies.settings[2]`).
     pub origin: String,
+    /// Who answers for the setting and why (shown, never resolved).
+    pub accountability: Accountability,
+}
+
+/// A setting's `reason`, `ticket` and `owner`, as configured.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Accountability {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+}
+
+impl Accountability {
+    pub fn is_empty(&self) -> bool {
+        self.reason.is_none() && self.ticket.is_none() && self.owner.is_none()
+    }
 }
 
 /// Every configured setting plus the tag rule.
