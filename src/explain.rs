@@ -97,11 +97,7 @@ pub fn policy_values(
                 .filter(|v| **v != resolved.value)
                 .map(|v| (*v).to_owned()),
             calculation: resolved.calculation.as_deref().cloned(),
-            accountability: policies
-                .settings
-                .iter()
-                .find(|s| s.origin == resolved.origin && !s.accountability.is_empty())
-                .map(|s| s.accountability.clone()),
+            accountability: policies.accountability(&resolved.origin).cloned(),
         })
         .collect()
 }
@@ -169,14 +165,9 @@ pub fn render(e: &Explanation) -> String {
             p.origin
         );
         if let Some(a) = &p.accountability {
-            let fields = [
-                ("reason", &a.reason),
-                ("ticket", &a.ticket),
-                ("owner", &a.owner),
-            ];
-            let shown: Vec<String> = fields
-                .iter()
-                .filter_map(|(name, v)| v.as_ref().map(|v| format!("{name}: {v}")))
+            let shown: Vec<String> = a
+                .fields()
+                .map(|(name, value)| format!("{name}: {value}"))
                 .collect();
             let _ = writeln!(out, "  {:<16}   {}", "", shown.join("; "));
         }

@@ -10,8 +10,8 @@ use chrono::DateTime;
 use serde_json::{Map, Value, json};
 
 use crate::config::Severity;
-use crate::control::ControlState;
 use crate::control::evaluate::Details;
+use crate::control::{ControlState, PolicySet};
 use crate::securityhub::finding::{ComplianceStatus, finding_id};
 use crate::store::{ControlRow, TransitionRow};
 
@@ -81,7 +81,7 @@ fn partition(arn: &str) -> &str {
 }
 
 /// The policy values of an evaluation, `key: value`, in the order evaluated.
-fn policies(details: &Value) -> Vec<String> {
+fn policy_values(details: &Value) -> Vec<String> {
     serde_json::from_value::<Details>(details.clone())
         .unwrap_or_default()
         .policies
@@ -175,9 +175,23 @@ fn resource(arn: &str, id: &str, name: Option<&str>, region: &str, account: &str
     resource
 }
 
-/// One control's current state (activity Create; Close once removed).
-pub fn control(row: &ControlRow, failed: Severity) -> Value {
+/// One control's current state (activity Create; Close once removed). The
+/// `reason`, `ticket` and `owner` of the settings whose values it used (from
+/// `policies`) are in `unmapped.accountability`, by policy.
+pub fn control(row: &ControlRow, failed: Severity, policies: &PolicySet) -> Value {
     let mut unmapped = Map::new();
+    let details: Details = serde_json::from_str(row.details.as_str()).unwrap_or_default();
+    let accountable: Map<String, Value> = details
+        .policies
+        .iter()
+        .filter_map(|p| {
+            let a = policies.accountability(&p.origin)?;
+            Some((p.key.as_str().to_owned(), json!(a)))
+        })
+        .collect();
+    if !accountable.is_empty() {
+        unmapped.insert("accountability".into(), Value::Object(accountable));
+    }
     unmapped.insert("state".into(), json!(row.state.as_str()));
     unmapped.insert("muted".into(), json!(row.muted));
     event(
@@ -194,7 +208,7 @@ pub fn control(row: &ControlRow, failed: Severity) -> Value {
             time: &row.updated_at,
             created: Some(&row.created_at),
             last_seen: row.evaluated_at.as_deref(),
-            policies: policies(&row.details.value()),
+            policies: policy_values(&row.details.value()),
             resource: resource(
                 &row.workload_arn,
                 &row.workload_id,
@@ -232,7 +246,7 @@ pub fn transition(row: &TransitionRow, failed: Severity) -> Value {
             time: &row.occurred_at,
             created: None,
             last_seen: None,
-            policies: policies(&row.details),
+            policies: policy_values(&row.details),
             resource: resource(
                 &row.workload_arn,
                 &row.workload_id,

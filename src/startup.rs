@@ -392,6 +392,7 @@ impl Daemon {
             store: self.store.clone(),
             importer: self.securityhub.clone(),
             settings: self.settings.securityhub.clone(),
+            policies: self.policies.clone(),
             owner: self.replica_id.clone(),
             metrics: self.metrics.clone(),
         })

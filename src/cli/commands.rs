@@ -55,12 +55,14 @@ pub async fn healthcheck(
 pub async fn controls(settings: &Settings, filter: &str, format: ListOutput) -> anyhow::Result<()> {
     let filter = Filter::parse(filter)?;
     let rows = open_store(settings).await?.list_controls(&filter).await?;
+    let policies = settings.policies.to_policy_set()?;
     match format {
         ListOutput::Csv => csv::controls(&rows),
-        ListOutput::Ocsf => ocsf_lines(
-            rows.iter()
-                .map(|row| crate::ocsf::control(row, settings.securityhub.failed_severity)),
-        ),
+        ListOutput::Ocsf => {
+            ocsf_lines(rows.iter().map(|row| {
+                crate::ocsf::control(row, settings.securityhub.failed_severity, &policies)
+            }))
+        }
         ListOutput::Json => output::controls(&rows, Output::Json),
         ListOutput::Table => output::controls(&rows, Output::Table),
     }

@@ -158,6 +158,28 @@ impl Accountability {
     pub fn is_empty(&self) -> bool {
         self.reason.is_none() && self.ticket.is_none() && self.owner.is_none()
     }
+
+    /// `(field, value)` of each one set, in the order reason, ticket, owner.
+    pub fn fields(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            ("reason", &self.reason),
+            ("ticket", &self.ticket),
+            ("owner", &self.owner),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.as_deref().map(|v| (name, v)))
+    }
+}
+
+impl PolicySet {
+    /// The accountability of the configured setting written at `origin` (as
+    /// recorded in an evaluation's details), when it has any.
+    pub fn accountability(&self, origin: &str) -> Option<&Accountability> {
+        self.settings
+            .iter()
+            .find(|s| s.origin == origin && !s.accountability.is_empty())
+            .map(|s| &s.accountability)
+    }
 }
 
 /// Every configured setting plus the tag rule.

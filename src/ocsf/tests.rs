@@ -14,7 +14,7 @@ fn every_state_is_a_compliance_finding_with_its_status() {
     ];
     assert_eq!(expected.len(), ControlState::ALL.len());
     for (state, status, severity, activity) in expected {
-        let event = control(&row(state), Severity::Medium);
+        let event = control(&row(state), Severity::Medium, &PolicySet::default());
         assert_eq!(event["class_uid"], 2003, "{state}");
         assert_eq!(event["category_uid"], 2);
         assert_eq!(event["compliance"]["status_id"], status, "{state}");
@@ -27,7 +27,11 @@ fn every_state_is_a_compliance_finding_with_its_status() {
 
 #[test]
 fn a_control_carries_the_workload_policies_reason_and_times() {
-    let event = control(&row(ControlState::Alarm), Severity::High);
+    let event = control(
+        &row(ControlState::Alarm),
+        Severity::High,
+        &PolicySet::default(),
+    );
     assert_eq!(event["severity"], "High");
     assert_eq!(
         event["resources"][0]["uid"],
@@ -86,8 +90,8 @@ fn transitions_create_update_and_close() {
 #[test]
 fn lines_are_one_json_object_each() {
     let mut out = Vec::new();
-    let events =
-        [ControlState::Ok, ControlState::Alarm].map(|s| control(&row(s), Severity::Medium));
+    let events = [ControlState::Ok, ControlState::Alarm]
+        .map(|s| control(&row(s), Severity::Medium, &PolicySet::default()));
     write_lines(&mut out, events.into_iter()).unwrap();
     let text = String::from_utf8(out).unwrap();
     let lines: Vec<&str> = text.lines().collect();
@@ -95,4 +99,20 @@ fn lines_are_one_json_object_each() {
     for line in lines {
         assert!(serde_json::from_str::<Value>(line).unwrap().is_object());
     }
+}
+
+#[test]
+fn a_controls_settings_accountability_is_in_unmapped() {
+    let policies = crate::securityhub::finding::tests::accountable_policies();
+    let event = control(&row(ControlState::Alarm), Severity::Medium, &policies);
+    assert_eq!(
+        event["unmapped"]["accountability"]["idempotent"],
+        json!({"reason": "approved for the migration", "ticket": "CHG-9"})
+    );
+    let plain = control(
+        &row(ControlState::Alarm),
+        Severity::Medium,
+        &PolicySet::default(),
+    );
+    assert!(plain["unmapped"].get("accountability").is_none());
 }

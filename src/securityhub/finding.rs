@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::config::{SecurityHubSettings, Severity};
-use crate::control::ControlState;
 use crate::control::evaluate::Details;
+use crate::control::{ControlState, PolicySet};
 use crate::store::ControlRow;
 
 pub const SCHEMA_VERSION: &str = "2018-10-08";
@@ -168,6 +168,27 @@ impl Finding {
             product_fields,
             partition,
         }
+    }
+
+    /// Adds, for each policy value the control used, the `reason`, `ticket` and
+    /// `owner` of the setting that supplied it (`ProductFields`
+    /// `rel04d/Policy/<key>/Reason`, …).
+    pub fn with_accountability(mut self, control: &ControlRow, policies: &PolicySet) -> Self {
+        let details: Details = serde_json::from_str(control.details.as_str()).unwrap_or_default();
+        for policy in &details.policies {
+            let Some(accountability) = policies.accountability(&policy.origin) else {
+                continue;
+            };
+            for (field, value) in accountability.fields() {
+                let mut name = field.to_owned();
+                name[..1].make_ascii_uppercase();
+                self.product_fields.insert(
+                    format!("rel04d/Policy/{}/{name}", policy.key.as_str()),
+                    truncate(value, MAX_FIELD),
+                );
+            }
+        }
+        self
     }
 
     pub fn record_state(&self) -> &'static str {
@@ -382,5 +403,44 @@ pub(crate) mod tests {
         assert_eq!(finding.description.chars().count(), MAX_DESCRIPTION);
         assert_eq!(finding.reason.chars().count(), MAX_FIELD);
         assert!(finding.reason.ends_with('…'));
+    }
+
+    /// A policy set whose global setting has a reason, a ticket and an owner.
+    pub(crate) fn accountable_policies() -> PolicySet {
+        PolicySet {
+            settings: vec![crate::control::PolicySetting {
+                scope: crate::control::Scope::Global,
+                values: Default::default(),
+                calculated: Default::default(),
+                required: false,
+                exception: true,
+                expires: None,
+                origin: "policies.global".into(),
+                accountability: crate::control::hierarchy::Accountability {
+                    reason: Some("approved for the migration".into()),
+                    ticket: Some("CHG-9".into()),
+                    owner: None,
+                },
+            }],
+            tag_prefix: None,
+            tags_may_enforce: false,
+        }
+    }
+
+    #[test]
+    fn the_settings_reason_ticket_and_owner_are_product_fields() {
+        let row = control(ControlState::Alarm);
+        let finding = Finding::of(&row, &SecurityHubSettings::default(), "t")
+            .with_accountability(&row, &accountable_policies());
+        let fields = &finding.to_asff()["ProductFields"];
+        assert_eq!(
+            fields["rel04d/Policy/idempotent/Reason"],
+            "approved for the migration"
+        );
+        assert_eq!(fields["rel04d/Policy/idempotent/Ticket"], "CHG-9");
+        assert_eq!(fields["rel04d/Policy/idempotent/Owner"], Value::Null);
+        let plain = Finding::of(&row, &SecurityHubSettings::default(), "t")
+            .with_accountability(&row, &PolicySet::default());
+        assert_eq!(plain.product_fields.len(), 2, "state and one policy value");
     }
 }

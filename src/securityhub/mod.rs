@@ -82,6 +82,9 @@ pub struct FindingPublisher<I> {
     pub store: Store,
     pub importer: I,
     pub settings: SecurityHubSettings,
+    /// The configured policies: findings show the reason, ticket and owner of
+    /// the settings a control used.
+    pub policies: crate::control::PolicySet,
     /// This process's claim name.
     pub owner: String,
     pub metrics: Arc<Metrics>,
@@ -132,7 +135,10 @@ impl<I: Importer> FindingPublisher<I> {
         for ((account, region), rows) in by_scope {
             let findings: Vec<Finding> = rows
                 .iter()
-                .map(|row| Finding::of(&row.control, &self.settings, &stamp))
+                .map(|row| {
+                    Finding::of(&row.control, &self.settings, &stamp)
+                        .with_accountability(&row.control, &self.policies)
+                })
                 .collect();
             let sizes: Vec<usize> = findings
                 .iter()

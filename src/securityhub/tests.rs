@@ -77,6 +77,7 @@ async fn setup(findings_on: bool) -> Setup {
         store,
         importer: fake.clone(),
         settings: SecurityHubSettings::default(),
+        policies: crate::control::PolicySet::default(),
         owner: "me".into(),
         metrics: Arc::new(Metrics::new()),
     };

@@ -69,10 +69,24 @@ fn transition(from: Option<ControlState>, to: ControlState) -> TransitionRow {
 
 #[test]
 fn every_state_and_transition_validates_against_py_ocsf_models() {
+    // The global setting (the fixture's policy origin) says why, and whose it is.
+    let dir = tempfile::tempdir().unwrap();
+    let policies = settings(
+        &dir,
+        "sqlite://unused.db?mode=rwc",
+        "[policies.global]\nidempotent = \"True\"\nreason = \"agreed\"\nowner = \"team-a\"\n",
+    )
+    .policies
+    .to_policy_set()
+    .unwrap();
     let mut events: Vec<Value> = ControlState::ALL
         .iter()
-        .map(|&s| rel04d::ocsf::control(&control(s), Severity::Medium))
+        .map(|&s| rel04d::ocsf::control(&control(s), Severity::Medium, &policies))
         .collect();
+    assert_eq!(
+        events[0]["unmapped"]["accountability"]["idempotent"]["owner"],
+        "team-a"
+    );
     for &to in &ControlState::ALL {
         events.push(rel04d::ocsf::transition(
             &transition(None, to),
@@ -95,7 +109,11 @@ fn every_state_and_transition_validates_against_py_ocsf_models() {
 /// model would drop (else the test above could not fail).
 #[test]
 fn the_validator_refuses_other_classes_and_unknown_fields() {
-    let good = rel04d::ocsf::control(&control(ControlState::Ok), Severity::Medium);
+    let good = rel04d::ocsf::control(
+        &control(ControlState::Ok),
+        Severity::Medium,
+        &Default::default(),
+    );
     for (what, change) in [
         ("a missing finding_info", json!({"finding_info": null})),
         ("another class", json!({"class_uid": 2004})),
