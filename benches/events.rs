@@ -124,6 +124,7 @@ async fn main() {
         wellarchitected: Some(server.url()),
         sqs: Some(moto_url.clone()),
         eventbridge: Some(moto_url.clone()),
+        securityhub: None,
         sts: None,
     };
     let setup = AwsSetup::local(&settings.aws, REGION, endpoints).await;

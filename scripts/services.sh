@@ -6,7 +6,7 @@
 #   install_python     a venv with moto[server], boto3, botocore, cfn-lint
 #   start_postgres     initdb + pg_ctl as the postgres user → $REL04D_TEST_POSTGRES_URL
 #                      (extra server options in $PG_OPTIONS)
-#   start_moto         moto_server (EventBridge + SQS)    → $REL04D_TEST_MOTO_URL
+#   start_moto         moto_server (EventBridge, SQS, Security Hub) → $REL04D_TEST_MOTO_URL
 #   stop_services      stops what was started (also on exit via trap)
 
 : "${WORK:?WORK must be set}"
@@ -48,6 +48,10 @@ print(os.path.join(os.path.dirname(botocore.__file__), "data", "wellarchitected"
 PY
 )"
     export REL04D_BOTOCORE_MODEL
+    # botocore's Security Hub model: the tests check every finding against its
+    # AwsSecurityFinding shape.
+    REL04D_SECURITYHUB_MODEL="$(dirname "$(dirname "$(dirname "$REL04D_BOTOCORE_MODEL")")")/securityhub/2018-10-26/service-2.json.gz"
+    export REL04D_SECURITYHUB_MODEL
 }
 
 wait_for_port() {
@@ -83,7 +87,7 @@ start_postgres() {
 }
 
 start_moto() {
-    log "starting moto server (EventBridge, SQS) on 127.0.0.1:$MOTO_PORT"
+    log "starting moto server (EventBridge, SQS, Security Hub) on 127.0.0.1:$MOTO_PORT"
     "$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" >"$WORK/moto.log" 2>&1 &
     MOTO_PID=$!
     wait_for_port "$MOTO_PORT" moto

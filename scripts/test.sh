@@ -13,6 +13,13 @@ trap stop_services EXIT
 
 install_packages
 install_python
+# OCSF output (tests/it/ocsf.rs) is checked with py-ocsf-models, the models Prowler
+# uses; its own venv, so its pydantic pins never move moto's dependencies.
+log "py-ocsf-models (PyPI) in its own venv, for the OCSF output check"
+OCSF_VENV="$WORK/ocsf-venv"
+[ -x "$OCSF_VENV/bin/python" ] || python3 -m venv "$OCSF_VENV"
+"$OCSF_VENV/bin/pip" install --quiet --disable-pip-version-check 'py-ocsf-models==0.10.0'
+export REL04D_OCSF_PYTHON="$OCSF_VENV/bin/python"
 # The status page's browser tests (tests/it/status_page/browser.rs) drive it.
 scripts/install-missing.sh chromium chromium
 # Under CI the browser test fails rather than skips when Chromium is missing.

@@ -42,6 +42,7 @@ pub struct Endpoints {
     pub wellarchitected: Option<String>,
     pub sqs: Option<String>,
     pub eventbridge: Option<String>,
+    pub securityhub: Option<String>,
     /// Where AssumeRole goes for `[[aws.accounts]]`.
     pub sts: Option<String>,
 }
@@ -104,6 +105,17 @@ impl AwsSetup {
             config.set_endpoint_url(Some(url.clone()));
         }
         aws_sdk_sqs::Client::from_conf(config.build())
+    }
+
+    /// Security Hub with one scope's credentials and region (a finding is
+    /// imported by its own account).
+    pub fn securityhub(&self, scope: &SdkConfig) -> aws_sdk_securityhub::Client {
+        let mut config = aws_sdk_securityhub::config::Builder::from(scope);
+        // Only when set: `from` has already applied any AWS_ENDPOINT_URL_* override.
+        if let Some(url) = &self.endpoints.securityhub {
+            config.set_endpoint_url(Some(url.clone()));
+        }
+        aws_sdk_securityhub::Client::from_conf(config.build())
     }
 
     pub fn eventbridge(&self) -> aws_sdk_eventbridge::Client {

@@ -6,6 +6,7 @@
 mod http;
 mod policies;
 mod rate;
+mod securityhub;
 mod validate;
 
 use std::path::Path;
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize, Serializer};
 pub use http::HttpSettings;
 pub use policies::{CalculatedInput, PoliciesSettings, PolicyBlock, PolicyInput, TagSettings};
 pub use rate::RequestRate;
+pub use securityhub::{SecurityHubSettings, Severity};
 pub use validate::bounds;
 
 const DEFAULTS: &str = include_str!("../config/default.toml");
@@ -56,6 +58,8 @@ pub struct Settings {
     pub events: EventsSettings,
     pub http: HttpSettings,
     pub notify: NotifySettings,
+    #[serde(default)]
+    pub securityhub: SecurityHubSettings,
     #[serde(default)]
     pub enforce: EnforceSettings,
     pub log: LogSettings,

@@ -8,7 +8,7 @@ use std::fmt::Write;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::control::hierarchy::{Level, PassedOver};
+use crate::control::hierarchy::{Accountability, Level, PassedOver};
 // Every value shown comes from the store, where workloads' owners wrote some of it.
 use crate::control::{
     Calculated, CalculationTrace, Details, PolicyKey, PolicySet, WorkloadFacts, resolve_calculated,
@@ -30,6 +30,9 @@ pub struct PolicyExplanation {
     /// output, as the last evaluation ran them (calculations run only in evaluations).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub calculation: Option<CalculationTrace>,
+    /// The `reason`, `ticket` and `owner` of the setting that supplied the value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accountability: Option<Accountability>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -106,6 +109,7 @@ pub fn policy_values(
                 .filter(|v| **v != resolved.value)
                 .map(|v| (*v).to_owned()),
             calculation: resolved.calculation.as_deref().cloned(),
+            accountability: policies.accountability(&resolved.origin).cloned(),
         })
         .collect()
 }
@@ -176,6 +180,13 @@ pub fn render(e: &Explanation) -> String {
             p.level,
             T(&p.origin)
         );
+        if let Some(a) = &p.accountability {
+            let shown: Vec<String> = a
+                .fields()
+                .map(|(name, value)| format!("{name}: {value}"))
+                .collect();
+            let _ = writeln!(out, "  {:<16}   {}", "", shown.join("; "));
+        }
         if let Some(last) = &p.last_evaluated_value {
             let _ = writeln!(
                 out,

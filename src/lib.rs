@@ -38,6 +38,8 @@
 //! | [`sweep`], [`scheduler`] | the constant-rate sweep of each scope |
 //! | [`events`] | SQS consumer, `POST /events` inbox, CloudTrail event parsing |
 //! | [`notify`] | the outbox publisher to EventBridge |
+//! | [`ocsf`] | controls and transitions as OCSF Compliance Findings (`--output ocsf`) |
+//! | [`securityhub`] | one AWS Security Hub finding (ASFF) per control, imported from its queue |
 //! | [`http`], [`graphql`], [`explain`] | the HTTP listener: health, readiness, metrics, event intake, GraphQL, the status page (`http::web`), explanations |
 //! | [`status`] | liveness, readiness and scrape-time gauges, the facts `/healthz`, `/readyz` and `/metrics` serve |
 //! | [`filter`] | the filter grammar shared by the CLI and GraphQL |
@@ -59,9 +61,11 @@ pub mod graphql;
 pub mod http;
 pub mod metrics;
 pub mod notify;
+pub mod ocsf;
 pub mod queue;
 pub mod reconcile;
 pub mod scheduler;
+pub mod securityhub;
 pub mod shutdown;
 pub mod startup;
 pub mod status;

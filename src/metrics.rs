@@ -67,6 +67,31 @@ impl NotificationResult {
     }
 }
 
+/// What Security Hub did with a finding: `imported`, `refused` (in
+/// `FailedFindings`, retried) or `failed` (the whole request failed, retried).
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum FindingResult {
+    Imported,
+    Refused,
+    Failed,
+}
+
+impl FindingResult {
+    pub const ALL: [FindingResult; 3] = [
+        FindingResult::Imported,
+        FindingResult::Refused,
+        FindingResult::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingResult::Imported => "imported",
+            FindingResult::Refused => "refused",
+            FindingResult::Failed => "failed",
+        }
+    }
+}
+
 /// Why a reconcile ran, without the event id (which would be a series per event).
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
 pub struct TriggerKind(&'static str);
@@ -94,7 +119,13 @@ macro_rules! label_values {
     )*};
 }
 
-label_values!(ControlState, NotificationResult, SweepResult, TriggerKind,);
+label_values!(
+    ControlState,
+    FindingResult,
+    NotificationResult,
+    SweepResult,
+    TriggerKind,
+);
 
 // Label sets render in field order, e.g. `{operation="GetAnswer",outcome="ok"}`.
 // Values owned by other modules (operations, error kinds, intakes, event
@@ -180,6 +211,11 @@ pub struct NotificationLabels {
     pub result: NotificationResult,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FindingLabels {
+    pub result: FindingResult,
+}
+
 /// The label values rel04d knows before anything happens, named by the modules
 /// that own them (see above), for [`Metrics::zero_known_series`].
 #[derive(Clone, Debug, Default)]
@@ -237,6 +273,7 @@ pub struct Metrics {
     pub event_lag: HistogramFamily<IntakeLabels>,
     pub notifications: Family<NotificationLabels, Counter>,
     pub flapping_controls: Counter,
+    pub securityhub_findings: Family<FindingLabels, Counter>,
     /// Gauges recomputed when `/metrics` is scraped.
     pub controls: Family<ControlLabels, Gauge>,
     pub outbox_backlog: Gauge,
@@ -270,6 +307,7 @@ impl Metrics {
             event_lag: Family::new_with_constructor(lag_buckets),
             notifications: Family::default(),
             flapping_controls: Counter::default(),
+            securityhub_findings: Family::default(),
             controls: Family::default(),
             outbox_backlog: Gauge::default(),
             queue_depth: Family::default(),
@@ -362,6 +400,11 @@ impl Metrics {
             self.flapping_controls.clone(),
         );
         r.register(
+            "rel04d_securityhub_findings",
+            "Findings sent to AWS Security Hub, by result (refused and failed ones are retried)",
+            self.securityhub_findings.clone(),
+        );
+        r.register(
             "rel04d_controls",
             "Active controls by state, muted ones apart",
             self.controls.clone(),
@@ -435,6 +478,11 @@ impl Metrics {
             let _ = self
                 .notifications
                 .get_or_create(&NotificationLabels { result });
+        }
+        for result in FindingResult::ALL {
+            let _ = self
+                .securityhub_findings
+                .get_or_create(&FindingLabels { result });
         }
         for scope in &known.scopes {
             let _ = self.sweep_duration.get_or_create(&ScopeLabels {

@@ -66,46 +66,68 @@ pub struct Publisher {
     pub windows: Mutex<Windows>,
 }
 
+/// Runs `step` (one batch; how many rows it took, 0 when there was nothing to
+/// do) again at once while it finds work, else whenever a transition is recorded
+/// and every few seconds (for rows left by a crash or another replica), backing
+/// off while it fails, until shutdown.
+pub async fn drain_loop<F, Fut>(
+    what: &'static str,
+    mut step: F,
+    mut transitions: broadcast::Receiver<TransitionRow>,
+    shutdown: CancellationToken,
+) where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = anyhow::Result<usize>>,
+{
+    let mut failures = 0;
+    loop {
+        match step().await {
+            Ok(0) => failures = 0,
+            Ok(_) => {
+                failures = 0;
+                continue;
+            }
+            Err(error) => {
+                failures += 1;
+                let wait = backoff(
+                    failures,
+                    Duration::from_millis(200),
+                    Duration::from_secs(30),
+                );
+                tracing::warn!(
+                    error = crate::display::chain(&error).to_string(),
+                    retry_in_ms = wait.as_millis() as u64,
+                    "{what} failed"
+                );
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => continue,
+                    _ = shutdown.cancelled() => return,
+                }
+            }
+        }
+        tokio::select! {
+            _ = transitions.recv() => {}
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+            _ = shutdown.cancelled() => return,
+        }
+    }
+}
+
 impl Publisher {
     /// Drains the outbox whenever a transition is recorded (and every few seconds,
     /// for rows left by a crash or another replica), until shutdown.
     pub async fn run(
         self,
-        mut transitions: broadcast::Receiver<TransitionRow>,
+        transitions: broadcast::Receiver<TransitionRow>,
         shutdown: CancellationToken,
     ) {
-        let mut failures = 0;
-        loop {
-            match self.publish_batch().await {
-                Ok(0) => failures = 0,
-                Ok(_) => {
-                    failures = 0;
-                    continue;
-                }
-                Err(error) => {
-                    failures += 1;
-                    let wait = backoff(
-                        failures,
-                        Duration::from_millis(200),
-                        Duration::from_secs(30),
-                    );
-                    tracing::warn!(
-                        error = crate::display::chain(&error).to_string(),
-                        retry_in_ms = wait.as_millis() as u64,
-                        "publishing notifications failed"
-                    );
-                    tokio::select! {
-                        _ = tokio::time::sleep(wait) => continue,
-                        _ = shutdown.cancelled() => return,
-                    }
-                }
-            }
-            tokio::select! {
-                _ = transitions.recv() => {}
-                _ = tokio::time::sleep(Duration::from_secs(5)) => {}
-                _ = shutdown.cancelled() => return,
-            }
-        }
+        drain_loop(
+            "publishing notifications",
+            || self.publish_batch(),
+            transitions,
+            shutdown,
+        )
+        .await;
     }
 
     /// Decides and sends one batch; returns how many rows were done with

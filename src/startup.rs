@@ -33,6 +33,8 @@ use crate::notify::windows::Clock;
 use crate::queue::{Job, Target};
 use crate::reconcile::{Reconciled, Reconciler, ScopeRef};
 use crate::scheduler::{self, Sweeper};
+use crate::securityhub::FindingPublisher;
+use crate::securityhub::sdk::{ScopeClient, SdkImporter};
 use crate::shutdown::{DRAIN_TIMEOUT, Supervisor};
 use crate::status::Status;
 use crate::store::{Backend, Store};
@@ -53,6 +55,8 @@ pub struct Daemon {
     pub replica_id: String,
     /// Sweeps scopes on schedule (and on demand, `sweep_all`).
     pub sweeper: Arc<Sweeper>,
+    /// Security Hub clients, one per scope (none unless `[securityhub]` is enabled).
+    pub securityhub: Arc<SdkImporter>,
 }
 
 impl Daemon {
@@ -65,7 +69,8 @@ impl Daemon {
     ) -> anyhow::Result<Arc<Daemon>> {
         let store = Store::connect(settings.database_url(), settings.database.max_connections)
             .await?
-            .with_outbox(settings.notify.event_bus.is_some());
+            .with_outbox(settings.notify.event_bus.is_some())
+            .with_findings(settings.securityhub.enabled);
         store.migrate().await?;
         let metrics = Arc::new(Metrics::new());
         let policies = settings.policies.to_policy_set()?;
@@ -86,6 +91,17 @@ impl Daemon {
             None => aws::AwsSetup::from_env(&settings.aws).await,
         };
         let scopes = account_region::configured(&settings, &setup, &store, &metrics).await?;
+        let mut securityhub = Vec::new();
+        if settings.securityhub.enabled {
+            for scope in &scopes {
+                let config = setup.scope_config(&scope.spec).await;
+                securityhub.push(ScopeClient {
+                    account_id: scope.spec.account_id.clone(),
+                    region: scope.spec.region.clone(),
+                    client: setup.securityhub(&config),
+                });
+            }
+        }
         metrics.zero_known_series(&known_labels(&scopes));
         let sweeper = Arc::new(Sweeper {
             store: store.clone(),
@@ -104,6 +120,9 @@ impl Daemon {
             policies,
             replica_id,
             sweeper,
+            securityhub: Arc::new(SdkImporter {
+                clients: securityhub,
+            }),
         }))
     }
 
@@ -190,6 +209,12 @@ impl Daemon {
             supervisor.spawn(
                 "notification publisher",
                 publisher.run(self.reconciler.subscribe(), supervisor.token()),
+            );
+        }
+        if let Some(findings) = self.finding_publisher() {
+            supervisor.spawn(
+                "Security Hub findings",
+                findings.run(self.reconciler.subscribe(), supervisor.token()),
             );
         }
         tracing::info!(
@@ -357,30 +382,28 @@ impl Daemon {
         })
     }
 
+    /// The Security Hub finding publisher, when `[securityhub]` is enabled.
+    fn finding_publisher(&self) -> Option<FindingPublisher<Arc<SdkImporter>>> {
+        self.settings.securityhub.enabled.then(|| FindingPublisher {
+            store: self.store.clone(),
+            importer: self.securityhub.clone(),
+            settings: self.settings.securityhub.clone(),
+            policies: self.policies.clone(),
+            owner: self.replica_id.clone(),
+            metrics: self.metrics.clone(),
+        })
+    }
+
     /// For one-shot commands (`run --once`, `evaluate`): publishes what they
-    /// recorded before exiting, for at most `DRAIN_TIMEOUT`. What is left stays in
-    /// the outbox for the daemon (or the next run) to send.
+    /// recorded before exiting, notifications and findings, for at most
+    /// `DRAIN_TIMEOUT` each. What is left stays queued for the daemon (or the
+    /// next run) to send.
     pub async fn drain_outbox(&self) {
-        let Some(publisher) = self.publisher() else {
-            return;
-        };
-        let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
-            loop {
-                match publisher.publish_batch().await {
-                    Ok(0) => return,
-                    Ok(_) => {}
-                    Err(error) => {
-                        tracing::warn!(
-                            error = crate::display::chain(&error).to_string(),
-                            "notifications left in the outbox"
-                        );
-                        return;
-                    }
-                }
-            }
-        });
-        if drained.await.is_err() {
-            tracing::warn!("notifications left in the outbox after {DRAIN_TIMEOUT:?}");
+        if let Some(publisher) = self.publisher() {
+            drain("notifications", || publisher.publish_batch()).await;
+        }
+        if let Some(findings) = self.finding_publisher() {
+            drain("Security Hub findings", || findings.publish_due()).await;
         }
     }
 
@@ -417,6 +440,32 @@ impl Daemon {
             "workload {workload_id} not found in any scope ({})",
             errors.join("; ")
         )
+    }
+}
+
+/// Runs `step` until it finds nothing to do, fails, or `DRAIN_TIMEOUT` passes.
+async fn drain<F, Fut>(what: &str, mut step: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = anyhow::Result<usize>>,
+{
+    let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
+        loop {
+            match step().await {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(
+                        error = crate::display::chain(&error).to_string(),
+                        "{what} left queued"
+                    );
+                    return;
+                }
+            }
+        }
+    });
+    if drained.await.is_err() {
+        tracing::warn!("{what} left queued after {DRAIN_TIMEOUT:?}");
     }
 }
 

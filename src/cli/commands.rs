@@ -71,8 +71,14 @@ pub async fn controls(settings: &Settings, filter: &str, format: ListOutput) -> 
         .await?
         .list_controls(&filter)
         .await?;
+    let policies = settings.policies.to_policy_set()?;
     match format {
         ListOutput::Csv => csv::controls(&rows),
+        ListOutput::Ocsf => {
+            ocsf_lines(rows.iter().map(|row| {
+                crate::ocsf::control(row, settings.securityhub.failed_severity, &policies)
+            }))
+        }
         ListOutput::Json => output::controls(&rows, Output::Json),
         ListOutput::Table => output::controls(&rows, Output::Table),
     }
@@ -86,9 +92,19 @@ pub async fn history(settings: &Settings, filter: &str, format: ListOutput) -> a
         .await?;
     match format {
         ListOutput::Csv => csv::transitions(&rows),
+        ListOutput::Ocsf => ocsf_lines(
+            rows.iter()
+                .map(|row| crate::ocsf::transition(row, settings.securityhub.failed_severity)),
+        ),
         ListOutput::Json => output::transitions(&rows, Output::Json),
         ListOutput::Table => output::transitions(&rows, Output::Table),
     }
+}
+
+/// `--output ocsf`: one OCSF Compliance Finding per line on stdout.
+fn ocsf_lines(events: impl Iterator<Item = serde_json::Value>) -> anyhow::Result<()> {
+    crate::ocsf::write_lines(&mut std::io::stdout().lock(), events)?;
+    Ok(())
 }
 
 /// `rel04d evaluate`: one workload now, announced like any other evaluation.

@@ -159,12 +159,13 @@ pub enum Output {
 }
 
 /// The formats of the list commands (`controls`, `history`): also CSV, every
-/// row, for spreadsheets.
+/// row, for spreadsheets, and OCSF Compliance Findings as JSON lines.
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 pub enum ListOutput {
     Table,
     Json,
     Csv,
+    Ocsf,
 }
 
 /// Loads settings with the command-line overrides applied.

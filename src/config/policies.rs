@@ -17,7 +17,14 @@ pub struct PoliciesSettings {
     #[serde(default)]
     pub settings: Vec<PolicyBlock>,
     pub tags: TagSettings,
+    /// Refuse an `exception = true` setting that gives no `reason`.
+    #[serde(default)]
+    pub require_exception_reason: bool,
 }
+
+/// The longest `reason`, and the longest `ticket` and `owner`, a setting may carry.
+pub const MAX_REASON: usize = 1_000;
+pub const MAX_LABEL: usize = 200;
 
 /// One block of policy values: `[policies.global]` (no scope) or one
 /// `[[policies.settings]]` entry (with a scope).
@@ -46,6 +53,15 @@ pub struct PolicyBlock {
         skip_serializing_if = "Option::is_none"
     )]
     pub expires: Option<DateTime<Utc>>,
+    /// Why the setting exists (for an exception: why it was granted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The ticket or change record that approved it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
+    /// Who is accountable for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 /// An RFC 3339 time, with an error that shows the expected form.
@@ -136,6 +152,38 @@ impl PolicyBlock {
         .filter_map(|(key, value)| value.as_ref().map(|v| (key, v)))
     }
 
+    /// `reason`, `ticket` and `owner`: text, not blank, bounded, no control
+    /// characters (they are shown on pages, in logs and in findings); and a
+    /// reason on every exception when `require_reason`.
+    fn check_accountability(&self, at: &str, require_reason: bool) -> Result<(), ConfigError> {
+        for (name, value, max) in [
+            ("reason", &self.reason, MAX_REASON),
+            ("ticket", &self.ticket, MAX_LABEL),
+            ("owner", &self.owner, MAX_LABEL),
+        ] {
+            let Some(text) = value else { continue };
+            let problem = if text.trim().is_empty() {
+                Some("must not be blank".to_owned())
+            } else if text.chars().count() > max {
+                Some(format!("is longer than {max} characters"))
+            } else if text.chars().any(char::is_control) {
+                Some("must not hold control characters (line breaks, tabs…)".to_owned())
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                return Err(ConfigError::new(format!("{at}.{name}"), problem));
+            }
+        }
+        if require_reason && self.exception && self.reason.is_none() {
+            return Err(ConfigError::new(
+                format!("{at}.reason"),
+                "this setting is an exception and policies.require_exception_reason is true: say why it was granted",
+            ));
+        }
+        Ok(())
+    }
+
     /// Checks the block; `at` is its key, e.g. `policies.settings[2]`.
     fn to_setting(&self, at: &str) -> Result<PolicySetting, ConfigError> {
         let scope = match (&self.scope, at == "policies.global") {
@@ -176,6 +224,11 @@ impl PolicyBlock {
             exception: self.exception,
             expires: self.expires,
             origin,
+            accountability: crate::control::hierarchy::Accountability {
+                reason: self.reason.clone(),
+                ticket: self.ticket.clone(),
+                owner: self.owner.clone(),
+            },
         })
     }
 }
@@ -235,9 +288,14 @@ impl CalculatedInput {
 impl PoliciesSettings {
     /// The validated policy set the evaluator resolves against.
     pub fn to_policy_set(&self) -> Result<PolicySet, ConfigError> {
+        let require = self.require_exception_reason;
+        self.global
+            .check_accountability("policies.global", require)?;
         let mut settings = vec![self.global.to_setting("policies.global")?];
         for (index, block) in self.settings.iter().enumerate() {
-            settings.push(block.to_setting(&format!("policies.settings[{index}]"))?);
+            let at = format!("policies.settings[{index}]");
+            block.check_accountability(&at, require)?;
+            settings.push(block.to_setting(&at)?);
         }
         if self.tags.enabled && self.tags.prefix.is_empty() {
             return Err(ConfigError::new(

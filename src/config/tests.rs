@@ -359,3 +359,60 @@ fn the_request_rate_is_auto_by_default_and_a_number_is_fixed() {
     assert_eq!(fixed.aws.max_requests_per_second, RequestRate::Fixed(25.0));
     assert_eq!(fixed.aws.max_requests_per_second_ceiling, Some(40.5));
 }
+
+#[test]
+fn an_exception_without_a_reason_is_refused_only_when_reasons_are_required() {
+    let block = |extra: &str| {
+        format!(
+            "[policies]\nrequire_exception_reason = {{}}\n[[policies.settings]]\nscope = \"account:123456789012\"\nidempotent = \"False\"\n{extra}"
+        )
+    };
+    let check = |require: bool, extra: &str| {
+        load(Some(&block(extra).replace("{}", &require.to_string())), &[])
+            .and_then(|s| s.policies.to_policy_set().map(|_| s))
+    };
+    let err = check(true, "exception = true\n").unwrap_err();
+    assert_eq!(err.key, "policies.settings[0].reason", "{err}");
+    assert!(err.message.contains("require_exception_reason"), "{err}");
+    check(false, "exception = true\n").unwrap();
+    check(true, "exception = false\n").unwrap();
+    let s = check(
+        true,
+        "exception = true\nreason = \"legacy batch job, replaced in Q3\"\nticket = \"CHG-1234\"\nowner = \"team-payments\"\n",
+    )
+    .unwrap();
+    let shown = s.redacted();
+    assert_eq!(shown["policies"]["settings"][0]["ticket"], "CHG-1234");
+    assert_eq!(shown["policies"]["settings"][0]["owner"], "team-payments");
+}
+
+#[test]
+fn reasons_tickets_and_owners_are_bounded_text() {
+    for (extra, key, message) in [
+        ("reason = \"  \"", "policies.settings[0].reason", "blank"),
+        (
+            "ticket = \"a\\nb\"",
+            "policies.settings[0].ticket",
+            "control characters",
+        ),
+        (
+            &format!("owner = \"{}\"", "x".repeat(201)) as &str,
+            "policies.settings[0].owner",
+            "longer than 200",
+        ),
+        (
+            &format!("reason = \"{}\"", "x".repeat(1001)) as &str,
+            "policies.settings[0].reason",
+            "longer than 1000",
+        ),
+    ] {
+        let file = format!(
+            "[[policies.settings]]\nscope = \"account:123456789012\"\nidempotent = \"False\"\n{extra}\n"
+        );
+        let err = load(Some(&file), &[])
+            .and_then(|s| s.policies.to_policy_set().map(|_| s))
+            .expect_err(extra);
+        assert_eq!(err.key, key, "{extra}: {err}");
+        assert!(err.message.contains(message), "{extra}: {err}");
+    }
+}

@@ -231,6 +231,7 @@ impl Settings {
             )?;
         }
         self.http.validate()?;
+        self.securityhub.validate()?;
         if let Some(bus) = &self.notify.event_bus {
             check(!bus.is_empty(), "notify.event_bus", "must not be empty")?;
         }

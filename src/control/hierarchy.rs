@@ -139,6 +139,47 @@ pub struct PolicySetting {
     pub expires: Option<DateTime<Utc>>,
     /// Where the setting was written, for explanations (e.g. `policies.settings[2]`).
     pub origin: String,
+    /// Who answers for the setting and why (shown, never resolved).
+    pub accountability: Accountability,
+}
+
+/// A setting's `reason`, `ticket` and `owner`, as configured.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Accountability {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+}
+
+impl Accountability {
+    pub fn is_empty(&self) -> bool {
+        self.reason.is_none() && self.ticket.is_none() && self.owner.is_none()
+    }
+
+    /// `(field, value)` of each one set, in the order reason, ticket, owner.
+    pub fn fields(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            ("reason", &self.reason),
+            ("ticket", &self.ticket),
+            ("owner", &self.owner),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.as_deref().map(|v| (name, v)))
+    }
+}
+
+impl PolicySet {
+    /// The accountability of the configured setting written at `origin` (as
+    /// recorded in an evaluation's details), when it has any.
+    pub fn accountability(&self, origin: &str) -> Option<&Accountability> {
+        self.settings
+            .iter()
+            .find(|s| s.origin == origin && !s.accountability.is_empty())
+            .map(|s| &s.accountability)
+    }
 }
 
 /// Every configured setting plus the tag rule.

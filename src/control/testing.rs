@@ -28,6 +28,7 @@ pub fn policies(values: &[(&str, &str)]) -> ResolvedPolicies {
             exception: false,
             expires: None,
             origin: "policies.global".into(),
+            accountability: Default::default(),
         }],
         tag_prefix: None,
         tags_may_enforce: false,

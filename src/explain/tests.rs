@@ -49,6 +49,7 @@ fn setting(scope: &str, value: &str) -> PolicySetting {
         required: false,
         exception: false,
         expires: None,
+        accountability: Default::default(),
     }
 }
 
@@ -153,8 +154,31 @@ fn required_exception_and_expiry_are_explained() {
 
     let mut exception = setting(&format!("account:{ACCOUNT}"), "False");
     exception.exception = true;
-    let p = idempotent(vec![required, exception], false, json!({}));
+    exception.accountability.reason = Some("legacy batch job".into());
+    exception.accountability.ticket = Some("CHG-1234".into());
+    let p = idempotent(vec![required.clone(), exception.clone()], false, json!({}));
     assert_eq!((p.level, p.value.as_str()), (Level::Account, "False"));
+    let shown = p
+        .accountability
+        .clone()
+        .expect("the exception's accountability");
+    assert_eq!(shown.reason.as_deref(), Some("legacy batch job"));
+    assert_eq!(shown.ticket.as_deref(), Some("CHG-1234"));
+    assert_eq!(shown.owner, None);
+    let explanation = explain(
+        &control(json!({})),
+        &PolicySet {
+            settings: vec![required, exception],
+            tag_prefix: None,
+            tags_may_enforce: false,
+        },
+        Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap(),
+    );
+    let text = render(&explanation);
+    assert!(
+        text.contains("reason: legacy batch job; ticket: CHG-1234"),
+        "{text}"
+    );
 
     let mut expired = setting(&format!("account:{ACCOUNT}"), "False");
     expired.expires = Some(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() - Duration::days(1));

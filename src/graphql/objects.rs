@@ -72,6 +72,10 @@ pub struct PolicyValue {
     pub last_evaluated_value: Option<String>,
     /// A calculated value's template, input digest (`$`) and output, from the last evaluation.
     pub calculation: Option<Json<crate::control::CalculationTrace>>,
+    /// Why the setting that supplied the value exists, its ticket and its owner.
+    pub reason: Option<String>,
+    pub ticket: Option<String>,
+    pub owner: Option<String>,
 }
 
 impl From<PolicyExplanation> for PolicyValue {
@@ -93,6 +97,9 @@ impl From<PolicyExplanation> for PolicyValue {
                 .collect(),
             last_evaluated_value: p.last_evaluated_value,
             calculation: p.calculation.map(Json),
+            reason: p.accountability.as_ref().and_then(|a| a.reason.clone()),
+            ticket: p.accountability.as_ref().and_then(|a| a.ticket.clone()),
+            owner: p.accountability.and_then(|a| a.owner),
         }
     }
 }

@@ -151,7 +151,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let opened = open_in(
             &mut tx,
-            self.outbox,
+            self.queues(),
             workload,
             scanned_by,
             trigger,
@@ -181,7 +181,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let Some((control, opened)) = open_in(
             &mut tx,
-            self.outbox,
+            self.queues(),
             rec.workload,
             rec.scanned_by,
             rec.trigger,
@@ -192,7 +192,7 @@ impl Store {
         else {
             return Ok(None);
         };
-        let written = update_in(&mut tx, self.outbox, &control, rec).await?;
+        let written = update_in(&mut tx, self.queues(), &control, rec).await?;
         self.commit(tx, "a new control and its evaluation").await?;
         Ok(Some((opened, written)))
     }
@@ -216,7 +216,7 @@ impl Store {
             return Ok(Written::Unchanged);
         }
         let mut tx = self.begin_write().await?;
-        let written = update_in(&mut tx, self.outbox, previous, rec).await?;
+        let written = update_in(&mut tx, self.queues(), previous, rec).await?;
         match written {
             Written::Conflict => {}
             Written::Unchanged => self.commit(tx, "an evaluation").await?,
@@ -253,7 +253,7 @@ impl Store {
         }
         let transition = insert_transition(
             &mut tx,
-            self.outbox,
+            self.queues(),
             NewTransition {
                 control: previous,
                 from_state: Some(previous.state.as_str()),
@@ -284,7 +284,7 @@ fn changes(previous: &ControlRow, rec: &Recording<'_>) -> bool {
 /// statements are conditional, so a race between replicas stays harmless.
 async fn open_in(
     tx: &mut Transaction<'static, Any>,
-    outbox: bool,
+    queues: Queues,
     workload: &Workload,
     scanned_by: &str,
     trigger: &Trigger,
@@ -338,7 +338,7 @@ async fn open_in(
     let control = read_in(tx, &workload.arn).await?;
     let transition = insert_transition(
         tx,
-        outbox,
+        queues,
         NewTransition {
             control: &control,
             from_state,
@@ -359,7 +359,7 @@ async fn open_in(
 /// someone else wrote it since; the caller commits otherwise.
 async fn update_in(
     tx: &mut Transaction<'static, Any>,
-    outbox: bool,
+    queues: Queues,
     previous: &ControlRow,
     rec: &Recording<'_>,
 ) -> anyhow::Result<Written> {
@@ -393,11 +393,15 @@ async fn update_in(
         return Ok(Written::Conflict);
     }
     if previous.state == rec.state && rec.enforced.is_none() {
+        // No transition, but the finding says the reason and the name too.
+        if queues.findings && changes(previous, rec) {
+            super::findings::mark_due(tx, &previous.workload_arn, &now).await?;
+        }
         return Ok(Written::Unchanged);
     }
     let transition = insert_transition(
         tx,
-        outbox,
+        queues,
         NewTransition {
             control: previous,
             from_state: Some(previous.state.as_str()),
@@ -426,12 +430,30 @@ async fn read_in(
     ControlRow::from_row(&row)
 }
 
+/// What a transition queues besides its own row, in its transaction.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Queues {
+    /// A notification (unless the control is muted).
+    pub outbox: bool,
+    /// The control's Security Hub finding.
+    pub findings: bool,
+}
+
+impl Store {
+    pub(super) fn queues(&self) -> Queues {
+        Queues {
+            outbox: self.outbox,
+            findings: self.findings,
+        }
+    }
+}
+
 /// The one place a transition row is written, with its outbox row when
-/// notifications are on and the control is not muted (same transaction: both or
-/// neither).
+/// notifications are on and the control is not muted, and its finding queued when
+/// Security Hub is on (same transaction: all or none).
 async fn insert_transition(
     tx: &mut Transaction<'static, Any>,
-    outbox: bool,
+    queues: Queues,
     new: NewTransition<'_>,
 ) -> anyhow::Result<TransitionRow> {
     let enforced = new
@@ -464,8 +486,12 @@ async fn insert_transition(
         .await
         .context("insert a transition")?;
     let transition = TransitionRow::from_row(&row)?;
-    if outbox && !muted {
+    if queues.outbox && !muted {
         super::outbox::enqueue(tx, &transition).await?;
+    }
+    // A finding is the control's state, not an announcement: muting leaves it be.
+    if queues.findings {
+        super::findings::mark_due(tx, &transition.workload_arn, new.at).await?;
     }
     Ok(transition)
 }

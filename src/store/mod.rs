@@ -7,6 +7,7 @@
 
 mod controls;
 mod events;
+mod findings;
 mod health;
 mod learned_rates;
 mod leases;
@@ -31,6 +32,7 @@ use sqlx::{AnyPool, Connection, Executor};
 
 pub use controls::{Recording, StateCount, Written};
 pub use events::InboxRow;
+pub use findings::DueFinding;
 pub use health::WriteHealth;
 pub use mutes::{MuteError, MuteEvent, MuteWords, check_mute};
 pub use outbox::{MAX_PUBLISH_ATTEMPTS, Notification, OutboxRow};
@@ -60,6 +62,8 @@ pub struct Store {
     backend: Backend,
     /// Whether transitions also write an outbox row (notifications are on).
     outbox: bool,
+    /// Whether changes to a control also queue its Security Hub finding.
+    findings: bool,
     /// Whether writes succeed, shared by every clone of this store.
     health: Arc<WriteHealth>,
     /// Unchanged evaluations' `evaluated_at` bumps, written together.
@@ -221,6 +225,7 @@ impl Store {
             probe,
             backend,
             outbox: false,
+            findings: false,
             health: Arc::default(),
             evaluated: Arc::default(),
             writer_turns: (backend == Backend::Sqlite)

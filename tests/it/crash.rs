@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::common::moto::{Moto, notifications, unique};
-use crate::common::process::{Proc, rel04d, wait_until};
+use crate::common::process::{Proc, black_hole, rel04d, wait_until};
 use crate::common::*;
 use rel04d::filter::Filter;
 use rel04d::store::Store;
@@ -34,19 +34,6 @@ fn daemon(
         )
         .env("REL04D__POLICIES__GLOBAL__IDEMPOTENT", "True");
     command
-}
-
-/// Accepts connections and never answers: a publisher talking to it hangs.
-async fn black_hole() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
-        }
-    });
-    url
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -40,7 +40,8 @@ async fn seeded(token: Option<&str>) -> (RunningDaemon, Vec<String>) {
         .unwrap_or_default();
     let config = format!(
         "{token_line}[schedule]\ninterval = \"1h\"\n[policies.global]\nrel04 = \"Check: Choices based on sub policies\"\nidentify = \"True\"\nidempotent = \"True\"\n\
-         [[policies.settings]]\nscope = \"workload-name:*-reporting\"\nrel04 = \"Skip\"\n"
+         [[policies.settings]]\nscope = \"workload-name:*-reporting\"\nrel04 = \"Skip\"\n\
+         reason = \"reports are batch jobs\"\nticket = \"CHG-7\"\nowner = \"team-reports\"\n"
     );
     let d = RunningDaemon::start(sim, &config, Endpoints::default()).await;
     d.wait_for("the first sweep", Duration::from_secs(20), || async {
@@ -350,7 +351,7 @@ async fn explain_and_policy_values_name_their_sources_on_both_surfaces() {
     let (_, body) = graphql(
         &d,
         None,
-        json!({"query": "query($w: String!) { explain(workloadId: $w) { state reason policies { key value level origin passedOver { value level why } } bestPractices } policyValues(workloadId: $w) { key level } }", "variables": {"w": ids[3]}}),
+        json!({"query": "query($w: String!) { explain(workloadId: $w) { state reason policies { key value level origin passedOver { value level why } } bestPractices } policyValues(workloadId: $w) { key level reason ticket owner } }", "variables": {"w": ids[3]}}),
     )
     .await;
     let explain = &body["data"]["explain"];
@@ -384,6 +385,22 @@ async fn explain_and_policy_values_name_their_sources_on_both_surfaces() {
         levels,
         ["workload", "global", "default", "global", "default"]
     );
+    // The setting that supplied rel04 says why, under which ticket, and whose it is.
+    let rel04_value = &body["data"]["policyValues"][0];
+    assert_eq!(
+        (
+            &rel04_value["reason"],
+            &rel04_value["ticket"],
+            &rel04_value["owner"]
+        ),
+        (
+            &json!("reports are batch jobs"),
+            &json!("CHG-7"),
+            &json!("team-reports")
+        ),
+        "{body}"
+    );
+    assert_eq!(body["data"]["policyValues"][1]["reason"], Value::Null);
 
     let (stdout, stderr, ok) = cli(&database_url(&d), &["explain", "--workload", &ids[1]]);
     assert!(ok, "{stderr}");

@@ -26,6 +26,7 @@ fn setting(scope: &str, key: PolicyKey, value: &str) -> PolicySetting {
         required: false,
         exception: false,
         expires: None,
+        accountability: Default::default(),
     }
 }
 

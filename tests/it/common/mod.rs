@@ -5,6 +5,7 @@
 //! set (the test script sets it for its Postgres pass), each test gets a freshly
 //! created Postgres database on that server instead.
 
+pub mod asff;
 pub mod db;
 pub mod moto;
 pub mod process;
@@ -312,4 +313,32 @@ pub async fn serve(
         let _ = stopped.await;
     }));
     (http, stop, task)
+}
+
+/// A control row of the workload `arn` in `state`, with a policy value in its
+/// details, a name that needs escaping, and fixed times (no database needed).
+pub fn control_row(arn: &str, state: rel04d::control::ControlState) -> ControlRow {
+    ControlRow {
+        workload_id: arn.rsplit('/').next().unwrap().to_owned(),
+        workload_arn: arn.to_owned(),
+        workload_name: format!("payments \"{state}\" — ünïcode"),
+        account_id: "111122223333".into(),
+        region: REGION.into(),
+        control_type: "rel04".into(),
+        state,
+        reason: format!("Why it is {state}"),
+        details: rel04d::store::JsonText::of(&serde_json::json!({
+            "policies": [{"key": "idempotent", "value": "True", "source": "global", "origin": "policies.global"}],
+            "best_practices": [],
+        })),
+        created_at: "2026-01-01T00:00:00.000000Z".into(),
+        updated_at: "2026-01-02T00:00:00.000000Z".into(),
+        evaluated_at: None,
+        removed_at: None,
+        muted: false,
+        mute: None,
+        scanned_by: format!("ambient/{REGION}"),
+        version: 1,
+        claimed_by: None,
+    }
 }

@@ -205,3 +205,16 @@ pub async fn metrics(http: &str) -> String {
         .await
         .expect("the /metrics body")
 }
+
+/// Accepts connections and never answers: a publisher talking to it hangs.
+pub async fn black_hole() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    url
+}
