@@ -11,6 +11,8 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinHandle;
 
+use aws_config::SdkConfig;
+
 use crate::aws::{self, ScopeSpec};
 use crate::config::{RequestRate, Settings};
 use crate::metrics::Metrics;
@@ -26,6 +28,9 @@ const SAVE_RATE_EVERY: Duration = Duration::from_secs(5);
 
 pub struct AccountRegion {
     pub spec: ScopeSpec,
+    /// The scope's SDK configuration (region, credentials: one assumed-role
+    /// session), for every client of the scope, not only the Tool's.
+    pub sdk: SdkConfig,
     pub wa: WellArchitected,
     pub queue: WorkQueue<Reconciled>,
     /// Workers evaluating in parallel (`aws.max_concurrency`).
@@ -35,9 +40,10 @@ pub struct AccountRegion {
 }
 
 impl AccountRegion {
-    pub fn new(spec: ScopeSpec, wa: WellArchitected, concurrency: usize) -> Self {
+    pub fn new(spec: ScopeSpec, sdk: SdkConfig, wa: WellArchitected, concurrency: usize) -> Self {
         AccountRegion {
             spec,
+            sdk,
             wa,
             queue: WorkQueue::new(),
             concurrency: concurrency.max(1),
@@ -162,6 +168,7 @@ pub async fn configured(
         );
         scopes.push(Arc::new(AccountRegion::new(
             spec,
+            config,
             wa,
             settings.aws.max_concurrency,
         )));

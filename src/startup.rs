@@ -91,17 +91,20 @@ impl Daemon {
             None => aws::AwsSetup::from_env(&settings.aws).await,
         };
         let scopes = account_region::configured(&settings, &setup, &store, &metrics).await?;
-        let mut securityhub = Vec::new();
-        if settings.securityhub.enabled {
-            for scope in &scopes {
-                let config = setup.scope_config(&scope.spec).await;
-                securityhub.push(ScopeClient {
+        // The scopes' own SDK configurations: one assumed-role session per
+        // account-region, shared with the Tool's client.
+        let securityhub: Vec<ScopeClient> = if settings.securityhub.enabled {
+            scopes
+                .iter()
+                .map(|scope| ScopeClient {
                     account_id: scope.spec.account_id.clone(),
                     region: scope.spec.region.clone(),
-                    client: setup.securityhub(&config),
-                });
-            }
-        }
+                    client: setup.securityhub(&scope.sdk),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         metrics.zero_known_series(&known_labels(&scopes));
         let sweeper = Arc::new(Sweeper {
             store: store.clone(),
