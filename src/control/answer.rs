@@ -40,6 +40,9 @@ pub struct ObservedAnswer {
     /// Every choice the lens offers for this question; a choice id absent here is
     /// missing from the lens.
     pub choices: BTreeMap<String, ChoiceStatus>,
+    /// Each choice's title as the Tool gave it (`Choices[].Title`): reasons and
+    /// `explain` print these, so a lens update's wording needs no release.
+    pub titles: BTreeMap<String, String>,
 }
 
 impl ObservedAnswer {
@@ -73,6 +76,15 @@ impl ObservedAnswer {
     /// The status of `choice_id`, or `None` when the lens does not offer it.
     pub fn status(&self, choice_id: &str) -> Option<ChoiceStatus> {
         self.choices.get(choice_id).copied()
+    }
+
+    /// The Tool's title of `choice_id`, or the id itself when the Tool gave none.
+    pub fn title<'a>(&'a self, choice_id: &'a str) -> &'a str {
+        self.titles
+            .get(choice_id)
+            .map(String::as_str)
+            .filter(|t| !t.trim().is_empty())
+            .unwrap_or(choice_id)
     }
 
     pub fn is_selected(&self, choice_id: &str) -> bool {
@@ -114,5 +126,19 @@ mod tests {
         let statuses = ObservedAnswer::from_parts(["a"], ["z"], [("y", ChoiceStatus::Selected)]);
         assert_eq!(statuses.get("y"), None);
         assert_eq!(statuses.get("z"), Some(&ChoiceStatus::Selected));
+    }
+
+    #[test]
+    fn titles_are_the_tools_or_else_the_choice_id() {
+        let answer = ObservedAnswer {
+            titles: BTreeMap::from([
+                ("a".to_owned(), "Title of a".to_owned()),
+                ("b".to_owned(), " ".to_owned()),
+            ]),
+            ..Default::default()
+        };
+        assert_eq!(answer.title("a"), "Title of a");
+        assert_eq!(answer.title("b"), "b", "a blank title is no title");
+        assert_eq!(answer.title("c"), "c");
     }
 }

@@ -330,7 +330,7 @@ fn practice_detail(
     };
     ChoiceDetail {
         choice_id: practice.choice_id().to_owned(),
-        title: practice.title().to_owned(),
+        title: observed.title(practice.choice_id()).to_owned(),
         policy: match expected.expectation {
             Expectation::ChoicesFromSubPolicies => resolved.value.clone(),
             _ => "ignored".to_owned(),
@@ -352,7 +352,7 @@ fn none_of_these_detail(expected: &Expected, observed: &ObservedAnswer) -> Choic
     let status = observed.status(NONE_OF_THESE_CHOICE_ID);
     ChoiceDetail {
         choice_id: NONE_OF_THESE_CHOICE_ID.to_owned(),
-        title: "None of these".to_owned(),
+        title: observed.title(NONE_OF_THESE_CHOICE_ID).to_owned(),
         policy: rule.to_owned(),
         source: expected.policies.get(PolicyKey::Rel04).level,
         observed: status,

@@ -17,7 +17,7 @@ pub const NONE_OF_THESE_CHOICE_ID: &str = "rel_prevent_interaction_failure_no";
 /// The four best practices of REL 04, each governed by one sub-policy.
 ///
 /// Choices are matched by id only: AWS has renamed and reordered them between
-/// framework versions, so titles here are for humans, never for matching.
+/// framework versions, so titles come from the Tool's answer, never from here.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BestPractice {
@@ -43,15 +43,6 @@ impl BestPractice {
             }
             BestPractice::Idempotent => "rel_prevent_interaction_failure_idempotent",
             BestPractice::ConstantWork => "rel_prevent_interaction_failure_constant_work",
-        }
-    }
-
-    pub fn title(self) -> &'static str {
-        match self {
-            BestPractice::Identify => "Identify which kind of distributed system is required",
-            BestPractice::LooselyCoupled => "Implement loosely coupled dependencies",
-            BestPractice::Idempotent => "Make all responses idempotent",
-            BestPractice::ConstantWork => "Do constant work",
         }
     }
 

@@ -55,7 +55,29 @@ pub fn choice(short: &str) -> &'static str {
         .choice_id()
 }
 
-/// An answer offering all five choices, with the named ones selected / not applicable.
+/// The titles the Tool gives REL 04's choices (Framework 2024-06-27 wording and later).
+pub const TOOL_TITLES: [(&str, &str); 5] = [
+    (
+        "rel_prevent_interaction_failure_identify",
+        "Identify the kind of distributed systems you depend on",
+    ),
+    (
+        "rel_prevent_interaction_failure_loosely_coupled_system",
+        "Implement loosely coupled dependencies",
+    ),
+    (
+        "rel_prevent_interaction_failure_constant_work",
+        "Do constant work",
+    ),
+    (
+        "rel_prevent_interaction_failure_idempotent",
+        "Make mutating operations idempotent",
+    ),
+    (NONE_OF_THESE_CHOICE_ID, "None of these"),
+];
+
+/// An answer offering all five choices with the Tool's titles, with the named ones
+/// selected / not applicable.
 pub fn answer(is_applicable: bool, selected: &[&str], not_applicable: &[&str]) -> ObservedAnswer {
     let all = BestPractice::ALL.map(BestPractice::choice_id);
     let choices = ObservedAnswer::from_parts(
@@ -70,5 +92,9 @@ pub fn answer(is_applicable: bool, selected: &[&str], not_applicable: &[&str]) -
         risk: Some("HIGH".into()),
         lens_arn: None,
         choices,
+        titles: TOOL_TITLES
+            .iter()
+            .map(|(id, title)| (id.to_string(), title.to_string()))
+            .collect(),
     }
 }

@@ -24,6 +24,12 @@ fn answer_as_last_read(details: &Details) -> Option<ObservedAnswer> {
         risk: question.risk.clone(),
         lens_arn: question.lens_arn.clone(),
         choices,
+        titles: details
+            .best_practices
+            .iter()
+            .chain(&details.none_of_these)
+            .map(|c| (c.choice_id.clone(), c.title.clone()))
+            .collect(),
     })
 }
 

@@ -21,7 +21,7 @@ fn control(details: serde_json::Value) -> ControlRow {
         region: "us-east-1".into(),
         control_type: "rel04".into(),
         state: ControlState::Alarm,
-        reason: "Not selected: Make all responses idempotent".into(),
+        reason: "Not selected: Make mutating operations idempotent".into(),
         details: crate::store::JsonText::of(&details),
         created_at: "2026-01-01T00:00:00.000000Z".into(),
         updated_at: "2026-01-01T00:00:00.000000Z".into(),
@@ -197,7 +197,7 @@ fn a_value_changed_since_the_last_evaluation_is_flagged_and_rendered() {
     let details = json!({
         "policies": [{"key": "idempotent", "value": "Skip", "source": "default", "origin": "built-in default"}],
         "question": {"question_id": "prevent-interaction-failure", "is_applicable": true, "risk": "HIGH"},
-        "best_practices": [{"choice_id": "rel_prevent_interaction_failure_idempotent", "title": "Make all responses idempotent", "policy": "True", "source": "global", "observed": "UNSELECTED", "result": "fail"}],
+        "best_practices": [{"choice_id": "rel_prevent_interaction_failure_idempotent", "title": "Make mutating operations idempotent", "policy": "True", "source": "global", "observed": "UNSELECTED", "result": "fail"}],
         "none_of_these": {"choice_id": "rel_prevent_interaction_failure_no", "title": "None of these", "policy": "must not be selected", "source": "global", "observed": "UNSELECTED", "result": "pass"}
     });
     let set = PolicySet {
@@ -214,7 +214,7 @@ fn a_value_changed_since_the_last_evaluation_is_flagged_and_rendered() {
     assert_eq!(p.last_evaluated_value.as_deref(), Some("Skip"));
     let text = render(&e);
     assert!(
-        text.contains("State: alarm — Not selected: Make all responses idempotent"),
+        text.contains("State: alarm — Not selected: Make mutating operations idempotent"),
         "{text}"
     );
     assert!(
@@ -230,5 +230,5 @@ fn a_value_changed_since_the_last_evaluation_is_flagged_and_rendered() {
         text.contains("Answer as last read: question applicable, risk HIGH"),
         "{text}"
     );
-    assert!(text.contains("Make all responses idempotent"), "{text}");
+    assert!(text.contains("Make mutating operations idempotent"), "{text}");
 }

@@ -367,6 +367,11 @@ fn from_answer(answer: &wa::Answer, lens_arn: Option<&str>) -> ObservedAnswer {
         risk: answer.risk().map(|r| r.as_str().to_owned()),
         lens_arn: lens_arn.map(str::to_owned),
         choices,
+        titles: answer
+            .choices()
+            .iter()
+            .filter_map(|c| Some((c.choice_id()?.to_owned(), c.title()?.to_owned())))
+            .collect(),
     }
 }
 

@@ -278,7 +278,7 @@ async fn run_once_honours_the_sdk_endpoint_override_and_controls_prints_json() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stdout(&out)
-            .contains("alarm — Not selected: Make all responses idempotent, Do constant work"),
+            .contains("alarm — Not selected: Make mutating operations idempotent, Do constant work"),
         "{}",
         stdout(&out)
     );

@@ -166,7 +166,7 @@ async fn unchanged_sweeps_write_nothing_and_one_change_writes_one_transition() {
     );
     assert_eq!(
         newest.reason,
-        "Not selected: Implement loosely coupled dependencies, Make all responses idempotent, Do constant work"
+        "Not selected: Implement loosely coupled dependencies, Make mutating operations idempotent, Do constant work"
     );
     env.stop().await;
 }

@@ -121,7 +121,7 @@ async fn an_update_answer_event_changes_the_state_without_a_sweep_and_is_announc
     assert_eq!(detail["to_state"], "alarm");
     assert_eq!(
         detail["reason"],
-        "Not selected: Make all responses idempotent, Do constant work"
+        "Not selected: Make mutating operations idempotent, Do constant work"
     );
     assert_eq!(detail["event_id"], event_id.as_str());
     assert!(detail["details"]["best_practices"].is_array());

@@ -405,7 +405,7 @@ async fn explain_and_policy_values_name_their_sources_on_both_surfaces() {
     let (stdout, stderr, ok) = cli(&database_url(&d), &["explain", "--workload", &ids[1]]);
     assert!(ok, "{stderr}");
     assert!(
-        stdout.contains("State: alarm — Not selected: Make all responses idempotent"),
+        stdout.contains("State: alarm — Not selected: Make mutating operations idempotent"),
         "{stdout}"
     );
     assert!(

@@ -30,7 +30,7 @@ pub struct ChoiceDef {
 pub const CHOICES: [ChoiceDef; 5] = [
     ChoiceDef {
         id: CHOICE_IDENTIFY,
-        title: "Identify which kind of distributed system is required",
+        title: "Identify the kind of distributed systems you depend on",
         description: "Hard real-time, soft real-time and offline systems have different \
                       reliability needs; know which one the workload is.",
     },
@@ -42,7 +42,7 @@ pub const CHOICES: [ChoiceDef; 5] = [
     },
     ChoiceDef {
         id: CHOICE_IDEMPOTENT,
-        title: "Make all responses idempotent",
+        title: "Make mutating operations idempotent",
         description: "A request repeated any number of times has the same effect as one, \
                       so clients can retry safely.",
     },

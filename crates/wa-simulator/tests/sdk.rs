@@ -153,7 +153,7 @@ async fn get_answer_and_update_answer_round_trip() {
     assert_eq!(ids, CHOICES.iter().map(|c| c.id).collect::<Vec<_>>());
     assert_eq!(
         a.choices()[2].title(),
-        Some("Make all responses idempotent")
+        Some("Make mutating operations idempotent")
     );
     assert_eq!(a.selected_choices(), [CHOICE_IDENTIFY, CHOICE_IDEMPOTENT]);
     assert_eq!(a.choice_answers().len(), 2);

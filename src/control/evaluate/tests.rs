@@ -143,13 +143,36 @@ fn all_four_required_and_selected_is_ok() {
 }
 
 #[test]
+fn reasons_and_details_use_the_titles_the_tool_gave_or_else_the_choice_id() {
+    let mut observed = answer(true, &["identify", "loosely_coupled"], &[]);
+    observed.titles.insert(
+        choice("idempotent").to_owned(),
+        "Retitled by a lens update".to_owned(),
+    );
+    observed.titles.remove(choice("constant_work"));
+    observed
+        .titles
+        .insert(choice("no").to_owned(), "None of the above".to_owned());
+    let outcome = run(with_rel04(SUB, &ALL_TRUE), &observed);
+    assert_eq!(
+        outcome.reason,
+        format!(
+            "Not selected: Retitled by a lens update, {}",
+            choice("constant_work")
+        )
+    );
+    let none = outcome.details.none_of_these.expect("none of these is shown");
+    assert_eq!(none.title, "None of the above");
+}
+
+#[test]
 fn missing_required_practices_are_named_in_the_alarm() {
     let observed = answer(true, &["identify", "loosely_coupled"], &["constant_work"]);
     let outcome = run(with_rel04(SUB, &ALL_TRUE), &observed);
     assert_eq!(outcome.state, ControlState::Alarm);
     assert_eq!(
         outcome.reason,
-        "Not selected: Make all responses idempotent, Do constant work"
+        "Not selected: Make mutating operations idempotent, Do constant work"
     );
     let results: Vec<Check> = outcome
         .details
@@ -187,7 +210,7 @@ fn false_means_not_selected_and_not_applicable_counts_as_not_selected() {
     assert_eq!(outcome.state, ControlState::Alarm);
     assert_eq!(
         outcome.reason,
-        "Selected against policy: Make all responses idempotent"
+        "Selected against policy: Make mutating operations idempotent"
     );
 
     let only_false = [("idempotent", "False")];
@@ -260,7 +283,7 @@ fn none_of_these_expectation() {
     assert_eq!(alarm.state, ControlState::Alarm);
     assert_eq!(
         alarm.reason,
-        "Selected against policy: Make all responses idempotent"
+        "Selected against policy: Make mutating operations idempotent"
     );
 
     let alarm = run(policies(), &answer(true, &[], &[]));
@@ -368,6 +391,7 @@ fn observed() -> impl Strategy<Value = ObservedAnswer> {
             is_applicable,
             risk: None,
             lens_arn: None,
+            titles: Default::default(),
             choices: ids
                 .into_iter()
                 .zip(statuses)
