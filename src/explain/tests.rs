@@ -230,5 +230,8 @@ fn a_value_changed_since_the_last_evaluation_is_flagged_and_rendered() {
         text.contains("Answer as last read: question applicable, risk HIGH"),
         "{text}"
     );
-    assert!(text.contains("Make mutating operations idempotent"), "{text}");
+    assert!(
+        text.contains("Make mutating operations idempotent"),
+        "{text}"
+    );
 }

@@ -277,8 +277,9 @@ async fn run_once_honours_the_sdk_endpoint_override_and_controls_prints_json() {
     let out = cli(&["evaluate", "--workload", &alarm.id], &env);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stdout(&out)
-            .contains("alarm — Not selected: Make mutating operations idempotent, Do constant work"),
+        stdout(&out).contains(
+            "alarm — Not selected: Make mutating operations idempotent, Do constant work"
+        ),
         "{}",
         stdout(&out)
     );

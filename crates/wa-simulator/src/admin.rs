@@ -13,6 +13,7 @@ use axum::routing::{get, post, put};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
+use super::catalog::LensDef;
 use super::sim::Simulator;
 use super::types::{AnswerSpec, Faults, WorkloadSpec};
 
@@ -23,6 +24,16 @@ pub fn router() -> Router<Simulator> {
         .route("/_sim/workloads/{id}/answer", put(set_answer))
         .route("/_sim/workloads/{id}/tags", put(set_tags))
         .route("/_sim/workloads/{id}/lenses", put(set_lenses))
+        .route(
+            "/_sim/workloads/{id}/lenses/{lens}/status",
+            put(set_lens_status),
+        )
+        .route(
+            "/_sim/workloads/{id}/answers/{lens}/{question}",
+            put(set_question_answer),
+        )
+        .route("/_sim/lenses", post(add_lens))
+        .route("/_sim/calls/workloads/{id}", get(workload_calls))
         .route("/_sim/faults", get(get_faults).put(set_faults))
         .route("/_sim/calls", get(calls))
         .route("/_sim/calls/reset", post(reset_calls))
@@ -119,4 +130,51 @@ async fn calls(State(sim): State<Simulator>) -> Response {
 async fn reset_calls(State(sim): State<Simulator>) -> Response {
     sim.reset_calls();
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// Body: `{"status": "NOT_CURRENT"}`.
+async fn set_lens_status(
+    State(sim): State<Simulator>,
+    Path((id, lens)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    #[derive(serde::Deserialize)]
+    struct Status {
+        status: String,
+    }
+    match parse::<Status>(&body) {
+        Ok(s) => updated(&sim, &id, sim.set_lens_status(&id, &lens, &s.status)),
+        Err(r) => *r,
+    }
+}
+
+async fn set_question_answer(
+    State(sim): State<Simulator>,
+    Path((id, lens, question)): Path<(String, String, String)>,
+    body: Bytes,
+) -> Response {
+    match parse::<AnswerSpec>(&body) {
+        Ok(answer) => updated(
+            &sim,
+            &id,
+            sim.set_question_answer(&id, &lens, &question, answer),
+        ),
+        Err(r) => *r,
+    }
+}
+
+async fn add_lens(State(sim): State<Simulator>, body: Bytes) -> Response {
+    let lens: LensDef = match parse(&body) {
+        Ok(lens) => lens,
+        Err(r) => return *r,
+    };
+    let alias = lens.alias.clone();
+    match sim.add_lens(lens) {
+        Ok(()) => (StatusCode::CREATED, Json(json!({"alias": alias}))).into_response(),
+        Err(e) => error(StatusCode::BAD_REQUEST, format!("{e:#}")),
+    }
+}
+
+async fn workload_calls(State(sim): State<Simulator>, Path(id): Path<String>) -> Response {
+    Json(sim.workload_calls(&id)).into_response()
 }

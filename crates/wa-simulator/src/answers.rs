@@ -1,17 +1,19 @@
-//! GetAnswer and UpdateAnswer, and which lens a `LensAlias` path label names.
+//! GetAnswer, UpdateAnswer and ListAnswers, and which lens a `LensAlias` path label names.
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 
-use super::api::{call, json_bytes, parse_body};
+use super::api::{DEFAULT_PAGE_SIZE, call, json_bytes, parse_body};
+use super::catalog::{LensDef, PillarDef, QuestionDef};
 use super::errors::ApiError;
-use super::lens::{LENS_ALIAS, QUESTION_ID};
+use super::milestones::at_milestone;
+use super::paging::{decode_token, encode_token};
 use super::sim::Simulator;
 use super::stats::Op;
 use super::store::{Store, Workload};
 use super::update;
-use super::wire::{AnswerEnvelope, UpdateAnswerIn};
+use super::wire::{AnswerEnvelope, AnswerSummaryOut, AnswerView, ListAnswersOut, UpdateAnswerIn};
 use super::workloads::{check_workload_id, find, query_values};
 
 /// The lens a `LensAlias` label names, as the workload's lens list spells it.
@@ -21,7 +23,7 @@ use super::workloads::{check_workload_id, find, query_values};
 /// lens by its ARN, which has an account id. So an official-lens ARN of another
 /// region names no lens here, and an ARN with an account id is a custom lens, never
 /// the official one of the same name.
-fn lens_key<'a>(label: &'a str, region: &str) -> Result<&'a str, ApiError> {
+pub(super) fn lens_key<'a>(label: &'a str, region: &str) -> Result<&'a str, ApiError> {
     if label.is_empty() || label.chars().count() > 128 {
         return Err(ApiError::field(
             "LensAlias",
@@ -57,33 +59,44 @@ fn no_lens(label: &str, region: &str) -> ApiError {
     )
 }
 
+/// The workload (or its milestone) and the lens a path names: 404 LENS_REVIEW when
+/// the workload does not list the lens (the lens review does not exist).
+pub(super) fn review_target<'a>(
+    store: &'a Store,
+    id: &str,
+    lens: &str,
+    milestone: Option<u32>,
+) -> Result<(&'a Workload, &'a LensDef), ApiError> {
+    check_workload_id(id)?;
+    let w = at_milestone(find(store, id)?, milestone)?;
+    let key = lens_key(lens, &w.region)?;
+    let lens_def = store.lens(key).filter(|_| w.has_lens(key));
+    lens_def.map(|l| (w, l)).ok_or_else(|| {
+        ApiError::not_found(
+            "LENS_REVIEW",
+            lens,
+            format!("[ResourceNotFound] Lens {lens} is not associated with workload {id}"),
+        )
+    })
+}
+
 /// Finds the workload and checks that it has the lens and the lens has the question.
-/// A lens that is not applied to the workload is a 404 (ResourceType LENS_REVIEW):
-/// the lens review does not exist.
 fn answer_target<'a>(
     store: &'a Store,
     id: &str,
     lens: &str,
     question: &str,
-) -> Result<&'a Workload, ApiError> {
-    check_workload_id(id)?;
-    let w = find(store, id)?;
-    let key = lens_key(lens, &w.region)?;
-    if !w.has_lens(key) {
-        return Err(ApiError::not_found(
-            "LENS_REVIEW",
-            lens,
-            format!("[ResourceNotFound] Lens {lens} is not associated with workload {id}"),
-        ));
-    }
-    if key != LENS_ALIAS || question != QUESTION_ID {
-        return Err(ApiError::not_found(
+    milestone: Option<u32>,
+) -> Result<(&'a Workload, &'a LensDef, &'a PillarDef, &'a QuestionDef), ApiError> {
+    let (w, lens_def) = review_target(store, id, lens, milestone)?;
+    let (pillar, q) = lens_def.question(question).ok_or_else(|| {
+        ApiError::not_found(
             "QUESTION",
             question,
             format!("[ResourceNotFound] No question {question} in lens {lens}"),
-        ));
-    }
-    Ok(w)
+        )
+    })?;
+    Ok((w, lens_def, pillar, q))
 }
 
 pub(super) async fn get_answer(
@@ -92,23 +105,18 @@ pub(super) async fn get_answer(
     RawQuery(query): RawQuery,
 ) -> Response {
     call(&sim, Op::GetAnswer, Some(&id), |inner| {
-        let milestone = query_values(query.as_deref(), "MilestoneNumber").next();
+        let milestone = milestone_number(query.as_deref())?;
         let store = inner.read();
-        let w = answer_target(&store, &id, &lens, &question)?;
-        if let Some(m) = milestone {
-            return Err(match m.parse::<u32>() {
-                Ok(1..=100) => ApiError::not_found(
-                    "MILESTONE",
-                    &m,
-                    format!("[ResourceNotFound] No milestone {m} for workload {id}"),
-                ),
-                _ => ApiError::field(
-                    "MilestoneNumber",
-                    format!("MilestoneNumber {m} must be between 1 and 100"),
-                ),
-            });
-        }
-        Ok(json_bytes(&AnswerEnvelope::new(w)))
+        let (w, lens, pillar, question) = answer_target(&store, &id, &lens, &question, milestone)?;
+        let answer = w.answer(&lens.alias, question);
+        let view = AnswerView {
+            workload: w,
+            lens,
+            pillar,
+            question,
+            answer: &answer,
+        };
+        Ok(json_bytes(&AnswerEnvelope::new(&view, milestone)))
     })
     .await
 }
@@ -121,15 +129,128 @@ pub(super) async fn update_answer(
     call(&sim, Op::UpdateAnswer, Some(&id), |inner| {
         let req: UpdateAnswerIn = parse_body(&body)?;
         let mut store = inner.write();
-        let next = update::apply(&answer_target(&store, &id, &lens, &question)?.answer, &req)?;
-        let w = store.get_mut(&id).expect("found above under the same lock");
-        if w.answer != next {
-            w.answer = next;
+        let (key, next) = {
+            let (w, lens, _, q) = answer_target(&store, &id, &lens, &question, None)?;
+            let current = w.answer(&lens.alias, q);
+            let next = update::apply(q, &current, &req)?;
+            let key = (lens.alias.clone(), q.id.clone());
+            (key, (*current != next).then_some(next))
+        };
+        if let Some(next) = next {
+            let w = store.get_mut(&id).expect("found above under the same lock");
+            w.answers.insert(key.clone(), next);
             w.touch();
         }
-        Ok(json_bytes(&AnswerEnvelope::new(w)))
+        let store = &*store;
+        let (w, lens, pillar, question) = answer_target(store, &id, &key.0, &key.1, None)?;
+        let answer = w.answer(&lens.alias, question);
+        let view = AnswerView {
+            workload: w,
+            lens,
+            pillar,
+            question,
+            answer: &answer,
+        };
+        Ok(json_bytes(&AnswerEnvelope::new(&view, None)))
     })
     .await
+}
+
+/// ListAnswers: the questions of one lens (of one pillar with `PillarId`), paged in
+/// the lens's order; `NextToken` carries the last question id of the page.
+pub(super) async fn list_answers(
+    State(sim): State<Simulator>,
+    Path((id, lens)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    call(&sim, Op::ListAnswers, Some(&id), |inner| {
+        let query = query.as_deref();
+        let milestone = milestone_number(query)?;
+        let limit = max_results(query)?;
+        let pillar = query_values(query, "PillarId").next();
+        let priority = query_values(query, "QuestionPriority").next();
+        if let Some(p) = priority
+            .as_deref()
+            .filter(|p| !["PRIORITIZED", "NONE"].contains(p))
+        {
+            return Err(ApiError::field(
+                "QuestionPriority",
+                format!("QuestionPriority {p} is not PRIORITIZED or NONE"),
+            ));
+        }
+        let store = inner.read();
+        let (w, lens_def) = review_target(&store, &id, &lens, milestone)?;
+        if let Some(p) = pillar
+            .as_deref()
+            .filter(|p| !lens_def.pillars.iter().any(|x| x.id == *p))
+        {
+            return Err(ApiError::field(
+                "PillarId",
+                format!("Lens {lens} has no pillar {p}"),
+            ));
+        }
+        let questions: Vec<(&PillarDef, &QuestionDef)> = lens_def
+            .questions()
+            .filter(|(p, _)| pillar.as_deref().is_none_or(|want| p.id == want))
+            .collect();
+        let start = match query_values(query, "NextToken").next() {
+            None => 0,
+            Some(t) => {
+                let last = decode_token(&t);
+                let at = last.and_then(|last| questions.iter().position(|(_, q)| q.id == last));
+                at.ok_or_else(|| ApiError::field("NextToken", "Invalid NextToken"))? + 1
+            }
+        };
+        let page = &questions[start..questions.len().min(start + limit)];
+        let answers: Vec<_> = page
+            .iter()
+            .map(|(_, q)| w.answer(&lens_def.alias, q))
+            .collect();
+        let next_token = (start + page.len() < questions.len())
+            .then(|| page.last().map(|(_, q)| encode_token(&q.id)))
+            .flatten();
+        Ok(json_bytes(&ListAnswersOut {
+            workload_id: &w.id,
+            milestone_number: milestone,
+            lens_alias: &lens_def.alias,
+            lens_arn: lens_def.arn(&w.region),
+            answer_summaries: page
+                .iter()
+                .zip(&answers)
+                .map(|((p, q), a)| AnswerSummaryOut::new(p, q, a))
+                .collect(),
+            next_token,
+        }))
+    })
+    .await
+}
+
+/// The `MaxResults` query parameter: 1-50, default 50.
+pub(super) fn max_results(query: Option<&str>) -> Result<usize, ApiError> {
+    match query_values(query, "MaxResults").next() {
+        None => Ok(DEFAULT_PAGE_SIZE),
+        Some(n) => match n.parse::<usize>() {
+            Ok(n @ 1..=50) => Ok(n),
+            _ => Err(ApiError::field(
+                "MaxResults",
+                format!("MaxResults {n} must be between 1 and 50"),
+            )),
+        },
+    }
+}
+
+/// The `MilestoneNumber` query parameter (1-100).
+pub(super) fn milestone_number(query: Option<&str>) -> Result<Option<u32>, ApiError> {
+    query_values(query, "MilestoneNumber")
+        .next()
+        .map(|m| match m.parse::<u32>() {
+            Ok(n @ 1..=100) => Ok(n),
+            _ => Err(ApiError::field(
+                "MilestoneNumber",
+                format!("MilestoneNumber {m} must be between 1 and 100"),
+            )),
+        })
+        .transpose()
 }
 
 #[cfg(test)]

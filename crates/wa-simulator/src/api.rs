@@ -6,77 +6,28 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::body::Body;
+use axum::extract::State;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{MethodFilter, MethodRouter, on};
 
-use super::answers::{get_answer, update_answer};
+use super::answers::{get_answer, list_answers, update_answer};
 use super::errors::ApiError;
 use super::faults::Injected;
 use super::lens::{LENS_ALIAS, QUESTION_ID};
+use super::milestones::{create_milestone, get_milestone, list_milestones};
+use super::notifications::list_notifications;
+use super::reviews::{
+    associate_lenses, disassociate_lenses, get_lens, get_lens_review, list_lens_reviews,
+    list_lenses, update_lens_review, upgrade_lens_review,
+};
+use super::routes::{OPERATIONS, OperationRoute, UNSUPPORTED};
 use super::sim::{Inner, Simulator};
 use super::stats::{Op, Outcome};
 use super::tags::{list_tags_for_resource, tag_resource, untag_resource};
-use super::workloads::{delete_workload, get_workload, list_workloads, update_workload};
-
-/// One operation's HTTP binding, as in the model's `http` trait.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OperationRoute {
-    pub name: &'static str,
-    pub method: &'static str,
-    /// The model's `requestUri`; axum 0.8 uses the same `{Label}` syntax.
-    pub uri: &'static str,
-}
-
-/// The router is built from this table, so checking it against the model checks
-/// what the simulator actually serves.
-pub const OPERATIONS: [OperationRoute; 9] = [
-    OperationRoute {
-        name: "ListWorkloads",
-        method: "POST",
-        uri: "/workloadsSummaries",
-    },
-    OperationRoute {
-        name: "GetWorkload",
-        method: "GET",
-        uri: "/workloads/{WorkloadId}",
-    },
-    OperationRoute {
-        name: "GetAnswer",
-        method: "GET",
-        uri: "/workloads/{WorkloadId}/lensReviews/{LensAlias}/answers/{QuestionId}",
-    },
-    OperationRoute {
-        name: "UpdateAnswer",
-        method: "PATCH",
-        uri: "/workloads/{WorkloadId}/lensReviews/{LensAlias}/answers/{QuestionId}",
-    },
-    OperationRoute {
-        name: "ListTagsForResource",
-        method: "GET",
-        uri: "/tags/{WorkloadArn}",
-    },
-    OperationRoute {
-        name: "TagResource",
-        method: "POST",
-        uri: "/tags/{WorkloadArn}",
-    },
-    OperationRoute {
-        name: "UntagResource",
-        method: "DELETE",
-        uri: "/tags/{WorkloadArn}",
-    },
-    OperationRoute {
-        name: "UpdateWorkload",
-        method: "PATCH",
-        uri: "/workloads/{WorkloadId}",
-    },
-    OperationRoute {
-        name: "DeleteWorkload",
-        method: "DELETE",
-        uri: "/workloads/{WorkloadId}",
-    },
-];
+use super::workloads::{
+    create_workload, delete_workload, get_workload, list_workloads, update_workload,
+};
 
 /// ListWorkloads' page size when MaxResults is absent (the model's maximum; AWS
 /// documents no default).
@@ -86,23 +37,51 @@ pub const DEFAULT_PAGE_SIZE: usize = 50;
 /// into one route by axum; a method no operation has is answered by the server's
 /// unknown-operation handler.
 pub fn router() -> Router<Simulator> {
-    OPERATIONS.iter().fold(Router::new(), |router, route| {
-        let method = Method::from_bytes(route.method.as_bytes()).expect("valid method");
-        let filter = MethodFilter::try_from(method).expect("routable method");
+    let implemented = OPERATIONS.iter().fold(Router::new(), |router, route| {
+        let filter = method_filter(route);
         let handler: MethodRouter<Simulator> = match route.name {
             "ListWorkloads" => on(filter, list_workloads),
             "GetWorkload" => on(filter, get_workload),
+            "CreateWorkload" => on(filter, create_workload),
             "GetAnswer" => on(filter, get_answer),
             "UpdateAnswer" => on(filter, update_answer),
+            "ListAnswers" => on(filter, list_answers),
             "ListTagsForResource" => on(filter, list_tags_for_resource),
             "TagResource" => on(filter, tag_resource),
             "UntagResource" => on(filter, untag_resource),
             "UpdateWorkload" => on(filter, update_workload),
             "DeleteWorkload" => on(filter, delete_workload),
+            "ListLensReviews" => on(filter, list_lens_reviews),
+            "GetLensReview" => on(filter, get_lens_review),
+            "UpdateLensReview" => on(filter, update_lens_review),
+            "UpgradeLensReview" => on(filter, upgrade_lens_review),
+            "AssociateLenses" => on(filter, associate_lenses),
+            "DisassociateLenses" => on(filter, disassociate_lenses),
+            "ListLenses" => on(filter, list_lenses),
+            "GetLens" => on(filter, get_lens),
+            "CreateMilestone" => on(filter, create_milestone),
+            "ListMilestones" => on(filter, list_milestones),
+            "GetMilestone" => on(filter, get_milestone),
+            "ListNotifications" => on(filter, list_notifications),
             other => unreachable!("no handler for {other}"),
         };
         router.route(route.uri, handler)
+    });
+    UNSUPPORTED.iter().fold(implemented, |router, route| {
+        let name = route.name;
+        let handler = on(
+            method_filter(route),
+            move |State(sim): State<Simulator>| async move {
+                respond(&sim.inner, Err(ApiError::unsupported(name)))
+            },
+        );
+        router.route(route.uri, handler)
     })
+}
+
+fn method_filter(route: &OperationRoute) -> MethodFilter {
+    let method = Method::from_bytes(route.method.as_bytes()).expect("valid method");
+    MethodFilter::try_from(method).expect("routable method")
 }
 
 /// Runs one call: fault decision at arrival, latency, the operation, counting.
@@ -126,7 +105,7 @@ pub(super) async fn call(
     let outcome = result
         .as_ref()
         .map_or_else(ApiError::outcome, |_| Outcome::Ok);
-    inner.stats.record(op, outcome);
+    inner.stats.record(op, outcome, workload);
     respond(inner, result)
 }
 

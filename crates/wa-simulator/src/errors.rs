@@ -33,6 +33,8 @@ pub enum ApiError {
         message: String,
         resource_id: String,
     },
+    /// Status 402: a quota (100 milestones per workload).
+    QuotaExceeded(String),
     /// Status 429, from the rate limit or the throttle probability.
     Throttling(String),
     /// Status 500.
@@ -48,6 +50,20 @@ impl ApiError {
             message: message.into(),
             reason: "FIELD_VALIDATION_FAILED",
             field: Some(field),
+        }
+    }
+
+    /// An operation of the service the simulator does not implement: the
+    /// service's own ValidationException (reason UNKNOWN_OPERATION), which every such
+    /// operation's model lists, with a message naming it.
+    pub fn unsupported(operation: &str) -> Self {
+        Self::Validation {
+            message: format!(
+                "The Well-Architected Tool simulator does not implement {operation} \
+                 (see the simulator's README for what it implements)"
+            ),
+            reason: "UNKNOWN_OPERATION",
+            field: None,
         }
     }
 
@@ -74,6 +90,7 @@ impl ApiError {
             Self::AccessDenied(_) => "AccessDeniedException",
             Self::NotFound { .. } => "ResourceNotFoundException",
             Self::Conflict { .. } => "ConflictException",
+            Self::QuotaExceeded(_) => "ServiceQuotaExceededException",
             Self::Throttling(_) => "ThrottlingException",
             Self::Internal(_) => "InternalServerException",
             Self::UnknownOperation(_) => "UnknownOperationException",
@@ -87,6 +104,7 @@ impl ApiError {
             Self::AccessDenied(_) => StatusCode::FORBIDDEN,
             Self::NotFound { .. } | Self::UnknownOperation(_) => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::QuotaExceeded(_) => StatusCode::PAYMENT_REQUIRED,
             Self::Throttling(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -99,6 +117,7 @@ impl ApiError {
             Self::NotFound { .. } | Self::UnknownOperation(_) => Outcome::NotFound,
             Self::Conflict { .. } => Outcome::Conflict,
             Self::Throttling(_) => Outcome::Throttled,
+            Self::QuotaExceeded(_) => Outcome::Validation,
             Self::Internal(_) => Outcome::Error,
         }
     }
@@ -137,6 +156,10 @@ impl ApiError {
                 // Service Quotas identifiers; the Tool publishes no rate quota code,
                 // so these are the simulator's own.
                 "QuotaCode": "sim-api-rate", "ServiceCode": "wellarchitected",
+            }),
+            Self::QuotaExceeded(message) => json!({
+                "__type": code, "Message": message,
+                "QuotaCode": "sim-milestones-per-workload", "ServiceCode": "wellarchitected",
             }),
             Self::AccessDenied(message)
             | Self::Internal(message)

@@ -9,7 +9,11 @@ use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 use serde::Deserialize;
 
-use super::lens::{CHOICE_NONE, CHOICES, LENS_ALIAS};
+use super::catalog::LensDef;
+use super::lens::{
+    CHOICE_CONSTANT_WORK, CHOICE_IDEMPOTENT, CHOICE_IDENTIFY, CHOICE_LOOSELY_COUPLED, CHOICE_NONE,
+    LENS_ALIAS, rel04,
+};
 use super::sim::{Simulator, random_workload_id};
 use super::types::{AnswerSpec, WorkloadSpec};
 
@@ -41,6 +45,9 @@ const GENERATED_EPOCH: f64 = 1_735_689_600.0;
 struct SeedFile {
     #[serde(default = "default_region")]
     region: String,
+    /// Custom lenses, added before the workloads (which may list them).
+    #[serde(default)]
+    lenses: Vec<LensDef>,
     #[serde(default)]
     workloads: Vec<WorkloadSpec>,
 }
@@ -81,6 +88,11 @@ impl Simulator {
         let seed: SeedFile = serde_json::from_str(&text)
             .with_context(|| format!("parsing simulator seed file {}", path.display()))?;
         let sim = Self::new(&seed.region);
+        for lens in seed.lenses {
+            let alias = lens.alias.clone();
+            sim.add_lens(lens)
+                .with_context(|| format!("seed file {}: lens {alias}", path.display()))?;
+        }
         for (n, spec) in seed.workloads.into_iter().enumerate() {
             let name = spec.name.clone();
             sim.try_add_workload(spec)
@@ -129,7 +141,13 @@ fn generated_spec(rng: &mut SmallRng, i: usize) -> (WorkloadSpec, String, f64) {
 
 fn generated_answer(rng: &mut SmallRng) -> AnswerSpec {
     let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    let best: Vec<&str> = CHOICES[..4].iter().map(|c| c.id).collect();
+    // In this order, not the Tool's, so a seed generates the fleets it always did.
+    let best = [
+        CHOICE_IDENTIFY,
+        CHOICE_LOOSELY_COUPLED,
+        CHOICE_IDEMPOTENT,
+        CHOICE_CONSTANT_WORK,
+    ];
     let mut shuffled = best.clone();
     shuffled.shuffle(rng);
     let subset = rng.random_range(1..4);
@@ -149,7 +167,7 @@ fn generated_answer(rng: &mut SmallRng) -> AnswerSpec {
     // Keep the Tool's choice order regardless of the shuffle.
     let order = |v: Vec<String>| {
         let mut v = v;
-        v.sort_by_key(|id| CHOICES.iter().position(|c| c.id == id.as_str()));
+        v.sort_by_key(|id| rel04().choice_index(id));
         v
     };
     AnswerSpec {

@@ -1,6 +1,8 @@
-//! The one question the simulator knows: REL 04 of the `wellarchitected` lens, and
-//! the answer state machine (choice statuses, risk).
+//! The answer state machine (choice statuses, risk) of any question of the catalog
+//! (`catalog.rs`), and the ids of REL 04, the question the simulator's generated
+//! fleets answer.
 
+use super::catalog::{QuestionDef, framework};
 use super::types::AnswerSpec;
 
 pub const LENS_ALIAS: &str = "wellarchitected";
@@ -8,9 +10,6 @@ pub const PILLAR_ID: &str = "reliability";
 pub const QUESTION_ID: &str = "prevent-interaction-failure";
 pub const QUESTION_TITLE: &str =
     "How do you design interactions in a distributed system to prevent failures?";
-pub const QUESTION_DESCRIPTION: &str = "Distributed systems rely on communications networks \
-    to interconnect components. Your workload must operate reliably despite data loss or \
-    latency over these networks, and components must not negatively impact each other.";
 
 pub const CHOICE_IDENTIFY: &str = "rel_prevent_interaction_failure_identify";
 pub const CHOICE_LOOSELY_COUPLED: &str = "rel_prevent_interaction_failure_loosely_coupled_system";
@@ -18,50 +17,13 @@ pub const CHOICE_IDEMPOTENT: &str = "rel_prevent_interaction_failure_idempotent"
 pub const CHOICE_CONSTANT_WORK: &str = "rel_prevent_interaction_failure_constant_work";
 pub const CHOICE_NONE: &str = "rel_prevent_interaction_failure_no";
 
-/// One choice of the question, as `Answer.Choices[]` shows it.
-#[derive(Debug, Clone, Copy)]
-pub struct ChoiceDef {
-    pub id: &'static str,
-    pub title: &'static str,
-    pub description: &'static str,
+/// REL 04 of the `wellarchitected` lens, as the catalog's data has it.
+pub fn rel04() -> &'static QuestionDef {
+    framework()
+        .question(QUESTION_ID)
+        .map(|(_, q)| q)
+        .expect("the wellarchitected lens has REL 04")
 }
-
-/// In the Tool's order (idempotent before constant work); the last is "None of these".
-pub const CHOICES: [ChoiceDef; 5] = [
-    ChoiceDef {
-        id: CHOICE_IDENTIFY,
-        title: "Identify the kind of distributed systems you depend on",
-        description: "Hard real-time, soft real-time and offline systems have different \
-                      reliability needs; know which one the workload is.",
-    },
-    ChoiceDef {
-        id: CHOICE_LOOSELY_COUPLED,
-        title: "Implement loosely coupled dependencies",
-        description: "Queues, streams and workflows keep a component's failure or slowness \
-                      from spreading to the components that depend on it.",
-    },
-    ChoiceDef {
-        id: CHOICE_IDEMPOTENT,
-        title: "Make mutating operations idempotent",
-        description: "A request repeated any number of times has the same effect as one, \
-                      so clients can retry safely.",
-    },
-    ChoiceDef {
-        id: CHOICE_CONSTANT_WORK,
-        title: "Do constant work",
-        description: "Systems that do the same work whatever the load avoid the sudden \
-                      changes that cause failures.",
-    },
-    ChoiceDef {
-        id: CHOICE_NONE,
-        title: "None of these",
-        description: "Choose this if the workload does not follow these best practices.",
-    },
-];
-
-/// How many of [`CHOICES`] are best practices (all but "None of these").
-const BEST_PRACTICES: usize = 4;
-const NONE_INDEX: usize = 4;
 
 /// Values of the model's `ChoiceReason` / `AnswerReason` enums (identical lists).
 pub const REASONS: [&str; 5] = [
@@ -71,10 +33,6 @@ pub const REASONS: [&str; 5] = [
     "OTHER",
     "NONE",
 ];
-
-pub fn choice_index(id: &str) -> Option<usize> {
-    CHOICES.iter().position(|c| c.id == id)
-}
 
 /// Parses a reason into its `'static` spelling, or `None` when not an enum value.
 pub fn parse_reason(value: &str) -> Option<&'static str> {
@@ -116,31 +74,40 @@ pub struct ChoiceState {
     pub notes: Option<String>,
 }
 
-/// The stored answer. Statuses live in one place (per choice), so the wire's
-/// `SelectedChoices` and `ChoiceAnswers` are both derived and can never disagree.
+/// The stored answer to one question. Statuses live in one place (per choice, in the
+/// question's order), so the wire's `SelectedChoices` and `ChoiceAnswers` are both
+/// derived and can never disagree.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AnswerState {
-    pub choices: [ChoiceState; 5],
+    pub choices: Vec<ChoiceState>,
     pub is_applicable: bool,
     pub notes: Option<String>,
     pub reason: Option<&'static str>,
 }
 
 impl AnswerState {
-    /// Builds the state from an admin spec; unknown or doubly listed ids are errors.
-    pub fn from_spec(spec: &AnswerSpec) -> Result<Self, String> {
-        let mut state = Self {
-            choices: Default::default(),
-            is_applicable: spec.is_applicable,
+    /// Unanswered and applicable: what a fresh lens review holds.
+    pub fn fresh(question: &QuestionDef) -> Self {
+        Self {
+            choices: vec![ChoiceState::default(); question.choices.len()],
+            is_applicable: true,
             notes: None,
             reason: None,
-        };
+        }
+    }
+
+    /// Builds the state from an admin spec; unknown or doubly listed ids are errors.
+    pub fn from_spec(question: &QuestionDef, spec: &AnswerSpec) -> Result<Self, String> {
+        let mut state = Self::fresh(question);
+        state.is_applicable = spec.is_applicable;
         for (ids, status) in [
             (&spec.selected, ChoiceStatus::Selected),
             (&spec.not_applicable, ChoiceStatus::NotApplicable),
         ] {
             for id in ids {
-                let i = choice_index(id).ok_or_else(|| format!("unknown choice id {id:?}"))?;
+                let i = question.choice_index(id).ok_or_else(|| {
+                    format!("unknown choice id {id:?} of question {}", question.id)
+                })?;
                 let slot = &mut state.choices[i].status;
                 if *slot != ChoiceStatus::Unselected && *slot != status {
                     return Err(format!("choice {id:?} is both selected and not applicable"));
@@ -151,45 +118,54 @@ impl AnswerState {
         Ok(state)
     }
 
-    pub fn to_spec(&self) -> AnswerSpec {
+    pub fn to_spec(&self, question: &QuestionDef) -> AnswerSpec {
+        let ids = |status| self.ids_with(question, status).map(String::from).collect();
         AnswerSpec {
-            selected: self
-                .ids_with(ChoiceStatus::Selected)
-                .map(String::from)
-                .collect(),
-            not_applicable: self
-                .ids_with(ChoiceStatus::NotApplicable)
-                .map(String::from)
-                .collect(),
+            selected: ids(ChoiceStatus::Selected),
+            not_applicable: ids(ChoiceStatus::NotApplicable),
             is_applicable: self.is_applicable,
         }
     }
 
     /// Choice ids with `status`, in the Tool's order.
-    pub fn ids_with(&self, status: ChoiceStatus) -> impl Iterator<Item = &'static str> + '_ {
-        CHOICES
+    pub fn ids_with<'a>(
+        &'a self,
+        question: &'a QuestionDef,
+        status: ChoiceStatus,
+    ) -> impl Iterator<Item = &'a str> + 'a {
+        question
+            .choices
             .iter()
             .zip(&self.choices)
             .filter(move |(_, c)| c.status == status)
-            .map(|(def, _)| def.id)
+            .map(|(def, _)| def.id.as_str())
     }
 
-    /// The simulator's simplified risk rule (the real Tool uses per-lens risk rules).
-    pub fn risk(&self) -> &'static str {
+    /// The simulator's simplified risk rule (the real Tool uses per-lens risk rules):
+    /// HIGH when "None of these" or no best practice is selected, NONE when at least
+    /// three quarters of the best practices are, else MEDIUM.
+    pub fn risk(&self, question: &QuestionDef) -> &'static str {
         if !self.is_applicable {
             return "NOT_APPLICABLE";
         }
-        let selected = |i: usize| self.choices[i].status == ChoiceStatus::Selected;
-        if !(0..CHOICES.len()).any(selected) {
+        // (is "None of these", is selected) per choice.
+        let choices: Vec<(bool, bool)> = question
+            .choices
+            .iter()
+            .zip(&self.choices)
+            .map(|(def, c)| (def.none_of_these, c.status == ChoiceStatus::Selected))
+            .collect();
+        if !choices.iter().any(|&(_, selected)| selected) {
             return "UNANSWERED";
         }
-        if selected(NONE_INDEX) {
+        if choices.iter().any(|&(none, selected)| none && selected) {
             return "HIGH";
         }
-        match (0..BEST_PRACTICES).filter(|&i| selected(i)).count() {
+        let practices = choices.iter().filter(|&&(none, _)| !none).count();
+        match choices.iter().filter(|&&(none, sel)| !none && sel).count() {
             0 => "HIGH",
-            1 | 2 => "MEDIUM",
-            _ => "NONE",
+            n if 4 * n >= 3 * practices => "NONE",
+            _ => "MEDIUM",
         }
     }
 }
@@ -214,7 +190,7 @@ mod tests {
             CHOICE_IDEMPOTENT,
             CHOICE_CONSTANT_WORK,
         ];
-        let risk = |s: AnswerSpec| AnswerState::from_spec(&s).unwrap().risk();
+        let risk = |s: AnswerSpec| AnswerState::from_spec(rel04(), &s).unwrap().risk(rel04());
         assert_eq!(risk(spec(&all, true)), "NONE");
         assert_eq!(risk(spec(&all[..3], true)), "NONE");
         assert_eq!(risk(spec(&all[..2], true)), "MEDIUM");
@@ -228,9 +204,14 @@ mod tests {
     fn spec_round_trips_and_rejects_bad_ids() {
         let mut s = spec(&[CHOICE_IDEMPOTENT], true);
         s.not_applicable = vec![CHOICE_CONSTANT_WORK.to_string()];
-        assert_eq!(AnswerState::from_spec(&s).unwrap().to_spec(), s);
-        assert!(AnswerState::from_spec(&spec(&["nope"], true)).is_err());
+        assert_eq!(
+            AnswerState::from_spec(rel04(), &s)
+                .unwrap()
+                .to_spec(rel04()),
+            s
+        );
+        assert!(AnswerState::from_spec(rel04(), &spec(&["nope"], true)).is_err());
         s.not_applicable = vec![CHOICE_IDEMPOTENT.to_string()];
-        assert!(AnswerState::from_spec(&s).is_err());
+        assert!(AnswerState::from_spec(rel04(), &s).is_err());
     }
 }

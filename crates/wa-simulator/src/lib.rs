@@ -78,13 +78,18 @@
 mod admin;
 mod answers;
 mod api;
+mod catalog;
 pub mod cli;
 mod edit;
 mod errors;
 mod faults;
 mod generate;
 mod lens;
+mod milestones;
+mod notifications;
 mod paging;
+mod reviews;
+mod routes;
 mod server;
 mod sim;
 mod stats;
@@ -95,12 +100,14 @@ mod update;
 mod wire;
 mod workloads;
 
-pub use api::{DEFAULT_PAGE_SIZE, OPERATIONS, OperationRoute};
+pub use api::DEFAULT_PAGE_SIZE;
+pub use catalog::{ChoiceDef, LensDef, PillarDef, QuestionDef};
 pub use generate::GENERATED_ACCOUNTS;
 pub use lens::{
     CHOICE_CONSTANT_WORK, CHOICE_IDEMPOTENT, CHOICE_IDENTIFY, CHOICE_LOOSELY_COUPLED, CHOICE_NONE,
-    CHOICES, ChoiceDef, LENS_ALIAS, PILLAR_ID, QUESTION_ID, QUESTION_TITLE,
+    LENS_ALIAS, PILLAR_ID, QUESTION_ID, QUESTION_TITLE,
 };
+pub use routes::{OPERATIONS, OperationRoute, UNSUPPORTED};
 pub use server::SimServer;
 pub use sim::Simulator;
 pub use types::{

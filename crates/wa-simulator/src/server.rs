@@ -13,8 +13,8 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::api::OPERATIONS;
 use super::errors::ApiError;
+use super::routes::OPERATIONS;
 use super::sim::Simulator;
 use super::{admin, api};
 

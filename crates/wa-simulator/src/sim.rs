@@ -7,11 +7,14 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use anyhow::{Context, anyhow};
 use rand::RngExt;
 
+use super::catalog::LensDef;
 use super::edit;
 use super::faults::FaultEngine;
-use super::lens::AnswerState;
+use super::lens::{AnswerState, rel04};
 use super::stats::Stats;
-use super::store::{Store, Workload, now_epoch_seconds, validate_lenses, validate_tags};
+use super::store::{
+    LENS_STATUSES, Store, Workload, now_epoch_seconds, rel04_key, validate_lenses, validate_tags,
+};
 use super::types::{AnswerSpec, CallStats, Faults, WorkloadInfo, WorkloadSpec, WorkloadUpdate};
 
 /// The Well-Architected Tool simulator. Cheap to clone; all clones share one state.
@@ -105,8 +108,76 @@ impl Simulator {
 
     /// Replaces the REL 04 answer (notes and reasons are cleared).
     pub fn set_answer(&self, workload_id: &str, answer: AnswerSpec) -> anyhow::Result<()> {
-        let state = AnswerState::from_spec(&answer).map_err(|e| anyhow!(e))?;
-        self.update(workload_id, |w| w.answer = state)
+        let state = AnswerState::from_spec(rel04(), &answer).map_err(|e| anyhow!(e))?;
+        self.update(workload_id, |w| {
+            w.answers.insert(rel04_key(), state);
+        })
+    }
+
+    /// Replaces the answer to any question of a lens the simulator knows (`lens`:
+    /// `wellarchitected` or a custom lens's ARN), whether or not the workload lists
+    /// the lens yet.
+    pub fn set_question_answer(
+        &self,
+        workload_id: &str,
+        lens: &str,
+        question: &str,
+        answer: AnswerSpec,
+    ) -> anyhow::Result<()> {
+        let mut store = self.inner.write();
+        let lens_def = store
+            .lens(lens)
+            .with_context(|| format!("no lens {lens}"))?;
+        let (_, q) = lens_def
+            .question(question)
+            .with_context(|| format!("lens {lens} has no question {question}"))?;
+        let state = AnswerState::from_spec(q, &answer).map_err(|e| anyhow!(e))?;
+        let w = store
+            .get_mut(workload_id)
+            .with_context(|| format!("no workload {workload_id}"))?;
+        w.answers
+            .insert((lens.to_owned(), question.to_owned()), state);
+        w.touch();
+        Ok(())
+    }
+
+    /// Adds a custom lens (or replaces it: a new version of it), checked as
+    /// ImportLens would check it. Workloads then associate it by its ARN.
+    pub fn add_lens(&self, lens: LensDef) -> anyhow::Result<()> {
+        lens.validate_custom(&self.inner.region)
+            .map_err(|e| anyhow!(e))?;
+        self.inner.write().put_custom_lens(lens);
+        Ok(())
+    }
+
+    /// Sets the status of the workload's review of `lens` (the model's LensStatus:
+    /// CURRENT, NOT_CURRENT, DEPRECATED, DELETED, UNSHARED), as a lens update or a
+    /// withdrawn share would. UpgradeLensReview brings it back to CURRENT.
+    pub fn set_lens_status(
+        &self,
+        workload_id: &str,
+        lens: &str,
+        status: &str,
+    ) -> anyhow::Result<()> {
+        let status = LENS_STATUSES
+            .into_iter()
+            .find(|s| *s == status)
+            .with_context(|| format!("lens status {status:?} is not one of {LENS_STATUSES:?}"))?;
+        self.update_checked(workload_id, |w| {
+            anyhow::ensure!(
+                w.has_lens(lens),
+                "workload {workload_id} has no lens {lens}"
+            );
+            w.reviews.entry(lens.to_owned()).or_default().status = status;
+            Ok(())
+        })
+    }
+
+    /// The status of the workload's review of `lens`, if it lists the lens.
+    pub fn lens_status(&self, workload_id: &str, lens: &str) -> Option<&'static str> {
+        let store = self.inner.read();
+        let w = store.get(workload_id)?;
+        w.has_lens(lens).then(|| w.review(lens).status)
     }
 
     /// Replaces all tags (an empty map untags the workload).
@@ -171,14 +242,25 @@ impl Simulator {
         self.inner.read().get(workload_id).map(|w| w.updated_at)
     }
 
-    fn update(&self, workload_id: &str, f: impl FnOnce(&mut Workload)) -> anyhow::Result<()> {
+    fn update_checked(
+        &self,
+        workload_id: &str,
+        f: impl FnOnce(&mut Workload) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
         let mut store = self.inner.write();
         let w = store
             .get_mut(workload_id)
             .with_context(|| format!("no workload {workload_id}"))?;
-        f(w);
+        f(w)?;
         w.touch();
         Ok(())
+    }
+
+    fn update(&self, workload_id: &str, f: impl FnOnce(&mut Workload)) -> anyhow::Result<()> {
+        self.update_checked(workload_id, |w| {
+            f(w);
+            Ok(())
+        })
     }
 
     /// All workloads, ordered by id.
@@ -204,6 +286,13 @@ impl Simulator {
 
     pub fn calls(&self) -> CallStats {
         self.inner.stats.snapshot()
+    }
+
+    /// Calls naming workload `id` (in their path or as their target) since start or
+    /// the last reset, by operation name: e.g. how many ListAnswers a sweep made for
+    /// it. Counts every outcome, faults included.
+    pub fn workload_calls(&self, id: &str) -> BTreeMap<String, u64> {
+        self.inner.stats.for_workload(id)
     }
 
     pub fn reset_calls(&self) {

@@ -1,11 +1,13 @@
 //! Lock-free call counters (one atomic per operation × outcome).
 
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::types::{CallStats, OutcomeCounts};
 
 /// The simulated operations.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Op {
     ListWorkloads,
     GetWorkload,
@@ -16,10 +18,24 @@ pub enum Op {
     UntagResource,
     UpdateWorkload,
     DeleteWorkload,
+    CreateWorkload,
+    ListAnswers,
+    ListLensReviews,
+    GetLensReview,
+    UpdateLensReview,
+    UpgradeLensReview,
+    AssociateLenses,
+    DisassociateLenses,
+    ListLenses,
+    GetLens,
+    CreateMilestone,
+    ListMilestones,
+    GetMilestone,
+    ListNotifications,
 }
 
 impl Op {
-    pub const ALL: [Op; 9] = [
+    pub const ALL: [Op; 23] = [
         Op::ListWorkloads,
         Op::GetWorkload,
         Op::GetAnswer,
@@ -29,6 +45,20 @@ impl Op {
         Op::UntagResource,
         Op::UpdateWorkload,
         Op::DeleteWorkload,
+        Op::CreateWorkload,
+        Op::ListAnswers,
+        Op::ListLensReviews,
+        Op::GetLensReview,
+        Op::UpdateLensReview,
+        Op::UpgradeLensReview,
+        Op::AssociateLenses,
+        Op::DisassociateLenses,
+        Op::ListLenses,
+        Op::GetLens,
+        Op::CreateMilestone,
+        Op::ListMilestones,
+        Op::GetMilestone,
+        Op::ListNotifications,
     ];
 
     pub fn name(self) -> &'static str {
@@ -42,6 +72,20 @@ impl Op {
             Op::UntagResource => "UntagResource",
             Op::UpdateWorkload => "UpdateWorkload",
             Op::DeleteWorkload => "DeleteWorkload",
+            Op::CreateWorkload => "CreateWorkload",
+            Op::ListAnswers => "ListAnswers",
+            Op::ListLensReviews => "ListLensReviews",
+            Op::GetLensReview => "GetLensReview",
+            Op::UpdateLensReview => "UpdateLensReview",
+            Op::UpgradeLensReview => "UpgradeLensReview",
+            Op::AssociateLenses => "AssociateLenses",
+            Op::DisassociateLenses => "DisassociateLenses",
+            Op::ListLenses => "ListLenses",
+            Op::GetLens => "GetLens",
+            Op::CreateMilestone => "CreateMilestone",
+            Op::ListMilestones => "ListMilestones",
+            Op::GetMilestone => "GetMilestone",
+            Op::ListNotifications => "ListNotifications",
         }
     }
 
@@ -49,7 +93,15 @@ impl Op {
     pub fn can_conflict(self) -> bool {
         matches!(
             self,
-            Op::UpdateAnswer | Op::UpdateWorkload | Op::DeleteWorkload
+            Op::UpdateAnswer
+                | Op::UpdateWorkload
+                | Op::DeleteWorkload
+                | Op::CreateWorkload
+                | Op::UpdateLensReview
+                | Op::UpgradeLensReview
+                | Op::AssociateLenses
+                | Op::DisassociateLenses
+                | Op::CreateMilestone
         )
     }
 }
@@ -67,14 +119,41 @@ pub enum Outcome {
 
 const OUTCOMES: usize = 7;
 
+/// How many (workload, operation) pairs are counted per workload; calls naming
+/// further workloads (a flood of made-up ids) still count in the totals.
+pub const MAX_COUNTED_WORKLOAD_OPS: usize = 200_000;
+
 #[derive(Default)]
 pub struct Stats {
     counts: [[AtomicU64; OUTCOMES]; Op::ALL.len()],
+    /// Calls per (workload id, operation), whatever their outcome.
+    per_workload: Mutex<HashMap<(String, Op), u64>>,
 }
 
 impl Stats {
-    pub fn record(&self, op: Op, outcome: Outcome) {
+    pub fn record(&self, op: Op, outcome: Outcome, workload: Option<&str>) {
         self.counts[op as usize][outcome as usize].fetch_add(1, Ordering::Relaxed);
+        if let Some(id) = workload {
+            let mut map = self.per_workload.lock().unwrap_or_else(|e| e.into_inner());
+            let key = (id.to_owned(), op);
+            if let Some(n) = map.get_mut(&key) {
+                *n += 1;
+            } else if map.len() < MAX_COUNTED_WORKLOAD_OPS {
+                map.insert(key, 1);
+            }
+        }
+    }
+
+    /// Calls naming `workload` since the last reset, by operation name.
+    pub fn for_workload(&self, workload: &str) -> BTreeMap<String, u64> {
+        let map = self.per_workload.lock().unwrap_or_else(|e| e.into_inner());
+        Op::ALL
+            .iter()
+            .filter_map(|op| {
+                let n = map.get(&(workload.to_owned(), *op))?;
+                Some((op.name().to_owned(), *n))
+            })
+            .collect()
     }
 
     pub fn reset(&self) {
@@ -82,6 +161,10 @@ impl Stats {
             .iter()
             .flatten()
             .for_each(|c| c.store(0, Ordering::Relaxed));
+        self.per_workload
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     pub fn snapshot(&self) -> CallStats {
@@ -131,16 +214,22 @@ mod tests {
     #[test]
     fn counts_add_up_and_reset() {
         let s = Stats::default();
-        s.record(Op::GetAnswer, Outcome::Ok);
-        s.record(Op::GetAnswer, Outcome::Throttled);
-        s.record(Op::ListWorkloads, Outcome::Ok);
+        s.record(Op::GetAnswer, Outcome::Ok, Some("w1"));
+        s.record(Op::GetAnswer, Outcome::Throttled, Some("w1"));
+        s.record(Op::ListWorkloads, Outcome::Ok, None);
         let snap = s.snapshot();
         assert_eq!(snap.total, 3);
         assert_eq!(snap.outcomes.ok, 2);
         assert_eq!(snap.operation("GetAnswer").total, 2);
         assert_eq!(snap.operation("GetAnswer").throttled, 1);
         assert_eq!(snap.operations.len(), Op::ALL.len());
+        assert_eq!(
+            s.for_workload("w1"),
+            BTreeMap::from([("GetAnswer".to_owned(), 2)])
+        );
+        assert!(s.for_workload("w2").is_empty());
         s.reset();
         assert_eq!(s.snapshot().total, 0);
+        assert!(s.for_workload("w1").is_empty());
     }
 }

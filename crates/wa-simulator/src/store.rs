@@ -4,7 +4,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::lens::{AnswerState, LENS_ALIAS};
+use std::borrow::Cow;
+
+use super::catalog::{LensDef, QuestionDef, framework};
+use super::lens::{AnswerState, LENS_ALIAS, QUESTION_ID, rel04};
 use super::types::{WorkloadInfo, WorkloadSpec};
 
 #[derive(Clone, Debug)]
@@ -16,7 +19,13 @@ pub struct Workload {
     pub region: String,
     pub lenses: Vec<String>,
     pub tags: BTreeMap<String, String>,
-    pub answer: AnswerState,
+    /// Answers by (lens key, question id); a question never answered is absent and
+    /// reads as fresh (unanswered, applicable).
+    pub answers: BTreeMap<(String, String), AnswerState>,
+    /// Lens reviews by lens key; absent: CURRENT with no notes.
+    pub reviews: BTreeMap<String, Review>,
+    /// Milestones in number order (1, 2, ...): frozen copies of the lens reviews.
+    pub milestones: Vec<Milestone>,
     /// What UpdateWorkload changed; unset members show the simulator's defaults.
     pub profile: Profile,
     /// Epoch seconds (the wire's default timestamp format for REST-JSON bodies).
@@ -58,7 +67,12 @@ impl Workload {
             region: region.to_string(),
             lenses: spec.lenses.clone(),
             tags: spec.tags.clone(),
-            answer: AnswerState::from_spec(&spec.answer)?,
+            answers: BTreeMap::from([(
+                rel04_key(),
+                AnswerState::from_spec(rel04(), &spec.answer)?,
+            )]),
+            reviews: BTreeMap::new(),
+            milestones: Vec::new(),
             profile: Profile::default(),
             updated_at,
         })
@@ -66,10 +80,6 @@ impl Workload {
 
     pub fn has_lens(&self, alias: &str) -> bool {
         self.lenses.iter().any(|l| l == alias)
-    }
-
-    pub fn has_wellarchitected(&self) -> bool {
-        self.has_lens(LENS_ALIAS)
     }
 
     pub fn info(&self) -> WorkloadInfo {
@@ -81,13 +91,85 @@ impl Workload {
             region: self.region.clone(),
             lenses: self.lenses.clone(),
             tags: self.tags.clone(),
-            answer: self.answer.to_spec(),
+            answer: self.answer(LENS_ALIAS, rel04()).to_spec(rel04()),
+        }
+    }
+
+    /// The answer to `question` of the lens listed as `lens_key` (fresh if never
+    /// answered).
+    pub fn answer(&self, lens_key: &str, question: &QuestionDef) -> Cow<'_, AnswerState> {
+        match self
+            .answers
+            .get(&(lens_key.to_owned(), question.id.clone()))
+        {
+            Some(a) => Cow::Borrowed(a),
+            None => Cow::Owned(AnswerState::fresh(question)),
+        }
+    }
+
+    pub fn review(&self, lens_key: &str) -> Cow<'_, Review> {
+        match self.reviews.get(lens_key) {
+            Some(r) => Cow::Borrowed(r),
+            None => Cow::Owned(Review::default()),
         }
     }
 
     pub fn touch(&mut self) {
         self.updated_at = now_epoch_seconds();
     }
+}
+
+/// The key of REL 04's answer in [`Workload::answers`].
+pub fn rel04_key() -> (String, String) {
+    (LENS_ALIAS.to_owned(), QUESTION_ID.to_owned())
+}
+
+/// A lens review's own state: its status (the model's `LensStatus`) and notes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Review {
+    pub status: &'static str,
+    pub notes: Option<String>,
+    pub pillar_notes: BTreeMap<String, String>,
+}
+
+impl Default for Review {
+    fn default() -> Self {
+        Self {
+            status: "CURRENT",
+            notes: None,
+            pillar_notes: BTreeMap::new(),
+        }
+    }
+}
+
+impl Review {
+    /// The lens version the review is on: the lens's current version unless the
+    /// review is behind it.
+    pub fn version<'a>(&self, lens: &'a LensDef) -> &'a str {
+        match (self.status, &lens.previous_version) {
+            ("NOT_CURRENT" | "DEPRECATED", Some(previous)) => previous,
+            _ => &lens.version,
+        }
+    }
+}
+
+/// The model's `LensStatus` values.
+pub const LENS_STATUSES: [&str; 5] = [
+    "CURRENT",
+    "NOT_CURRENT",
+    "DEPRECATED",
+    "DELETED",
+    "UNSHARED",
+];
+
+/// A milestone: the workload's name, lenses, reviews and answers when it was made.
+#[derive(Clone, Debug)]
+pub struct Milestone {
+    pub name: String,
+    /// The ClientRequestToken that made it: a retry answers the same milestone.
+    pub token: String,
+    pub recorded_at: f64,
+    pub workload: Box<Workload>,
 }
 
 /// The workload members UpdateWorkload sets besides the name (`None`: never set).
@@ -156,11 +238,15 @@ pub fn now_epoch_seconds() -> f64 {
 
 #[derive(Default)]
 pub struct Store {
+    /// Custom lenses (the `wellarchitected` lens is [`framework`]).
+    custom_lenses: Vec<LensDef>,
     by_id: HashMap<String, Workload>,
     sorted_ids: Vec<String>,
     /// DeleteWorkload's ClientRequestToken → the workload it deleted, so a retry
     /// with the same token gets the original success rather than a 404.
     delete_tokens: HashMap<String, String>,
+    /// CreateWorkload's ClientRequestToken → the workload it created.
+    create_tokens: HashMap<String, String>,
 }
 
 impl Store {
@@ -183,8 +269,42 @@ impl Store {
         Some(w)
     }
 
+    /// The lens a workload lists as `key` (alias or custom lens ARN), if the
+    /// simulator knows its content.
+    pub fn lens(&self, key: &str) -> Option<&LensDef> {
+        std::iter::once(framework())
+            .chain(&self.custom_lenses)
+            .find(|l| l.alias == key)
+    }
+
+    /// Every lens, the `wellarchitected` lens first.
+    pub fn lenses(&self) -> impl Iterator<Item = &LensDef> {
+        std::iter::once(framework()).chain(&self.custom_lenses)
+    }
+
+    /// Adds or replaces (a new version of) a custom lens.
+    pub fn put_custom_lens(&mut self, lens: LensDef) {
+        match self
+            .custom_lenses
+            .iter_mut()
+            .find(|l| l.alias == lens.alias)
+        {
+            Some(slot) => *slot = lens,
+            None => self.custom_lenses.push(lens),
+        }
+    }
+
     pub fn remember_delete(&mut self, token: &str, id: &str) {
         self.delete_tokens.insert(token.to_string(), id.to_string());
+    }
+
+    pub fn remember_create(&mut self, token: &str, id: &str) {
+        self.create_tokens.insert(token.to_string(), id.to_string());
+    }
+
+    /// The workload a CreateWorkload with `token` created, if one did.
+    pub fn created_by(&self, token: &str) -> Option<&str> {
+        self.create_tokens.get(token).map(String::as_str)
     }
 
     /// The workload a DeleteWorkload with `token` deleted, if one did.

@@ -1,8 +1,9 @@
 //! UpdateAnswer semantics: validate the whole request first, then apply it to a copy,
 //! so a rejected request never half-changes the answer.
 
+use super::catalog::QuestionDef;
 use super::errors::ApiError;
-use super::lens::{AnswerState, ChoiceStatus, choice_index, parse_reason};
+use super::lens::{AnswerState, ChoiceStatus, parse_reason};
 use super::wire::UpdateAnswerIn;
 
 /// The model's length limits for `Notes` (answer) and `ChoiceNotes`.
@@ -19,13 +20,19 @@ const CHOICE_NOTES_MAX: usize = 250;
 /// A choice's `Reason` is, per the API reference, "why a choice is non-applicable":
 /// only NOT_APPLICABLE choices carry one. A ChoiceUpdate giving a reason with another
 /// status is rejected, and a choice that leaves NOT_APPLICABLE loses its reason.
-pub fn apply(current: &AnswerState, req: &UpdateAnswerIn) -> Result<AnswerState, ApiError> {
+pub fn apply(
+    question: &QuestionDef,
+    current: &AnswerState,
+    req: &UpdateAnswerIn,
+) -> Result<AnswerState, ApiError> {
     let mut next = current.clone();
 
     if let Some(selected) = &req.selected_choices {
-        let mut wanted = [false; 5];
+        let mut wanted = vec![false; question.choices.len()];
         for id in selected {
-            let i = choice_index(id).ok_or_else(|| unknown_choice("SelectedChoices", id))?;
+            let i = question
+                .choice_index(id)
+                .ok_or_else(|| unknown_choice("SelectedChoices", id))?;
             wanted[i] = true;
         }
         for (choice, want) in next.choices.iter_mut().zip(wanted) {
@@ -40,7 +47,9 @@ pub fn apply(current: &AnswerState, req: &UpdateAnswerIn) -> Result<AnswerState,
 
     if let Some(updates) = &req.choice_updates {
         for (id, update) in updates {
-            let i = choice_index(id).ok_or_else(|| unknown_choice("ChoiceUpdates", id))?;
+            let i = question
+                .choice_index(id)
+                .ok_or_else(|| unknown_choice("ChoiceUpdates", id))?;
             let status = update.status.as_deref().ok_or_else(|| {
                 ApiError::field(
                     "ChoiceUpdates",
@@ -115,17 +124,20 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
-    use crate::lens::{CHOICE_CONSTANT_WORK, CHOICE_IDEMPOTENT, CHOICE_IDENTIFY};
+    use crate::lens::{CHOICE_CONSTANT_WORK, CHOICE_IDEMPOTENT, CHOICE_IDENTIFY, rel04};
     use crate::types::AnswerSpec;
     use crate::wire::ChoiceUpdateIn;
 
     fn state(selected: &[&str], na: &[&str]) -> AnswerState {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect();
-        AnswerState::from_spec(&AnswerSpec {
-            selected: s(selected),
-            not_applicable: s(na),
-            is_applicable: true,
-        })
+        AnswerState::from_spec(
+            rel04(),
+            &AnswerSpec {
+                selected: s(selected),
+                not_applicable: s(na),
+                is_applicable: true,
+            },
+        )
         .unwrap()
     }
 
@@ -136,9 +148,12 @@ mod tests {
             selected_choices: Some(vec![CHOICE_IDEMPOTENT.to_string()]),
             ..Default::default()
         };
-        let next = apply(&cur, &req).unwrap();
-        assert_eq!(next.to_spec().selected, vec![CHOICE_IDEMPOTENT]);
-        assert_eq!(next.to_spec().not_applicable, vec![CHOICE_CONSTANT_WORK]);
+        let next = apply(rel04(), &cur, &req).unwrap();
+        assert_eq!(next.to_spec(rel04()).selected, vec![CHOICE_IDEMPOTENT]);
+        assert_eq!(
+            next.to_spec(rel04()).not_applicable,
+            vec![CHOICE_CONSTANT_WORK]
+        );
     }
 
     #[test]
@@ -156,9 +171,9 @@ mod tests {
             )])),
             ..Default::default()
         };
-        let next = apply(&cur, &req).unwrap();
-        assert_eq!(next.to_spec().not_applicable, vec![CHOICE_IDENTIFY]);
-        assert!(next.to_spec().selected.is_empty());
+        let next = apply(rel04(), &cur, &req).unwrap();
+        assert_eq!(next.to_spec(rel04()).not_applicable, vec![CHOICE_IDENTIFY]);
+        assert!(next.to_spec(rel04()).selected.is_empty());
 
         for bad in [
             ("nope", update(Some("NOT_APPLICABLE"))),
@@ -168,7 +183,7 @@ mod tests {
             (CHOICE_IDEMPOTENT, update(Some("MAYBE"))),
         ] {
             req.choice_updates = Some(HashMap::from([(bad.0.to_string(), bad.1)]));
-            let err = apply(&cur, &req).unwrap_err();
+            let err = apply(rel04(), &cur, &req).unwrap_err();
             assert_eq!(err.code(), "ValidationException");
         }
     }
@@ -184,16 +199,17 @@ mod tests {
             choice_updates: Some(HashMap::from([(CHOICE_IDEMPOTENT.to_string(), na)])),
             ..Default::default()
         };
-        let with_reason = apply(&state(&[], &[]), &req).unwrap();
-        assert_eq!(with_reason.choices[2].reason, Some("OUT_OF_SCOPE"));
+        let idem = rel04().choice_index(CHOICE_IDEMPOTENT).unwrap();
+        let with_reason = apply(rel04(), &state(&[], &[]), &req).unwrap();
+        assert_eq!(with_reason.choices[idem].reason, Some("OUT_OF_SCOPE"));
 
         let select = UpdateAnswerIn {
             selected_choices: Some(vec![CHOICE_IDEMPOTENT.to_string()]),
             ..Default::default()
         };
-        let selected = apply(&with_reason, &select).unwrap();
-        assert_eq!(selected.choices[2].status, ChoiceStatus::Selected);
-        assert_eq!(selected.choices[2].reason, None);
+        let selected = apply(rel04(), &with_reason, &select).unwrap();
+        assert_eq!(selected.choices[idem].status, ChoiceStatus::Selected);
+        assert_eq!(selected.choices[idem].reason, None);
 
         let unselect = UpdateAnswerIn {
             choice_updates: Some(HashMap::from([(
@@ -206,7 +222,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            apply(&with_reason, &unselect).unwrap().choices[2].reason,
+            apply(rel04(), &with_reason, &unselect).unwrap().choices[idem].reason,
             None
         );
     }

@@ -7,11 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::lens::{
-    AnswerState, CHOICES, ChoiceDef, ChoiceStatus, LENS_ALIAS, PILLAR_ID, QUESTION_DESCRIPTION,
-    QUESTION_ID, QUESTION_TITLE,
-};
-use super::store::Workload;
+use super::catalog::{ChoiceDef, LensDef, PillarDef, QuestionDef};
+use super::lens::{AnswerState, ChoiceStatus};
+use super::store::{Store, Workload};
 use super::types::WorkloadUpdate;
 
 // ---- requests -------------------------------------------------------------------
@@ -101,8 +99,8 @@ pub struct ChoiceUpdateIn {
 
 // ---- responses ------------------------------------------------------------------
 
-/// RiskCounts: a map keyed by the Risk enum. Counts cover the one simulated question.
-#[derive(Serialize)]
+/// RiskCounts: a map keyed by the Risk enum, counting questions.
+#[derive(Serialize, Default)]
 pub struct RiskCounts {
     #[serde(rename = "UNANSWERED")]
     unanswered: u32,
@@ -116,31 +114,52 @@ pub struct RiskCounts {
     not_applicable: u32,
 }
 
-fn risk_counts(w: &Workload) -> RiskCounts {
-    let risk = if w.has_wellarchitected() {
-        w.answer.risk()
-    } else {
-        ""
-    };
-    let is = |r: &str| u32::from(risk == r);
-    RiskCounts {
-        unanswered: is("UNANSWERED"),
-        high: is("HIGH"),
-        medium: is("MEDIUM"),
-        none: is("NONE"),
-        not_applicable: is("NOT_APPLICABLE"),
+impl RiskCounts {
+    /// The risks of `questions` (lens key, question) in `w`'s answers.
+    pub fn of<'q>(
+        w: &Workload,
+        questions: impl Iterator<Item = (&'q str, &'q QuestionDef)>,
+    ) -> Self {
+        let mut counts = Self::default();
+        for (lens, q) in questions {
+            let slot = match w.answer(lens, q).risk(q) {
+                "UNANSWERED" => &mut counts.unanswered,
+                "HIGH" => &mut counts.high,
+                "MEDIUM" => &mut counts.medium,
+                "NONE" => &mut counts.none,
+                _ => &mut counts.not_applicable,
+            };
+            *slot += 1;
+        }
+        counts
+    }
+
+    /// Every question of every lens the workload lists (and the simulator knows).
+    pub fn of_workload(store: &Store, w: &Workload) -> Self {
+        Self::of(
+            w,
+            w.lenses
+                .iter()
+                .filter_map(|key| store.lens(key))
+                .flat_map(|lens| lens.questions().map(|(_, q)| (lens.alias.as_str(), q))),
+        )
+    }
+
+    fn open(&self) -> bool {
+        self.high + self.medium > 0
     }
 }
 
 /// WorkloadImprovementStatus: as UpdateWorkload set it, else pending only while a
 /// risk is open.
-fn improvement_status(w: &Workload) -> &'static str {
+fn improvement_status(w: &Workload, risks: &RiskCounts) -> &'static str {
     if let Some(status) = w.profile.improvement_status {
         return status;
     }
-    match (w.has_wellarchitected(), w.answer.risk()) {
-        (true, "HIGH" | "MEDIUM") => "NOT_STARTED",
-        _ => "NOT_APPLICABLE",
+    if risks.open() {
+        "NOT_STARTED"
+    } else {
+        "NOT_APPLICABLE"
     }
 }
 
@@ -158,7 +177,8 @@ pub struct WorkloadSummaryOut<'a> {
 }
 
 impl<'a> WorkloadSummaryOut<'a> {
-    pub fn new(w: &'a Workload) -> Self {
+    pub fn new(store: &Store, w: &'a Workload) -> Self {
+        let risks = RiskCounts::of_workload(store, w);
         Self {
             workload_id: &w.id,
             workload_arn: &w.arn,
@@ -166,8 +186,8 @@ impl<'a> WorkloadSummaryOut<'a> {
             owner: &w.owner,
             updated_at: w.updated_at,
             lenses: &w.lenses,
-            risk_counts: risk_counts(w),
-            improvement_status: improvement_status(w),
+            improvement_status: improvement_status(w, &risks),
+            risk_counts: risks,
         }
     }
 }
@@ -210,8 +230,9 @@ pub struct GetWorkloadOut<'a> {
     workload: WorkloadOut<'a>,
 }
 
-impl<'a> GetWorkloadOut<'a> {
-    pub fn new(w: &'a Workload) -> Self {
+impl<'a> WorkloadOut<'a> {
+    pub fn new(store: &Store, w: &'a Workload) -> Self {
+        let risks = RiskCounts::of_workload(store, w);
         // Unless UpdateWorkload set it, a workload tagged env=prod* (or untagged) is
         // PRODUCTION, one with another env tag is not.
         let environment = match (w.profile.environment, w.tags.get("env")) {
@@ -220,7 +241,7 @@ impl<'a> GetWorkloadOut<'a> {
             (None, _) => "PRODUCTION",
         };
         let p = &w.profile;
-        let workload = WorkloadOut {
+        Self {
             workload_id: &w.id,
             workload_arn: &w.arn,
             workload_name: &w.name,
@@ -237,13 +258,20 @@ impl<'a> GetWorkloadOut<'a> {
                 .clone()
                 .unwrap_or_else(|| format!("owner-{}@example.com", w.owner)),
             notes: p.notes.as_deref(),
-            improvement_status: improvement_status(w),
-            risk_counts: risk_counts(w),
+            improvement_status: improvement_status(w, &risks),
+            risk_counts: risks,
             lenses: &w.lenses,
             owner: &w.owner,
             tags: &w.tags,
-        };
-        Self { workload }
+        }
+    }
+}
+
+impl<'a> GetWorkloadOut<'a> {
+    pub fn new(store: &Store, w: &'a Workload) -> Self {
+        Self {
+            workload: WorkloadOut::new(store, w),
+        }
     }
 }
 
@@ -255,18 +283,20 @@ pub struct TagsOut<'a> {
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct ChoiceOut {
-    choice_id: &'static str,
-    title: &'static str,
-    description: &'static str,
+pub struct ChoiceOut<'a> {
+    choice_id: &'a str,
+    title: &'a str,
+    /// ChoiceDescription has min 1: a choice without one omits it.
+    #[serde(skip_serializing_if = "str::is_empty")]
+    description: &'a str,
 }
 
-impl From<&ChoiceDef> for ChoiceOut {
-    fn from(c: &ChoiceDef) -> Self {
+impl<'a> From<&'a ChoiceDef> for ChoiceOut<'a> {
+    fn from(c: &'a ChoiceDef) -> Self {
         Self {
-            choice_id: c.id,
-            title: c.title,
-            description: c.description,
+            choice_id: &c.id,
+            title: &c.title,
+            description: &c.description,
         }
     }
 }
@@ -274,7 +304,7 @@ impl From<&ChoiceDef> for ChoiceOut {
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct ChoiceAnswerOut<'a> {
-    choice_id: &'static str,
+    choice_id: &'a str,
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'static str>,
@@ -282,15 +312,35 @@ struct ChoiceAnswerOut<'a> {
     notes: Option<&'a str>,
 }
 
+/// ChoiceAnswers lists the choices that carry a status other than the default
+/// UNSELECTED (or notes/reason); clients must treat a missing choice as UNSELECTED,
+/// which is also safe against the real Tool.
+fn choice_answers<'a>(q: &'a QuestionDef, a: &'a AnswerState) -> Vec<ChoiceAnswerOut<'a>> {
+    q.choices
+        .iter()
+        .zip(&a.choices)
+        .filter(|(_, c)| {
+            c.status != ChoiceStatus::Unselected || c.reason.is_some() || c.notes.is_some()
+        })
+        .map(|(def, c)| ChoiceAnswerOut {
+            choice_id: &def.id,
+            status: c.status.as_str(),
+            reason: c.reason,
+            notes: c.notes.as_deref(),
+        })
+        .collect()
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct AnswerOut<'a> {
-    question_id: &'static str,
-    pillar_id: &'static str,
-    question_title: &'static str,
-    question_description: &'static str,
-    choices: Vec<ChoiceOut>,
-    selected_choices: Vec<&'static str>,
+    question_id: &'a str,
+    pillar_id: &'a str,
+    question_title: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    question_description: &'a str,
+    choices: Vec<ChoiceOut<'a>>,
+    selected_choices: Vec<&'a str>,
     choice_answers: Vec<ChoiceAnswerOut<'a>>,
     is_applicable: bool,
     risk: &'static str,
@@ -300,53 +350,101 @@ struct AnswerOut<'a> {
     reason: Option<&'static str>,
 }
 
-/// GetAnswerOutput and UpdateAnswerOutput (the same members; GetAnswer may add
-/// MilestoneNumber, which the simulator never has).
+/// One question of one lens in one workload (or milestone): what GetAnswer,
+/// UpdateAnswer and ListAnswers show.
+pub struct AnswerView<'a> {
+    pub workload: &'a Workload,
+    pub lens: &'a LensDef,
+    pub pillar: &'a PillarDef,
+    pub question: &'a QuestionDef,
+    pub answer: &'a AnswerState,
+}
+
+/// GetAnswerOutput and UpdateAnswerOutput (the same members; GetAnswer adds
+/// MilestoneNumber when it reads a milestone).
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct AnswerEnvelope<'a> {
     workload_id: &'a str,
-    lens_alias: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    milestone_number: Option<u32>,
+    lens_alias: &'a str,
     lens_arn: String,
     answer: AnswerOut<'a>,
 }
 
 impl<'a> AnswerEnvelope<'a> {
-    pub fn new(w: &'a Workload) -> Self {
-        let a: &'a AnswerState = &w.answer;
-        // ChoiceAnswers lists the choices that carry a status other than the default
-        // UNSELECTED (or notes/reason); clients must treat a missing choice as
-        // UNSELECTED, which is also safe against the real Tool.
-        let choice_answers = CHOICES
-            .iter()
-            .zip(&a.choices)
-            .filter(|(_, c)| {
-                c.status != ChoiceStatus::Unselected || c.reason.is_some() || c.notes.is_some()
-            })
-            .map(|(def, c)| ChoiceAnswerOut {
-                choice_id: def.id,
-                status: c.status.as_str(),
-                reason: c.reason,
-                notes: c.notes.as_deref(),
-            })
-            .collect();
+    pub fn new(v: &AnswerView<'a>, milestone_number: Option<u32>) -> Self {
+        let (q, a) = (v.question, v.answer);
         Self {
-            workload_id: &w.id,
-            lens_alias: LENS_ALIAS,
-            lens_arn: format!("arn:aws:wellarchitected:{}::lens/{LENS_ALIAS}", w.region),
+            workload_id: &v.workload.id,
+            milestone_number,
+            lens_alias: &v.lens.alias,
+            lens_arn: v.lens.arn(&v.workload.region),
             answer: AnswerOut {
-                question_id: QUESTION_ID,
-                pillar_id: PILLAR_ID,
-                question_title: QUESTION_TITLE,
-                question_description: QUESTION_DESCRIPTION,
-                choices: CHOICES.iter().map(ChoiceOut::from).collect(),
-                selected_choices: a.ids_with(ChoiceStatus::Selected).collect(),
-                choice_answers,
+                question_id: &q.id,
+                pillar_id: &v.pillar.id,
+                question_title: &q.title,
+                question_description: &q.description,
+                choices: q.choices.iter().map(ChoiceOut::from).collect(),
+                selected_choices: a.ids_with(q, ChoiceStatus::Selected).collect(),
+                choice_answers: choice_answers(q, a),
                 is_applicable: a.is_applicable,
-                risk: a.risk(),
+                risk: a.risk(q),
                 notes: a.notes.as_deref(),
                 reason: a.reason,
             },
         }
     }
+}
+
+/// AnswerSummary, one entry of ListAnswers.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AnswerSummaryOut<'a> {
+    question_id: &'a str,
+    pillar_id: &'a str,
+    question_title: &'a str,
+    choices: Vec<ChoiceOut<'a>>,
+    selected_choices: Vec<&'a str>,
+    choice_answer_summaries: Vec<ChoiceAnswerOut<'a>>,
+    is_applicable: bool,
+    risk: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+    question_type: &'static str,
+}
+
+impl<'a> AnswerSummaryOut<'a> {
+    pub fn new(pillar: &'a PillarDef, q: &'a QuestionDef, a: &'a AnswerState) -> Self {
+        let mut summaries = choice_answers(q, a);
+        // ChoiceAnswerSummary has no Notes member.
+        summaries.iter_mut().for_each(|c| c.notes = None);
+        Self {
+            question_id: &q.id,
+            pillar_id: &pillar.id,
+            question_title: &q.title,
+            choices: q.choices.iter().map(ChoiceOut::from).collect(),
+            selected_choices: a.ids_with(q, ChoiceStatus::Selected).collect(),
+            choice_answer_summaries: summaries,
+            is_applicable: a.is_applicable,
+            risk: a.risk(q),
+            reason: a.reason,
+            question_type: "PRIORITIZED",
+        }
+    }
+}
+
+/// ListAnswersOutput.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListAnswersOut<'a> {
+    pub workload_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub milestone_number: Option<u32>,
+    pub lens_alias: &'a str,
+    pub lens_arn: String,
+    pub answer_summaries: Vec<AnswerSummaryOut<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
 }

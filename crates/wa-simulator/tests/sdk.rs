@@ -14,7 +14,7 @@ use aws_sdk_wellarchitected::operation::update_answer::builders::UpdateAnswerFlu
 use aws_sdk_wellarchitected::types::{ChoiceReason, ChoiceStatus, ChoiceUpdate};
 use rel04d_simulator::{
     AnswerSpec, CHOICE_CONSTANT_WORK, CHOICE_IDEMPOTENT, CHOICE_IDENTIFY, CHOICE_LOOSELY_COUPLED,
-    CHOICE_NONE, CHOICES, Faults, LENS_ALIAS, QUESTION_ID, SimServer, Simulator, WorkloadSpec,
+    CHOICE_NONE, Faults, LENS_ALIAS, QUESTION_ID, SimServer, Simulator, WorkloadSpec,
 };
 use serde_json::{Value, json};
 
@@ -150,9 +150,23 @@ async fn get_answer_and_update_answer_round_trip() {
         (Some(QUESTION_ID), Some("reliability"))
     );
     let ids: Vec<_> = a.choices().iter().map(|c| c.choice_id().unwrap()).collect();
-    assert_eq!(ids, CHOICES.iter().map(|c| c.id).collect::<Vec<_>>());
+    // The current Framework's order and wording (REL04-BP01..BP04, then none).
     assert_eq!(
-        a.choices()[2].title(),
+        ids,
+        [
+            CHOICE_IDENTIFY,
+            CHOICE_LOOSELY_COUPLED,
+            CHOICE_CONSTANT_WORK,
+            CHOICE_IDEMPOTENT,
+            CHOICE_NONE
+        ]
+    );
+    assert_eq!(
+        a.choices()[0].title(),
+        Some("Identify the kind of distributed systems you depend on")
+    );
+    assert_eq!(
+        a.choices()[3].title(),
         Some("Make mutating operations idempotent")
     );
     assert_eq!(a.selected_choices(), [CHOICE_IDENTIFY, CHOICE_IDEMPOTENT]);
@@ -607,12 +621,158 @@ async fn tag_untag_update_and_delete_through_the_sdk() {
 }
 
 #[tokio::test]
-async fn unimplemented_operations_give_the_sdk_a_clear_error_code() {
+async fn unimplemented_operations_give_the_sdk_a_modelled_error_naming_them() {
     let h = Harness::start(Simulator::new("us-east-1")).await;
-    let err = service_err!(h.client.list_lenses());
-    assert_eq!(err.code(), Some("UnknownOperationException"), "{err:?}");
+    let err = service_err!(h.client.list_profiles());
+    assert!(err.is_validation_exception(), "{err:?}");
     let message = err.message().unwrap_or_default();
-    assert!(message.contains("GET /lenses"), "{message}");
+    assert!(message.contains("ListProfiles"), "{message}");
+}
+
+/// What a REL 04 or custom-lens user drives with the real SDK: a custom lens of its
+/// own questions, associated, answered, listed per pillar and per page, its review
+/// falling behind (NOT_CURRENT, visible in ListLensReviews and ListNotifications)
+/// and upgraded; and the per-workload call counts a test of a sweep reads.
+#[tokio::test]
+async fn custom_lenses_lens_reviews_and_list_answers_through_the_sdk() {
+    use aws_sdk_wellarchitected::types::{LensStatus, NotificationType, WorkloadEnvironment};
+    let h = Harness::start(Simulator::new("us-east-1")).await;
+    let lens = "arn:aws:wellarchitected:us-east-1:111122223333:lens/sdk-lens";
+    let (status, _) = h
+        .admin(
+            "POST",
+            "lenses",
+            Some(json!({
+                "alias": lens, "name": "SDK lens", "version": "2", "previous_version": "1",
+                "pillars": [{"id": "ops", "name": "Operations", "questions": [
+                    {"id": "deploy-safety", "title": "How do you deploy safely?", "choices": [
+                        {"id": "deploy_canary", "title": "Use canaries"},
+                        {"id": "deploy_rollback", "title": "Roll back automatically"},
+                        {"id": "deploy_no", "title": "None of these", "none_of_these": true}
+                    ]}
+                ]}]
+            })),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let created = h
+        .client
+        .create_workload()
+        .workload_name("sdk-custom")
+        .description("custom lens user")
+        .environment(WorkloadEnvironment::Production)
+        .lenses(LENS_ALIAS)
+        .client_request_token("sdk-create")
+        .send()
+        .await
+        .expect("CreateWorkload");
+    let id = created.workload_id().unwrap().to_string();
+    h.client
+        .associate_lenses()
+        .workload_id(&id)
+        .lens_aliases(lens)
+        .send()
+        .await
+        .expect("AssociateLenses");
+    let update = h.client.update_answer().workload_id(&id).lens_alias(lens);
+    let out = update
+        .question_id("deploy-safety")
+        .selected_choices("deploy_canary")
+        .send()
+        .await
+        .expect("UpdateAnswer on a custom lens");
+    let answer = out.answer().unwrap();
+    assert_eq!(answer.question_title(), Some("How do you deploy safely?"));
+    assert_eq!(answer.choices()[2].title(), Some("None of these"));
+    assert_eq!(answer.risk().map(|r| r.as_str()), Some("MEDIUM"));
+
+    let list = h
+        .client
+        .list_answers()
+        .workload_id(&id)
+        .lens_alias(LENS_ALIAS);
+    let page = list
+        .clone()
+        .pillar_id("reliability")
+        .max_results(1)
+        .send()
+        .await
+        .expect("ListAnswers");
+    assert_eq!(page.answer_summaries()[0].question_id(), Some(QUESTION_ID));
+    let titles: Vec<_> = page.answer_summaries()[0]
+        .choices()
+        .iter()
+        .filter_map(|c| c.title())
+        .collect();
+    assert!(
+        titles.contains(&"Make mutating operations idempotent"),
+        "{titles:?}"
+    );
+    let rest = list
+        .pillar_id("reliability")
+        .set_next_token(page.next_token().map(String::from))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        rest.answer_summaries()[0].question_id(),
+        Some("mitigate-interaction-failure")
+    );
+    assert!(rest.next_token().is_none());
+
+    h.sim.set_lens_status(&id, lens, "NOT_CURRENT").unwrap();
+    let reviews = h
+        .client
+        .list_lens_reviews()
+        .workload_id(&id)
+        .send()
+        .await
+        .unwrap();
+    let behind = &reviews.lens_review_summaries()[1];
+    assert_eq!(behind.lens_status(), Some(&LensStatus::NotCurrent));
+    assert_eq!(behind.lens_version(), Some("1"));
+    let notes = h
+        .client
+        .list_notifications()
+        .workload_id(&id)
+        .send()
+        .await
+        .unwrap();
+    let n = &notes.notification_summaries()[0];
+    assert_eq!(n.r#type(), Some(&NotificationType::LensVersionUpgraded));
+    h.client
+        .upgrade_lens_review()
+        .workload_id(&id)
+        .lens_alias(lens)
+        .milestone_name("before upgrade")
+        .send()
+        .await
+        .expect("UpgradeLensReview");
+    let review = h
+        .client
+        .get_lens_review()
+        .workload_id(&id)
+        .lens_alias(lens)
+        .send()
+        .await
+        .unwrap();
+    let review = review.lens_review().unwrap();
+    assert_eq!(review.lens_status(), Some(&LensStatus::Current));
+    assert_eq!(review.lens_version(), Some("2"));
+    let milestones = h
+        .client
+        .list_milestones()
+        .workload_id(&id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(milestones.milestone_summaries().len(), 1);
+
+    let calls = h.sim.workload_calls(&id);
+    assert_eq!(calls.get("ListAnswers"), Some(&2));
+    assert_eq!(calls.get("UpdateAnswer"), Some(&1));
+    let (_, by_http) = h.admin("GET", &format!("calls/workloads/{id}"), None).await;
+    assert_eq!(by_http["ListAnswers"], 2);
 }
 
 #[tokio::test]

@@ -161,7 +161,10 @@ fn reasons_and_details_use_the_titles_the_tool_gave_or_else_the_choice_id() {
             choice("constant_work")
         )
     );
-    let none = outcome.details.none_of_these.expect("none of these is shown");
+    let none = outcome
+        .details
+        .none_of_these
+        .expect("none of these is shown");
     assert_eq!(none.title, "None of the above");
 }
 
