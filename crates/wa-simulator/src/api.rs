@@ -15,11 +15,12 @@ use super::answers::{get_answer, list_answers, update_answer};
 use super::errors::ApiError;
 use super::faults::Injected;
 use super::lens::{LENS_ALIAS, QUESTION_ID};
+use super::lenses::{get_lens, list_lenses};
 use super::milestones::{create_milestone, get_milestone, list_milestones};
 use super::notifications::list_notifications;
 use super::reviews::{
-    associate_lenses, disassociate_lenses, get_lens, get_lens_review, list_lens_reviews,
-    list_lenses, update_lens_review, upgrade_lens_review,
+    associate_lenses, disassociate_lenses, get_lens_review, list_lens_reviews, update_lens_review,
+    upgrade_lens_review,
 };
 use super::routes::{OPERATIONS, OperationRoute, UNSUPPORTED};
 use super::sim::{Inner, Simulator};

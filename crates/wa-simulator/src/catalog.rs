@@ -214,7 +214,7 @@ fn unique<'a>(what: &str, seen: &mut Vec<&'a str>, id: &'a str) -> Result<(), St
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub fn custom_lens() -> LensDef {

@@ -23,13 +23,16 @@
 //! spikes, a hard token-bucket rate limit, random throttles/500s/409s and denials.
 //! Randomness comes from an RNG seeded with `Faults::seed`, so a sequential request
 //! sequence sees the same faults on every run. Every API call is counted per
-//! operation and outcome ([`CallStats`]); `/_sim/` calls and unknown operations are not.
+//! operation and outcome ([`CallStats`]), and per workload and operation
+//! ([`Simulator::workload_calls`], the first 200,000 pairs); `/_sim/` calls, unknown
+//! and unsupported operations are not.
 //!
 //! # Seed file (`Simulator::from_seed_file`)
 //!
 //! ```json
 //! {
 //!   "region": "us-east-1",
+//!   "lenses": [],
 //!   "workloads": [
 //!     {
 //!       "id": "0123456789abcdef0123456789abcdef",
@@ -61,6 +64,10 @@
 //! | `PUT /_sim/workloads/{id}/answer` | `AnswerSpec` | `WorkloadInfo` |
 //! | `PUT /_sim/workloads/{id}/tags` | `{"k": "v"}` | `WorkloadInfo` |
 //! | `PUT /_sim/workloads/{id}/lenses` | `["wellarchitected"]` | `WorkloadInfo` |
+//! | `PUT /_sim/workloads/{id}/lenses/{lens}/status` | `{"status": "NOT_CURRENT"}` | `WorkloadInfo` |
+//! | `PUT /_sim/workloads/{id}/answers/{lens}/{question}` | `AnswerSpec` | `WorkloadInfo` |
+//! | `POST /_sim/lenses` | `LensDef` (a custom lens, README) | 201 `{"alias": ...}` |
+//! | `GET /_sim/calls/workloads/{id}` | | `{"ListAnswers": 2, ...}` |
 //! | `DELETE /_sim/workloads/{id}` | | 204 |
 //! | `GET`/`PUT /_sim/faults` | `Faults` (`latency_ms`, `latency_spike_ms`) | `Faults` |
 //! | `GET /_sim/calls` | | `CallStats` |
@@ -76,6 +83,7 @@
 //! serializing. Faults take one short mutex per call; counters are atomics.
 
 mod admin;
+mod answer_wire;
 mod answers;
 mod api;
 mod catalog;
@@ -85,6 +93,7 @@ mod errors;
 mod faults;
 mod generate;
 mod lens;
+mod lenses;
 mod milestones;
 mod notifications;
 mod paging;

@@ -146,8 +146,10 @@ impl Simulator {
     pub fn add_lens(&self, lens: LensDef) -> anyhow::Result<()> {
         lens.validate_custom(&self.inner.region)
             .map_err(|e| anyhow!(e))?;
-        self.inner.write().put_custom_lens(lens);
-        Ok(())
+        self.inner
+            .write()
+            .put_custom_lens(lens)
+            .map_err(|e| anyhow!(e))
     }
 
     /// Sets the status of the workload's review of `lens` (the model's LensStatus:

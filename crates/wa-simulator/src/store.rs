@@ -236,6 +236,9 @@ pub fn now_epoch_seconds() -> f64 {
     (now.as_millis() as f64) / 1000.0
 }
 
+/// A bound on what the admin API can make the simulator hold.
+pub const MAX_CUSTOM_LENSES: usize = 100;
+
 #[derive(Default)]
 pub struct Store {
     /// Custom lenses (the `wellarchitected` lens is [`framework`]).
@@ -282,16 +285,24 @@ impl Store {
         std::iter::once(framework()).chain(&self.custom_lenses)
     }
 
-    /// Adds or replaces (a new version of) a custom lens.
-    pub fn put_custom_lens(&mut self, lens: LensDef) {
+    /// Adds or replaces (a new version of) a custom lens; at most
+    /// [`MAX_CUSTOM_LENSES`] are held.
+    pub fn put_custom_lens(&mut self, lens: LensDef) -> Result<(), String> {
+        let held = self.custom_lenses.len();
         match self
             .custom_lenses
             .iter_mut()
             .find(|l| l.alias == lens.alias)
         {
             Some(slot) => *slot = lens,
+            None if held >= MAX_CUSTOM_LENSES => {
+                return Err(format!(
+                    "the simulator holds at most {MAX_CUSTOM_LENSES} custom lenses"
+                ));
+            }
             None => self.custom_lenses.push(lens),
         }
+        Ok(())
     }
 
     pub fn remember_delete(&mut self, token: &str, id: &str) {
@@ -335,5 +346,31 @@ impl Store {
 
     pub fn len(&self) -> usize {
         self.by_id.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::tests::custom_lens;
+
+    #[test]
+    fn custom_lenses_are_replaced_by_alias_and_bounded_in_number() {
+        let mut store = Store::default();
+        let lens = custom_lens();
+        store.put_custom_lens(lens.clone()).unwrap();
+        let mut v3 = lens.clone();
+        v3.version = "3".into();
+        store.put_custom_lens(v3).unwrap();
+        assert_eq!(store.lens(&lens.alias).unwrap().version, "3");
+        for n in 1..MAX_CUSTOM_LENSES {
+            let mut other = lens.clone();
+            other.alias = format!("{}-{n}", lens.alias);
+            store.put_custom_lens(other).unwrap();
+        }
+        let mut one_more = lens;
+        one_more.alias.push_str("-more");
+        assert!(store.put_custom_lens(one_more).is_err());
+        assert_eq!(store.lenses().count(), MAX_CUSTOM_LENSES + 1);
     }
 }

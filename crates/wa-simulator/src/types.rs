@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use super::lens::LENS_ALIAS;
 
-/// The REL 04 answer of one workload, as the admin API sees it.
+/// A workload's answer to one question, as the admin API sees it: REL 04's in
+/// [`WorkloadSpec`] and [`WorkloadInfo`], any question's in
+/// [`crate::Simulator::set_question_answer`].
 ///
 /// `selected` and `not_applicable` hold full choice ids
 /// (e.g. `rel_prevent_interaction_failure_idempotent`); every other choice is
@@ -167,9 +169,8 @@ pub struct CallStats {
     pub total: u64,
     /// Summed over all operations.
     pub outcomes: OutcomeCounts,
-    /// Keyed by operation name (`ListWorkloads`, `GetWorkload`, `GetAnswer`,
-    /// `UpdateAnswer`, `ListTagsForResource`, `TagResource`, `UntagResource`,
-    /// `UpdateWorkload`, `DeleteWorkload`); every operation is present.
+    /// Keyed by operation name (`ListWorkloads`, `GetAnswer`, `ListAnswers`, ...);
+    /// every implemented operation is present.
     pub operations: BTreeMap<String, OutcomeCounts>,
 }
 
