@@ -57,23 +57,46 @@ fn choice_answers<'a>(q: &'a QuestionDef, a: &'a AnswerState) -> Vec<ChoiceAnswe
         .collect()
 }
 
+/// The members Answer and AnswerSummary share.
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct AnswerOut<'a> {
+struct AnswerCommon<'a> {
     question_id: &'a str,
     pillar_id: &'a str,
     question_title: &'a str,
-    #[serde(skip_serializing_if = "str::is_empty")]
-    question_description: &'a str,
     choices: Vec<ChoiceOut<'a>>,
     selected_choices: Vec<&'a str>,
-    choice_answers: Vec<ChoiceAnswerOut<'a>>,
     is_applicable: bool,
     risk: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    notes: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'static str>,
+}
+
+impl<'a> AnswerCommon<'a> {
+    fn new(pillar: &'a PillarDef, q: &'a QuestionDef, a: &'a AnswerState) -> Self {
+        Self {
+            question_id: &q.id,
+            pillar_id: &pillar.id,
+            question_title: &q.title,
+            choices: q.choices.iter().map(ChoiceOut::from).collect(),
+            selected_choices: a.ids_with(q, ChoiceStatus::Selected).collect(),
+            is_applicable: a.is_applicable,
+            risk: a.risk(q),
+            reason: a.reason,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct AnswerOut<'a> {
+    #[serde(flatten)]
+    common: AnswerCommon<'a>,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    question_description: &'a str,
+    choice_answers: Vec<ChoiceAnswerOut<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    notes: Option<&'a str>,
 }
 
 /// One question of one lens in one workload (or milestone): what GetAnswer,
@@ -108,17 +131,10 @@ impl<'a> AnswerEnvelope<'a> {
             lens_alias: &v.lens.alias,
             lens_arn: v.lens.arn(&v.workload.region),
             answer: AnswerOut {
-                question_id: &q.id,
-                pillar_id: &v.pillar.id,
-                question_title: &q.title,
+                common: AnswerCommon::new(v.pillar, q, a),
                 question_description: &q.description,
-                choices: q.choices.iter().map(ChoiceOut::from).collect(),
-                selected_choices: a.ids_with(q, ChoiceStatus::Selected).collect(),
                 choice_answers: choice_answers(q, a),
-                is_applicable: a.is_applicable,
-                risk: a.risk(q),
                 notes: a.notes.as_deref(),
-                reason: a.reason,
             },
         }
     }
@@ -128,16 +144,9 @@ impl<'a> AnswerEnvelope<'a> {
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct AnswerSummaryOut<'a> {
-    question_id: &'a str,
-    pillar_id: &'a str,
-    question_title: &'a str,
-    choices: Vec<ChoiceOut<'a>>,
-    selected_choices: Vec<&'a str>,
+    #[serde(flatten)]
+    common: AnswerCommon<'a>,
     choice_answer_summaries: Vec<ChoiceAnswerOut<'a>>,
-    is_applicable: bool,
-    risk: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'static str>,
     question_type: &'static str,
 }
 
@@ -147,15 +156,8 @@ impl<'a> AnswerSummaryOut<'a> {
         // ChoiceAnswerSummary has no Notes member.
         summaries.iter_mut().for_each(|c| c.notes = None);
         Self {
-            question_id: &q.id,
-            pillar_id: &pillar.id,
-            question_title: &q.title,
-            choices: q.choices.iter().map(ChoiceOut::from).collect(),
-            selected_choices: a.ids_with(q, ChoiceStatus::Selected).collect(),
+            common: AnswerCommon::new(pillar, q, a),
             choice_answer_summaries: summaries,
-            is_applicable: a.is_applicable,
-            risk: a.risk(q),
-            reason: a.reason,
             question_type: "PRIORITIZED",
         }
     }

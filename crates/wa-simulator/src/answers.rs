@@ -8,7 +8,7 @@ use super::api::{DEFAULT_PAGE_SIZE, call, json_bytes, parse_body};
 use super::catalog::{LensDef, PillarDef, QuestionDef};
 use super::errors::ApiError;
 use super::milestones::at_milestone;
-use super::paging::{decode_token, encode_token};
+use super::paging::page_after;
 use super::sim::Simulator;
 use super::stats::Op;
 use super::store::{Store, Workload};
@@ -99,6 +99,26 @@ fn answer_target<'a>(
     Ok((w, lens_def, pillar, q))
 }
 
+/// GetAnswer's (and UpdateAnswer's) body for one question of one workload.
+fn answer_json(
+    store: &Store,
+    id: &str,
+    lens: &str,
+    question: &str,
+    milestone: Option<u32>,
+) -> Result<Vec<u8>, ApiError> {
+    let (w, lens, pillar, question) = answer_target(store, id, lens, question, milestone)?;
+    let answer = w.answer(&lens.alias, question);
+    let view = AnswerView {
+        workload: w,
+        lens,
+        pillar,
+        question,
+        answer: &answer,
+    };
+    Ok(json_bytes(&AnswerEnvelope::new(&view, milestone)))
+}
+
 pub(super) async fn get_answer(
     State(sim): State<Simulator>,
     Path((id, lens, question)): Path<(String, String, String)>,
@@ -106,17 +126,7 @@ pub(super) async fn get_answer(
 ) -> Response {
     call(&sim, Op::GetAnswer, Some(&id), |inner| {
         let milestone = milestone_number(query.as_deref())?;
-        let store = inner.read();
-        let (w, lens, pillar, question) = answer_target(&store, &id, &lens, &question, milestone)?;
-        let answer = w.answer(&lens.alias, question);
-        let view = AnswerView {
-            workload: w,
-            lens,
-            pillar,
-            question,
-            answer: &answer,
-        };
-        Ok(json_bytes(&AnswerEnvelope::new(&view, milestone)))
+        answer_json(&inner.read(), &id, &lens, &question, milestone)
     })
     .await
 }
@@ -141,17 +151,7 @@ pub(super) async fn update_answer(
             w.answers.insert(key.clone(), next);
             w.touch();
         }
-        let store = &*store;
-        let (w, lens, pillar, question) = answer_target(store, &id, &key.0, &key.1, None)?;
-        let answer = w.answer(&lens.alias, question);
-        let view = AnswerView {
-            workload: w,
-            lens,
-            pillar,
-            question,
-            answer: &answer,
-        };
-        Ok(json_bytes(&AnswerEnvelope::new(&view, None)))
+        answer_json(&store, &id, &key.0, &key.1, None)
     })
     .await
 }
@@ -193,22 +193,12 @@ pub(super) async fn list_answers(
             .questions()
             .filter(|(p, _)| pillar.as_deref().is_none_or(|want| p.id == want))
             .collect();
-        let start = match query_values(query, "NextToken").next() {
-            None => 0,
-            Some(t) => {
-                let last = decode_token(&t);
-                let at = last.and_then(|last| questions.iter().position(|(_, q)| q.id == last));
-                at.ok_or_else(|| ApiError::field("NextToken", "Invalid NextToken"))? + 1
-            }
-        };
-        let page = &questions[start..questions.len().min(start + limit)];
+        let token = query_values(query, "NextToken").next();
+        let (page, next_token) = page_after(&questions, token.as_deref(), limit, |(_, q)| &q.id)?;
         let answers: Vec<_> = page
             .iter()
             .map(|(_, q)| w.answer(&lens_def.alias, q))
             .collect();
-        let next_token = (start + page.len() < questions.len())
-            .then(|| page.last().map(|(_, q)| encode_token(&q.id)))
-            .flatten();
         Ok(json_bytes(&ListAnswersOut {
             workload_id: &w.id,
             milestone_number: milestone,

@@ -34,6 +34,18 @@ use super::workloads::{
 /// documents no default).
 pub const DEFAULT_PAGE_SIZE: usize = 50;
 
+/// A body's `MaxResults` (1-50, default [`DEFAULT_PAGE_SIZE`]).
+pub(super) fn body_max_results(max_results: Option<i64>) -> Result<usize, ApiError> {
+    match max_results {
+        None => Ok(DEFAULT_PAGE_SIZE),
+        Some(n @ 1..=50) => Ok(n as usize),
+        Some(n) => Err(ApiError::field(
+            "MaxResults",
+            format!("MaxResults {n} must be between 1 and 50"),
+        )),
+    }
+}
+
 /// Operations sharing a URI (GET/PATCH/DELETE `/workloads/{WorkloadId}`) are merged
 /// into one route by axum; a method no operation has is answered by the server's
 /// unknown-operation handler.

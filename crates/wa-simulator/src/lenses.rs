@@ -8,7 +8,7 @@ use super::answers::{lens_key, max_results};
 use super::api::{call, json_bytes};
 use super::catalog::LensDef;
 use super::errors::ApiError;
-use super::paging::{decode_token, encode_token};
+use super::paging::page_after;
 use super::sim::Simulator;
 use super::stats::Op;
 use super::workloads::query_values;
@@ -69,15 +69,8 @@ pub(super) async fn list_lenses(
             .filter(|l| lens_type.as_deref().is_none_or(|t| l.lens_type() == t))
             .filter(|l| status.as_deref() != Some("DRAFT") && l.name.starts_with(&name))
             .collect();
-        let start = match query_values(query, "NextToken").next() {
-            None => 0,
-            Some(t) => {
-                let after = decode_token(&t);
-                let at = after.and_then(|a| lenses.iter().position(|l| l.alias == a));
-                at.ok_or_else(|| ApiError::field("NextToken", "Invalid NextToken"))? + 1
-            }
-        };
-        let page = &lenses[start..lenses.len().min(start + limit)];
+        let token = query_values(query, "NextToken").next();
+        let (page, next_token) = page_after(&lenses, token.as_deref(), limit, |l| &l.alias)?;
         Ok(json_bytes(&ListLensesOut {
             lens_summaries: page
                 .iter()
@@ -92,9 +85,7 @@ pub(super) async fn list_lenses(
                     lens_status: "CURRENT",
                 })
                 .collect(),
-            next_token: (start + page.len() < lenses.len())
-                .then(|| page.last().map(|l| encode_token(&l.alias)))
-                .flatten(),
+            next_token,
         }))
     })
     .await

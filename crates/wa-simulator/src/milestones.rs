@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
-use super::api::{DEFAULT_PAGE_SIZE, call, json_bytes, parse_body};
+use super::api::{body_max_results, call, json_bytes, parse_body};
 use super::errors::ApiError;
 use super::paging::{decode_token, encode_token};
 use super::sim::Simulator;
@@ -149,16 +149,7 @@ pub(super) async fn list_milestones(
     call(&sim, Op::ListMilestones, Some(&id), |inner| {
         check_workload_id(&id)?;
         let req: ListMilestonesIn = parse_body(&body)?;
-        let limit = match req.max_results {
-            None => DEFAULT_PAGE_SIZE,
-            Some(n @ 1..=50) => n as usize,
-            Some(n) => {
-                return Err(ApiError::field(
-                    "MaxResults",
-                    format!("MaxResults {n} must be between 1 and 50"),
-                ));
-            }
-        };
+        let limit = body_max_results(req.max_results)?;
         let start = match req.next_token.as_deref() {
             None => 0,
             Some(t) => decode_token(t)

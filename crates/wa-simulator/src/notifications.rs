@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
-use super::api::{DEFAULT_PAGE_SIZE, call, json_bytes, parse_body};
+use super::api::{body_max_results, call, json_bytes, parse_body};
 use super::errors::ApiError;
 use super::paging::{decode_token, encode_token};
 use super::sim::Simulator;
@@ -59,16 +59,7 @@ pub(super) async fn list_notifications(State(sim): State<Simulator>, body: Bytes
         if let Some(id) = &req.workload_id {
             check_workload_id(id)?;
         }
-        let limit = match req.max_results {
-            None => DEFAULT_PAGE_SIZE,
-            Some(n @ 1..=50) => n as usize,
-            Some(n) => {
-                return Err(ApiError::field(
-                    "MaxResults",
-                    format!("MaxResults {n} must be between 1 and 50"),
-                ));
-            }
-        };
+        let limit = body_max_results(req.max_results)?;
         let after = match req.next_token.as_deref() {
             None => None,
             Some(t) => Some(

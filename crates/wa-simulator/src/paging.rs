@@ -5,6 +5,8 @@
 //! have no reason to parse it). Keyset paging means inserts and deletes between pages
 //! never duplicate or skip a workload that exists throughout the listing.
 
+use super::errors::ApiError;
+
 const PREFIX: &str = "sim1-";
 
 pub fn encode_token(last_id: &str) -> String {
@@ -59,6 +61,31 @@ pub fn page<'a>(
     (items, more)
 }
 
+/// One page of `items` (in their own order) after the item whose key `token`
+/// carries, and the NextToken of the next page: for the short, ordered lists of a
+/// workload or lens (questions, lens reviews, lenses). A token naming no item is a
+/// 400.
+pub fn page_after<'a, T>(
+    items: &'a [T],
+    token: Option<&str>,
+    limit: usize,
+    key: impl Fn(&T) -> &str,
+) -> Result<(&'a [T], Option<String>), ApiError> {
+    let start = match token {
+        None => 0,
+        Some(t) => {
+            let last = decode_token(t);
+            let at = last.and_then(|last| items.iter().position(|i| key(i) == last));
+            at.ok_or_else(|| ApiError::field("NextToken", "Invalid NextToken"))? + 1
+        }
+    };
+    let page = &items[start..items.len().min(start + limit)];
+    let next = (start + page.len() < items.len())
+        .then(|| page.last().map(|i| encode_token(key(i))))
+        .flatten();
+    Ok((page, next))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,6 +129,17 @@ mod tests {
         }
         let expected: Vec<String> = (0..25).map(|i| format!("{:032x}", i * 2)).collect();
         assert_eq!(seen, expected);
+    }
+
+    #[test]
+    fn pages_after_a_key_cover_the_list_and_reject_foreign_tokens() {
+        let items = ["a", "b", "c"];
+        let (first, next) = page_after(&items, None, 2, |s| s).unwrap();
+        assert_eq!(first, ["a", "b"]);
+        let (rest, next) = page_after(&items, next.as_deref(), 2, |s| s).unwrap();
+        assert_eq!((rest, next), (&["c"][..], None));
+        assert!(page_after(&items, Some(&encode_token("z")), 2, |s| s).is_err());
+        assert!(page_after(&items, Some("bogus"), 2, |s| s).is_err());
     }
 
     #[test]

@@ -14,7 +14,7 @@ use super::catalog::LensDef;
 use super::errors::ApiError;
 use super::lens::LENS_ALIAS;
 use super::milestones::{at_milestone, milestone_name, record_milestone};
-use super::paging::{decode_token, encode_token};
+use super::paging::page_after;
 use super::sim::Simulator;
 use super::stats::Op;
 use super::store::{Store, Workload};
@@ -83,18 +83,8 @@ pub(super) async fn list_lens_reviews(
         let store = inner.read();
         let w = at_milestone(find(&store, &id)?, milestone)?;
         let lenses: Vec<&LensDef> = w.lenses.iter().filter_map(|k| store.lens(k)).collect();
-        let start = match query_values(query, "NextToken").next() {
-            None => 0,
-            Some(t) => {
-                let after = decode_token(&t);
-                let at = after.and_then(|a| lenses.iter().position(|l| l.alias == a));
-                at.ok_or_else(|| ApiError::field("NextToken", "Invalid NextToken"))? + 1
-            }
-        };
-        let page = &lenses[start..lenses.len().min(start + limit)];
-        let next_token = (start + page.len() < lenses.len())
-            .then(|| page.last().map(|l| encode_token(&l.alias)))
-            .flatten();
+        let token = query_values(query, "NextToken").next();
+        let (page, next_token) = page_after(&lenses, token.as_deref(), limit, |l| &l.alias)?;
         Ok(json_bytes(&ListLensReviewsOut {
             workload_id: &w.id,
             milestone_number: milestone,

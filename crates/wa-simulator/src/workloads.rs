@@ -8,7 +8,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 
 use super::answers::lens_key;
-use super::api::{DEFAULT_PAGE_SIZE, call, json_bytes, parse_body};
+use super::api::{body_max_results, call, json_bytes, parse_body};
 use super::edit;
 use super::errors::ApiError;
 use super::paging::{decode_token, encode_token, page};
@@ -41,16 +41,7 @@ pub(super) fn find<'a>(store: &'a Store, id: &str) -> Result<&'a Workload, ApiEr
 pub(super) async fn list_workloads(State(sim): State<Simulator>, body: Bytes) -> Response {
     call(&sim, Op::ListWorkloads, None, |inner| {
         let req: ListWorkloadsIn = parse_body(&body)?;
-        let limit = match req.max_results {
-            None => DEFAULT_PAGE_SIZE,
-            Some(n @ 1..=50) => n as usize,
-            Some(n) => {
-                return Err(ApiError::field(
-                    "MaxResults",
-                    format!("MaxResults {n} must be between 1 and 50"),
-                ));
-            }
-        };
+        let limit = body_max_results(req.max_results)?;
         let prefix = req.workload_name_prefix.unwrap_or_default();
         if prefix.chars().count() > 100 {
             return Err(ApiError::field(
