@@ -148,7 +148,7 @@ fn generated_answer(rng: &mut SmallRng) -> AnswerSpec {
         CHOICE_IDEMPOTENT,
         CHOICE_CONSTANT_WORK,
     ];
-    let mut shuffled = best.clone();
+    let mut shuffled = best;
     shuffled.shuffle(rng);
     let subset = rng.random_range(1..4);
     let (selected, not_applicable, is_applicable) = match rng.random_range(0..100) {
