@@ -478,7 +478,7 @@ async fn lens_review_lens_and_milestone_responses_conform_to_the_output_shapes()
     let associate = json!({"LensAliases": [CUSTOM_LENS]});
     h.ok(req("AssociateLenses", &[&id]).body(associate)).await;
     let answers = h.ok(req("ListAnswers", &[&id, LENS_ALIAS])).await;
-    assert_eq!(answers["AnswerSummaries"].as_array().unwrap().len(), 2);
+    assert_eq!(answers["AnswerSummaries"].as_array().unwrap().len(), 3);
     let first = h
         .ok(req("ListAnswers", &[&id, CUSTOM_LENS]).query("?MaxResults=1&QuestionPriority=NONE"))
         .await;
@@ -493,7 +493,7 @@ async fn lens_review_lens_and_milestone_responses_conform_to_the_output_shapes()
     let one_pillar = h
         .ok(req("ListAnswers", &[&id, LENS_ALIAS]).query("?PillarId=reliability"))
         .await;
-    assert_eq!(one_pillar["AnswerSummaries"].as_array().unwrap().len(), 2);
+    assert_eq!(one_pillar["AnswerSummaries"].as_array().unwrap().len(), 3);
     h.ok(req("GetAnswer", &[&id, CUSTOM_LENS, "data-retention"]))
         .await;
     let select = json!({"SelectedChoices": ["retention_no"]});
