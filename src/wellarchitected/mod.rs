@@ -409,9 +409,19 @@ mod tests {
     #[test]
     fn answers_convert_to_core_statuses() {
         let answer = wa::Answer::builder()
-            .choices(wa::Choice::builder().choice_id("a").build())
+            .choices(
+                wa::Choice::builder()
+                    .choice_id("a")
+                    .title("Title a")
+                    .build(),
+            )
             .choices(wa::Choice::builder().choice_id("b").build())
-            .choices(wa::Choice::builder().choice_id("c").build())
+            .choices(
+                wa::Choice::builder()
+                    .choice_id("c")
+                    .title("Title c")
+                    .build(),
+            )
             .selected_choices("a")
             .choice_answers(
                 wa::ChoiceAnswer::builder()
@@ -428,5 +438,14 @@ mod tests {
         assert_eq!(observed.status("b"), Some(ChoiceStatus::NotApplicable));
         assert_eq!(observed.status("c"), Some(ChoiceStatus::Unselected));
         assert_eq!(observed.lens_arn.as_deref(), Some("arn:lens"));
+        // The Tool's titles, or the id where it gave none.
+        assert_eq!(
+            (
+                observed.title("a"),
+                observed.title("b"),
+                observed.title("c")
+            ),
+            ("Title a", "b", "Title c")
+        );
     }
 }
