@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::store::is_workload_id;
 use super::types::{CallStats, OutcomeCounts};
 
 /// The simulated operations.
@@ -133,7 +134,9 @@ pub struct Stats {
 impl Stats {
     pub fn record(&self, op: Op, outcome: Outcome, workload: Option<&str>) {
         self.counts[op as usize][outcome as usize].fetch_add(1, Ordering::Relaxed);
-        if let Some(id) = workload {
+        // Only well-formed ids: a made-up path label is no workload, and its length
+        // is the caller's to choose.
+        if let Some(id) = workload.filter(|id| is_workload_id(id)) {
             let mut map = self.per_workload.lock().unwrap_or_else(|e| e.into_inner());
             let key = (id.to_owned(), op);
             if let Some(n) = map.get_mut(&key) {
@@ -214,22 +217,33 @@ mod tests {
     #[test]
     fn counts_add_up_and_reset() {
         let s = Stats::default();
-        s.record(Op::GetAnswer, Outcome::Ok, Some("w1"));
-        s.record(Op::GetAnswer, Outcome::Throttled, Some("w1"));
+        let w1 = "0123456789abcdef0123456789abcdef";
+        s.record(Op::GetAnswer, Outcome::Ok, Some(w1));
+        s.record(Op::GetAnswer, Outcome::Throttled, Some(w1));
         s.record(Op::ListWorkloads, Outcome::Ok, None);
+        s.record(
+            Op::GetAnswer,
+            Outcome::Validation,
+            Some(&"x".repeat(10_000)),
+        );
         let snap = s.snapshot();
-        assert_eq!(snap.total, 3);
+        assert_eq!(snap.total, 4);
         assert_eq!(snap.outcomes.ok, 2);
-        assert_eq!(snap.operation("GetAnswer").total, 2);
+        assert_eq!(
+            s.per_workload.lock().unwrap().len(),
+            1,
+            "only well-formed ids"
+        );
+        assert_eq!(snap.operation("GetAnswer").total, 3);
         assert_eq!(snap.operation("GetAnswer").throttled, 1);
         assert_eq!(snap.operations.len(), Op::ALL.len());
         assert_eq!(
-            s.for_workload("w1"),
+            s.for_workload(w1),
             BTreeMap::from([("GetAnswer".to_owned(), 2)])
         );
         assert!(s.for_workload("w2").is_empty());
         s.reset();
         assert_eq!(s.snapshot().total, 0);
-        assert!(s.for_workload("w1").is_empty());
+        assert!(s.for_workload(w1).is_empty());
     }
 }
