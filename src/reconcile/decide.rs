@@ -31,13 +31,13 @@ pub enum Planned {
     /// They decide on their own (`skipped`, `invalid`): record that.
     Apply(Verdict),
     /// Read the answer and check it against this.
-    Check(Box<Expected>),
+    Check(Expected),
 }
 
 pub fn of_plan(plan: Plan) -> Planned {
     match plan {
         Plan::Decided(outcome) => Planned::Apply(Verdict::record(outcome)),
-        Plan::Check(expected) => Planned::Check(Box::new(expected)),
+        Plan::Check(expected) => Planned::Check(expected),
     }
 }
 
