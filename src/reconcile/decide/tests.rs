@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::control::testing::{answer, policies};
-use crate::store::{ControlRow, JsonText};
+use crate::securityhub::finding::tests::control;
 
 const ALL_TRUE: [(&str, &str); 4] = [
     ("identify", "True"),
@@ -11,30 +11,6 @@ const ALL_TRUE: [(&str, &str); 4] = [
     ("constant_work", "True"),
 ];
 const ALL_SELECTED: [&str; 4] = ["identify", "loosely_coupled", "idempotent", "constant_work"];
-
-/// A control as a sweep's page read it: only its state and removal matter here.
-fn control(state: ControlState) -> ControlRow {
-    ControlRow {
-        workload_id: "0123abcd".into(),
-        workload_arn: "arn:aws:wellarchitected:eu-west-1:111122223333:workload/0123abcd".into(),
-        workload_name: "payments".into(),
-        account_id: "111122223333".into(),
-        region: "eu-west-1".into(),
-        control_type: control::CONTROL_TYPE.into(),
-        state,
-        reason: String::new(),
-        details: JsonText::of(&serde_json::json!({})),
-        created_at: "2026-01-01T00:00:00.000000Z".into(),
-        updated_at: "2026-01-01T00:00:00.000000Z".into(),
-        evaluated_at: None,
-        removed_at: None,
-        muted: false,
-        mute: None,
-        scanned_by: "111122223333/eu-west-1".into(),
-        version: 3,
-        claimed_by: None,
-    }
-}
 
 fn expected(rel04: &str) -> Expected {
     let mut values = vec![("rel04", rel04)];
