@@ -3,6 +3,7 @@
 //! tests assert every branch without either; the evaluator does the reading and
 //! hands each verdict to the store's one `apply`.
 
+use crate::control::defer::Deferral;
 use crate::control::{
     self, ControlState, Details, Expected, Mode, ObservedAnswer, Outcome, Plan, Verdict,
 };
@@ -103,6 +104,38 @@ pub fn of_undescribable(error: &WaError) -> Verdict {
             ..Details::default()
         },
     })
+}
+
+/// Whether Enforce goes on to write the answer.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Enforcing {
+    /// Write it (recording this alarm first, unless already settled there).
+    Write(Outcome),
+    /// Write nothing; record this.
+    Hold(Verdict),
+}
+
+/// Before Enforce writes (with `enforce.defer_after_human_change` set): a
+/// recent change by someone else defers it, the alarm saying until when; not
+/// being able to tell (`Err`) holds it back as an error.
+pub fn before_enforce(
+    expected: &Expected,
+    alarm: Outcome,
+    deferral: Result<Option<Deferral>, String>,
+) -> Enforcing {
+    match deferral {
+        Ok(None) => Enforcing::Write(alarm),
+        Ok(Some(deferral)) => Enforcing::Hold(Verdict::record(Outcome {
+            reason: deferral.reason(&alarm.reason),
+            ..alarm
+        })),
+        Err(error) => {
+            let message = format!(
+                "enforce held back: cannot tell whether someone else just changed the answer: {error}"
+            );
+            Enforcing::Hold(Verdict::record(control::unreadable(expected, &message)))
+        }
+    }
 }
 
 /// The answer read back after Enforce wrote it: `ok` if it now matches, else

@@ -3,7 +3,8 @@
 use anyhow::Context;
 use chrono::Utc;
 
-use super::{Reconciled, Reconciler, Subject, decide};
+use super::decide::{self, Enforcing};
+use super::{Reconciled, Reconciler, Subject};
 use crate::control::defer::{self, Deferral};
 use crate::control::{self, ControlState, Expected, ObservedAnswer, Outcome, Verdict};
 use crate::metrics::EnforcementLabels;
@@ -22,7 +23,7 @@ impl Reconciler {
         control: ControlRow,
         expected: &Expected,
         observed: &ObservedAnswer,
-        alarm: Outcome,
+        mut alarm: Outcome,
     ) -> anyhow::Result<Reconciled> {
         let on = subject.on();
         let Some(update) = control::plan_update(expected, observed) else {
@@ -30,25 +31,15 @@ impl Reconciler {
             return self.apply(&on, &control, Verdict::record(alarm)).await;
         };
         if !self.defer_after_human_change.is_zero() {
-            match self.deferral(subject.scope.wa, subject.workload).await {
-                Ok(None) => {}
-                Ok(Some(deferral)) => {
-                    let deferred = Outcome {
-                        reason: deferral.reason(&alarm.reason),
-                        ..alarm
-                    };
+            let deferral = self.deferral(subject.scope.wa, subject.workload).await;
+            let deferral = deferral.map_err(|error| error.to_string());
+            alarm = match decide::before_enforce(expected, alarm, deferral) {
+                Enforcing::Write(alarm) => alarm,
+                Enforcing::Hold(verdict) => {
                     let control = Known::Saved(Box::new(control));
-                    return self.apply(&on, &control, Verdict::record(deferred)).await;
+                    return self.apply(&on, &control, verdict).await;
                 }
-                Err(error) => {
-                    let message = format!(
-                        "enforce held back: cannot tell whether someone else just changed the answer: {error}"
-                    );
-                    let outcome = control::unreadable(expected, &message);
-                    let control = Known::Saved(Box::new(control));
-                    return self.apply(&on, &control, Verdict::record(outcome)).await;
-                }
-            }
+            };
         }
         // The mismatch is a real state of the world: record it before acting on it.
         // Recording releases any claim, so claim again before writing the answer.

@@ -193,3 +193,38 @@ fn a_read_back_that_matches_is_ok_and_any_other_is_an_error() {
         failed.reason
     );
 }
+
+#[test]
+fn enforce_writes_unless_someone_else_just_changed_the_answer_or_that_is_unknown() {
+    let enforce = expected("Enforce: Choices based on sub policies");
+    let alarm = control::judge(&enforce, &answer(true, &["identify"], &[]));
+    assert_eq!(
+        before_enforce(&enforce, alarm.clone(), Ok(None)),
+        Enforcing::Write(alarm.clone())
+    );
+
+    let changed_at = chrono::Utc::now();
+    let deferral = Deferral {
+        changed_at,
+        resumes_at: changed_at + chrono::Duration::minutes(10),
+    };
+    let Enforcing::Hold(verdict) = before_enforce(&enforce, alarm.clone(), Ok(Some(deferral)))
+    else {
+        panic!("a recent change by someone else defers Enforce");
+    };
+    let deferred = recorded(&verdict);
+    assert_eq!(deferred.state, ControlState::Alarm);
+    assert!(
+        deferred.reason.starts_with(&alarm.reason) && deferred.reason.contains("Enforce deferred"),
+        "{}",
+        deferred.reason
+    );
+
+    let unknown = Err("GetWorkload failed: throttled".to_owned());
+    let Enforcing::Hold(verdict) = before_enforce(&enforce, alarm, unknown) else {
+        panic!("not knowing holds Enforce back");
+    };
+    let held = recorded(&verdict);
+    assert_eq!(held.state, ControlState::Error);
+    assert!(held.reason.contains("enforce held back"), "{}", held.reason);
+}
