@@ -4,6 +4,10 @@
 //! everything: does the workload exist, does it have the lens, what do the policies
 //! say, what is the answer, does it need enforcing. Running it twice on unchanged
 //! input writes nothing new, so sweeps, events, retries and replays are all safe.
+//!
+//! Here it reads; `decide` turns what it read into a [`Verdict`] (pure, tested
+//! without a Tool or a database); `commit` hands each verdict to the store's
+//! one `apply` and announces what committed.
 
 mod calculate;
 mod commit;
@@ -210,6 +214,7 @@ impl Reconciler {
             trigger: &trigger,
         };
         let Some(control) = self.claim_for(&trigger, control).await? else {
+            // Another replica holds the control: a verdict that writes nothing.
             return self.apply(&subject.on(), &Known::New, Verdict::Busy).await;
         };
 
