@@ -16,8 +16,11 @@
 //!
 //! Sweeps and events go through their account-region's work queue, which runs one
 //! evaluation per workload at a time and coalesces bursts; `rel04d evaluate` runs
-//! alone in its own process and calls reconcile directly. A changed evaluation
-//! commits its control row, transition and outbox row in one transaction.
+//! alone in its own process and calls reconcile directly. Reconcile reads and
+//! decides a [`control::Verdict`] (record an outcome, remove, ignore, busy: a
+//! pure decision table); [`store::Store::apply`] is the one place a verdict
+//! becomes writes, committing a changed control row with its transition and
+//! outbox row in one transaction.
 //!
 //! Every trigger asks the same thing, "evaluate workload W now", and
 //! [`reconcile::Reconciler::reconcile`] is told nothing about why: it reads the
@@ -33,7 +36,7 @@
 //! | [`control`] | policies, hierarchy, expected answer, evaluation, enforce plan — pure, no I/O |
 //! | [`wellarchitected`] | the Tool adapter: paging, rate limit, retries, error classes |
 //! | [`store`] | sqlx over SQLite or Postgres: migrations, the documented tables, outbox, leases, mutes, filter queries |
-//! | [`reconcile`] | the one evaluation path |
+//! | [`reconcile`] | the one evaluation path: reads, the decision table (pure), and the seam to `Store::apply` |
 //! | [`queue`], [`account_region`] | the keyed work queue and each account-region's client, queue and workers |
 //! | [`sweep`], [`scheduler`] | the constant-rate sweep of each scope |
 //! | [`events`] | SQS consumer, `POST /events` inbox, CloudTrail event parsing |

@@ -4,8 +4,14 @@
 //! everything: does the workload exist, does it have the lens, what do the policies
 //! say, what is the answer, does it need enforcing. Running it twice on unchanged
 //! input writes nothing new, so sweeps, events, retries and replays are all safe.
+//!
+//! Here it reads; `decide` turns what it read into a [`Verdict`] (pure, tested
+//! without a Tool or a database); `commit` hands each verdict to the store's
+//! one `apply` and announces what committed.
 
 mod calculate;
+mod commit;
+mod decide;
 mod enforce;
 mod plan;
 mod undescribable;
@@ -14,18 +20,18 @@ pub use plan::WorkloadPlan;
 
 use std::sync::Arc;
 
-use anyhow::Context;
 use chrono::Utc;
 use tokio::sync::broadcast;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use crate::control::{self, ControlState, Mode, Outcome, Plan, PolicySet, WorkloadFacts};
-use crate::metrics::{Metrics, ReconcileLabels, StateLabels, TransitionLabels, TriggerKind};
+use crate::control::{self, ControlState, PolicySet, Verdict, WorkloadFacts};
+use crate::metrics::{Metrics, ReconcileLabels, TriggerKind};
 use crate::queue::{Job, Stored, Target};
-use crate::store::{ControlRow, Recording, Store, TransitionRow, Written};
-use crate::wellarchitected::{ErrorKind, WellArchitected};
+use crate::store::{ControlRow, Known, Store, TransitionRow};
+use crate::wellarchitected::{WaError, WellArchitected};
 use crate::workload::{Trigger, Workload};
+use decide::{Answered, Planned};
 
 /// How one reconcile ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -121,41 +127,6 @@ impl Reconciler {
         self
     }
 
-    /// With replicas sharing the database, claims the control so that only this
-    /// replica evaluates it now, and re-reads it (another may just have written
-    /// it). `None`: another replica holds it.
-    async fn claim(&self, control: ControlRow) -> anyhow::Result<Option<ControlRow>> {
-        let Some(replica) = &self.replica else {
-            return Ok(Some(control));
-        };
-
-        let now = Utc::now();
-        if !self
-            .store
-            .claim_control(&control.workload_arn, replica, now, now + CONTROL_CLAIM)
-            .await?
-        {
-            self.metrics.claims_busy.inc();
-            return Ok(None);
-        }
-        self.store.control(&control.workload_arn).await
-    }
-
-    /// [`Reconciler::claim`] for an evaluation of `trigger`. A sweep's evaluation
-    /// claims nothing: the scope's sweep lease already makes this replica its
-    /// only sweeper, and against an event evaluated elsewhere meanwhile the
-    /// version check on the write arbitrates (the claim would only save work).
-    async fn claim_for(
-        &self,
-        trigger: &Trigger,
-        control: ControlRow,
-    ) -> anyhow::Result<Option<ControlRow>> {
-        match trigger {
-            Trigger::Sweep => Ok(Some(control)),
-            _ => self.claim(control).await,
-        }
-    }
-
     /// Every transition this process records, as it commits.
     pub fn subscribe(&self) -> broadcast::Receiver<TransitionRow> {
         self.transitions.subscribe()
@@ -222,44 +193,29 @@ impl Reconciler {
             },
         };
         if !workload.has_lens() {
-            // Read with its sweep's page: no active control, nothing to remove.
-            let inactive = match &stored {
-                Stored::Absent => true,
-                Stored::Control(control) => control.is_removed(),
-                Stored::Unread => false,
-            };
-            if inactive {
-                return Ok(Reconciled::Ignored);
-            }
-            return self
-                .remove(
-                    &workload.id,
-                    "The wellarchitected lens is not applied to the workload",
-                    &trigger,
-                )
-                .await;
+            let verdict = decide::without_lens(&stored);
+            return self.apply_current(&workload.id, verdict, &trigger).await;
         }
         let control = match stored {
             // Read with its sweep's page: an active control needs no query here.
             Stored::Control(control)
                 if control.workload_arn == workload.arn && !control.is_removed() =>
             {
-                *control
+                Known::Saved(control)
             }
             // Shown absent by its sweep's page (a sweep claims nothing): created
-            // with its first verdict, in one transaction, by `record`.
-            Stored::Absent if trigger == Trigger::Sweep => {
-                ControlRow::unsaved(&workload, scope.key)
-            }
-            _ => self.open(&workload, scope.key, &trigger).await?,
-        };
-        let Some(control) = self.claim_for(&trigger, control).await? else {
-            return Ok(Reconciled::Busy);
+            // with its first verdict, in one transaction, by `apply`.
+            Stored::Absent if trigger == Trigger::Sweep => Known::New,
+            _ => Known::Saved(Box::new(self.open(&workload, scope.key, &trigger).await?)),
         };
         let subject = Subject {
             scope,
             workload: &workload,
             trigger: &trigger,
+        };
+        let Some(control) = self.claim_for(&trigger, control).await? else {
+            // Another replica holds the control: a verdict that writes nothing.
+            return self.apply(&subject.on(), &Known::New, Verdict::Busy).await;
         };
 
         let empty = Default::default();
@@ -272,164 +228,23 @@ impl Reconciler {
         let now = Utc::now();
         let calculated = self.calculate(&workload, &facts, now).await;
         let policies = control::resolve_calculated(&self.policies, &facts, now, &calculated);
-        let expected = match control::plan(policies) {
-            Plan::Decided(outcome) => return self.record(&subject, &control, &outcome, None).await,
-            Plan::Check(expected) => expected,
+        let expected = match decide::of_plan(control::plan(policies)) {
+            Planned::Apply(verdict) => return self.apply(&subject.on(), &control, verdict).await,
+            Planned::Check(expected) => expected,
         };
-        let observed = match scope.wa.get_answer(&workload.id).await {
-            Ok(observed) => observed,
-            // The answer is not there although the workload had the lens: it went
-            // away since (confirmed by describing the workload), or the question is
-            // missing from the lens (an error, not a removal).
-            Err(error) if error.kind == ErrorKind::NotFound => {
+        let read = scope.wa.get_answer(&workload.id).await;
+        match decide::of_answer(&expected, read) {
+            Answered::Apply(verdict) => self.apply(&subject.on(), &control, verdict).await,
+            Answered::NotFound(error) => {
                 let control = self.saved(&subject, control).await?;
-                return self
-                    .answer_not_found(&subject, &control, &expected, error)
-                    .await;
+                self.answer_not_found(&subject, control, &expected, error)
+                    .await
             }
-            Err(error) => {
-                let outcome = control::unreadable(&expected, &error.to_string());
-                return self.record(&subject, &control, &outcome, None).await;
+            Answered::Enforce { observed, alarm } => {
+                let control = self.saved(&subject, control).await?;
+                self.enforce(&subject, control, &expected, &observed, alarm)
+                    .await
             }
-        };
-        let outcome = control::judge(&expected, &observed);
-        if expected.mode == Mode::Enforce && outcome.state == ControlState::Alarm {
-            let control = self.saved(&subject, control).await?;
-            return self
-                .enforce(&subject, control, &expected, &observed, outcome)
-                .await;
-        }
-        self.record(&subject, &control, &outcome, None).await
-    }
-
-    async fn record(
-        &self,
-        subject: &Subject<'_>,
-        control: &ControlRow,
-        outcome: &Outcome,
-        enforced: Option<&[String]>,
-    ) -> anyhow::Result<Reconciled> {
-        let workload = subject.workload;
-        let mut details = outcome.details.clone();
-        // Policy tags as read, so `explain` can show the hierarchy of this evaluation.
-        if let (Some(prefix), Some(tags)) = (&self.policies.tag_prefix, &workload.tags) {
-            details.policy_tags = tags
-                .iter()
-                .filter(|(key, _)| key.starts_with(prefix.as_str()))
-                .map(|(key, value)| (key.clone(), value.clone()))
-                .collect();
-        }
-        // The description when every evaluation reads one (tag or calculated
-        // policies), so `details` does not change with what triggered it.
-        if self.tags_enabled || self.calculates {
-            details.resource = workload.data.clone();
-        }
-        let details = serde_json::to_value(details.bounded()).context("serialize details")?;
-        let recording = Recording {
-            workload,
-            scanned_by: subject.scope.key,
-            state: outcome.state,
-            reason: &outcome.reason,
-            details: &details,
-            trigger: subject.trigger,
-            enforced,
-            at: Utc::now(),
-        };
-        self.metrics
-            .evaluations
-            .get_or_create(&StateLabels {
-                state: outcome.state,
-            })
-            .inc();
-        // An unsaved control (its sweep's page read showed none) is created
-        // with this verdict, in the same transaction.
-        let written = if control.is_unsaved() {
-            match self.store.create_and_record(&recording).await? {
-                Some((opened, written)) => {
-                    self.announce(opened);
-                    written
-                }
-                // Another replica's sweep created it, and records it.
-                None => Written::Conflict,
-            }
-        } else {
-            self.store.record(control, &recording).await?
-        };
-        match written {
-            Written::Conflict => {
-                self.metrics.write_conflicts.inc();
-                Ok(Reconciled::Superseded)
-            }
-            Written::Unchanged => Ok(Reconciled::Evaluated(outcome.state)),
-            Written::Transition(transition) => {
-                self.announce(*transition);
-                Ok(Reconciled::Evaluated(outcome.state))
-            }
-        }
-    }
-
-    /// The control in the database: an unsaved one is created (in `tbd`) for
-    /// the paths that write more than its verdict.
-    async fn saved(
-        &self,
-        subject: &Subject<'_>,
-        control: ControlRow,
-    ) -> anyhow::Result<ControlRow> {
-        if !control.is_unsaved() {
-            return Ok(control);
-        }
-        self.open(subject.workload, subject.scope.key, subject.trigger)
-            .await
-    }
-
-    /// `workload`'s active control, created or revived (in `tbd`, announced) if
-    /// it has none.
-    async fn open(
-        &self,
-        workload: &Workload,
-        scope_key: &str,
-        trigger: &Trigger,
-    ) -> anyhow::Result<ControlRow> {
-        let (control, opened) = self
-            .store
-            .open_control(workload, scope_key, trigger, Utc::now())
-            .await?;
-        if let Some(transition) = opened {
-            self.announce(transition);
-        }
-        Ok(control)
-    }
-
-    async fn remove(
-        &self,
-        workload_id: &str,
-        reason: &str,
-        trigger: &Trigger,
-    ) -> anyhow::Result<Reconciled> {
-        match self.store.control_by_workload_id(workload_id).await? {
-            Some(control) if !control.is_removed() => self.retire(&control, reason, trigger).await,
-            _ => Ok(Reconciled::Ignored),
-        }
-    }
-
-    /// Marks `control` removed (recording and announcing the transition).
-    pub async fn retire(
-        &self,
-        control: &ControlRow,
-        reason: &str,
-        trigger: &Trigger,
-    ) -> anyhow::Result<Reconciled> {
-        match self
-            .store
-            .remove(control, reason, trigger, Utc::now())
-            .await?
-        {
-            Written::Conflict => Ok(Reconciled::Superseded),
-            Written::Transition(transition) => {
-                self.announce(*transition);
-                Ok(Reconciled::Removed)
-            }
-            Written::Unchanged => Ok(Reconciled::Removed),
         }
     }
 
@@ -438,55 +253,25 @@ impl Reconciler {
     async fn answer_not_found(
         &self,
         subject: &Subject<'_>,
-        control: &ControlRow,
+        control: ControlRow,
         expected: &control::Expected,
-        error: crate::wellarchitected::WaError,
+        error: WaError,
     ) -> anyhow::Result<Reconciled> {
         let id = &subject.workload.id;
         match subject.scope.wa.describe_workload(id).await {
-            Ok(workload) if workload.has_lens() => {
-                let outcome = control::unreadable(
-                    expected,
-                    &format!("the question is not in the lens: {error}"),
-                );
-                self.record(subject, control, &outcome, None).await
-            }
-            Ok(_) => {
-                self.remove(
-                    id,
-                    "The wellarchitected lens is not applied to the workload",
-                    subject.trigger,
-                )
-                .await
-            }
+            Ok(workload) => match decide::of_redescribed(expected, &error, workload.has_lens()) {
+                removal @ Verdict::Remove { .. } => {
+                    self.apply_current(id, removal, subject.trigger).await
+                }
+                verdict => {
+                    let control = Known::Saved(Box::new(control));
+                    self.apply(&subject.on(), &control, verdict).await
+                }
+            },
             Err(gone) => {
                 self.undescribable(subject.scope, subject.trigger, id, None, gone)
                     .await
             }
         }
-    }
-
-    fn announce(&self, transition: TransitionRow) {
-        // States are written by this code, so every one parses.
-        if let Ok(to_state) = transition.to_state.parse::<ControlState>() {
-            let labels = TransitionLabels {
-                to_state,
-                muted: transition.muted,
-            };
-            self.metrics.transitions.get_or_create(&labels).inc();
-        }
-        tracing::info!(
-            workload_id = %transition.workload_id,
-            workload_arn = %transition.workload_arn,
-            from_state = transition.from_state.as_deref().unwrap_or("none"),
-            to_state = %transition.to_state,
-            reason = %transition.reason,
-            trigger = %transition.trigger,
-            event_id = transition.event_id.as_deref(),
-            transition_id = transition.id,
-            "control state changed"
-        );
-        // Nobody listening is fine: the database is the record.
-        let _ = self.transitions.send(transition);
     }
 }

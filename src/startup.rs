@@ -42,21 +42,25 @@ use crate::sweep::SweepReport;
 use crate::workload::Trigger;
 
 /// The assembled daemon: store, evaluator and one [`AccountRegion`] per account-region.
+///
+/// Only what callers observe is public (its settings, store, scopes, metrics
+/// and policies); the evaluator, clients and sweeper are its own. Commands that
+/// only read open the database themselves, read-only, and build no daemon.
 pub struct Daemon {
     pub settings: Settings,
     pub store: Store,
-    pub reconciler: Arc<Reconciler>,
+    reconciler: Arc<Reconciler>,
     pub scopes: Vec<Arc<AccountRegion>>,
     pub metrics: Arc<Metrics>,
-    pub aws: aws::AwsSetup,
+    aws: aws::AwsSetup,
     /// The validated policies, resolved by the evaluator, GraphQL and explain.
     pub policies: PolicySet,
     /// This process's name in claims shared with other replicas.
-    pub replica_id: String,
+    replica_id: String,
     /// Sweeps scopes on schedule (and on demand, `sweep_all`).
-    pub sweeper: Arc<Sweeper>,
+    sweeper: Arc<Sweeper>,
     /// Security Hub clients, one per scope (none unless `[securityhub]` is enabled).
-    pub securityhub: Arc<SdkImporter>,
+    securityhub: Arc<SdkImporter>,
 }
 
 impl Daemon {
@@ -127,6 +131,11 @@ impl Daemon {
                 clients: securityhub,
             }),
         }))
+    }
+
+    /// Every transition this daemon records, as it commits.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<crate::store::TransitionRow> {
+        self.reconciler.subscribe()
     }
 
     /// Starts every scope's workers.

@@ -13,7 +13,8 @@ pub mod hierarchy;
 pub mod policy;
 pub mod state;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
+pub mod verdict;
 
 pub use answer::{ChoiceStatus, ObservedAnswer};
 pub use calculated::{Calculation, CalculationTrace};
@@ -25,6 +26,7 @@ pub use hierarchy::{
 };
 pub use policy::{BestPractice, Expectation, Mode, PolicyKey};
 pub use state::ControlState;
+pub use verdict::Verdict;
 
 /// The control type recorded on every row, as Guardrails names it in short.
 pub const CONTROL_TYPE: &str = "rel04";

@@ -152,10 +152,7 @@ pub async fn run(args: DemoArgs, database_url: Option<String>) -> anyhow::Result
     let token = demo_tasks.token();
     demo_tasks.spawn(
         "printer",
-        until(
-            token.clone(),
-            print_transitions(daemon.reconciler.subscribe(), names),
-        ),
+        until(token.clone(), print_transitions(daemon.subscribe(), names)),
     );
     demo_tasks.spawn(
         "changer",

@@ -3,11 +3,12 @@
 use anyhow::Context;
 use chrono::Utc;
 
+use super::decide::{self, Enforcing};
 use super::{Reconciled, Reconciler, Subject};
 use crate::control::defer::{self, Deferral};
-use crate::control::{self, ControlState, Expected, ObservedAnswer, Outcome};
+use crate::control::{self, ControlState, Expected, ObservedAnswer, Outcome, Verdict};
 use crate::metrics::EnforcementLabels;
-use crate::store::ControlRow;
+use crate::store::{ControlRow, Known};
 use crate::wellarchitected::WellArchitected;
 use crate::workload::Workload;
 
@@ -22,29 +23,23 @@ impl Reconciler {
         control: ControlRow,
         expected: &Expected,
         observed: &ObservedAnswer,
-        alarm: Outcome,
+        mut alarm: Outcome,
     ) -> anyhow::Result<Reconciled> {
+        let on = subject.on();
         let Some(update) = control::plan_update(expected, observed) else {
-            return self.record(subject, &control, &alarm, None).await;
+            let control = Known::Saved(Box::new(control));
+            return self.apply(&on, &control, Verdict::record(alarm)).await;
         };
         if !self.defer_after_human_change.is_zero() {
-            match self.deferral(subject.scope.wa, subject.workload).await {
-                Ok(None) => {}
-                Ok(Some(deferral)) => {
-                    let deferred = Outcome {
-                        reason: deferral.reason(&alarm.reason),
-                        ..alarm
-                    };
-                    return self.record(subject, &control, &deferred, None).await;
+            let deferral = self.deferral(subject.scope.wa, subject.workload).await;
+            let deferral = deferral.map_err(|error| error.to_string());
+            alarm = match decide::before_enforce(expected, alarm, deferral) {
+                Enforcing::Write(alarm) => alarm,
+                Enforcing::Hold(verdict) => {
+                    let control = Known::Saved(Box::new(control));
+                    return self.apply(&on, &control, verdict).await;
                 }
-                Err(error) => {
-                    let message = format!(
-                        "enforce held back: cannot tell whether someone else just changed the answer: {error}"
-                    );
-                    let outcome = control::unreadable(expected, &message);
-                    return self.record(subject, &control, &outcome, None).await;
-                }
-            }
+            };
         }
         // The mismatch is a real state of the world: record it before acting on it.
         // Recording releases any claim, so claim again before writing the answer.
@@ -52,7 +47,9 @@ impl Reconciler {
         let control = if settled.contains(&control.state) {
             control
         } else {
-            if self.record(subject, &control, &alarm, None).await? == Reconciled::Superseded {
+            let unclaimed = Known::Saved(Box::new(control));
+            if self.apply(&on, &unclaimed, Verdict::record(alarm)).await? == Reconciled::Superseded
+            {
                 return Ok(Reconciled::Superseded);
             }
             let recorded = self
@@ -87,8 +84,12 @@ impl Reconciler {
             })
             .inc();
         // Only a write that happened is recorded as one.
-        let enforced = written.then_some(update.changes.as_slice());
-        self.record(subject, &control, &result, enforced).await
+        let verdict = Verdict::Record {
+            outcome: result,
+            enforced: written.then_some(update.changes),
+        };
+        self.apply(&on, &Known::Saved(Box::new(control)), verdict)
+            .await
     }
 
     /// Someone else's recent change to `workload`, if Enforce must wait for it.
@@ -110,22 +111,6 @@ impl Reconciler {
     /// The answer after writing it: `ok` if it now matches, else `error`.
     async fn read_back(&self, subject: &Subject<'_>, expected: &Expected) -> Outcome {
         let (wa, id) = (subject.scope.wa, &subject.workload.id);
-        match wa.get_answer(id).await {
-            Err(error) => control::unreadable(
-                expected,
-                &format!("read-back after enforce failed: {error}"),
-            ),
-            Ok(after) => {
-                let mut judged = control::judge(expected, &after);
-                if judged.state != ControlState::Ok {
-                    judged.state = ControlState::Error;
-                    judged.reason = format!(
-                        "Enforced, but the answer still does not match: {}",
-                        judged.reason
-                    );
-                }
-                judged
-            }
-        }
+        decide::of_read_back(expected, wa.get_answer(id).await.as_ref())
     }
 }

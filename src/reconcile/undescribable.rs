@@ -1,8 +1,10 @@
 //! A workload that cannot be described: gone, or out of reach.
 
-use super::{Reconciled, Reconciler, ScopeRef, Subject};
-use crate::control::{self, ControlState, Outcome};
-use crate::wellarchitected::{ErrorKind, WaError};
+use super::commit::workload_of;
+use super::{Reconciled, Reconciler, ScopeRef, decide};
+use crate::control::Verdict;
+use crate::store::{Evaluation, Known};
+use crate::wellarchitected::WaError;
 use crate::workload::{Trigger, Workload};
 
 impl Reconciler {
@@ -16,10 +18,9 @@ impl Reconciler {
         listed: Option<&Workload>,
         error: WaError,
     ) -> anyhow::Result<Reconciled> {
-        if error.kind == ErrorKind::NotFound {
-            return self
-                .remove(workload_id, "The workload no longer exists", trigger)
-                .await;
+        let verdict = decide::of_undescribable(&error);
+        if let Verdict::Remove { .. } = verdict {
+            return self.apply_current(workload_id, verdict, trigger).await;
         }
         let control = match listed {
             Some(workload) if workload.has_lens() => {
@@ -33,29 +34,13 @@ impl Reconciler {
                 }
             },
         };
-        let workload = Workload {
-            arn: control.workload_arn.clone(),
-            id: control.workload_id.clone(),
-            name: control.workload_name.clone(),
-            account_id: control.account_id.clone(),
-            region: control.region.clone(),
-            lenses: Vec::new(),
-            tags: None,
-            data: None,
-        };
-        let outcome = Outcome {
-            state: ControlState::Error,
-            reason: format!("Could not describe the workload: {error}"),
-            details: control::Details {
-                error: Some(error.to_string()),
-                ..control::Details::default()
-            },
-        };
-        let subject = Subject {
-            scope,
+        let workload = workload_of(&control);
+        let on = Evaluation {
             workload: &workload,
+            scanned_by: scope.key,
             trigger,
         };
-        self.record(&subject, &control, &outcome, None).await
+        self.apply(&on, &Known::Saved(Box::new(control)), verdict)
+            .await
     }
 }

@@ -5,6 +5,7 @@
 //! and JSON is text, so the documented tables read the same everywhere. Only the
 //! migrations differ, in `migrations/sqlite` and `migrations/postgres`.
 
+mod apply;
 mod controls;
 mod events;
 mod findings;
@@ -20,7 +21,9 @@ mod query;
 mod rows;
 mod settle;
 mod steady;
+mod transition;
 mod url;
+mod write;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,7 +33,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Connection, Executor};
 
-pub use controls::{Recording, StateCount, Written};
+pub use apply::{Applied, Effect, Evaluation, Known};
+pub use controls::StateCount;
 pub use events::InboxRow;
 pub use findings::DueFinding;
 pub use health::WriteHealth;
@@ -44,6 +48,7 @@ pub use settle::{
 };
 pub use steady::{FLUSH_AFTER, FLUSH_ROWS};
 pub use url::{UrlError, check_url, redact_url};
+pub use write::{NOT_EVALUATED, Recording, Written};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {

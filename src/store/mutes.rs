@@ -155,10 +155,11 @@ async fn clear(tx: &mut Transaction<'static, Any>, workload_arn: &str) -> anyhow
     Ok(cleared.rows_affected() > 0)
 }
 
-/// Whether a transition of `control` to `to_state` at `at` is muted, read inside
-/// the transition's transaction. A mute waiting for this state ends here (and is
-/// logged as such): the transition that reaches it is announced again.
-pub(super) async fn muted_for(
+/// Applies the control's mute to its transition to `to_state` at `at`, inside
+/// the transition's transaction, and says whether that transition is muted. It
+/// writes: a mute waiting for this state ends here (cleared, and logged as an
+/// unmute by rel04d), so the transition that reaches it is announced again.
+pub(super) async fn apply_mute(
     tx: &mut Transaction<'static, Any>,
     control: &ControlRow,
     to_state: ControlState,

@@ -134,38 +134,6 @@ fn json(text: &str) -> anyhow::Result<serde_json::Value> {
 }
 
 impl ControlRow {
-    /// The control `workload` would get, before it is written: `tbd`, with a
-    /// negative version, which no version check matches
-    /// ([`crate::store::Store::create_and_record`] writes it; see
-    /// [`ControlRow::is_unsaved`]).
-    pub fn unsaved(workload: &crate::workload::Workload, scanned_by: &str) -> Self {
-        ControlRow {
-            workload_id: workload.id.clone(),
-            workload_arn: workload.arn.clone(),
-            workload_name: workload.name.clone(),
-            account_id: workload.account_id.clone(),
-            region: workload.region.clone(),
-            control_type: crate::control::CONTROL_TYPE.to_owned(),
-            state: ControlState::Tbd,
-            reason: super::controls::NOT_EVALUATED.to_owned(),
-            details: JsonText("{}".into()),
-            created_at: String::new(),
-            updated_at: String::new(),
-            evaluated_at: None,
-            removed_at: None,
-            muted: false,
-            mute: None,
-            scanned_by: scanned_by.to_owned(),
-            version: -1,
-            claimed_by: None,
-        }
-    }
-
-    /// Whether this is [`ControlRow::unsaved`]: not in the database yet.
-    pub fn is_unsaved(&self) -> bool {
-        self.version < 0
-    }
-
     pub(super) fn from_row(row: &AnyRow) -> anyhow::Result<Self> {
         let muted_at: Option<String> = row.try_get("muted_at")?;
         let mute = match muted_at {

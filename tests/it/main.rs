@@ -5,6 +5,7 @@
 mod common;
 
 mod accounts;
+mod apply;
 mod bad_input;
 mod batched_writes;
 mod cli;
