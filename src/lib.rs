@@ -62,6 +62,7 @@ pub mod http;
 pub mod metrics;
 pub mod notify;
 pub mod ocsf;
+pub mod organization;
 pub mod queue;
 pub mod reconcile;
 pub mod scheduler;

@@ -9,7 +9,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use anyhow::Context;
 use futures::future::join_all;
@@ -57,6 +57,9 @@ pub struct Daemon {
     pub sweeper: Arc<Sweeper>,
     /// Security Hub clients, one per scope (none unless `[securityhub]` is enabled).
     pub securityhub: Arc<SdkImporter>,
+    /// Set when `[aws.organization]` found the scopes changed and stopped the
+    /// daemon to re-plan them (see [`Daemon::fleet_changed`]).
+    fleet_changed: Arc<AtomicBool>,
 }
 
 impl Daemon {
@@ -126,7 +129,16 @@ impl Daemon {
             securityhub: Arc::new(SdkImporter {
                 clients: securityhub,
             }),
+            fleet_changed: Arc::new(AtomicBool::new(false)),
         }))
+    }
+
+    /// True when `run_on` returned because the organisation's accounts changed
+    /// (`[aws.organization]`): the caller builds the daemon again, which starts
+    /// the new accounts' scopes and retires the departed ones'
+    /// (see `retire_unconfigured_scopes`).
+    pub fn fleet_changed(&self) -> bool {
+        self.fleet_changed.load(Ordering::SeqCst)
     }
 
     /// Starts every scope's workers.
@@ -190,6 +202,18 @@ impl Daemon {
             );
         }
         self.spawn_event_intake(&supervisor, listener);
+        if self.settings.aws.organization.is_some() {
+            supervisor.spawn(
+                "organization refresh",
+                crate::organization::refresh::watch(
+                    self.settings.aws.clone(),
+                    self.aws.clone(),
+                    self.scopes.iter().map(|s| s.key().to_owned()).collect(),
+                    self.fleet_changed.clone(),
+                    supervisor.token(),
+                ),
+            );
+        }
         supervisor.spawn(
             "evaluation-time batches",
             self.store
@@ -341,17 +365,25 @@ impl Daemon {
         reports
     }
 
-    /// Controls of account-regions no longer configured would otherwise keep
-    /// their last state forever: they are marked removed when the daemon starts
-    /// (and come back from `tbd` if the scope is configured again).
+    /// Controls of account-regions no longer configured (nor discovered in the
+    /// organisation) would otherwise keep their last state forever: they are
+    /// marked removed, with a transition, when the daemon starts (and come back
+    /// from `tbd` if the scope is configured again). Their rows and history stay.
     async fn retire_unconfigured_scopes(&self) -> anyhow::Result<()> {
         let keys: Vec<&str> = self.scopes.iter().map(|s| s.key()).collect();
         let stale = self.store.controls_outside(&keys).await?;
         for control in &stale {
-            let reason = format!(
-                "Its account-region ({}) is no longer configured",
-                control.scanned_by
-            );
+            let reason = if self.settings.aws.organization.is_some() {
+                format!(
+                    "Its account-region ({}) is no longer configured nor selected in the organization",
+                    control.scanned_by
+                )
+            } else {
+                format!(
+                    "Its account-region ({}) is no longer configured",
+                    control.scanned_by
+                )
+            };
             self.reconciler
                 .retire(control, &reason, &Trigger::Sweep)
                 .await?;
