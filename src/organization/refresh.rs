@@ -69,3 +69,49 @@ async fn planned_scopes(
         .map(|spec| spec.key)
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// An organisation that cannot be listed (here: nothing listens) keeps the
+    /// running scopes: no re-plan, no stop, and the watcher ends with the daemon.
+    #[tokio::test]
+    async fn a_failed_refresh_keeps_the_running_scopes() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(
+            &mut file,
+            b"[aws]\nmax_attempts = 1\n[aws.organization]\nrole_name = \"r\"\nrefresh_interval = \"1s\"\n",
+        )
+        .unwrap();
+        let settings =
+            crate::config::Settings::load_with(Some(file.path()), Some(Default::default()))
+                .unwrap();
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoints = crate::aws::Endpoints {
+            organizations: Some(format!("http://{}", closed.local_addr().unwrap())),
+            ..Default::default()
+        };
+        drop(closed);
+        let setup = AwsSetup::local(&settings.aws, "us-east-1", endpoints).await;
+        let changed = Arc::new(AtomicBool::new(false));
+        let shutdown = CancellationToken::new();
+        let watcher = tokio::spawn(watch(
+            settings.aws.clone(),
+            setup,
+            ["111122223333/us-east-1".to_owned()].into(),
+            changed.clone(),
+            shutdown.clone(),
+        ));
+        tokio::time::sleep(Duration::from_millis(2_500)).await;
+        assert!(!changed.load(Ordering::SeqCst));
+        assert!(
+            !shutdown.is_cancelled(),
+            "a failed refresh stopped the daemon"
+        );
+        assert!(!watcher.is_finished());
+        shutdown.cancel();
+        watcher.await.unwrap();
+    }
+}

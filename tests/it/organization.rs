@@ -261,3 +261,32 @@ async fn scopes_follow_accounts_joining_and_leaving_the_organization() {
     db.close().await;
     server.shutdown().await;
 }
+
+/// More selected accounts than `max_accounts` stops the start with an error
+/// naming both numbers, before anything is scanned.
+#[tokio::test]
+async fn more_accounts_than_the_cap_fail_the_start_naming_it() {
+    let moto_url = std::env::var("REL04D_TEST_MOTO_URL").expect("REL04D_TEST_MOTO_URL");
+    let org = organizations(&moto_url).await;
+    let (root, unit) = fresh_unit(&org).await;
+    join(&org, &root, &unit).await;
+    join(&org, &root, &unit).await;
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = fresh_database_url(&dir).await;
+    let output = daemon("http://127.0.0.1:9", &database_url, 10)
+        .args(["run", "--once"])
+        .env("AWS_ENDPOINT_URL_ORGANIZATIONS", &moto_url)
+        .env("REL04D__AWS__ORGANIZATION__ROLE_NAME", "rel04d-member")
+        .env("REL04D__AWS__ORGANIZATION__INCLUDE", &unit)
+        .env("REL04D__AWS__ORGANIZATION__MAX_ACCOUNTS", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(
+            "the organization selects 2 accounts, more than aws.organization.max_accounts (1)"
+        ),
+        "{stderr}"
+    );
+}
