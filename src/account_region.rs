@@ -153,7 +153,22 @@ pub async fn configured(
     store: &Store,
     metrics: &Arc<Metrics>,
 ) -> anyhow::Result<Vec<Arc<AccountRegion>>> {
-    let discovered = crate::organization::discover::accounts(&settings.aws, setup).await?;
+    configured_with(settings, setup, store, metrics, None).await
+}
+
+/// [`configured`], with the organisation's accounts when already listed
+/// (`discovered`; `None` lists them now).
+pub async fn configured_with(
+    settings: &Settings,
+    setup: &aws::AwsSetup,
+    store: &Store,
+    metrics: &Arc<Metrics>,
+    discovered: Option<std::collections::BTreeSet<String>>,
+) -> anyhow::Result<Vec<Arc<AccountRegion>>> {
+    let discovered = match discovered {
+        Some(accounts) => accounts,
+        None => crate::organization::discover::accounts(&settings.aws, setup).await?,
+    };
     let specs = aws::scope_specs(
         &settings.aws,
         setup.sdk.region().map(|r| r.as_ref()),

@@ -9,7 +9,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use anyhow::Context;
 use futures::future::join_all;
@@ -58,8 +58,8 @@ pub struct Daemon {
     /// Security Hub clients, one per scope (none unless `[securityhub]` is enabled).
     pub securityhub: Arc<SdkImporter>,
     /// Set when `[aws.organization]` found the scopes changed and stopped the
-    /// daemon to re-plan them (see [`Daemon::fleet_changed`]).
-    fleet_changed: Arc<AtomicBool>,
+    /// daemon to re-plan them (see [`Daemon::replan`]).
+    replan: crate::organization::refresh::Replan,
 }
 
 impl Daemon {
@@ -69,6 +69,16 @@ impl Daemon {
     pub async fn build(
         settings: Settings,
         setup: Option<aws::AwsSetup>,
+    ) -> anyhow::Result<Arc<Daemon>> {
+        Daemon::build_with(settings, setup, None).await
+    }
+
+    /// [`Daemon::build`], with the organisation's accounts when a refresh has
+    /// just listed them (`discovered`, from [`Daemon::replan`]).
+    pub async fn build_with(
+        settings: Settings,
+        setup: Option<aws::AwsSetup>,
+        discovered: Option<std::collections::BTreeSet<String>>,
     ) -> anyhow::Result<Arc<Daemon>> {
         let store = Store::connect(settings.database_url(), settings.database.max_connections)
             .await?
@@ -93,7 +103,9 @@ impl Daemon {
             Some(setup) => setup,
             None => aws::AwsSetup::from_env(&settings.aws).await,
         };
-        let scopes = account_region::configured(&settings, &setup, &store, &metrics).await?;
+        let scopes =
+            account_region::configured_with(&settings, &setup, &store, &metrics, discovered)
+                .await?;
         // The scopes' own SDK configurations: one assumed-role session per
         // account-region, shared with the Tool's client.
         let securityhub: Vec<ScopeClient> = if settings.securityhub.enabled {
@@ -129,16 +141,16 @@ impl Daemon {
             securityhub: Arc::new(SdkImporter {
                 clients: securityhub,
             }),
-            fleet_changed: Arc::new(AtomicBool::new(false)),
+            replan: Default::default(),
         }))
     }
 
-    /// True when `run_on` returned because the organisation's accounts changed
-    /// (`[aws.organization]`): the caller builds the daemon again, which starts
-    /// the new accounts' scopes and retires the departed ones'
-    /// (see `retire_unconfigured_scopes`).
-    pub fn fleet_changed(&self) -> bool {
-        self.fleet_changed.load(Ordering::SeqCst)
+    /// The organisation's accounts when `run_on` returned because they changed
+    /// the scopes (`[aws.organization]`): the caller builds the daemon again with
+    /// them ([`Daemon::build_with`]), which starts the new accounts' scopes and
+    /// retires the departed ones' (see `retire_unconfigured_scopes`).
+    pub fn replan(&self) -> Option<std::collections::BTreeSet<String>> {
+        self.replan.lock().unwrap().clone()
     }
 
     /// Starts every scope's workers.
@@ -209,7 +221,7 @@ impl Daemon {
                     self.settings.aws.clone(),
                     self.aws.clone(),
                     self.scopes.iter().map(|s| s.key().to_owned()).collect(),
-                    self.fleet_changed.clone(),
+                    self.replan.clone(),
                     supervisor.token(),
                 ),
             );

@@ -48,11 +48,13 @@ pub async fn run_daemon(settings: Settings) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on http.listen {listen}"))?
         .into_std()?;
     let mut stop = std::pin::pin!(crate::shutdown::stop_signal());
+    let mut discovered = None;
     loop {
-        let daemon = Daemon::build(settings.clone(), None).await?;
+        let daemon = Daemon::build_with(settings.clone(), None, discovered).await?;
         let listener = tokio::net::TcpListener::from_std(socket.try_clone()?)?;
         daemon.clone().run_on(listener, stop.as_mut()).await?;
-        if !daemon.fleet_changed() {
+        discovered = daemon.replan();
+        if discovered.is_none() {
             return Ok(());
         }
     }

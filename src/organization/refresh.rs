@@ -1,25 +1,29 @@
 //! The schedule of `[aws.organization]`: re-lists the organisation every
 //! `refresh_interval` and, when the scopes it implies differ from the running
-//! ones, asks the daemon to re-plan (see [`crate::startup::Daemon::fleet_changed`]).
+//! ones, asks the daemon to re-plan with the accounts it found (see
+//! [`crate::startup::Daemon::replan`]).
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use super::Change;
 use crate::aws::{self, AwsSetup};
 use crate::config::AwsSettings;
 use crate::shutdown::CancellationToken;
 
-/// Refreshes until the scopes change (then sets `changed` and cancels
-/// `shutdown`, so the daemon drains and builds its scopes again) or the daemon
-/// stops. A refresh that fails changes nothing: the running scopes are kept,
+/// The accounts a refresh found, once they changed the scopes: the daemon is
+/// built again with them (not listing the organisation a second time).
+pub type Replan = Arc<Mutex<Option<BTreeSet<String>>>>;
+
+/// Refreshes until the scopes change (then leaves the accounts in `replan` and
+/// cancels `shutdown`, so the daemon drains and builds its scopes again) or the
+/// daemon stops. A refresh that fails changes nothing: the running scopes are kept,
 /// and the next refresh tries again.
 pub async fn watch(
     aws: AwsSettings,
     setup: AwsSetup,
     running: BTreeSet<String>,
-    changed: Arc<AtomicBool>,
+    replan: Replan,
     shutdown: CancellationToken,
 ) {
     let Some(interval) = aws.organization.as_ref().map(|o| o.refresh_interval) else {
@@ -36,7 +40,7 @@ pub async fn watch(
             _ = shutdown.cancelled() => return,
         };
         match planned {
-            Ok(planned) => {
+            Ok((accounts, planned)) => {
                 let change = Change::between(&running, &planned);
                 if change.is_empty() {
                     continue;
@@ -46,7 +50,7 @@ pub async fn watch(
                     left = ?change.left,
                     "the organization's accounts changed; re-planning the scopes"
                 );
-                changed.store(true, Ordering::SeqCst);
+                *replan.lock().unwrap() = Some(accounts);
                 shutdown.cancel();
                 return;
             }
@@ -58,16 +62,18 @@ pub async fn watch(
     }
 }
 
+/// The selected accounts, and the scope keys they make with `[[aws.accounts]]`.
 async fn planned_scopes(
     settings: &AwsSettings,
     setup: &AwsSetup,
     region: Option<&str>,
-) -> anyhow::Result<BTreeSet<String>> {
+) -> anyhow::Result<(BTreeSet<String>, BTreeSet<String>)> {
     let accounts = super::discover::accounts(settings, setup).await?;
-    Ok(aws::scope_specs(settings, region, &accounts)?
+    let keys = aws::scope_specs(settings, region, &accounts)?
         .into_iter()
         .map(|spec| spec.key)
-        .collect())
+        .collect();
+    Ok((accounts, keys))
 }
 
 #[cfg(test)]
@@ -95,17 +101,17 @@ mod tests {
         };
         drop(closed);
         let setup = AwsSetup::local(&settings.aws, "us-east-1", endpoints).await;
-        let changed = Arc::new(AtomicBool::new(false));
+        let replan = Replan::default();
         let shutdown = CancellationToken::new();
         let watcher = tokio::spawn(watch(
             settings.aws.clone(),
             setup,
             ["111122223333/us-east-1".to_owned()].into(),
-            changed.clone(),
+            replan.clone(),
             shutdown.clone(),
         ));
         tokio::time::sleep(Duration::from_millis(2_500)).await;
-        assert!(!changed.load(Ordering::SeqCst));
+        assert_eq!(*replan.lock().unwrap(), None);
         assert!(
             !shutdown.is_cancelled(),
             "a failed refresh stopped the daemon"
