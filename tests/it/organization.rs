@@ -150,7 +150,7 @@ async fn scopes_follow_accounts_joining_and_leaving_the_organization() {
             first_ids[0], first_ids[1]
         ))
         .await,
-        [first_scope.clone()]
+        std::slice::from_ref(&first_scope)
     );
     let history = |ids: &[String]| {
         let sql = format!(
