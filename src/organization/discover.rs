@@ -143,77 +143,87 @@ impl Lister<'_> {
             .map(str::to_owned))
     }
 
-    async fn all_accounts(&mut self) -> anyhow::Result<()> {
+    /// Every page of one list call (`page` fetches the page after a token),
+    /// each call paced and counted against the budget.
+    async fn every_page<T, E, F, Fut>(
+        &mut self,
+        what: String,
+        mut page: F,
+    ) -> anyhow::Result<Vec<T>>
+    where
+        F: FnMut(Option<String>) -> Fut,
+        Fut: Future<Output = Result<(Vec<T>, Option<String>), E>>,
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        let mut items = Vec::new();
         let mut token = None;
         loop {
             self.turn().await?;
-            let page = self
-                .client
-                .list_accounts()
-                .set_next_token(token)
-                .send()
+            let (mut found, next) = page(token)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", DisplayErrorContext(e)))
-                .context("organizations:ListAccounts")?;
-            for account in page.accounts() {
-                self.note(account);
-            }
-            token = page.next_token().map(str::to_owned);
-            if token.is_none() {
-                return Ok(());
+                .with_context(|| what.clone())?;
+            items.append(&mut found);
+            match next {
+                Some(next) => token = Some(next),
+                None => return Ok(items),
             }
         }
     }
 
+    async fn all_accounts(&mut self) -> anyhow::Result<()> {
+        let client = self.client;
+        let accounts = self
+            .every_page(
+                "organizations:ListAccounts".to_owned(),
+                |token| async move {
+                    let page = client.list_accounts().set_next_token(token).send().await;
+                    page.map(|p| (p.accounts().to_vec(), p.next_token().map(str::to_owned)))
+                },
+            )
+            .await?;
+        for account in &accounts {
+            self.note(account);
+        }
+        Ok(())
+    }
+
     /// Every account below `root` (a root or OU), at any depth.
     async fn walk(&mut self, root: &str) -> anyhow::Result<()> {
+        let client = self.client;
         let mut below = BTreeSet::new();
         let mut parents = VecDeque::from([root.to_owned()]);
         while let Some(parent) = parents.pop_front() {
-            let mut token = None;
-            loop {
-                self.turn().await?;
-                let page = self
-                    .client
-                    .list_accounts_for_parent()
-                    .parent_id(&parent)
-                    .set_next_token(token)
-                    .send()
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{}", DisplayErrorContext(e)))
-                    .with_context(|| format!("organizations:ListAccountsForParent {parent}"))?;
-                for account in page.accounts() {
-                    below.extend(self.note(account));
-                }
-                token = page.next_token().map(str::to_owned);
-                if token.is_none() {
-                    break;
-                }
+            let what = format!("organizations:ListAccountsForParent {parent}");
+            let accounts = self
+                .every_page(what, |token| {
+                    let call = client.list_accounts_for_parent().parent_id(&parent);
+                    async move {
+                        let page = call.set_next_token(token).send().await;
+                        page.map(|p| (p.accounts().to_vec(), p.next_token().map(str::to_owned)))
+                    }
+                })
+                .await?;
+            for account in &accounts {
+                below.extend(self.note(account));
             }
-            let mut token = None;
-            loop {
-                self.turn().await?;
-                let page = self
-                    .client
-                    .list_organizational_units_for_parent()
-                    .parent_id(&parent)
-                    .set_next_token(token)
-                    .send()
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{}", DisplayErrorContext(e)))
-                    .with_context(|| {
-                        format!("organizations:ListOrganizationalUnitsForParent {parent}")
-                    })?;
-                parents.extend(
-                    page.organizational_units()
-                        .iter()
-                        .filter_map(|unit| unit.id().map(str::to_owned)),
-                );
-                token = page.next_token().map(str::to_owned);
-                if token.is_none() {
-                    break;
-                }
-            }
+            let what = format!("organizations:ListOrganizationalUnitsForParent {parent}");
+            let units = self
+                .every_page(what, |token| {
+                    let call = client
+                        .list_organizational_units_for_parent()
+                        .parent_id(&parent);
+                    async move {
+                        let page = call.set_next_token(token).send().await;
+                        page.map(|p| {
+                            let units = p.organizational_units().iter();
+                            let ids = units.filter_map(|u| u.id().map(str::to_owned)).collect();
+                            (ids, p.next_token().map(str::to_owned))
+                        })
+                    }
+                })
+                .await?;
+            parents.extend(units);
         }
         self.membership.below.insert(root.to_owned(), below);
         Ok(())

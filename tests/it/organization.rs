@@ -15,16 +15,7 @@ use crate::common::*;
 use rel04d_simulator::Simulator;
 
 async fn organizations(url: &str) -> Client {
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(rel04d::aws::http_client())
-        .region(aws_config::Region::new(REGION))
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "test", "test", None, None, "test",
-        ))
-        .endpoint_url(url)
-        .load()
-        .await;
-    Client::new(&sdk)
+    Client::new(&crate::common::moto::sdk_config(url).await)
 }
 
 /// The organisation's root (creating the organisation in moto when there is
@@ -80,6 +71,21 @@ async fn join(org: &Client, root: &str, unit: &str) -> String {
     id
 }
 
+/// Two workloads whose answer is ok, named `<prefix>-0` and `<prefix>-1`.
+fn two_workloads(sim: &Simulator, prefix: &str) -> Vec<String> {
+    let spec = |i| workload(&format!("{prefix}-{i}"), answer(&ALL_FOUR, &[], true));
+    (0..2).map(|i| sim.add_workload(spec(i)).id).collect()
+}
+
+/// Whether every one of `ids` has a control in `state`.
+async fn all_in(db: &Db, ids: &[String], state: &str) -> bool {
+    let sql = format!(
+        "SELECT COUNT(*) FROM controls WHERE state = '{state}' AND workload_id IN ('{}')",
+        ids.join("', '")
+    );
+    db.count(&sql).await == Some(ids.len() as i64)
+}
+
 fn scopes_in(metrics: &str) -> std::collections::BTreeSet<String> {
     metrics
         .lines()
@@ -100,15 +106,7 @@ async fn scopes_follow_accounts_joining_and_leaving_the_organization() {
     // workload), so each stage's workloads exist only while their account is
     // in the organisation.
     let sim = Simulator::new(REGION);
-    let first_ids: Vec<String> = (0..2)
-        .map(|i| {
-            sim.add_workload(workload(
-                &format!("first-{i}"),
-                answer(&ALL_FOUR, &[], true),
-            ))
-            .id
-        })
-        .collect();
+    let first_ids = two_workloads(&sim, "first");
     let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let database_url = fresh_database_url(&dir).await;
@@ -126,22 +124,11 @@ async fn scopes_follow_accounts_joining_and_leaving_the_organization() {
     let mut proc = Proc::spawn(command, &log);
     let http = http_address(&log, Duration::from_secs(30)).await;
     let db = Db::connect(&database_url).await;
-    let state = |id: &str| {
-        let sql = format!("SELECT state FROM controls WHERE workload_id = '{id}'");
-        let db = &db;
-        async move { db.strings(&sql).await.pop() }
-    };
     let first_scope = format!("{first}/{REGION}");
     wait_until(
         "the first account's controls",
         Duration::from_secs(30),
-        || async {
-            let mut all = true;
-            for id in &first_ids {
-                all &= state(id).await.as_deref() == Some("ok");
-            }
-            all
-        },
+        || all_in(&db, &first_ids, "ok"),
     )
     .await;
     assert_eq!(
@@ -170,13 +157,7 @@ async fn scopes_follow_accounts_joining_and_leaving_the_organization() {
     wait_until(
         "the first account's controls removed",
         Duration::from_secs(30),
-        || async {
-            let mut all = true;
-            for id in &first_ids {
-                all &= state(id).await.as_deref() == Some("removed");
-            }
-            all
-        },
+        || all_in(&db, &first_ids, "removed"),
     )
     .await;
     assert!(scopes_in(&metrics(&http).await).is_empty());
@@ -199,28 +180,12 @@ async fn scopes_follow_accounts_joining_and_leaving_the_organization() {
     for id in &first_ids {
         sim.delete_workload(id).unwrap();
     }
-    let second_ids: Vec<String> = (0..2)
-        .map(|i| {
-            sim.add_workload(workload(
-                &format!("second-{i}"),
-                answer(&ALL_FOUR, &[], true),
-            ))
-            .id
-        })
-        .collect();
+    let second_ids = two_workloads(&sim, "second");
     let second = join(&org, &root, &unit).await;
     let second_scope = format!("{second}/{REGION}");
-    wait_until(
-        "the second account swept",
-        Duration::from_secs(30),
-        || async {
-            let mut all = true;
-            for id in &second_ids {
-                all &= state(id).await.as_deref() == Some("ok");
-            }
-            all
-        },
-    )
+    wait_until("the second account swept", Duration::from_secs(30), || {
+        all_in(&db, &second_ids, "ok")
+    })
     .await;
     assert_eq!(
         scopes_in(&metrics(&http).await),
@@ -236,13 +201,7 @@ async fn scopes_follow_accounts_joining_and_leaving_the_organization() {
     wait_until(
         "the second account's controls removed",
         Duration::from_secs(30),
-        || async {
-            let mut all = true;
-            for id in &second_ids {
-                all &= state(id).await.as_deref() == Some("removed");
-            }
-            all
-        },
+        || all_in(&db, &second_ids, "removed"),
     )
     .await;
     assert!(scopes_in(&metrics(&http).await).is_empty());
