@@ -206,7 +206,7 @@ pub fn scope_specs(
         } else {
             organization.regions.clone()
         };
-        let partition = crate::organization::partition(sdk_region.unwrap_or(&regions[0]));
+        let partition = partition(sdk_region.unwrap_or(&regions[0]));
         let external_id = organization
             .external_id
             .as_ref()
@@ -237,6 +237,17 @@ pub fn scope_specs(
             role: None,
         })
         .collect())
+}
+
+/// The IAM partition of a region: the role ARNs of its accounts are in it.
+fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
 }
 
 impl AwsSetup {
@@ -366,5 +377,12 @@ mod tests {
         let specs = scope_specs(&settings, None, &discovered).unwrap();
         assert_eq!(specs[0].key, "111122223333/eu-west-1");
         assert!(scope_specs(&settings, None, &none()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn role_arns_take_the_region_partition() {
+        assert_eq!(partition("us-east-1"), "aws");
+        assert_eq!(partition("cn-north-1"), "aws-cn");
+        assert_eq!(partition("us-gov-west-1"), "aws-us-gov");
     }
 }

@@ -425,9 +425,13 @@ fn the_organization_is_checked_key_by_key() {
         &[],
     )
     .unwrap();
-    let organization = s.aws.organization.unwrap();
+    let organization = s.aws.organization.as_ref().unwrap();
     assert_eq!(organization.refresh_interval, Duration::from_secs(3600));
     assert_eq!(organization.max_accounts, 1_000);
+    let s = load(Some(&org("external_id = \"the-secret-id\"\n")), &[]).unwrap();
+    let shown = s.redacted().to_string();
+    assert!(!shown.contains("the-secret-id"), "{shown}");
+    assert!(shown.contains("rel04d-member"), "{shown}");
     // From the environment, lists are comma-separated.
     let s = load(
         Some(&org("")),

@@ -4,8 +4,8 @@
 //! budget); what it found becomes the selected accounts here, without I/O: the
 //! include/exclude decision, the account cap, and the change between two
 //! refreshes. The daemon turns the selection into scopes (see
-//! [`crate::aws::scope_specs`]) and re-plans its scopes when they change (see
-//! [`crate::startup`]).
+//! [`crate::aws::scope_specs`]) and re-plans its scopes when they change
+//! ([`refresh`], and `Daemon::replan` in the wiring).
 
 pub mod discover;
 pub mod refresh;
@@ -98,17 +98,6 @@ impl Change {
 
     pub fn is_empty(&self) -> bool {
         self.joined.is_empty() && self.left.is_empty()
-    }
-}
-
-/// The IAM partition of a region: the role ARNs of its accounts are in it.
-pub fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
     }
 }
 

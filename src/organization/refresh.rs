@@ -1,7 +1,7 @@
 //! The schedule of `[aws.organization]`: re-lists the organisation every
 //! `refresh_interval` and, when the scopes it implies differ from the running
-//! ones, asks the daemon to re-plan with the accounts it found (see
-//! [`crate::startup::Daemon::replan`]).
+//! ones, asks the daemon to re-plan with the accounts it found (`Daemon::replan`
+//! in the wiring).
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};

@@ -120,10 +120,3 @@ fn targets_parse_strictly() {
         assert_eq!(OrgTarget::parse(bad), None, "{bad}");
     }
 }
-
-#[test]
-fn role_arns_take_the_region_partition() {
-    assert_eq!(partition("us-east-1"), "aws");
-    assert_eq!(partition("cn-north-1"), "aws-cn");
-    assert_eq!(partition("us-gov-west-1"), "aws-us-gov");
-}
