@@ -47,20 +47,7 @@ async fn fresh_unit(org: &Client) -> (String, String) {
 
 /// A new member account, moved into `unit`.
 async fn join(org: &Client, root: &str, unit: &str) -> String {
-    let name = unique("member");
-    let created = org
-        .create_account()
-        .account_name(&name)
-        .email(format!("{name}@example.com"))
-        .send()
-        .await
-        .unwrap();
-    let id = created
-        .create_account_status()
-        .unwrap()
-        .account_id()
-        .expect("moto creates accounts at once")
-        .to_owned();
+    let id = create(org).await;
     org.move_account()
         .account_id(&id)
         .source_parent_id(root)
@@ -69,6 +56,24 @@ async fn join(org: &Client, root: &str, unit: &str) -> String {
         .await
         .unwrap();
     id
+}
+
+/// A new member account, at the root.
+async fn create(org: &Client) -> String {
+    let name = unique("member");
+    let created = org
+        .create_account()
+        .account_name(&name)
+        .email(format!("{name}@example.com"))
+        .send()
+        .await
+        .unwrap();
+    created
+        .create_account_status()
+        .unwrap()
+        .account_id()
+        .expect("moto creates accounts at once")
+        .to_owned()
 }
 
 /// Two workloads whose answer is ok, named `<prefix>-0` and `<prefix>-1`.
@@ -222,21 +227,34 @@ async fn scopes_follow_accounts_joining_and_leaving_the_organization() {
 }
 
 /// More selected accounts than `max_accounts` stops the start with an error
-/// naming both numbers, before anything is scanned.
+/// naming both numbers, before anything is scanned. What counts: the OU's
+/// active accounts and an included account elsewhere, not an excluded one nor
+/// a closed one.
 #[tokio::test]
 async fn more_accounts_than_the_cap_fail_the_start_naming_it() {
     let moto_url = std::env::var("REL04D_TEST_MOTO_URL").expect("REL04D_TEST_MOTO_URL");
     let org = organizations(&moto_url).await;
     let (root, unit) = fresh_unit(&org).await;
+    let excluded = join(&org, &root, &unit).await;
     join(&org, &root, &unit).await;
-    join(&org, &root, &unit).await;
+    let closed = join(&org, &root, &unit).await;
+    org.close_account()
+        .account_id(&closed)
+        .send()
+        .await
+        .unwrap();
+    let elsewhere = create(&org).await;
     let dir = tempfile::tempdir().unwrap();
     let database_url = fresh_database_url(&dir).await;
     let output = daemon("http://127.0.0.1:9", &database_url, 10)
         .args(["run", "--once"])
         .env("AWS_ENDPOINT_URL_ORGANIZATIONS", &moto_url)
         .env("REL04D__AWS__ORGANIZATION__ROLE_NAME", "rel04d-member")
-        .env("REL04D__AWS__ORGANIZATION__INCLUDE", &unit)
+        .env(
+            "REL04D__AWS__ORGANIZATION__INCLUDE",
+            format!("{unit},{elsewhere}"),
+        )
+        .env("REL04D__AWS__ORGANIZATION__EXCLUDE", &excluded)
         .env("REL04D__AWS__ORGANIZATION__MAX_ACCOUNTS", "1")
         .output()
         .unwrap();
