@@ -186,13 +186,28 @@ impl Daemon {
         .await
     }
 
-    /// Runs the daemon until `stop` resolves, on the configured HTTP address.
-    pub async fn run(self: Arc<Self>, stop: impl Future<Output = ()>) -> anyhow::Result<()> {
-        let listen = self.settings.http.listen;
-        let listener = TcpListener::bind(listen)
+    /// `rel04d run`: builds and runs the daemon on `http.listen` until `stop`
+    /// resolves. When the organisation's accounts change (`[aws.organization]`),
+    /// the daemon drains and is built again with the new scopes; the listening
+    /// socket stays open throughout, so requests arriving meanwhile wait in its
+    /// backlog instead of being refused.
+    pub async fn run(settings: Settings, stop: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let listen = settings.http.listen;
+        let socket = TcpListener::bind(listen)
             .await
-            .with_context(|| format!("cannot listen on http.listen {listen}"))?;
-        self.run_on(listener, stop).await
+            .with_context(|| format!("cannot listen on http.listen {listen}"))?
+            .into_std()?;
+        let mut stop = std::pin::pin!(stop);
+        let mut discovered = None;
+        loop {
+            let daemon = Daemon::build_with(settings.clone(), None, discovered).await?;
+            let listener = TcpListener::from_std(socket.try_clone()?)?;
+            daemon.clone().run_on(listener, stop.as_mut()).await?;
+            discovered = daemon.replan();
+            if discovered.is_none() {
+                return Ok(());
+            }
+        }
     }
 
     /// Runs the daemon until `stop` resolves: sweeps at a constant rate, event

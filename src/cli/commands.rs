@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use anyhow::Context;
 use chrono::{DateTime, Utc};
 
 use super::once::OnceSummary;
@@ -37,27 +36,10 @@ pub(super) async fn open_read_only(settings: &Settings) -> anyhow::Result<Store>
     Ok(store)
 }
 
-/// `rel04d run`: the daemon, until SIGTERM or SIGINT. When the organisation's
-/// accounts change (`[aws.organization]`), the daemon drains and is built
-/// again with the new scopes; the listening socket stays open throughout, so
-/// requests arriving meanwhile wait in its backlog instead of being refused.
+/// `rel04d run`: the daemon, until SIGTERM or SIGINT (re-planned in place when
+/// the organisation's accounts change; see [`Daemon::run`]).
 pub async fn run_daemon(settings: Settings) -> anyhow::Result<()> {
-    let listen = settings.http.listen;
-    let socket = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on http.listen {listen}"))?
-        .into_std()?;
-    let mut stop = std::pin::pin!(crate::shutdown::stop_signal());
-    let mut discovered = None;
-    loop {
-        let daemon = Daemon::build_with(settings.clone(), None, discovered).await?;
-        let listener = tokio::net::TcpListener::from_std(socket.try_clone()?)?;
-        daemon.clone().run_on(listener, stop.as_mut()).await?;
-        discovered = daemon.replan();
-        if discovered.is_none() {
-            return Ok(());
-        }
-    }
+    Daemon::run(settings, crate::shutdown::stop_signal()).await
 }
 
 /// `rel04d run --once`: one sweep of every scope, a summary line, and a failure
