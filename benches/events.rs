@@ -126,6 +126,7 @@ async fn main() {
         eventbridge: Some(moto_url.clone()),
         securityhub: None,
         sts: None,
+        organizations: None,
     };
     let setup = AwsSetup::local(&settings.aws, REGION, endpoints).await;
     let daemon = Daemon::build(settings, Some(setup)).await.unwrap();

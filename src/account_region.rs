@@ -143,8 +143,8 @@ pub async fn save_learned_rates(
     }
 }
 
-/// One [`AccountRegion`] per configured account-region, each with its Tool
-/// client and rate limit (resuming a learned rate from `store`, which is only
+/// One [`AccountRegion`] per configured (or discovered, `[aws.organization]`)
+/// account-region, each with its Tool client and rate limit (resuming a learned rate from `store`, which is only
 /// read). The daemon builds its scopes with it, and so does `enforce --plan`,
 /// which reads the Tool but runs nothing else of the daemon.
 pub async fn configured(
@@ -153,7 +153,27 @@ pub async fn configured(
     store: &Store,
     metrics: &Arc<Metrics>,
 ) -> anyhow::Result<Vec<Arc<AccountRegion>>> {
-    let specs = aws::scope_specs(&settings.aws, setup.sdk.region().map(|r| r.as_ref()))?;
+    configured_with(settings, setup, store, metrics, None).await
+}
+
+/// [`configured`], with the organisation's accounts when already listed
+/// (`discovered`; `None` lists them now).
+pub async fn configured_with(
+    settings: &Settings,
+    setup: &aws::AwsSetup,
+    store: &Store,
+    metrics: &Arc<Metrics>,
+    discovered: Option<std::collections::BTreeSet<String>>,
+) -> anyhow::Result<Vec<Arc<AccountRegion>>> {
+    let discovered = match discovered {
+        Some(accounts) => accounts,
+        None => crate::organization::discover::accounts(&settings.aws, setup).await?,
+    };
+    let specs = aws::scope_specs(
+        &settings.aws,
+        setup.sdk.region().map(|r| r.as_ref()),
+        &discovered,
+    )?;
     let mut scopes = Vec::new();
     let in_flight = Arc::new(Semaphore::new(wellarchitected::CALLS_IN_FLIGHT));
     for spec in specs {

@@ -43,8 +43,10 @@ pub struct Endpoints {
     pub sqs: Option<String>,
     pub eventbridge: Option<String>,
     pub securityhub: Option<String>,
-    /// Where AssumeRole goes for `[[aws.accounts]]`.
+    /// Where AssumeRole goes for `[[aws.accounts]]` and discovered accounts.
     pub sts: Option<String>,
+    /// Where `[aws.organization]` lists the organisation.
+    pub organizations: Option<String>,
 }
 
 /// The base SDK configuration plus endpoint overrides.
@@ -118,6 +120,19 @@ impl AwsSetup {
         aws_sdk_securityhub::Client::from_conf(config.build())
     }
 
+    /// Organizations with the ambient (management account's) credentials, with
+    /// the SDK's standard retries: a refresh is a short burst of list calls with
+    /// no rate limiter of its own to retry them.
+    pub fn organizations(&self, max_attempts: u32) -> aws_sdk_organizations::Client {
+        let mut config = aws_sdk_organizations::config::Builder::from(&self.sdk)
+            .retry_config(RetryConfig::standard().with_max_attempts(max_attempts));
+        // Only when set: `from` has already applied any AWS_ENDPOINT_URL_* override.
+        if let Some(url) = &self.endpoints.organizations {
+            config.set_endpoint_url(Some(url.clone()));
+        }
+        aws_sdk_organizations::Client::from_conf(config.build())
+    }
+
     pub fn eventbridge(&self) -> aws_sdk_eventbridge::Client {
         let mut config = aws_sdk_eventbridge::config::Builder::from(&self.sdk);
         // Only when set: `from` has already applied any AWS_ENDPOINT_URL_* override.
@@ -144,41 +159,76 @@ pub fn timeouts(settings: &AwsSettings) -> TimeoutConfig {
         .build()
 }
 
-/// The scopes to scan: each configured account's regions, else the ambient
-/// credentials in `aws.regions` (or the SDK's region when that is empty).
+/// The scopes to scan: each configured account's regions and each account
+/// discovered from the organisation (`discovered`, empty without
+/// `[aws.organization]`) in the organisation's regions; else the ambient
+/// credentials in `aws.regions` (or the SDK's region when that is empty). An
+/// account both configured and discovered is scanned as configured.
 pub fn scope_specs(
     settings: &AwsSettings,
     sdk_region: Option<&str>,
+    discovered: &std::collections::BTreeSet<String>,
 ) -> anyhow::Result<Vec<ScopeSpec>> {
-    if !settings.accounts.is_empty() {
-        let mut specs = Vec::new();
-        for account in &settings.accounts {
-            for region in &account.regions {
-                specs.push(ScopeSpec {
-                    key: format!("{}/{region}", account.id),
-                    account_id: Some(account.id.clone()),
-                    region: region.clone(),
-                    role: Some((
-                        account.role_arn.clone(),
-                        account
-                            .external_id
-                            .as_ref()
-                            .map(|e| e.expose_secret().to_owned()),
-                    )),
-                });
-            }
+    let ambient_regions = || -> anyhow::Result<Vec<String>> {
+        if !settings.regions.is_empty() {
+            return Ok(settings.regions.clone());
         }
-        return Ok(specs);
-    }
-    let regions: Vec<String> = if settings.regions.is_empty() {
         let region = sdk_region.ok_or_else(|| {
             anyhow::anyhow!("no region to scan: set aws.regions, AWS_REGION, or a profile region")
         })?;
-        vec![region.to_owned()]
-    } else {
-        settings.regions.clone()
+        Ok(vec![region.to_owned()])
     };
-    Ok(regions
+    let account =
+        |id: &str, role_arn: String, external_id: Option<String>, region: &str| ScopeSpec {
+            key: format!("{id}/{region}"),
+            account_id: Some(id.to_owned()),
+            region: region.to_owned(),
+            role: Some((role_arn, external_id)),
+        };
+    let mut specs = Vec::new();
+    for configured in &settings.accounts {
+        let external_id = configured
+            .external_id
+            .as_ref()
+            .map(|e| e.expose_secret().to_owned());
+        for region in &configured.regions {
+            specs.push(account(
+                &configured.id,
+                configured.role_arn.clone(),
+                external_id.clone(),
+                region,
+            ));
+        }
+    }
+    if let Some(organization) = &settings.organization {
+        let regions = if organization.regions.is_empty() {
+            ambient_regions()?
+        } else {
+            organization.regions.clone()
+        };
+        let partition = partition(sdk_region.unwrap_or(&regions[0]));
+        let external_id = organization
+            .external_id
+            .as_ref()
+            .map(|e| e.expose_secret().to_owned());
+        for id in discovered {
+            if settings
+                .accounts
+                .iter()
+                .any(|configured| &configured.id == id)
+            {
+                continue;
+            }
+            let role_arn = format!("arn:{partition}:iam::{id}:role/{}", organization.role_name);
+            for region in &regions {
+                specs.push(account(id, role_arn.clone(), external_id.clone(), region));
+            }
+        }
+    }
+    if !settings.accounts.is_empty() || settings.organization.is_some() {
+        return Ok(specs);
+    }
+    Ok(ambient_regions()?
         .into_iter()
         .map(|region| ScopeSpec {
             key: format!("ambient/{region}"),
@@ -187,6 +237,17 @@ pub fn scope_specs(
             role: None,
         })
         .collect())
+}
+
+/// The IAM partition of a region: the role ARNs of its accounts are in it.
+fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
 }
 
 impl AwsSetup {
@@ -222,6 +283,10 @@ mod tests {
     use super::*;
     use crate::config::Settings;
 
+    fn none() -> std::collections::BTreeSet<String> {
+        Default::default()
+    }
+
     fn aws(file: &str) -> AwsSettings {
         let mut tmp = tempfile::NamedTempFile::new().unwrap();
         std::io::Write::write_all(&mut tmp, file.as_bytes()).unwrap();
@@ -235,16 +300,17 @@ mod tests {
         let specs = scope_specs(
             &aws("[aws]\nregions = [\"us-east-1\", \"eu-west-1\"]\n"),
             Some("ap-south-1"),
+            &none(),
         )
         .unwrap();
         let keys: Vec<&str> = specs.iter().map(|s| s.key.as_str()).collect();
         assert_eq!(keys, ["ambient/us-east-1", "ambient/eu-west-1"]);
 
-        let specs = scope_specs(&aws(""), Some("ap-south-1")).unwrap();
+        let specs = scope_specs(&aws(""), Some("ap-south-1"), &none()).unwrap();
         assert_eq!(specs[0].key, "ambient/ap-south-1");
         assert!(specs[0].role.is_none());
 
-        let err = scope_specs(&aws(""), None).unwrap_err();
+        let err = scope_specs(&aws(""), None, &none()).unwrap_err();
         assert!(err.to_string().contains("no region to scan"));
     }
 
@@ -256,6 +322,7 @@ mod tests {
                  [[aws.accounts]]\nid = \"444455556666\"\nrole_arn = \"arn:aws:iam::444455556666:role/r\"\nexternal_id = \"x\"\nregions = [\"eu-west-1\"]\n",
             ),
             Some("ap-south-1"),
+            &none(),
         )
         .unwrap();
         let keys: Vec<&str> = specs.iter().map(|s| s.key.as_str()).collect();
@@ -268,5 +335,54 @@ mod tests {
             ]
         );
         assert_eq!(specs[2].role.as_ref().unwrap().1.as_deref(), Some("x"));
+    }
+
+    /// Configured accounts keep their own role and regions; every other
+    /// discovered account gets the organisation's role name and regions, and no
+    /// ambient scope is added beside them.
+    #[test]
+    fn discovered_accounts_join_the_configured_ones() {
+        let settings = aws("[aws]\nregions = [\"eu-west-1\"]\n\
+             [[aws.accounts]]\nid = \"111122223333\"\nrole_arn = \"arn:aws:iam::111122223333:role/own\"\nregions = [\"us-east-1\"]\n\
+             [aws.organization]\nrole_name = \"rel04d-member\"\nexternal_id = \"x\"\nregions = [\"us-east-1\", \"us-west-2\"]\n");
+        let discovered = ["111122223333", "444455556666"]
+            .map(String::from)
+            .into_iter()
+            .collect();
+        let specs = scope_specs(&settings, Some("us-east-1"), &discovered).unwrap();
+        let keys: Vec<&str> = specs.iter().map(|s| s.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "111122223333/us-east-1",
+                "444455556666/us-east-1",
+                "444455556666/us-west-2"
+            ]
+        );
+        assert_eq!(
+            specs[0].role.as_ref().unwrap().0,
+            "arn:aws:iam::111122223333:role/own"
+        );
+        assert_eq!(
+            specs[1].role,
+            Some((
+                "arn:aws:iam::444455556666:role/rel04d-member".to_owned(),
+                Some("x".to_owned())
+            ))
+        );
+        // Without regions of its own, the organisation scans `aws.regions`; an
+        // organisation that selects nothing scans nothing (not the ambient account).
+        let settings =
+            aws("[aws]\nregions = [\"eu-west-1\"]\n[aws.organization]\nrole_name = \"r\"\n");
+        let specs = scope_specs(&settings, None, &discovered).unwrap();
+        assert_eq!(specs[0].key, "111122223333/eu-west-1");
+        assert!(scope_specs(&settings, None, &none()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn role_arns_take_the_region_partition() {
+        assert_eq!(partition("us-east-1"), "aws");
+        assert_eq!(partition("cn-north-1"), "aws-cn");
+        assert_eq!(partition("us-gov-west-1"), "aws-us-gov");
     }
 }

@@ -4,6 +4,7 @@
 //! variables. Unknown keys and invalid values are errors that name the key.
 
 mod http;
+mod organization;
 mod policies;
 mod rate;
 mod securityhub;
@@ -17,6 +18,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
 
 pub use http::HttpSettings;
+pub use organization::{OrgTarget, OrganizationSettings};
 pub use policies::{CalculatedInput, PoliciesSettings, PolicyBlock, PolicyInput, TagSettings};
 pub use rate::RequestRate;
 pub use securityhub::{SecurityHubSettings, Severity};
@@ -97,6 +99,9 @@ pub struct AwsSettings {
     #[serde(with = "humantime_serde")]
     pub call_timeout: Duration,
     pub accounts: Vec<AccountSettings>,
+    /// Accounts discovered from AWS Organizations, besides `accounts`.
+    #[serde(default)]
+    pub organization: Option<OrganizationSettings>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]

@@ -41,6 +41,7 @@
 //! | [`sweep`], [`scheduler`] | the constant-rate sweep of each scope |
 //! | [`events`] | SQS consumer, `POST /events` inbox, CloudTrail event parsing |
 //! | [`notify`] | the outbox publisher to EventBridge |
+//! | [`organization`] | the fleet's accounts from AWS Organizations: the selection (pure), the listing, the refresh that re-plans scopes |
 //! | [`ocsf`] | controls and transitions as OCSF Compliance Findings (`--output ocsf`) |
 //! | [`securityhub`] | one AWS Security Hub finding (ASFF) per control, imported from its queue |
 //! | [`http`], [`graphql`], [`explain`] | the HTTP listener: health, readiness, metrics, event intake, GraphQL, the status page (`http::web`), explanations |
@@ -65,6 +66,7 @@ pub mod http;
 pub mod metrics;
 pub mod notify;
 pub mod ocsf;
+pub mod organization;
 pub mod queue;
 pub mod reconcile;
 pub mod scheduler;

@@ -61,6 +61,9 @@ pub struct Daemon {
     sweeper: Arc<Sweeper>,
     /// Security Hub clients, one per scope (none unless `[securityhub]` is enabled).
     securityhub: Arc<SdkImporter>,
+    /// Set when `[aws.organization]` found the scopes changed and stopped the
+    /// daemon to re-plan them (see [`Daemon::replan`]).
+    replan: crate::organization::refresh::Replan,
 }
 
 impl Daemon {
@@ -70,6 +73,16 @@ impl Daemon {
     pub async fn build(
         settings: Settings,
         setup: Option<aws::AwsSetup>,
+    ) -> anyhow::Result<Arc<Daemon>> {
+        Daemon::build_with(settings, setup, None).await
+    }
+
+    /// [`Daemon::build`], with the organisation's accounts when a refresh has
+    /// just listed them (`discovered`, from [`Daemon::replan`]).
+    pub async fn build_with(
+        settings: Settings,
+        setup: Option<aws::AwsSetup>,
+        discovered: Option<std::collections::BTreeSet<String>>,
     ) -> anyhow::Result<Arc<Daemon>> {
         let store = Store::connect(settings.database_url(), settings.database.max_connections)
             .await?
@@ -94,7 +107,9 @@ impl Daemon {
             Some(setup) => setup,
             None => aws::AwsSetup::from_env(&settings.aws).await,
         };
-        let scopes = account_region::configured(&settings, &setup, &store, &metrics).await?;
+        let scopes =
+            account_region::configured_with(&settings, &setup, &store, &metrics, discovered)
+                .await?;
         // The scopes' own SDK configurations: one assumed-role session per
         // account-region, shared with the Tool's client.
         let securityhub: Vec<ScopeClient> = if settings.securityhub.enabled {
@@ -130,12 +145,21 @@ impl Daemon {
             securityhub: Arc::new(SdkImporter {
                 clients: securityhub,
             }),
+            replan: Default::default(),
         }))
     }
 
     /// Every transition this daemon records, as it commits.
     pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<crate::store::TransitionRow> {
         self.reconciler.subscribe()
+    }
+
+    /// The organisation's accounts when `run_on` returned because they changed
+    /// the scopes (`[aws.organization]`): the caller builds the daemon again with
+    /// them ([`Daemon::build_with`]), which starts the new accounts' scopes and
+    /// retires the departed ones' (see `retire_unconfigured_scopes`).
+    pub fn replan(&self) -> Option<std::collections::BTreeSet<String>> {
+        self.replan.lock().unwrap().clone()
     }
 
     /// Starts every scope's workers.
@@ -171,13 +195,28 @@ impl Daemon {
         .await
     }
 
-    /// Runs the daemon until `stop` resolves, on the configured HTTP address.
-    pub async fn run(self: Arc<Self>, stop: impl Future<Output = ()>) -> anyhow::Result<()> {
-        let listen = self.settings.http.listen;
-        let listener = TcpListener::bind(listen)
+    /// `rel04d run`: builds and runs the daemon on `http.listen` until `stop`
+    /// resolves. When the organisation's accounts change (`[aws.organization]`),
+    /// the daemon drains and is built again with the new scopes; the listening
+    /// socket stays open throughout, so requests arriving meanwhile wait in its
+    /// backlog instead of being refused.
+    pub async fn run(settings: Settings, stop: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let listen = settings.http.listen;
+        let socket = TcpListener::bind(listen)
             .await
-            .with_context(|| format!("cannot listen on http.listen {listen}"))?;
-        self.run_on(listener, stop).await
+            .with_context(|| format!("cannot listen on http.listen {listen}"))?
+            .into_std()?;
+        let mut stop = std::pin::pin!(stop);
+        let mut discovered = None;
+        loop {
+            let daemon = Daemon::build_with(settings.clone(), None, discovered).await?;
+            let listener = TcpListener::from_std(socket.try_clone()?)?;
+            daemon.clone().run_on(listener, stop.as_mut()).await?;
+            discovered = daemon.replan();
+            if discovered.is_none() {
+                return Ok(());
+            }
+        }
     }
 
     /// Runs the daemon until `stop` resolves: sweeps at a constant rate, event
@@ -199,6 +238,18 @@ impl Daemon {
             );
         }
         self.spawn_event_intake(&supervisor, listener);
+        if self.settings.aws.organization.is_some() {
+            supervisor.spawn(
+                "organization refresh",
+                crate::organization::refresh::watch(
+                    self.settings.aws.clone(),
+                    self.aws.clone(),
+                    self.scopes.iter().map(|s| s.key().to_owned()).collect(),
+                    self.replan.clone(),
+                    supervisor.token(),
+                ),
+            );
+        }
         supervisor.spawn(
             "evaluation-time batches",
             self.store
@@ -350,17 +401,25 @@ impl Daemon {
         reports
     }
 
-    /// Controls of account-regions no longer configured would otherwise keep
-    /// their last state forever: they are marked removed when the daemon starts
-    /// (and come back from `tbd` if the scope is configured again).
+    /// Controls of account-regions no longer configured (nor discovered in the
+    /// organisation) would otherwise keep their last state forever: they are
+    /// marked removed, with a transition, when the daemon starts (and come back
+    /// from `tbd` if the scope is configured again). Their rows and history stay.
     async fn retire_unconfigured_scopes(&self) -> anyhow::Result<()> {
         let keys: Vec<&str> = self.scopes.iter().map(|s| s.key()).collect();
         let stale = self.store.controls_outside(&keys).await?;
         for control in &stale {
-            let reason = format!(
-                "Its account-region ({}) is no longer configured",
-                control.scanned_by
-            );
+            let reason = if self.settings.aws.organization.is_some() {
+                format!(
+                    "Its account-region ({}) is no longer configured nor selected in the organization",
+                    control.scanned_by
+                )
+            } else {
+                format!(
+                    "Its account-region ({}) is no longer configured",
+                    control.scanned_by
+                )
+            };
             self.reconciler
                 .retire(control, &reason, &Trigger::Sweep)
                 .await?;

@@ -36,10 +36,10 @@ pub(super) async fn open_read_only(settings: &Settings) -> anyhow::Result<Store>
     Ok(store)
 }
 
-/// `rel04d run`: the daemon, until SIGTERM or SIGINT.
+/// `rel04d run`: the daemon, until SIGTERM or SIGINT (re-planned in place when
+/// the organisation's accounts change; see [`Daemon::run`]).
 pub async fn run_daemon(settings: Settings) -> anyhow::Result<()> {
-    let daemon = Daemon::build(settings, None).await?;
-    daemon.run(crate::shutdown::stop_signal()).await
+    Daemon::run(settings, crate::shutdown::stop_signal()).await
 }
 
 /// `rel04d run --once`: one sweep of every scope, a summary line, and a failure

@@ -416,3 +416,54 @@ fn reasons_tickets_and_owners_are_bounded_text() {
         assert!(err.message.contains(message), "{extra}: {err}");
     }
 }
+
+#[test]
+fn the_organization_is_checked_key_by_key() {
+    let org = |body: &str| format!("[aws.organization]\nrole_name = \"rel04d-member\"\n{body}");
+    let s = load(
+        Some(&org("include = [\"ou-ab12-abcdefgh\", \"123456789012\"]\n")),
+        &[],
+    )
+    .unwrap();
+    let organization = s.aws.organization.as_ref().unwrap();
+    assert_eq!(organization.refresh_interval, Duration::from_secs(3600));
+    assert_eq!(organization.max_accounts, 1_000);
+    let s = load(Some(&org("external_id = \"the-secret-id\"\n")), &[]).unwrap();
+    let shown = s.redacted().to_string();
+    assert!(!shown.contains("the-secret-id"), "{shown}");
+    assert!(shown.contains("rel04d-member"), "{shown}");
+    // From the environment, lists are comma-separated.
+    let s = load(
+        Some(&org("")),
+        &[("REL04D__AWS__ORGANIZATION__EXCLUDE", "r-ab12, 111122223333")],
+    )
+    .unwrap();
+    assert_eq!(
+        s.aws.organization.unwrap().exclude,
+        ["r-ab12", "111122223333"]
+    );
+    for (body, key) in [
+        ("include = [\"ou-x\"]\n", "aws.organization.include[0]"),
+        ("exclude = [\"12\"]\n", "aws.organization.exclude[0]"),
+        ("regions = [\"mars-1\"]\n", "aws.organization.regions[0]"),
+        (
+            "refresh_interval = \"0s\"\n",
+            "aws.organization.refresh_interval",
+        ),
+        ("max_accounts = 0\n", "aws.organization.max_accounts"),
+        ("max_accounts = 20001\n", "aws.organization.max_accounts"),
+        (
+            "max_requests_per_second = 100.0\n",
+            "aws.organization.max_requests_per_second",
+        ),
+    ] {
+        assert_eq!(error(Some(&org(body)), &[]).key, key, "{body}");
+    }
+    let err = error(
+        Some("[aws.organization]\nrole_name = \"path/to/role\"\n"),
+        &[],
+    );
+    assert_eq!(err.key, "aws.organization.role_name");
+    let err = error(Some("[aws.organization]\nregions = []\n"), &[]);
+    assert!(err.to_string().contains("role_name"), "{err}");
+}

@@ -88,7 +88,7 @@ pub(super) fn check(ok: bool, key: &str, message: &str) -> Result<(), ConfigErro
     }
 }
 
-fn check_regions(regions: &[String], key: &str) -> Result<(), ConfigError> {
+pub(super) fn check_regions(regions: &[String], key: &str) -> Result<(), ConfigError> {
     let mut seen = BTreeSet::new();
     for (i, region) in regions.iter().enumerate() {
         check(
@@ -211,6 +211,9 @@ impl Settings {
                 &format!("{at}.id"),
                 &format!("account {} is listed twice", account.id),
             )?;
+        }
+        if let Some(organization) = &self.aws.organization {
+            organization.validate()?;
         }
         in_range(
             self.events.sqs.wait_time,

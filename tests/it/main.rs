@@ -31,6 +31,7 @@ mod module_graph;
 mod monitoring;
 mod mute;
 mod ocsf;
+mod organization;
 mod rate;
 mod read_only;
 mod replicas;

@@ -22,20 +22,25 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff)
 }
 
+/// The SDK configuration of a client talking to moto at `url`.
+pub async fn sdk_config(url: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(rel04d::aws::http_client())
+        .region(aws_config::Region::new(super::REGION))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "test", "test", None, None, "test",
+        ))
+        .endpoint_url(url)
+        .load()
+        .await
+}
+
 impl Moto {
     pub async fn connect() -> Moto {
         let url = std::env::var("REL04D_TEST_MOTO_URL").expect(
             "REL04D_TEST_MOTO_URL is not set: run scripts/test.sh, which starts moto server",
         );
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .http_client(rel04d::aws::http_client())
-            .region(aws_config::Region::new(super::REGION))
-            .credentials_provider(aws_credential_types::Credentials::new(
-                "test", "test", None, None, "test",
-            ))
-            .endpoint_url(&url)
-            .load()
-            .await;
+        let sdk = sdk_config(&url).await;
         Moto {
             url,
             sqs: aws_sdk_sqs::Client::new(&sdk),
