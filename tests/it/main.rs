@@ -18,6 +18,7 @@ mod defer;
 mod demo;
 mod documented_commands;
 mod events;
+mod exception_expiry;
 mod faults;
 mod flapping;
 mod graphql;
