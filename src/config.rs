@@ -154,6 +154,15 @@ pub struct NotifySettings {
     pub flapping_transitions: usize,
     #[serde(default = "default_flapping_window", with = "humantime_serde")]
     pub flapping_window: Duration,
+    /// Announce an `Exception Expiring` event, once per control and setting and
+    /// expiry, when an exception the control uses will expire within this
+    /// window. Unset (the default): off.
+    #[serde(
+        default,
+        with = "humantime_serde",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub exception_expiry_warning: Option<Duration>,
 }
 
 fn default_flapping_transitions() -> usize {

@@ -1,4 +1,5 @@
-//! The outbox publisher: sends `Control State Changed` events to EventBridge.
+//! The outbox publisher: sends `Control State Changed` events to EventBridge
+//! (and `Exception Expiring` ones, [`warnings`]).
 //!
 //! Rows are claimed (so replicas do not send the same one at once), sent with
 //! `PutEvents` in batches of at most 10, and marked published only for entries
@@ -12,6 +13,7 @@
 
 pub mod flapping;
 pub mod settle;
+pub mod warnings;
 pub mod windows;
 
 use std::sync::{Arc, Mutex};
@@ -114,8 +116,9 @@ pub async fn drain_loop<F, Fut>(
 }
 
 impl Publisher {
-    /// Drains the outbox whenever a transition is recorded (and every few seconds,
-    /// for rows left by a crash or another replica), until shutdown.
+    /// Drains the outbox, then the exception expiry warnings, whenever a
+    /// transition is recorded and every few seconds (warnings, and rows left by a
+    /// crash or another replica), until shutdown.
     pub async fn run(
         self,
         transitions: broadcast::Receiver<TransitionRow>,
@@ -123,7 +126,7 @@ impl Publisher {
     ) {
         drain_loop(
             "publishing notifications",
-            || self.publish_batch(),
+            || async { Ok(self.publish_batch().await? + self.publish_warnings().await?) },
             transitions,
             shutdown,
         )

@@ -7,6 +7,7 @@
 
 mod controls;
 mod events;
+mod exception_warnings;
 mod findings;
 mod health;
 mod learned_rates;
@@ -32,6 +33,7 @@ use sqlx::{AnyPool, Connection, Executor};
 
 pub use controls::{Recording, StateCount, Written};
 pub use events::InboxRow;
+pub use exception_warnings::{ExceptionExpiring, WarningRow};
 pub use findings::DueFinding;
 pub use health::WriteHealth;
 pub use mutes::{MuteError, MuteEvent, MuteWords, check_mute};

@@ -232,12 +232,16 @@ impl Store {
         Ok(())
     }
 
-    /// Notifications not yet accepted by EventBridge.
+    /// Notifications not yet accepted by EventBridge: transitions' and
+    /// exception expiry warnings'.
     pub async fn outbox_backlog(&self) -> anyhow::Result<i64> {
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE published_at IS NULL")
-            .fetch_one(&self.pool)
-            .await
-            .context("count the outbox backlog")?;
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM outbox WHERE published_at IS NULL) \
+             + (SELECT COUNT(*) FROM exception_warnings WHERE published_at IS NULL)",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .context("count the outbox backlog")?;
         Ok(n)
     }
 }

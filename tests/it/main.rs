@@ -19,6 +19,7 @@ mod demo;
 mod documented_commands;
 mod events;
 mod exception_expiry;
+mod exceptions;
 mod faults;
 mod flapping;
 mod graphql;
