@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize, Serializer};
 pub use http::HttpSettings;
 pub use policies::{CalculatedInput, PoliciesSettings, PolicyBlock, PolicyInput, TagSettings};
 pub use rate::RequestRate;
-pub use securityhub::{SecurityHubSettings, Severity};
+pub use securityhub::{BestPracticeFinding, SecurityHubSettings, Severity};
 pub use validate::bounds;
 
 const DEFAULTS: &str = include_str!("../config/default.toml");
