@@ -75,7 +75,8 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
-    use crate::control::hierarchy::{Accountability, Scope, WorkloadFacts, resolve};
+    use crate::control::hierarchy::{Scope, WorkloadFacts, resolve};
+    use crate::control::testing;
 
     const ACCOUNT: &str = "111122223333";
 
@@ -84,16 +85,7 @@ mod tests {
     }
 
     fn setting(origin: &str, scope: Scope, value: &str) -> PolicySetting {
-        PolicySetting {
-            scope,
-            values: BTreeMap::from([(PolicyKey::Idempotent, value.to_owned())]),
-            calculated: BTreeMap::new(),
-            required: false,
-            exception: false,
-            expires: None,
-            origin: origin.to_owned(),
-            accountability: Accountability::default(),
-        }
+        testing::setting(origin, scope, &[(PolicyKey::Idempotent, value)])
     }
 
     fn exception(origin: &str, expires: DateTime<Utc>) -> PolicySetting {

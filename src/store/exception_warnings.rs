@@ -123,43 +123,4 @@ impl Store {
             })
             .collect()
     }
-
-    pub async fn mark_warnings_published(
-        &self,
-        ids: &[i64],
-        at: DateTime<Utc>,
-    ) -> anyhow::Result<()> {
-        let at = timestamp(at);
-        for id in ids {
-            sqlx::query(
-                "UPDATE exception_warnings SET published_at = $1, claimed_until = NULL WHERE id = $2",
-            )
-            .bind(&at)
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .context("mark an exception expiry warning published")?;
-        }
-        Ok(())
-    }
-
-    /// Records a failed attempt; the row is claimable again from `retry_at`.
-    pub async fn mark_warning_failed(
-        &self,
-        id: i64,
-        error: &str,
-        retry_at: DateTime<Utc>,
-    ) -> anyhow::Result<()> {
-        sqlx::query(
-            "UPDATE exception_warnings SET attempts = attempts + 1, last_error = $1, \
-             claimed_by = NULL, claimed_until = $2 WHERE id = $3",
-        )
-        .bind(error)
-        .bind(timestamp(retry_at))
-        .bind(id)
-        .execute(&self.pool)
-        .await
-        .context("record a failed exception expiry warning")?;
-        Ok(())
-    }
 }

@@ -37,7 +37,7 @@ pub use exception_warnings::{ExceptionExpiring, WarningRow};
 pub use findings::DueFinding;
 pub use health::WriteHealth;
 pub use mutes::{MuteError, MuteEvent, MuteWords, check_mute};
-pub use outbox::{MAX_PUBLISH_ATTEMPTS, Notification, OutboxRow};
+pub use outbox::{EventQueue, MAX_PUBLISH_ATTEMPTS, Notification, OutboxRow};
 pub use overview::SweepRow;
 pub use query::{ACTOR, QueryError};
 pub use rows::{ControlRow, JsonText, Mute, TransitionRow};

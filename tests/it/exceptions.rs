@@ -11,19 +11,14 @@ use chrono::Utc;
 use serde_json::{Value, json};
 
 use crate::common::db::Db;
-use crate::common::moto::{Moto, unique};
+use crate::common::moto::{Moto, details_of, unique};
 use crate::common::process::{self, Proc, tail, wait_until};
 use crate::common::*;
 use rel04d_simulator::Simulator;
 
 /// The `detail` of each `Exception Expiring` event among `messages`.
 fn warnings(messages: &[aws_sdk_sqs::types::Message]) -> Vec<Value> {
-    messages
-        .iter()
-        .filter_map(|m| serde_json::from_str::<Value>(m.body()?).ok())
-        .filter(|e| e["detail-type"] == "Exception Expiring")
-        .map(|e| e["detail"].clone())
-        .collect()
+    details_of(messages, "Exception Expiring")
 }
 
 fn config(workload_id: &str, expires: &str) -> String {
