@@ -21,7 +21,7 @@ pub use http::HttpSettings;
 pub use organization::{OrgTarget, OrganizationSettings};
 pub use policies::{CalculatedInput, PoliciesSettings, PolicyBlock, PolicyInput, TagSettings};
 pub use rate::RequestRate;
-pub use securityhub::{SecurityHubSettings, Severity};
+pub use securityhub::{BestPracticeFinding, SecurityHubSettings, Severity};
 pub use validate::bounds;
 
 const DEFAULTS: &str = include_str!("../config/default.toml");
@@ -159,6 +159,15 @@ pub struct NotifySettings {
     pub flapping_transitions: usize,
     #[serde(default = "default_flapping_window", with = "humantime_serde")]
     pub flapping_window: Duration,
+    /// Announce an `Exception Expiring` event, once per control and setting and
+    /// expiry, when an exception the control uses will expire within this
+    /// window. Unset (the default): off.
+    #[serde(
+        default,
+        with = "humantime_serde",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub exception_expiry_warning: Option<Duration>,
 }
 
 fn default_flapping_transitions() -> usize {

@@ -33,6 +33,9 @@ pub struct PolicyExplanation {
     /// The `reason`, `ticket` and `owner` of the setting that supplied the value.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accountability: Option<Accountability>,
+    /// When the setting that supplied the value expires (RFC 3339), if it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -110,6 +113,9 @@ pub fn policy_values(
                 .map(|v| (*v).to_owned()),
             calculation: resolved.calculation.as_deref().cloned(),
             accountability: policies.accountability(&resolved.origin).cloned(),
+            expires: policies
+                .expiry(&resolved.origin)
+                .map(crate::store::timestamp),
         })
         .collect()
 }
@@ -180,10 +186,13 @@ pub fn render(e: &Explanation) -> String {
             p.level,
             T(&p.origin)
         );
-        if let Some(a) = &p.accountability {
-            let shown: Vec<String> = a
-                .fields()
-                .map(|(name, value)| format!("{name}: {value}"))
+        if p.accountability.is_some() || p.expires.is_some() {
+            let shown: Vec<String> = p
+                .accountability
+                .iter()
+                .flat_map(|a| a.fields())
+                .map(|(name, value)| format!("{name}: {}", T(value)))
+                .chain(p.expires.iter().map(|at| format!("expires {at}")))
                 .collect();
             let _ = writeln!(out, "  {:<16}   {}", "", shown.join("; "));
         }

@@ -277,6 +277,7 @@ pub struct Metrics {
     /// Gauges recomputed when `/metrics` is scraped.
     pub controls: Family<ControlLabels, Gauge>,
     pub outbox_backlog: Gauge,
+    pub securityhub_backlog: Gauge,
     pub queue_depth: Family<ScopeLabels, Gauge>,
     pub aws_request_rate: Family<AccountRegionLabels, Gauge<f64, AtomicU64>>,
 }
@@ -310,6 +311,7 @@ impl Metrics {
             securityhub_findings: Family::default(),
             controls: Family::default(),
             outbox_backlog: Gauge::default(),
+            securityhub_backlog: Gauge::default(),
             queue_depth: Family::default(),
             aws_request_rate: Family::default(),
         };
@@ -413,6 +415,11 @@ impl Metrics {
             "rel04d_outbox_backlog",
             "Notifications not yet accepted by EventBridge",
             self.outbox_backlog.clone(),
+        );
+        r.register(
+            "rel04d_securityhub_backlog",
+            "Controls whose changed finding Security Hub has not accepted yet",
+            self.securityhub_backlog.clone(),
         );
         r.register(
             "rel04d_queue_depth",
@@ -569,6 +576,8 @@ mod tests {
             "rel04d_events_total{intake=\"http\",outcome=\"out_of_scope\"} 1",
             "rel04d_controls{state=\"alarm\",muted=\"true\"} 1",
             "rel04d_outbox_backlog 0",
+            // Exported from the start, before any scrape recomputes it.
+            "rel04d_securityhub_backlog 0",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
         }

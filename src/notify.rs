@@ -1,4 +1,5 @@
-//! The outbox publisher: sends `Control State Changed` events to EventBridge.
+//! The outbox publisher: sends `Control State Changed` events to EventBridge
+//! (and `Exception Expiring` ones, [`warnings`]).
 //!
 //! Rows are claimed (so replicas do not send the same one at once), sent with
 //! `PutEvents` in batches of at most 10, and marked published only for entries
@@ -12,6 +13,7 @@
 
 pub mod flapping;
 pub mod settle;
+pub mod warnings;
 pub mod windows;
 
 use std::sync::{Arc, Mutex};
@@ -25,7 +27,9 @@ use tracing::Instrument;
 
 use crate::metrics::{Metrics, NotificationLabels, NotificationResult};
 use crate::shutdown::CancellationToken;
-use crate::store::{OutboxRow, SettleFacts, SettleRule, Settled, Store, TransitionRow, Undecided};
+use crate::store::{
+    EventQueue, OutboxRow, SettleFacts, SettleRule, Settled, Store, TransitionRow, Undecided,
+};
 use crate::wellarchitected::backoff;
 use flapping::Flapping;
 use settle::{Decision, SETTLE_GRACE};
@@ -114,8 +118,9 @@ pub async fn drain_loop<F, Fut>(
 }
 
 impl Publisher {
-    /// Drains the outbox whenever a transition is recorded (and every few seconds,
-    /// for rows left by a crash or another replica), until shutdown.
+    /// Drains the outbox, then the exception expiry warnings, whenever a
+    /// transition is recorded and every few seconds (warnings, and rows left by a
+    /// crash or another replica), until shutdown.
     pub async fn run(
         self,
         transitions: broadcast::Receiver<TransitionRow>,
@@ -123,7 +128,7 @@ impl Publisher {
     ) {
         drain_loop(
             "publishing notifications",
-            || self.publish_batch(),
+            || async { Ok(self.publish_batch().await? + self.publish_warnings().await?) },
             transitions,
             shutdown,
         )
@@ -273,7 +278,9 @@ impl Publisher {
             .inc_by(n);
     }
 
-    async fn publish(&self, rows: &[OutboxRow]) -> anyhow::Result<usize> {
+    /// Sends `rows` in one PutEvents call; marks the accepted ones sent and
+    /// the others failed (each waits its own backoff). How many were accepted.
+    async fn publish<R: Sendable>(&self, rows: &[R]) -> anyhow::Result<usize> {
         let entries: Vec<PutEventsRequestEntry> = rows.iter().map(|row| self.entry(row)).collect();
         let output = match self
             .client
@@ -294,44 +301,93 @@ impl Publisher {
         let mut accepted = Vec::new();
         for (row, result) in rows.iter().zip(output.entries()) {
             match result.error_code() {
-                None => accepted.push(row.id),
+                None => accepted.push(row.id()),
                 // A refused entry waits its own backoff; the others go on.
                 Some(code) => {
                     let message = format!("{code}: {}", result.error_message().unwrap_or(""));
-                    tracing::warn!(transition_id = row.transition_id, attempts = row.attempts + 1, error = %message, "EventBridge refused a notification; retrying");
+                    tracing::warn!(detail_type = R::DETAIL_TYPE, dedupe_id = row.dedupe_id(), attempts = row.attempts() + 1, error = %message, "EventBridge refused a notification; retrying");
                     self.retry_later(row, &message).await?;
                 }
             }
         }
-        self.store.mark_published(&accepted, Utc::now()).await?;
+        self.store
+            .mark_sent(R::QUEUE, &accepted, Utc::now())
+            .await?;
         self.count(NotificationResult::Published, accepted.len() as u64);
         Ok(accepted.len())
     }
 
     /// Records a failed attempt; the row becomes claimable again after a backoff
     /// that grows with its attempts (and is set aside after `MAX_PUBLISH_ATTEMPTS`).
-    async fn retry_later(&self, row: &OutboxRow, error: &str) -> anyhow::Result<()> {
+    async fn retry_later<R: Sendable>(&self, row: &R, error: &str) -> anyhow::Result<()> {
         self.count(NotificationResult::Failed, 1);
-        let attempt = u32::try_from(row.attempts + 1).unwrap_or(u32::MAX);
+        let attempt = u32::try_from(row.attempts() + 1).unwrap_or(u32::MAX);
         let wait = backoff(
             attempt,
             Duration::from_millis(500),
             Duration::from_secs(300),
         );
         let retry_at = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
-        self.store.mark_failed(row.id, error, retry_at).await
+        self.store
+            .mark_send_failed(R::QUEUE, row.id(), error, retry_at)
+            .await
     }
 
-    fn entry(&self, row: &OutboxRow) -> PutEventsRequestEntry {
+    fn entry<R: Sendable>(&self, row: &R) -> PutEventsRequestEntry {
         PutEventsRequestEntry::builder()
             .source(&self.source)
-            .detail_type(DETAIL_TYPE)
-            .detail(&row.payload)
+            .detail_type(R::DETAIL_TYPE)
+            .detail(row.payload())
             .event_bus_name(&self.event_bus)
-            .resources(&row.workload_arn)
+            .resources(row.workload_arn())
             .build()
     }
 }
+
+/// A queued event the publisher sends: a transition's notification or an
+/// exception expiry warning.
+pub trait Sendable {
+    const QUEUE: EventQueue;
+    const DETAIL_TYPE: &'static str;
+    /// The row's id in its table.
+    fn id(&self) -> i64;
+    /// What consumers deduplicate on, for the log: the transition id, the warning's row id.
+    fn dedupe_id(&self) -> i64;
+    fn attempts(&self) -> i64;
+    /// The event's `Detail` JSON.
+    fn payload(&self) -> &str;
+    fn workload_arn(&self) -> &str;
+}
+
+/// Implements [`Sendable`] for a row type with `id`, `attempts`, `payload` and
+/// `workload_arn` fields, sent from `$queue` as `$detail_type`, deduplicated by
+/// consumers on its field `$dedupe`.
+macro_rules! sendable {
+    ($row:ty, $queue:expr, $detail_type:expr, $dedupe:ident) => {
+        impl $crate::notify::Sendable for $row {
+            const QUEUE: $crate::store::EventQueue = $queue;
+            const DETAIL_TYPE: &'static str = $detail_type;
+            fn id(&self) -> i64 {
+                self.id
+            }
+            fn dedupe_id(&self) -> i64 {
+                self.$dedupe
+            }
+            fn attempts(&self) -> i64 {
+                self.attempts
+            }
+            fn payload(&self) -> &str {
+                &self.payload
+            }
+            fn workload_arn(&self) -> &str {
+                &self.workload_arn
+            }
+        }
+    };
+}
+use sendable;
+
+sendable!(OutboxRow, EventQueue::Outbox, DETAIL_TYPE, transition_id);
 
 /// The settle rule, noting the workload whose control starts flapping at the
 /// decided transition (warned about once the decision is recorded).

@@ -13,6 +13,7 @@ mod calculate;
 mod commit;
 mod decide;
 mod enforce;
+mod expiring;
 mod plan;
 mod undescribable;
 
@@ -75,6 +76,9 @@ pub struct Reconciler {
     /// `http.request_timeout`: a `template_input` query gets what a `/graphql`
     /// request gets.
     graphql_deadline: std::time::Duration,
+    /// `notify.exception_expiry_warning`; `None`: off.
+    exception_expiry_warning: Option<chrono::Duration>,
+    warned: expiring::Warned,
 }
 
 /// The part of a scope a reconcile needs: its Tool client and its key.
@@ -109,7 +113,17 @@ impl Reconciler {
             replica,
             defer_after_human_change: chrono::Duration::zero(),
             graphql_deadline: std::time::Duration::from_secs(10),
+            exception_expiry_warning: None,
+            warned: expiring::Warned::default(),
         }
+    }
+
+    /// Warns of exceptions a control uses that expire within `window`
+    /// (`notify.exception_expiry_warning`).
+    pub fn with_exception_expiry_warning(mut self, window: Option<std::time::Duration>) -> Self {
+        self.exception_expiry_warning =
+            window.map(|w| chrono::Duration::from_std(w).unwrap_or(chrono::Duration::MAX));
+        self
     }
 
     /// Calculations' queries get `deadline` (`http.request_timeout`), as
@@ -228,6 +242,7 @@ impl Reconciler {
         let now = Utc::now();
         let calculated = self.calculate(&workload, &facts, now).await;
         let policies = control::resolve_calculated(&self.policies, &facts, now, &calculated);
+        self.warn_expiring(&workload, &policies, now).await?;
         let expected = match decide::of_plan(control::plan(policies)) {
             Planned::Apply(verdict) => return self.apply(&subject.on(), &control, verdict).await,
             Planned::Check(expected) => expected,

@@ -101,7 +101,8 @@ impl Daemon {
         let reconciler = Arc::new(
             Reconciler::new(store.clone(), policies.clone(), metrics.clone(), claims)
                 .with_enforce_defer(settings.enforce.defer_after_human_change)
-                .with_graphql_deadline(settings.http.request_timeout),
+                .with_graphql_deadline(settings.http.request_timeout)
+                .with_exception_expiry_warning(settings.notify.exception_expiry_warning),
         );
         let setup = match setup {
             Some(setup) => setup,

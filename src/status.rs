@@ -139,6 +139,9 @@ impl Status {
         if let Ok(backlog) = self.store.outbox_backlog().await {
             metrics.outbox_backlog.set(backlog);
         }
+        if let Ok(backlog) = self.store.findings_backlog().await {
+            metrics.securityhub_backlog.set(backlog);
+        }
         for scope in &self.scopes {
             let labels = ScopeLabels {
                 scope: scope.key().to_owned(),

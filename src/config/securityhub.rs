@@ -1,11 +1,13 @@
 //! `[securityhub]`: one AWS Security Hub finding per control.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::ConfigError;
 
-/// A Security Hub severity label (ASFF `SeverityLabel`).
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+/// A Security Hub severity label (ASFF `SeverityLabel`), least severe first.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Severity {
     Informational,
@@ -53,7 +55,28 @@ pub struct SecurityHubSettings {
     /// The finding's `Types` (`namespace/category/classifier`).
     #[serde(default = "default_types")]
     pub types: Vec<String>,
+    /// `[securityhub.best_practices.<policy>]` (`identify`, `loosely_coupled`,
+    /// `idempotent`, `constant_work`): what a FAILED finding says when that best
+    /// practice is among those the control failed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub best_practices: BTreeMap<String, BestPracticeFinding>,
 }
+
+/// A FAILED finding's severity and extra `Types` when one best practice failed.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct BestPracticeFinding {
+    /// Unset: `securityhub.failed_severity`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_severity: Option<Severity>,
+    /// Added after `securityhub.types`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub types: Vec<String>,
+}
+
+/// The policies `[securityhub.best_practices]` may name: one per best practice.
+const BEST_PRACTICE_POLICIES: [&str; 4] =
+    ["identify", "loosely_coupled", "idempotent", "constant_work"];
 
 fn default_severity() -> Severity {
     Severity::Medium
@@ -69,6 +92,7 @@ impl Default for SecurityHubSettings {
             enabled: false,
             failed_severity: default_severity(),
             types: default_types(),
+            best_practices: BTreeMap::new(),
         }
     }
 }
@@ -76,6 +100,8 @@ impl Default for SecurityHubSettings {
 impl SecurityHubSettings {
     /// `types`: 1 to 50 entries, each `namespace[/category[/classifier]]` with a
     /// namespace Security Hub knows and no empty part.
+    /// `best_practices`: keyed by a best practice's policy, its types valid
+    /// too, and all the types together at most 50.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let key = "securityhub.types";
         if self.types.is_empty() || self.types.len() > MAX_TYPES {
@@ -84,21 +110,51 @@ impl SecurityHubSettings {
                 format!("needs 1 to {MAX_TYPES} types, has {}", self.types.len()),
             ));
         }
-        for entry in &self.types {
-            let parts: Vec<&str> = entry.split('/').collect();
-            let known = TYPE_NAMESPACES.contains(&parts[0]);
-            if !known || parts.len() > 3 || parts.iter().any(|p| p.trim().is_empty()) {
+        check_types(key, &self.types)?;
+        let mut total = self.types.len();
+        for (policy, finding) in &self.best_practices {
+            let key = format!("securityhub.best_practices.{policy:.40}");
+            if !BEST_PRACTICE_POLICIES.contains(&policy.as_str()) {
                 return Err(ConfigError::new(
-                    key,
+                    key.as_str(),
                     format!(
-                        "`{entry:.80}` is not namespace/category/classifier with a namespace among {}",
-                        TYPE_NAMESPACES.join(", ")
+                        "is not a best practice's policy; one of {}",
+                        BEST_PRACTICE_POLICIES.join(", ")
                     ),
                 ));
             }
+            check_types(&format!("{key}.types"), &finding.types)?;
+            total += finding.types.len();
+        }
+        if total > MAX_TYPES {
+            return Err(ConfigError::new(
+                "securityhub.best_practices",
+                format!(
+                    "securityhub.types and the best practices' types together exceed {MAX_TYPES} ({total})"
+                ),
+            ));
         }
         Ok(())
     }
+}
+
+/// Each entry `namespace[/category[/classifier]]` with a namespace Security Hub
+/// knows and no empty part.
+fn check_types(key: &str, types: &[String]) -> Result<(), ConfigError> {
+    for entry in types {
+        let parts: Vec<&str> = entry.split('/').collect();
+        let known = TYPE_NAMESPACES.contains(&parts[0]);
+        if !known || parts.len() > 3 || parts.iter().any(|p| p.trim().is_empty()) {
+            return Err(ConfigError::new(
+                key,
+                format!(
+                    "`{entry:.80}` is not namespace/category/classifier with a namespace among {}",
+                    TYPE_NAMESPACES.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -133,5 +189,32 @@ mod tests {
         }
         let many = vec!["TTPs"; MAX_TYPES + 1];
         assert!(with_types(&many).validate().is_err());
+    }
+
+    #[test]
+    fn best_practices_are_keyed_by_their_policy_and_their_types_checked() {
+        let mut settings = SecurityHubSettings::default();
+        settings.best_practices.insert(
+            "idempotent".into(),
+            BestPracticeFinding {
+                failed_severity: Some(Severity::High),
+                types: vec!["Effects/Data Exposure".into()],
+            },
+        );
+        settings.validate().unwrap();
+        let mut wrong = settings.clone();
+        wrong
+            .best_practices
+            .insert("rel04".into(), BestPracticeFinding::default());
+        let err = wrong.validate().unwrap_err();
+        assert_eq!(err.key, "securityhub.best_practices.rel04");
+        let mut bad_type = settings.clone();
+        bad_type.best_practices.get_mut("idempotent").unwrap().types = vec!["Nonsense".into()];
+        let err = bad_type.validate().unwrap_err();
+        assert_eq!(err.key, "securityhub.best_practices.idempotent.types");
+        let mut many = settings;
+        many.best_practices.get_mut("idempotent").unwrap().types = vec!["TTPs".into(); MAX_TYPES];
+        let err = many.validate().unwrap_err();
+        assert_eq!(err.key, "securityhub.best_practices");
     }
 }

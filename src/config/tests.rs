@@ -467,3 +467,26 @@ fn the_organization_is_checked_key_by_key() {
     let err = error(Some("[aws.organization]\nregions = []\n"), &[]);
     assert!(err.to_string().contains("role_name"), "{err}");
 }
+
+#[test]
+fn the_exception_expiry_warning_is_a_duration_and_needs_a_bus() {
+    let s = load(None, &[]).unwrap();
+    assert_eq!(s.notify.exception_expiry_warning, None, "off by default");
+    let s = load(
+        Some("[notify]\nevent_bus = \"default\"\nexception_expiry_warning = \"30d\"\n"),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        s.notify.exception_expiry_warning,
+        Some(Duration::from_secs(30 * 86_400))
+    );
+    let err = error(Some("[notify]\nexception_expiry_warning = \"30d\"\n"), &[]);
+    assert_eq!(err.key, "notify.exception_expiry_warning");
+    assert!(err.message.contains("notify.event_bus"), "{err}");
+    let err = error(
+        Some("[notify]\nevent_bus = \"default\"\nexception_expiry_warning = \"0s\"\n"),
+        &[],
+    );
+    assert_eq!(err.key, "notify.exception_expiry_warning");
+}

@@ -238,6 +238,18 @@ impl Settings {
         if let Some(bus) = &self.notify.event_bus {
             check(!bus.is_empty(), "notify.event_bus", "must not be empty")?;
         }
+        if let Some(window) = self.notify.exception_expiry_warning {
+            check(
+                self.notify.event_bus.is_some(),
+                "notify.exception_expiry_warning",
+                "needs notify.event_bus: the warning is an EventBridge event",
+            )?;
+            check(
+                !window.is_zero(),
+                "notify.exception_expiry_warning",
+                "must be longer than 0s (leave it unset to turn warnings off)",
+            )?;
+        }
         check(
             !self.notify.source.is_empty(),
             "notify.source",

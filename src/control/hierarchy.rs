@@ -180,6 +180,14 @@ impl PolicySet {
             .find(|s| s.origin == origin && !s.accountability.is_empty())
             .map(|s| &s.accountability)
     }
+
+    /// When the configured setting written at `origin` expires, if it does.
+    pub fn expiry(&self, origin: &str) -> Option<DateTime<Utc>> {
+        self.settings
+            .iter()
+            .find(|s| s.origin == origin)
+            .and_then(|s| s.expires)
+    }
 }
 
 /// Every configured setting plus the tag rule.
@@ -304,6 +312,14 @@ pub fn resolve(
     resolve_calculated(set, workload, now, &Calculated::default())
 }
 
+/// Whether a setting that expires at `expires` has lapsed at `now`: expiring
+/// exactly now counts as expired. The one rule every surface uses (the sweep's
+/// resolution, `explain`, GraphQL, the status page; Security Hub and OCSF show
+/// what the sweep resolved), so they cannot disagree about an instant.
+pub fn has_expired(expires: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    expires <= now
+}
+
 /// The settings that apply to `workload`, least specific first.
 fn applicable<'a>(set: &'a PolicySet, workload: &WorkloadFacts<'_>) -> Vec<&'a PolicySetting> {
     let mut applicable: Vec<&PolicySetting> = set
@@ -324,7 +340,7 @@ pub fn calculations<'a>(
 ) -> Vec<(&'a str, PolicyKey, &'a Calculation)> {
     applicable(set, workload)
         .into_iter()
-        .filter(|s| s.expires.is_none_or(|at| at > now))
+        .filter(|s| !s.expires.is_some_and(|at| has_expired(at, now)))
         .flat_map(|s| {
             s.calculated
                 .iter()
@@ -420,7 +436,7 @@ fn resolve_key<'a>(
     // The most senior `required` setting in force, if any: (its origin, its level).
     let mut held_by: Option<(String, Level)> = None;
     for candidate in candidates {
-        if let Some(expires) = candidate.expires.filter(|at| *at <= now) {
+        if let Some(expires) = candidate.expires.filter(|at| has_expired(*at, now)) {
             passed_over.push(candidate.passed_over(format!("expired at {}", expires.to_rfc3339())));
             continue;
         }

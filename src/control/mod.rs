@@ -8,6 +8,7 @@ pub mod defer;
 pub mod enforce;
 pub mod enforce_plan;
 pub mod evaluate;
+pub mod expiring;
 pub mod glob;
 pub mod hierarchy;
 pub mod policy;

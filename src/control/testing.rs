@@ -21,14 +21,8 @@ pub fn policies(values: &[(&str, &str)]) -> ResolvedPolicies {
         .collect();
     let set = PolicySet {
         settings: vec![PolicySetting {
-            scope: Scope::Global,
             values,
-            calculated: Default::default(),
-            required: false,
-            exception: false,
-            expires: None,
-            origin: "policies.global".into(),
-            accountability: Default::default(),
+            ..setting("policies.global", Scope::Global, &[])
         }],
         tag_prefix: None,
         tags_may_enforce: false,
@@ -41,6 +35,20 @@ pub fn policies(values: &[(&str, &str)]) -> ResolvedPolicies {
         tags: &tags,
     };
     resolve(&set, &facts, Utc::now())
+}
+
+/// A plain setting written at `origin` for `scope` with fixed `values`.
+pub fn setting(origin: &str, scope: Scope, values: &[(PolicyKey, &str)]) -> PolicySetting {
+    PolicySetting {
+        scope,
+        values: values.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+        calculated: BTreeMap::new(),
+        required: false,
+        exception: false,
+        expires: None,
+        origin: origin.into(),
+        accountability: Default::default(),
+    }
 }
 
 /// The choice id behind a short name: a policy key of a best practice, or `no`.

@@ -76,6 +76,8 @@ pub struct PolicyValue {
     pub reason: Option<String>,
     pub ticket: Option<String>,
     pub owner: Option<String>,
+    /// When the setting that supplied the value expires (RFC 3339), if it does.
+    pub expires: Option<String>,
 }
 
 impl From<PolicyExplanation> for PolicyValue {
@@ -100,6 +102,7 @@ impl From<PolicyExplanation> for PolicyValue {
             reason: p.accountability.as_ref().and_then(|a| a.reason.clone()),
             ticket: p.accountability.as_ref().and_then(|a| a.ticket.clone()),
             owner: p.accountability.and_then(|a| a.owner),
+            expires: p.expires,
         }
     }
 }

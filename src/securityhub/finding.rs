@@ -112,6 +112,7 @@ impl Finding {
         if !control.workload_name.trim().is_empty() {
             resource_details.insert("WorkloadName".to_owned(), control.workload_name.clone());
         }
+        let (severity, types) = super::severity::severity_and_types(status, &details, settings);
         let mut product_fields = BTreeMap::new();
         product_fields.insert("rel04d/State".to_owned(), control.state.to_string());
         for policy in &details.policies {
@@ -158,12 +159,8 @@ impl Finding {
             status,
             reason_code: format!("REL04D_{}", control.state.as_str().to_uppercase()),
             reason,
-            severity: match status {
-                ComplianceStatus::Failed => settings.failed_severity,
-                ComplianceStatus::Warning => Severity::Low,
-                _ => Severity::Informational,
-            },
-            types: settings.types.clone(),
+            severity,
+            types,
             archived: control.state == ControlState::Removed,
             product_fields,
             partition,

@@ -13,6 +13,7 @@
 pub mod batch;
 pub mod finding;
 pub mod sdk;
+pub mod severity;
 
 use std::collections::BTreeMap;
 use std::future::Future;

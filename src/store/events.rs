@@ -56,6 +56,8 @@ impl Store {
             "DELETE FROM processed_events WHERE received_at < $1",
             "DELETE FROM inbox WHERE processed_at IS NOT NULL AND processed_at < $1",
             "DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < $1",
+            // An exception expired that long ago is never warned about again.
+            "DELETE FROM exception_warnings WHERE published_at IS NOT NULL AND expires_at < $1",
         ] {
             let result = sqlx::query(sql)
                 .bind(&cutoff)

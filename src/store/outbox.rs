@@ -3,7 +3,7 @@
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 
 use super::rows::TransitionRow;
 use super::{Store, timestamp};
@@ -44,6 +44,26 @@ impl<'a> From<&'a TransitionRow> for Notification<'a> {
             event_id: t.event_id.as_deref(),
             action: t.action.as_deref(),
             occurred_at: &t.occurred_at,
+        }
+    }
+}
+
+/// The tables the notify publisher sends from, which share their sending
+/// columns (`attempts`, `last_error`, claims, `published_at`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventQueue {
+    /// `Control State Changed` notifications.
+    Outbox,
+    /// `Exception Expiring` warnings.
+    ExceptionWarnings,
+}
+
+impl EventQueue {
+    /// A fixed name, never input: safe to format into SQL.
+    fn table(self) -> &'static str {
+        match self {
+            EventQueue::Outbox => "outbox",
+            EventQueue::ExceptionWarnings => "exception_warnings",
         }
     }
 }
@@ -185,16 +205,7 @@ impl Store {
     }
 
     pub async fn mark_published(&self, ids: &[i64], at: DateTime<Utc>) -> anyhow::Result<()> {
-        let at = timestamp(at);
-        for id in ids {
-            sqlx::query("UPDATE outbox SET published_at = $1, claimed_until = NULL WHERE id = $2")
-                .bind(&at)
-                .bind(id)
-                .execute(&self.pool)
-                .await
-                .context("mark a notification published")?;
-        }
-        Ok(())
+        self.mark_sent(EventQueue::Outbox, ids, at).await
     }
 
     /// Records a failed attempt; the row is claimable again from `retry_at`.
@@ -204,16 +215,54 @@ impl Store {
         error: &str,
         retry_at: DateTime<Utc>,
     ) -> anyhow::Result<()> {
-        sqlx::query(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = $1, claimed_by = NULL, \
+        self.mark_send_failed(EventQueue::Outbox, id, error, retry_at)
+            .await
+    }
+
+    /// Marks `queue`'s rows `ids` accepted by EventBridge.
+    pub async fn mark_sent(
+        &self,
+        queue: EventQueue,
+        ids: &[i64],
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        let at = timestamp(at);
+        let sql = format!(
+            "UPDATE {} SET published_at = $1, claimed_until = NULL WHERE id = $2",
+            queue.table()
+        );
+        for id in ids {
+            sqlx::query(AssertSqlSafe(sql.clone()))
+                .bind(&at)
+                .bind(id)
+                .execute(&self.pool)
+                .await
+                .with_context(|| format!("mark a row of {} published", queue.table()))?;
+        }
+        Ok(())
+    }
+
+    /// Records a failed attempt to send `queue`'s row `id`; it is claimable
+    /// again from `retry_at`.
+    pub async fn mark_send_failed(
+        &self,
+        queue: EventQueue,
+        id: i64,
+        error: &str,
+        retry_at: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        let sql = format!(
+            "UPDATE {} SET attempts = attempts + 1, last_error = $1, claimed_by = NULL, \
              claimed_until = $2 WHERE id = $3",
-        )
-        .bind(error)
-        .bind(timestamp(retry_at))
-        .bind(id)
-        .execute(&self.pool)
-        .await
-        .context("record a failed notification")?;
+            queue.table()
+        );
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(error)
+            .bind(timestamp(retry_at))
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .with_context(|| format!("record a failed send of a row of {}", queue.table()))?;
         Ok(())
     }
 
@@ -232,12 +281,16 @@ impl Store {
         Ok(())
     }
 
-    /// Notifications not yet accepted by EventBridge.
+    /// Notifications not yet accepted by EventBridge: transitions' and
+    /// exception expiry warnings'.
     pub async fn outbox_backlog(&self) -> anyhow::Result<i64> {
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE published_at IS NULL")
-            .fetch_one(&self.pool)
-            .await
-            .context("count the outbox backlog")?;
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM outbox WHERE published_at IS NULL) \
+             + (SELECT COUNT(*) FROM exception_warnings WHERE published_at IS NULL)",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .context("count the outbox backlog")?;
         Ok(n)
     }
 }

@@ -19,6 +19,8 @@ mod defer;
 mod demo;
 mod documented_commands;
 mod events;
+mod exception_expiry;
+mod exceptions;
 mod faults;
 mod flapping;
 mod graphql;

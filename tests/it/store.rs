@@ -106,6 +106,61 @@ async fn prune_forgets_only_handled_rows_older_than_the_retention() {
     assert_eq!(store.prune(Duration::days(15), now).await.unwrap(), 0);
 }
 
+/// Records an `Exception Expiring` warning for `setting` expiring at `expires`.
+async fn warn(store: &Store, setting: &str, expires: chrono::DateTime<Utc>) -> bool {
+    let detail = rel04d::store::ExceptionExpiring {
+        control_type: "rel04",
+        workload_id: "w",
+        workload_arn: "arn:aws:wellarchitected:us-east-1:111122223333:workload/w",
+        account_id: "111122223333",
+        region: "us-east-1",
+        setting,
+        origin: "policies.settings[0]",
+        policies: vec!["idempotent"],
+        expires_at: rel04d::store::timestamp(expires),
+        reason: None,
+        ticket: None,
+        owner: None,
+        occurred_at: rel04d::store::timestamp(expires),
+    };
+    store
+        .warn_exception_expiring(&detail, expires)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn prune_forgets_sent_warnings_of_exceptions_expired_longer_than_the_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, url) = fresh_store(&dir).await;
+    let now = Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap();
+    let old = now - Duration::days(20);
+    let recent = now - Duration::days(1);
+    assert!(warn(&store, "sent-old", old).await);
+    assert!(!warn(&store, "sent-old", old).await, "once per expiry");
+    assert!(warn(&store, "sent-recent", recent).await);
+    let claimed = store
+        .claim_warnings("t", 10, now, now + Duration::seconds(30))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2);
+    let ids: Vec<i64> = claimed.iter().map(|w| w.id).collect();
+    store
+        .mark_sent(rel04d::store::EventQueue::ExceptionWarnings, &ids, now)
+        .await
+        .unwrap();
+    assert!(warn(&store, "unsent-old", old).await);
+
+    assert_eq!(store.prune(Duration::days(15), now).await.unwrap(), 1);
+    let db = Db::connect(&url).await;
+    assert_eq!(
+        db.strings("SELECT setting FROM exception_warnings ORDER BY setting")
+            .await,
+        ["sent-recent", "unsent-old"]
+    );
+    assert_eq!(store.outbox_backlog().await.unwrap(), 1, "the unsent one");
+}
+
 #[tokio::test]
 async fn a_refused_notification_waits_for_its_retry_time_and_is_set_aside_after_max_attempts() {
     let dir = tempfile::tempdir().unwrap();

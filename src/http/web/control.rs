@@ -170,7 +170,13 @@ fn policies(e: &Explanation) -> Markup {
                                     br; small { "the last evaluation used " (last) }
                                 }
                             }
-                            td { (p.level) ": " (p.origin) }
+                            td {
+                                (p.level) ": " (p.origin)
+                                @if let Some(a) = &p.accountability {
+                                    @for (name, value) in a.fields() { br; small { (name) ": " (value) } }
+                                }
+                                @if let Some(at) = &p.expires { br; small { "expires " (layout::time(at)) } }
+                            }
                             td {
                                 @if p.passed_over.is_empty() { "—" }
                                 ul.plain { @for s in &p.passed_over {

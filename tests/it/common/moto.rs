@@ -172,10 +172,15 @@ impl Moto {
 
 /// The `detail` of each `Control State Changed` event among `messages`.
 pub fn notifications(messages: &[aws_sdk_sqs::types::Message]) -> Vec<Value> {
+    details_of(messages, "Control State Changed")
+}
+
+/// The `detail` of each event of `detail_type` among `messages`.
+pub fn details_of(messages: &[aws_sdk_sqs::types::Message], detail_type: &str) -> Vec<Value> {
     messages
         .iter()
         .filter_map(|m| serde_json::from_str::<Value>(m.body()?).ok())
-        .filter(|e| e["detail-type"] == "Control State Changed")
+        .filter(|e| e["detail-type"] == detail_type)
         .map(|e| e["detail"].clone())
         .collect()
 }
