@@ -31,7 +31,7 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Connection, Executor};
 
 pub use controls::{Recording, StateCount, Written};
-pub use events::InboxRow;
+pub use events::{AttemptEnd, InboxAttempt, InboxRow};
 pub use findings::DueFinding;
 pub use health::WriteHealth;
 pub use mutes::{MuteError, MuteEvent, MuteWords, check_mute};
