@@ -21,6 +21,15 @@ pub fn positional_args() -> Vec<String> {
         .collect()
 }
 
+/// A TCP port free on loopback now, for a child to listen on.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// The simulator process, killed on drop.
 pub struct Sim {
     child: Child,

@@ -8,6 +8,7 @@
 
 pub mod inbox;
 pub mod parse;
+pub mod push;
 pub mod sample;
 pub mod sqs;
 

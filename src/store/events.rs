@@ -92,13 +92,32 @@ impl Store {
 
     /// Stores a pushed event; once this returns, it will be handled.
     pub async fn inbox_insert(&self, body: &str, at: DateTime<Utc>) -> anyhow::Result<i64> {
-        let row = sqlx::query("INSERT INTO inbox (body, received_at) VALUES ($1, $2) RETURNING id")
-            .bind(body)
-            .bind(timestamp(at))
-            .fetch_one(&self.pool)
-            .await;
-        self.health.observe(row.is_ok());
-        Ok(row.context("store a pushed event")?.try_get("id")?)
+        let ids = self.inbox_insert_many(&[body], at).await?;
+        Ok(ids[0])
+    }
+
+    /// Stores pushed events in one transaction (a group commit of concurrent
+    /// requests); their ids, in order. Once this returns, each will be handled.
+    pub async fn inbox_insert_many(
+        &self,
+        bodies: &[&str],
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<i64>> {
+        let now = timestamp(at);
+        let mut tx = self.begin_write().await?;
+        let mut ids = Vec::with_capacity(bodies.len());
+        for body in bodies {
+            let row =
+                sqlx::query("INSERT INTO inbox (body, received_at) VALUES ($1, $2) RETURNING id")
+                    .bind(*body)
+                    .bind(&now)
+                    .fetch_one(&mut **tx)
+                    .await
+                    .context("store a pushed event")?;
+            ids.push(row.try_get("id")?);
+        }
+        self.commit(tx, "pushed events").await?;
+        Ok(ids)
     }
 
     /// Pushed events not yet handled and due at `now`, oldest first.
