@@ -39,6 +39,9 @@ fn answer(n: usize) -> Value {
     json!({"selected": &ALL_FOUR[..n], "not_applicable": [], "is_applicable": true})
 }
 
+/// An event's id and when its request was sent.
+type Sent = (String, DateTime<Utc>);
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
@@ -167,7 +170,7 @@ async fn run(rate: f64, seconds: u64, workloads: usize) {
     let pool = sqlx::AnyPool::connect(&database_url).await.unwrap();
 
     let total = (rate * seconds as f64) as usize;
-    let sent: Arc<Mutex<Vec<(String, DateTime<Utc>)>>> = Arc::default();
+    let sent: Arc<Mutex<Vec<Sent>>> = Arc::default();
     let cpu_before = cpu_ms(daemon.id());
     let started = tokio::time::Instant::now();
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
