@@ -104,24 +104,10 @@ async fn main() {
 async fn run(rate: f64, seconds: u64, workloads: usize) {
     let sim = support::simulator(&["--workloads".into(), workloads.to_string()]);
     let client = reqwest::Client::new();
-    let infos: Vec<Value> = client
-        .get(format!("{}/_sim/workloads", sim.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
     // (id, owner) of every workload with the lens, each passing to begin with.
-    let targets: Vec<(String, String)> = infos
+    let targets: Vec<(String, String)> = support::workloads_with_lens(&sim.url)
+        .await
         .iter()
-        .filter(|w| {
-            w["lenses"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|l| l == "wellarchitected")
-        })
         .map(|w| {
             (
                 w["id"].as_str().unwrap().to_owned(),

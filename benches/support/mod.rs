@@ -102,6 +102,25 @@ pub fn daemon(sim_url: &str, dir: &std::path::Path, listen: &str) -> Command {
     command
 }
 
+/// The simulator's workloads (`/_sim/workloads`) that have the lens.
+pub async fn workloads_with_lens(sim_url: &str) -> Vec<serde_json::Value> {
+    let list: Vec<serde_json::Value> = reqwest::get(format!("{sim_url}/_sim/workloads"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    list.into_iter()
+        .filter(|w| {
+            w["lenses"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|l| l == "wellarchitected")
+        })
+        .collect()
+}
+
 /// The simulator's call statistics (`total`, `outcomes`, `operations`).
 pub async fn calls(sim_url: &str) -> serde_json::Value {
     reqwest::get(format!("{sim_url}/_sim/calls"))
