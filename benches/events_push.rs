@@ -234,6 +234,9 @@ async fn run(rate: f64, seconds: u64, workloads: usize) {
         cpu / total as f64,
     );
     pool.close().await;
-    let _ = daemon.kill();
+    // SIGTERM: a graceful stop (and a profiler wrapping the daemon writes its
+    // profile).
+    // SAFETY: signalling our own child, which has not been reaped yet.
+    unsafe { libc::kill(daemon.id() as libc::pid_t, libc::SIGTERM) };
     let _ = daemon.wait();
 }
