@@ -12,14 +12,6 @@ use std::time::{Duration, Instant};
 mod support;
 
 /// A loopback port nobody listens on now (the daemon binds it next).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// The median and 95th percentile of `times`, in milliseconds.
 fn percentiles(mut times: Vec<Duration>) -> (f64, f64) {
     times.sort();
@@ -30,7 +22,7 @@ fn percentiles(mut times: Vec<Duration>) -> (f64, f64) {
 async fn bench(workloads: usize, requests: usize) {
     let sim = support::simulator(&["--workloads".into(), workloads.to_string()]);
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
+    let port = support::free_port();
     let mut daemon = support::daemon(&sim.url, dir.path(), &format!("127.0.0.1:{port}"))
         .stdout(Stdio::null())
         .spawn()

@@ -39,24 +39,7 @@ async fn bench(workloads: usize, latency_ms: u64, rate: Option<f64>) {
         Some(rate) => (rate, 16),
         None => (1_000_000.0, 32),
     };
-    let list: serde_json::Value = reqwest::get(format!("{}/_sim/workloads", sim.url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let with_lens = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|w| {
-            w["lenses"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|l| l == "wellarchitected")
-        })
-        .count();
+    let with_lens = support::workloads_with_lens(&sim.url).await.len();
     let mut runs = Vec::new();
     for _ in ["cold", "steady"] {
         support::reset_calls(&sim.url).await;

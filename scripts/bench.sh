@@ -2,7 +2,9 @@
 # Benchmarks, each one command. Results go to stdout; BENCHMARKS.md records them.
 #
 #   scripts/bench.sh sweep     sweep vs the physical limit (N = 1,000 and 10,000)
-#   scripts/bench.sh events    event latency at 50 events/s (starts moto)
+#   scripts/bench.sh events    SQS intake at 200 events/s (starts moto), then POST /events
+#                              at 50, 200, 500 and 1,000/s on SQLite (and on PostgreSQL
+#                              too when REL04D_BENCH_POSTGRES_URL names a server)
 #   scripts/bench.sh footprint peak RSS at 10,000 workloads and idle CPU between sweeps
 #   scripts/bench.sh baseline  rel04d vs a typical sequential boto3 cron script
 #   scripts/bench.sh status    status page response times at 1,000 and 10,000 controls
@@ -31,8 +33,14 @@ case "$what" in
     events|all)
         install_python
         MOTO_PORT=55100 start_moto
-        log "event latency benchmark"
-        cargo bench --quiet --bench events
+        log "event latency benchmark: SQS intake at 200 events/s"
+        cargo bench --quiet --bench events -- 200 60
+        log "event latency benchmark: POST /events, SQLite"
+        env -u REL04D_BENCH_POSTGRES_URL cargo bench --quiet --bench events_push
+        if [ -n "${REL04D_BENCH_POSTGRES_URL:-}" ]; then
+            log "event latency benchmark: POST /events, PostgreSQL"
+            cargo bench --quiet --bench events_push
+        fi
         ;;
     scale)
         install_packages

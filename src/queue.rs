@@ -31,6 +31,23 @@ pub enum Target {
     /// A workload known only by id (an event, a manual request, a vanished one):
     /// the evaluator describes it first.
     Id(String),
+    /// A workload whose answer an event says changed (`UpdateAnswer`), and
+    /// nothing else: when no policy reads more than the answer (no tag, name or
+    /// calculated policies) and its control is active, the evaluator takes the
+    /// workload as that control last recorded it and skips describing it.
+    Answer(String),
+}
+
+impl Target {
+    /// How much a target tells about its workload beyond the id: a fresh
+    /// description beats a listed summary beats only the control row.
+    fn freshness(&self) -> u8 {
+        match self {
+            Target::Answer(_) => 0,
+            Target::Listed(..) => 1,
+            Target::Id(_) => 2,
+        }
+    }
 }
 
 /// A listed workload's control as the sweep read it, with its whole page.
@@ -53,17 +70,17 @@ impl Job {
     pub fn workload_id(&self) -> &str {
         match &self.target {
             Target::Listed(workload, _) => &workload.id,
-            Target::Id(id) => id,
+            Target::Id(id) | Target::Answer(id) => id,
         }
     }
 
     /// Folds a later request into this one. A fresh read (by id) beats a listed
-    /// summary; an event trigger beats a manual one beats a sweep, and a later
-    /// event id beats an earlier one, so transitions name the latest cause.
+    /// summary beats an answer-only target (so an `UpdateWorkload` and an
+    /// `UpdateAnswer` coalesced still describe the workload); an event trigger
+    /// beats a manual one beats a sweep, and a later event id beats an earlier
+    /// one, so transitions name the latest cause.
     fn absorb(&mut self, later: Job) {
-        let keeps_fresh_read =
-            matches!(self.target, Target::Id(_)) && matches!(later.target, Target::Listed(..));
-        if !keeps_fresh_read {
+        if later.target.freshness() >= self.target.freshness() {
             self.target = later.target;
         }
         let rank = |t: &Trigger| match t {

@@ -64,6 +64,9 @@ pub struct Reconciler {
     /// Whether any policy is calculated: then every evaluation describes its
     /// workload (GetWorkload), whose description the calculations read.
     calculates: bool,
+    /// Whether any policy is scoped by workload name: then an answer change
+    /// still describes its workload, in case it was renamed unannounced.
+    reads_names: bool,
     /// Runs calculated policies' `template_input` queries.
     schema: crate::graphql::Rel04Schema,
     metrics: Arc<Metrics>,
@@ -107,6 +110,10 @@ impl Reconciler {
             store,
             tags_enabled: policies.tag_prefix.is_some(),
             calculates: policies.settings.iter().any(|s| !s.calculated.is_empty()),
+            reads_names: policies
+                .settings
+                .iter()
+                .any(|s| matches!(s.scope, control::Scope::WorkloadName(_))),
             policies,
             metrics,
             transitions,
@@ -184,6 +191,10 @@ impl Reconciler {
     /// as read, which the evaluation uses as they are, not copies.
     async fn evaluate(&self, scope: &ScopeRef<'_>, job: Job) -> anyhow::Result<Reconciled> {
         let Job { target, trigger } = job;
+        let target = match target {
+            Target::Answer(id) => self.as_recorded(scope.key, id).await?,
+            other => other,
+        };
         let (workload, stored) = match target {
             Target::Listed(workload, stored)
                 if (!self.tags_enabled || workload.tags.is_some())
@@ -199,7 +210,7 @@ impl Reconciler {
                         .await;
                 }
             },
-            Target::Id(id) => match scope.wa.describe_workload(&id).await {
+            Target::Id(id) | Target::Answer(id) => match scope.wa.describe_workload(&id).await {
                 Ok(workload) => (workload, Stored::Unread),
                 Err(error) => {
                     return self.undescribable(scope, &trigger, &id, None, error).await;
@@ -261,6 +272,34 @@ impl Reconciler {
                     .await
             }
         }
+    }
+
+    /// An answer-only target as its active control last recorded it, as if
+    /// listed: only the answer changed, and no policy reads more of the workload
+    /// than its id, account and the answer, so describing it (GetWorkload)
+    /// would tell nothing new. If the lens or the workload has gone meanwhile,
+    /// GetAnswer's 404 is confirmed by describing it, as for a listed one.
+    /// Otherwise (tag, name or calculated policies, no active control of this
+    /// scope) it is described, as any target by id.
+    async fn as_recorded(&self, scope_key: &str, id: String) -> anyhow::Result<Target> {
+        if self.tags_enabled || self.calculates || self.reads_names {
+            return Ok(Target::Id(id));
+        }
+        let control = match self.store.control_by_workload_id(&id).await? {
+            Some(control) if !control.is_removed() && control.scanned_by == scope_key => control,
+            _ => return Ok(Target::Id(id)),
+        };
+        let workload = Workload {
+            arn: control.workload_arn.clone(),
+            id,
+            name: control.workload_name.clone(),
+            account_id: control.account_id.clone(),
+            region: control.region.clone(),
+            lenses: vec![control::policy::LENS_ALIAS.to_owned()],
+            tags: None,
+            data: None,
+        };
+        Ok(Target::Listed(workload, Stored::Control(Box::new(control))))
     }
 
     /// GetAnswer said "not found" for a workload listed with the lens: remove the

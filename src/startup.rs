@@ -357,7 +357,10 @@ impl Daemon {
                 ))),
             ),
             events_token: self.settings.http.events_token.clone(),
-            inbox_wake: inbox_wake.clone(),
+            pushed: Arc::new(crate::events::push::PushedEvents::new(
+                self.store.clone(),
+                inbox_wake.clone(),
+            )),
             events: handler.clone(),
             web,
         };

@@ -21,6 +21,15 @@ pub fn positional_args() -> Vec<String> {
         .collect()
 }
 
+/// A TCP port free on loopback now, for a child to listen on.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// The simulator process, killed on drop.
 pub struct Sim {
     child: Child,
@@ -91,6 +100,25 @@ pub fn daemon(sim_url: &str, dir: &std::path::Path, listen: &str) -> Command {
         .env("REL04D__POLICIES__GLOBAL__IDEMPOTENT", "True")
         .env("REL04D__LOG__LEVEL", "warn");
     command
+}
+
+/// The simulator's workloads (`/_sim/workloads`) that have the lens.
+pub async fn workloads_with_lens(sim_url: &str) -> Vec<serde_json::Value> {
+    let list: Vec<serde_json::Value> = reqwest::get(format!("{sim_url}/_sim/workloads"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    list.into_iter()
+        .filter(|w| {
+            w["lenses"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|l| l == "wellarchitected")
+        })
+        .collect()
 }
 
 /// The simulator's call statistics (`total`, `outcomes`, `operations`).

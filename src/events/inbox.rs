@@ -9,13 +9,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use crate::shutdown::CancellationToken;
 
-use super::{EventHandler, Handled, Intake, NotHandled};
-use crate::store::Store;
+use super::{EventHandler, Handled, NotHandled};
+use crate::store::{AttemptEnd, InboxAttempt, InboxRow, Store};
 
 /// Failed attempts before a pushed event is given up on (its error stays in the
 /// inbox). With [`backoff`], that is about an hour of failures.
@@ -75,42 +75,69 @@ impl InboxProcessor {
         let results = futures::future::join_all(
             pending
                 .iter()
-                .map(|row| self.handler.handle(Intake::Http, &row.body, None)),
+                .map(|row| self.handler.handle_pushed(&row.body)),
         )
         .await;
-        for (row, result) in pending.iter().zip(results) {
-            let now = Utc::now();
-            match result {
-                Ok(Handled::Malformed(reason)) => {
-                    tracing::warn!(inbox_id = row.id, error = %reason, "pushed event set aside");
-                    self.store
-                        .inbox_done(row.id, Some(&reason), true, now)
-                        .await?;
-                }
-                Ok(_) => self.store.inbox_done(row.id, None, true, now).await?,
-                Err(NotHandled::Deferred(why)) => {
-                    self.store
-                        .inbox_retry(row.id, &why, now + DEFER, false)
-                        .await?
-                }
-                Err(NotHandled::Failed(error)) => {
-                    let error = crate::display::chain(&error).to_string();
-                    let failures = row.attempts + 1;
-                    if failures >= MAX_INBOX_ATTEMPTS {
-                        tracing::warn!(inbox_id = row.id, error = %error, "pushed event set aside");
-                        self.store
-                            .inbox_done(row.id, Some(&error), true, now)
-                            .await?;
-                    } else {
-                        let retry_at = now + backoff(failures);
-                        self.store
-                            .inbox_retry(row.id, &error, retry_at, true)
-                            .await?;
-                    }
-                }
+        let now = Utc::now();
+        let attempts: Vec<InboxAttempt> = pending
+            .iter()
+            .zip(results)
+            .map(|(row, result)| attempt(row, result, now))
+            .collect();
+        // One commit for the batch: each event's evaluation has committed by
+        // now; until this does, the events stay pending and a crash only
+        // evaluates them again.
+        self.store.inbox_finish(&attempts, now).await?;
+        Ok(count == INBOX_BATCH as usize)
+    }
+}
+
+/// How one attempt at `row` ends, from its handling's `result`.
+fn attempt(
+    row: &InboxRow,
+    result: Result<(Handled, Option<String>), NotHandled>,
+    now: DateTime<Utc>,
+) -> InboxAttempt {
+    let (processed, end) = match result {
+        Ok((Handled::Malformed(reason), _)) => {
+            tracing::warn!(inbox_id = row.id, error = %reason, "pushed event set aside");
+            (None, AttemptEnd::Done(Some(reason)))
+        }
+        Ok((handled, remembered)) => (
+            remembered.map(|id| (id, handled.outcome().as_str())),
+            AttemptEnd::Done(None),
+        ),
+        Err(NotHandled::Deferred(why)) => (
+            None,
+            AttemptEnd::Retry {
+                error: why,
+                at: now + DEFER,
+                counted: false,
+            },
+        ),
+        Err(NotHandled::Failed(error)) => {
+            let error = crate::display::chain(&error).to_string();
+            let failures = row.attempts + 1;
+            if failures >= MAX_INBOX_ATTEMPTS {
+                tracing::warn!(inbox_id = row.id, error = %error, "pushed event set aside");
+                (None, AttemptEnd::Done(Some(error)))
+            } else {
+                let at = now + backoff(failures);
+                (
+                    None,
+                    AttemptEnd::Retry {
+                        error,
+                        at,
+                        counted: true,
+                    },
+                )
             }
         }
-        Ok(count == INBOX_BATCH as usize)
+    };
+    InboxAttempt {
+        id: row.id,
+        processed,
+        end,
     }
 }
 

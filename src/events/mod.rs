@@ -8,6 +8,7 @@
 
 pub mod inbox;
 pub mod parse;
+pub mod push;
 pub mod sample;
 pub mod sqs;
 
@@ -148,6 +149,15 @@ pub enum NotHandled {
     Failed(#[from] anyhow::Error),
 }
 
+/// Who writes an evaluated event's id to `processed_events`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Remember {
+    /// The handler, before it returns (SQS: the message is deleted after).
+    Now,
+    /// Its caller, with its batch (the inbox).
+    ByCaller,
+}
+
 pub struct EventHandler {
     store: Store,
     scopes: Vec<Arc<AccountRegion>>,
@@ -187,6 +197,27 @@ impl EventHandler {
         body: &str,
         queued_at: Option<DateTime<Utc>>,
     ) -> Result<Handled, NotHandled> {
+        self.handle_as(intake, body, queued_at, Remember::Now)
+            .await
+            .map(|(handled, _)| handled)
+    }
+
+    /// [`EventHandler::handle`] for a pushed event, which leaves remembering
+    /// the event id to the caller: the inbox records it with the rest of its
+    /// batch, in the transaction that marks the inbox rows done. Returns the id
+    /// to remember (an evaluated event's) beside the outcome.
+    pub async fn handle_pushed(&self, body: &str) -> Result<(Handled, Option<String>), NotHandled> {
+        self.handle_as(Intake::Http, body, None, Remember::ByCaller)
+            .await
+    }
+
+    async fn handle_as(
+        &self,
+        intake: Intake,
+        body: &str,
+        queued_at: Option<DateTime<Utc>>,
+        remember: Remember,
+    ) -> Result<(Handled, Option<String>), NotHandled> {
         let (event, scope) = match self.triage(body) {
             Triage::Evaluate(event, scope) => (event, scope),
             Triage::Settled {
@@ -195,10 +226,10 @@ impl EventHandler {
                 handled,
             } => {
                 self.record(intake, event_id.as_deref(), event_name.as_deref(), &handled);
-                return Ok(handled);
+                return Ok((handled, None));
             }
         };
-        let result = self.evaluate(&event, scope).await;
+        let result = self.evaluate(&event, scope, remember).await;
         if matches!(result, Ok(Handled::Evaluated(_))) {
             self.observe_lag(intake, queued_at.or(event.time));
         }
@@ -229,7 +260,11 @@ impl EventHandler {
                 }
             }
         }
-        result
+        let remembered = match (&result, remember) {
+            (Ok(Handled::Evaluated(_)), Remember::ByCaller) => Some(event.event_id),
+            _ => None,
+        };
+        result.map(|handled| (handled, remembered))
     }
 
     /// Parses and routes an event without touching the database: what `POST
@@ -353,12 +388,20 @@ impl EventHandler {
         &self,
         event: &WorkloadEvent,
         scope: &Arc<AccountRegion>,
+        remember: Remember,
     ) -> Result<Handled, NotHandled> {
         if self.store.event_processed(&event.event_id).await? {
             return Ok(Handled::Duplicate);
         }
+        // An answer change needs only the answer (and the control row), unless
+        // the policies read more: the evaluator decides (`Target::Answer`).
+        let target = if event.event_name == "UpdateAnswer" {
+            Target::Answer(event.workload_id.clone())
+        } else {
+            Target::Id(event.workload_id.clone())
+        };
         let done = scope.submit(Job {
-            target: Target::Id(event.workload_id.clone()),
+            target,
             trigger: Trigger::Event(event.event_id.clone()),
         });
         let done = done
@@ -382,9 +425,11 @@ impl EventHandler {
             )));
         }
         let handled = Handled::Evaluated(reconciled);
-        self.store
-            .mark_event_processed(&event.event_id, handled.outcome().as_str(), Utc::now())
-            .await?;
+        if remember == Remember::Now {
+            self.store
+                .mark_event_processed(&event.event_id, handled.outcome().as_str(), Utc::now())
+                .await?;
+        }
         Ok(handled)
     }
 

@@ -17,12 +17,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::Utc;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 use tracing::{Level, Span};
 
@@ -49,8 +47,8 @@ pub struct HttpState {
     pub status: Arc<Status>,
     pub graphql: Rel04Schema,
     pub events_token: Option<SecretString>,
-    /// Rung after an event is stored, so the inbox processor picks it up at once.
-    pub inbox_wake: Arc<Notify>,
+    /// Stores pushed events (group commits) and wakes the inbox processor.
+    pub pushed: Arc<crate::events::push::PushedEvents>,
     /// Reads and routes pushed events, and counts and logs what is not evaluated.
     pub events: Arc<EventHandler>,
     /// The status page's reads and live updates.
@@ -302,9 +300,8 @@ async fn post_event(State(endpoint): State<Arc<EventsEndpoint>>, request: Reques
             format!("cannot handle events now ({why}); retry"),
         );
     }
-    match state.store.inbox_insert(&body, Utc::now()).await {
+    match state.pushed.store(body).await {
         Ok(_) => {
-            state.inbox_wake.notify_one();
             let body = json!({ "status": "accepted", "id": event.event_id });
             (StatusCode::ACCEPTED, Json(body)).into_response()
         }

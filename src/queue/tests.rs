@@ -176,3 +176,43 @@ async fn a_panicking_evaluation_answers_its_requesters_with_an_error() {
     assert_eq!(answer(requested).await, Err(ABANDONED.to_owned()));
     assert!(queue.is_empty(), "nothing left running");
 }
+
+fn answer_changed(id: &str, event_id: &str) -> Job {
+    Job {
+        target: Target::Answer(id.to_owned()),
+        trigger: Trigger::Event(event_id.to_owned()),
+    }
+}
+
+/// An answer-only target never replaces one that reads more of the workload:
+/// a rename coalesced with an answer change must still describe it.
+#[tokio::test]
+async fn an_answer_change_coalesced_with_more_still_reads_more() {
+    let queue: WorkQueue<u32> = WorkQueue::new();
+    let _a = queue.push(event("w1", "rename"));
+    let _b = queue.push(answer_changed("w1", "answer"));
+    let _c = queue.push(listed("w2"));
+    let _d = queue.push(answer_changed("w2", "answer2"));
+    let _e = queue.push(answer_changed("w3", "answer3"));
+    let (job, running) = queue.pop().await.unwrap();
+    assert_eq!(job.target, Target::Id("w1".into()), "the describe stays");
+    assert_eq!(job.trigger, Trigger::Event("answer".into()));
+    running.complete(Ok(1));
+    let (job, running) = queue.pop().await.unwrap();
+    assert!(
+        matches!(job.target, Target::Listed(..)),
+        "the listed summary stays: {:?}",
+        job.target
+    );
+    running.complete(Ok(2));
+    let (job, running) = queue.pop().await.unwrap();
+    assert_eq!(job.target, Target::Answer("w3".into()), "alone, it stays");
+    running.complete(Ok(3));
+
+    // And a later fuller target replaces it.
+    let _f = queue.push(answer_changed("w4", "answer4"));
+    let _g = queue.push(event("w4", "rename4"));
+    let (job, running) = queue.pop().await.unwrap();
+    assert_eq!(job.target, Target::Id("w4".into()));
+    running.complete(Ok(4));
+}

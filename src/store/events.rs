@@ -6,6 +6,29 @@ use sqlx::Row;
 
 use super::{Store, timestamp};
 
+/// What became of one attempt at a pushed event, recorded with the rest of
+/// its batch by [`Store::inbox_finish`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InboxAttempt {
+    pub id: i64,
+    /// The EventBridge id to remember as handled (an evaluated event).
+    pub processed: Option<(String, &'static str)>,
+    pub end: AttemptEnd,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AttemptEnd {
+    /// Handled, or given up on with the error kept.
+    Done(Option<String>),
+    /// Tried again at this time, keeping the error; `counted` counts it as a
+    /// failed attempt (a deferral is not one).
+    Retry {
+        error: String,
+        at: DateTime<Utc>,
+        counted: bool,
+    },
+}
+
 /// An event pushed to `POST /events`, waiting to be handled.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InboxRow {
@@ -71,13 +94,32 @@ impl Store {
 
     /// Stores a pushed event; once this returns, it will be handled.
     pub async fn inbox_insert(&self, body: &str, at: DateTime<Utc>) -> anyhow::Result<i64> {
-        let row = sqlx::query("INSERT INTO inbox (body, received_at) VALUES ($1, $2) RETURNING id")
-            .bind(body)
-            .bind(timestamp(at))
-            .fetch_one(&self.pool)
-            .await;
-        self.health.observe(row.is_ok());
-        Ok(row.context("store a pushed event")?.try_get("id")?)
+        let ids = self.inbox_insert_many(&[body], at).await?;
+        Ok(ids[0])
+    }
+
+    /// Stores pushed events in one transaction (a group commit of concurrent
+    /// requests); their ids, in order. Once this returns, each will be handled.
+    pub async fn inbox_insert_many(
+        &self,
+        bodies: &[&str],
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<i64>> {
+        let now = timestamp(at);
+        let mut tx = self.begin_write().await?;
+        let mut ids = Vec::with_capacity(bodies.len());
+        for body in bodies {
+            let row =
+                sqlx::query("INSERT INTO inbox (body, received_at) VALUES ($1, $2) RETURNING id")
+                    .bind(*body)
+                    .bind(&now)
+                    .fetch_one(&mut **tx)
+                    .await
+                    .context("store a pushed event")?;
+            ids.push(row.try_get("id")?);
+        }
+        self.commit(tx, "pushed events").await?;
+        Ok(ids)
     }
 
     /// Pushed events not yet handled and due at `now`, oldest first.
@@ -106,9 +148,59 @@ impl Store {
             .collect()
     }
 
-    /// Records one attempt at a pushed event: `finished` marks it done (handled,
-    /// or given up on with `error` kept); otherwise the error is kept and it is
-    /// tried again.
+    /// Records a batch of attempts at pushed events in one transaction: the
+    /// handled event ids and every inbox row's end. Until it commits, each
+    /// event stays pending and is handled again after a crash (its evaluation
+    /// is idempotent), so nothing accepted is lost.
+    pub async fn inbox_finish(
+        &self,
+        attempts: &[InboxAttempt],
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        if attempts.is_empty() {
+            return Ok(());
+        }
+        let now = timestamp(at);
+        let mut tx = self.begin_write().await?;
+        for attempt in attempts {
+            if let Some((event_id, outcome)) = &attempt.processed {
+                sqlx::query(
+                    "INSERT INTO processed_events (event_id, received_at, outcome)                      VALUES ($1, $2, $3) ON CONFLICT (event_id) DO NOTHING",
+                )
+                .bind(event_id)
+                .bind(&now)
+                .bind(*outcome)
+                .execute(&mut **tx)
+                .await
+                .context("remember a handled event")?;
+            }
+            let query = match &attempt.end {
+                AttemptEnd::Done(error) => sqlx::query(
+                    "UPDATE inbox SET processed_at = $1, last_error = $2, attempts = attempts + 1 \
+                     WHERE id = $3 AND processed_at IS NULL",
+                )
+                .bind(now.clone())
+                .bind(error.clone()),
+                AttemptEnd::Retry { error, at, counted } => sqlx::query(
+                    "UPDATE inbox SET last_error = $1, next_attempt_at = $2, \
+                     attempts = attempts + $3 WHERE id = $4 AND processed_at IS NULL",
+                )
+                .bind(error.clone())
+                .bind(timestamp(*at))
+                .bind(i64::from(*counted)),
+            };
+            query
+                .bind(attempt.id)
+                .execute(&mut **tx)
+                .await
+                .context("update a pushed event")?;
+        }
+        self.commit(tx, "a batch of pushed events").await
+    }
+
+    /// Records one attempt at a pushed event: `finished` marks it done
+    /// (handled, or given up on with `error` kept); otherwise the error is kept
+    /// and it is tried again at once.
     pub async fn inbox_done(
         &self,
         id: i64,
@@ -116,41 +208,21 @@ impl Store {
         finished: bool,
         at: DateTime<Utc>,
     ) -> anyhow::Result<()> {
-        let processed_at = finished.then(|| timestamp(at));
-        sqlx::query(
-            "UPDATE inbox SET processed_at = $1, last_error = $2, attempts = attempts + 1 \
-             WHERE id = $3 AND processed_at IS NULL",
-        )
-        .bind(processed_at)
-        .bind(error)
-        .bind(id)
-        .execute(&self.pool)
-        .await
-        .context("update a pushed event")?;
-        Ok(())
-    }
-
-    /// Puts a pushed event back until `retry_at`, keeping `error`. A failed
-    /// `attempt` counts towards setting the event aside; a deferral (the daemon
-    /// is shutting down, another replica is evaluating the workload) does not.
-    pub async fn inbox_retry(
-        &self,
-        id: i64,
-        error: &str,
-        retry_at: DateTime<Utc>,
-        attempt: bool,
-    ) -> anyhow::Result<()> {
-        sqlx::query(
-            "UPDATE inbox SET last_error = $1, next_attempt_at = $2, attempts = attempts + $3 \
-             WHERE id = $4 AND processed_at IS NULL",
-        )
-        .bind(error)
-        .bind(timestamp(retry_at))
-        .bind(i64::from(attempt))
-        .bind(id)
-        .execute(&self.pool)
-        .await
-        .context("put a pushed event back for later")?;
-        Ok(())
+        let error = error.map(str::to_owned);
+        let end = if finished {
+            AttemptEnd::Done(error)
+        } else {
+            AttemptEnd::Retry {
+                error: error.unwrap_or_default(),
+                at,
+                counted: true,
+            }
+        };
+        let attempt = InboxAttempt {
+            id,
+            processed: None,
+            end,
+        };
+        self.inbox_finish(&[attempt], at).await
     }
 }

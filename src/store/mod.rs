@@ -36,7 +36,7 @@ use sqlx::{AnyPool, Connection, Executor};
 
 pub use apply::{Applied, Effect, Evaluation, Known};
 pub use controls::StateCount;
-pub use events::InboxRow;
+pub use events::{AttemptEnd, InboxAttempt, InboxRow};
 pub use exception_warnings::{ExceptionExpiring, WarningRow};
 pub use findings::DueFinding;
 pub use health::WriteHealth;

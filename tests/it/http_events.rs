@@ -160,3 +160,63 @@ async fn health_readiness_and_metrics() {
     }
     d.stop().await;
 }
+
+/// A daemon with events on (`TOKEN`), `extra` configuration, and one workload,
+/// after its first sweep; the simulator's call counts reset.
+async fn answer_change_daemon(extra: &str) -> (RunningDaemon, String) {
+    let sim = Simulator::new(REGION);
+    let w = sim.add_workload(workload("payments", answer(&ALL_FOUR, &[], true)));
+    let config = format!(
+        "[http]\nevents_token = \"{TOKEN}\"\n[schedule]\ninterval = \"1h\"\njitter = \"0s\"\n\
+         [policies.global]\nrel04 = \"Check: Choices based on sub policies\"\nidempotent = \"True\"\n{extra}"
+    );
+    let d = RunningDaemon::start(sim, &config, Endpoints::default()).await;
+    d.wait_for("the first sweep", Duration::from_secs(20), || async {
+        d.state_of(&w.id).await.as_deref() == Some("ok")
+    })
+    .await;
+    d.sim.reset_calls();
+    (d, w.id)
+}
+
+/// Pushes an `UpdateAnswer` event for `id` and waits until the control is in `state`.
+async fn push_answer_change(d: &RunningDaemon, id: &str, event_id: &str, state: &str) {
+    let event = update_answer_event(event_id, "111122223333", REGION, id).to_string();
+    let (status, _) = post(d, Some(TOKEN), event).await;
+    assert_eq!(status, 202);
+    d.wait_for(state, Duration::from_secs(10), || async {
+        d.state_of(id).await.as_deref() == Some(state)
+    })
+    .await;
+}
+
+/// An `UpdateAnswer` event needs only the answer when no policy reads more:
+/// GetAnswer, no GetWorkload. A lens removed meanwhile is still found (the
+/// 404 is confirmed by describing), and a workload-name policy describes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_change_reads_only_the_answer_unless_policies_read_more() {
+    let (d, id) = answer_change_daemon("").await;
+    d.sim
+        .set_answer(&id, answer(&[IDENTIFY], &[], true))
+        .unwrap();
+    push_answer_change(&d, &id, "answer-1", "alarm").await;
+    let calls = d.sim.calls();
+    assert_eq!(calls.operation("GetAnswer").ok, 1, "{calls:?}");
+    assert_eq!(calls.operation("GetWorkload").total, 0, "{calls:?}");
+
+    d.sim.set_lenses(&id, vec!["serverless".into()]).unwrap();
+    push_answer_change(&d, &id, "answer-2", "removed").await;
+    assert_eq!(d.sim.calls().operation("GetWorkload").ok, 1);
+    d.stop().await;
+
+    let (d, id) = answer_change_daemon(
+        "[[policies.settings]]\nscope = \"workload-name:pay*\"\nconstant_work = \"True\"\n",
+    )
+    .await;
+    d.sim
+        .set_answer(&id, answer(&[IDENTIFY], &[], true))
+        .unwrap();
+    push_answer_change(&d, &id, "answer-3", "alarm").await;
+    assert_eq!(d.sim.calls().operation("GetWorkload").ok, 1);
+    d.stop().await;
+}

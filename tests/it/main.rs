@@ -29,6 +29,7 @@ mod guardrails_cli;
 mod guardrails_samples;
 mod hostile;
 mod http_events;
+mod inbox_crash;
 mod module_graph;
 mod monitoring;
 mod mute;

@@ -1,0 +1,242 @@
+//! `POST /events` at a steady rate (open loop): the release daemon (`rel04d run`)
+//! and the simulator as child processes, this process the load generator, all on
+//! one machine. Each event is an `UpdateAnswer` for a workload whose answer the
+//! generator has just flipped in the simulator, so every event causes exactly
+//! one transition. Reports, per rate: events evaluated, the time from the
+//! request to the transition's commit (p50, p99, max) and the daemon's CPU time
+//! per event (its utime + stime over the run, idle time included).
+//!
+//!     REL04D_BENCH_BIN=target/release/rel04d cargo bench --bench events_push -- [rates] [seconds] [workloads]
+//!
+//! `rates` is a comma-separated list (default `50,200,500,1000`), `seconds` per
+//! rate (default 60), `workloads` in the simulator (default 10,000; about 90% have
+//! the lens and take events). With `REL04D_BENCH_POSTGRES_URL` (a server URL
+//! without a database) each rate gets a fresh PostgreSQL database there; else
+//! SQLite. Notifications are off: this measures intake and evaluation.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use rel04d::events::sample::update_answer_event;
+use serde_json::{Value, json};
+use sqlx::Row;
+
+mod support;
+
+const TOKEN: &str = "events-push-bench-token-0123456789";
+const ALL_FOUR: [&str; 4] = [
+    "rel_prevent_interaction_failure_identify",
+    "rel_prevent_interaction_failure_loosely_coupled_system",
+    "rel_prevent_interaction_failure_idempotent",
+    "rel_prevent_interaction_failure_constant_work",
+];
+
+/// An answer with the first `n` best practices selected: 4 passes, 2 fails
+/// (idempotent is required).
+fn answer(n: usize) -> Value {
+    json!({"selected": &ALL_FOUR[..n], "not_applicable": [], "is_applicable": true})
+}
+
+/// An event's id and when its request was sent.
+type Sent = (String, DateTime<Utc>);
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// CPU time (user + system) of process `pid` so far, in milliseconds.
+fn cpu_ms(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name (which may hold spaces), from field 3 on.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    // SAFETY: sysconf has no preconditions.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    ticks as f64 * 1000.0 / per_second
+}
+
+/// A fresh database for one run: SQLite in `dir`, or a new PostgreSQL database.
+async fn database_url(dir: &std::path::Path) -> String {
+    let Ok(server) = std::env::var("REL04D_BENCH_POSTGRES_URL") else {
+        return format!("sqlite://{}/bench.db?mode=rwc", dir.display());
+    };
+    let name = format!("rel04d_bench_{:016x}", rand::random::<u64>());
+    let admin = sqlx::AnyPool::connect(&format!("{server}/postgres"))
+        .await
+        .expect("connect to REL04D_BENCH_POSTGRES_URL");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&admin)
+        .await
+        .unwrap();
+    admin.close().await;
+    format!("{server}/{name}")
+}
+
+#[tokio::main]
+async fn main() {
+    sqlx::any::install_default_drivers();
+    let args = support::positional_args();
+    let rates: Vec<f64> = args
+        .first()
+        .map(|a| a.split(',').map(|r| r.parse().unwrap()).collect())
+        .unwrap_or_else(|| vec![50.0, 200.0, 500.0, 1000.0]);
+    let seconds: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(60);
+    let workloads: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(10_000);
+    let backend = if std::env::var("REL04D_BENCH_POSTGRES_URL").is_ok() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    println!(
+        "daemon {}, {backend}, {workloads} workloads, {seconds} s per rate",
+        support::bin()
+    );
+    println!("| rate | sent | evaluated | p50 | p99 | max | daemon CPU per event |");
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    for rate in rates {
+        run(rate, seconds, workloads).await;
+    }
+}
+
+async fn run(rate: f64, seconds: u64, workloads: usize) {
+    let sim = support::simulator(&["--workloads".into(), workloads.to_string()]);
+    let client = reqwest::Client::new();
+    // (id, owner) of every workload with the lens, each passing to begin with.
+    let targets: Vec<(String, String)> = support::workloads_with_lens(&sim.url)
+        .await
+        .iter()
+        .map(|w| {
+            (
+                w["id"].as_str().unwrap().to_owned(),
+                w["owner"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    futures::stream::iter(&targets)
+        .for_each_concurrent(32, |(id, _)| {
+            let request = client
+                .put(format!("{}/_sim/workloads/{id}/answer", sim.url))
+                .json(&answer(4));
+            async move {
+                assert!(request.send().await.unwrap().status().is_success());
+            }
+        })
+        .await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = database_url(dir.path()).await;
+    let port = support::free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut command = support::daemon(&sim.url, dir.path(), &format!("127.0.0.1:{port}"));
+    let mut daemon = command
+        .env("REL04D__DATABASE__URL", &database_url)
+        .env("REL04D__HTTP__EVENTS_TOKEN", TOKEN)
+        .env("REL04D__SCHEDULE__INTERVAL", "1h")
+        .env("REL04D__SCHEDULE__JITTER", "0s")
+        .env_remove("RUST_BACKTRACE")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("start rel04d");
+    let ok = format!(
+        "rel04d_controls{{state=\"ok\",muted=\"false\"}} {}",
+        targets.len()
+    );
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let Ok(response) = client.get(format!("{base}/metrics")).send().await else {
+            continue;
+        };
+        if response.text().await.unwrap_or_default().contains(&ok) {
+            break;
+        }
+    }
+    let pool = sqlx::AnyPool::connect(&database_url).await.unwrap();
+
+    let total = (rate * seconds as f64) as usize;
+    let sent: Arc<Mutex<Vec<Sent>>> = Arc::default();
+    let cpu_before = cpu_ms(daemon.id());
+    let started = tokio::time::Instant::now();
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+    let mut requests = Vec::with_capacity(total);
+    for n in 0..total {
+        ticker.tick().await;
+        let (id, owner) = targets[n % targets.len()].clone();
+        // Round r of the fleet fails the answer when r is even, passes it when odd.
+        let failing = (n / targets.len()).is_multiple_of(2);
+        let (client, sim_url, base, sent) =
+            (client.clone(), sim.url.clone(), base.clone(), sent.clone());
+        requests.push(tokio::spawn(async move {
+            let put = client
+                .put(format!("{sim_url}/_sim/workloads/{id}/answer"))
+                .json(&answer(if failing { 2 } else { 4 }))
+                .send()
+                .await
+                .unwrap();
+            assert!(put.status().is_success());
+            let event_id = format!("push-{n:07}");
+            let body = update_answer_event(&event_id, &owner, "us-east-1", &id).to_string();
+            let at = Utc::now();
+            let response = client
+                .post(format!("{base}/events"))
+                .bearer_auth(TOKEN)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 202, "{event_id}");
+            sent.lock().unwrap().push((event_id, at));
+        }));
+    }
+    for request in requests {
+        request.await.unwrap();
+    }
+    let sending = started.elapsed();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    let evaluated = loop {
+        let evaluated: i64 = sqlx::query("SELECT COUNT(*) AS n FROM processed_events")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+            .get("n");
+        if evaluated as usize >= total || tokio::time::Instant::now() > deadline {
+            break evaluated;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let cpu = cpu_ms(daemon.id()) - cpu_before;
+    let rows =
+        sqlx::query("SELECT event_id, occurred_at FROM transitions WHERE \"trigger\" = 'event'")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let sent: std::collections::HashMap<String, DateTime<Utc>> =
+        sent.lock().unwrap().drain(..).collect();
+    let mut latencies: Vec<f64> = rows
+        .iter()
+        .filter_map(|row| {
+            let at = sent.get(&row.get::<String, _>("event_id"))?;
+            let committed =
+                DateTime::parse_from_rfc3339(&row.get::<String, _>("occurred_at")).ok()?;
+            Some((committed.with_timezone(&Utc) - *at).num_microseconds()? as f64 / 1000.0)
+        })
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    println!(
+        "| {rate}/s ({:.0} s) | {total} | {evaluated} ({} transitions) | {:.1} ms | {:.1} ms | {:.1} ms | {:.3} ms |",
+        sending.as_secs_f64(),
+        latencies.len(),
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99),
+        latencies.last().copied().unwrap_or(0.0),
+        cpu / total as f64,
+    );
+    pool.close().await;
+    // SIGTERM: a graceful stop (and a profiler wrapping the daemon writes its
+    // profile).
+    // SAFETY: signalling our own child, which has not been reaped yet.
+    unsafe { libc::kill(daemon.id() as libc::pid_t, libc::SIGTERM) };
+    let _ = daemon.wait();
+}
