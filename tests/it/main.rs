@@ -26,6 +26,7 @@ mod guardrails_cli;
 mod guardrails_samples;
 mod hostile;
 mod http_events;
+mod many_scopes;
 mod module_graph;
 mod monitoring;
 mod mute;
