@@ -2,6 +2,8 @@
 //! as a child process, and the environment that points rel04d at it.
 #![allow(dead_code)]
 
+pub mod window;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

@@ -20,7 +20,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Workloads a replica's sweeps hold at once. The fixed 16 sweeps this replaces
 /// held up to ~250 each (100 requested, a page being submitted, one waiting and
-/// one being listed): 4,000, about 10 MiB at peak.
+/// one being listed): 4,000.
 pub const HELD_WORKLOADS: usize = 4_096;
 
 /// ListWorkloads' largest page, what a sweep lists at its full rate.
