@@ -78,7 +78,12 @@ async fn main() {
         for sim in &sims {
             sim.reset_calls();
         }
-        let measured = run_once_measured(&server.url(), &database_url, &settings);
+        // Blocking (it waits for the process): off the runtime that serves the
+        // simulators, or their connections stall behind it.
+        let (url, db, env) = (server.url(), database_url.clone(), settings.clone());
+        let measured = tokio::task::spawn_blocking(move || run_once_measured(&url, &db, &env))
+            .await
+            .unwrap();
         let stats: Vec<_> = sims.iter().map(|s| s.calls()).collect();
         let total: u64 = stats.iter().map(|s| s.total).sum();
         let throttled: u64 = stats.iter().map(|s| s.outcomes.throttled).sum();
