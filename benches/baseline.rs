@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use support::{aws_env, bin};
+use support::aws_env;
 
 mod support;
 use std::time::{Duration, Instant};
@@ -113,7 +113,7 @@ async fn main() -> std::process::ExitCode {
 
     // rel04d, one sweep.
     let rel04d_db = format!("sqlite://{}/rel04d.db?mode=rwc", dir.path().display());
-    let mut rel04d = Command::new(bin());
+    let mut rel04d = support::command();
     rel04d
         .args(["run", "--once"])
         .env("REL04D__DATABASE__URL", &rel04d_db)

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use rel04d_simulator::Simulator;
 use sqlx::AnyPool;
-use support::{aws_env, bin};
+use support::aws_env;
 
 mod support;
 
@@ -106,7 +106,7 @@ struct Replica {
 
 impl Bench {
     fn command(&self) -> Command {
-        let mut command = Command::new(bin());
+        let mut command = support::command();
         aws_env(&mut command, &self.sim_url);
         command
             .env("REL04D_CONFIG", self.config.path())

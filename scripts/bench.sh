@@ -11,6 +11,7 @@
 #   scripts/bench.sh scale     100 account-regions × 1,000 workloads on PostgreSQL,
 #                              one and two replicas (starts its own PostgreSQL)
 #   scripts/bench.sh rate      the adaptive rate against limits rel04d is not told
+#   scripts/bench.sh fleet     1,000 account-regions × 100 workloads, 10 calls/s each
 #   scripts/bench.sh all       all of the above but scale
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +26,7 @@ case "$what" in
     footprint|all) log "footprint benchmark"; cargo bench --quiet --bench footprint ;;&
     status|all) log "status page benchmark"; cargo bench --quiet --bench status_page ;;&
     rate|all) log "adaptive rate benchmark"; cargo bench --quiet --bench rate ;;&
+    fleet|all) log "fleet: 1,000 account-regions × 100 workloads at 10 calls/s each"; cargo bench --quiet --bench fleet ;;&
     baseline|all)
         install_python
         log "baseline: rel04d vs a sequential boto3 script"
@@ -49,6 +51,6 @@ case "$what" in
         log "scale benchmark: 100 account-regions × 1,000 workloads on PostgreSQL"
         REL04D_BENCH_PGDATA="$WORK/pgdata" cargo bench --quiet --bench scale
         ;;
-    sweep|footprint|baseline|status|rate) ;;
-    *) echo "usage: $0 sweep|events|footprint|baseline|status|rate|scale|all" >&2; exit 2 ;;
+    sweep|footprint|baseline|status|rate|fleet) ;;
+    *) echo "usage: $0 sweep|events|footprint|baseline|status|rate|fleet|scale|all" >&2; exit 2 ;;
 esac

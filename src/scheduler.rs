@@ -13,7 +13,7 @@ use crate::config::ScheduleSettings;
 use crate::metrics::{Metrics, ScopeLabels, SweepLabels, SweepResult};
 use crate::shutdown::CancellationToken;
 use crate::store::Store;
-use crate::sweep::{SweepReport, sweep};
+use crate::sweep::{SweepBudget, SweepReport, sweep};
 
 /// What sweeping needs: the store, this replica's name in leases, the schedule
 /// and where to count.
@@ -22,16 +22,10 @@ pub struct Sweeper {
     pub replica_id: String,
     pub schedule: ScheduleSettings,
     pub metrics: Arc<Metrics>,
-    /// Sweeps this replica runs at once ([`CONCURRENT_SWEEPS`]).
-    pub slots: tokio::sync::Semaphore,
+    /// What bounds this replica's sweeps: the workloads they hold at once, not
+    /// how many run (see [`crate::sweep::budget`]).
+    pub budget: SweepBudget,
 }
-
-/// Scopes a replica sweeps at the same time. Each sweep holds two listing pages
-/// of requests and its workers' calls (about 1 MiB), so with a thousand scopes
-/// memory stays bounded; 16 sweeps of `aws.max_concurrency` workers each keep
-/// far more calls in flight than a 15-minute interval needs. A scope waiting for
-/// a slot has not taken its sweep lease, so another replica may sweep it.
-pub const CONCURRENT_SWEEPS: usize = 16;
 
 /// Sweeps `scope` at a constant rate until shutdown. Intervals are measured start
 /// to start, so a long sweep shortens the pause after it instead of shifting the
@@ -49,10 +43,6 @@ pub async fn schedule(
             _ = tokio::time::sleep_until(next) => {}
             _ = shutdown.cancelled() => return,
         }
-        let _slot = tokio::select! {
-            slot = sweeper.slots.acquire() => slot,
-            _ = shutdown.cancelled() => return,
-        };
         let started = Instant::now();
         let mut pause = interval + jitter.mul_f64(rand::random::<f64>());
         if !holds_sweep_lease(&sweeper, &scope).await {
@@ -72,7 +62,7 @@ pub async fn schedule(
                 }
             };
             tokio::select! {
-                _ = sweep_in_slot(&sweeper, &scope) => {}
+                _ = sweep_and_report(&sweeper, &scope) => {}
                 _ = renewing => {}
                 _ = shutdown.cancelled() => return,
             }
@@ -121,12 +111,6 @@ async fn holds_sweep_lease(sweeper: &Sweeper, scope: &AccountRegion) -> bool {
 /// `sweep` span naming the scope (ERROR level so that no log level drops it; it
 /// writes no line of its own).
 pub async fn sweep_and_report(sweeper: &Sweeper, scope: &AccountRegion) -> SweepReport {
-    let _slot = sweeper.slots.acquire().await;
-    sweep_in_slot(sweeper, scope).await
-}
-
-/// [`sweep_and_report`] for a caller that already holds a slot.
-async fn sweep_in_slot(sweeper: &Sweeper, scope: &AccountRegion) -> SweepReport {
     let span = tracing::error_span!("sweep", scope = scope.key());
     sweep_and_report_inner(sweeper, scope)
         .instrument(span)
@@ -134,7 +118,7 @@ async fn sweep_in_slot(sweeper: &Sweeper, scope: &AccountRegion) -> SweepReport 
 }
 
 async fn sweep_and_report_inner(sweeper: &Sweeper, scope: &AccountRegion) -> SweepReport {
-    let report = sweep(scope, &sweeper.store).await;
+    let report = sweep(scope, &sweeper.store, &sweeper.budget).await;
     if let Err(error) = scope.save_learned_rate(&sweeper.store).await {
         tracing::warn!(
             error = crate::display::chain(&error).to_string(),

@@ -131,7 +131,7 @@ impl Daemon {
             replica_id: replica_id.clone(),
             schedule: settings.schedule.clone(),
             metrics: metrics.clone(),
-            slots: tokio::sync::Semaphore::new(scheduler::CONCURRENT_SWEEPS),
+            budget: crate::sweep::SweepBudget::default(),
         });
         Ok(Arc::new(Daemon {
             settings,

@@ -6,7 +6,9 @@
 //! still evaluates them when the listing itself failed.
 //!
 //! Listing stays a bounded distance ahead of evaluation, so memory does not grow
-//! with the number of workloads. Each listed page's controls are read in one
+//! with the number of workloads, and every listed workload holds a unit of the
+//! replica's [`SweepBudget`] until its evaluation is counted, so memory does not
+//! grow with the number of scopes sweeping either (see [`budget`]). Each listed page's controls are read in one
 //! query, and the sweep ends by writing its batched `evaluated_at` bumps, so a
 //! sweep that changes nothing costs a few statements per page, not per workload.
 
@@ -23,11 +25,10 @@ use crate::reconcile::Reconciled;
 use crate::store::{ControlRow, Store};
 use crate::workload::Trigger;
 
-/// Evaluations a sweep keeps requested at once; listing waits beyond it. Two
-/// listing pages keep a scope's workers busy while the next page is fetched, and
-/// bound memory with many scopes sweeping at once (each request holds its
-/// workload and its control as read).
-const AHEAD: usize = 100;
+pub mod budget;
+
+pub use budget::SweepBudget;
+use budget::{Held, page_size};
 
 /// What one sweep of one scope did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -43,7 +44,7 @@ pub struct SweepReport {
     pub duration: Duration,
 }
 
-pub async fn sweep(scope: &AccountRegion, store: &Store) -> SweepReport {
+pub async fn sweep(scope: &AccountRegion, store: &Store, budget: &SweepBudget) -> SweepReport {
     let started = Instant::now();
     let mut requests = Requests {
         scope,
@@ -54,20 +55,25 @@ pub async fn sweep(scope: &AccountRegion, store: &Store) -> SweepReport {
         },
     };
     // ARNs the listing showed, as 64-bit hashes: a sweep of a thousand workloads
-    // keeps 16 KiB, not the ARNs themselves (sixteen sweeps run at once). Two ARNs
+    // keeps 16 KiB, not the ARNs themselves (every scope may sweep at once). Two ARNs
     // colliding (odds ~1e-13 a sweep) would leave a vanished one for the next.
     let hasher = std::hash::RandomState::new();
     let mut seen = HashSet::new();
     // Listing runs beside evaluation, one page ahead: each page's call waits
     // for its rate slot behind the workers' calls, and read in turn (list, then
     // evaluate, then list) it left the workers idle for a call's latency plus
-    // that wait on every page.
+    // that wait on every page. A page's budget is held before it is listed.
     let (pages, mut listed) = tokio::sync::mpsc::channel(1);
     let listing = async move {
         let mut token = None;
         loop {
-            let (page, next) = match scope.wa.list_workloads_page(token.take()).await {
-                Ok((page, next)) => (Ok(page), next),
+            let size = page_size(scope.wa.limiter().rate());
+            let mut held = budget.hold(size).await;
+            let (page, next) = match scope.wa.list_workloads_page(token.take(), size).await {
+                Ok((page, next)) => {
+                    held.keep(page.len());
+                    (Ok((page, held)), next)
+                }
                 Err(error) => (Err(error), None),
             };
             if pages.send(page).await.is_err() {
@@ -81,7 +87,7 @@ pub async fn sweep(scope: &AccountRegion, store: &Store) -> SweepReport {
     };
     let evaluating = async {
         while let Some(result) = listed.recv().await {
-            let page = match result {
+            let (page, mut held) = match result {
                 Ok(page) => page,
                 Err(error) => {
                     tracing::warn!(scope = scope.key(), error = %error, "listing workloads failed; sweep incomplete");
@@ -101,7 +107,7 @@ pub async fn sweep(scope: &AccountRegion, store: &Store) -> SweepReport {
                         None => Stored::Absent,
                     },
                 };
-                requests.submit(Target::Listed(workload, control));
+                requests.submit(Target::Listed(workload, control), held.take_one());
             }
         }
         // Dropped here, so a listing waiting to hand over a page stops.
@@ -118,7 +124,7 @@ pub async fn sweep(scope: &AccountRegion, store: &Store) -> SweepReport {
                 .filter(|(arn, _)| !seen.contains(&hasher.hash_one(arn)))
             {
                 requests.make_room().await;
-                requests.submit(Target::Id(workload_id));
+                requests.submit(Target::Id(workload_id), budget.hold(1).await);
             }
         }
         Err(error) => {
@@ -164,7 +170,25 @@ async fn read_page(
     }
 }
 
-type Pending = tokio::sync::oneshot::Receiver<Done<Reconciled>>;
+type Outcome = Result<Done<Reconciled>, tokio::sync::oneshot::error::RecvError>;
+
+/// A requested evaluation, holding its workload's unit of the budget until it
+/// finishes.
+struct Pending {
+    done: tokio::sync::oneshot::Receiver<Done<Reconciled>>,
+    _held: Held,
+}
+
+impl std::future::Future for Pending {
+    type Output = Outcome;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Outcome> {
+        std::pin::Pin::new(&mut self.done).poll(cx)
+    }
+}
 
 /// The evaluations a sweep has requested and not yet seen finish.
 struct Requests<'a> {
@@ -174,17 +198,21 @@ struct Requests<'a> {
 }
 
 impl Requests<'_> {
-    fn submit(&mut self, target: Target) {
+    fn submit(&mut self, target: Target, held: Held) {
         let job = Job {
             target,
             trigger: Trigger::Sweep,
         };
-        self.pending.push(self.scope.submit(job));
+        self.pending.push(Pending {
+            done: self.scope.submit(job),
+            _held: held,
+        });
     }
 
-    /// Waits until fewer than [`AHEAD`] are outstanding.
+    /// Waits until at most a page (at the scope's rate now) is outstanding, so
+    /// the next page keeps the workers busy while this one finishes.
     async fn make_room(&mut self) {
-        while self.pending.len() >= AHEAD {
+        while self.pending.len() > page_size(self.scope.wa.limiter().rate()) {
             if let Some(done) = self.pending.next().await {
                 self.report.count(done);
             }
@@ -200,7 +228,7 @@ impl Requests<'_> {
 }
 
 impl SweepReport {
-    fn count(&mut self, done: Result<Done<Reconciled>, tokio::sync::oneshot::error::RecvError>) {
+    fn count(&mut self, done: Outcome) {
         match done {
             Ok(Ok(Reconciled::Removed)) => self.removed += 1,
             Ok(Ok(_)) => self.evaluated += 1,

@@ -2,6 +2,8 @@
 //! as a child process, and the environment that points rel04d at it.
 #![allow(dead_code)]
 
+pub mod window;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -10,6 +12,17 @@ use std::time::{Duration, Instant};
 /// binary driven by a harness built quickly in the dev profile).
 pub fn bin() -> String {
     std::env::var("REL04D_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_rel04d").to_owned())
+}
+
+/// `rel04d` as a child process, without the backtrace settings of the shell that
+/// runs the bench: `RUST_BACKTRACE` makes every error capture a backtrace (the
+/// SDK's and anyhow's), a cost no deployed daemon pays.
+pub fn command() -> Command {
+    let mut command = Command::new(bin());
+    command
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE");
+    command
 }
 
 /// The command-line arguments after the benchmark's name, without the `--bench`
@@ -46,7 +59,7 @@ impl Drop for Sim {
 /// Starts `rel04d simulator --listen 127.0.0.1:0 <args>` and reads its URL from
 /// the banner it prints once listening.
 pub fn simulator(args: &[String]) -> Sim {
-    let mut child = Command::new(bin())
+    let mut child = command()
         .args(["simulator", "--listen", "127.0.0.1:0"])
         .args(args)
         .stdout(Stdio::piped())
@@ -82,7 +95,7 @@ pub fn aws_env(command: &mut Command, sim_url: &str) {
 /// HTTP on `listen`: as unthrottled as the configuration allows (10,000/s, 32 at once), with the benchmarks' policies,
 /// logging only warnings. Spawn it with the stdout the benchmark wants.
 pub fn daemon(sim_url: &str, dir: &std::path::Path, listen: &str) -> Command {
-    let mut command = Command::new(bin());
+    let mut command = command();
     aws_env(&mut command, sim_url);
     command
         .arg("run")
@@ -148,8 +161,24 @@ pub fn run_once(
     database_url: &str,
     settings: &[(&str, String)],
 ) -> (Duration, u64, i64) {
+    let run = run_once_measured(sim_url, database_url, settings);
+    (run.wall, run.sweep_ms, run.peak_rss_kib)
+}
+
+/// What [`run_once_measured`] measured of one `rel04d run --once`.
+pub struct Run {
+    pub wall: Duration,
+    /// The duration of the last sweep to finish, from its log line.
+    pub sweep_ms: u64,
+    pub peak_rss_kib: i64,
+    /// User and system CPU of the process.
+    pub cpu: Duration,
+}
+
+/// [`run_once`], also returning the process's CPU time.
+pub fn run_once_measured(sim_url: &str, database_url: &str, settings: &[(&str, String)]) -> Run {
     let started = Instant::now();
-    let mut command = Command::new(bin());
+    let mut command = command();
     aws_env(&mut command, sim_url);
     #[allow(clippy::zombie_processes)] // reaped by wait4 below, which also gives its rusage
     let mut child = command
@@ -188,5 +217,11 @@ pub fn run_once(
         "rel04d failed"
     );
     assert!(sweep_ms > 0, "no `sweep finished` line was logged");
-    (started.elapsed(), sweep_ms, usage.ru_maxrss)
+    let seconds = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1_000);
+    Run {
+        wall: started.elapsed(),
+        sweep_ms,
+        peak_rss_kib: usage.ru_maxrss,
+        cpu: seconds(usage.ru_utime) + seconds(usage.ru_stime),
+    }
 }

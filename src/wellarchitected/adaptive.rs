@@ -10,7 +10,9 @@
 //!   (successes, not attempts: above a hard limit every extra attempt is a 429)
 //!   as the limit, and cuts the rate to [`CUT`] of it. Only one cut per round:
 //!   throttles of calls sent before the last cut answer a rate already left
-//!   behind.
+//!   behind. A round in which nothing got through cuts the rate deeper but
+//!   keeps the limit: a Tool that counts calls over a window shuts for the rest
+//!   of it once slow start has spent it, and opens again at its full rate.
 //! - **Recover, then probe**: below [`SETTLE`] × limit the rate climbs back fast
 //!   (recovery costs little throughput); near the limit it probes slowly, so a
 //!   sweep spends very few calls on 429s; past [`ESCAPE`] × limit (the Tool's
@@ -150,15 +152,19 @@ impl AdaptiveRate {
         if round != self.round {
             return;
         }
-        let accepted = self.successes.per_second(now);
-        let limit = accepted.map_or(self.rate, |(accepted, _)| accepted.min(self.rate));
-        let cut = if self.round > 0 && self.round_successes == 0 {
-            DEEP_CUT
+        let accepted = self.successes.per_second(now).map(|(recent, _)| recent);
+        let limit = accepted.map_or(self.rate, |accepted| accepted.min(self.rate));
+        if self.round > 0 && self.round_successes == 0 {
+            // Nothing sent since the last cut got through: the Tool is shut for
+            // now (a window full of earlier calls) or its limit dropped. Back
+            // off fast, but this says nothing of the rate it admits once open,
+            // so the limit stands and recovery climbs back to it quickly.
+            self.limit = Some(self.limit.unwrap_or(limit));
+            self.rate = (self.rate * DEEP_CUT).max(FLOOR.min(self.ceiling));
         } else {
-            CUT
-        };
-        self.limit = Some(limit);
-        self.rate = (limit * cut).max(FLOOR.min(self.ceiling));
+            self.limit = Some(limit);
+            self.rate = (limit * CUT).max(FLOOR.min(self.ceiling));
+        }
         self.round += 1;
         self.round_successes = 0;
     }
@@ -251,6 +257,34 @@ mod tests {
         // A round in which nothing succeeded cuts deeper.
         rate.throttled(2, now());
         assert_eq!(rate.rate(), before * CUT * CUT * DEEP_CUT);
+    }
+
+    #[test]
+    fn a_round_in_which_nothing_got_through_keeps_the_limit_it_cuts_below() {
+        let start = Instant::now();
+        let mut rate = AdaptiveRate::new(10_000.0, Some(300.0));
+        for i in 0..100 {
+            rate.succeeded(0, false, start + Duration::from_millis(3 * i));
+        }
+        rate.throttled(0, start + Duration::from_millis(300));
+        let limit = rate.learned();
+        // The Tool is shut: round after round, nothing gets through.
+        for round in 1..6 {
+            rate.throttled(round, start + Duration::from_millis(300 + 10 * round));
+        }
+        assert_eq!(
+            rate.learned(),
+            limit,
+            "a shut Tool says nothing of its rate"
+        );
+        assert!(rate.rate() < limit * CUT * DEEP_CUT.powi(4));
+        // Once it opens, the rate climbs back at recovery's pace, not probing's.
+        let shut = rate.rate();
+        let round = rate.round();
+        for i in 0..20 {
+            rate.succeeded(round, true, start + Duration::from_millis(400 + i));
+        }
+        assert_eq!(rate.rate(), shut + 20.0 * RECOVERY_GROWTH);
     }
 
     #[test]

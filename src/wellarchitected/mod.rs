@@ -29,13 +29,11 @@ use crate::workload::Workload;
 pub use rate::{CallOutcome, Permit, RateLimiter};
 pub use retry::{ErrorKind, WaError, backoff};
 
-/// ListWorkloads' largest page.
-const PAGE_SIZE: i32 = 50;
 const BACKOFF_BASE: Duration = Duration::from_millis(50);
 const BACKOFF_CAP: Duration = Duration::from_secs(5);
 /// Calls in flight at once across every account-region of this process. Each
-/// scope may run `aws.max_concurrency` workers, and a replica sweeps 16 scopes
-/// at once, but every call in flight holds a pooled connection and its buffers
+/// scope may run `aws.max_concurrency` workers, and every scope may sweep at
+/// once, but every call in flight holds a pooled connection and its buffers
 /// (~35 KiB): unbounded, 512 of them were a third of the daemon's memory. 128 at
 /// once is 1,280 calls/s even at 100 ms a call, more than a million workloads
 /// per 15 minutes need; a call waits here only after its rate-limit slot.
@@ -191,16 +189,18 @@ impl WellArchitected {
         &self.limiter
     }
 
-    /// One page of workloads; pass the returned token back for the next.
+    /// One page of at most `size` workloads (1 to 50); pass the returned token
+    /// back for the next.
     pub async fn list_workloads_page(
         &self,
         token: Option<String>,
+        size: usize,
     ) -> Result<(Vec<Workload>, Option<String>), WaError> {
         let output = self
             .call(Operation::ListWorkloads, || {
                 self.client
                     .list_workloads()
-                    .max_results(PAGE_SIZE)
+                    .max_results(size.clamp(1, 50) as i32)
                     .set_next_token(token.clone())
                     .send()
             })

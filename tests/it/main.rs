@@ -30,6 +30,7 @@ mod guardrails_samples;
 mod hostile;
 mod http_events;
 mod inbox_crash;
+mod many_scopes;
 mod module_graph;
 mod monitoring;
 mod mute;

@@ -85,15 +85,31 @@ async fn a_throttle_storm_cuts_the_rate_and_every_workload_still_ends_right() {
         });
     });
     let env = TestEnv::start(sim, &auto_config()).await;
-    let reports = env.sweep().await;
+    // The lowest rate the limiter went down to, sampled while the sweep runs.
+    let (reports, lowest) = {
+        let sweep = env.sweep();
+        tokio::pin!(sweep);
+        let mut lowest = f64::MAX;
+        loop {
+            tokio::select! {
+                reports = &mut sweep => break (reports, lowest),
+                _ = tokio::time::sleep(Duration::from_millis(5)) => {
+                    lowest = lowest.min(limiter_rate(&env.daemon));
+                }
+            }
+        }
+    };
     assert_eq!(reports[0].failed, 0, "{reports:?}");
     all_evaluated(&env, &ids).await;
     let throttled = env.sim.calls().outcomes.throttled;
     assert!(throttled >= 5, "the storm throttled {throttled} calls");
-    // The storm cut the rate well under the 50/s the Tool allows outside it, and
-    // what was learned was saved at the sweep's end.
+    // The storm cut the rate well under the 50/s the Tool allows outside it.
+    // A storm in which nothing gets through says nothing of the rate the Tool
+    // admits (it may be a full window), so the limit learned before it stands,
+    // and was saved at the sweep's end.
+    assert!(lowest < 25.0, "the rate went no lower than {lowest}/s");
     let learned = learned_rate(&env.database_url).await.expect("saved");
-    assert!(learned < 50.0, "learned {learned}/s");
+    assert!(learned >= 1.0, "learned {learned}/s");
     env.stop().await;
 }
 

@@ -50,10 +50,13 @@ async fn a_fixed_rate_learns_nothing() {
 }
 
 /// The Tool's hard limit as the simulator models it: `rate` tokens a second,
-/// burst a tenth of that; `rate` may change mid-run.
+/// burst a tenth of that; `rate` may change mid-run. Or, `windowed`, as an
+/// independent fake does: at most `rate` calls admitted in any second.
 struct Tool {
     bucket: Mutex<(f64, f64, Instant)>,
     rate: Mutex<Option<f64>>,
+    /// When the calls of the last second were admitted, for a windowed Tool.
+    window: Option<Mutex<std::collections::VecDeque<Instant>>>,
 }
 
 impl Tool {
@@ -65,6 +68,15 @@ impl Tool {
                 Instant::now(),
             )),
             rate: Mutex::new(rate),
+            window: None,
+        })
+    }
+
+    fn windowed(rate: f64) -> Arc<Tool> {
+        Arc::new(Tool {
+            bucket: Mutex::new((0.0, 0.0, Instant::now())),
+            rate: Mutex::new(Some(rate)),
+            window: Some(Mutex::new(std::collections::VecDeque::new())),
         })
     }
 
@@ -76,9 +88,23 @@ impl Tool {
         let Some(rate) = *self.rate.lock().unwrap() else {
             return true;
         };
+        let now = Instant::now();
+        if let Some(window) = &self.window {
+            let mut admitted = window.lock().unwrap();
+            while admitted
+                .front()
+                .is_some_and(|at| now - *at >= Duration::from_secs(1))
+            {
+                admitted.pop_front();
+            }
+            if (admitted.len() as f64) < rate {
+                admitted.push_back(now);
+                return true;
+            }
+            return false;
+        }
         let mut bucket = self.bucket.lock().unwrap();
         let (tokens, _, last) = &mut *bucket;
-        let now = Instant::now();
         *tokens = (*tokens + (now - *last).as_secs_f64() * rate).min((rate / 10.0).max(1.0));
         *last = now;
         if *tokens >= 1.0 {
@@ -258,4 +284,32 @@ async fn the_ceiling_caps_what_is_learned() {
     let run = sweep(&limiter, &tool, 500, 16, Duration::from_millis(5), |_| {}).await;
     assert!(run.duration >= Duration::from_secs(9), "{:?}", run.duration);
     assert_eq!(limiter.rate(), 50.0);
+}
+
+/// The first sweep against a limit counted over a one-second window (an
+/// independent fake, not the simulator's bucket): slow start must not overshoot
+/// so far that the window shuts for most of a second, nor its cuts undershoot.
+#[tokio::test(start_paused = true)]
+async fn a_windowed_limit_is_learned_on_the_first_sweep() {
+    for limit in [60.0, 300.0] {
+        let tool = Tool::windowed(limit);
+        let limiter = Arc::new(RateLimiter::adaptive(10_000.0, None));
+        let latency = Duration::from_millis(5);
+        let first = sweep(&limiter, &tool, 3_000, 32, latency, |_| {}).await;
+        let learned = limiter.learned().unwrap();
+        let second = sweep(&limiter, &tool, 3_000, 32, latency, |_| {}).await;
+        let summary = format!(
+            "R={limit} windowed: first {:.2}× {} throttled ({:.1} %), learned {learned:.1}/s, then {:.2}× {} throttled",
+            first.ratio(limit),
+            first.throttled,
+            100.0 * first.throttled_share(),
+            second.ratio(limit),
+            second.throttled
+        );
+        eprintln!("{summary}");
+        assert!(first.ratio(limit) <= 1.3, "{summary}");
+        assert!(first.throttled_share() <= 0.03, "{summary}");
+        assert!(second.ratio(limit) <= 1.15, "{summary}");
+        assert!(second.throttled_share() <= 0.03, "{summary}");
+    }
 }
