@@ -78,7 +78,7 @@ pub fn router() -> Router<Simulator> {
             "ListNotifications" => on(filter, list_notifications),
             other => unreachable!("no handler for {other}"),
         };
-        router.route(route.uri, handler)
+        serve(router, route.uri, handler)
     });
     UNSUPPORTED.iter().fold(implemented, |router, route| {
         let name = route.name;
@@ -88,8 +88,25 @@ pub fn router() -> Router<Simulator> {
                 respond(&sim.inner, Err(ApiError::unsupported(name)))
             },
         );
-        router.route(route.uri, handler)
+        serve(router, route.uri, handler)
     })
+}
+
+/// Routes `uri`, and, for a URI with a trailing slash, also the same URI without
+/// it: botocore's model has changed a trailing slash between versions
+/// (`ListProfileNotifications`: `/profileNotifications/` in 1.35,
+/// `/profileNotifications` in 1.44), and SDKs built from either call it.
+fn serve(
+    router: Router<Simulator>,
+    uri: &'static str,
+    handler: MethodRouter<Simulator>,
+) -> Router<Simulator> {
+    match uri.strip_suffix('/') {
+        Some(trimmed) if !trimmed.is_empty() => {
+            router.route(uri, handler.clone()).route(trimmed, handler)
+        }
+        _ => router.route(uri, handler),
+    }
 }
 
 fn method_filter(route: &OperationRoute) -> MethodFilter {
