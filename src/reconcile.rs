@@ -26,6 +26,7 @@ use tokio::sync::broadcast;
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use crate::control::policy::{LENS_ALIAS, QUESTION_ID};
 use crate::control::{self, ControlState, PolicySet, Verdict, WorkloadFacts};
 use crate::metrics::{Metrics, ReconcileLabels, TriggerKind};
 use crate::queue::{Job, Stored, Target};
@@ -258,7 +259,10 @@ impl Reconciler {
             Planned::Apply(verdict) => return self.apply(&subject.on(), &control, verdict).await,
             Planned::Check(expected) => expected,
         };
-        let read = scope.wa.get_answer(&workload.id).await;
+        let read = scope
+            .wa
+            .get_answer(&workload.id, LENS_ALIAS, QUESTION_ID)
+            .await;
         match decide::of_answer(&expected, read) {
             Answered::Apply(verdict) => self.apply(&subject.on(), &control, verdict).await,
             Answered::NotFound(error) => {

@@ -6,6 +6,7 @@ use chrono::Utc;
 use super::decide::{self, Enforcing};
 use super::{Reconciled, Reconciler, Subject};
 use crate::control::defer::{self, Deferral};
+use crate::control::policy::{LENS_ALIAS, QUESTION_ID};
 use crate::control::{self, ControlState, Expected, ObservedAnswer, Outcome, Verdict};
 use crate::metrics::EnforcementLabels;
 use crate::store::{ControlRow, Known};
@@ -67,7 +68,7 @@ impl Reconciler {
         // must not leave it looking like someone else's change.
         let arn = &subject.workload.arn;
         self.store.record_own_write(arn, Utc::now()).await?;
-        let (result, written) = match wa.update_answer(id, &update).await {
+        let (result, written) = match wa.update_answer(id, LENS_ALIAS, QUESTION_ID, &update).await {
             Err(error) => (
                 control::unreadable(expected, &format!("enforce failed: {error}")),
                 false,
@@ -111,6 +112,9 @@ impl Reconciler {
     /// The answer after writing it: `ok` if it now matches, else `error`.
     async fn read_back(&self, subject: &Subject<'_>, expected: &Expected) -> Outcome {
         let (wa, id) = (subject.scope.wa, &subject.workload.id);
-        decide::of_read_back(expected, wa.get_answer(id).await.as_ref())
+        decide::of_read_back(
+            expected,
+            wa.get_answer(id, LENS_ALIAS, QUESTION_ID).await.as_ref(),
+        )
     }
 }

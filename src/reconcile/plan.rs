@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::{Reconciler, ScopeRef};
 use crate::control::enforce_plan::{EnforcePlan, PlanStatus, enforce_plan};
+use crate::control::policy::{LENS_ALIAS, QUESTION_ID};
 use crate::control::{self, Mode, Plan};
 use crate::store::ControlRow;
 
@@ -45,7 +46,11 @@ impl Reconciler {
         if !matches!(&plan, Plan::Check(expected) if expected.mode == Mode::Enforce) {
             return enforce_plan(&plan, Err("not read"), None);
         }
-        let observed = match scope.wa.get_answer(&workload.id).await {
+        let observed = match scope
+            .wa
+            .get_answer(&workload.id, LENS_ALIAS, QUESTION_ID)
+            .await
+        {
             Ok(observed) => observed,
             Err(error) => {
                 return enforce_plan(&plan, Err(&error.to_string()), None);

@@ -1,10 +1,11 @@
-//! The Well-Architected Tool adapter: the four calls rel04d makes, with paging,
+//! The Well-Architected Tool adapter: the calls rel04d makes, with paging,
 //! a client-side rate limit, retries and error classes, translated into core types.
 //!
 //! SDK retries are turned off: this module owns retrying, so every attempt passes
 //! the rate limiter and is counted, and throttling storms cannot drain a retry quota.
 
 mod adaptive;
+mod answers;
 mod describe;
 mod rate;
 mod retry;
@@ -15,17 +16,16 @@ use std::sync::Arc;
 
 use aws_sdk_wellarchitected::Client;
 use aws_sdk_wellarchitected::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_wellarchitected::types::{self as wa, ChoiceUpdate};
+use aws_sdk_wellarchitected::types as wa;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-use crate::control::policy::{LENS_ALIAS, QUESTION_ID};
-use crate::control::{AnswerUpdate, ChoiceStatus, ObservedAnswer};
 use crate::metrics::{CallLabels, Metrics, OperationLabels, RetryLabels};
 use crate::workload::Workload;
 
+pub use answers::{LensReview, MAX_LENSES_PER_WORKLOAD, MAX_QUESTIONS_PER_LENS, QuestionAnswer};
 pub use rate::{CallOutcome, Permit, RateLimiter};
 pub use retry::{ErrorKind, WaError, backoff};
 
@@ -46,14 +46,18 @@ pub enum Operation {
     GetWorkload,
     GetAnswer,
     UpdateAnswer,
+    ListAnswers,
+    ListLensReviews,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 4] = [
+    pub const ALL: [Operation; 6] = [
         Operation::ListWorkloads,
         Operation::GetWorkload,
         Operation::GetAnswer,
         Operation::UpdateAnswer,
+        Operation::ListAnswers,
+        Operation::ListLensReviews,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -62,6 +66,8 @@ impl Operation {
             Operation::GetWorkload => "GetWorkload",
             Operation::GetAnswer => "GetAnswer",
             Operation::UpdateAnswer => "UpdateAnswer",
+            Operation::ListAnswers => "ListAnswers",
+            Operation::ListLensReviews => "ListLensReviews",
         }
     }
 }
@@ -230,58 +236,6 @@ impl WellArchitected {
                 attempts: 1,
             })
     }
-
-    /// The REL 04 answer of a workload.
-    pub async fn get_answer(&self, workload_id: &str) -> Result<ObservedAnswer, WaError> {
-        let output = self
-            .call(Operation::GetAnswer, || {
-                self.client
-                    .get_answer()
-                    .workload_id(workload_id)
-                    .lens_alias(LENS_ALIAS)
-                    .question_id(QUESTION_ID)
-                    .send()
-            })
-            .await?;
-        let answer = output.answer().ok_or_else(|| WaError {
-            operation: Operation::GetAnswer.as_str(),
-            kind: ErrorKind::Other,
-            message: "the response has no answer".to_owned(),
-            attempts: 1,
-        })?;
-        Ok(from_answer(answer, output.lens_arn()))
-    }
-
-    /// Writes `update` to the REL 04 answer of a workload.
-    pub async fn update_answer(
-        &self,
-        workload_id: &str,
-        update: &AnswerUpdate,
-    ) -> Result<(), WaError> {
-        let choice_updates: std::collections::HashMap<String, ChoiceUpdate> = update
-            .choice_updates
-            .iter()
-            .map(|(id, status)| {
-                let update = ChoiceUpdate::builder()
-                    .status(wa::ChoiceStatus::from(status.as_str()))
-                    .build();
-                (id.clone(), update)
-            })
-            .collect();
-        self.call(Operation::UpdateAnswer, || {
-            self.client
-                .update_answer()
-                .workload_id(workload_id)
-                .lens_alias(LENS_ALIAS)
-                .question_id(QUESTION_ID)
-                .set_selected_choices(Some(update.selected_choices.clone()))
-                .set_choice_updates(Some(choice_updates.clone()))
-                .set_is_applicable(update.is_applicable)
-                .send()
-        })
-        .await?;
-        Ok(())
-    }
 }
 
 /// The region and account of a workload ARN
@@ -347,34 +301,6 @@ fn from_workload(workload: &wa::Workload) -> Option<Workload> {
     Some(converted)
 }
 
-fn from_answer(answer: &wa::Answer, lens_arn: Option<&str>) -> ObservedAnswer {
-    let status = |s: Option<&wa::ChoiceStatus>| match s {
-        Some(wa::ChoiceStatus::Selected) => ChoiceStatus::Selected,
-        Some(wa::ChoiceStatus::NotApplicable) => ChoiceStatus::NotApplicable,
-        _ => ChoiceStatus::Unselected,
-    };
-    let choices = ObservedAnswer::from_parts(
-        answer.choices().iter().filter_map(|c| c.choice_id()),
-        answer.selected_choices().iter().map(String::as_str),
-        answer
-            .choice_answers()
-            .iter()
-            .filter_map(|a| a.choice_id().map(|id| (id, status(a.status())))),
-    );
-    ObservedAnswer {
-        // The Tool omits IsApplicable only for answers that were never marked N/A.
-        is_applicable: answer.is_applicable().unwrap_or(true),
-        risk: answer.risk().map(|r| r.as_str().to_owned()),
-        lens_arn: lens_arn.map(str::to_owned),
-        choices,
-        titles: answer
-            .choices()
-            .iter()
-            .filter_map(|c| Some((c.choice_id()?.to_owned(), c.title()?.to_owned())))
-            .collect(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -404,48 +330,5 @@ mod tests {
         );
         assert!(w.has_lens());
         assert_eq!(workload_from(None, Some("abc"), None, None, &[]), None);
-    }
-
-    #[test]
-    fn answers_convert_to_core_statuses() {
-        let answer = wa::Answer::builder()
-            .choices(
-                wa::Choice::builder()
-                    .choice_id("a")
-                    .title("Title a")
-                    .build(),
-            )
-            .choices(wa::Choice::builder().choice_id("b").build())
-            .choices(
-                wa::Choice::builder()
-                    .choice_id("c")
-                    .title("Title c")
-                    .build(),
-            )
-            .selected_choices("a")
-            .choice_answers(
-                wa::ChoiceAnswer::builder()
-                    .choice_id("b")
-                    .status(wa::ChoiceStatus::NotApplicable)
-                    .build(),
-            )
-            .risk(wa::Risk::Medium)
-            .build();
-        let observed = from_answer(&answer, Some("arn:lens"));
-        assert!(observed.is_applicable);
-        assert_eq!(observed.risk.as_deref(), Some("MEDIUM"));
-        assert_eq!(observed.status("a"), Some(ChoiceStatus::Selected));
-        assert_eq!(observed.status("b"), Some(ChoiceStatus::NotApplicable));
-        assert_eq!(observed.status("c"), Some(ChoiceStatus::Unselected));
-        assert_eq!(observed.lens_arn.as_deref(), Some("arn:lens"));
-        // The Tool's titles, or the id where it gave none.
-        assert_eq!(
-            (
-                observed.title("a"),
-                observed.title("b"),
-                observed.title("c")
-            ),
-            ("Title a", "b", "Title c")
-        );
     }
 }
