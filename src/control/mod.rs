@@ -9,6 +9,7 @@ pub mod enforce;
 pub mod enforce_plan;
 pub mod evaluate;
 pub mod expiring;
+pub mod framework_names;
 pub mod glob;
 pub mod hierarchy;
 pub mod policy;
