@@ -13,11 +13,12 @@ use aws_sdk_wellarchitected::types::{self as wa, ChoiceUpdate};
 use super::{ErrorKind, Operation, WaError, WellArchitected};
 use crate::control::{AnswerUpdate, ChoiceStatus, ObservedAnswer};
 
-/// The most questions a lens can have: ImportLens takes at most 10 pillars of 20
-/// questions each (the Framework has 57). With the page size, this bounds the
+/// The most questions a lens can have: the custom lens format allows 10 pillars of
+/// 20 questions each (the Framework has 57). With the page size, this bounds the
 /// ListAnswers calls one lens review may cost.
 pub const MAX_QUESTIONS_PER_LENS: usize = 200;
-/// The most lenses one workload reviews: the Tool's quota is 20 lenses per workload.
+/// The most lenses one workload reviews (AssociateLenses' reference: "a maximum of
+/// 20 lenses can be associated with a workload").
 pub const MAX_LENSES_PER_WORKLOAD: usize = 20;
 /// The page size of ListAnswers and ListLensReviews (the model's maximum).
 const PAGE_SIZE: usize = 50;
