@@ -262,6 +262,9 @@ pub(crate) mod tests {
             account_id: "111122223333".into(),
             region: "eu-west-1".into(),
             control_type: "rel04".into(),
+            lens: "wellarchitected".into(),
+            question_id: "prevent-interaction-failure".into(),
+            lens_status: None,
             state,
             reason: "Idempotent is not selected".into(),
             details: JsonText::of(&json!({
