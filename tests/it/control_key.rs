@@ -307,3 +307,103 @@ async fn two_controls_of_one_workload_are_written_muted_filtered_and_removed_apa
     store.close().await;
     db.close().await;
 }
+
+/// `rel04d controls` (JSON, CSV), `history` and GraphQL show each control's lens
+/// and question, and filter by them.
+#[tokio::test]
+async fn the_cli_and_graphql_show_and_filter_by_lens_and_question() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_database_url(&dir).await;
+    let store = Store::connect(&url, 2).await.unwrap();
+    store.migrate().await.unwrap();
+    let workload = workload();
+    let on = Evaluation {
+        workload: &workload,
+        scanned_by: "111122223333/us-east-1",
+        trigger: &Trigger::Sweep,
+    };
+    let rel05 = ControlKey::new(ARN, "wellarchitected", REL05);
+    let alarm = record(ControlState::Alarm, "Not selected: Identify");
+    store.apply(&Known::New, alarm, &on).await.unwrap();
+    let ok = record(ControlState::Ok, "all selected");
+    store.apply_of(&rel05, &Known::New, ok, &on).await.unwrap();
+    store
+        .set_lens_status(ARN, "wellarchitected", "CURRENT")
+        .await
+        .unwrap();
+    store.close().await;
+    let cli = crate::guardrails::cli;
+    let question = format!("question:{REL05}");
+
+    let (out, err, ok) = cli(
+        &url,
+        &["controls", "--output", "json", "--filter", &question],
+    );
+    assert!(ok, "{err}");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(rows.len(), 1, "{out}");
+    assert_eq!(rows[0]["lens"], "wellarchitected");
+    assert_eq!(rows[0]["question_id"], REL05);
+    assert_eq!(rows[0]["lens_status"], "CURRENT");
+    assert_eq!(rows[0]["state"], "ok");
+
+    let (out, err, ok) = cli(
+        &url,
+        &[
+            "controls",
+            "--output",
+            "csv",
+            "--filter",
+            "lens:wellarchitected",
+        ],
+    );
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(
+        lines[0].ends_with(",reason,lens,question_id,lens_status"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1..]
+            .iter()
+            .any(|l| l.ends_with(&format!(",wellarchitected,{REL05},CURRENT"))),
+        "{out}"
+    );
+
+    let (out, err, ok) = cli(
+        &url,
+        &["history", "--output", "json", "--filter", &question],
+    );
+    assert!(ok, "{err}");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(rows.len(), 2, "{out}");
+    assert!(rows.iter().all(|t| t["question_id"] == REL05), "{out}");
+
+    let query = format!(
+        "{{ controls(filter: \"{question} lensStatus:CURRENT\") {{ items {{ lens questionId lensStatus state }} }} \
+         transitions(filter: \"!{question}\") {{ items {{ lens questionId toState }} }} }}"
+    );
+    let (out, err, ok) = cli(&url, &["graphql", &query, "--format", "json"]);
+    assert!(ok, "{err}");
+    let body: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let controls = &body["controls"]["items"];
+    assert_eq!(
+        *controls,
+        serde_json::json!([{"lens": "wellarchitected", "questionId": REL05, "lensStatus": "CURRENT", "state": "ok"}]),
+        "{out}"
+    );
+    let transitions = body["transitions"]["items"].as_array().unwrap();
+    assert_eq!(transitions.len(), 2, "{out}");
+    assert!(
+        transitions
+            .iter()
+            .all(|t| t["questionId"] == "prevent-interaction-failure"),
+        "{out}"
+    );
+
+    let (_, err, ok) = cli(&url, &["controls", "--filter", "lensStatus:STALE"]);
+    assert!(!ok);
+    assert!(err.contains("unknown lens status \"STALE\""), "{err}");
+}
