@@ -84,10 +84,12 @@ impl Store {
         let opened = open_in(
             &mut tx,
             self.queues(),
-            key,
-            workload,
-            scanned_by,
-            trigger,
+            Opening {
+                key,
+                workload,
+                scanned_by,
+                trigger,
+            },
             &now,
             true,
         )
@@ -125,10 +127,12 @@ impl Store {
         let Some((control, opened)) = open_in(
             &mut tx,
             self.queues(),
-            key,
-            rec.workload,
-            rec.scanned_by,
-            rec.trigger,
+            Opening {
+                key,
+                workload: rec.workload,
+                scanned_by: rec.scanned_by,
+                trigger: rec.trigger,
+            },
             &now,
             false,
         )
@@ -250,19 +254,30 @@ fn changes(previous: &ControlRow, rec: &Recording<'_>) -> bool {
         || previous.workload_name != rec.workload.name
 }
 
+/// The control to open, and what opens it.
+struct Opening<'a> {
+    key: &'a ControlKey,
+    workload: &'a Workload,
+    scanned_by: &'a str,
+    trigger: &'a Trigger,
+}
+
 /// Inserts the control `key` of `workload` in `tbd` or, with `revive`, brings a removed one
 /// back to `tbd`, and writes that transition; `None` when neither applied. The
 /// statements are conditional, so a race between replicas stays harmless.
 async fn open_in(
     tx: &mut Transaction<'static, Any>,
     queues: Queues,
-    key: &ControlKey,
-    workload: &Workload,
-    scanned_by: &str,
-    trigger: &Trigger,
+    opening: Opening<'_>,
     now: &str,
     revive: bool,
 ) -> anyhow::Result<Option<(ControlRow, TransitionRow)>> {
+    let Opening {
+        key,
+        workload,
+        scanned_by,
+        trigger,
+    } = opening;
     let reason = NOT_EVALUATED;
     let inserted = sqlx::query(
         "INSERT INTO controls (workload_arn, workload_id, workload_name, account_id, region, \
