@@ -3,7 +3,9 @@
 
 use anyhow::Context;
 use chrono::Utc;
-use sqlx::AssertSqlSafe;
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use sqlx::{Any, AssertSqlSafe};
 
 use super::key::ControlKey;
 use super::rows::{CONTROL_COLUMNS, ControlRow};
@@ -18,6 +20,18 @@ pub struct StateCount {
     pub count: i64,
 }
 
+/// The query reading the control `key` names.
+pub(super) fn select_control(key: &ControlKey) -> Query<'_, Any, AnyArguments> {
+    let sql = format!(
+        "SELECT {CONTROL_COLUMNS} FROM controls \
+         WHERE workload_arn = $1 AND lens = $2 AND question_id = $3"
+    );
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(&key.workload_arn)
+        .bind(&key.lens)
+        .bind(&key.question_id)
+}
+
 impl Store {
     /// REL 04's control of a workload (see [`Store::control_of`] for any other).
     pub async fn control(&self, workload_arn: &str) -> anyhow::Result<Option<ControlRow>> {
@@ -26,14 +40,7 @@ impl Store {
 
     /// The control `key` names.
     pub async fn control_of(&self, key: &ControlKey) -> anyhow::Result<Option<ControlRow>> {
-        let sql = format!(
-            "SELECT {CONTROL_COLUMNS} FROM controls \
-             WHERE workload_arn = $1 AND lens = $2 AND question_id = $3"
-        );
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(&key.workload_arn)
-            .bind(&key.lens)
-            .bind(&key.question_id)
+        let row = select_control(key)
             .fetch_optional(&self.pool)
             .await
             .with_context(|| format!("read the control {key}"))?;

@@ -8,10 +8,10 @@
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use sqlx::{Any, AssertSqlSafe, Transaction};
+use sqlx::{Any, Transaction};
 
 use super::key::ControlKey;
-use super::rows::{CONTROL_COLUMNS, ControlRow, TransitionRow};
+use super::rows::{ControlRow, TransitionRow};
 use super::transition::{NewTransition, Queues, insert_transition};
 use super::{Store, timestamp};
 use crate::control::{CONTROL_TYPE, ControlState};
@@ -417,14 +417,7 @@ async fn read_in(
     tx: &mut Transaction<'static, Any>,
     key: &ControlKey,
 ) -> anyhow::Result<ControlRow> {
-    let sql = format!(
-        "SELECT {CONTROL_COLUMNS} FROM controls \
-         WHERE workload_arn = $1 AND lens = $2 AND question_id = $3"
-    );
-    let row = sqlx::query(AssertSqlSafe(sql))
-        .bind(&key.workload_arn)
-        .bind(&key.lens)
-        .bind(&key.question_id)
+    let row = super::controls::select_control(key)
         .fetch_one(&mut **tx)
         .await
         .context("re-read a control")?;
