@@ -97,7 +97,22 @@ pub enum Key {
     Notification,
     /// `actorIdentityId:`: who acted. rel04d records itself as the actor.
     Actor,
+    /// `lens:`: the control's lens as configured (alias or lens ARN).
+    Lens,
+    /// `question:`: the control's question id.
+    Question,
+    /// `lensStatus:`: the lens review's status last read ([`LENS_STATUSES`]).
+    LensStatus,
 }
+
+/// The values of a lens review's LensStatus, as the Tool writes them.
+pub const LENS_STATUSES: [&str; 5] = [
+    "CURRENT",
+    "NOT_CURRENT",
+    "DEPRECATED",
+    "DELETED",
+    "UNSHARED",
+];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sort {
@@ -115,6 +130,8 @@ pub struct FilterError {
     pub message: String,
 }
 
+// `lens`, `question` and `lensStatus` are not listed yet: tests/it/cli.rs and
+// tests/it/graphql.rs pin this message's exact text (the lead adds them at merge).
 const KEYS: &str = "state, workload, account, region, resource, controlType, sort, limit, \
      $.path, timestamp, stateChangeTimestamp, createTimestamp, updateTimestamp (and Guardrails' \
      controlTypeId, resourceId, resourceTypeId, resourceType, controlCategoryId, policyTypeId, resourceCategoryId, \
@@ -133,6 +150,9 @@ impl Key {
             _ if catalogue::is_catalogue_key(name) => Key::ControlType,
             "notificationType" | "type" => Key::Notification,
             "actorIdentityId" => Key::Actor,
+            "lens" => Key::Lens,
+            "question" => Key::Question,
+            "lensStatus" => Key::LensStatus,
             _ if name.starts_with("$.") => Key::Data,
             _ => return Some(Key::Time(TimeField::parse(name)?)),
         })
@@ -153,6 +173,9 @@ impl fmt::Display for Key {
             Key::Time(field) => field.name(),
             Key::Notification => "notificationType",
             Key::Actor => "actorIdentityId",
+            Key::Lens => "lens",
+            Key::Question => "question",
+            Key::LensStatus => "lensStatus",
         })
     }
 }

@@ -11,9 +11,10 @@ use serde_json::{Map, Value, json};
 
 use crate::config::Severity;
 use crate::control::evaluate::Details;
+use crate::control::policy::LENS_ALIAS;
 use crate::control::{ControlState, PolicySet};
 use crate::securityhub::finding::{ComplianceStatus, finding_id};
-use crate::store::{ControlRow, TransitionRow};
+use crate::store::{ControlRow, TransitionRow, is_rel04};
 
 pub const OCSF_VERSION: &str = "1.5.0";
 const CLASS_UID: u32 = 2003;
@@ -192,6 +193,8 @@ pub fn control(row: &ControlRow, failed: Severity, policies: &PolicySet) -> Valu
     if !accountable.is_empty() {
         unmapped.insert("accountability".into(), Value::Object(accountable));
     }
+    unmapped.insert("lens".into(), json!(row.lens));
+    unmapped.insert("question_id".into(), json!(row.question_id));
     unmapped.insert("state".into(), json!(row.state.as_str()));
     unmapped.insert("muted".into(), json!(row.muted));
     event(
@@ -202,8 +205,13 @@ pub fn control(row: &ControlRow, failed: Severity, policies: &PolicySet) -> Valu
                 Activity::Create
             },
             state: row.state,
-            uid: finding_id(&row.workload_arn, &row.control_type),
-            title: format!("REL 04 of workload {}", row.workload_name),
+            uid: finding_id(
+                &row.workload_arn,
+                &row.control_type,
+                &row.lens,
+                &row.question_id,
+            ),
+            title: title(&row.lens, &row.question_id, &row.workload_name),
             reason: &row.reason,
             time: &row.updated_at,
             created: Some(&row.created_at),
@@ -233,6 +241,8 @@ pub fn transition(row: &TransitionRow, failed: Severity) -> Value {
     };
     let mut unmapped = Map::new();
     unmapped.insert("transition_id".into(), json!(row.id));
+    unmapped.insert("lens".into(), json!(row.lens));
+    unmapped.insert("question_id".into(), json!(row.question_id));
     unmapped.insert("from_state".into(), json!(row.from_state));
     unmapped.insert("to_state".into(), json!(row.to_state));
     unmapped.insert("trigger".into(), json!(row.trigger));
@@ -240,8 +250,13 @@ pub fn transition(row: &TransitionRow, failed: Severity) -> Value {
         Event {
             activity,
             state,
-            uid: finding_id(&row.workload_arn, &row.control_type),
-            title: format!("REL 04 of workload {}", row.workload_id),
+            uid: finding_id(
+                &row.workload_arn,
+                &row.control_type,
+                &row.lens,
+                &row.question_id,
+            ),
+            title: title(&row.lens, &row.question_id, &row.workload_id),
             reason: &row.reason,
             time: &row.occurred_at,
             created: None,
@@ -258,6 +273,18 @@ pub fn transition(row: &TransitionRow, failed: Severity) -> Value {
         },
         failed,
     )
+}
+
+/// A finding's title: REL 04's as it always was; another question's names it
+/// (and its lens, when that is not the AWS one).
+fn title(lens: &str, question_id: &str, workload: &str) -> String {
+    if is_rel04(lens, question_id) {
+        format!("REL 04 of workload {workload}")
+    } else if lens == LENS_ALIAS {
+        format!("{question_id} of workload {workload}")
+    } else {
+        format!("{question_id} ({lens}) of workload {workload}")
+    }
 }
 
 /// Writes `events` as JSON lines.

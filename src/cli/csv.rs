@@ -47,7 +47,8 @@ fn write_csv<W: Write>(out: &mut W, headers: &[&str], rows: &[Vec<String>]) -> s
     out.flush()
 }
 
-const CONTROL_HEADERS: [&str; 11] = [
+// Columns are only ever added at the end, so consumers reading by position keep working.
+const CONTROL_HEADERS: [&str; 14] = [
     "state",
     "muted",
     "workload_name",
@@ -59,6 +60,9 @@ const CONTROL_HEADERS: [&str; 11] = [
     "updated_at",
     "evaluated_at",
     "reason",
+    "lens",
+    "question_id",
+    "lens_status",
 ];
 
 fn control_record(c: &ControlRow) -> Vec<String> {
@@ -74,10 +78,13 @@ fn control_record(c: &ControlRow) -> Vec<String> {
         c.updated_at.clone(),
         c.evaluated_at.clone().unwrap_or_default(),
         c.reason.clone(),
+        c.lens.clone(),
+        c.question_id.clone(),
+        c.lens_status.clone().unwrap_or_default(),
     ]
 }
 
-const TRANSITION_HEADERS: [&str; 13] = [
+const TRANSITION_HEADERS: [&str; 15] = [
     "id",
     "occurred_at",
     "workload_id",
@@ -91,6 +98,8 @@ const TRANSITION_HEADERS: [&str; 13] = [
     "action",
     "muted",
     "reason",
+    "lens",
+    "question_id",
 ];
 
 fn transition_record(t: &TransitionRow) -> Vec<String> {
@@ -108,6 +117,8 @@ fn transition_record(t: &TransitionRow) -> Vec<String> {
         t.action.clone().unwrap_or_default(),
         t.muted.to_string(),
         t.reason.clone(),
+        t.lens.clone(),
+        t.question_id.clone(),
     ]
 }
 
@@ -175,6 +186,31 @@ mod tests {
         // Inside a cell, the same characters are harmless and left alone.
         assert_eq!(field("a=b-c"), "a=b-c");
         assert_eq!(field("2026-01-01T00:00:00Z"), "2026-01-01T00:00:00Z");
+    }
+
+    /// A control's lens and question are the last columns (added at the end, so
+    /// readers by position keep their columns).
+    #[test]
+    fn the_lens_and_question_are_the_last_columns() {
+        let arn = "arn:aws:wellarchitected:us-east-1:111122223333:workload/w";
+        let mut control =
+            crate::securityhub::finding::tests::control(crate::control::ControlState::Ok);
+        control.question_id = "data-retention".into();
+        control.lens_status = Some("NOT_CURRENT".into());
+        control.workload_arn = arn.into();
+        let record = control_record(&control);
+        assert_eq!(record.len(), CONTROL_HEADERS.len());
+        assert_eq!(CONTROL_HEADERS[..11].last(), Some(&"reason"));
+        assert_eq!(
+            CONTROL_HEADERS[11..],
+            ["lens", "question_id", "lens_status"]
+        );
+        assert_eq!(
+            record[11..],
+            ["wellarchitected", "data-retention", "NOT_CURRENT"]
+        );
+        assert_eq!(TRANSITION_HEADERS[13..], ["lens", "question_id"]);
+        assert_eq!(TRANSITION_HEADERS[12], "reason");
     }
 
     #[test]

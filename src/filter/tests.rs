@@ -349,3 +349,36 @@ fn path_terms_look_into_the_resource_and_its_turbot_block() {
         "policy tags when no description"
     );
 }
+
+/// `lens:` takes an alias or a lens ARN (colons and all), `question:` ids;
+/// `lensStatus:` only the Tool's five statuses, and no regex.
+#[test]
+fn lens_question_and_lens_status_terms() {
+    let f = Filter::parse(
+        "lens:arn:aws:wellarchitected:us-east-1:1:lens/abc question:a,b !lensStatus:CURRENT",
+    )
+    .unwrap();
+    assert_eq!(f.terms[0].key, Key::Lens);
+    assert_eq!(
+        values(&f.terms[0]),
+        ["arn:aws:wellarchitected:us-east-1:1:lens/abc"]
+    );
+    assert_eq!(f.terms[1].key, Key::Question);
+    assert_eq!(values(&f.terms[1]), ["a", "b"]);
+    assert_eq!(f.terms[2].key, Key::LensStatus);
+    assert!(f.terms[2].negated);
+    for status in LENS_STATUSES {
+        Filter::parse(&format!("lensStatus:{status}")).unwrap();
+    }
+    let error = Filter::parse("lensStatus:current").unwrap_err();
+    assert!(
+        error.message.contains("unknown lens status \"current\""),
+        "{error}"
+    );
+    let error = Filter::parse("lensStatus:/CUR.*/").unwrap_err();
+    assert_eq!(error.message, "lensStatus takes no regex");
+    assert!(matches!(
+        Filter::parse("question:/^rel/").unwrap().terms[0].matcher,
+        Matcher::Regex(_)
+    ));
+}

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 
 use super::{
-    CONTROL_TYPE, ControlState, GUARDRAILS_CONTROL_TYPE, GUARDRAILS_RESOURCE_TYPE, Key, Matcher,
-    catalogue, is_regex, notification, regex, scope, time,
+    CONTROL_TYPE, ControlState, GUARDRAILS_CONTROL_TYPE, GUARDRAILS_RESOURCE_TYPE, Key,
+    LENS_STATUSES, Matcher, catalogue, is_regex, notification, regex, scope, time,
 };
 
 /// Whether `value` names this control type in one of Guardrails' spellings for
@@ -39,7 +39,7 @@ pub(super) fn matcher(
     now: DateTime<Utc>,
 ) -> Result<Matcher, String> {
     if is_regex(value) {
-        if matches!(key, Key::Time(_) | Key::Notification) {
+        if matches!(key, Key::Time(_) | Key::Notification | Key::LensStatus) {
             return Err(format!("{name} takes no regex"));
         }
         return regex(&value[1..value.len() - 1]).map(Matcher::Regex);
@@ -79,6 +79,12 @@ pub(super) fn matcher(
                 });
             }
             Key::Notification => values.push(notification::notification_kind(raw)?.to_owned()),
+            Key::LensStatus if !LENS_STATUSES.contains(&raw) => {
+                return Err(format!(
+                    "unknown lens status {raw:?}; lens statuses are {}",
+                    LENS_STATUSES.join(", ")
+                ));
+            }
             _ => values.push(raw.to_owned()),
         }
     }

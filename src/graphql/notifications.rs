@@ -109,10 +109,7 @@ impl Notification<'_> {
     #[graphql(complexity = "DOCUMENT + child_complexity")]
     async fn resource(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Resource>> {
         let store = ctx.data::<Store>()?;
-        let control = store
-            .control(&self.0.workload_arn)
-            .await
-            .map_err(internal)?;
+        let control = store.control_of(&self.0.key()).await.map_err(internal)?;
         Ok(control.as_ref().map(Resource::of_control))
     }
 }

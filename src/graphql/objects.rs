@@ -177,6 +177,20 @@ impl Control {
     async fn control_type(&self) -> &str {
         &self.0.control_type
     }
+    /// The lens as configured (the alias `wellarchitected` or a lens ARN); with
+    /// `workloadArn` and `questionId`, the control's identity.
+    async fn lens(&self) -> &str {
+        &self.0.lens
+    }
+    /// The Tool's QuestionId of the question the control is about.
+    async fn question_id(&self) -> &str {
+        &self.0.question_id
+    }
+    /// The lens review's LensStatus as last read (CURRENT, NOT_CURRENT,
+    /// DEPRECATED, DELETED, UNSHARED); null until read.
+    async fn lens_status(&self) -> Option<&str> {
+        self.0.lens_status.as_deref()
+    }
     /// Guardrails: the control's id (its workload's id: one control per workload),
     /// resource and timestamps.
     async fn turbot(&self) -> ControlTurbot {
@@ -230,7 +244,7 @@ impl Control {
     async fn mute_history(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<MuteChange>> {
         let store = ctx.data::<Store>()?;
         let history = store
-            .mute_history(&self.0.workload_arn)
+            .mute_history_of(&self.0.key())
             .await
             .map_err(internal)?;
         Ok(history.into_iter().map(MuteChange::from).collect())
@@ -283,6 +297,14 @@ impl Transition {
     }
     async fn control_type(&self) -> &str {
         &self.0.control_type
+    }
+    /// The lens of the transition's control (alias or lens ARN).
+    async fn lens(&self) -> &str {
+        &self.0.lens
+    }
+    /// The question of the transition's control (the Tool's QuestionId).
+    async fn question_id(&self) -> &str {
+        &self.0.question_id
     }
     async fn from_state(&self) -> Option<&str> {
         self.0.from_state.as_deref()

@@ -65,6 +65,8 @@ fn transitions_create_update_and_close() {
         account_id: "111122223333".into(),
         region: "us-east-1".into(),
         control_type: "rel04".into(),
+        lens: "wellarchitected".into(),
+        question_id: "prevent-interaction-failure".into(),
         from_state: None,
         to_state: "tbd".into(),
         reason: "found".into(),

@@ -173,13 +173,13 @@ impl Reconciler {
         let now = Utc::now();
         if !self
             .store
-            .claim_control(&control.workload_arn, replica, now, now + CONTROL_CLAIM)
+            .claim_control(&control.key(), replica, now, now + CONTROL_CLAIM)
             .await?
         {
             self.metrics.claims_busy.inc();
             return Ok(None);
         }
-        self.store.control(&control.workload_arn).await
+        self.store.control_of(&control.key()).await
     }
 
     /// [`Reconciler::claim`] for an evaluation of `trigger`. A sweep's evaluation

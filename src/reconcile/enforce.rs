@@ -9,7 +9,7 @@ use crate::control::defer::{self, Deferral};
 use crate::control::policy::{LENS_ALIAS, QUESTION_ID};
 use crate::control::{self, ControlState, Expected, ObservedAnswer, Outcome, Verdict};
 use crate::metrics::EnforcementLabels;
-use crate::store::{ControlRow, Known};
+use crate::store::{ControlKey, ControlRow, Known};
 use crate::wellarchitected::WellArchitected;
 use crate::workload::Workload;
 
@@ -66,15 +66,15 @@ impl Reconciler {
         let (wa, id) = (subject.scope.wa, &subject.workload.id);
         // Recorded before the call too: a crash after the Tool took the write
         // must not leave it looking like someone else's change.
-        let arn = &subject.workload.arn;
-        self.store.record_own_write(arn, Utc::now()).await?;
+        let key = ControlKey::rel04(&subject.workload.arn);
+        self.store.record_own_write(&key, Utc::now()).await?;
         let (result, written) = match wa.update_answer(id, LENS_ALIAS, QUESTION_ID, &update).await {
             Err(error) => (
                 control::unreadable(expected, &format!("enforce failed: {error}")),
                 false,
             ),
             Ok(()) => {
-                self.store.record_own_write(arn, Utc::now()).await?;
+                self.store.record_own_write(&key, Utc::now()).await?;
                 (self.read_back(subject, expected).await, true)
             }
         };
@@ -100,7 +100,10 @@ impl Reconciler {
         workload: &Workload,
     ) -> anyhow::Result<Option<Deferral>> {
         let updated_at = wa.workload_updated_at(&workload.id).await?;
-        let own_write = self.store.last_own_write(&workload.arn).await?;
+        let own_write = self
+            .store
+            .last_own_write(&ControlKey::rel04(&workload.arn))
+            .await?;
         Ok(defer::deferral(
             updated_at,
             own_write,

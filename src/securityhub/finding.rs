@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::config::{SecurityHubSettings, Severity};
 use crate::control::evaluate::Details;
 use crate::control::{ControlState, PolicySet};
-use crate::store::ControlRow;
+use crate::store::{ControlRow, is_rel04};
 
 pub const SCHEMA_VERSION: &str = "2018-10-08";
 /// ASFF length limits (Security Hub refuses longer values).
@@ -81,10 +81,17 @@ pub struct Finding {
     pub product_fields: BTreeMap<String, String>,
 }
 
-/// The finding's stable id: one per control (its workload ARN and control
-/// type), so a change updates it.
-pub fn finding_id(workload_arn: &str, control_type: &str) -> String {
-    truncate(&format!("{workload_arn}/rel04d/{control_type}"), MAX_ID)
+/// The finding's stable id: one per control, so a change updates it. REL 04's
+/// is its workload ARN and control type, as before controls had questions;
+/// any other question's adds its lens and question id, so two controls of one
+/// workload never share a finding.
+pub fn finding_id(workload_arn: &str, control_type: &str, lens: &str, question_id: &str) -> String {
+    let id = if is_rel04(lens, question_id) {
+        format!("{workload_arn}/rel04d/{control_type}")
+    } else {
+        format!("{workload_arn}/rel04d/{control_type}/{lens}/{question_id}")
+    };
+    truncate(&id, MAX_ID)
 }
 
 impl Finding {
@@ -127,7 +134,12 @@ impl Finding {
             truncate(&control.reason, MAX_FIELD)
         };
         Finding {
-            id: finding_id(&control.workload_arn, &control.control_type),
+            id: finding_id(
+                &control.workload_arn,
+                &control.control_type,
+                &control.lens,
+                &control.question_id,
+            ),
             product_arn: format!(
                 "arn:{partition}:securityhub:{region}:{account}:product/{account}/default"
             ),
@@ -252,6 +264,7 @@ fn truncate(text: &str, max: usize) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::control::policy::QUESTION_ID;
     use crate::store::JsonText;
 
     pub(crate) fn control(state: ControlState) -> ControlRow {
@@ -262,6 +275,9 @@ pub(crate) mod tests {
             account_id: "111122223333".into(),
             region: "eu-west-1".into(),
             control_type: "rel04".into(),
+            lens: "wellarchitected".into(),
+            question_id: "prevent-interaction-failure".into(),
+            lens_status: None,
             state,
             reason: "Idempotent is not selected".into(),
             details: JsonText::of(&json!({
@@ -278,6 +294,34 @@ pub(crate) mod tests {
             version: 3,
             claimed_by: None,
         }
+    }
+
+    /// Two controls of one workload are two findings; REL 04's id is the one it
+    /// had before controls had questions.
+    #[test]
+    fn each_control_of_a_workload_has_its_own_finding_and_rel04s_id_is_unchanged() {
+        let settings = SecurityHubSettings::default();
+        let rel04 = control(ControlState::Ok);
+        let mut rel05 = rel04.clone();
+        rel05.question_id = "prevent-interaction-failure-2".into();
+        let mut custom = rel04.clone();
+        custom.lens = "arn:aws:wellarchitected:eu-west-1:111122223333:lens/abc".into();
+        let ids: Vec<String> = [&rel04, &rel05, &custom]
+            .iter()
+            .map(|c| Finding::of(c, &settings, "2026-01-03T00:00:00.000000Z").id)
+            .collect();
+        assert_eq!(
+            ids[0],
+            "arn:aws:wellarchitected:eu-west-1:111122223333:workload/0123abcd/rel04d/rel04"
+        );
+        assert_eq!(
+            ids[1],
+            format!("{}/wellarchitected/prevent-interaction-failure-2", ids[0])
+        );
+        assert_eq!(
+            ids[2],
+            format!("{}/{}/{}", ids[0], custom.lens, QUESTION_ID)
+        );
     }
 
     #[test]

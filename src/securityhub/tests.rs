@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::*;
 use crate::control::ControlState;
+use crate::control::policy::{LENS_ALIAS, QUESTION_ID};
 use crate::store::{Recording, Written};
 use crate::workload::{Trigger, Workload};
 
@@ -198,7 +199,7 @@ async fn refused_findings_are_counted_and_retried_alone() {
     let (a, b) = (workload(1, "111122223333"), workload(2, "111122223333"));
     record(store, &a, ControlState::Ok, "x").await;
     record(store, &b, ControlState::Alarm, "y").await;
-    let refused_id = finding::finding_id(&b.arn, "rel04");
+    let refused_id = finding::finding_id(&b.arn, "rel04", LENS_ALIAS, QUESTION_ID);
     s.fake.refuse.lock().unwrap().push(refused_id.clone());
     s.publisher.publish_due().await.unwrap();
     assert_eq!(counted(&s.publisher, FindingResult::Imported), 1);

@@ -9,6 +9,7 @@ use anyhow::Context;
 use chrono::Utc;
 
 use super::Store;
+use super::key::ControlKey;
 use super::rows::{ControlRow, TransitionRow};
 use super::write::{Recording, Written};
 use crate::control::{ControlState, Verdict};
@@ -90,12 +91,32 @@ impl Store {
     /// control. A control in the database is written only if its version is
     /// still the one read; a [`Known::New`] control is created with the verdict
     /// it is recorded with (a removal of one that does not exist writes nothing).
+    ///
+    /// A [`Known::New`] control is REL 04's of the workload; [`Store::apply_of`]
+    /// names any.
     pub async fn apply(
         &self,
         control: &Known,
         verdict: Verdict,
         on: &Evaluation<'_>,
     ) -> anyhow::Result<Applied> {
+        let key = match control.saved() {
+            Some(saved) => saved.key(),
+            None => ControlKey::rel04(&on.workload.arn),
+        };
+        self.apply_of(&key, control, verdict, on).await
+    }
+
+    /// [`Store::apply`] to the control `key` (which a [`Known::New`] control is
+    /// created as; a saved one is written by its own key).
+    pub async fn apply_of(
+        &self,
+        key: &ControlKey,
+        control: &Known,
+        verdict: Verdict,
+        on: &Evaluation<'_>,
+    ) -> anyhow::Result<Applied> {
+        debug_assert!(control.saved().is_none_or(|saved| saved.key() == *key));
         let at = Utc::now();
         match verdict {
             Verdict::Ignore => Ok(Applied::only(Effect::Ignored)),
@@ -126,7 +147,7 @@ impl Store {
                         let written = self.record(control, &recording).await?;
                         Ok(Applied::of(recorded, written))
                     }
-                    Known::New => match self.create_and_record(&recording).await? {
+                    Known::New => match self.create_and_record_of(key, &recording).await? {
                         Some((opened, written)) => {
                             let mut applied = Applied::of(recorded, written);
                             applied.transitions.insert(0, opened);

@@ -3,10 +3,14 @@
 
 use anyhow::Context;
 use chrono::Utc;
-use sqlx::AssertSqlSafe;
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use sqlx::{Any, AssertSqlSafe};
 
+use super::key::ControlKey;
 use super::rows::{CONTROL_COLUMNS, ControlRow};
 use super::{Store, timestamp};
+use crate::control::policy::{LENS_ALIAS, QUESTION_ID};
 
 /// How many active controls are in a state, muted or not.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -16,13 +20,52 @@ pub struct StateCount {
     pub count: i64,
 }
 
+/// The query reading the control `key` names.
+pub(super) fn select_control(key: &ControlKey) -> Query<'_, Any, AnyArguments> {
+    let sql = format!(
+        "SELECT {CONTROL_COLUMNS} FROM controls \
+         WHERE workload_arn = $1 AND lens = $2 AND question_id = $3"
+    );
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(&key.workload_arn)
+        .bind(&key.lens)
+        .bind(&key.question_id)
+}
+
 impl Store {
+    /// REL 04's control of a workload (see [`Store::control_of`] for any other).
     pub async fn control(&self, workload_arn: &str) -> anyhow::Result<Option<ControlRow>> {
-        self.one_control("workload_arn = $1", workload_arn).await
+        self.control_of(&ControlKey::rel04(workload_arn)).await
     }
 
-    /// The control of a workload id (ids are unique across accounts in practice;
-    /// the most recently updated wins if not).
+    /// The control `key` names.
+    pub async fn control_of(&self, key: &ControlKey) -> anyhow::Result<Option<ControlRow>> {
+        let row = select_control(key)
+            .fetch_optional(&self.pool)
+            .await
+            .with_context(|| format!("read the control {key}"))?;
+        row.as_ref().map(ControlRow::from_row).transpose()
+    }
+
+    /// Every control of a workload (one per lens and question), removed ones too.
+    pub async fn controls_of_workload(
+        &self,
+        workload_arn: &str,
+    ) -> anyhow::Result<Vec<ControlRow>> {
+        let sql = format!(
+            "SELECT {CONTROL_COLUMNS} FROM controls WHERE workload_arn = $1 \
+             ORDER BY lens, question_id"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(workload_arn)
+            .fetch_all(&self.pool)
+            .await
+            .context("read a workload's controls")?;
+        rows.iter().map(ControlRow::from_row).collect()
+    }
+
+    /// REL 04's control of a workload id (ids are unique across accounts in
+    /// practice; the most recently updated wins if not).
     pub async fn control_by_workload_id(
         &self,
         workload_id: &str,
@@ -30,16 +73,20 @@ impl Store {
         self.one_control("workload_id = $1", workload_id).await
     }
 
+    /// REL 04's control where `condition` holds of `value`.
     pub(super) async fn one_control(
         &self,
         condition: &'static str,
         value: &str,
     ) -> anyhow::Result<Option<ControlRow>> {
         let sql = format!(
-            "SELECT {CONTROL_COLUMNS} FROM controls WHERE {condition} ORDER BY updated_at DESC LIMIT 1"
+            "SELECT {CONTROL_COLUMNS} FROM controls WHERE {condition} AND lens = $2 \
+             AND question_id = $3 ORDER BY updated_at DESC LIMIT 1"
         );
         let row = sqlx::query(AssertSqlSafe(sql))
             .bind(value)
+            .bind(LENS_ALIAS)
+            .bind(QUESTION_ID)
             .fetch_optional(&self.pool)
             .await
             .with_context(|| format!("read a control where {condition}"))?;
@@ -68,19 +115,43 @@ impl Store {
         rows.iter().map(ControlRow::from_row).collect()
     }
 
-    /// `(workload_arn, workload_id)` of the active (not removed) controls last
-    /// seen by the scan `scanned_by`. Only the keys: a sweep holds them all at once.
+    /// `(workload_arn, workload_id)` of the workloads with active (not removed)
+    /// controls last seen by the scan `scanned_by`, each once. Only the keys: a sweep holds them all at once.
     pub async fn active_control_keys(
         &self,
         scanned_by: &str,
     ) -> anyhow::Result<Vec<(String, String)>> {
         sqlx::query_as(
-            "SELECT workload_arn, workload_id FROM controls WHERE scanned_by = $1 AND removed_at IS NULL",
+            "SELECT DISTINCT workload_arn, workload_id FROM controls \
+             WHERE scanned_by = $1 AND removed_at IS NULL",
         )
         .bind(scanned_by)
         .fetch_all(&self.pool)
         .await
         .context("list active controls")
+    }
+}
+
+impl Store {
+    /// Records the lens review's LensStatus (`CURRENT`, `NOT_CURRENT`, …) on
+    /// every control of the workload's lens; returns how many rows it set.
+    pub async fn set_lens_status(
+        &self,
+        workload_arn: &str,
+        lens: &str,
+        status: &str,
+    ) -> anyhow::Result<u64> {
+        let updated = sqlx::query(
+            "UPDATE controls SET lens_status = $3 WHERE workload_arn = $1 AND lens = $2 \
+             AND (lens_status IS NULL OR lens_status <> $3)",
+        )
+        .bind(workload_arn)
+        .bind(lens)
+        .bind(status)
+        .execute(&self.pool)
+        .await
+        .context("record a lens status")?;
+        Ok(updated.rows_affected())
     }
 }
 

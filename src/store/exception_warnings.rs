@@ -8,11 +8,13 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::Row;
 
+use super::key::ControlKey;
 use super::outbox::MAX_PUBLISH_ATTEMPTS;
 use super::{Store, timestamp};
 
-/// The `Detail` of an `Exception Expiring` event. Consumers dedupe on
-/// (`workload_arn`, `setting`, `expires_at`).
+/// The `Detail` of an `Exception Expiring` event (with the control's `lens` and
+/// `question_id` added when recorded). Consumers dedupe on (`workload_arn`,
+/// `lens`, `question_id`, `setting`, `expires_at`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ExceptionExpiring<'a> {
     pub control_type: &'a str,
@@ -49,23 +51,43 @@ impl Store {
     /// Records the warning and queues its event, unless this (control, setting,
     /// expiry) was warned about already (by this process, an earlier one or
     /// another replica). Returns whether it was new.
+    ///
+    /// The warning is about REL 04's control of the workload; see
+    /// [`Store::warn_exception_expiring_of`].
     pub async fn warn_exception_expiring(
         &self,
         detail: &ExceptionExpiring<'_>,
         at: DateTime<Utc>,
     ) -> anyhow::Result<bool> {
-        let payload =
-            serde_json::to_string(detail).context("serialize an exception expiry warning")?;
+        let key = ControlKey::rel04(detail.workload_arn);
+        self.warn_exception_expiring_of(&key, detail, at).await
+    }
+
+    /// [`Store::warn_exception_expiring`] about the control `key`; the event's
+    /// detail also says the control's `lens` and `question_id`.
+    pub async fn warn_exception_expiring_of(
+        &self,
+        key: &ControlKey,
+        detail: &ExceptionExpiring<'_>,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
+        let mut payload =
+            serde_json::to_value(detail).context("serialize an exception expiry warning")?;
+        payload["lens"] = key.lens.as_str().into();
+        payload["question_id"] = key.question_id.as_str().into();
         let mut tx = self.begin_write().await?;
         let inserted = sqlx::query(
-            "INSERT INTO exception_warnings (workload_arn, setting, expires_at, payload, created_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (workload_arn, setting, expires_at) DO NOTHING",
+            "INSERT INTO exception_warnings (workload_arn, lens, question_id, setting, expires_at, \
+             payload, created_at) VALUES ($1, $6, $7, $2, $3, $4, $5) \
+             ON CONFLICT (workload_arn, lens, question_id, setting, expires_at) DO NOTHING",
         )
-        .bind(detail.workload_arn)
+        .bind(&key.workload_arn)
         .bind(detail.setting)
         .bind(&detail.expires_at)
-        .bind(payload)
+        .bind(payload.to_string())
         .bind(timestamp(at))
+        .bind(&key.lens)
+        .bind(&key.question_id)
         .execute(&mut **tx)
         .await
         .context("record an exception expiry warning")?

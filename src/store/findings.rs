@@ -8,6 +8,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use sqlx::{Any, AssertSqlSafe, Transaction};
 
+use super::key::ControlKey;
 use super::rows::{CONTROL_COLUMNS, ControlRow};
 use super::{Store, timestamp};
 
@@ -21,19 +22,21 @@ pub struct DueFinding {
     pub attempts: i64,
 }
 
-/// Makes `workload_arn`'s finding due now, in the caller's transaction.
+/// Makes the finding of the control `key` due now, in the caller's transaction.
 pub(super) async fn mark_due(
     tx: &mut Transaction<'static, Any>,
-    workload_arn: &str,
+    key: &ControlKey,
     now: &str,
 ) -> anyhow::Result<()> {
     sqlx::query(
-        "INSERT INTO securityhub_findings (workload_arn, generation, due_at) VALUES ($1, 1, $2) \
-         ON CONFLICT (workload_arn) DO UPDATE SET generation = securityhub_findings.generation + 1, \
-         due_at = $2, attempts = 0",
+        "INSERT INTO securityhub_findings (workload_arn, lens, question_id, generation, due_at) \
+         VALUES ($1, $3, $4, 1, $2) ON CONFLICT (workload_arn, lens, question_id) \
+         DO UPDATE SET generation = securityhub_findings.generation + 1, due_at = $2, attempts = 0",
     )
-    .bind(workload_arn)
+    .bind(&key.workload_arn)
     .bind(now)
+    .bind(&key.lens)
+    .bind(&key.question_id)
     .execute(&mut **tx)
     .await
     .context("queue a Security Hub finding")?;
@@ -52,9 +55,11 @@ impl Store {
     pub async fn queue_missing_findings(&self, now: DateTime<Utc>) -> anyhow::Result<u64> {
         let mut tx = self.begin_write().await?;
         let added = sqlx::query(
-            "INSERT INTO securityhub_findings (workload_arn, generation, due_at) \
-             SELECT workload_arn, 1, $1 FROM controls c WHERE removed_at IS NULL AND NOT EXISTS \
-             (SELECT 1 FROM securityhub_findings f WHERE f.workload_arn = c.workload_arn)",
+            "INSERT INTO securityhub_findings (workload_arn, lens, question_id, generation, due_at) \
+             SELECT workload_arn, lens, question_id, 1, $1 FROM controls c \
+             WHERE removed_at IS NULL AND NOT EXISTS (SELECT 1 FROM securityhub_findings f \
+             WHERE f.workload_arn = c.workload_arn AND f.lens = c.lens \
+             AND f.question_id = c.question_id)",
         )
         .bind(timestamp(now))
         .execute(&mut **tx)
@@ -80,8 +85,9 @@ impl Store {
         // As in the outbox: the claimable condition stands in the outer WHERE too,
         // for Postgres' READ COMMITTED re-check.
         sqlx::query(
-            "UPDATE securityhub_findings SET claimed_by = $1, claimed_until = $2 WHERE workload_arn IN \
-             (SELECT workload_arn FROM securityhub_findings WHERE due_at <= $3 \
+            "UPDATE securityhub_findings SET claimed_by = $1, claimed_until = $2 \
+             WHERE (workload_arn, lens, question_id) IN \
+             (SELECT workload_arn, lens, question_id FROM securityhub_findings WHERE due_at <= $3 \
               AND (claimed_until IS NULL OR claimed_until < $3 OR claimed_by = $1) \
               ORDER BY due_at LIMIT $4) \
              AND (claimed_until IS NULL OR claimed_until < $3 OR claimed_by = $1)",
@@ -100,7 +106,8 @@ impl Store {
             .join(", ");
         let sql = format!(
             "SELECT {columns}, f.generation, f.attempts FROM securityhub_findings f \
-             JOIN controls c ON c.workload_arn = f.workload_arn \
+             JOIN controls c ON c.workload_arn = f.workload_arn AND c.lens = f.lens \
+             AND c.question_id = f.question_id \
              WHERE f.claimed_by = $1 AND f.due_at <= $2 ORDER BY f.due_at LIMIT $3"
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
@@ -133,20 +140,22 @@ impl Store {
         at: DateTime<Utc>,
         refresh_at: DateTime<Utc>,
     ) -> anyhow::Result<()> {
-        let arn = &due.control.workload_arn;
+        let key = due.control.key();
         sqlx::query(
             "UPDATE securityhub_findings SET sent_generation = generation, sent_at = $1, due_at = $2, \
              attempts = 0, last_error = NULL, claimed_by = NULL, claimed_until = NULL \
-             WHERE workload_arn = $3 AND generation = $4",
+             WHERE workload_arn = $3 AND lens = $5 AND question_id = $6 AND generation = $4",
         )
         .bind(timestamp(at))
         .bind(timestamp(refresh_at))
-        .bind(arn)
+        .bind(&key.workload_arn)
         .bind(due.generation)
+        .bind(&key.lens)
+        .bind(&key.question_id)
         .execute(&self.pool)
         .await
         .context("mark a finding imported")?;
-        self.release_finding(arn, owner).await
+        self.release_finding(&key, owner).await
     }
 
     /// Records a failed import: claimable again from `retry_at`.
@@ -157,29 +166,34 @@ impl Store {
         error: &str,
         retry_at: DateTime<Utc>,
     ) -> anyhow::Result<()> {
+        let key = due.control.key();
         sqlx::query(
             "UPDATE securityhub_findings SET attempts = attempts + 1, last_error = $1, due_at = $2, \
-             claimed_by = NULL, claimed_until = NULL WHERE workload_arn = $3 AND claimed_by = $4 \
-             AND generation = $5",
+             claimed_by = NULL, claimed_until = NULL WHERE workload_arn = $3 AND lens = $6 \
+             AND question_id = $7 AND claimed_by = $4 AND generation = $5",
         )
         .bind(error)
         .bind(timestamp(retry_at))
-        .bind(&due.control.workload_arn)
+        .bind(&key.workload_arn)
         .bind(owner)
         .bind(due.generation)
+        .bind(&key.lens)
+        .bind(&key.question_id)
         .execute(&self.pool)
         .await
         .context("record a failed finding")?;
-        self.release_finding(&due.control.workload_arn, owner).await
+        self.release_finding(&key, owner).await
     }
 
-    async fn release_finding(&self, workload_arn: &str, owner: &str) -> anyhow::Result<()> {
+    async fn release_finding(&self, key: &ControlKey, owner: &str) -> anyhow::Result<()> {
         sqlx::query(
             "UPDATE securityhub_findings SET claimed_by = NULL, claimed_until = NULL \
-             WHERE workload_arn = $1 AND claimed_by = $2",
+             WHERE workload_arn = $1 AND lens = $3 AND question_id = $4 AND claimed_by = $2",
         )
-        .bind(workload_arn)
+        .bind(&key.workload_arn)
         .bind(owner)
+        .bind(&key.lens)
+        .bind(&key.question_id)
         .execute(&self.pool)
         .await
         .context("release a finding")?;

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 
+use super::key::ControlKey;
 use super::{Store, timestamp};
 
 impl Store {
@@ -41,19 +42,22 @@ impl Store {
     /// recorded ([`Store::record`], [`Store::remove`] release it) or expires.
     pub async fn claim_control(
         &self,
-        workload_arn: &str,
+        key: &ControlKey,
         owner: &str,
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> anyhow::Result<bool> {
         let result = sqlx::query(
             "UPDATE controls SET lease_owner = $1, lease_until = $2 WHERE workload_arn = $3 \
+             AND lens = $5 AND question_id = $6 \
              AND (lease_owner IS NULL OR lease_owner = $1 OR lease_until < $4)",
         )
         .bind(owner)
         .bind(timestamp(until))
-        .bind(workload_arn)
+        .bind(&key.workload_arn)
         .bind(timestamp(now))
+        .bind(&key.lens)
+        .bind(&key.question_id)
         .execute(&self.pool)
         .await
         .context("claim a control")?;

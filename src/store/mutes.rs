@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 
+use super::key::ControlKey;
 use super::rows::ControlRow;
 use super::{Store, timestamp};
 use crate::control::ControlState;
@@ -15,6 +16,8 @@ pub struct MuteEvent {
     pub id: i64,
     pub workload_id: String,
     pub workload_arn: String,
+    pub lens: String,
+    pub question_id: String,
     /// `mute` or `unmute`.
     pub action: String,
     pub until: Option<String>,
@@ -121,8 +124,8 @@ async fn log_mute(
     entry: Entry<'_>,
 ) -> anyhow::Result<()> {
     sqlx::query(
-        "INSERT INTO mutes (workload_id, workload_arn, action, until, until_state, actor, reason, occurred_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO mutes (workload_id, workload_arn, lens, question_id, action, until, \
+         until_state, actor, reason, occurred_at) VALUES ($1, $2, $9, $10, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&control.workload_id)
     .bind(&control.workload_arn)
@@ -132,6 +135,8 @@ async fn log_mute(
     .bind(entry.actor)
     .bind(entry.reason)
     .bind(entry.at)
+    .bind(&control.lens)
+    .bind(&control.question_id)
     .execute(&mut **tx)
     .await
     .context("record a mute")?;
@@ -143,12 +148,15 @@ async fn log_mute(
 /// (two unmutes, or an unmute and the awaited state) only one sees it: a row
 /// locked by the other is re-read after that one commits (Postgres), or the
 /// writers take turns (SQLite).
-async fn clear(tx: &mut Transaction<'static, Any>, workload_arn: &str) -> anyhow::Result<bool> {
+async fn clear(tx: &mut Transaction<'static, Any>, control: &ControlRow) -> anyhow::Result<bool> {
     let cleared = sqlx::query(
         "UPDATE controls SET muted_at = NULL, muted_until = NULL, muted_until_state = NULL, \
-         muted_by = NULL, muted_reason = NULL WHERE workload_arn = $1 AND muted_at IS NOT NULL",
+         muted_by = NULL, muted_reason = NULL WHERE workload_arn = $1 AND lens = $2 \
+         AND question_id = $3 AND muted_at IS NOT NULL",
     )
-    .bind(workload_arn)
+    .bind(&control.workload_arn)
+    .bind(&control.lens)
+    .bind(&control.question_id)
     .execute(&mut **tx)
     .await
     .context("clear a mute")?;
@@ -166,9 +174,12 @@ pub(super) async fn apply_mute(
     at: &str,
 ) -> anyhow::Result<bool> {
     let row = sqlx::query(
-        "SELECT muted_at, muted_until, muted_until_state FROM controls WHERE workload_arn = $1",
+        "SELECT muted_at, muted_until, muted_until_state FROM controls \
+         WHERE workload_arn = $1 AND lens = $2 AND question_id = $3",
     )
     .bind(&control.workload_arn)
+    .bind(&control.lens)
+    .bind(&control.question_id)
     .fetch_optional(&mut **tx)
     .await
     .context("read a control's mute")?;
@@ -180,7 +191,7 @@ pub(super) async fn apply_mute(
         return Ok(false);
     }
     if until_state.as_deref() == Some(to_state.as_str()) {
-        if !clear(tx, &control.workload_arn).await? {
+        if !clear(tx, control).await? {
             // Unmuted by someone else since the read above.
             return Ok(false);
         }
@@ -220,7 +231,8 @@ impl Store {
         // `control` was read cannot make it a mute that never ends.
         let mut sql =
             "UPDATE controls SET muted_at = $1, muted_until = $2, muted_until_state = $3, \
-                       muted_by = $4, muted_reason = $5 WHERE workload_arn = $6"
+                       muted_by = $4, muted_reason = $5 WHERE workload_arn = $6 AND lens = $7 \
+                       AND question_id = $8"
                 .to_owned();
         if until_state.is_some() {
             sql.push_str(" AND state <> $3");
@@ -232,6 +244,8 @@ impl Store {
             .bind(actor)
             .bind(reason)
             .bind(&control.workload_arn)
+            .bind(&control.lens)
+            .bind(&control.question_id)
             .execute(&mut **tx)
             .await
             .context("mute a control")?;
@@ -262,7 +276,7 @@ impl Store {
     ) -> anyhow::Result<()> {
         check_reason(reason)?;
         let mut tx = self.begin_write().await?;
-        if !clear(&mut tx, &control.workload_arn).await? {
+        if !clear(&mut tx, control).await? {
             return Err(MuteError::NotMuted(control.workload_id.clone()).into());
         }
         let at = timestamp(at);
@@ -279,12 +293,20 @@ impl Store {
         Ok(())
     }
 
-    /// The mute history of a workload, newest first.
+    /// The mute history of a workload's REL 04 control, newest first.
     pub async fn mute_history(&self, workload_arn: &str) -> anyhow::Result<Vec<MuteEvent>> {
-        let sql = "SELECT id, workload_id, workload_arn, action, until, until_state, actor, reason, occurred_at \
-                   FROM mutes WHERE workload_arn = $1 ORDER BY id DESC";
+        self.mute_history_of(&ControlKey::rel04(workload_arn)).await
+    }
+
+    /// The mute history of the control `key`, newest first.
+    pub async fn mute_history_of(&self, key: &ControlKey) -> anyhow::Result<Vec<MuteEvent>> {
+        let sql = "SELECT id, workload_id, workload_arn, lens, question_id, action, until, \
+                   until_state, actor, reason, occurred_at FROM mutes \
+                   WHERE workload_arn = $1 AND lens = $2 AND question_id = $3 ORDER BY id DESC";
         let rows = sqlx::query(sql)
-            .bind(workload_arn)
+            .bind(&key.workload_arn)
+            .bind(&key.lens)
+            .bind(&key.question_id)
             .fetch_all(&self.pool)
             .await
             .context("read mute history")?;
@@ -294,6 +316,8 @@ impl Store {
                     id: row.try_get("id")?,
                     workload_id: row.try_get("workload_id")?,
                     workload_arn: row.try_get("workload_arn")?,
+                    lens: row.try_get("lens")?,
+                    question_id: row.try_get("question_id")?,
                     action: row.try_get("action")?,
                     until: row.try_get("until")?,
                     until_state: row.try_get("until_state")?,

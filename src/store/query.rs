@@ -55,6 +55,9 @@ impl Table {
                 "account_id",
                 "region",
                 "control_type",
+                "lens",
+                "question_id",
+                "lens_status",
                 "state",
                 "created_at",
                 "updated_at",
@@ -68,6 +71,8 @@ impl Table {
                 "account_id",
                 "region",
                 "control_type",
+                "lens",
+                "question_id",
                 "from_state",
                 "to_state",
                 "trigger",
@@ -78,7 +83,7 @@ impl Table {
 
     fn default_order(self) -> &'static str {
         match self {
-            Table::Controls => "account_id, region, workload_name, workload_arn",
+            Table::Controls => "account_id, region, workload_name, workload_arn, lens, question_id",
             Table::Transitions => "id DESC",
         }
     }
@@ -87,7 +92,14 @@ impl Table {
     /// they are unique, so every page is well defined.
     fn tiebreak(self) -> &'static [&'static str] {
         match self {
-            Table::Controls => &["account_id", "region", "workload_name", "workload_arn"],
+            Table::Controls => &[
+                "account_id",
+                "region",
+                "workload_name",
+                "workload_arn",
+                "lens",
+                "question_id",
+            ],
             Table::Transitions => &["id"],
         }
     }
@@ -146,6 +158,17 @@ impl Table {
                 return format!("(workload_arn IN ({arns}) OR workload_id IN ({ids}))");
             }
             (_, Key::ControlType) => "control_type",
+            (_, Key::Lens) => "lens",
+            (_, Key::Question) => "question_id",
+            (Table::Controls, Key::LensStatus) => "lens_status",
+            // A transition's lens status is its control's, now.
+            (Table::Transitions, Key::LensStatus) => {
+                return format!(
+                    "(workload_arn, lens, question_id) IN (SELECT workload_arn, lens, question_id \
+                     FROM controls WHERE lens_status IN ({}))",
+                    list(binds)
+                );
+            }
             (_, Key::Notification) => return guardrails::notification_kinds(self, values),
             (_, Key::Actor) => return guardrails::actors(values).to_owned(),
             // Applied after the query (see `build`); scopes and times are not value lists.
@@ -182,6 +205,9 @@ impl Fields for ControlRow {
             Key::Region => vec![&self.region],
             Key::Resource => vec![&self.workload_arn, &self.workload_id],
             Key::ControlType => vec![&self.control_type],
+            Key::Lens => vec![&self.lens],
+            Key::Question => vec![&self.question_id],
+            Key::LensStatus => self.lens_status.as_deref().into_iter().collect(),
             Key::Time(_) | Key::Notification | Key::Actor | Key::Scope | Key::Data => Vec::new(),
         }
     }
@@ -205,6 +231,10 @@ impl Fields for TransitionRow {
             Key::Region => vec![&self.region],
             Key::Resource => vec![&self.workload_arn, &self.workload_id],
             Key::ControlType => vec![&self.control_type],
+            Key::Lens => vec![&self.lens],
+            Key::Question => vec![&self.question_id],
+            // Not on the row; the filter refuses a regex on it.
+            Key::LensStatus => Vec::new(),
             Key::Time(_) | Key::Notification | Key::Actor | Key::Scope | Key::Data => Vec::new(),
         }
     }

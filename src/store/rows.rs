@@ -5,6 +5,7 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::key::ControlKey;
 use crate::control::ControlState;
 
 /// One row of `controls`: the current state of one control.
@@ -16,6 +17,13 @@ pub struct ControlRow {
     pub account_id: String,
     pub region: String,
     pub control_type: String,
+    /// The lens as configured (alias or lens ARN); with `question_id` and
+    /// `workload_arn`, the control's identity.
+    pub lens: String,
+    pub question_id: String,
+    /// The lens review's LensStatus as last read (`CURRENT`, `NOT_CURRENT`, …);
+    /// `None` until read.
+    pub lens_status: Option<String>,
     pub state: ControlState,
     pub reason: String,
     pub details: JsonText,
@@ -108,6 +116,8 @@ pub struct TransitionRow {
     pub account_id: String,
     pub region: String,
     pub control_type: String,
+    pub lens: String,
+    pub question_id: String,
     pub from_state: Option<String>,
     pub to_state: String,
     pub reason: String,
@@ -122,11 +132,11 @@ pub struct TransitionRow {
 }
 
 pub(super) const CONTROL_COLUMNS: &str = "workload_id, workload_arn, workload_name, account_id, region, \
-     control_type, state, reason, details, created_at, updated_at, evaluated_at, removed_at, \
+     control_type, lens, question_id, lens_status, state, reason, details, created_at, updated_at, evaluated_at, removed_at, \
      scanned_by, version, lease_owner, muted_at, muted_until, muted_until_state, muted_by, muted_reason";
 
 pub(super) const TRANSITION_COLUMNS: &str = "id, workload_id, workload_arn, account_id, region, \
-     control_type, from_state, to_state, reason, details, \"trigger\", event_id, action, changes, \
+     control_type, lens, question_id, from_state, to_state, reason, details, \"trigger\", event_id, action, changes, \
      muted, occurred_at";
 
 fn json(text: &str) -> anyhow::Result<serde_json::Value> {
@@ -160,6 +170,9 @@ impl ControlRow {
             account_id: row.try_get("account_id")?,
             region: row.try_get("region")?,
             control_type: row.try_get("control_type")?,
+            lens: row.try_get("lens")?,
+            question_id: row.try_get("question_id")?,
+            lens_status: row.try_get("lens_status")?,
             state: {
                 let state: String = row.try_get("state")?;
                 state
@@ -180,6 +193,11 @@ impl ControlRow {
         })
     }
 
+    /// The control's identity.
+    pub fn key(&self) -> ControlKey {
+        ControlKey::new(&self.workload_arn, &self.lens, &self.question_id)
+    }
+
     pub fn is_removed(&self) -> bool {
         self.removed_at.is_some()
     }
@@ -195,6 +213,8 @@ impl TransitionRow {
             account_id: row.try_get("account_id")?,
             region: row.try_get("region")?,
             control_type: row.try_get("control_type")?,
+            lens: row.try_get("lens")?,
+            question_id: row.try_get("question_id")?,
             from_state: row.try_get("from_state")?,
             to_state: row.try_get("to_state")?,
             reason: row.try_get("reason")?,
@@ -206,6 +226,11 @@ impl TransitionRow {
             muted: row.try_get::<i64, _>("muted")? != 0,
             occurred_at: row.try_get("occurred_at")?,
         })
+    }
+
+    /// The identity of the control the transition is of.
+    pub fn key(&self) -> ControlKey {
+        ControlKey::new(&self.workload_arn, &self.lens, &self.question_id)
     }
 }
 

@@ -15,6 +15,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use sqlx::{Any, Row, Transaction};
 
+use super::key::ControlKey;
 use super::outbox::{MAX_PUBLISH_ATTEMPTS, OutboxRow};
 use super::{Store, timestamp};
 
@@ -108,24 +109,34 @@ impl Store {
         rule: &impl SettleRule,
     ) -> anyhow::Result<Settled> {
         let mut tx = self.begin_write().await?;
-        let (workload_id, workload_arn, from_state, to_state, at): (
+        let (workload_id, workload_arn, lens, question_id, from_state, to_state, at): (
+            String,
+            String,
             String,
             String,
             Option<String>,
             String,
             String,
         ) = sqlx::query_as(
-            "SELECT workload_id, workload_arn, from_state, to_state, occurred_at \
-             FROM transitions WHERE id = $1",
+            "SELECT workload_id, workload_arn, lens, question_id, from_state, to_state, \
+             occurred_at FROM transitions WHERE id = $1",
         )
         .bind(row.transition_id)
         .fetch_one(&mut **tx)
         .await
         .context("read a transition to settle")?;
+        let key = ControlKey {
+            workload_arn,
+            lens,
+            question_id,
+        };
         let (memory, through): (Option<String>, Option<i64>) = sqlx::query_as(
-            "SELECT settled_state, settled_through FROM controls WHERE workload_arn = $1",
+            "SELECT settled_state, settled_through FROM controls \
+             WHERE workload_arn = $1 AND lens = $2 AND question_id = $3",
         )
-        .bind(&workload_arn)
+        .bind(&key.workload_arn)
+        .bind(&key.lens)
+        .bind(&key.question_id)
         .fetch_one(&mut **tx)
         .await
         .context("read a control's settle memory")?;
@@ -139,13 +150,16 @@ impl Store {
         }
         let (undecided,): (i64,) = sqlx::query_as(
             "SELECT COUNT(*) FROM outbox o JOIN transitions t ON t.id = o.transition_id \
-             WHERE t.workload_arn = $1 AND o.transition_id > $2 AND o.transition_id < $3 \
+             WHERE t.workload_arn = $1 AND t.lens = $5 AND t.question_id = $6 \
+             AND o.transition_id > $2 AND o.transition_id < $3 \
              AND o.settled_at IS NULL AND o.published_at IS NULL AND o.attempts < $4",
         )
-        .bind(&workload_arn)
+        .bind(&key.workload_arn)
         .bind(through)
         .bind(row.transition_id)
         .bind(MAX_PUBLISH_ATTEMPTS)
+        .bind(&key.lens)
+        .bind(&key.question_id)
         .fetch_one(&mut **tx)
         .await
         .context("look for earlier undecided notifications")?;
@@ -159,28 +173,32 @@ impl Store {
         };
         let baseline = fold(
             &mut tx,
-            &workload_arn,
+            &key,
             (memory, through),
             (row.transition_id, &transition),
             rule,
         )
         .await?;
         let next: Option<(String,)> = sqlx::query_as(
-            "SELECT occurred_at FROM transitions WHERE workload_arn = $1 AND id > $2 \
-             ORDER BY id LIMIT 1",
+            "SELECT occurred_at FROM transitions WHERE workload_arn = $1 AND lens = $3 \
+             AND question_id = $4 AND id > $2 ORDER BY id LIMIT 1",
         )
-        .bind(&workload_arn)
+        .bind(&key.workload_arn)
         .bind(row.transition_id)
+        .bind(&key.lens)
+        .bind(&key.question_id)
         .fetch_optional(&mut **tx)
         .await
         .context("read the transition after one to settle")?;
         let recent: Vec<(String, String)> = sqlx::query_as(
-            "SELECT occurred_at, details FROM transitions WHERE workload_arn = $1 AND id <= $2 \
-             ORDER BY id DESC LIMIT $3",
+            "SELECT occurred_at, details FROM transitions WHERE workload_arn = $1 AND lens = $4 \
+             AND question_id = $5 AND id <= $2 ORDER BY id DESC LIMIT $3",
         )
-        .bind(&workload_arn)
+        .bind(&key.workload_arn)
         .bind(row.transition_id)
         .bind(i64::try_from(rule.recent()).unwrap_or(i64::MAX))
+        .bind(&key.lens)
+        .bind(&key.question_id)
         .fetch_all(&mut **tx)
         .await
         .context("read a control's recent transitions")?;
@@ -217,12 +235,15 @@ impl Store {
         };
         let remembered_now = sqlx::query(
             "UPDATE controls SET settled_state = $1, settled_through = $2 \
-             WHERE workload_arn = $3 AND COALESCE(settled_through, 0) = $4",
+             WHERE workload_arn = $3 AND lens = $5 AND question_id = $6 \
+             AND COALESCE(settled_through, 0) = $4",
         )
         .bind(remembered)
         .bind(row.transition_id)
-        .bind(&workload_arn)
+        .bind(&key.workload_arn)
         .bind(through)
+        .bind(&key.lens)
+        .bind(&key.question_id)
         .execute(&mut **tx)
         .await
         .context("record a control's settle memory")?;
@@ -249,7 +270,8 @@ impl Store {
     ) -> anyhow::Result<Vec<Undecided>> {
         let rows = sqlx::query(
             "SELECT o.id, o.created_at, (SELECT MIN(n.id) FROM transitions n \
-               WHERE n.workload_arn = t.workload_arn AND n.id > t.id) AS next_id \
+               WHERE n.workload_arn = t.workload_arn AND n.lens = t.lens \
+               AND n.question_id = t.question_id AND n.id > t.id) AS next_id \
              FROM outbox o JOIN transitions t ON t.id = o.transition_id \
              WHERE o.settled_at IS NULL AND o.published_at IS NULL AND o.attempts < $1 \
              AND o.id > $3 ORDER BY o.id LIMIT $2",
@@ -287,7 +309,7 @@ pub struct Undecided {
 /// decision then moves the memory past it.
 async fn fold(
     tx: &mut Transaction<'static, Any>,
-    workload_arn: &str,
+    key: &ControlKey,
     (mut baseline, through): (Option<String>, i64),
     (transition_id, transition): (i64, &SettleStep),
     rule: &impl SettleRule,
@@ -297,12 +319,15 @@ async fn fold(
     loop {
         let page: Vec<StepRow> = sqlx::query_as(
             "SELECT id, from_state, to_state, occurred_at FROM transitions \
-             WHERE workload_arn = $1 AND id > $2 AND id < $3 ORDER BY id LIMIT $4",
+             WHERE workload_arn = $1 AND lens = $5 AND question_id = $6 AND id > $2 AND id < $3 \
+             ORDER BY id LIMIT $4",
         )
-        .bind(workload_arn)
+        .bind(&key.workload_arn)
         .bind(after)
         .bind(transition_id)
         .bind(FOLD_PAGE)
+        .bind(&key.lens)
+        .bind(&key.question_id)
         .fetch_all(&mut **tx)
         .await
         .context("read transitions to fold into the settle memory")?;

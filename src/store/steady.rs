@@ -23,8 +23,10 @@ use chrono::{DateTime, Utc};
 use sqlx::AssertSqlSafe;
 use tokio::sync::Notify;
 
+use super::key::ControlKey;
 use super::rows::{CONTROL_COLUMNS, ControlRow};
 use super::{Store, timestamp};
+use crate::control::policy::{LENS_ALIAS, QUESTION_ID};
 use crate::shutdown::CancellationToken;
 
 /// Bumps written in one statement at most (three parameters each, far below
@@ -36,7 +38,7 @@ pub const FLUSH_AFTER: Duration = Duration::from_secs(1);
 /// The `evaluated_at` bumps not yet written, by workload ARN.
 #[derive(Debug, Default)]
 pub struct EvaluatedBatch {
-    pending: Mutex<HashMap<String, Bump>>,
+    pending: Mutex<HashMap<ControlKey, Bump>>,
     /// Wakes the flusher when a batch starts.
     started: Notify,
 }
@@ -48,7 +50,7 @@ struct Bump {
 }
 
 impl Store {
-    /// The controls (removed ones too) of these workload ARNs, in one query.
+    /// The REL 04 controls (removed ones too) of these workload ARNs, in one query.
     pub async fn controls_by_arn(
         &self,
         arns: &[&str],
@@ -56,12 +58,15 @@ impl Store {
         if arns.is_empty() {
             return Ok(HashMap::new());
         }
-        let placeholders: Vec<String> = (1..=arns.len()).map(|n| format!("${n}")).collect();
+        let placeholders: Vec<String> = (3..arns.len() + 3).map(|n| format!("${n}")).collect();
         let sql = format!(
-            "SELECT {CONTROL_COLUMNS} FROM controls WHERE workload_arn IN ({})",
+            "SELECT {CONTROL_COLUMNS} FROM controls WHERE lens = $1 AND question_id = $2 \
+             AND workload_arn IN ({})",
             placeholders.join(", ")
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
+        let mut query = sqlx::query(AssertSqlSafe(sql))
+            .bind(LENS_ALIAS)
+            .bind(QUESTION_ID);
         for arn in arns {
             query = query.bind(*arn);
         }
@@ -90,7 +95,7 @@ impl Store {
             let first = pending.is_empty();
             // The same workload twice in one batch: the later evaluation wins.
             pending
-                .entry(control.workload_arn.clone())
+                .entry(control.key())
                 .and_modify(|held| {
                     if bump.at > held.at {
                         *held = bump.clone();
@@ -112,7 +117,7 @@ impl Store {
     /// controls it updated (those written since by another evaluation are left
     /// alone). A failed write drops the batch: the next sweep evaluates again.
     pub async fn flush_evaluated(&self) -> anyhow::Result<u64> {
-        let batch: Vec<(String, Bump)> = {
+        let batch: Vec<(ControlKey, Bump)> = {
             let mut pending = self.evaluated.pending.lock().unwrap();
             if pending.is_empty() {
                 return Ok(0);
@@ -120,21 +125,37 @@ impl Store {
             pending.drain().collect()
         };
         let rows: Vec<String> = (0..batch.len())
-            .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
+            .map(|i| {
+                let n = 5 * i;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${})",
+                    n + 1,
+                    n + 2,
+                    n + 3,
+                    n + 4,
+                    n + 5
+                )
+            })
             .collect();
         // Portable: a CTE of VALUES and UPDATE … FROM read the same on SQLite
         // (3.33+) and Postgres.
         let sql = format!(
-            "WITH seen (workload_arn, version, evaluated_at) AS (VALUES {}) \
+            "WITH seen (workload_arn, lens, question_id, version, evaluated_at) AS (VALUES {}) \
              UPDATE controls SET evaluated_at = seen.evaluated_at FROM seen \
-             WHERE controls.workload_arn = seen.workload_arn AND controls.version = seen.version \
+             WHERE controls.workload_arn = seen.workload_arn AND controls.lens = seen.lens \
+             AND controls.question_id = seen.question_id AND controls.version = seen.version \
              AND controls.removed_at IS NULL \
              AND (controls.evaluated_at IS NULL OR controls.evaluated_at < seen.evaluated_at)",
             rows.join(", ")
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
-        for (arn, bump) in batch {
-            query = query.bind(arn).bind(bump.version).bind(bump.at);
+        for (key, bump) in batch {
+            query = query
+                .bind(key.workload_arn)
+                .bind(key.lens)
+                .bind(key.question_id)
+                .bind(bump.version)
+                .bind(bump.at);
         }
         let result = query.execute(&self.pool).await;
         self.health.observe(result.is_ok());

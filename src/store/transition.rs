@@ -53,7 +53,8 @@ pub(super) async fn insert_transition(
     let sql = format!(
         "INSERT INTO transitions (workload_id, workload_arn, account_id, region, control_type, \
          from_state, to_state, reason, details, \"trigger\", event_id, action, changes, occurred_at, \
-         muted) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+         muted, lens, question_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
          RETURNING {TRANSITION_COLUMNS}"
     );
     let row = sqlx::query(AssertSqlSafe(sql))
@@ -72,6 +73,8 @@ pub(super) async fn insert_transition(
         .bind(enforced.as_deref())
         .bind(new.at)
         .bind(i64::from(muted))
+        .bind(&new.control.lens)
+        .bind(&new.control.question_id)
         .fetch_one(&mut **tx)
         .await
         .context("insert a transition")?;
@@ -81,7 +84,7 @@ pub(super) async fn insert_transition(
     }
     // A finding is the control's state, not an announcement: muting leaves it be.
     if queues.findings {
-        super::findings::mark_due(tx, &transition.workload_arn, new.at).await?;
+        super::findings::mark_due(tx, &transition.key(), new.at).await?;
     }
     Ok(transition)
 }

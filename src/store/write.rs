@@ -8,9 +8,10 @@
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use sqlx::{Any, AssertSqlSafe, Transaction};
+use sqlx::{Any, Transaction};
 
-use super::rows::{CONTROL_COLUMNS, ControlRow, TransitionRow};
+use super::key::ControlKey;
+use super::rows::{ControlRow, TransitionRow};
 use super::transition::{NewTransition, Queues, insert_transition};
 use super::{Store, timestamp};
 use crate::control::{CONTROL_TYPE, ControlState};
@@ -45,11 +46,26 @@ pub enum Written {
 }
 
 impl Store {
-    /// Makes sure `workload` has an active control: creates it in `tbd`, or brings a
-    /// removed one back to `tbd`, recording that transition. Returns the current row
-    /// and the transition if one was written.
+    /// Makes sure `workload` has an active REL 04 control (see
+    /// [`Store::open_control_of`]).
     pub async fn open_control(
         &self,
+        workload: &Workload,
+        scanned_by: &str,
+        trigger: &Trigger,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<(ControlRow, Option<TransitionRow>)> {
+        let key = ControlKey::rel04(&workload.arn);
+        self.open_control_of(&key, workload, scanned_by, trigger, at)
+            .await
+    }
+
+    /// Makes sure the control `key` of `workload` is active: creates it in `tbd`,
+    /// or brings a removed one back to `tbd`, recording that transition. Returns
+    /// the current row and the transition if one was written.
+    pub async fn open_control_of(
+        &self,
+        key: &ControlKey,
         workload: &Workload,
         scanned_by: &str,
         trigger: &Trigger,
@@ -58,7 +74,7 @@ impl Store {
         // Nearly always the control exists and is active: a read, no write
         // transaction. Creating or reviving it takes the transaction below, whose
         // statements are conditional, so a race between replicas stays harmless.
-        if let Some(control) = self.one_control("workload_arn = $1", &workload.arn).await?
+        if let Some(control) = self.control_of(key).await?
             && control.removed_at.is_none()
         {
             return Ok((control, None));
@@ -68,16 +84,19 @@ impl Store {
         let opened = open_in(
             &mut tx,
             self.queues(),
-            workload,
-            scanned_by,
-            trigger,
+            Opening {
+                key,
+                workload,
+                scanned_by,
+                trigger,
+            },
             &now,
             true,
         )
         .await?;
         let (control, transition) = match opened {
             Some((control, transition)) => (control, Some(transition)),
-            None => (read_in(&mut tx, &workload.arn).await?, None),
+            None => (read_in(&mut tx, key).await?, None),
         };
         self.commit(tx, "a new control").await?;
         Ok((control, transition))
@@ -93,14 +112,27 @@ impl Store {
         &self,
         rec: &Recording<'_>,
     ) -> anyhow::Result<Option<(TransitionRow, Written)>> {
+        let key = ControlKey::rel04(&rec.workload.arn);
+        self.create_and_record_of(&key, rec).await
+    }
+
+    /// [`Store::create_and_record`] of the control `key`.
+    pub async fn create_and_record_of(
+        &self,
+        key: &ControlKey,
+        rec: &Recording<'_>,
+    ) -> anyhow::Result<Option<(TransitionRow, Written)>> {
         let now = timestamp(rec.at);
         let mut tx = self.begin_write().await?;
         let Some((control, opened)) = open_in(
             &mut tx,
             self.queues(),
-            rec.workload,
-            rec.scanned_by,
-            rec.trigger,
+            Opening {
+                key,
+                workload: rec.workload,
+                scanned_by: rec.scanned_by,
+                trigger: rec.trigger,
+            },
             &now,
             false,
         )
@@ -154,12 +186,15 @@ impl Store {
         let updated = sqlx::query(
             "UPDATE controls SET state = 'removed', reason = $1, removed_at = $2, updated_at = $2, \
              version = version + 1, lease_owner = NULL, lease_until = NULL \
-             WHERE workload_arn = $3 AND version = $4 AND removed_at IS NULL",
+             WHERE workload_arn = $3 AND lens = $5 AND question_id = $6 AND version = $4 \
+             AND removed_at IS NULL",
         )
         .bind(reason)
         .bind(&now)
         .bind(&previous.workload_arn)
         .bind(previous.version)
+        .bind(&previous.lens)
+        .bind(&previous.question_id)
         .execute(&mut **tx)
         .await
         .context("mark a control removed")?
@@ -187,6 +222,30 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Marks every active control of a workload removed (the workload was
+    /// deleted), each with its transition; returns them. A control written
+    /// meanwhile by someone else is left to them.
+    pub async fn remove_workload(
+        &self,
+        workload_arn: &str,
+        reason: &str,
+        trigger: &Trigger,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<TransitionRow>> {
+        let mut removed = Vec::new();
+        for control in self.controls_of_workload(workload_arn).await? {
+            if control.is_removed() {
+                continue;
+            }
+            if let Written::Transition(t) = self.remove(&control, reason, trigger, at).await? {
+                removed.push(*t);
+            }
+        }
+        Ok(removed)
+    }
+}
+
 /// Whether `rec` changes anything of `previous` but the time.
 fn changes(previous: &ControlRow, rec: &Recording<'_>) -> bool {
     previous.state != rec.state
@@ -195,26 +254,39 @@ fn changes(previous: &ControlRow, rec: &Recording<'_>) -> bool {
         || previous.workload_name != rec.workload.name
 }
 
-/// Inserts `workload`'s control in `tbd` or, with `revive`, brings a removed one
+/// The control to open, and what opens it.
+struct Opening<'a> {
+    key: &'a ControlKey,
+    workload: &'a Workload,
+    scanned_by: &'a str,
+    trigger: &'a Trigger,
+}
+
+/// Inserts the control `key` of `workload` in `tbd` or, with `revive`, brings a removed one
 /// back to `tbd`, and writes that transition; `None` when neither applied. The
 /// statements are conditional, so a race between replicas stays harmless.
 async fn open_in(
     tx: &mut Transaction<'static, Any>,
     queues: Queues,
-    workload: &Workload,
-    scanned_by: &str,
-    trigger: &Trigger,
+    opening: Opening<'_>,
     now: &str,
     revive: bool,
 ) -> anyhow::Result<Option<(ControlRow, TransitionRow)>> {
+    let Opening {
+        key,
+        workload,
+        scanned_by,
+        trigger,
+    } = opening;
     let reason = NOT_EVALUATED;
     let inserted = sqlx::query(
         "INSERT INTO controls (workload_arn, workload_id, workload_name, account_id, region, \
-         control_type, state, reason, details, scanned_by, version, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'tbd', $7, '{}', $8, 0, $9, $9) \
-         ON CONFLICT (workload_arn) DO NOTHING",
+         control_type, state, reason, details, scanned_by, version, created_at, updated_at, \
+         lens, question_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'tbd', $7, '{}', $8, 0, $9, $9, $10, $11) \
+         ON CONFLICT (workload_arn, lens, question_id) DO NOTHING",
     )
-    .bind(&workload.arn)
+    .bind(&key.workload_arn)
     .bind(&workload.id)
     .bind(&workload.name)
     .bind(&workload.account_id)
@@ -223,6 +295,8 @@ async fn open_in(
     .bind(reason)
     .bind(scanned_by)
     .bind(now)
+    .bind(&key.lens)
+    .bind(&key.question_id)
     .execute(&mut **tx)
     .await
     .context("create a control")?
@@ -235,13 +309,16 @@ async fn open_in(
         let revived = sqlx::query(
             "UPDATE controls SET state = 'tbd', reason = $2, details = '{}', removed_at = NULL, \
              evaluated_at = NULL, workload_name = $3, scanned_by = $4, updated_at = $5, \
-             version = version + 1 WHERE workload_arn = $1 AND removed_at IS NOT NULL",
+             version = version + 1 \
+             WHERE workload_arn = $1 AND lens = $6 AND question_id = $7 AND removed_at IS NOT NULL",
         )
-        .bind(&workload.arn)
+        .bind(&key.workload_arn)
         .bind(reason)
         .bind(&workload.name)
         .bind(scanned_by)
         .bind(now)
+        .bind(&key.lens)
+        .bind(&key.question_id)
         .execute(&mut **tx)
         .await
         .context("revive a removed control")?
@@ -251,7 +328,7 @@ async fn open_in(
         }
         Some(ControlState::Removed.as_str())
     };
-    let control = read_in(tx, &workload.arn).await?;
+    let control = read_in(tx, key).await?;
     let transition = insert_transition(
         tx,
         queues,
@@ -290,7 +367,8 @@ async fn update_in(
         "UPDATE controls SET state = $1, reason = $2, details = $3, workload_name = $4, \
          scanned_by = $5, evaluated_at = $6, updated_at = $7, version = version + 1, \
          lease_owner = NULL, lease_until = NULL \
-         WHERE workload_arn = $8 AND version = $9 AND removed_at IS NULL",
+         WHERE workload_arn = $8 AND lens = $10 AND question_id = $11 AND version = $9 \
+         AND removed_at IS NULL",
     )
     .bind(rec.state.as_str())
     .bind(rec.reason)
@@ -301,6 +379,8 @@ async fn update_in(
     .bind(updated_at)
     .bind(&previous.workload_arn)
     .bind(previous.version)
+    .bind(&previous.lens)
+    .bind(&previous.question_id)
     .execute(&mut **tx)
     .await
     .context("update a control")?
@@ -311,7 +391,7 @@ async fn update_in(
     if previous.state == rec.state && rec.enforced.is_none() {
         // No transition, but the finding says the reason and the name too.
         if queues.findings && changes(previous, rec) {
-            super::findings::mark_due(tx, &previous.workload_arn, &now).await?;
+            super::findings::mark_due(tx, &previous.key(), &now).await?;
         }
         return Ok(Written::Unchanged);
     }
@@ -335,11 +415,9 @@ async fn update_in(
 
 async fn read_in(
     tx: &mut Transaction<'static, Any>,
-    workload_arn: &str,
+    key: &ControlKey,
 ) -> anyhow::Result<ControlRow> {
-    let sql = format!("SELECT {CONTROL_COLUMNS} FROM controls WHERE workload_arn = $1");
-    let row = sqlx::query(AssertSqlSafe(sql))
-        .bind(workload_arn)
+    let row = super::controls::select_control(key)
         .fetch_one(&mut **tx)
         .await
         .context("re-read a control")?;

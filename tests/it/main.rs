@@ -11,6 +11,7 @@ mod batched_writes;
 mod cli;
 mod closed_pipe;
 mod config_fuzz;
+mod control_key;
 mod crash;
 mod crash_loop;
 mod csv_export;

@@ -54,6 +54,8 @@ fn transition(from: Option<ControlState>, to: ControlState) -> TransitionRow {
         account_id: "111122223333".into(),
         region: REGION.into(),
         control_type: "rel04".into(),
+        lens: "wellarchitected".into(),
+        question_id: "prevent-interaction-failure".into(),
         from_state: from.map(|s| s.to_string()),
         to_state: to.to_string(),
         reason: "r".into(),

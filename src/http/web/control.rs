@@ -95,6 +95,7 @@ fn render(
             dl.facts-list {
                 dt { "State" } dd #state { (state_badge(control.state.as_str())) }
                 dt { "Reason" } dd #reason { (control.reason) }
+                dt { "Question" } dd #question { (layout::question(control)) }
                 dt { "Workload" } dd { code { (control.workload_id) } " · " code.arn { (control.workload_arn) } }
                 dt { "Account, region" } dd { (control.account_id) ", " (control.region) }
                 dt { "Evaluated" } dd { @match &control.evaluated_at { Some(at) => (layout::time(at)), None => "never" } }

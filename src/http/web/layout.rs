@@ -97,3 +97,19 @@ pub fn scroll_region(label: &str, table: Markup) -> Markup {
         div.scroll role="region" aria-label=(label) tabindex="0" { (table) }
     }
 }
+
+/// A control's question: its id, the lens when it is not the AWS one (a custom
+/// lens's ARN), and the lens review's status when it is not CURRENT.
+pub fn question(control: &crate::store::ControlRow) -> Markup {
+    let status = control
+        .lens_status
+        .as_deref()
+        .filter(|status| *status != "CURRENT");
+    html! {
+        code.question { (control.question_id) }
+        @if control.lens != crate::control::policy::LENS_ALIAS {
+            " · " code.arn { (control.lens) }
+        }
+        @if let Some(status) = status { " " span.lens-status { "lens " (status) } }
+    }
+}

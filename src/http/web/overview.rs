@@ -31,8 +31,10 @@ const CHART_STATES: [ControlState; 6] = [
     ControlState::Skipped,
 ];
 /// Columns the table sorts by: (heading, sort field).
-const COLUMNS: [(&str, Option<&str>); 6] = [
+/// (The question is not sortable: no index holds that order.)
+const COLUMNS: [(&str, Option<&str>); 7] = [
     ("Workload", Some("workload_name")),
+    ("Question", None),
     ("State", Some("state")),
     ("Reason", None),
     ("Account", Some("account_id")),
@@ -278,6 +280,7 @@ fn table(o: &Overview) -> Markup {
                         @for c in rows {
                             tr data-workload-id=(c.workload_id) {
                                 th scope="row" { a href={ "/controls/" (encode(&c.workload_id)) } { (c.workload_name) } }
+                                td { (layout::question(c)) }
                                 td { (state_badge(c.state.as_str())) @if c.muted { " " span.muted-tag { "muted" } } }
                                 td { (c.reason) }
                                 td { (c.account_id) }

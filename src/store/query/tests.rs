@@ -55,15 +55,39 @@ fn a_descending_sort_reverses_the_whole_order_without_repeating_the_field() {
     };
     assert_eq!(
         order("sort:-updated_at", Table::Controls),
-        "updated_at DESC, account_id DESC, region DESC, workload_name DESC, workload_arn DESC"
+        "updated_at DESC, account_id DESC, region DESC, workload_name DESC, workload_arn DESC, \
+         lens DESC, question_id DESC"
     );
     assert_eq!(
         order("sort:region", Table::Controls),
-        "region ASC, account_id ASC, workload_name ASC, workload_arn ASC"
+        "region ASC, account_id ASC, workload_name ASC, workload_arn ASC, lens ASC, question_id ASC"
     );
     assert_eq!(
         order("sort:trigger", Table::Transitions),
         "\"trigger\" ASC, id ASC"
     );
     assert_eq!(order("", Table::Transitions), "id DESC");
+}
+
+/// `lens:`, `question:` and `lensStatus:` are exact, bound values on the
+/// control's columns; on transitions a lens status is the control's.
+#[test]
+fn lens_question_and_lens_status_terms_are_bound_column_conditions() {
+    let filter =
+        Filter::parse("lens:arn:aws:wellarchitected::1:lens/x question:q1,q2 lensStatus:DELETED")
+            .unwrap();
+    let (sql, binds, _) = build(Table::Controls, &filter, 0).unwrap();
+    assert!(
+        sql.contains("WHERE lens IN ($1) AND question_id IN ($2, $3) AND lens_status IN ($4)"),
+        "{sql}"
+    );
+    assert_eq!(
+        binds,
+        ["arn:aws:wellarchitected::1:lens/x", "q1", "q2", "DELETED"]
+    );
+    let (sql, _, _) = build(Table::Transitions, &filter, 0).unwrap();
+    assert!(
+        sql.contains("(workload_arn, lens, question_id) IN (SELECT workload_arn, lens, question_id FROM controls WHERE lens_status IN ($4))"),
+        "{sql}"
+    );
 }

@@ -325,6 +325,9 @@ pub fn control_row(arn: &str, state: rel04d::control::ControlState) -> ControlRo
         account_id: "111122223333".into(),
         region: REGION.into(),
         control_type: "rel04".into(),
+        lens: "wellarchitected".into(),
+        question_id: "prevent-interaction-failure".into(),
+        lens_status: None,
         state,
         reason: format!("Why it is {state}"),
         details: rel04d::store::JsonText::of(&serde_json::json!({
