@@ -11,10 +11,8 @@ use serde::{Deserialize, Serialize};
 use super::answer::{ChoiceStatus, ObservedAnswer};
 use super::calculated::CalculationTrace;
 use super::hierarchy::{Level, ResolvedPolicies, ResolvedValue};
-use super::policy::{
-    BestPractice, Expectation, Mode, NONE_OF_THESE_CHOICE_ID, PolicyKey, PracticePolicy,
-    QUESTION_ID, QuestionPolicy,
-};
+use super::lens_status::LensStatus;
+use super::policy::{Expectation, Mode, PolicyKey, PracticePolicy, QuestionPolicy};
 use super::state::ControlState;
 
 /// The result of one evaluation.
@@ -51,6 +49,9 @@ pub struct Details {
     /// What was left out to keep details within their bound, if anything.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub omitted: Option<String>,
+    /// The status of the workload's review of this lens, when it was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lens_status: Option<LensStatus>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -109,9 +110,28 @@ pub enum Check {
 pub struct Expected {
     pub mode: Mode,
     pub expectation: Expectation,
-    /// The sub-policy of each best practice, in [`BestPractice::ALL`] order.
-    pub practices: [PracticePolicy; 4],
+    /// The best-practice policies, each with the choice it governs: REL 04's
+    /// four in Guardrails' order; for any other question those a setting or tag
+    /// names (every other choice is `Skip`).
+    pub practices: Vec<Practice>,
     pub policies: ResolvedPolicies,
+}
+
+/// One best-practice policy and the choice it governs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Practice {
+    pub key: PolicyKey,
+    pub choice_id: String,
+    pub policy: PracticePolicy,
+}
+
+impl Expected {
+    /// Whether any best practice must be selected.
+    pub fn any_true(&self) -> bool {
+        self.practices
+            .iter()
+            .any(|p| p.policy == PracticePolicy::True)
+    }
 }
 
 /// What to do after looking at the policies.
@@ -125,44 +145,62 @@ pub enum Plan {
 
 /// Decides from the resolved policies whether there is anything to check.
 pub fn plan(policies: ResolvedPolicies) -> Plan {
-    let rel04 = policies.get(PolicyKey::Rel04);
-    if let Some(reason) = failed_calculation(PolicyKey::Rel04, rel04) {
+    let control = policies.control().clone();
+    let name = &control.name;
+    let question = policies.get(name);
+    if let Some(reason) = failed_calculation(name, question) {
         return Plan::Decided(decided(ControlState::Invalid, reason, &policies));
     }
-    let (mode, expectation) = match QuestionPolicy::parse(&rel04.value) {
+    let (mode, expectation) = match QuestionPolicy::parse_for(name, &question.value) {
         Err(invalid) => {
-            let reason = format!("Invalid policy: {invalid} (from {})", from(rel04));
+            let reason = format!("Invalid policy: {invalid} (from {})", from(question));
             return Plan::Decided(decided(ControlState::Invalid, reason, &policies));
         }
         Ok(QuestionPolicy::Skip) => {
-            let reason = format!("Policy rel04 is Skip (from {})", rel04.origin);
+            let reason = format!("Policy {name} is Skip (from {})", question.origin);
             return Plan::Decided(decided(ControlState::Skipped, reason, &policies));
         }
         Ok(QuestionPolicy::Apply(mode, expectation)) => (mode, expectation),
     };
-    let mut practices = [PracticePolicy::Skip; 4];
-    // Sub-policies are ignored (so cannot be invalid) unless the choices depend on them.
-    if expectation == Expectation::ChoicesFromSubPolicies {
-        for (slot, practice) in practices.iter_mut().zip(BestPractice::ALL) {
-            let resolved = policies.get(practice.policy_key());
-            if let Some(reason) = failed_calculation(practice.policy_key(), resolved) {
+    let mut practices = Vec::new();
+    for (key, resolved) in policies.iter() {
+        let Some(choice_id) = control.choice_of(key) else {
+            continue;
+        };
+        // Sub-policies are ignored (so cannot be invalid) unless the choices depend on them.
+        let policy = if expectation == Expectation::ChoicesFromSubPolicies {
+            if let Some(reason) = failed_calculation(key, resolved) {
                 return Plan::Decided(decided(ControlState::Invalid, reason, &policies));
             }
-            match PracticePolicy::parse(practice.policy_key(), &resolved.value) {
-                Ok(value) => *slot = value,
+            match PracticePolicy::parse(key, &resolved.value) {
+                Ok(value) => value,
                 Err(invalid) => {
                     let reason = format!("Invalid policy: {invalid} (from {})", from(resolved));
                     return Plan::Decided(decided(ControlState::Invalid, reason, &policies));
                 }
             }
-        }
-        if practices.iter().all(|p| *p == PracticePolicy::Skip) {
-            let reason = format!(
-                "Policy rel04 is \"{}\" but all four best-practice policies are Skip",
-                rel04.value
-            );
-            return Plan::Decided(decided(ControlState::Invalid, reason, &policies));
-        }
+        } else {
+            PracticePolicy::Skip
+        };
+        practices.push(Practice {
+            key: key.clone(),
+            choice_id: choice_id.to_owned(),
+            policy,
+        });
+    }
+    if expectation == Expectation::ChoicesFromSubPolicies
+        && practices.iter().all(|p| p.policy == PracticePolicy::Skip)
+    {
+        let all = if control.is_rel04() {
+            "all four"
+        } else {
+            "all its"
+        };
+        let reason = format!(
+            "Policy {name} is \"{}\" but {all} best-practice policies are Skip",
+            question.value
+        );
+        return Plan::Decided(decided(ControlState::Invalid, reason, &policies));
     }
     Plan::Check(Expected {
         mode,
@@ -185,7 +223,7 @@ fn from(resolved: &ResolvedValue) -> String {
 }
 
 /// The reason a calculated value has none: its query or template failed.
-fn failed_calculation(key: PolicyKey, resolved: &ResolvedValue) -> Option<String> {
+fn failed_calculation(key: &PolicyKey, resolved: &ResolvedValue) -> Option<String> {
     let error = resolved.calculation.as_ref()?.error.as_ref()?;
     Some(format!(
         "Invalid policy: {key} could not be calculated at the {} level ({}): {error}",
@@ -206,20 +244,39 @@ pub fn unreadable(expected: &Expected, error: &str) -> Outcome {
 
 /// Compares the observed answer with the expectation.
 pub fn judge(expected: &Expected, observed: &ObservedAnswer) -> Outcome {
-    let best_practices: Vec<ChoiceDetail> = BestPractice::ALL
-        .iter()
-        .zip(expected.practices)
-        .map(|(&practice, policy)| practice_detail(expected, practice, policy, observed))
-        .collect();
+    let mut outcome = judge_answer(expected, observed);
+    if let Some(status) = &observed.lens_status {
+        if !status.is_current() {
+            outcome.reason = format!("{}; lens review is {status}", outcome.reason);
+        }
+        outcome.details.lens_status = Some(status.clone());
+    }
+    outcome
+}
+
+fn judge_answer(expected: &Expected, observed: &ObservedAnswer) -> Outcome {
+    let control = expected.policies.control();
+    let question = Some(QuestionDetail {
+        question_id: control.question_id.clone(),
+        is_applicable: observed.is_applicable,
+        risk: observed.risk.clone(),
+        lens_arn: observed.lens_arn.clone(),
+    });
+    if let Some(reason) = choices::absent_from_question(expected, observed) {
+        let mut outcome = decided(ControlState::Invalid, reason, &expected.policies);
+        outcome.details.question = question;
+        return outcome;
+    }
     let none_of_these = none_of_these_detail(expected, observed);
+    let best_practices: Vec<ChoiceDetail> = choices::governed(expected, observed)
+        .into_iter()
+        .map(|(key, choice_id, policy)| {
+            practice_detail(expected, &key, &choice_id, policy, observed)
+        })
+        .collect();
     let details = Details {
         policies: policy_details(&expected.policies),
-        question: Some(QuestionDetail {
-            question_id: QUESTION_ID.to_owned(),
-            is_applicable: observed.is_applicable,
-            risk: observed.risk.clone(),
-            lens_arn: observed.lens_arn.clone(),
-        }),
+        question,
         best_practices,
         none_of_these: Some(none_of_these),
         ..Details::default()
@@ -292,7 +349,7 @@ fn policy_details(policies: &ResolvedPolicies) -> Vec<PolicyDetail> {
     policies
         .iter()
         .map(|(key, resolved)| PolicyDetail {
-            key,
+            key: key.clone(),
             value: resolved.value.clone(),
             source: resolved.level,
             origin: resolved.origin.clone(),
@@ -313,12 +370,13 @@ fn policy_details(policies: &ResolvedPolicies) -> Vec<PolicyDetail> {
 
 fn practice_detail(
     expected: &Expected,
-    practice: BestPractice,
+    key: &PolicyKey,
+    choice_id: &str,
     policy: PracticePolicy,
     observed: &ObservedAnswer,
 ) -> ChoiceDetail {
-    let resolved = expected.policies.get(practice.policy_key());
-    let status = observed.status(practice.choice_id());
+    let resolved = expected.policies.get(key);
+    let status = observed.status(choice_id);
     let must_be_selected = match expected.expectation {
         Expectation::ChoicesFromSubPolicies => match policy {
             PracticePolicy::True => Some(true),
@@ -329,8 +387,8 @@ fn practice_detail(
         Expectation::NotApplicable => None,
     };
     ChoiceDetail {
-        choice_id: practice.choice_id().to_owned(),
-        title: observed.title(practice.choice_id()).to_owned(),
+        choice_id: choice_id.to_owned(),
+        title: observed.title(choice_id).to_owned(),
         policy: match expected.expectation {
             Expectation::ChoicesFromSubPolicies => resolved.value.clone(),
             _ => "ignored".to_owned(),
@@ -342,19 +400,23 @@ fn practice_detail(
 }
 
 fn none_of_these_detail(expected: &Expected, observed: &ObservedAnswer) -> ChoiceDetail {
-    let any_true = expected.practices.contains(&PracticePolicy::True);
     let (rule, must_be_selected) = match expected.expectation {
-        Expectation::ChoicesFromSubPolicies if any_true => ("must not be selected", Some(false)),
+        Expectation::ChoicesFromSubPolicies if expected.any_true() => {
+            ("must not be selected", Some(false))
+        }
         Expectation::ChoicesFromSubPolicies => ("not checked", None),
         Expectation::NoneOfThese => ("must be selected", Some(true)),
         Expectation::NotApplicable => ("not checked", None),
     };
-    let status = observed.status(NONE_OF_THESE_CHOICE_ID);
+    let control = expected.policies.control();
+    let choice_id =
+        choices::none_of_these(control, observed).unwrap_or(choices::NONE_OF_THESE_TITLE);
+    let status = observed.status(choice_id);
     ChoiceDetail {
-        choice_id: NONE_OF_THESE_CHOICE_ID.to_owned(),
-        title: observed.title(NONE_OF_THESE_CHOICE_ID).to_owned(),
+        choice_id: choice_id.to_owned(),
+        title: observed.title(choice_id).to_owned(),
         policy: rule.to_owned(),
-        source: expected.policies.get(PolicyKey::Rel04).level,
+        source: expected.policies.get(&control.name).level,
         observed: status,
         result: verdict(must_be_selected, status),
     }
@@ -453,6 +515,7 @@ fn ok_reason(expected: &Expected, details: &Details) -> String {
 }
 
 mod bounds;
+pub mod choices;
 pub use bounds::MAX_DETAILS_BYTES;
 
 #[cfg(test)]

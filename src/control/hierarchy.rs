@@ -8,8 +8,9 @@
 //! an operator can answer "why is this the value?" without reading code.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::sync::{Arc, LazyLock};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -17,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::calculated::{Calculation, CalculationTrace};
 use super::glob;
 use super::policy::PolicyKey;
+use super::question::ControlDef;
 
 /// How specific a policy setting is; later variants win.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -203,7 +205,7 @@ pub struct PolicySet {
 }
 
 impl PolicySet {
-    /// Calculated `rel04` settings whose `Enforce:` values would be passed over:
+    /// Calculated question-policy settings whose `Enforce:` values would be passed over:
     /// they read data a workload's owner controls and tags may not enforce.
     /// For `check-config` and the daemon's start.
     pub fn enforce_warnings(&self) -> Vec<String> {
@@ -212,13 +214,15 @@ impl PolicySet {
         }
         self.settings
             .iter()
-            .filter_map(|s| {
-                let path = s.calculated.get(&PolicyKey::Rel04)?.owner_data.as_deref()?;
-                Some(format!(
-                    "{}: rel04's template_input reads data a workload's owner controls ({path}); \
-                     an Enforce: value it calculates is passed over (policies.tags.allow_enforce is false)",
-                    s.origin
-                ))
+            .flat_map(|s| {
+                s.calculated.iter().filter_map(move |(key, calculation)| {
+                    let path = calculation.owner_data.as_deref()?;
+                    (!key.is_practice()).then(|| format!(
+                        "{}: {key}'s template_input reads data a workload's owner controls ({path}); \
+                         an Enforce: value it calculates is passed over (policies.tags.allow_enforce is false)",
+                        s.origin
+                    ))
+                })
             })
             .collect()
     }
@@ -258,17 +262,40 @@ pub struct ResolvedValue {
     pub calculation: Option<Box<CalculationTrace>>,
 }
 
-/// The five resolved policies of one workload.
+/// The resolved policies of one control of one workload: its question policy
+/// and its best-practice policies (REL 04: its five; any other question: its
+/// question policy and every `<name>/<choice>` a setting or tag names).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ResolvedPolicies([ResolvedValue; 5]);
+pub struct ResolvedPolicies {
+    control: Arc<ControlDef>,
+    values: Vec<(PolicyKey, ResolvedValue)>,
+}
+
+static BUILT_IN_DEFAULT: LazyLock<ResolvedValue> = LazyLock::new(|| ResolvedValue {
+    value: "Skip".to_owned(),
+    level: Level::Default,
+    origin: "built-in default".to_owned(),
+    passed_over: Vec::new(),
+    calculation: None,
+});
 
 impl ResolvedPolicies {
-    pub fn get(&self, key: PolicyKey) -> &ResolvedValue {
-        &self.0[key as usize]
+    /// The control these policies are of.
+    pub fn control(&self) -> &Arc<ControlDef> {
+        &self.control
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (PolicyKey, &ResolvedValue)> {
-        PolicyKey::ALL.into_iter().zip(self.0.iter())
+    /// The value of `key`; a policy no setting or tag names has the built-in default.
+    pub fn get(&self, key: &PolicyKey) -> &ResolvedValue {
+        self.values
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+            .unwrap_or(&BUILT_IN_DEFAULT)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&PolicyKey, &ResolvedValue)> {
+        self.values.iter().map(|(k, v)| (k, v))
     }
 }
 
@@ -302,7 +329,7 @@ impl Candidate<'_> {
     }
 }
 
-/// Resolves all five policies for one workload at time `now`; calculated
+/// Resolves REL 04's five policies for one workload at time `now`; calculated
 /// settings show as not calculated (see [`resolve_calculated`]).
 pub fn resolve(
     set: &PolicySet,
@@ -344,20 +371,67 @@ pub fn calculations<'a>(
         .flat_map(|s| {
             s.calculated
                 .iter()
-                .map(move |(key, calculation)| (s.origin.as_str(), *key, calculation))
+                .map(move |(key, calculation)| (s.origin.as_str(), key.clone(), calculation))
         })
         .collect()
 }
 
-/// Resolves all five policies, taking calculated values from `calculated`.
+/// Resolves REL 04's five policies, taking calculated values from `calculated`.
 pub fn resolve_calculated(
     set: &PolicySet,
     workload: &WorkloadFacts<'_>,
     now: DateTime<Utc>,
     calculated: &Calculated,
 ) -> ResolvedPolicies {
+    resolve_control(&ControlDef::rel04(), set, workload, now, calculated)
+}
+
+/// The policies of `control` that apply to `workload`: REL 04's five; for any
+/// other question its question policy, then every best-practice policy of it an
+/// applicable setting or a tag names, in name order. (A best practice nothing
+/// names is `Skip` by default.)
+fn control_keys(
+    control: &ControlDef,
+    set: &PolicySet,
+    applicable: &[&PolicySetting],
+    workload: &WorkloadFacts<'_>,
+) -> Vec<PolicyKey> {
+    if control.is_rel04() {
+        return PolicyKey::ALL.to_vec();
+    }
+    let mut practices: BTreeSet<PolicyKey> = applicable
+        .iter()
+        .flat_map(|s| s.values.keys().chain(s.calculated.keys()))
+        .filter(|k| k.is_practice() && control.owns(k))
+        .cloned()
+        .collect();
+    if let Some(prefix) = &set.tag_prefix {
+        practices.extend(
+            workload
+                .tags
+                .keys()
+                .filter_map(|tag| tag.strip_prefix(prefix.as_str()))
+                .map(PolicyKey::named)
+                .filter(|k| k.is_practice() && control.owns(k)),
+        );
+    }
+    std::iter::once(control.name.clone())
+        .chain(practices)
+        .collect()
+}
+
+/// Resolves the policies of `control` (see [`control_keys`]), taking
+/// calculated values from `calculated`.
+pub fn resolve_control(
+    control: &Arc<ControlDef>,
+    set: &PolicySet,
+    workload: &WorkloadFacts<'_>,
+    now: DateTime<Utc>,
+    calculated: &Calculated,
+) -> ResolvedPolicies {
     let applicable = applicable(set, workload);
-    ResolvedPolicies(PolicyKey::ALL.map(|key| {
+    let keys = control_keys(control, set, &applicable, workload);
+    let values = keys.into_iter().map(|key| {
         let configured = applicable.iter().filter_map(|s| {
             // A setting holds a key as a fixed value or as a calculation.
             let (value, calculation, owner_data) =
@@ -366,7 +440,7 @@ pub fn resolve_calculated(
                     (None, Some(calculation)) => {
                         let trace = calculated
                             .0
-                            .get(&(s.origin.clone(), key))
+                            .get(&(s.origin.clone(), key.clone()))
                             .cloned()
                             .unwrap_or_else(|| {
                                 CalculationTrace::new(
@@ -416,12 +490,17 @@ pub fn resolve_calculated(
                 }),
             })
         });
-        resolve_key(key, configured.chain(tag), now)
-    }))
+        let resolved = resolve_key(&key, configured.chain(tag), now);
+        (key, resolved)
+    });
+    ResolvedPolicies {
+        control: control.clone(),
+        values: values.collect(),
+    }
 }
 
 fn resolve_key<'a>(
-    key: PolicyKey,
+    key: &PolicyKey,
     candidates: impl Iterator<Item = Candidate<'a>>,
     now: DateTime<Utc>,
 ) -> ResolvedValue {
@@ -440,7 +519,7 @@ fn resolve_key<'a>(
             passed_over.push(candidate.passed_over(format!("expired at {}", expires.to_rfc3339())));
             continue;
         }
-        if key == PolicyKey::Rel04
+        if !key.is_practice()
             && is_enforce(&candidate.value)
             && let Some(why) = &candidate.enforce_refused
         {
@@ -475,7 +554,7 @@ fn resolve_key<'a>(
     current
 }
 
-/// Whether a `rel04` value makes rel04d write answers.
+/// Whether a question policy's value makes rel04d write answers.
 fn is_enforce(value: &str) -> bool {
     value.starts_with("Enforce:")
 }

@@ -41,7 +41,10 @@ pub fn policies(values: &[(&str, &str)]) -> ResolvedPolicies {
 pub fn setting(origin: &str, scope: Scope, values: &[(PolicyKey, &str)]) -> PolicySetting {
     PolicySetting {
         scope,
-        values: values.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+        values: values
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_string()))
+            .collect(),
         calculated: BTreeMap::new(),
         required: false,
         exception: false,
@@ -104,5 +107,6 @@ pub fn answer(is_applicable: bool, selected: &[&str], not_applicable: &[&str]) -
             .iter()
             .map(|(id, title)| (id.to_string(), title.to_string()))
             .collect(),
+        lens_status: None,
     }
 }

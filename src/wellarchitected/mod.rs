@@ -372,6 +372,7 @@ fn from_answer(answer: &wa::Answer, lens_arn: Option<&str>) -> ObservedAnswer {
             .iter()
             .filter_map(|c| Some((c.choice_id()?.to_owned(), c.title()?.to_owned())))
             .collect(),
+        lens_status: None,
     }
 }
 
