@@ -224,25 +224,29 @@ impl Controls {
     /// while a lens's questions come from the Tool (`*`), of any question. The
     /// choice is checked at evaluation, against the Tool's choices.
     pub fn allows(&self, key: &str) -> bool {
+        if PolicyKey::parse(key).is_some() {
+            return self.has_rel04();
+        }
         let (name, choice) = match key.split_once('/') {
             Some((name, choice)) => (name, Some(choice)),
             None => (key, None),
         };
-        if choice.is_some_and(|c| check_name(c).is_err()) {
+        if choice.is_some_and(|c| check_name(c).is_err()) || PolicyKey::parse(name).is_some() {
             return false;
         }
-        self.listed().iter().any(|d| {
-            if d.is_rel04() {
-                choice.is_none() && PolicyKey::parse(key).is_some_and(|k| d.owns(&k))
-            } else {
-                d.name.as_str() == name
-            }
-        }) || (self
-            .entries
+        self.listed().iter().any(|d| d.name.as_str() == name)
+            || (self.any_star() && check_name(name).is_ok())
+    }
+
+    /// Whether REL 04 is a control: listed, or from a `*` on the Framework.
+    fn has_rel04(&self) -> bool {
+        self.expands(LENS_ALIAS) || self.listed().iter().any(|d| d.is_rel04())
+    }
+
+    fn any_star(&self) -> bool {
+        self.entries
             .iter()
             .any(|e| e.questions.iter().any(|q| q == ALL_QUESTIONS))
-            && check_name(name).is_ok()
-            && PolicyKey::parse(name).is_none())
     }
 
     /// The names [`allows`](Controls::allows) takes, for error messages.

@@ -519,4 +519,6 @@ pub mod choices;
 pub use bounds::MAX_DETAILS_BYTES;
 
 #[cfg(test)]
+mod question_tests;
+#[cfg(test)]
 mod tests;
