@@ -4,14 +4,10 @@
 //! the policies alone (`skipped`, `invalid`, or what answer to expect), then
 //! [`judge`] compares the answer read against that expectation. Both are pure.
 
-use std::collections::BTreeMap;
-
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::answer::{ChoiceStatus, ObservedAnswer};
-use super::calculated::CalculationTrace;
-use super::hierarchy::{Level, ResolvedPolicies, ResolvedValue};
-use super::lens_status::LensStatus;
+use super::hierarchy::{ResolvedPolicies, ResolvedValue};
 use super::policy::{Expectation, Mode, PolicyKey, PracticePolicy, QuestionPolicy};
 use super::state::ControlState;
 
@@ -22,87 +18,6 @@ pub struct Outcome {
     /// One human sentence, also for `ok`.
     pub reason: String,
     pub details: Details,
-}
-
-/// The structured record of an evaluation, stored as the control's `details` and
-/// read back by `explain` (it round-trips through JSON).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Details {
-    /// For each of the five policies: the value used and where it came from.
-    pub policies: Vec<PolicyDetail>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub question: Option<QuestionDetail>,
-    pub best_practices: Vec<ChoiceDetail>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub none_of_these: Option<ChoiceDetail>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// The workload's policy tags as read (`policies.tags`), so `explain` can
-    /// replay the hierarchy of this evaluation.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub policy_tags: BTreeMap<String, String>,
-    /// The workload as GetWorkload described it (AWS's field names), when this
-    /// evaluation described it: GraphQL serves it as `resource.data`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource: Option<serde_json::Value>,
-    /// What was left out to keep details within their bound, if anything.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub omitted: Option<String>,
-    /// The status of the workload's review of this lens, when it was read.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lens_status: Option<LensStatus>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PolicyDetail {
-    pub key: PolicyKey,
-    pub value: String,
-    pub source: Level,
-    pub origin: String,
-    /// The template, its input and its output, for a calculated value.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub calculation: Option<CalculationTrace>,
-    /// The calculations of settings passed over, so `explain` can replay them.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub passed_over_calculations: Vec<PassedOverCalculation>,
-}
-
-/// A calculation whose value was passed over, and the setting it belongs to.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PassedOverCalculation {
-    pub origin: String,
-    pub calculation: CalculationTrace,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct QuestionDetail {
-    pub question_id: String,
-    pub is_applicable: bool,
-    pub risk: Option<String>,
-    pub lens_arn: Option<String>,
-}
-
-/// One choice: the policy that governs it, what was observed and the verdict.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ChoiceDetail {
-    pub choice_id: String,
-    pub title: String,
-    /// The policy value deciding this choice (for "None of these": the rule applied).
-    pub policy: String,
-    pub source: Level,
-    pub observed: Option<ChoiceStatus>,
-    pub result: Check,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Check {
-    Pass,
-    Fail,
-    NotChecked,
-    /// The lens does not offer this choice.
-    Missing,
 }
 
 /// What the answer must look like, decided from the policies alone.
@@ -431,92 +346,15 @@ fn verdict(must_be_selected: Option<bool>, status: Option<ChoiceStatus>) -> Chec
     }
 }
 
-fn titles_where<'a>(details: &'a Details, policy: &str, result: Check) -> Vec<&'a str> {
-    details
-        .best_practices
-        .iter()
-        .filter(|c| c.result == result && (policy.is_empty() || c.policy == policy))
-        .map(|c| c.title.as_str())
-        .collect()
-}
-
-fn problems(expected: &Expected, details: &Details, applicable_ok: bool) -> Vec<String> {
-    let mut problems = Vec::new();
-    let none_failed = details
-        .none_of_these
-        .as_ref()
-        .is_some_and(|c| c.result == Check::Fail);
-    match expected.expectation {
-        Expectation::NotApplicable => {
-            if !applicable_ok {
-                problems.push(
-                    "Question is marked as applicable, but the policy says it does not apply to this workload"
-                        .to_owned(),
-                );
-            }
-        }
-        Expectation::NoneOfThese | Expectation::ChoicesFromSubPolicies => {
-            if !applicable_ok {
-                problems.push("Question is marked as not applicable to this workload".to_owned());
-            }
-            let (not_selected, wrongly_selected) =
-                if expected.expectation == Expectation::NoneOfThese {
-                    (Vec::new(), titles_where(details, "", Check::Fail))
-                } else {
-                    (
-                        titles_where(details, "True", Check::Fail),
-                        titles_where(details, "False", Check::Fail),
-                    )
-                };
-            if !not_selected.is_empty() {
-                problems.push(format!("Not selected: {}", not_selected.join(", ")));
-            }
-            if !wrongly_selected.is_empty() {
-                problems.push(format!(
-                    "Selected against policy: {}",
-                    wrongly_selected.join(", ")
-                ));
-            }
-            if none_failed {
-                problems.push(if expected.expectation == Expectation::NoneOfThese {
-                    "\"None of these\" is not selected".to_owned()
-                } else {
-                    "\"None of these\" is selected".to_owned()
-                });
-            }
-        }
-    }
-    problems
-}
-
-fn ok_reason(expected: &Expected, details: &Details) -> String {
-    match expected.expectation {
-        Expectation::NotApplicable => {
-            "Question does not apply to this workload, as required".to_owned()
-        }
-        Expectation::NoneOfThese => {
-            "\"None of these\" is selected and no best practice is, as required".to_owned()
-        }
-        Expectation::ChoicesFromSubPolicies => {
-            let required = titles_where(details, "True", Check::Pass).len();
-            let excluded = titles_where(details, "False", Check::Pass).len();
-            let plural = |n: usize| if n == 1 { "" } else { "s" };
-            match (required, excluded) {
-                (r, 0) => format!("{r} of {r} required best practice{} selected", plural(r)),
-                (0, e) => format!("{e} excluded best practice{} not selected", plural(e)),
-                (r, e) => format!(
-                    "{r} of {r} required best practice{} selected and {e} excluded one{} not selected",
-                    plural(r),
-                    plural(e)
-                ),
-            }
-        }
-    }
-}
-
 mod bounds;
 pub mod choices;
+mod details;
+mod reasons;
 pub use bounds::MAX_DETAILS_BYTES;
+pub use details::{
+    Check, ChoiceDetail, Details, PassedOverCalculation, PolicyDetail, QuestionDetail,
+};
+use reasons::{ok_reason, problems};
 
 #[cfg(test)]
 mod question_tests;

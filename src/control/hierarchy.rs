@@ -9,124 +9,14 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::sync::{Arc, LazyLock};
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::calculated::{Calculation, CalculationTrace};
-use super::glob;
 use super::policy::PolicyKey;
 use super::question::ControlDef;
-
-/// How specific a policy setting is; later variants win.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Level {
-    Default,
-    Global,
-    Account,
-    Workload,
-    Tag,
-}
-
-impl Level {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Default => "default",
-            Level::Global => "global",
-            Level::Account => "account",
-            Level::Workload => "workload",
-            Level::Tag => "tag",
-        }
-    }
-}
-
-impl fmt::Display for Level {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Which workloads a configured setting applies to.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Scope {
-    Global,
-    Account(String),
-    WorkloadName(String),
-    Workload(String),
-}
-
-impl Scope {
-    /// Parses `account:<12 digits>`, `workload:<id>` or `workload-name:<glob>`.
-    pub fn parse(text: &str) -> Result<Scope, String> {
-        let (kind, rest) = text.split_once(':').ok_or_else(|| {
-            format!(
-                "scope {text:?} must be account:<12 digits>, workload:<id> or workload-name:<glob>"
-            )
-        })?;
-        match kind {
-            "account" if rest.len() == 12 && rest.bytes().all(|b| b.is_ascii_digit()) => {
-                Ok(Scope::Account(rest.to_owned()))
-            }
-            "account" => Err(format!(
-                "account scope {rest:?} is not a 12-digit account id"
-            )),
-            // The Tool's workload ids are 32 lowercase hex digits; anything else
-            // would silently match nothing.
-            "workload"
-                if rest.len() == 32
-                    && rest
-                        .bytes()
-                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) =>
-            {
-                Ok(Scope::Workload(rest.to_owned()))
-            }
-            "workload" if !rest.is_empty() => Err(format!(
-                "workload scope {rest:?} is not a workload id (32 lowercase hex digits)"
-            )),
-            "workload-name" if !rest.is_empty() => Ok(Scope::WorkloadName(rest.to_owned())),
-            "workload" | "workload-name" => Err(format!("scope {text:?} names no workload")),
-            _ => Err(format!(
-                "unknown scope kind {kind:?}; expected account, workload or workload-name"
-            )),
-        }
-    }
-
-    pub fn level(&self) -> Level {
-        match self {
-            Scope::Global => Level::Global,
-            Scope::Account(_) => Level::Account,
-            Scope::WorkloadName(_) | Scope::Workload(_) => Level::Workload,
-        }
-    }
-
-    /// Order of application: by level, and an exact workload id after a name glob.
-    fn precedence(&self) -> (Level, u8) {
-        (self.level(), matches!(self, Scope::Workload(_)) as u8)
-    }
-
-    fn applies_to(&self, workload: &WorkloadFacts<'_>) -> bool {
-        match self {
-            Scope::Global => true,
-            Scope::Account(id) => id == workload.account_id,
-            Scope::Workload(id) => id == workload.workload_id,
-            Scope::WorkloadName(pattern) => glob::matches(pattern, workload.workload_name),
-        }
-    }
-}
-
-impl fmt::Display for Scope {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Scope::Global => f.write_str("global"),
-            Scope::Account(id) => write!(f, "account:{id}"),
-            Scope::Workload(id) => write!(f, "workload:{id}"),
-            Scope::WorkloadName(glob) => write!(f, "workload-name:{glob}"),
-        }
-    }
-}
 
 /// One configured block of policy values (the global table or one `[[policies.settings]]`).
 #[derive(Clone, Debug, PartialEq)]
@@ -303,32 +193,6 @@ impl ResolvedPolicies {
 #[derive(Clone, Debug, Default)]
 pub struct Calculated(pub BTreeMap<(String, PolicyKey), CalculationTrace>);
 
-struct Candidate<'a> {
-    value: Cow<'a, str>,
-    calculation: Option<Box<CalculationTrace>>,
-    level: Level,
-    origin: String,
-    required: bool,
-    exception: bool,
-    expires: Option<DateTime<Utc>>,
-    /// Why this candidate may not make the control write answers, if it may
-    /// not: a tag, or a value calculated from what a workload's owner controls,
-    /// unless the operator allows tags to (`policies.tags.allow_enforce`).
-    enforce_refused: Option<String>,
-}
-
-impl Candidate<'_> {
-    fn passed_over(&self, why: String) -> PassedOver {
-        PassedOver {
-            value: self.value.to_string(),
-            level: self.level,
-            origin: self.origin.clone(),
-            why,
-            calculation: self.calculation.clone(),
-        }
-    }
-}
-
 /// Resolves REL 04's five policies for one workload at time `now`; calculated
 /// settings show as not calculated (see [`resolve_calculated`]).
 pub fn resolve(
@@ -499,65 +363,10 @@ pub fn resolve_control(
     }
 }
 
-fn resolve_key<'a>(
-    key: &PolicyKey,
-    candidates: impl Iterator<Item = Candidate<'a>>,
-    now: DateTime<Utc>,
-) -> ResolvedValue {
-    let mut current = ResolvedValue {
-        value: key.default_value().to_owned(),
-        level: Level::Default,
-        origin: "built-in default".to_owned(),
-        passed_over: Vec::new(),
-        calculation: None,
-    };
-    let mut passed_over = Vec::new();
-    // The most senior `required` setting in force, if any: (its origin, its level).
-    let mut held_by: Option<(String, Level)> = None;
-    for candidate in candidates {
-        if let Some(expires) = candidate.expires.filter(|at| has_expired(*at, now)) {
-            passed_over.push(candidate.passed_over(format!("expired at {}", expires.to_rfc3339())));
-            continue;
-        }
-        if !key.is_practice()
-            && is_enforce(&candidate.value)
-            && let Some(why) = &candidate.enforce_refused
-        {
-            passed_over.push(candidate.passed_over(why.clone()));
-            continue;
-        }
-        if let Some((holder, level)) = &held_by
-            && candidate.level > *level
-            && !candidate.exception
-        {
-            passed_over.push(candidate.passed_over(format!(
-                "{holder} is required and this setting is not an exception"
-            )));
-            continue;
-        }
-        passed_over.push(PassedOver {
-            value: std::mem::take(&mut current.value),
-            level: current.level,
-            origin: std::mem::take(&mut current.origin),
-            why: format!("overridden by {}", candidate.origin),
-            calculation: current.calculation.take(),
-        });
-        if candidate.required && held_by.is_none() {
-            held_by = Some((candidate.origin.clone(), candidate.level));
-        }
-        current.value = candidate.value.into_owned();
-        current.level = candidate.level;
-        current.origin = candidate.origin;
-        current.calculation = candidate.calculation;
-    }
-    current.passed_over = passed_over;
-    current
-}
-
-/// Whether a question policy's value makes rel04d write answers.
-fn is_enforce(value: &str) -> bool {
-    value.starts_with("Enforce:")
-}
+mod candidate;
+mod scope;
+use candidate::{Candidate, resolve_key};
+pub use scope::{Level, Scope};
 
 #[cfg(test)]
 mod tests;

@@ -9,7 +9,10 @@ use chrono::Utc;
 use super::*;
 use crate::control::answer::ChoiceStatus;
 use crate::control::enforce::plan_update;
-use crate::control::hierarchy::{Calculated, PolicySet, Scope, WorkloadFacts, resolve_control};
+use crate::control::hierarchy::{
+    Calculated, Level, PolicySet, Scope, WorkloadFacts, resolve_control,
+};
+use crate::control::lens_status::LensStatus;
 use crate::control::question::ControlDef;
 use crate::control::testing::setting;
 
