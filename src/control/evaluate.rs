@@ -51,6 +51,8 @@ impl Expected {
 
 /// What to do after looking at the policies.
 #[derive(Clone, Debug, PartialEq)]
+// One per evaluation, moved once: boxing the outcome would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Plan {
     /// The policies decide the state on their own (`skipped` or `invalid`).
     Decided(Outcome),

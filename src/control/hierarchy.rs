@@ -240,6 +240,19 @@ pub fn calculations<'a>(
         .collect()
 }
 
+/// The calculations to run for `control` of `workload`: those of [`calculations`]
+/// that set one of the control's policies.
+pub fn calculations_of<'a>(
+    control: &ControlDef,
+    set: &'a PolicySet,
+    workload: &WorkloadFacts<'_>,
+    now: DateTime<Utc>,
+) -> Vec<(&'a str, PolicyKey, &'a Calculation)> {
+    let mut all = calculations(set, workload, now);
+    all.retain(|(_, key, _)| control.owns(key));
+    all
+}
+
 /// Resolves REL 04's five policies, taking calculated values from `calculated`.
 pub fn resolve_calculated(
     set: &PolicySet,

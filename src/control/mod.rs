@@ -27,7 +27,7 @@ pub use evaluate::{
 };
 pub use hierarchy::{
     Calculated, Level, PolicySet, PolicySetting, ResolvedPolicies, Scope, WorkloadFacts,
-    calculations, resolve, resolve_calculated, resolve_control,
+    calculations, calculations_of, resolve, resolve_calculated, resolve_control,
 };
 pub use lens_status::LensStatus;
 pub use policy::{BestPractice, Expectation, Mode, PolicyKey};

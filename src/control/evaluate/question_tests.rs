@@ -376,3 +376,53 @@ fn the_lens_status_is_in_details_and_in_the_reason_unless_current() {
         "no key when not read: {unknown}"
     );
 }
+
+#[test]
+fn a_control_runs_only_its_own_calculations() {
+    use crate::control::calculated::Calculation;
+    use crate::control::hierarchy::{calculations, calculations_of};
+    let calculation = Calculation {
+        template_input: "{ resource { name } }".to_owned(),
+        template: "Skip".to_owned(),
+        owner_data: None,
+    };
+    let mut global = setting("policies.global", Scope::Global, &[]);
+    for key in ["retention", "deploy/deploy_canary", "idempotent"] {
+        global
+            .calculated
+            .insert(PolicyKey::named(key), calculation.clone());
+    }
+    let set = PolicySet {
+        settings: vec![global],
+        tag_prefix: None,
+        tags_may_enforce: false,
+    };
+    let tags = BTreeMap::new();
+    let facts = WorkloadFacts {
+        account_id: "111122223333",
+        workload_id: "w",
+        workload_name: "n",
+        tags: &tags,
+    };
+    let keys = |found: Vec<(&str, PolicyKey, &Calculation)>| -> Vec<String> {
+        found.into_iter().map(|(_, k, _)| k.to_string()).collect()
+    };
+    assert_eq!(keys(calculations(&set, &facts, Utc::now())).len(), 3);
+    assert_eq!(
+        keys(calculations_of(&retention(), &set, &facts, Utc::now())),
+        ["retention"]
+    );
+    assert_eq!(
+        keys(calculations_of(&deploy(), &set, &facts, Utc::now())),
+        ["deploy/deploy_canary"]
+    );
+    assert_eq!(
+        keys(calculations_of(
+            &ControlDef::rel04(),
+            &set,
+            &facts,
+            Utc::now()
+        )),
+        ["idempotent"]
+    );
+}
