@@ -27,14 +27,17 @@ pub fn policies(values: &[(&str, &str)]) -> ResolvedPolicies {
         tag_prefix: None,
         tags_may_enforce: false,
     };
-    let tags = BTreeMap::new();
-    let facts = WorkloadFacts {
+    resolve(&set, &facts(&BTreeMap::new()), Utc::now())
+}
+
+/// A workload of account 111122223333 with `tags`.
+pub fn facts(tags: &BTreeMap<String, String>) -> WorkloadFacts<'_> {
+    WorkloadFacts {
         account_id: "111122223333",
         workload_id: "w",
         workload_name: "n",
-        tags: &tags,
-    };
-    resolve(&set, &facts, Utc::now())
+        tags,
+    }
 }
 
 /// A plain setting written at `origin` for `scope` with fixed `values`.

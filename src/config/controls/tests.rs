@@ -267,6 +267,13 @@ fn load(text: &str) -> Result<crate::config::Settings, ConfigError> {
     crate::config::Settings::load_with(Some(file.path()), Some(Default::default()))
 }
 
+/// The error checking the policies of `text` against its controls gives.
+fn policy_error(text: &str) -> ConfigError {
+    load(text)
+        .and_then(|s| s.policy_set())
+        .expect_err("the policies should be refused")
+}
+
 const CUSTOM: &str = r#"
 [[controls]]
 lens = "wellarchitected"
@@ -305,11 +312,9 @@ fn the_issues_example_loads_and_sets_per_question_policies() {
 
 #[test]
 fn policy_keys_and_values_are_checked_against_the_controls() {
-    let err = load(&format!(
+    let err = policy_error(&format!(
         "{CUSTOM}\n[policies.global]\nretension = \"Skip\"\n"
-    ))
-    .and_then(|s| s.policy_set())
-    .unwrap_err();
+    ));
     assert_eq!(err.key, "policies.global.retension");
     assert!(err.message.contains("unknown field `retension`"), "{err}");
     assert!(err.message.contains("allowed: rel04, identify"), "{err}");
@@ -319,17 +324,13 @@ fn policy_keys_and_values_are_checked_against_the_controls() {
         "{err}"
     );
 
-    let err = load(&format!(
+    let err = policy_error(&format!(
         "{CUSTOM}\n[policies.global]\n\"retention/a\" = \"Check: None of these\"\n"
-    ))
-    .and_then(|s| s.policy_set())
-    .unwrap_err();
+    ));
     assert_eq!(err.key, "policies.global.retention/a");
     assert!(err.message.contains("allowed: Skip, True, False"), "{err}");
 
-    let err = load(&format!("{CUSTOM}\n[policies.global]\ndeploy = \"True\"\n"))
-        .and_then(|s| s.policy_set())
-        .unwrap_err();
+    let err = policy_error(&format!("{CUSTOM}\n[policies.global]\ndeploy = \"True\"\n"));
     assert!(
         err.message
             .contains("for policy deploy; allowed: Skip, Check:"),
@@ -337,9 +338,7 @@ fn policy_keys_and_values_are_checked_against_the_controls() {
     );
 
     // Without [[controls]], only REL 04's names are policies.
-    let err = load("[policies.global]\nretention = \"Skip\"\n")
-        .and_then(|s| s.policy_set())
-        .unwrap_err();
+    let err = policy_error("[policies.global]\nretention = \"Skip\"\n");
     assert!(
         err.message
             .contains("allowed: rel04, identify, loosely_coupled, idempotent, constant_work"),

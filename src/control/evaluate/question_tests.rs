@@ -9,12 +9,10 @@ use chrono::Utc;
 use super::*;
 use crate::control::answer::ChoiceStatus;
 use crate::control::enforce::plan_update;
-use crate::control::hierarchy::{
-    Calculated, Level, PolicySet, Scope, WorkloadFacts, resolve_control,
-};
+use crate::control::hierarchy::{Calculated, Level, PolicySet, Scope, resolve_control};
 use crate::control::lens_status::LensStatus;
 use crate::control::question::ControlDef;
-use crate::control::testing::setting;
+use crate::control::testing::{facts, setting};
 
 const LENS_ARN: &str = "arn:aws:wellarchitected:us-east-1:111111111111:lens/6f0c1a";
 const KEEP: &str = "retention_keep_backups";
@@ -49,12 +47,7 @@ fn resolved(
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let facts = WorkloadFacts {
-        account_id: "111122223333",
-        workload_id: "w",
-        workload_name: "n",
-        tags: &tags,
-    };
+    let facts = facts(&tags);
     resolve_control(control, &set, &facts, Utc::now(), &Calculated::default())
 }
 
@@ -86,6 +79,7 @@ fn expected(policies: ResolvedPolicies) -> Expected {
 }
 
 const SUB: &str = "Check: Choices based on sub policies";
+const NONE_OF_THESE: [(&str, &str); 1] = [("retention", "Check: None of these")];
 
 #[test]
 fn each_question_resolves_only_its_own_policies_by_name() {
@@ -247,11 +241,7 @@ fn a_custom_question_with_every_best_practice_skipped_is_invalid() {
 
 #[test]
 fn none_of_these_is_found_by_its_title() {
-    let expected = expected(resolved(
-        &retention(),
-        &[("retention", "Check: None of these")],
-        &[],
-    ));
+    let expected = expected(resolved(&retention(), &NONE_OF_THESE, &[]));
     let ok = judge(&expected, &answer(true, &[OPT_OUT]));
     assert_eq!(ok.state, ControlState::Ok, "{}", ok.reason);
     let alarm = judge(&expected, &answer(true, &[KEEP]));
@@ -340,11 +330,7 @@ fn a_tag_may_not_enforce_a_custom_question() {
 
 #[test]
 fn the_lens_status_is_in_details_and_in_the_reason_unless_current() {
-    let expected = expected(resolved(
-        &retention(),
-        &[("retention", "Check: None of these")],
-        &[],
-    ));
+    let expected = expected(resolved(&retention(), &NONE_OF_THESE, &[]));
     let mut observed = answer(true, &[OPT_OUT]);
     observed.lens_status = Some(LensStatus::NotCurrent);
     let outcome = judge(&expected, &observed);
@@ -398,12 +384,7 @@ fn a_control_runs_only_its_own_calculations() {
         tags_may_enforce: false,
     };
     let tags = BTreeMap::new();
-    let facts = WorkloadFacts {
-        account_id: "111122223333",
-        workload_id: "w",
-        workload_name: "n",
-        tags: &tags,
-    };
+    let facts = facts(&tags);
     let keys = |found: Vec<(&str, PolicyKey, &Calculation)>| -> Vec<String> {
         found.into_iter().map(|(_, k, _)| k.to_string()).collect()
     };
