@@ -3,6 +3,7 @@
 //! named by `--config` or `REL04D_CONFIG` → `REL04D__SECTION__KEY` environment
 //! variables. Unknown keys and invalid values are errors that name the key.
 
+pub mod controls;
 mod http;
 mod organization;
 mod policies;
@@ -17,6 +18,7 @@ use config::{Config, Environment, File, FileFormat};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
 
+pub use controls::{ControlEntry, Controls};
 pub use http::HttpSettings;
 pub use organization::{OrgTarget, OrganizationSettings};
 pub use policies::{CalculatedInput, PoliciesSettings, PolicyBlock, PolicyInput, TagSettings};
@@ -66,6 +68,21 @@ pub struct Settings {
     pub enforce: EnforceSettings,
     pub log: LogSettings,
     pub policies: PoliciesSettings,
+    /// The questions governed as controls (`[[controls]]`); none: REL 04 alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub controls: Vec<ControlEntry>,
+}
+
+impl Settings {
+    /// The checked `[[controls]]`.
+    pub fn controls(&self) -> Result<Controls, ConfigError> {
+        Controls::check(&self.controls)
+    }
+
+    /// The validated policy set, its keys checked against `[[controls]]`.
+    pub fn policy_set(&self) -> Result<crate::control::PolicySet, ConfigError> {
+        self.policies.to_policy_set_for(&self.controls()?)
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]

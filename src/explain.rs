@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -11,7 +12,8 @@ use serde::Serialize;
 use crate::control::hierarchy::{Accountability, Level, PassedOver};
 // Every value shown comes from the store, where workloads' owners wrote some of it.
 use crate::control::{
-    Calculated, CalculationTrace, Details, PolicyKey, PolicySet, WorkloadFacts, resolve_calculated,
+    Calculated, CalculationTrace, ControlDef, Details, PolicyKey, PolicySet, WorkloadFacts,
+    resolve_control,
 };
 use crate::display::Terminal as T;
 use crate::store::ControlRow;
@@ -68,8 +70,18 @@ impl Explanation {
     }
 }
 
-/// The policy values of `control`'s workload under `policies` at `now`.
+/// The REL 04 policy values of `control`'s workload under `policies` at `now`.
 pub fn policy_values(
+    control: &ControlRow,
+    policies: &PolicySet,
+    now: DateTime<Utc>,
+) -> Vec<PolicyExplanation> {
+    policy_values_of(&ControlDef::rel04(), control, policies, now)
+}
+
+/// The policy values of the control `definition` for `control`'s workload.
+pub fn policy_values_of(
+    definition: &Arc<ControlDef>,
     control: &ControlRow,
     policies: &PolicySet,
     now: DateTime<Utc>,
@@ -79,7 +91,7 @@ pub fn policy_values(
     let last_values: BTreeMap<PolicyKey, &str> = details
         .policies
         .iter()
-        .map(|p| (p.key, p.value.as_str()))
+        .map(|p| (p.key.clone(), p.value.as_str()))
         .collect();
     // Calculations as the last evaluation ran them, used or passed over.
     let calculated = Calculated(
@@ -90,25 +102,25 @@ pub fn policy_values(
                 let passed_over = p
                     .passed_over_calculations
                     .iter()
-                    .map(|c| ((c.origin.clone(), p.key), c.calculation.clone()));
+                    .map(|c| ((c.origin.clone(), p.key.clone()), c.calculation.clone()));
                 let used = p
                     .calculation
                     .clone()
-                    .map(|c| ((p.origin.clone(), p.key), c));
+                    .map(|c| ((p.origin.clone(), p.key.clone()), c));
                 passed_over.chain(used)
             })
             .collect(),
     );
-    resolve_calculated(policies, &facts, now, &calculated)
+    resolve_control(definition, policies, &facts, now, &calculated)
         .iter()
         .map(|(key, resolved)| PolicyExplanation {
-            key,
+            key: key.clone(),
             value: resolved.value.clone(),
             level: resolved.level,
             origin: resolved.origin.clone(),
             passed_over: resolved.passed_over.clone(),
             last_evaluated_value: last_values
-                .get(&key)
+                .get(key)
                 .filter(|v| **v != resolved.value)
                 .map(|v| (*v).to_owned()),
             calculation: resolved.calculation.as_deref().cloned(),

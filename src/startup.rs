@@ -90,7 +90,7 @@ impl Daemon {
             .with_findings(settings.securityhub.enabled);
         store.migrate().await?;
         let metrics = Arc::new(Metrics::new());
-        let policies = settings.policies.to_policy_set()?;
+        let policies = settings.policy_set()?;
         for warning in policies.enforce_warnings() {
             tracing::warn!("{warning}");
         }

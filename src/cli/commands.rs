@@ -71,7 +71,7 @@ pub async fn controls(settings: &Settings, filter: &str, format: ListOutput) -> 
         .await?
         .list_controls(&filter)
         .await?;
-    let policies = settings.policies.to_policy_set()?;
+    let policies = settings.policy_set()?;
     match format {
         ListOutput::Csv => csv::controls(&rows),
         ListOutput::Ocsf => {
@@ -119,8 +119,7 @@ pub async fn evaluate(settings: Settings, workload: &str) -> anyhow::Result<()> 
 pub async fn explain(settings: &Settings, workload: &str, output: Output) -> anyhow::Result<()> {
     let store = open_read_only(settings).await?;
     let control = known_control(&store, workload).await?;
-    let explanation =
-        crate::explain::explain(&control, &settings.policies.to_policy_set()?, Utc::now());
+    let explanation = crate::explain::explain(&control, &settings.policy_set()?, Utc::now());
     let history = store.mute_history(&control.workload_arn).await?;
     output::explanation(&explanation, &history, output)
 }
@@ -195,7 +194,7 @@ pub async fn unmute(
 }
 
 pub fn check_config(settings: &Settings) -> anyhow::Result<()> {
-    for warning in settings.policies.to_policy_set()?.enforce_warnings() {
+    for warning in settings.policy_set()?.enforce_warnings() {
         eprintln!("warning: {warning}");
     }
     println!("{}", serde_json::to_string_pretty(&settings.redacted())?);

@@ -67,7 +67,7 @@ const NOTIFICATION_FIELDS: &str = "{ notificationType timestamp actor { identity
      control { state reason } oldControl { state } resource { turbot { title akas } } }";
 
 pub async fn run(settings: &Settings, args: GraphqlArgs) -> anyhow::Result<()> {
-    let policies = settings.policies.to_policy_set()?;
+    let policies = settings.policy_set()?;
     match args.list {
         // Listing only reads: the database is opened read-only.
         Some(GraphqlList::Controls(list)) => {

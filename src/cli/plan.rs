@@ -19,13 +19,8 @@ pub async fn enforce_plan(settings: Settings, filter: &str, format: Output) -> a
     let metrics = Arc::new(Metrics::new());
     let setup = crate::aws::AwsSetup::from_env(&settings.aws).await;
     let scopes = crate::account_region::configured(&settings, &setup, &store, &metrics).await?;
-    let reconciler = Reconciler::new(
-        store.clone(),
-        settings.policies.to_policy_set()?,
-        metrics,
-        None,
-    )
-    .with_enforce_defer(settings.enforce.defer_after_human_change);
+    let reconciler = Reconciler::new(store.clone(), settings.policy_set()?, metrics, None)
+        .with_enforce_defer(settings.enforce.defer_after_human_change);
     let controls = store.list_controls(&filter).await?;
     let mut plans = Vec::new();
     for control in controls.iter().filter(|c| !c.is_removed()) {

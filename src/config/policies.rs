@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::ConfigError;
+use super::controls::Controls;
 use crate::control::calculated::check_template;
 use crate::control::{Calculation, PolicyKey, PolicySet, PolicySetting, Scope};
 
@@ -22,27 +23,27 @@ pub struct PoliciesSettings {
     pub require_exception_reason: bool,
 }
 
+/// The most policies one block sets (a question's choices are about a dozen).
+pub const MAX_KEYS_PER_BLOCK: usize = 1_000;
+
 /// The longest `reason`, and the longest `ticket` and `owner`, a setting may carry.
 pub const MAX_REASON: usize = 1_000;
 pub const MAX_LABEL: usize = 200;
 
 /// One block of policy values: `[policies.global]` (no scope) or one
 /// `[[policies.settings]]` entry (with a scope).
+///
+/// Policy keys are names (REL 04's `rel04`, `identify`, …; `<name>` and
+/// `<name>/<choice id>` of a configured question), so they are collected rather
+/// than listed as fields: every other key of the block is a policy, checked by
+/// [`PoliciesSettings::to_policy_set_for`] against the configured controls.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
 pub struct PolicyBlock {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rel04: Option<PolicyInput>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub identify: Option<PolicyInput>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub loosely_coupled: Option<PolicyInput>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub idempotent: Option<PolicyInput>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub constant_work: Option<PolicyInput>,
+    /// The policy values, by policy name.
+    #[serde(flatten)]
+    pub values: BTreeMap<String, PolicyInput>,
     #[serde(default)]
     pub required: bool,
     #[serde(default)]
@@ -140,16 +141,37 @@ impl<'de> Deserialize<'de> for PolicyInput {
 }
 
 impl PolicyBlock {
-    fn values(&self) -> impl Iterator<Item = (PolicyKey, &PolicyInput)> {
-        [
-            (PolicyKey::Rel04, &self.rel04),
-            (PolicyKey::Identify, &self.identify),
-            (PolicyKey::LooselyCoupled, &self.loosely_coupled),
-            (PolicyKey::Idempotent, &self.idempotent),
-            (PolicyKey::ConstantWork, &self.constant_work),
-        ]
-        .into_iter()
-        .filter_map(|(key, value)| value.as_ref().map(|v| (key, v)))
+    /// The block's policies, each a name `controls` allows.
+    fn values<'a>(
+        &'a self,
+        at: &str,
+        controls: &Controls,
+    ) -> Result<Vec<(PolicyKey, &'a PolicyInput)>, ConfigError> {
+        if self.values.len() > MAX_KEYS_PER_BLOCK {
+            return Err(ConfigError::new(
+                at,
+                format!(
+                    "sets {} policies; a block sets at most {MAX_KEYS_PER_BLOCK}",
+                    self.values.len()
+                ),
+            ));
+        }
+        self.values
+            .iter()
+            .map(|(name, value)| {
+                if controls.allows(name) {
+                    Ok((PolicyKey::named(name.as_str()), value))
+                } else {
+                    Err(ConfigError::new(
+                        format!("{at}.{name}"),
+                        format!(
+                            "unknown field `{name}`: not a policy of a configured control; allowed: {}",
+                            controls.allowed_names()
+                        ),
+                    ))
+                }
+            })
+            .collect()
     }
 
     /// `reason`, `ticket` and `owner`: text, not blank, bounded, no control
@@ -185,7 +207,7 @@ impl PolicyBlock {
     }
 
     /// Checks the block; `at` is its key, e.g. `policies.settings[2]`.
-    fn to_setting(&self, at: &str) -> Result<PolicySetting, ConfigError> {
+    fn to_setting(&self, at: &str, controls: &Controls) -> Result<PolicySetting, ConfigError> {
         let scope = match (&self.scope, at == "policies.global") {
             (None, true) => Scope::Global,
             (Some(_), true) => {
@@ -200,7 +222,7 @@ impl PolicyBlock {
             }
         };
         let (mut values, mut calculated) = (BTreeMap::new(), BTreeMap::new());
-        for (key, value) in self.values() {
+        for (key, value) in self.values(at, controls)? {
             match value {
                 PolicyInput::Fixed(value) => {
                     key.validate(value)
@@ -208,7 +230,8 @@ impl PolicyBlock {
                     values.insert(key, value.clone());
                 }
                 PolicyInput::Calculated(input) => {
-                    calculated.insert(key, input.check(&format!("{at}.{key}"))?);
+                    let checked = input.check(&format!("{at}.{key}"))?;
+                    calculated.insert(key, checked);
                 }
             }
         }
@@ -286,16 +309,22 @@ impl CalculatedInput {
 }
 
 impl PoliciesSettings {
-    /// The validated policy set the evaluator resolves against.
+    /// The validated policy set of REL 04 alone (no `[[controls]]`).
     pub fn to_policy_set(&self) -> Result<PolicySet, ConfigError> {
+        self.to_policy_set_for(&Controls::default())
+    }
+
+    /// The validated policy set the evaluator resolves against: every policy
+    /// key names a policy of `controls`.
+    pub fn to_policy_set_for(&self, controls: &Controls) -> Result<PolicySet, ConfigError> {
         let require = self.require_exception_reason;
         self.global
             .check_accountability("policies.global", require)?;
-        let mut settings = vec![self.global.to_setting("policies.global")?];
+        let mut settings = vec![self.global.to_setting("policies.global", controls)?];
         for (index, block) in self.settings.iter().enumerate() {
             let at = format!("policies.settings[{index}]");
             block.check_accountability(&at, require)?;
-            settings.push(block.to_setting(&at)?);
+            settings.push(block.to_setting(&at, controls)?);
         }
         if self.tags.enabled && self.tags.prefix.is_empty() {
             return Err(ConfigError::new(

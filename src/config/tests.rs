@@ -75,12 +75,12 @@ fn a_file_and_then_the_environment_override_the_defaults() {
     assert_eq!(s.aws.regions, ["us-east-1", "eu-west-1"]);
     assert_eq!(s.aws.max_concurrency, 3);
     assert_eq!(
-        s.policies.global.constant_work,
-        Some(PolicyInput::from("False"))
+        s.policies.global.values.get("constant_work"),
+        Some(&PolicyInput::from("False"))
     );
     assert_eq!(
-        s.policies.global.idempotent,
-        Some(PolicyInput::from("True"))
+        s.policies.global.values.get("idempotent"),
+        Some(&PolicyInput::from("True"))
     );
     let set = s.policies.to_policy_set().unwrap();
     assert_eq!(

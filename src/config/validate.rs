@@ -295,7 +295,7 @@ impl Settings {
                 "{level:?} is not a log level (trace, debug, info, warn, error, off) or a target=level filter"
             ),
         )?;
-        self.policies.to_policy_set()?;
+        self.policy_set()?;
         Ok(())
     }
 }

@@ -1,9 +1,11 @@
-//! The answer to REL 04 as read from the Well-Architected Tool, in core terms.
+//! The answer to a question as read from the Well-Architected Tool, in core terms.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+use super::lens_status::LensStatus;
 
 /// The status of one choice, as the Tool's `ChoiceStatus`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -43,6 +45,8 @@ pub struct ObservedAnswer {
     /// Each choice's title as the Tool gave it (`Choices[].Title`): reasons and
     /// `explain` print these, so a lens update's wording needs no release.
     pub titles: BTreeMap<String, String>,
+    /// The status of the workload's review of the lens (`ListLensReviews`), when read.
+    pub lens_status: Option<LensStatus>,
 }
 
 impl ObservedAnswer {

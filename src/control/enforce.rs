@@ -9,7 +9,8 @@ use serde::Serialize;
 
 use super::answer::{ChoiceStatus, ObservedAnswer};
 use super::evaluate::Expected;
-use super::policy::{BestPractice, Expectation, NONE_OF_THESE_CHOICE_ID, PracticePolicy};
+use super::evaluate::choices;
+use super::policy::{Expectation, PracticePolicy};
 
 /// The body of an `UpdateAnswer` call, plus a record of what it changes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -42,11 +43,13 @@ pub fn plan_update(expected: &Expected, observed: &ObservedAnswer) -> Option<Ans
         }
     };
     let must_apply = expected.expectation != Expectation::NotApplicable;
+    let control = expected.policies.control();
+    let none_of_these = choices::none_of_these(control, observed);
     match expected.expectation {
         Expectation::ChoicesFromSubPolicies => {
-            for (practice, policy) in BestPractice::ALL.iter().zip(expected.practices) {
-                let id = practice.choice_id();
-                match policy {
+            for practice in &expected.practices {
+                let id = practice.choice_id.as_str();
+                match practice.policy {
                     PracticePolicy::True => set(id, ChoiceStatus::Selected),
                     PracticePolicy::False if observed.is_selected(id) => {
                         set(id, ChoiceStatus::Unselected)
@@ -54,19 +57,34 @@ pub fn plan_update(expected: &Expected, observed: &ObservedAnswer) -> Option<Ans
                     PracticePolicy::False | PracticePolicy::Skip => {}
                 }
             }
-            if expected.practices.contains(&PracticePolicy::True)
-                && observed.is_selected(NONE_OF_THESE_CHOICE_ID)
+            if let Some(none) = none_of_these
+                && expected.any_true()
+                && observed.is_selected(none)
             {
-                set(NONE_OF_THESE_CHOICE_ID, ChoiceStatus::Unselected);
+                set(none, ChoiceStatus::Unselected);
             }
         }
         Expectation::NoneOfThese => {
-            for practice in BestPractice::ALL {
-                if observed.is_selected(practice.choice_id()) {
-                    set(practice.choice_id(), ChoiceStatus::Unselected);
+            // REL 04: its four best practices; any other question: every choice
+            // the Tool lists but "None of these".
+            let practices: Vec<&str> = if control.is_rel04() {
+                control.fixed_practices().map(|(_, id)| id).collect()
+            } else {
+                observed
+                    .choices
+                    .keys()
+                    .map(String::as_str)
+                    .filter(|id| Some(*id) != none_of_these)
+                    .collect()
+            };
+            for id in practices {
+                if observed.is_selected(id) {
+                    set(id, ChoiceStatus::Unselected);
                 }
             }
-            set(NONE_OF_THESE_CHOICE_ID, ChoiceStatus::Selected);
+            if let Some(none) = none_of_these {
+                set(none, ChoiceStatus::Selected);
+            }
         }
         Expectation::NotApplicable => {}
     }

@@ -43,7 +43,7 @@ pub fn expiring_exceptions<'a>(
             let supplies: Vec<PolicyKey> = resolved
                 .iter()
                 .filter(|(_, value)| value.origin == setting.origin)
-                .map(|(key, _)| key)
+                .map(|(key, _)| key.clone())
                 .collect();
             if supplies.is_empty() {
                 return None;
@@ -58,11 +58,20 @@ pub fn expiring_exceptions<'a>(
         .collect()
 }
 
-/// `<scope> <key>,<key>…`, the keys in their fixed order.
+/// `<scope> <key>,<key>…`, REL 04's keys in their fixed order, then any
+/// other question's in name order.
 fn identity(setting: &PolicySetting) -> String {
+    let sets = |k: &PolicyKey| setting.values.contains_key(k) || setting.calculated.contains_key(k);
+    let others: std::collections::BTreeSet<&PolicyKey> = setting
+        .values
+        .keys()
+        .chain(setting.calculated.keys())
+        .filter(|k| !PolicyKey::ALL.contains(k))
+        .collect();
     let keys: Vec<&str> = PolicyKey::ALL
-        .into_iter()
-        .filter(|k| setting.values.contains_key(k) || setting.calculated.contains_key(k))
+        .iter()
+        .filter(|k| sets(k))
+        .chain(others)
         .map(PolicyKey::as_str)
         .collect();
     format!("{} {}", setting.scope, keys.join(","))

@@ -8,123 +8,15 @@
 //! an operator can answer "why is this the value?" without reading code.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
-use std::fmt;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, LazyLock};
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::calculated::{Calculation, CalculationTrace};
-use super::glob;
 use super::policy::PolicyKey;
-
-/// How specific a policy setting is; later variants win.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Level {
-    Default,
-    Global,
-    Account,
-    Workload,
-    Tag,
-}
-
-impl Level {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Default => "default",
-            Level::Global => "global",
-            Level::Account => "account",
-            Level::Workload => "workload",
-            Level::Tag => "tag",
-        }
-    }
-}
-
-impl fmt::Display for Level {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Which workloads a configured setting applies to.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Scope {
-    Global,
-    Account(String),
-    WorkloadName(String),
-    Workload(String),
-}
-
-impl Scope {
-    /// Parses `account:<12 digits>`, `workload:<id>` or `workload-name:<glob>`.
-    pub fn parse(text: &str) -> Result<Scope, String> {
-        let (kind, rest) = text.split_once(':').ok_or_else(|| {
-            format!(
-                "scope {text:?} must be account:<12 digits>, workload:<id> or workload-name:<glob>"
-            )
-        })?;
-        match kind {
-            "account" if rest.len() == 12 && rest.bytes().all(|b| b.is_ascii_digit()) => {
-                Ok(Scope::Account(rest.to_owned()))
-            }
-            "account" => Err(format!(
-                "account scope {rest:?} is not a 12-digit account id"
-            )),
-            // The Tool's workload ids are 32 lowercase hex digits; anything else
-            // would silently match nothing.
-            "workload"
-                if rest.len() == 32
-                    && rest
-                        .bytes()
-                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) =>
-            {
-                Ok(Scope::Workload(rest.to_owned()))
-            }
-            "workload" if !rest.is_empty() => Err(format!(
-                "workload scope {rest:?} is not a workload id (32 lowercase hex digits)"
-            )),
-            "workload-name" if !rest.is_empty() => Ok(Scope::WorkloadName(rest.to_owned())),
-            "workload" | "workload-name" => Err(format!("scope {text:?} names no workload")),
-            _ => Err(format!(
-                "unknown scope kind {kind:?}; expected account, workload or workload-name"
-            )),
-        }
-    }
-
-    pub fn level(&self) -> Level {
-        match self {
-            Scope::Global => Level::Global,
-            Scope::Account(_) => Level::Account,
-            Scope::WorkloadName(_) | Scope::Workload(_) => Level::Workload,
-        }
-    }
-
-    /// Order of application: by level, and an exact workload id after a name glob.
-    fn precedence(&self) -> (Level, u8) {
-        (self.level(), matches!(self, Scope::Workload(_)) as u8)
-    }
-
-    fn applies_to(&self, workload: &WorkloadFacts<'_>) -> bool {
-        match self {
-            Scope::Global => true,
-            Scope::Account(id) => id == workload.account_id,
-            Scope::Workload(id) => id == workload.workload_id,
-            Scope::WorkloadName(pattern) => glob::matches(pattern, workload.workload_name),
-        }
-    }
-}
-
-impl fmt::Display for Scope {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Scope::Global => f.write_str("global"),
-            Scope::Account(id) => write!(f, "account:{id}"),
-            Scope::Workload(id) => write!(f, "workload:{id}"),
-            Scope::WorkloadName(glob) => write!(f, "workload-name:{glob}"),
-        }
-    }
-}
+use super::question::ControlDef;
 
 /// One configured block of policy values (the global table or one `[[policies.settings]]`).
 #[derive(Clone, Debug, PartialEq)]
@@ -203,7 +95,7 @@ pub struct PolicySet {
 }
 
 impl PolicySet {
-    /// Calculated `rel04` settings whose `Enforce:` values would be passed over:
+    /// Calculated question-policy settings whose `Enforce:` values would be passed over:
     /// they read data a workload's owner controls and tags may not enforce.
     /// For `check-config` and the daemon's start.
     pub fn enforce_warnings(&self) -> Vec<String> {
@@ -212,13 +104,15 @@ impl PolicySet {
         }
         self.settings
             .iter()
-            .filter_map(|s| {
-                let path = s.calculated.get(&PolicyKey::Rel04)?.owner_data.as_deref()?;
-                Some(format!(
-                    "{}: rel04's template_input reads data a workload's owner controls ({path}); \
-                     an Enforce: value it calculates is passed over (policies.tags.allow_enforce is false)",
-                    s.origin
-                ))
+            .flat_map(|s| {
+                s.calculated.iter().filter_map(move |(key, calculation)| {
+                    let path = calculation.owner_data.as_deref()?;
+                    (!key.is_practice()).then(|| format!(
+                        "{}: {key}'s template_input reads data a workload's owner controls ({path}); \
+                         an Enforce: value it calculates is passed over (policies.tags.allow_enforce is false)",
+                        s.origin
+                    ))
+                })
             })
             .collect()
     }
@@ -258,17 +152,40 @@ pub struct ResolvedValue {
     pub calculation: Option<Box<CalculationTrace>>,
 }
 
-/// The five resolved policies of one workload.
+/// The resolved policies of one control of one workload: its question policy
+/// and its best-practice policies (REL 04: its five; any other question: its
+/// question policy and every `<name>/<choice>` a setting or tag names).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ResolvedPolicies([ResolvedValue; 5]);
+pub struct ResolvedPolicies {
+    control: Arc<ControlDef>,
+    values: Vec<(PolicyKey, ResolvedValue)>,
+}
+
+static BUILT_IN_DEFAULT: LazyLock<ResolvedValue> = LazyLock::new(|| ResolvedValue {
+    value: "Skip".to_owned(),
+    level: Level::Default,
+    origin: "built-in default".to_owned(),
+    passed_over: Vec::new(),
+    calculation: None,
+});
 
 impl ResolvedPolicies {
-    pub fn get(&self, key: PolicyKey) -> &ResolvedValue {
-        &self.0[key as usize]
+    /// The control these policies are of.
+    pub fn control(&self) -> &Arc<ControlDef> {
+        &self.control
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (PolicyKey, &ResolvedValue)> {
-        PolicyKey::ALL.into_iter().zip(self.0.iter())
+    /// The value of `key`; a policy no setting or tag names has the built-in default.
+    pub fn get(&self, key: &PolicyKey) -> &ResolvedValue {
+        self.values
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+            .unwrap_or(&BUILT_IN_DEFAULT)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&PolicyKey, &ResolvedValue)> {
+        self.values.iter().map(|(k, v)| (k, v))
     }
 }
 
@@ -276,33 +193,7 @@ impl ResolvedPolicies {
 #[derive(Clone, Debug, Default)]
 pub struct Calculated(pub BTreeMap<(String, PolicyKey), CalculationTrace>);
 
-struct Candidate<'a> {
-    value: Cow<'a, str>,
-    calculation: Option<Box<CalculationTrace>>,
-    level: Level,
-    origin: String,
-    required: bool,
-    exception: bool,
-    expires: Option<DateTime<Utc>>,
-    /// Why this candidate may not make the control write answers, if it may
-    /// not: a tag, or a value calculated from what a workload's owner controls,
-    /// unless the operator allows tags to (`policies.tags.allow_enforce`).
-    enforce_refused: Option<String>,
-}
-
-impl Candidate<'_> {
-    fn passed_over(&self, why: String) -> PassedOver {
-        PassedOver {
-            value: self.value.to_string(),
-            level: self.level,
-            origin: self.origin.clone(),
-            why,
-            calculation: self.calculation.clone(),
-        }
-    }
-}
-
-/// Resolves all five policies for one workload at time `now`; calculated
+/// Resolves REL 04's five policies for one workload at time `now`; calculated
 /// settings show as not calculated (see [`resolve_calculated`]).
 pub fn resolve(
     set: &PolicySet,
@@ -344,20 +235,80 @@ pub fn calculations<'a>(
         .flat_map(|s| {
             s.calculated
                 .iter()
-                .map(move |(key, calculation)| (s.origin.as_str(), *key, calculation))
+                .map(move |(key, calculation)| (s.origin.as_str(), key.clone(), calculation))
         })
         .collect()
 }
 
-/// Resolves all five policies, taking calculated values from `calculated`.
+/// The calculations to run for `control` of `workload`: those of [`calculations`]
+/// that set one of the control's policies.
+pub fn calculations_of<'a>(
+    control: &ControlDef,
+    set: &'a PolicySet,
+    workload: &WorkloadFacts<'_>,
+    now: DateTime<Utc>,
+) -> Vec<(&'a str, PolicyKey, &'a Calculation)> {
+    let mut all = calculations(set, workload, now);
+    all.retain(|(_, key, _)| control.owns(key));
+    all
+}
+
+/// Resolves REL 04's five policies, taking calculated values from `calculated`.
 pub fn resolve_calculated(
     set: &PolicySet,
     workload: &WorkloadFacts<'_>,
     now: DateTime<Utc>,
     calculated: &Calculated,
 ) -> ResolvedPolicies {
+    resolve_control(&ControlDef::rel04(), set, workload, now, calculated)
+}
+
+/// The policies of `control` that apply to `workload`: REL 04's five; for any
+/// other question its question policy, then every best-practice policy of it an
+/// applicable setting or a tag names, in name order. (A best practice nothing
+/// names is `Skip` by default.)
+fn control_keys(
+    control: &ControlDef,
+    set: &PolicySet,
+    applicable: &[&PolicySetting],
+    workload: &WorkloadFacts<'_>,
+) -> Vec<PolicyKey> {
+    if control.is_rel04() {
+        return PolicyKey::ALL.to_vec();
+    }
+    let mut practices: BTreeSet<PolicyKey> = applicable
+        .iter()
+        .flat_map(|s| s.values.keys().chain(s.calculated.keys()))
+        .filter(|k| k.is_practice() && control.owns(k))
+        .cloned()
+        .collect();
+    if let Some(prefix) = &set.tag_prefix {
+        practices.extend(
+            workload
+                .tags
+                .keys()
+                .filter_map(|tag| tag.strip_prefix(prefix.as_str()))
+                .map(PolicyKey::named)
+                .filter(|k| k.is_practice() && control.owns(k)),
+        );
+    }
+    std::iter::once(control.name.clone())
+        .chain(practices)
+        .collect()
+}
+
+/// Resolves the policies of `control` (see [`control_keys`]), taking
+/// calculated values from `calculated`.
+pub fn resolve_control(
+    control: &Arc<ControlDef>,
+    set: &PolicySet,
+    workload: &WorkloadFacts<'_>,
+    now: DateTime<Utc>,
+    calculated: &Calculated,
+) -> ResolvedPolicies {
     let applicable = applicable(set, workload);
-    ResolvedPolicies(PolicyKey::ALL.map(|key| {
+    let keys = control_keys(control, set, &applicable, workload);
+    let values = keys.into_iter().map(|key| {
         let configured = applicable.iter().filter_map(|s| {
             // A setting holds a key as a fixed value or as a calculation.
             let (value, calculation, owner_data) =
@@ -366,7 +317,7 @@ pub fn resolve_calculated(
                     (None, Some(calculation)) => {
                         let trace = calculated
                             .0
-                            .get(&(s.origin.clone(), key))
+                            .get(&(s.origin.clone(), key.clone()))
                             .cloned()
                             .unwrap_or_else(|| {
                                 CalculationTrace::new(
@@ -416,69 +367,19 @@ pub fn resolve_calculated(
                 }),
             })
         });
-        resolve_key(key, configured.chain(tag), now)
-    }))
-}
-
-fn resolve_key<'a>(
-    key: PolicyKey,
-    candidates: impl Iterator<Item = Candidate<'a>>,
-    now: DateTime<Utc>,
-) -> ResolvedValue {
-    let mut current = ResolvedValue {
-        value: key.default_value().to_owned(),
-        level: Level::Default,
-        origin: "built-in default".to_owned(),
-        passed_over: Vec::new(),
-        calculation: None,
-    };
-    let mut passed_over = Vec::new();
-    // The most senior `required` setting in force, if any: (its origin, its level).
-    let mut held_by: Option<(String, Level)> = None;
-    for candidate in candidates {
-        if let Some(expires) = candidate.expires.filter(|at| has_expired(*at, now)) {
-            passed_over.push(candidate.passed_over(format!("expired at {}", expires.to_rfc3339())));
-            continue;
-        }
-        if key == PolicyKey::Rel04
-            && is_enforce(&candidate.value)
-            && let Some(why) = &candidate.enforce_refused
-        {
-            passed_over.push(candidate.passed_over(why.clone()));
-            continue;
-        }
-        if let Some((holder, level)) = &held_by
-            && candidate.level > *level
-            && !candidate.exception
-        {
-            passed_over.push(candidate.passed_over(format!(
-                "{holder} is required and this setting is not an exception"
-            )));
-            continue;
-        }
-        passed_over.push(PassedOver {
-            value: std::mem::take(&mut current.value),
-            level: current.level,
-            origin: std::mem::take(&mut current.origin),
-            why: format!("overridden by {}", candidate.origin),
-            calculation: current.calculation.take(),
-        });
-        if candidate.required && held_by.is_none() {
-            held_by = Some((candidate.origin.clone(), candidate.level));
-        }
-        current.value = candidate.value.into_owned();
-        current.level = candidate.level;
-        current.origin = candidate.origin;
-        current.calculation = candidate.calculation;
+        let resolved = resolve_key(&key, configured.chain(tag), now);
+        (key, resolved)
+    });
+    ResolvedPolicies {
+        control: control.clone(),
+        values: values.collect(),
     }
-    current.passed_over = passed_over;
-    current
 }
 
-/// Whether a `rel04` value makes rel04d write answers.
-fn is_enforce(value: &str) -> bool {
-    value.starts_with("Enforce:")
-}
+mod candidate;
+mod scope;
+use candidate::{Candidate, resolve_key};
+pub use scope::{Level, Scope};
 
 #[cfg(test)]
 mod tests;

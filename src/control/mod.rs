@@ -1,4 +1,4 @@
-//! The REL 04 control, pure: policies, their hierarchy, the expected answer,
+//! The controls (REL 04, and any question configured), pure: policies, their hierarchy, the expected answer,
 //! evaluation to a state, and the enforce plan. Nothing here does I/O, reads the
 //! clock or knows why it is called; callers pass everything in.
 
@@ -12,7 +12,9 @@ pub mod expiring;
 pub mod framework_names;
 pub mod glob;
 pub mod hierarchy;
+pub mod lens_status;
 pub mod policy;
+pub mod question;
 pub mod state;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -21,12 +23,16 @@ pub mod verdict;
 pub use answer::{ChoiceStatus, ObservedAnswer};
 pub use calculated::{Calculation, CalculationTrace};
 pub use enforce::{AnswerUpdate, plan_update};
-pub use evaluate::{Details, Expected, MAX_DETAILS_BYTES, Outcome, Plan, judge, plan, unreadable};
+pub use evaluate::{
+    Details, Expected, MAX_DETAILS_BYTES, Outcome, Plan, Practice, judge, plan, unreadable,
+};
 pub use hierarchy::{
     Calculated, Level, PolicySet, PolicySetting, ResolvedPolicies, Scope, WorkloadFacts,
-    calculations, resolve, resolve_calculated,
+    calculations, calculations_of, resolve, resolve_calculated, resolve_control,
 };
+pub use lens_status::LensStatus;
 pub use policy::{BestPractice, Expectation, Mode, PolicyKey};
+pub use question::ControlDef;
 pub use state::ControlState;
 pub use verdict::Verdict;
 

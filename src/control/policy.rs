@@ -3,6 +3,7 @@
 //! Values are matched byte for byte (case and spacing as written in the spec):
 //! anything else is an [`InvalidPolicyValue`], which makes the control `invalid`.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -56,18 +57,30 @@ impl BestPractice {
     }
 }
 
-/// The config/tag key of each policy (snake_case) and its Guardrails policy type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PolicyKey {
-    Rel04,
-    Identify,
-    LooselyCoupled,
-    Idempotent,
-    ConstantWork,
+/// The config/tag key of a policy: its name.
+///
+/// REL 04's five keep their Guardrails names (the associated constants); any
+/// other question's policies are named by its control definition
+/// (`control::question`): the question policy `<name>`, each best practice
+/// `<name>/<choice id>`. Which values a key accepts follows from its name alone:
+/// REL 04's four sub-policies and every name holding a `/` are best practices,
+/// anything else is a question policy (configuration keeps other names off
+/// REL 04's).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PolicyKey(Cow<'static, str>);
+
+#[allow(non_upper_case_globals)]
+impl PolicyKey {
+    pub const Rel04: PolicyKey = PolicyKey(Cow::Borrowed("rel04"));
+    pub const Identify: PolicyKey = PolicyKey(Cow::Borrowed("identify"));
+    pub const LooselyCoupled: PolicyKey = PolicyKey(Cow::Borrowed("loosely_coupled"));
+    pub const Idempotent: PolicyKey = PolicyKey(Cow::Borrowed("idempotent"));
+    pub const ConstantWork: PolicyKey = PolicyKey(Cow::Borrowed("constant_work"));
 }
 
 impl PolicyKey {
+    /// REL 04's five policies, in Guardrails' order.
     pub const ALL: [PolicyKey; 5] = [
         PolicyKey::Rel04,
         PolicyKey::Identify,
@@ -76,50 +89,73 @@ impl PolicyKey {
         PolicyKey::ConstantWork,
     ];
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PolicyKey::Rel04 => "rel04",
-            PolicyKey::Identify => "identify",
-            PolicyKey::LooselyCoupled => "loosely_coupled",
-            PolicyKey::Idempotent => "idempotent",
-            PolicyKey::ConstantWork => "constant_work",
+    /// A policy named `name` (checked against the configured controls by
+    /// configuration, not here).
+    pub fn named(name: impl Into<String>) -> PolicyKey {
+        let name = name.into();
+        match PolicyKey::parse(&name) {
+            Some(key) => key,
+            None => PolicyKey(Cow::Owned(name)),
         }
     }
 
+    /// The best-practice policy `<question policy>/<choice id>`.
+    pub fn practice(question: &PolicyKey, choice_id: &str) -> PolicyKey {
+        PolicyKey::named(format!("{question}/{choice_id}"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// One of REL 04's five by name.
     pub fn parse(key: &str) -> Option<PolicyKey> {
         PolicyKey::ALL.into_iter().find(|k| k.as_str() == key)
     }
 
-    pub fn guardrails_type(self) -> &'static str {
-        match self {
-            PolicyKey::Rel04 => "rel04",
-            PolicyKey::Identify => "rel04Identify",
-            PolicyKey::LooselyCoupled => "rel04LooselyCoupledSystem",
-            PolicyKey::Idempotent => "rel04Idempotent",
-            PolicyKey::ConstantWork => "rel04ConstantWork",
-        }
+    /// Whether this is a best-practice policy (values Skip/True/False).
+    pub fn is_practice(&self) -> bool {
+        self.0.contains('/') || (PolicyKey::ALL[1..].contains(self))
+    }
+
+    /// For `<name>/<choice id>`: the question policy's name and the choice id.
+    pub fn split_practice(&self) -> Option<(&str, &str)> {
+        self.0.split_once('/')
+    }
+
+    /// Guardrails' policy type, for REL 04's five (none for other questions).
+    pub fn guardrails_type(&self) -> Option<&'static str> {
+        Some(match self.as_str() {
+            "rel04" => "rel04",
+            "identify" => "rel04Identify",
+            "loosely_coupled" => "rel04LooselyCoupledSystem",
+            "idempotent" => "rel04Idempotent",
+            "constant_work" => "rel04ConstantWork",
+            _ => return None,
+        })
     }
 
     /// Every value this policy accepts, in the order Guardrails lists them.
-    pub fn allowed_values(self) -> &'static [&'static str] {
-        match self {
-            PolicyKey::Rel04 => QuestionPolicy::VALUES,
-            _ => PracticePolicy::VALUES,
+    pub fn allowed_values(&self) -> &'static [&'static str] {
+        if self.is_practice() {
+            PracticePolicy::VALUES
+        } else {
+            QuestionPolicy::VALUES
         }
     }
 
     /// The built-in default: every policy starts at `Skip`.
-    pub fn default_value(self) -> &'static str {
+    pub fn default_value(&self) -> &'static str {
         "Skip"
     }
 
     /// Checks `value` against the allowed values of this policy.
-    pub fn validate(self, value: &str) -> Result<(), InvalidPolicyValue> {
+    pub fn validate(&self, value: &str) -> Result<(), InvalidPolicyValue> {
         if self.allowed_values().contains(&value) {
             Ok(())
         } else {
             Err(InvalidPolicyValue {
-                key: self,
+                key: self.clone(),
                 value: value.to_owned(),
             })
         }
@@ -179,8 +215,13 @@ impl QuestionPolicy {
     ];
 
     pub fn parse(value: &str) -> Result<Self, InvalidPolicyValue> {
+        QuestionPolicy::parse_for(&PolicyKey::Rel04, value)
+    }
+
+    /// Parses the value of the question policy `key`.
+    pub fn parse_for(key: &PolicyKey, value: &str) -> Result<Self, InvalidPolicyValue> {
         let invalid = || InvalidPolicyValue {
-            key: PolicyKey::Rel04,
+            key: key.clone(),
             value: value.to_owned(),
         };
         if value == "Skip" {
@@ -214,13 +255,13 @@ pub enum PracticePolicy {
 impl PracticePolicy {
     pub const VALUES: &'static [&'static str] = &["Skip", "True", "False"];
 
-    pub fn parse(key: PolicyKey, value: &str) -> Result<Self, InvalidPolicyValue> {
+    pub fn parse(key: &PolicyKey, value: &str) -> Result<Self, InvalidPolicyValue> {
         match value {
             "Skip" => Ok(PracticePolicy::Skip),
             "True" => Ok(PracticePolicy::True),
             "False" => Ok(PracticePolicy::False),
             _ => Err(InvalidPolicyValue {
-                key,
+                key: key.clone(),
                 value: value.to_owned(),
             }),
         }
@@ -289,7 +330,7 @@ mod tests {
 
     #[test]
     fn practice_values_are_exact() {
-        let key = PolicyKey::Idempotent;
+        let key = &PolicyKey::Idempotent;
         assert_eq!(
             PracticePolicy::parse(key, "True").unwrap(),
             PracticePolicy::True
@@ -314,8 +355,8 @@ mod tests {
     #[test]
     fn keys_round_trip_and_name_their_guardrails_types() {
         for key in PolicyKey::ALL {
-            assert_eq!(PolicyKey::parse(key.as_str()), Some(key));
-            assert!(key.guardrails_type().starts_with("rel04"));
+            assert_eq!(PolicyKey::parse(key.as_str()), Some(key.clone()));
+            assert!(key.guardrails_type().unwrap().starts_with("rel04"));
             assert!(key.validate(key.default_value()).is_ok());
         }
         assert_eq!(PolicyKey::parse("Idempotent"), None);

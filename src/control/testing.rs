@@ -27,21 +27,27 @@ pub fn policies(values: &[(&str, &str)]) -> ResolvedPolicies {
         tag_prefix: None,
         tags_may_enforce: false,
     };
-    let tags = BTreeMap::new();
-    let facts = WorkloadFacts {
+    resolve(&set, &facts(&BTreeMap::new()), Utc::now())
+}
+
+/// A workload of account 111122223333 with `tags`.
+pub fn facts(tags: &BTreeMap<String, String>) -> WorkloadFacts<'_> {
+    WorkloadFacts {
         account_id: "111122223333",
         workload_id: "w",
         workload_name: "n",
-        tags: &tags,
-    };
-    resolve(&set, &facts, Utc::now())
+        tags,
+    }
 }
 
 /// A plain setting written at `origin` for `scope` with fixed `values`.
 pub fn setting(origin: &str, scope: Scope, values: &[(PolicyKey, &str)]) -> PolicySetting {
     PolicySetting {
         scope,
-        values: values.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+        values: values
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_string()))
+            .collect(),
         calculated: BTreeMap::new(),
         required: false,
         exception: false,
@@ -104,5 +110,6 @@ pub fn answer(is_applicable: bool, selected: &[&str], not_applicable: &[&str]) -
             .iter()
             .map(|(id, title)| (id.to_string(), title.to_string()))
             .collect(),
+        lens_status: None,
     }
 }

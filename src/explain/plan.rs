@@ -30,6 +30,7 @@ fn answer_as_last_read(details: &Details) -> Option<ObservedAnswer> {
             .chain(&details.none_of_these)
             .map(|c| (c.choice_id.clone(), c.title.clone()))
             .collect(),
+        lens_status: details.lens_status.clone(),
     })
 }
 

@@ -28,6 +28,8 @@ pub fn without_lens(stored: &Stored) -> Verdict {
 
 /// What the policies say before the answer is read.
 #[derive(Clone, Debug, PartialEq)]
+// One per evaluation, moved once: boxing the verdict would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Planned {
     /// They decide on their own (`skipped`, `invalid`): record that.
     Apply(Verdict),

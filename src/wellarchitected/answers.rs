@@ -303,6 +303,7 @@ fn observed(answer: &ToolAnswer<'_>, lens_arn: Option<&str>) -> ObservedAnswer {
             .iter()
             .filter_map(|c| Some((c.choice_id()?.to_owned(), c.title()?.to_owned())))
             .collect(),
+        lens_status: None,
     }
 }
 

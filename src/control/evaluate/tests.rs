@@ -395,6 +395,7 @@ fn observed() -> impl Strategy<Value = ObservedAnswer> {
             risk: None,
             lens_arn: None,
             titles: Default::default(),
+            lens_status: None,
             choices: ids
                 .into_iter()
                 .zip(statuses)

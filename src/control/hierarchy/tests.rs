@@ -70,7 +70,7 @@ fn resolve_with(
 
 fn idempotent(settings: Vec<PolicySetting>) -> ResolvedValue {
     resolve_with(settings, &[], None)
-        .get(PolicyKey::Idempotent)
+        .get(&PolicyKey::Idempotent)
         .clone()
 }
 
@@ -144,8 +144,8 @@ fn later_settings_of_the_same_level_win() {
 #[test]
 fn a_setting_only_supplies_the_keys_it_names() {
     let resolved = resolve_with(vec![setting("global", KEY, "True")], &[], None);
-    assert_eq!(resolved.get(PolicyKey::Idempotent).value, "True");
-    assert_eq!(resolved.get(PolicyKey::ConstantWork).level, Level::Default);
+    assert_eq!(resolved.get(&PolicyKey::Idempotent).value, "True");
+    assert_eq!(resolved.get(&PolicyKey::ConstantWork).level, Level::Default);
 }
 
 #[test]
@@ -154,25 +154,25 @@ fn tags_are_most_specific_but_only_when_enabled() {
     let tags = [("rel04d:idempotent", "False"), ("rel04d:rel04", "Skip")];
 
     let off = resolve_with(settings.clone(), &tags, None);
-    assert_eq!(off.get(KEY).value, "True");
-    assert_eq!(off.get(PolicyKey::Rel04).level, Level::Default);
+    assert_eq!(off.get(&KEY).value, "True");
+    assert_eq!(off.get(&PolicyKey::Rel04).level, Level::Default);
 
     let on = resolve_with(settings.clone(), &tags, Some("rel04d:"));
     assert_eq!(
-        (on.get(KEY).value.as_str(), on.get(KEY).level),
+        (on.get(&KEY).value.as_str(), on.get(&KEY).level),
         ("False", Level::Tag)
     );
-    assert_eq!(on.get(KEY).origin, "tag rel04d:idempotent");
-    assert_eq!(on.get(PolicyKey::Rel04).level, Level::Tag);
+    assert_eq!(on.get(&KEY).origin, "tag rel04d:idempotent");
+    assert_eq!(on.get(&PolicyKey::Rel04).level, Level::Tag);
 
     let other_prefix = resolve_with(settings, &tags, Some("compliance/"));
-    assert_eq!(other_prefix.get(KEY).value, "True");
+    assert_eq!(other_prefix.get(&KEY).value, "True");
 }
 
 #[test]
 fn tag_values_are_passed_through_raw_for_the_evaluator_to_reject() {
     let on = resolve_with(vec![], &[("rel04d:idempotent", "maybe")], Some("rel04d:"));
-    assert_eq!(on.get(KEY).value, "maybe");
+    assert_eq!(on.get(&KEY).value, "maybe");
 }
 
 #[test]
@@ -209,7 +209,7 @@ fn required_holds_against_tags_which_can_never_be_exceptions() {
         &[("rel04d:idempotent", "False")],
         Some("rel04d:"),
     );
-    let v = resolved.get(KEY);
+    let v = resolved.get(&KEY);
     assert_eq!((v.value.as_str(), v.level), ("True", Level::Account));
     assert!(
         v.passed_over
@@ -336,7 +336,7 @@ fn rel04_with_tag(configured: &str, tag: &str, tags_may_enforce: bool) -> Resolv
         workload_name: NAME,
         tags: &tags,
     };
-    resolve(&set, &facts, now()).get(PolicyKey::Rel04).clone()
+    resolve(&set, &facts, now()).get(&PolicyKey::Rel04).clone()
 }
 
 #[test]
@@ -411,7 +411,7 @@ fn calculated_rel04(
         trace,
     )]));
     resolve_calculated(&set, &facts, now(), &calculated)
-        .get(PolicyKey::Rel04)
+        .get(&PolicyKey::Rel04)
         .clone()
 }
 
