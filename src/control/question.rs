@@ -48,14 +48,6 @@ static REL04: LazyLock<Arc<ControlDef>> = LazyLock::new(|| {
     })
 });
 
-/// Guardrails' short names of the Framework questions rel04d knows the ids of
-/// (the `aws-wellarchitected-framework` mod's control types).
-const GUARDRAILS_NAMES: &[(&str, &str)] = &[
-    ("prevent-interaction-failure", "rel04"),
-    ("mitigate-interaction-failure", "rel05"),
-    ("fault-isolation", "rel10"),
-];
-
 impl ControlDef {
     /// REL 04 of the `wellarchitected` lens, with its Guardrails names.
     pub fn rel04() -> Arc<ControlDef> {
@@ -71,11 +63,13 @@ impl ControlDef {
         if framework && question_id == QUESTION_ID {
             return ControlDef::rel04();
         }
-        let name = name.unwrap_or(question_id);
-        let guardrails = GUARDRAILS_NAMES
-            .iter()
-            .find(|(id, _)| framework && *id == question_id)
-            .map(|(_, short)| *short);
+        // Guardrails' names (`rel05`) where Guardrails has the question: its
+        // users' policy names and control type carry over.
+        let guardrails = framework
+            .then(|| super::framework_names::guardrails(question_id))
+            .flatten()
+            .map(|names| names.name.as_str());
+        let name = name.or(guardrails).unwrap_or(question_id);
         let control_type = guardrails.unwrap_or(name).to_owned();
         let prefix = if framework {
             FRAMEWORK_TYPE_PREFIX

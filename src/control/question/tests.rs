@@ -61,8 +61,12 @@ fn rel04_keeps_its_guardrails_names_and_control_type() {
 fn framework_questions_take_guardrails_short_names_for_their_control_type() {
     let rel05 = ControlDef::new("wellarchitected", "mitigate-interaction-failure", None);
     assert!(!rel05.is_rel04());
-    assert_eq!(rel05.name.as_str(), "mitigate-interaction-failure");
+    // Guardrails' name is the default policy name too; `names` overrides it.
+    assert_eq!(rel05.name.as_str(), "rel05");
     assert_eq!(rel05.control_type, "rel05");
+    let renamed = ControlDef::new("wellarchitected", "mitigate-interaction-failure", Some("m"));
+    assert_eq!(renamed.name.as_str(), "m");
+    assert_eq!(renamed.control_type, "rel05");
     assert_eq!(
         rel05.control_type_uri,
         "tmod:@turbot/aws-wellarchitected-framework#/control/types/rel05"
