@@ -24,6 +24,9 @@ use crate::workload::{Trigger, Workload};
 
 /// What to evaluate.
 #[derive(Clone, Debug, PartialEq)]
+// A listed workload travels once, from its page to its evaluation: boxing it
+// would add an allocation per workload per sweep and save nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Target {
     /// A workload just listed by a sweep: its summary saves a describe call, and
     /// its control, read with the rest of its page, saves a query.
@@ -50,14 +53,49 @@ impl Target {
     }
 }
 
-/// A listed workload's control as the sweep read it, with its whole page.
+/// A listed workload's controls as the sweep read them, with its whole page
+/// (`Controls`), or one control's part of that (`Absent`, `Control`).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Stored {
     /// Not read (reading the page failed): the evaluator reads it itself.
     Unread,
-    /// The workload has no control yet.
+    /// The workload has no such control yet.
     Absent,
     Control(Box<ControlRow>),
+    /// Every control the workload has (one per lens and question), removed
+    /// ones too; none: it has none yet.
+    Controls(Vec<ControlRow>),
+}
+
+impl Stored {
+    /// What was read of the control `(lens, question_id)`.
+    pub fn of(&self, lens: &str, question_id: &str) -> Stored {
+        let matches = |c: &ControlRow| c.lens == lens && c.question_id == question_id;
+        match self {
+            Stored::Unread => Stored::Unread,
+            Stored::Absent => Stored::Absent,
+            Stored::Control(control) if matches(control) => Stored::Control(control.clone()),
+            Stored::Control(_) => Stored::Absent,
+            Stored::Controls(controls) => match controls.iter().find(|c| matches(c)) {
+                Some(control) => Stored::Control(Box::new(control.clone())),
+                None => Stored::Absent,
+            },
+        }
+    }
+
+    /// The controls read of `lens` (`None`: not read).
+    pub fn of_lens(&self, lens: &str) -> Option<Vec<&ControlRow>> {
+        match self {
+            Stored::Unread => None,
+            Stored::Absent => Some(Vec::new()),
+            Stored::Control(control) => Some(
+                std::iter::once(control.as_ref())
+                    .filter(|c| c.lens == lens)
+                    .collect(),
+            ),
+            Stored::Controls(controls) => Some(controls.iter().filter(|c| c.lens == lens).collect()),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -14,6 +14,7 @@ mod commit;
 mod decide;
 mod enforce;
 mod expiring;
+mod lens;
 mod plan;
 mod undescribable;
 
@@ -26,11 +27,11 @@ use tokio::sync::broadcast;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use crate::control::policy::{LENS_ALIAS, QUESTION_ID};
-use crate::control::{self, ControlState, PolicySet, Verdict, WorkloadFacts};
+use crate::config::controls::Controls;
+use crate::control::{self, ControlDef, ControlState, PolicySet, Verdict};
 use crate::metrics::{Metrics, ReconcileLabels, TriggerKind};
 use crate::queue::{Job, Stored, Target};
-use crate::store::{ControlRow, Known, Store, TransitionRow};
+use crate::store::{ControlKey, ControlRow, Known, Store, TransitionRow};
 use crate::wellarchitected::{WaError, WellArchitected};
 use crate::workload::{Trigger, Workload};
 use decide::{Answered, Planned};
@@ -83,6 +84,8 @@ pub struct Reconciler {
     /// `notify.exception_expiry_warning`; `None`: off.
     exception_expiry_warning: Option<chrono::Duration>,
     warned: expiring::Warned,
+    /// The questions governed (`[[controls]]`), by lens in configuration order.
+    lenses: Vec<lens::LensControls>,
 }
 
 /// The part of a scope a reconcile needs: its Tool client and its key.
@@ -91,11 +94,23 @@ pub struct ScopeRef<'a> {
     pub wa: &'a WellArchitected,
 }
 
-/// What one evaluation is about: where it runs, the workload, and its cause.
+/// What one evaluation is about: where it runs, the workload, the control
+/// (which question of which lens) and its cause.
 struct Subject<'a> {
     scope: &'a ScopeRef<'a>,
     workload: &'a Workload,
+    control: &'a Arc<ControlDef>,
     trigger: &'a Trigger,
+}
+
+impl Subject<'_> {
+    fn key(&self) -> ControlKey {
+        ControlKey::new(
+            &self.workload.arn,
+            &self.control.lens,
+            &self.control.question_id,
+        )
+    }
 }
 
 impl Reconciler {
@@ -123,7 +138,14 @@ impl Reconciler {
             graphql_deadline: std::time::Duration::from_secs(10),
             exception_expiry_warning: None,
             warned: expiring::Warned::default(),
+            lenses: lens::LensControls::of(&Controls::default()),
         }
+    }
+
+    /// Governs the questions `[[controls]]` names (default: REL 04 alone).
+    pub fn with_controls(mut self, controls: &Controls) -> Self {
+        self.lenses = lens::LensControls::of(controls);
+        self
     }
 
     /// Warns of exceptions a control uses that expire within `window`
@@ -218,10 +240,34 @@ impl Reconciler {
                 }
             },
         };
-        if !workload.has_lens() {
-            let verdict = decide::without_lens(&stored);
-            return self.apply_current(&workload.id, verdict, &trigger).await;
+        // Calculated policies run once per workload, whichever controls read them.
+        let calculated = if self.calculates {
+            self.calculate(&workload, &workload.policy_facts(), Utc::now())
+                .await
+        } else {
+            control::Calculated::default()
+        };
+        let mut ended = lens::Ended::default();
+        for governed in &self.lenses {
+            let reconciled = self
+                .evaluate_lens(scope, &workload, &stored, governed, &trigger, &calculated)
+                .await?;
+            ended.add(reconciled);
         }
+        Ok(ended.into_reconciled())
+    }
+
+    /// Evaluates one control of `subject`'s workload, given what its sweep's
+    /// page read of it (`stored`) and its answer as read with its lens (`read`,
+    /// `None`: read it now).
+    async fn evaluate_control(
+        &self,
+        subject: &Subject<'_>,
+        stored: Stored,
+        calculated: &control::Calculated,
+        read: Option<Result<control::ObservedAnswer, WaError>>,
+    ) -> anyhow::Result<Reconciled> {
+        let (workload, trigger, scope) = (subject.workload, subject.trigger, subject.scope);
         let control = match stored {
             // Read with its sweep's page: an active control needs no query here.
             Stored::Control(control)
@@ -231,48 +277,40 @@ impl Reconciler {
             }
             // Shown absent by its sweep's page (a sweep claims nothing): created
             // with its first verdict, in one transaction, by `apply`.
-            Stored::Absent if trigger == Trigger::Sweep => Known::New,
-            _ => Known::Saved(Box::new(self.open(&workload, scope.key, &trigger).await?)),
+            Stored::Absent if *trigger == Trigger::Sweep => Known::New,
+            _ => Known::Saved(Box::new(self.open(subject).await?)),
         };
-        let subject = Subject {
-            scope,
-            workload: &workload,
-            trigger: &trigger,
-        };
-        let Some(control) = self.claim_for(&trigger, control).await? else {
+        let Some(control) = self.claim_for(trigger, control).await? else {
             // Another replica holds the control: a verdict that writes nothing.
-            return self.apply(&subject.on(), &Known::New, Verdict::Busy).await;
+            return self.apply(subject, &Known::New, Verdict::Busy).await;
         };
 
-        let empty = Default::default();
-        let facts = WorkloadFacts {
-            account_id: &workload.account_id,
-            workload_id: &workload.id,
-            workload_name: &workload.name,
-            tags: workload.tags.as_ref().unwrap_or(&empty),
-        };
+        let facts = workload.policy_facts();
         let now = Utc::now();
-        let calculated = self.calculate(&workload, &facts, now).await;
-        let policies = control::resolve_calculated(&self.policies, &facts, now, &calculated);
-        self.warn_expiring(&workload, &policies, now).await?;
+        let policies =
+            control::resolve_control(subject.control, &self.policies, &facts, now, calculated);
+        self.warn_expiring(workload, &policies, now).await?;
         let expected = match decide::of_plan(control::plan(policies)) {
-            Planned::Apply(verdict) => return self.apply(&subject.on(), &control, verdict).await,
+            Planned::Apply(verdict) => return self.apply(subject, &control, verdict).await,
             Planned::Check(expected) => expected,
         };
-        let read = scope
-            .wa
-            .get_answer(&workload.id, LENS_ALIAS, QUESTION_ID)
-            .await;
+        let read = match read {
+            Some(read) => read,
+            None => {
+                let (lens, question) = (&subject.control.lens, &subject.control.question_id);
+                scope.wa.get_answer(&workload.id, lens, question).await
+            }
+        };
         match decide::of_answer(&expected, read) {
-            Answered::Apply(verdict) => self.apply(&subject.on(), &control, verdict).await,
+            Answered::Apply(verdict) => self.apply(subject, &control, verdict).await,
             Answered::NotFound(error) => {
-                let control = self.saved(&subject, control).await?;
-                self.answer_not_found(&subject, control, &expected, error)
+                let control = self.saved(subject, control).await?;
+                self.answer_not_found(subject, control, &expected, error)
                     .await
             }
             Answered::Enforce { observed, alarm } => {
-                let control = self.saved(&subject, control).await?;
-                self.enforce(&subject, control, &expected, &observed, alarm)
+                let control = self.saved(subject, control).await?;
+                self.enforce(subject, control, &expected, &observed, alarm)
                     .await
             }
         }
@@ -289,21 +327,27 @@ impl Reconciler {
         if self.tags_enabled || self.calculates || self.reads_names {
             return Ok(Target::Id(id));
         }
-        let control = match self.store.control_by_workload_id(&id).await? {
-            Some(control) if !control.is_removed() && control.scanned_by == scope_key => control,
-            _ => return Ok(Target::Id(id)),
+        let mut controls = self.store.controls_of_workload_id(&id).await?;
+        controls.retain(|c| !c.is_removed() && c.scanned_by == scope_key);
+        let Some(control) = controls.first() else {
+            return Ok(Target::Id(id));
         };
+        // The lenses its active controls have: one gone meanwhile shows as
+        // its answer's 404, confirmed by describing the workload.
+        let mut lenses: Vec<String> = controls.iter().map(|c| c.lens.clone()).collect();
+        lenses.sort();
+        lenses.dedup();
         let workload = Workload {
             arn: control.workload_arn.clone(),
             id,
             name: control.workload_name.clone(),
             account_id: control.account_id.clone(),
             region: control.region.clone(),
-            lenses: vec![control::policy::LENS_ALIAS.to_owned()],
+            lenses,
             tags: None,
             data: None,
         };
-        Ok(Target::Listed(workload, Stored::Control(Box::new(control))))
+        Ok(Target::Listed(workload, Stored::Controls(controls)))
     }
 
     /// GetAnswer said "not found" for a workload listed with the lens: remove the
@@ -317,15 +361,19 @@ impl Reconciler {
     ) -> anyhow::Result<Reconciled> {
         let id = &subject.workload.id;
         match subject.scope.wa.describe_workload(id).await {
-            Ok(workload) => match decide::of_redescribed(expected, &error, workload.has_lens()) {
-                removal @ Verdict::Remove { .. } => {
-                    self.apply_current(id, removal, subject.trigger).await
+            Ok(workload) => {
+                let has_lens = workload.has(&subject.control.lens);
+                match decide::of_redescribed(expected, &error, has_lens) {
+                    removal @ Verdict::Remove { .. } => {
+                        self.apply_current(&subject.key(), removal, subject.trigger)
+                            .await
+                    }
+                    verdict => {
+                        let control = Known::Saved(Box::new(control));
+                        self.apply(subject, &control, verdict).await
+                    }
                 }
-                verdict => {
-                    let control = Known::Saved(Box::new(control));
-                    self.apply(&subject.on(), &control, verdict).await
-                }
-            },
+            }
             Err(gone) => {
                 self.undescribable(subject.scope, subject.trigger, id, None, gone)
                     .await

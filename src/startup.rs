@@ -100,6 +100,7 @@ impl Daemon {
         let claims = (store.backend() == Backend::Postgres).then(|| replica_id.clone());
         let reconciler = Arc::new(
             Reconciler::new(store.clone(), policies.clone(), metrics.clone(), claims)
+                .with_controls(&settings.controls()?)
                 .with_enforce_defer(settings.enforce.defer_after_human_change)
                 .with_graphql_deadline(settings.http.request_timeout)
                 .with_exception_expiry_warning(settings.notify.exception_expiry_warning),

@@ -102,10 +102,9 @@ pub async fn sweep(scope: &AccountRegion, store: &Store, budget: &SweepBudget) -
                 seen.insert(hasher.hash_one(&workload.arn));
                 let control = match &mut stored {
                     None => Stored::Unread,
-                    Some(controls) => match controls.remove(&workload.arn) {
-                        Some(control) => Stored::Control(Box::new(control)),
-                        None => Stored::Absent,
-                    },
+                    Some(controls) => {
+                        Stored::Controls(controls.remove(&workload.arn).unwrap_or_default())
+                    }
                 };
                 requests.submit(Target::Listed(workload, control), held.take_one());
             }
@@ -155,7 +154,7 @@ async fn read_page(
     scope: &AccountRegion,
     store: &Store,
     page: &[crate::workload::Workload],
-) -> Option<HashMap<String, ControlRow>> {
+) -> Option<HashMap<String, Vec<ControlRow>>> {
     let arns: Vec<&str> = page.iter().map(|w| w.arn.as_str()).collect();
     match store.controls_by_arn(&arns).await {
         Ok(controls) => Some(controls),

@@ -57,9 +57,15 @@ impl Workload {
     /// Summaries list lenses by alias, descriptions sometimes by ARN; both end in
     /// the alias.
     pub fn has_lens(&self) -> bool {
+        self.has(LENS_ALIAS)
+    }
+
+    /// Whether `lens` (an alias, or a custom lens's ARN) is on the workload.
+    pub fn has(&self, lens: &str) -> bool {
+        let by_alias = !lens.starts_with("arn:");
         self.lenses
             .iter()
-            .any(|lens| lens == LENS_ALIAS || lens.ends_with(&format!("/{LENS_ALIAS}")))
+            .any(|l| l == lens || (by_alias && l.ends_with(&format!("/{lens}"))))
     }
 }
 

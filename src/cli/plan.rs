@@ -20,6 +20,7 @@ pub async fn enforce_plan(settings: Settings, filter: &str, format: Output) -> a
     let setup = crate::aws::AwsSetup::from_env(&settings.aws).await;
     let scopes = crate::account_region::configured(&settings, &setup, &store, &metrics).await?;
     let reconciler = Reconciler::new(store.clone(), settings.policy_set()?, metrics, None)
+        .with_controls(&settings.controls()?)
         .with_enforce_defer(settings.enforce.defer_after_human_change);
     let controls = store.list_controls(&filter).await?;
     let mut plans = Vec::new();

@@ -9,7 +9,7 @@ use chrono::Utc;
 use super::{CONTROL_CLAIM, Reconciled, Reconciler, Subject};
 use crate::control::{ControlState, Verdict};
 use crate::metrics::{StateLabels, TransitionLabels};
-use crate::store::{ControlRow, Effect, Evaluation, Known, TransitionRow};
+use crate::store::{ControlKey, ControlRow, Effect, Evaluation, Known, TransitionRow};
 use crate::workload::{Trigger, Workload};
 
 impl Subject<'_> {
@@ -24,17 +24,35 @@ impl Subject<'_> {
 }
 
 impl Reconciler {
-    /// Writes `verdict` about `control`, announces the transitions it
-    /// committed, and says how the evaluation ended.
+    /// Writes `verdict` about `control`, the subject's control, announces the
+    /// transitions it committed, and says how the evaluation ended.
     pub(super) async fn apply(
         &self,
+        subject: &Subject<'_>,
+        control: &Known,
+        verdict: Verdict,
+    ) -> anyhow::Result<Reconciled> {
+        let key = subject.key();
+        let control_type = &subject.control.control_type;
+        self.apply_to(&subject.on(), (&key, control_type), control, verdict)
+            .await
+    }
+
+    /// [`Reconciler::apply`] of the control `key` (created, if it is
+    /// [`Known::New`], of `control_type`) for the evaluation `on`.
+    pub(super) async fn apply_to(
+        &self,
         on: &Evaluation<'_>,
+        (key, control_type): (&ControlKey, &str),
         control: &Known,
         verdict: Verdict,
     ) -> anyhow::Result<Reconciled> {
         let recording = matches!(verdict, Verdict::Record { .. });
         let verdict = self.in_context(verdict, on.workload);
-        let applied = self.store.apply(control, verdict, on).await?;
+        let applied = self
+            .store
+            .apply_of(key, control_type, control, verdict, on)
+            .await?;
         for transition in applied.transitions {
             self.announce(transition);
         }
@@ -52,21 +70,39 @@ impl Reconciler {
         })
     }
 
-    /// [`Reconciler::apply`] to the control of `workload_id` as the database has
-    /// it now (a removal acts on the current row, not one read earlier).
+    /// [`Reconciler::apply`] to the control `key` as the database has it now
+    /// (a removal acts on the current row, not one read earlier).
     pub(super) async fn apply_current(
         &self,
-        workload_id: &str,
+        key: &ControlKey,
         verdict: Verdict,
         trigger: &Trigger,
     ) -> anyhow::Result<Reconciled> {
         if verdict == Verdict::Ignore {
             return Ok(Reconciled::Ignored);
         }
-        match self.store.control_by_workload_id(workload_id).await? {
+        match self.store.control_of(key).await? {
             Some(control) => self.retire_with(control, verdict, trigger).await,
             None => Ok(Reconciled::Ignored),
         }
+    }
+
+    /// [`Reconciler::apply_current`] to every active control of `workload_id`
+    /// (a workload that is gone takes all its questions' controls with it).
+    pub(super) async fn apply_current_all(
+        &self,
+        workload_id: &str,
+        verdict: Verdict,
+        trigger: &Trigger,
+    ) -> anyhow::Result<Reconciled> {
+        let mut ended = super::lens::Ended::default();
+        for control in self.store.controls_of_workload_id(workload_id).await? {
+            if control.is_removed() {
+                continue;
+            }
+            ended.add(self.apply_current(&control.key(), verdict.clone(), trigger).await?);
+        }
+        Ok(ended.into_reconciled())
     }
 
     /// Marks `control` removed (recording and announcing the transition).
@@ -87,13 +123,15 @@ impl Reconciler {
         trigger: &Trigger,
     ) -> anyhow::Result<Reconciled> {
         let workload = workload_of(&control);
-        let scanned_by = control.scanned_by.clone();
+        let (key, scanned_by) = (control.key(), control.scanned_by.clone());
+        let control_type = control.control_type.clone();
         let on = Evaluation {
             workload: &workload,
             scanned_by: &scanned_by,
             trigger,
         };
-        self.apply(&on, &Known::Saved(Box::new(control)), verdict)
+        let saved = Known::Saved(Box::new(control));
+        self.apply_to(&on, (&key, &control_type), &saved, verdict)
             .await
     }
 
@@ -137,24 +175,23 @@ impl Reconciler {
     ) -> anyhow::Result<ControlRow> {
         match control {
             Known::Saved(control) => Ok(*control),
-            Known::New => {
-                self.open(subject.workload, subject.scope.key, subject.trigger)
-                    .await
-            }
+            Known::New => self.open(subject).await,
         }
     }
 
-    /// `workload`'s active control, created or revived (in `tbd`, announced) if
-    /// it has none.
-    pub(super) async fn open(
-        &self,
-        workload: &Workload,
-        scope_key: &str,
-        trigger: &Trigger,
-    ) -> anyhow::Result<ControlRow> {
+    /// The subject's active control, created or revived (in `tbd`, announced)
+    /// if it has none.
+    pub(super) async fn open(&self, subject: &Subject<'_>) -> anyhow::Result<ControlRow> {
         let (control, opened) = self
             .store
-            .open_control(workload, scope_key, trigger, Utc::now())
+            .open_control_of(
+                &subject.key(),
+                &subject.control.control_type,
+                subject.workload,
+                subject.scope.key,
+                subject.trigger,
+                Utc::now(),
+            )
             .await?;
         if let Some(transition) = opened {
             self.announce(transition);

@@ -15,14 +15,26 @@ pub const LENS_NOT_APPLIED: &str = "The wellarchitected lens is not applied to t
 /// The reason of a removal because the workload is gone.
 pub const WORKLOAD_GONE: &str = "The workload no longer exists";
 
-/// A described workload without the lens, whose control its sweep's page read
+/// The reason of a removal because `lens` is gone from the workload.
+pub fn lens_not_applied(lens: &str) -> String {
+    if lens == crate::control::policy::LENS_ALIAS {
+        LENS_NOT_APPLIED.to_owned()
+    } else {
+        format!("The lens {lens} is not applied to the workload")
+    }
+}
+
+/// A described workload without `lens`, whose control its sweep's page read
 /// as `stored`: nothing to do when that read showed no active control;
 /// otherwise the control (as it is now) is removed.
-pub fn without_lens(stored: &Stored) -> Verdict {
+pub fn without_lens(stored: &Stored, lens: &str) -> Verdict {
     match stored {
         Stored::Absent => Verdict::Ignore,
         Stored::Control(control) if control.is_removed() => Verdict::Ignore,
-        Stored::Control(_) | Stored::Unread => Verdict::remove(LENS_NOT_APPLIED),
+        Stored::Controls(controls) if controls.iter().all(|c| c.is_removed()) => Verdict::Ignore,
+        Stored::Control(_) | Stored::Controls(_) | Stored::Unread => {
+            Verdict::remove(lens_not_applied(lens))
+        }
     }
 }
 
@@ -88,7 +100,7 @@ pub fn of_redescribed(expected: &Expected, error: &WaError, has_lens: bool) -> V
         let message = format!("the question is not in the lens: {error}");
         Verdict::record(control::unreadable(expected, &message))
     } else {
-        Verdict::remove(LENS_NOT_APPLIED)
+        Verdict::remove(lens_not_applied(&expected.policies.control().lens))
     }
 }
 

@@ -6,7 +6,6 @@ use chrono::Utc;
 use super::decide::{self, Enforcing};
 use super::{Reconciled, Reconciler, Subject};
 use crate::control::defer::{self, Deferral};
-use crate::control::policy::{LENS_ALIAS, QUESTION_ID};
 use crate::control::{self, ControlState, Expected, ObservedAnswer, Outcome, Verdict};
 use crate::metrics::EnforcementLabels;
 use crate::store::{ControlKey, ControlRow, Known};
@@ -26,19 +25,19 @@ impl Reconciler {
         observed: &ObservedAnswer,
         mut alarm: Outcome,
     ) -> anyhow::Result<Reconciled> {
-        let on = subject.on();
         let Some(update) = control::plan_update(expected, observed) else {
             let control = Known::Saved(Box::new(control));
-            return self.apply(&on, &control, Verdict::record(alarm)).await;
+            return self.apply(subject, &control, Verdict::record(alarm)).await;
         };
         if !self.defer_after_human_change.is_zero() {
-            let deferral = self.deferral(subject.scope.wa, subject.workload).await;
+            let key = subject.key();
+            let deferral = self.deferral(subject.scope.wa, subject.workload, &key).await;
             let deferral = deferral.map_err(|error| error.to_string());
             alarm = match decide::before_enforce(expected, alarm, deferral) {
                 Enforcing::Write(alarm) => alarm,
                 Enforcing::Hold(verdict) => {
                     let control = Known::Saved(Box::new(control));
-                    return self.apply(&on, &control, verdict).await;
+                    return self.apply(subject, &control, verdict).await;
                 }
             };
         }
@@ -49,13 +48,13 @@ impl Reconciler {
             control
         } else {
             let unclaimed = Known::Saved(Box::new(control));
-            if self.apply(&on, &unclaimed, Verdict::record(alarm)).await? == Reconciled::Superseded
+            if self.apply(subject, &unclaimed, Verdict::record(alarm)).await? == Reconciled::Superseded
             {
                 return Ok(Reconciled::Superseded);
             }
             let recorded = self
                 .store
-                .control(&subject.workload.arn)
+                .control_of(&subject.key())
                 .await?
                 .context("the control vanished while enforcing")?;
             match self.claim(recorded).await? {
@@ -66,9 +65,10 @@ impl Reconciler {
         let (wa, id) = (subject.scope.wa, &subject.workload.id);
         // Recorded before the call too: a crash after the Tool took the write
         // must not leave it looking like someone else's change.
-        let key = ControlKey::rel04(&subject.workload.arn);
+        let key = subject.key();
+        let (lens, question) = (&subject.control.lens, &subject.control.question_id);
         self.store.record_own_write(&key, Utc::now()).await?;
-        let (result, written) = match wa.update_answer(id, LENS_ALIAS, QUESTION_ID, &update).await {
+        let (result, written) = match wa.update_answer(id, lens, question, &update).await {
             Err(error) => (
                 control::unreadable(expected, &format!("enforce failed: {error}")),
                 false,
@@ -89,21 +89,22 @@ impl Reconciler {
             outcome: result,
             enforced: written.then_some(update.changes),
         };
-        self.apply(&on, &Known::Saved(Box::new(control)), verdict)
+        self.apply(subject, &Known::Saved(Box::new(control)), verdict)
             .await
     }
 
-    /// Someone else's recent change to `workload`, if Enforce must wait for it.
+    /// Someone else's recent change to `workload`, if Enforce of the control
+    /// `key` must wait for it. (The Tool dates changes per workload: rel04d's
+    /// own write to another question of it reads as someone else's here, which
+    /// only ever defers.)
     pub(super) async fn deferral(
         &self,
         wa: &WellArchitected,
         workload: &Workload,
+        key: &ControlKey,
     ) -> anyhow::Result<Option<Deferral>> {
         let updated_at = wa.workload_updated_at(&workload.id).await?;
-        let own_write = self
-            .store
-            .last_own_write(&ControlKey::rel04(&workload.arn))
-            .await?;
+        let own_write = self.store.last_own_write(key).await?;
         Ok(defer::deferral(
             updated_at,
             own_write,
@@ -115,9 +116,7 @@ impl Reconciler {
     /// The answer after writing it: `ok` if it now matches, else `error`.
     async fn read_back(&self, subject: &Subject<'_>, expected: &Expected) -> Outcome {
         let (wa, id) = (subject.scope.wa, &subject.workload.id);
-        decide::of_read_back(
-            expected,
-            wa.get_answer(id, LENS_ALIAS, QUESTION_ID).await.as_ref(),
-        )
+        let (lens, question) = (&subject.control.lens, &subject.control.question_id);
+        decide::of_read_back(expected, wa.get_answer(id, lens, question).await.as_ref())
     }
 }

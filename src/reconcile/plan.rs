@@ -6,7 +6,6 @@ use serde::Serialize;
 
 use super::{Reconciler, ScopeRef};
 use crate::control::enforce_plan::{EnforcePlan, PlanStatus, enforce_plan};
-use crate::control::policy::{LENS_ALIAS, QUESTION_ID};
 use crate::control::{self, Mode, Plan};
 use crate::store::ControlRow;
 
@@ -38,17 +37,20 @@ impl Reconciler {
             Ok(workload) => workload,
             Err(error) => return unreadable(error.to_string()),
         };
-        let plan = control::plan(control::resolve(
+        let definition = self.definition_of(&control.lens, &control.question_id);
+        let plan = control::plan(control::resolve_control(
+            &definition,
             &self.policies,
             &workload.policy_facts(),
             Utc::now(),
+            &Default::default(),
         ));
         if !matches!(&plan, Plan::Check(expected) if expected.mode == Mode::Enforce) {
             return enforce_plan(&plan, Err("not read"), None);
         }
         let observed = match scope
             .wa
-            .get_answer(&workload.id, LENS_ALIAS, QUESTION_ID)
+            .get_answer(&workload.id, &control.lens, &control.question_id)
             .await
         {
             Ok(observed) => observed,
@@ -59,7 +61,7 @@ impl Reconciler {
         let deferral = if self.defer_after_human_change.is_zero() {
             None
         } else {
-            match self.deferral(scope.wa, &workload).await {
+            match self.deferral(scope.wa, &workload, &control.key()).await {
                 Ok(deferral) => deferral,
                 Err(error) => return unreadable(crate::display::chain(&error).to_string()),
             }

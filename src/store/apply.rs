@@ -104,14 +104,16 @@ impl Store {
             Some(saved) => saved.key(),
             None => ControlKey::rel04(&on.workload.arn),
         };
-        self.apply_of(&key, control, verdict, on).await
+        self.apply_of(&key, crate::control::CONTROL_TYPE, control, verdict, on)
+            .await
     }
 
     /// [`Store::apply`] to the control `key` (which a [`Known::New`] control is
-    /// created as; a saved one is written by its own key).
+    /// created as, of `control_type`; a saved one is written by its own key).
     pub async fn apply_of(
         &self,
         key: &ControlKey,
+        control_type: &str,
         control: &Known,
         verdict: Verdict,
         on: &Evaluation<'_>,
@@ -147,7 +149,7 @@ impl Store {
                         let written = self.record(control, &recording).await?;
                         Ok(Applied::of(recorded, written))
                     }
-                    Known::New => match self.create_and_record_of(key, &recording).await? {
+                    Known::New => match self.create_and_record_of(key, control_type, &recording).await? {
                         Some((opened, written)) => {
                             let mut applied = Applied::of(recorded, written);
                             applied.transitions.insert(0, opened);

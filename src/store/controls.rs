@@ -64,6 +64,24 @@ impl Store {
         rows.iter().map(ControlRow::from_row).collect()
     }
 
+    /// Every control of a workload id, removed ones too, the most recently
+    /// updated first.
+    pub async fn controls_of_workload_id(
+        &self,
+        workload_id: &str,
+    ) -> anyhow::Result<Vec<ControlRow>> {
+        let sql = format!(
+            "SELECT {CONTROL_COLUMNS} FROM controls WHERE workload_id = $1 \
+             ORDER BY updated_at DESC, lens, question_id"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(workload_id)
+            .fetch_all(&self.pool)
+            .await
+            .context("read a workload's controls by id")?;
+        rows.iter().map(ControlRow::from_row).collect()
+    }
+
     /// REL 04's control of a workload id (ids are unique across accounts in
     /// practice; the most recently updated wins if not).
     pub async fn control_by_workload_id(

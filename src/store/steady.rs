@@ -26,7 +26,6 @@ use tokio::sync::Notify;
 use super::key::ControlKey;
 use super::rows::{CONTROL_COLUMNS, ControlRow};
 use super::{Store, timestamp};
-use crate::control::policy::{LENS_ALIAS, QUESTION_ID};
 use crate::shutdown::CancellationToken;
 
 /// Bumps written in one statement at most (three parameters each, far below
@@ -50,23 +49,20 @@ struct Bump {
 }
 
 impl Store {
-    /// The REL 04 controls (removed ones too) of these workload ARNs, in one query.
+    /// Every control (removed ones too) of these workload ARNs, in one query.
     pub async fn controls_by_arn(
         &self,
         arns: &[&str],
-    ) -> anyhow::Result<HashMap<String, ControlRow>> {
+    ) -> anyhow::Result<HashMap<String, Vec<ControlRow>>> {
         if arns.is_empty() {
             return Ok(HashMap::new());
         }
-        let placeholders: Vec<String> = (3..arns.len() + 3).map(|n| format!("${n}")).collect();
+        let placeholders: Vec<String> = (1..=arns.len()).map(|n| format!("${n}")).collect();
         let sql = format!(
-            "SELECT {CONTROL_COLUMNS} FROM controls WHERE lens = $1 AND question_id = $2 \
-             AND workload_arn IN ({})",
+            "SELECT {CONTROL_COLUMNS} FROM controls WHERE workload_arn IN ({})",
             placeholders.join(", ")
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql))
-            .bind(LENS_ALIAS)
-            .bind(QUESTION_ID);
+        let mut query = sqlx::query(AssertSqlSafe(sql));
         for arn in arns {
             query = query.bind(*arn);
         }
@@ -74,9 +70,15 @@ impl Store {
             .fetch_all(&self.pool)
             .await
             .context("read the controls of a listing page")?;
-        rows.iter()
-            .map(|row| ControlRow::from_row(row).map(|c| (c.workload_arn.clone(), c)))
-            .collect()
+        let mut controls: HashMap<String, Vec<ControlRow>> = HashMap::new();
+        for row in &rows {
+            let control = ControlRow::from_row(row)?;
+            controls
+                .entry(control.workload_arn.clone())
+                .or_default()
+                .push(control);
+        }
+        Ok(controls)
     }
 
     /// Notes that `control`, as read, was evaluated at `at` and found unchanged.

@@ -56,7 +56,7 @@ impl Store {
         at: DateTime<Utc>,
     ) -> anyhow::Result<(ControlRow, Option<TransitionRow>)> {
         let key = ControlKey::rel04(&workload.arn);
-        self.open_control_of(&key, workload, scanned_by, trigger, at)
+        self.open_control_of(&key, CONTROL_TYPE, workload, scanned_by, trigger, at)
             .await
     }
 
@@ -66,6 +66,7 @@ impl Store {
     pub async fn open_control_of(
         &self,
         key: &ControlKey,
+        control_type: &str,
         workload: &Workload,
         scanned_by: &str,
         trigger: &Trigger,
@@ -86,6 +87,7 @@ impl Store {
             self.queues(),
             Opening {
                 key,
+                control_type,
                 workload,
                 scanned_by,
                 trigger,
@@ -113,13 +115,14 @@ impl Store {
         rec: &Recording<'_>,
     ) -> anyhow::Result<Option<(TransitionRow, Written)>> {
         let key = ControlKey::rel04(&rec.workload.arn);
-        self.create_and_record_of(&key, rec).await
+        self.create_and_record_of(&key, CONTROL_TYPE, rec).await
     }
 
     /// [`Store::create_and_record`] of the control `key`.
     pub async fn create_and_record_of(
         &self,
         key: &ControlKey,
+        control_type: &str,
         rec: &Recording<'_>,
     ) -> anyhow::Result<Option<(TransitionRow, Written)>> {
         let now = timestamp(rec.at);
@@ -129,6 +132,7 @@ impl Store {
             self.queues(),
             Opening {
                 key,
+                control_type,
                 workload: rec.workload,
                 scanned_by: rec.scanned_by,
                 trigger: rec.trigger,
@@ -257,6 +261,8 @@ fn changes(previous: &ControlRow, rec: &Recording<'_>) -> bool {
 /// The control to open, and what opens it.
 struct Opening<'a> {
     key: &'a ControlKey,
+    /// The type a new row records (`rel04`, `rel05`, a custom question's name).
+    control_type: &'a str,
     workload: &'a Workload,
     scanned_by: &'a str,
     trigger: &'a Trigger,
@@ -274,6 +280,7 @@ async fn open_in(
 ) -> anyhow::Result<Option<(ControlRow, TransitionRow)>> {
     let Opening {
         key,
+        control_type,
         workload,
         scanned_by,
         trigger,
@@ -291,7 +298,7 @@ async fn open_in(
     .bind(&workload.name)
     .bind(&workload.account_id)
     .bind(&workload.region)
-    .bind(CONTROL_TYPE)
+    .bind(control_type)
     .bind(reason)
     .bind(scanned_by)
     .bind(now)

@@ -1,6 +1,7 @@
 //! Every branch of an evaluation's decision table, without a Tool or a database.
 
 use super::*;
+use crate::control::policy::LENS_ALIAS;
 use crate::control::testing::{answer, policies};
 use crate::securityhub::finding::tests::control;
 
@@ -46,11 +47,11 @@ fn recorded(verdict: &Verdict) -> &Outcome {
 
 #[test]
 fn without_the_lens_nothing_is_done_for_a_control_the_page_showed_inactive() {
-    assert_eq!(without_lens(&Stored::Absent), Verdict::Ignore);
+    assert_eq!(without_lens(&Stored::Absent, LENS_ALIAS), Verdict::Ignore);
     let mut removed = control(ControlState::Removed);
     removed.removed_at = Some("2026-01-04T00:00:00.000000Z".into());
     assert_eq!(
-        without_lens(&Stored::Control(Box::new(removed))),
+        without_lens(&Stored::Control(Box::new(removed)), LENS_ALIAS),
         Verdict::Ignore
     );
 }
@@ -59,7 +60,7 @@ fn without_the_lens_nothing_is_done_for_a_control_the_page_showed_inactive() {
 fn without_the_lens_an_active_or_unread_control_is_removed() {
     let active = Stored::Control(Box::new(control(ControlState::Ok)));
     for stored in [active, Stored::Unread] {
-        assert_eq!(without_lens(&stored), Verdict::remove(LENS_NOT_APPLIED));
+        assert_eq!(without_lens(&stored, LENS_ALIAS), Verdict::remove(LENS_NOT_APPLIED));
     }
 }
 

@@ -1,0 +1,244 @@
+//! A workload's controls lens by lens: one read of a lens's answers for every
+//! question of it that is a control (`ListAnswers`, paged), then each question's
+//! control decided and written on its own. A lens with one governed question
+//! (REL 04 alone, the default) reads that answer with `GetAnswer`, and only when
+//! its policies ask for a check, as it always has.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use super::{Reconciled, Reconciler, ScopeRef, Subject, decide};
+use crate::config::controls::Controls;
+use crate::control::{Calculated, ControlDef, ObservedAnswer};
+use crate::queue::Stored;
+use crate::store::ControlKey;
+use crate::wellarchitected::{ErrorKind, WaError};
+use crate::workload::{Trigger, Workload};
+
+/// The questions of one lens that are controls.
+#[derive(Clone, Debug)]
+pub(super) struct LensControls {
+    pub(super) lens: String,
+    /// Questions configured by id.
+    pub(super) listed: Vec<Arc<ControlDef>>,
+    /// `*`: every question the Tool lists for the lens, as of each read.
+    every: bool,
+    controls: Arc<Controls>,
+}
+
+impl LensControls {
+    /// `[[controls]]` grouped by lens, in configuration order.
+    pub(super) fn of(controls: &Controls) -> Vec<LensControls> {
+        let shared = Arc::new(controls.clone());
+        let mut lenses: Vec<LensControls> = Vec::new();
+        for entry in controls.entries() {
+            if lenses.iter().any(|l| l.lens == entry.lens) {
+                continue;
+            }
+            lenses.push(LensControls {
+                lens: entry.lens.clone(),
+                listed: controls
+                    .listed()
+                    .into_iter()
+                    .filter(|d| d.lens == entry.lens)
+                    .collect(),
+                every: controls.expands(&entry.lens),
+                controls: shared.clone(),
+            });
+        }
+        lenses
+    }
+
+    /// The controls of this lens given the question ids the Tool listed.
+    fn expanded(&self, question_ids: Vec<String>) -> Vec<Arc<ControlDef>> {
+        if !self.every {
+            return self.listed.clone();
+        }
+        let listed = BTreeMap::from([(self.lens.clone(), question_ids)]);
+        let (definitions, problems) = self.controls.expand(&listed);
+        for problem in problems {
+            tracing::debug!(lens = %self.lens, "{problem}");
+        }
+        definitions
+            .into_iter()
+            .filter(|d| d.lens == self.lens)
+            .collect()
+    }
+}
+
+/// A lens's answers as read for its controls.
+enum LensAnswers {
+    /// Not read: each control reads its own (`GetAnswer`) when it must.
+    Each,
+    /// `ListAnswers`' answers by question id.
+    Listed(HashMap<String, ObservedAnswer>),
+    /// Reading them failed: every control of the lens records the error.
+    Failed(WaError),
+}
+
+impl LensAnswers {
+    /// The answer of `question_id` (`None`: the control reads it itself).
+    fn take(&mut self, lens: &str, question_id: &str) -> Option<Result<ObservedAnswer, WaError>> {
+        match self {
+            LensAnswers::Each => None,
+            LensAnswers::Failed(error) => Some(Err(error.clone())),
+            LensAnswers::Listed(answers) => Some(answers.remove(question_id).ok_or_else(|| {
+                WaError {
+                    operation: "ListAnswers",
+                    kind: ErrorKind::Other,
+                    message: format!("the question {question_id} is not in the lens {lens}"),
+                    attempts: 1,
+                }
+            })),
+        }
+    }
+}
+
+/// How the evaluations of one workload's controls ended, told as one: a busy
+/// or superseded control makes the whole so (an event retries it), else the
+/// first state recorded, else a removal.
+#[derive(Default)]
+pub(super) struct Ended(Option<Reconciled>);
+
+impl Ended {
+    pub(super) fn add(&mut self, next: Reconciled) {
+        let rank = |r: &Reconciled| match r {
+            Reconciled::Busy => 4,
+            Reconciled::Superseded => 3,
+            Reconciled::Evaluated(_) => 2,
+            Reconciled::Removed => 1,
+            Reconciled::Ignored => 0,
+        };
+        if self.0.as_ref().is_none_or(|now| rank(&next) > rank(now)) {
+            self.0 = Some(next);
+        }
+    }
+
+    pub(super) fn into_reconciled(self) -> Reconciled {
+        self.0.unwrap_or(Reconciled::Ignored)
+    }
+}
+
+impl Reconciler {
+    /// The definition of the control `(lens, question_id)` as configured (a
+    /// question no `[[controls]]` names is defined with its default names).
+    pub(super) fn definition_of(&self, lens: &str, question_id: &str) -> Arc<ControlDef> {
+        let governed = self.lenses.iter().find(|g| g.lens == lens);
+        if let Some(listed) = governed
+            .and_then(|g| g.listed.iter().find(|d| d.question_id == question_id))
+        {
+            return listed.clone();
+        }
+        let name = governed.and_then(|g| {
+            g.controls
+                .entries()
+                .iter()
+                .filter(|e| e.lens == lens)
+                .find_map(|e| e.names.get(question_id))
+        });
+        ControlDef::new(lens, question_id, name.map(String::as_str))
+    }
+
+    /// Evaluates every control of `governed`'s lens on `workload`.
+    pub(super) async fn evaluate_lens(
+        &self,
+        scope: &ScopeRef<'_>,
+        workload: &Workload,
+        stored: &Stored,
+        governed: &LensControls,
+        trigger: &Trigger,
+        calculated: &Calculated,
+    ) -> anyhow::Result<Reconciled> {
+        let mut ended = Ended::default();
+        if !workload.has(&governed.lens) {
+            for question_id in self.questions_held(workload, stored, governed).await? {
+                let verdict = decide::without_lens(&stored.of(&governed.lens, &question_id), &governed.lens);
+                let key = ControlKey::new(&workload.arn, &governed.lens, &question_id);
+                ended.add(self.apply_current(&key, verdict, trigger).await?);
+            }
+            return Ok(ended.into_reconciled());
+        }
+        let (definitions, mut answers) = self.read_lens(scope, workload, governed).await;
+        for definition in &definitions {
+            let subject = Subject {
+                scope,
+                workload,
+                control: definition,
+                trigger,
+            };
+            let read = answers.take(&governed.lens, &definition.question_id);
+            let stored = stored.of(&definition.lens, &definition.question_id);
+            ended.add(self.evaluate_control(&subject, stored, calculated, read).await?);
+        }
+        Ok(ended.into_reconciled())
+    }
+
+    /// Reads the lens's answers when more than one question of it is a
+    /// control (or every one is): one `ListAnswers` (paged) for all of them.
+    async fn read_lens(
+        &self,
+        scope: &ScopeRef<'_>,
+        workload: &Workload,
+        governed: &LensControls,
+    ) -> (Vec<Arc<ControlDef>>, LensAnswers) {
+        if !governed.every && governed.listed.len() == 1 {
+            return (governed.listed.clone(), LensAnswers::Each);
+        }
+        match scope.wa.list_answers(&workload.id, &governed.lens, None).await {
+            Ok(questions) => {
+                let ids = questions.iter().map(|q| q.question_id.clone()).collect();
+                let answers = questions
+                    .into_iter()
+                    .map(|q| (q.question_id, q.answer))
+                    .collect();
+                (governed.expanded(ids), LensAnswers::Listed(answers))
+            }
+            // Each control records the error; a workload or lens that is gone
+            // shows in its next description (the lens check above).
+            Err(error) => (
+                governed.listed.clone(),
+                LensAnswers::Failed(WaError {
+                    kind: match error.kind {
+                        ErrorKind::NotFound => ErrorKind::Other,
+                        kind => kind,
+                    },
+                    ..error
+                }),
+            ),
+        }
+    }
+
+    /// The questions of `governed`'s lens the workload has (or may have) a
+    /// control of: those configured by id and, for `*`, those its controls name.
+    async fn questions_held(
+        &self,
+        workload: &Workload,
+        stored: &Stored,
+        governed: &LensControls,
+    ) -> anyhow::Result<Vec<String>> {
+        let mut questions: Vec<String> = governed
+            .listed
+            .iter()
+            .map(|d| d.question_id.clone())
+            .collect();
+        if governed.every {
+            let held = match stored.of_lens(&governed.lens) {
+                Some(controls) => controls.into_iter().map(|c| c.question_id.clone()).collect(),
+                None => self
+                    .store()
+                    .controls_of_workload(&workload.arn)
+                    .await?
+                    .into_iter()
+                    .filter(|c| c.lens == governed.lens)
+                    .map(|c| c.question_id)
+                    .collect::<Vec<_>>(),
+            };
+            for question in held {
+                if !questions.contains(&question) {
+                    questions.push(question);
+                }
+            }
+        }
+        Ok(questions)
+    }
+}
