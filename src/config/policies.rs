@@ -96,6 +96,11 @@ pub struct TagSettings {
 pub enum PolicyInput {
     Fixed(String),
     Calculated(CalculatedInput),
+    /// A value of the wrong type (a boolean, a number, a list), kept with
+    /// serde's message so checking names its key: policy keys are collected
+    /// by `flatten`, which would otherwise report the error at the block.
+    #[serde(skip_serializing)]
+    WrongType(String),
 }
 
 /// The longest `template_input` or `template`: each evaluation stores the
@@ -128,6 +133,25 @@ impl<'de> Deserialize<'de> for PolicyInput {
             fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<PolicyInput, E> {
                 Ok(PolicyInput::from(value))
             }
+            fn visit_bool<E: serde::de::Error>(self, value: bool) -> Result<PolicyInput, E> {
+                Ok(wrong(serde::de::Unexpected::Bool(value)))
+            }
+            fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<PolicyInput, E> {
+                Ok(wrong(serde::de::Unexpected::Signed(value)))
+            }
+            fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<PolicyInput, E> {
+                Ok(wrong(serde::de::Unexpected::Unsigned(value)))
+            }
+            fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<PolicyInput, E> {
+                Ok(wrong(serde::de::Unexpected::Float(value)))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<PolicyInput, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(wrong(serde::de::Unexpected::Seq))
+            }
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,
                 map: A,
@@ -138,6 +162,16 @@ impl<'de> Deserialize<'de> for PolicyInput {
         }
         deserializer.deserialize_any(Visitor)
     }
+}
+
+/// serde's own wording for a value of the wrong type.
+fn wrong(unexpected: serde::de::Unexpected<'_>) -> PolicyInput {
+    use serde::de::Error;
+    let error = serde::de::value::Error::invalid_type(
+        unexpected,
+        &"a policy value, or a table { template_input, template }",
+    );
+    PolicyInput::WrongType(error.to_string())
 }
 
 impl PolicyBlock {
@@ -228,6 +262,9 @@ impl PolicyBlock {
                     key.validate(value)
                         .map_err(|e| ConfigError::new(format!("{at}.{key}"), e.to_string()))?;
                     values.insert(key, value.clone());
+                }
+                PolicyInput::WrongType(message) => {
+                    return Err(ConfigError::new(format!("{at}.{key}"), message.clone()));
                 }
                 PolicyInput::Calculated(input) => {
                     let checked = input.check(&format!("{at}.{key}"))?;

@@ -351,3 +351,12 @@ fn policy_keys_and_values_are_checked_against_the_controls() {
     let err = load("[[controls]]\nlens = \"wellarchitected\"\nquestion = [\"x\"]\n").unwrap_err();
     assert!(err.message.contains("unknown field `question`"), "{err}");
 }
+
+#[test]
+fn a_policy_value_of_the_wrong_type_is_refused_naming_its_key() {
+    for value in ["true", "1", "1.5", "[\"True\"]"] {
+        let err = load(&format!("[policies.global]\nidempotent = {value}\n")).unwrap_err();
+        assert_eq!(err.key, "policies.global.idempotent", "{value}: {err}");
+        assert!(err.message.starts_with("invalid type: "), "{err}");
+    }
+}
