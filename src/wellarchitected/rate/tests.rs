@@ -331,3 +331,60 @@ async fn a_windowed_limit_is_learned_on_the_first_sweep() {
         assert!(second.throttled_share() <= 0.03, "{summary}");
     }
 }
+
+/// Calls of one scope that queued for a place in flight (all taken) leave
+/// spaced at its rate once places free, not together: a Tool with no burst
+/// throttled all but the first of such a bunch.
+#[tokio::test(start_paused = true)]
+async fn calls_that_queue_for_a_place_in_flight_still_leave_spaced_at_the_rate() {
+    let limiter = Arc::new(RateLimiter::new(10.0));
+    let places = Arc::new(tokio::sync::Semaphore::new(1));
+    let start = Instant::now();
+    let busy = places.clone().acquire_owned().await.unwrap();
+    let mut handles = Vec::new();
+    for _ in 0..4 {
+        let (limiter, places) = (limiter.clone(), places.clone());
+        handles.push(tokio::spawn(async move {
+            let (_, place) = limiter.acquire_in_flight(&places).await;
+            drop(place);
+            Instant::now() - start
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    drop(busy);
+    let mut sent = Vec::new();
+    for handle in handles {
+        sent.push(handle.await.unwrap());
+    }
+    sent.sort();
+    let gaps: Vec<Duration> = sent.windows(2).map(|w| w[1] - w[0]).collect();
+    assert_eq!(sent[0], Duration::from_millis(350), "sent {sent:?}");
+    assert!(
+        gaps.iter().all(|gap| *gap >= Duration::from_millis(100)),
+        "sent at {sent:?}"
+    );
+}
+
+/// A slow scope's callers waiting for their slots hold no place in flight: a
+/// place is taken at the slot, so another scope's call goes at once.
+#[tokio::test(start_paused = true)]
+async fn callers_waiting_for_a_slot_hold_no_place_in_flight() {
+    let slow = Arc::new(RateLimiter::new(1.0));
+    let fast = RateLimiter::new(1_000.0);
+    let places = Arc::new(tokio::sync::Semaphore::new(1));
+    for _ in 0..5 {
+        let (slow, places) = (slow.clone(), places.clone());
+        tokio::spawn(async move {
+            let (_, place) = slow.acquire_in_flight(&places).await;
+            drop(place);
+        });
+    }
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let asked = Instant::now();
+    let (_, _place) = fast.acquire_in_flight(&places).await;
+    assert_eq!(
+        Instant::now(),
+        asked,
+        "waited behind the slow scope's sleepers"
+    );
+}
