@@ -13,6 +13,10 @@
 //!   behind. A round in which nothing got through cuts the rate deeper but
 //!   keeps the limit: a Tool that counts calls over a window shuts for the rest
 //!   of it once slow start has spent it, and opens again at its full rate.
+//! - **Reopen**: the first success after such a round measures the limit again,
+//!   as what got through in a second (what slow start's burst got through, when
+//!   the shut followed it), and the rate resumes at [`CUT`] of it instead of
+//!   climbing back from the deep cuts.
 //! - **Recover, then probe**: below [`SETTLE`] × limit the rate climbs back fast
 //!   (recovery costs little throughput); near the limit it probes slowly, so a
 //!   sweep spends very few calls on 429s; past [`ESCAPE`] × limit (the Tool's
@@ -285,6 +289,21 @@ mod tests {
         Instant::now()
     }
 
+    /// `count` successes of `round` (`waited` for their slots), `every` apart
+    /// from `start`.
+    fn succeed(
+        rate: &mut AdaptiveRate,
+        round: u64,
+        waited: bool,
+        count: u32,
+        start: Instant,
+        every: Duration,
+    ) {
+        for i in 0..count {
+            rate.succeeded(round, waited, start + every * i);
+        }
+    }
+
     #[test]
     fn slow_start_grows_exponentially_per_success_and_only_when_waiting() {
         let mut rate = AdaptiveRate::new(10_000.0, None);
@@ -321,9 +340,7 @@ mod tests {
     fn a_round_in_which_nothing_got_through_keeps_the_limit_it_cuts_below() {
         let start = Instant::now();
         let mut rate = AdaptiveRate::new(10_000.0, Some(300.0));
-        for i in 0..100 {
-            rate.succeeded(0, false, start + Duration::from_millis(3 * i));
-        }
+        succeed(&mut rate, 0, false, 100, start, Duration::from_millis(3));
         rate.throttled(0, start + Duration::from_millis(300));
         let limit = rate.learned();
         // The Tool is shut: round after round, nothing gets through.
@@ -354,9 +371,7 @@ mod tests {
     /// one-second window) until they age out.
     fn shut_after_slow_start(start: Instant) -> AdaptiveRate {
         let mut rate = AdaptiveRate::new(10_000.0, None);
-        for i in 0..300 {
-            rate.succeeded(0, true, start + Duration::from_micros(500 * i));
-        }
+        succeed(&mut rate, 0, true, 300, start, Duration::from_micros(500));
         rate.throttled(0, start + Duration::from_millis(150));
         for round in 1..8 {
             rate.throttled(round, start + Duration::from_millis(150 + 50 * round));
@@ -381,9 +396,7 @@ mod tests {
         let start = Instant::now();
         let mut rate = AdaptiveRate::new(10_000.0, Some(100.0));
         // 20 calls a second get through for a second, then a round gets none.
-        for i in 0..20 {
-            rate.succeeded(0, false, start + Duration::from_millis(50 * i));
-        }
+        succeed(&mut rate, 0, false, 20, start, Duration::from_millis(50));
         rate.throttled(0, start + Duration::from_millis(1_000));
         rate.throttled(1, start + Duration::from_millis(1_010));
         let shut = rate.rate();
@@ -397,18 +410,14 @@ mod tests {
     fn a_burst_whose_next_rounds_got_through_is_not_taken_for_a_window() {
         let start = Instant::now();
         let mut rate = AdaptiveRate::new(10_000.0, None);
-        for i in 0..300 {
-            rate.succeeded(0, true, start + Duration::from_micros(500 * i));
-        }
+        succeed(&mut rate, 0, true, 300, start, Duration::from_micros(500));
         rate.throttled(0, start + Duration::from_millis(150));
         // A bucket: the next round gets calls through, then throttles.
         rate.succeeded(1, false, start + Duration::from_millis(160));
         rate.throttled(1, start + Duration::from_millis(170));
         // Much later the Tool shuts and reopens: only the last second counts.
         let later = start + Duration::from_secs(5);
-        for i in 0..10 {
-            rate.succeeded(2, false, later + Duration::from_millis(100 * i));
-        }
+        succeed(&mut rate, 2, false, 10, later, Duration::from_millis(100));
         rate.throttled(2, later + Duration::from_millis(1_000));
         rate.throttled(3, later + Duration::from_millis(1_010));
         rate.succeeded(4, true, later + Duration::from_millis(1_020));

@@ -156,16 +156,9 @@ impl RateLimiter {
         // from when this call gets its place, not from the slot it waited for
         // (shifted by that wait only, so a late timer still costs no rate).
         let asked = Instant::now();
-        let place = match places {
-            Some(places) => Some(
-                places
-                    .clone()
-                    .acquire_owned()
-                    .await
-                    .expect("places in flight are never closed"),
-            ),
-            None => None,
-        };
+        let place = futures::future::OptionFuture::from(places.map(|p| p.clone().acquire_owned()))
+            .await
+            .map(|place| place.expect("places in flight are never closed"));
         *last_slot = Some(slot + (Instant::now() - asked));
         (Permit { round, waited }, place)
     }
