@@ -13,6 +13,10 @@
 //!   behind. A round in which nothing got through cuts the rate deeper but
 //!   keeps the limit: a Tool that counts calls over a window shuts for the rest
 //!   of it once slow start has spent it, and opens again at its full rate.
+//! - **Reopen**: the first success after such a round measures the limit again,
+//!   as what got through in a second (what slow start's burst got through, when
+//!   the shut followed it), and the rate resumes at [`CUT`] of it instead of
+//!   climbing back from the deep cuts.
 //! - **Recover, then probe**: below [`SETTLE`] × limit the rate climbs back fast
 //!   (recovery costs little throughput); near the limit it probes slowly, so a
 //!   sweep spends very few calls on 429s; past [`ESCAPE`] × limit (the Tool's
@@ -76,6 +80,12 @@ pub struct AdaptiveRate {
     round: u64,
     /// Successes of calls sent in this round.
     round_successes: u64,
+    /// Set by a round in which nothing got through (the Tool shut); the first
+    /// success after it measures the limit again.
+    shut: bool,
+    /// Successes of calls sent in slow start (a scope with nothing learned),
+    /// until a round after it gets calls through.
+    slow_start_admitted: Option<u64>,
     /// Successes of the last second.
     successes: Throughput,
 }
@@ -99,6 +109,8 @@ impl AdaptiveRate {
             limit: learned.map(|limit| limit.clamp(*bounds.start(), *bounds.end())),
             round: 0,
             round_successes: 0,
+            shut: false,
+            slow_start_admitted: learned.is_none().then_some(0),
             successes: Throughput::default(),
         }
     }
@@ -124,10 +136,19 @@ impl AdaptiveRate {
     /// its slot (only then was the rate what held it back).
     pub fn succeeded(&mut self, round: u64, waited: bool, now: Instant) {
         self.successes.add(now);
+        if round == 0
+            && let Some(admitted) = &mut self.slow_start_admitted
+        {
+            *admitted += 1;
+        }
         if round != self.round {
             return;
         }
         self.round_successes += 1;
+        if std::mem::take(&mut self.shut) {
+            self.reopened(now);
+            return;
+        }
         if !waited {
             return;
         }
@@ -147,6 +168,26 @@ impl AdaptiveRate {
         self.rate = (self.rate + growth).min(self.ceiling);
     }
 
+    /// The first success after the Tool shut. What it admitted over the last
+    /// second is its limit: a window counts exactly that, and a bucket refills
+    /// at it. When the shut followed slow start directly, what slow start got
+    /// through is: a Tool that lets a burst through and then shuts for most of
+    /// a second counts calls over a window, and as it reopens the burst is
+    /// leaving the last second. The limit kept through the shut was measured
+    /// over that burst's span, far above; climbing back to it from the deep
+    /// cuts took seconds and overshot into a second shut.
+    fn reopened(&mut self, now: Instant) {
+        let last_second = self.successes.over_the_last_second(now);
+        let slow_start = self.slow_start_admitted.take().map(|count| count as f64);
+        let Some(admitted) = last_second.into_iter().chain(slow_start).reduce(f64::max) else {
+            return;
+        };
+        let bounds = FLOOR.min(self.ceiling)..=self.ceiling;
+        let limit = admitted.clamp(*bounds.start(), *bounds.end());
+        self.limit = Some(limit);
+        self.rate = self.rate.max(limit * CUT).min(self.ceiling);
+    }
+
     /// A call of `round` was throttled at `now`.
     pub fn throttled(&mut self, round: u64, now: Instant) {
         if round != self.round {
@@ -161,7 +202,12 @@ impl AdaptiveRate {
             // so the limit stands and recovery climbs back to it quickly.
             self.limit = Some(self.limit.unwrap_or(limit));
             self.rate = (self.rate * DEEP_CUT).max(FLOOR.min(self.ceiling));
+            self.shut = true;
         } else {
+            if self.round > 0 {
+                // Calls got through after slow start: no burst to count.
+                self.slow_start_admitted = None;
+            }
             self.limit = Some(limit);
             self.rate = (limit * CUT).max(FLOOR.min(self.ceiling));
         }
@@ -195,6 +241,22 @@ impl Throughput {
         slot.1 += 1;
     }
 
+    /// Successes per second over the whole last second (or since the first
+    /// success, if more recent), with at least [`MIN_SAMPLES`].
+    fn over_the_last_second(&self, now: Instant) -> Option<f64> {
+        let origin = self.origin?;
+        let elapsed = now.saturating_duration_since(origin);
+        let current = (elapsed.as_nanos() / BUCKET.as_nanos()) as u64;
+        let first = current.saturating_sub(WINDOW_BUCKETS - 1);
+        let count: u64 = (first..=current)
+            .map(|number| self.ring[(number % WINDOW_BUCKETS) as usize])
+            .filter(|(at, _)| (first..=current).contains(at))
+            .map(|(_, successes)| successes)
+            .sum();
+        let span = elapsed.saturating_sub(BUCKET * first as u32);
+        (count >= MIN_SAMPLES && !span.is_zero()).then(|| count as f64 / span.as_secs_f64())
+    }
+
     /// Recent successes per second, and the span measured: over the latest
     /// buckets that hold [`ENOUGH_SAMPLES`] (the current one partly elapsed), at
     /// most a second back.
@@ -225,6 +287,21 @@ mod tests {
 
     fn now() -> Instant {
         Instant::now()
+    }
+
+    /// `count` successes of `round` (`waited` for their slots), `every` apart
+    /// from `start`.
+    fn succeed(
+        rate: &mut AdaptiveRate,
+        round: u64,
+        waited: bool,
+        count: u32,
+        start: Instant,
+        every: Duration,
+    ) {
+        for i in 0..count {
+            rate.succeeded(round, waited, start + every * i);
+        }
     }
 
     #[test]
@@ -263,9 +340,7 @@ mod tests {
     fn a_round_in_which_nothing_got_through_keeps_the_limit_it_cuts_below() {
         let start = Instant::now();
         let mut rate = AdaptiveRate::new(10_000.0, Some(300.0));
-        for i in 0..100 {
-            rate.succeeded(0, false, start + Duration::from_millis(3 * i));
-        }
+        succeed(&mut rate, 0, false, 100, start, Duration::from_millis(3));
         rate.throttled(0, start + Duration::from_millis(300));
         let limit = rate.learned();
         // The Tool is shut: round after round, nothing gets through.
@@ -278,13 +353,76 @@ mod tests {
             "a shut Tool says nothing of its rate"
         );
         assert!(rate.rate() < limit * CUT * DEEP_CUT.powi(4));
-        // Once it opens, the rate climbs back at recovery's pace, not probing's.
+        // Once it opens, the rate resumes under what got through in the last
+        // second (100 calls in 400 ms), then climbs at recovery's pace.
         let shut = rate.rate();
         let round = rate.round();
-        for i in 0..20 {
+        rate.succeeded(round, true, start + Duration::from_millis(400));
+        let reopened = rate.rate();
+        assert!(reopened > shut, "resumed at {reopened}, shut at {shut}");
+        assert_eq!(reopened, rate.learned() * CUT);
+        for i in 1..10 {
             rate.succeeded(round, true, start + Duration::from_millis(400 + i));
         }
-        assert_eq!(rate.rate(), shut + 20.0 * RECOVERY_GROWTH);
+        assert_eq!(rate.rate(), reopened + 9.0 * RECOVERY_GROWTH);
+    }
+
+    /// Slow start lets 300 calls through in 150 ms, then the Tool shuts (a
+    /// one-second window) until they age out.
+    fn shut_after_slow_start(start: Instant) -> AdaptiveRate {
+        let mut rate = AdaptiveRate::new(10_000.0, None);
+        succeed(&mut rate, 0, true, 300, start, Duration::from_micros(500));
+        rate.throttled(0, start + Duration::from_millis(150));
+        for round in 1..8 {
+            rate.throttled(round, start + Duration::from_millis(150 + 50 * round));
+        }
+        rate
+    }
+
+    #[test]
+    fn a_tool_that_reopens_after_slow_start_s_burst_is_resumed_at_what_the_burst_got_through() {
+        let start = Instant::now();
+        let mut rate = shut_after_slow_start(start);
+        assert!(rate.learned() > 1_000.0, "measured over the burst's span");
+        assert!(rate.rate() < 20.0, "deep cuts while shut");
+        let round = rate.round();
+        rate.succeeded(round, true, start + Duration::from_millis(1_050));
+        assert_eq!(rate.learned(), 300.0, "the burst: what a window admits");
+        assert_eq!(rate.rate(), 300.0 * CUT);
+    }
+
+    #[test]
+    fn a_tool_that_reopens_after_a_drop_is_resumed_at_what_it_admitted_in_the_last_second() {
+        let start = Instant::now();
+        let mut rate = AdaptiveRate::new(10_000.0, Some(100.0));
+        // 20 calls a second get through for a second, then a round gets none.
+        succeed(&mut rate, 0, false, 20, start, Duration::from_millis(50));
+        rate.throttled(0, start + Duration::from_millis(1_000));
+        rate.throttled(1, start + Duration::from_millis(1_010));
+        let shut = rate.rate();
+        rate.succeeded(2, true, start + Duration::from_millis(1_020));
+        let learned = rate.learned();
+        assert!((19.0..=22.0).contains(&learned), "learned {learned}");
+        assert_eq!(rate.rate(), shut.max(learned * CUT));
+    }
+
+    #[test]
+    fn a_burst_whose_next_rounds_got_through_is_not_taken_for_a_window() {
+        let start = Instant::now();
+        let mut rate = AdaptiveRate::new(10_000.0, None);
+        succeed(&mut rate, 0, true, 300, start, Duration::from_micros(500));
+        rate.throttled(0, start + Duration::from_millis(150));
+        // A bucket: the next round gets calls through, then throttles.
+        rate.succeeded(1, false, start + Duration::from_millis(160));
+        rate.throttled(1, start + Duration::from_millis(170));
+        // Much later the Tool shuts and reopens: only the last second counts.
+        let later = start + Duration::from_secs(5);
+        succeed(&mut rate, 2, false, 10, later, Duration::from_millis(100));
+        rate.throttled(2, later + Duration::from_millis(1_000));
+        rate.throttled(3, later + Duration::from_millis(1_010));
+        rate.succeeded(4, true, later + Duration::from_millis(1_020));
+        let learned = rate.learned();
+        assert!(learned < 15.0, "learned {learned}, not the burst's 300");
     }
 
     #[test]

@@ -36,7 +36,9 @@ const BACKOFF_CAP: Duration = Duration::from_secs(5);
 /// once, but every call in flight holds a pooled connection and its buffers
 /// (~35 KiB): unbounded, 512 of them were a third of the daemon's memory. 128 at
 /// once is 1,280 calls/s even at 100 ms a call, more than a million workloads
-/// per 15 minutes need; a call waits here only after its rate-limit slot.
+/// per 15 minutes need. A call takes its place at its rate-limit slot, and its
+/// scope's next slot waits for that (`rate.rs`), so a scope's calls go out
+/// spaced at its rate however long they queue here.
 pub const CALLS_IN_FLIGHT: usize = 128;
 
 /// The Tool operations rel04d calls (the `operation` label).
@@ -115,9 +117,9 @@ impl WellArchitected {
         };
         let mut attempt = 1;
         loop {
-            let permit = self.limiter.acquire().await;
+            let (permit, in_flight) = self.limiter.acquire_in_flight(&self.in_flight).await;
             let sent = {
-                let _in_flight = self.in_flight.acquire().await.expect("never closed");
+                let _in_flight = in_flight;
                 let started = Instant::now();
                 // Boxed: the SDK's future is most of an evaluation's, and only
                 // calls in flight need it, not workers waiting for a slot.

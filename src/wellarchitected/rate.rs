@@ -8,10 +8,18 @@
 //! Slots are counted from the previous slot, not from when a sleep woke, so the
 //! long-run rate is exact however late the timer fires; idle time earns no burst
 //! (the Tool's limits are not published; smooth is the safe shape).
+//!
+//! A call also needs one of the process's places in flight (shared by every
+//! scope). It takes it at its slot, before the next caller of its scope may
+//! take one, and that next slot is spaced from when the call could go: calls
+//! that took their slots first and then queued for a place left together once
+//! places freed, and a Tool with no burst throttled all but the first of
+//! them, round after round, until every scope of a busy fleet sat at the floor.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 use super::adaptive::AdaptiveRate;
@@ -107,29 +115,52 @@ impl RateLimiter {
 
     /// Waits for this caller's turn; report the call's outcome with the permit.
     pub async fn acquire(&self) -> Permit {
+        let (permit, _) = self.acquire_slot(None).await;
+        permit
+    }
+
+    /// Waits for this caller's turn and then for one of `places` (the calls in
+    /// flight across scopes), which the caller holds while its call is sent.
+    pub async fn acquire_in_flight(
+        &self,
+        places: &Arc<Semaphore>,
+    ) -> (Permit, OwnedSemaphorePermit) {
+        let (permit, place) = self.acquire_slot(Some(places)).await;
+        (permit, place.expect("asked for a place"))
+    }
+
+    async fn acquire_slot(
+        &self,
+        places: Option<&Arc<Semaphore>>,
+    ) -> (Permit, Option<OwnedSemaphorePermit>) {
         let mut last_slot = self.last_slot.lock().await;
         // The first call counts as held back: there is nothing else to learn from.
         let mut waited = last_slot.is_none();
-        loop {
+        let (slot, round) = loop {
             let (rate, round) = self.current();
             let now = Instant::now();
             let slot = last_slot.map_or(now, |last| {
                 (last + Duration::from_secs_f64(1.0 / rate)).max(now)
             });
             if slot <= now {
-                *last_slot = Some(slot);
-                return Permit { round, waited };
+                break (slot, round);
             }
             waited = true;
             tokio::select! {
-                _ = tokio::time::sleep_until(slot) => {
-                    *last_slot = Some(slot);
-                    return Permit { round, waited };
-                }
+                _ = tokio::time::sleep_until(slot) => break (slot, round),
                 // The rate rose: space this slot at the new rate.
                 _ = self.raised.notified() => {}
             }
-        }
+        };
+        // Still holding the scope's queue: the next caller's slot is spaced
+        // from when this call gets its place, not from the slot it waited for
+        // (shifted by that wait only, so a late timer still costs no rate).
+        let asked = Instant::now();
+        let place = futures::future::OptionFuture::from(places.map(|p| p.clone().acquire_owned()))
+            .await
+            .map(|place| place.expect("places in flight are never closed"));
+        *last_slot = Some(slot + (Instant::now() - asked));
+        (Permit { round, waited }, place)
     }
 
     /// Lets an adaptive rate learn from the outcome of a call.
