@@ -232,7 +232,7 @@ fn star_expands_to_what_the_tool_lists_without_duplicates() {
         [
             "retention",
             "rel04",
-            "mitigate-interaction-failure",
+            "rel05",
             "isolation"
         ]
     );
