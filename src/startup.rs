@@ -327,7 +327,9 @@ impl Daemon {
             self.settings.policies.tags.enabled,
             self.metrics.clone(),
             supervisor.token(),
-        ));
+        )
+        // Checked when the daemon was built (its policies are checked against it).
+        .with_controls(&self.settings.controls().unwrap_or_default()));
         let inbox_wake = Arc::new(Notify::new());
         let status = Status::new(
             self.store.clone(),

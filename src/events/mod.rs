@@ -162,6 +162,9 @@ pub struct EventHandler {
     store: Store,
     scopes: Vec<Arc<AccountRegion>>,
     tags_enabled: bool,
+    /// The lenses and questions that are controls: other answers' events are
+    /// irrelevant.
+    governed: parse::Governed,
     metrics: Arc<Metrics>,
     /// Cancelled once the daemon is stopping: evaluations abandoned from then on
     /// are deferred, not failed.
@@ -180,9 +183,16 @@ impl EventHandler {
             store,
             scopes,
             tags_enabled,
+            governed: parse::Governed::rel04(),
             metrics,
             stopping,
         }
+    }
+
+    /// Takes events about the questions `[[controls]]` names (default: REL 04).
+    pub fn with_controls(mut self, controls: &crate::config::controls::Controls) -> Self {
+        self.governed = parse::Governed::of(controls);
+        self
     }
 
     /// Handles one event body. An error means "try again later" (the evaluation
@@ -270,7 +280,7 @@ impl EventHandler {
     /// Parses and routes an event without touching the database: what `POST
     /// /events` answers at once, and the first step of [`EventHandler::handle`].
     pub fn triage(&self, body: &str) -> Triage<'_> {
-        let parsed = match parse::parse(body, self.tags_enabled) {
+        let parsed = match parse::parse_for(body, self.tags_enabled, &self.governed) {
             Ok(parsed) => parsed,
             Err(malformed) => {
                 let (event_id, event_name) = parse::peek(body);

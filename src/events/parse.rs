@@ -111,10 +111,68 @@ fn text<'a>(value: &'a Value, path: &str) -> Result<&'a str, Malformed> {
     optional(value, path)?.ok_or_else(|| Malformed(format!("missing {path}")))
 }
 
-/// Whether a lens alias (possibly URL-encoded, possibly an ARN) is ours.
-fn is_our_lens(alias: &str) -> bool {
-    let decoded = percent_decode_str(alias).decode_utf8_lossy();
-    decoded == LENS_ALIAS || decoded.ends_with(&format!("/{LENS_ALIAS}"))
+/// The lenses and questions whose controls events can change (`[[controls]]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Governed {
+    /// Each lens (an alias or a lens ARN) and its questions; `None`: all (`*`).
+    lenses: Vec<(String, Option<Vec<String>>)>,
+}
+
+impl Governed {
+    /// REL 04 of the `wellarchitected` lens alone (the default).
+    pub fn rel04() -> Governed {
+        Governed {
+            lenses: vec![(LENS_ALIAS.to_owned(), Some(vec![QUESTION_ID.to_owned()]))],
+        }
+    }
+
+    pub fn of(controls: &crate::config::controls::Controls) -> Governed {
+        let mut lenses: Vec<(String, Option<Vec<String>>)> = Vec::new();
+        for entry in controls.entries() {
+            let every = controls.expands(&entry.lens);
+            match lenses.iter_mut().find(|(lens, _)| *lens == entry.lens) {
+                Some((_, Some(questions))) if !every => {
+                    questions.extend(entry.questions.iter().cloned())
+                }
+                Some(_) => {}
+                None => lenses.push((
+                    entry.lens.clone(),
+                    (!every).then(|| entry.questions.clone()),
+                )),
+            }
+        }
+        Governed { lenses }
+    }
+
+    /// The governed lens a lens parameter names (an alias, or an ARN, possibly
+    /// URL-encoded as CloudTrail logs path parameters).
+    fn lens(&self, named: &str) -> Option<&(String, Option<Vec<String>>)> {
+        let decoded = percent_decode_str(named).decode_utf8_lossy();
+        self.lenses.iter().find(|(lens, _)| {
+            *decoded == **lens || (!lens.starts_with("arn:") && decoded.ends_with(&format!("/{lens}")))
+        })
+    }
+
+    fn has_lens(&self, named: &str) -> bool {
+        self.lens(named).is_some()
+    }
+
+    fn has_question(&self, named_lens: &str, question_id: &str) -> bool {
+        self.lens(named_lens).is_some_and(|(_, questions)| {
+            questions
+                .as_ref()
+                .is_none_or(|questions| questions.iter().any(|q| q == question_id))
+        })
+    }
+
+    /// With no lens named: whether `question_id` is governed in any lens.
+    fn any_question(&self, question_id: &str) -> bool {
+        self.lenses.iter().any(|(_, questions)| {
+            questions
+                .as_ref()
+                .is_none_or(|questions| questions.iter().any(|q| q == question_id))
+        })
+    }
 }
 
 /// The workload id at the end of a workload ARN (possibly URL-encoded, as
@@ -193,16 +251,25 @@ fn workload_id_from(event: &Value, detail: &Value, event_name: &str) -> Result<S
 }
 
 /// Why an event name is irrelevant, or `None` when it may change the control.
-fn irrelevance(detail: &Value, event_name: &str, tags_enabled: bool) -> Option<String> {
+fn irrelevance(
+    detail: &Value,
+    event_name: &str,
+    tags_enabled: bool,
+    governed: &Governed,
+) -> Option<String> {
     let params = detail.get("requestParameters");
     let param = |key: &str| params.and_then(|p| p.get(key)).and_then(Value::as_str);
+    let is_our_lens = |lens: &str| governed.has_lens(lens);
     match event_name {
         "UpdateWorkload" | "CreateWorkload" | "DeleteWorkload" => None,
         "UpdateAnswer" => {
-            let lens_ok = param("LensAlias").is_none_or(is_our_lens);
-            let question_ok = param("QuestionId").is_none_or(|q| q == QUESTION_ID);
-            (!lens_ok || !question_ok)
-                .then(|| "UpdateAnswer of another lens or question".to_owned())
+            let ours = match (param("LensAlias"), param("QuestionId")) {
+                (Some(lens), Some(question)) => governed.has_question(lens, question),
+                (Some(lens), None) => governed.has_lens(lens),
+                (None, Some(question)) => governed.any_question(question),
+                (None, None) => true,
+            };
+            (!ours).then(|| "UpdateAnswer of another lens or question".to_owned())
         }
         "UpgradeLensReview" => {
             let lens_ok = param("LensAlias").is_none_or(is_our_lens);
@@ -222,8 +289,15 @@ fn irrelevance(detail: &Value, event_name: &str, tags_enabled: bool) -> Option<S
     }
 }
 
-/// Parses one EventBridge event (the body of an SQS message or of `POST /events`).
+/// Parses one EventBridge event (the body of an SQS message or of `POST /events`)
+/// as relevant to REL 04 alone (see [`parse_for`]).
 pub fn parse(body: &str, tags_enabled: bool) -> Result<Parsed, Malformed> {
+    parse_for(body, tags_enabled, &Governed::rel04())
+}
+
+/// Parses one EventBridge event, relevant when it may change a control of
+/// `governed`'s lenses and questions.
+pub fn parse_for(body: &str, tags_enabled: bool, governed: &Governed) -> Result<Parsed, Malformed> {
     let event: Value =
         serde_json::from_str(body).map_err(|e| Malformed(format!("not JSON: {e}")))?;
     if !event.is_object() {
@@ -265,7 +339,7 @@ pub fn parse(body: &str, tags_enabled: bool) -> Result<Parsed, Malformed> {
             code: code.to_owned(),
         });
     }
-    if let Some(why) = irrelevance(detail, &event_name, tags_enabled) {
+    if let Some(why) = irrelevance(detail, &event_name, tags_enabled, governed) {
         return irrelevant(why);
     }
     let workload_id = workload_id_from(&event, detail, &event_name)?;
