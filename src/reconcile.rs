@@ -15,6 +15,7 @@ mod decide;
 mod enforce;
 mod expiring;
 mod lens;
+mod lens_reviews;
 mod plan;
 mod undescribable;
 
@@ -86,6 +87,8 @@ pub struct Reconciler {
     warned: expiring::Warned,
     /// The questions governed (`[[controls]]`), by lens in configuration order.
     lenses: Vec<lens::LensControls>,
+    /// Each workload's lens reviews (their `LensStatus`) as last read.
+    lens_reviews: lens_reviews::LensReviews,
 }
 
 /// The part of a scope a reconcile needs: its Tool client and its key.
@@ -100,6 +103,8 @@ struct Subject<'a> {
     scope: &'a ScopeRef<'a>,
     workload: &'a Workload,
     control: &'a Arc<ControlDef>,
+    /// The lens review's status, when known: in the control's reason and details.
+    lens_status: Option<control::LensStatus>,
     trigger: &'a Trigger,
 }
 
@@ -139,6 +144,7 @@ impl Reconciler {
             exception_expiry_warning: None,
             warned: expiring::Warned::default(),
             lenses: lens::LensControls::of(&Controls::default()),
+            lens_reviews: Default::default(),
         }
     }
 
@@ -214,6 +220,11 @@ impl Reconciler {
     /// as read, which the evaluation uses as they are, not copies.
     async fn evaluate(&self, scope: &ScopeRef<'_>, job: Job) -> anyhow::Result<Reconciled> {
         let Job { target, trigger } = job;
+        // A change to the workload itself (an upgrade, a lens associated) reads
+        // its lens reviews again; an answer's change spends no call on them.
+        let reread_reviews =
+            matches!(trigger, Trigger::Event(_)) && matches!(target, Target::Id(_));
+        let may_read_reviews = !matches!(target, Target::Answer(_));
         let target = match target {
             Target::Answer(id) => self.as_recorded(scope.key, id).await?,
             other => other,
@@ -247,10 +258,19 @@ impl Reconciler {
         } else {
             control::Calculated::default()
         };
+        let reviews = self
+            .lens_reviews
+            .of(scope.wa, &workload.id, reread_reviews, may_read_reviews)
+            .await;
         let mut ended = lens::Ended::default();
         for governed in &self.lenses {
+            let read = lens::Read {
+                stored: &stored,
+                reviews: reviews.as_ref(),
+                calculated: &calculated,
+            };
             let reconciled = self
-                .evaluate_lens(scope, &workload, &stored, governed, &trigger, &calculated)
+                .evaluate_lens(scope, &workload, governed, read, &trigger)
                 .await?;
             ended.add(reconciled);
         }
@@ -301,6 +321,10 @@ impl Reconciler {
                 scope.wa.get_answer(&workload.id, lens, question).await
             }
         };
+        let read = read.map(|mut answer| {
+            answer.lens_status = subject.lens_status.clone();
+            answer
+        });
         match decide::of_answer(&expected, read) {
             Answered::Apply(verdict) => self.apply(subject, &control, verdict).await,
             Answered::NotFound(error) => {

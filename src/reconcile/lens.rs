@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use super::{Reconciled, Reconciler, ScopeRef, Subject, decide};
 use crate::config::controls::Controls;
-use crate::control::{Calculated, ControlDef, ObservedAnswer};
+use super::lens_reviews::Reviews;
+use crate::control::{Calculated, ControlDef, LensStatus, ObservedAnswer};
 use crate::queue::Stored;
 use crate::store::ControlKey;
 use crate::wellarchitected::{ErrorKind, WaError};
@@ -119,6 +120,31 @@ impl Ended {
     }
 }
 
+/// What was read of a workload before its lenses are evaluated.
+#[derive(Clone, Copy)]
+pub(super) struct Read<'a> {
+    /// Its controls as its sweep's page read them.
+    pub(super) stored: &'a Stored,
+    /// Its lens reviews, when read or remembered.
+    pub(super) reviews: Option<&'a Reviews>,
+    pub(super) calculated: &'a Calculated,
+}
+
+impl Read<'_> {
+    /// The status of `lens`'s review: as read, else as its controls recorded it.
+    fn lens_status(&self, lens: &str) -> Option<LensStatus> {
+        match self.reviews {
+            Some(reviews) => reviews.status_of(lens),
+            None => self
+                .stored
+                .of_lens(lens)?
+                .iter()
+                .find_map(|c| c.lens_status.as_deref())
+                .map(LensStatus::parse),
+        }
+    }
+}
+
 impl Reconciler {
     /// The definition of the control `(lens, question_id)` as configured (a
     /// question no `[[controls]]` names is defined with its default names).
@@ -144,11 +170,11 @@ impl Reconciler {
         &self,
         scope: &ScopeRef<'_>,
         workload: &Workload,
-        stored: &Stored,
         governed: &LensControls,
+        read: Read<'_>,
         trigger: &Trigger,
-        calculated: &Calculated,
     ) -> anyhow::Result<Reconciled> {
+        let stored = read.stored;
         let mut ended = Ended::default();
         if !workload.has(&governed.lens) {
             for question_id in self.questions_held(workload, stored, governed).await? {
@@ -158,17 +184,31 @@ impl Reconciler {
             }
             return Ok(ended.into_reconciled());
         }
+        let lens_status = read.lens_status(&governed.lens);
         let (definitions, mut answers) = self.read_lens(scope, workload, governed).await;
         for definition in &definitions {
             let subject = Subject {
                 scope,
                 workload,
                 control: definition,
+                lens_status: lens_status.clone(),
                 trigger,
             };
-            let read = answers.take(&governed.lens, &definition.question_id);
+            let answer = answers.take(&governed.lens, &definition.question_id);
             let stored = stored.of(&definition.lens, &definition.question_id);
-            ended.add(self.evaluate_control(&subject, stored, calculated, read).await?);
+            let calculated = read.calculated;
+            ended.add(self.evaluate_control(&subject, stored, calculated, answer).await?);
+        }
+        // Recorded on the controls (`lensStatus:` filters by it) when it changed.
+        if let Some(status) = &lens_status
+            && read.stored.of_lens(&governed.lens).is_none_or(|controls| {
+                controls.is_empty()
+                    || controls.iter().any(|c| c.lens_status.as_deref() != Some(status.as_str()))
+            })
+        {
+            self.store()
+                .set_lens_status(&workload.arn, &governed.lens, status.as_str())
+                .await?;
         }
         Ok(ended.into_reconciled())
     }

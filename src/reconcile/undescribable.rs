@@ -32,6 +32,7 @@ impl Reconciler {
                         scope,
                         workload,
                         control,
+                        lens_status: None,
                         trigger,
                     };
                     controls.push(self.open(&subject).await?);
