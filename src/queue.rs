@@ -93,7 +93,9 @@ impl Stored {
                     .filter(|c| c.lens == lens)
                     .collect(),
             ),
-            Stored::Controls(controls) => Some(controls.iter().filter(|c| c.lens == lens).collect()),
+            Stored::Controls(controls) => {
+                Some(controls.iter().filter(|c| c.lens == lens).collect())
+            }
         }
     }
 }

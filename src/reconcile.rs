@@ -220,10 +220,10 @@ impl Reconciler {
     /// as read, which the evaluation uses as they are, not copies.
     async fn evaluate(&self, scope: &ScopeRef<'_>, job: Job) -> anyhow::Result<Reconciled> {
         let Job { target, trigger } = job;
-        // A change to the workload itself (an upgrade, a lens associated) reads
-        // its lens reviews again; an answer's change spends no call on them.
-        let reread_reviews =
-            matches!(trigger, Trigger::Event(_)) && matches!(target, Target::Id(_));
+        // A change to the workload itself (an upgrade, a lens associated) or a
+        // person's request reads its lens reviews again; an answer's change
+        // spends no call on them.
+        let reread_reviews = trigger != Trigger::Sweep && matches!(target, Target::Id(_));
         let may_read_reviews = !matches!(target, Target::Answer(_));
         let target = match target {
             Target::Answer(id) => self.as_recorded(scope.key, id).await?,

@@ -321,15 +321,17 @@ impl Daemon {
     /// Starts the HTTP listener, the SQS consumer and the inbox processor (the
     /// latter two only when configured).
     fn spawn_event_intake(&self, supervisor: &Supervisor, listener: TcpListener) {
-        let handler = Arc::new(EventHandler::new(
-            self.store.clone(),
-            self.scopes.clone(),
-            self.settings.policies.tags.enabled,
-            self.metrics.clone(),
-            supervisor.token(),
-        )
-        // Checked when the daemon was built (its policies are checked against it).
-        .with_controls(&self.settings.controls().unwrap_or_default()));
+        let handler = Arc::new(
+            EventHandler::new(
+                self.store.clone(),
+                self.scopes.clone(),
+                self.settings.policies.tags.enabled,
+                self.metrics.clone(),
+                supervisor.token(),
+            )
+            // Checked when the daemon was built (its policies are checked against it).
+            .with_controls(&self.settings.controls().unwrap_or_default()),
+        );
         let inbox_wake = Arc::new(Notify::new());
         let status = Status::new(
             self.store.clone(),

@@ -149,7 +149,8 @@ impl Governed {
     fn lens(&self, named: &str) -> Option<&(String, Option<Vec<String>>)> {
         let decoded = percent_decode_str(named).decode_utf8_lossy();
         self.lenses.iter().find(|(lens, _)| {
-            *decoded == **lens || (!lens.starts_with("arn:") && decoded.ends_with(&format!("/{lens}")))
+            *decoded == **lens
+                || (!lens.starts_with("arn:") && decoded.ends_with(&format!("/{lens}")))
         })
     }
 

@@ -100,7 +100,10 @@ impl Reconciler {
             if control.is_removed() {
                 continue;
             }
-            ended.add(self.apply_current(&control.key(), verdict.clone(), trigger).await?);
+            ended.add(
+                self.apply_current(&control.key(), verdict.clone(), trigger)
+                    .await?,
+            );
         }
         Ok(ended.into_reconciled())
     }

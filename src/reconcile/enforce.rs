@@ -31,7 +31,9 @@ impl Reconciler {
         };
         if !self.defer_after_human_change.is_zero() {
             let key = subject.key();
-            let deferral = self.deferral(subject.scope.wa, subject.workload, &key).await;
+            let deferral = self
+                .deferral(subject.scope.wa, subject.workload, &key)
+                .await;
             let deferral = deferral.map_err(|error| error.to_string());
             alarm = match decide::before_enforce(expected, alarm, deferral) {
                 Enforcing::Write(alarm) => alarm,
@@ -48,7 +50,10 @@ impl Reconciler {
             control
         } else {
             let unclaimed = Known::Saved(Box::new(control));
-            if self.apply(subject, &unclaimed, Verdict::record(alarm)).await? == Reconciled::Superseded
+            if self
+                .apply(subject, &unclaimed, Verdict::record(alarm))
+                .await?
+                == Reconciled::Superseded
             {
                 return Ok(Reconciled::Superseded);
             }

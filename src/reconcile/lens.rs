@@ -7,9 +7,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use super::lens_reviews::Reviews;
 use super::{Reconciled, Reconciler, ScopeRef, Subject, decide};
 use crate::config::controls::Controls;
-use super::lens_reviews::Reviews;
 use crate::control::{Calculated, ControlDef, LensStatus, ObservedAnswer};
 use crate::queue::Stored;
 use crate::store::ControlKey;
@@ -83,14 +83,14 @@ impl LensAnswers {
         match self {
             LensAnswers::Each => None,
             LensAnswers::Failed(error) => Some(Err(error.clone())),
-            LensAnswers::Listed(answers) => Some(answers.remove(question_id).ok_or_else(|| {
-                WaError {
+            LensAnswers::Listed(answers) => {
+                Some(answers.remove(question_id).ok_or_else(|| WaError {
                     operation: "ListAnswers",
                     kind: ErrorKind::Other,
                     message: format!("the question {question_id} is not in the lens {lens}"),
                     attempts: 1,
-                }
-            })),
+                }))
+            }
         }
     }
 }
@@ -150,8 +150,8 @@ impl Reconciler {
     /// question no `[[controls]]` names is defined with its default names).
     pub(super) fn definition_of(&self, lens: &str, question_id: &str) -> Arc<ControlDef> {
         let governed = self.lenses.iter().find(|g| g.lens == lens);
-        if let Some(listed) = governed
-            .and_then(|g| g.listed.iter().find(|d| d.question_id == question_id))
+        if let Some(listed) =
+            governed.and_then(|g| g.listed.iter().find(|d| d.question_id == question_id))
         {
             return listed.clone();
         }
@@ -178,7 +178,8 @@ impl Reconciler {
         let mut ended = Ended::default();
         if !workload.has(&governed.lens) {
             for question_id in self.questions_held(workload, stored, governed).await? {
-                let verdict = decide::without_lens(&stored.of(&governed.lens, &question_id), &governed.lens);
+                let verdict =
+                    decide::without_lens(&stored.of(&governed.lens, &question_id), &governed.lens);
                 let key = ControlKey::new(&workload.arn, &governed.lens, &question_id);
                 ended.add(self.apply_current(&key, verdict, trigger).await?);
             }
@@ -197,13 +198,18 @@ impl Reconciler {
             let answer = answers.take(&governed.lens, &definition.question_id);
             let stored = stored.of(&definition.lens, &definition.question_id);
             let calculated = read.calculated;
-            ended.add(self.evaluate_control(&subject, stored, calculated, answer).await?);
+            ended.add(
+                self.evaluate_control(&subject, stored, calculated, answer)
+                    .await?,
+            );
         }
         // Recorded on the controls (`lensStatus:` filters by it) when it changed.
         if let Some(status) = &lens_status
             && read.stored.of_lens(&governed.lens).is_none_or(|controls| {
                 controls.is_empty()
-                    || controls.iter().any(|c| c.lens_status.as_deref() != Some(status.as_str()))
+                    || controls
+                        .iter()
+                        .any(|c| c.lens_status.as_deref() != Some(status.as_str()))
             })
         {
             self.store()
@@ -224,7 +230,11 @@ impl Reconciler {
         if !governed.every && governed.listed.len() == 1 {
             return (governed.listed.clone(), LensAnswers::Each);
         }
-        match scope.wa.list_answers(&workload.id, &governed.lens, None).await {
+        match scope
+            .wa
+            .list_answers(&workload.id, &governed.lens, None)
+            .await
+        {
             Ok(questions) => {
                 let ids = questions.iter().map(|q| q.question_id.clone()).collect();
                 let answers = questions
@@ -263,7 +273,10 @@ impl Reconciler {
             .collect();
         if governed.every {
             let held = match stored.of_lens(&governed.lens) {
-                Some(controls) => controls.into_iter().map(|c| c.question_id.clone()).collect(),
+                Some(controls) => controls
+                    .into_iter()
+                    .map(|c| c.question_id.clone())
+                    .collect(),
                 None => self
                     .store()
                     .controls_of_workload(&workload.arn)

@@ -2,8 +2,12 @@
 //! [`REREAD_AFTER`]: a lens review turns NOT_CURRENT when AWS publishes a new
 //! lens version, which no event of the workload announces, so it is read again
 //! now and then rather than every sweep (one `ListLensReviews` per workload per
-//! six hours keeps a sweep's calls where they were). An evaluation the workload's
-//! own change triggered (an upgrade, a lens associated) reads it at once.
+//! six hours keeps a sweep's calls where they were). A workload first seen by a
+//! sweep is read at a point of the next six hours its id decides, so a fleet's
+//! first sweep costs what it always has and the reads spread out; an evaluation
+//! the workload's own change or a person triggered (an upgrade, a lens
+//! associated, `rel04d evaluate`) reads it at once. Until read, the status is
+//! as the workload's controls last recorded it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -35,9 +39,13 @@ impl Reviews {
     }
 }
 
+/// When a workload's reviews were read (or first put off), and what they were
+/// (`None`: not read yet).
+type Remembered = (Instant, Option<Reviews>);
+
 #[derive(Default)]
 pub(super) struct LensReviews {
-    read: Mutex<HashMap<String, (Instant, Reviews)>>,
+    read: Mutex<HashMap<String, Remembered>>,
 }
 
 impl LensReviews {
@@ -52,8 +60,15 @@ impl LensReviews {
         reread: bool,
         may_read: bool,
     ) -> Option<Reviews> {
-        if !reread && let Some(reviews) = self.remembered(workload_id) {
-            return Some(reviews);
+        if !reread {
+            match self.remembered(workload_id) {
+                Some(remembered) => return remembered,
+                None if !self.known(workload_id) => {
+                    self.put_off(workload_id);
+                    return None;
+                }
+                None => {}
+            }
         }
         if !may_read {
             return None;
@@ -61,7 +76,7 @@ impl LensReviews {
         match wa.lens_reviews(workload_id).await {
             Ok(reviews) => {
                 let reviews = Reviews(Arc::new(reviews));
-                self.remember(workload_id, reviews.clone());
+                self.remember(workload_id, Instant::now(), Some(reviews.clone()));
                 Some(reviews)
             }
             Err(error) => {
@@ -71,19 +86,39 @@ impl LensReviews {
         }
     }
 
-    fn remembered(&self, workload_id: &str) -> Option<Reviews> {
+    /// What is remembered of `workload_id` and still fresh (`Some(None)`: put
+    /// off, not read yet).
+    fn remembered(&self, workload_id: &str) -> Option<Option<Reviews>> {
         let read = self.read.lock().unwrap_or_else(|e| e.into_inner());
         read.get(workload_id)
             .filter(|(at, _)| at.elapsed() < REREAD_AFTER)
             .map(|(_, reviews)| reviews.clone())
     }
 
-    fn remember(&self, workload_id: &str, reviews: Reviews) {
+    fn known(&self, workload_id: &str) -> bool {
+        let read = self.read.lock().unwrap_or_else(|e| e.into_inner());
+        read.contains_key(workload_id)
+    }
+
+    /// A workload first seen: its first read falls due at a point of the next
+    /// [`REREAD_AFTER`] its id decides (as if read that long before).
+    fn put_off(&self, workload_id: &str) {
+        use std::hash::{BuildHasher, Hasher};
+        let mut hasher =
+            std::hash::BuildHasherDefault::<std::hash::DefaultHasher>::default().build_hasher();
+        hasher.write(workload_id.as_bytes());
+        let offset = Duration::from_secs(hasher.finish() % REREAD_AFTER.as_secs());
+        let now = Instant::now();
+        let as_if = now.checked_sub(offset).unwrap_or(now);
+        self.remember(workload_id, as_if, None);
+    }
+
+    fn remember(&self, workload_id: &str, at: Instant, reviews: Option<Reviews>) {
         let mut read = self.read.lock().unwrap_or_else(|e| e.into_inner());
         if read.len() >= REMEMBERED && !read.contains_key(workload_id) {
             read.clear();
         }
-        read.insert(workload_id.to_owned(), (Instant::now(), reviews));
+        read.insert(workload_id.to_owned(), (at, reviews));
     }
 }
 
@@ -103,19 +138,55 @@ mod tests {
     async fn remembered_reviews_expire_after_the_reread_interval() {
         let reviews = LensReviews::default();
         let read = Reviews(Arc::new(vec![review("wellarchitected", "NOT_CURRENT")]));
-        reviews.remember("w1", read);
-        let status = reviews.remembered("w1").unwrap().status_of("wellarchitected");
-        assert_eq!(status, Some(LensStatus::NotCurrent));
-        assert_eq!(reviews.remembered("w1").unwrap().status_of("other"), None);
+        reviews.remember("w1", Instant::now(), Some(read));
+        let remembered = reviews.remembered("w1").unwrap().unwrap();
+        assert_eq!(
+            remembered.status_of("wellarchitected"),
+            Some(LensStatus::NotCurrent)
+        );
+        assert_eq!(remembered.status_of("other"), None);
         tokio::time::advance(REREAD_AFTER).await;
-        assert!(reviews.remembered("w1").is_none(), "read again after the interval");
+        assert!(
+            reviews.remembered("w1").is_none(),
+            "read again after the interval"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_workload_first_seen_is_read_within_the_interval_not_at_once() {
+        let reviews = LensReviews::default();
+        // Paused time starts far enough from the clock's origin to go back 6 h.
+        tokio::time::advance(REREAD_AFTER).await;
+        let ids: Vec<String> = (0..50).map(|n| format!("{n:032x}")).collect();
+        for id in &ids {
+            reviews.put_off(id);
+            assert!(
+                matches!(reviews.remembered(id), Some(None)),
+                "put off, not read"
+            );
+        }
+        tokio::time::advance(REREAD_AFTER / 2).await;
+        let due = ids
+            .iter()
+            .filter(|id| reviews.remembered(id).is_none())
+            .count();
+        assert!(
+            due > 0 && due < ids.len(),
+            "reads spread over the interval: {due} due"
+        );
+        tokio::time::advance(REREAD_AFTER / 2).await;
+        assert!(
+            ids.iter().all(|id| reviews.remembered(id).is_none()),
+            "all due after it"
+        );
     }
 
     #[test]
     fn memory_starts_over_past_its_bound() {
         let reviews = LensReviews::default();
+        let now = Instant::now();
         for n in 0..REMEMBERED + 1 {
-            reviews.remember(&format!("w{n}"), Reviews::default());
+            reviews.remember(&format!("w{n}"), now, None);
         }
         let read = reviews.read.lock().unwrap();
         assert_eq!(read.len(), 1, "cleared, then the newest remembered");

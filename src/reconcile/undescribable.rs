@@ -59,7 +59,10 @@ impl Reconciler {
             let (key, control_type) = (control.key(), control.control_type.clone());
             let saved = Known::Saved(Box::new(control));
             let verdict = verdict.clone();
-            ended.add(self.apply_to(&on, (&key, &control_type), &saved, verdict).await?);
+            ended.add(
+                self.apply_to(&on, (&key, &control_type), &saved, verdict)
+                    .await?,
+            );
         }
         Ok(ended.into_reconciled())
     }

@@ -149,7 +149,10 @@ impl Store {
                         let written = self.record(control, &recording).await?;
                         Ok(Applied::of(recorded, written))
                     }
-                    Known::New => match self.create_and_record_of(key, control_type, &recording).await? {
+                    Known::New => match self
+                        .create_and_record_of(key, control_type, &recording)
+                        .await?
+                    {
                         Some((opened, written)) => {
                             let mut applied = Applied::of(recorded, written);
                             applied.transitions.insert(0, opened);

@@ -227,15 +227,7 @@ fn star_expands_to_what_the_tool_lists_without_duplicates() {
     ]);
     let (definitions, problems) = controls.expand(&listed);
     let names: Vec<&str> = definitions.iter().map(|d| d.name.as_str()).collect();
-    assert_eq!(
-        names,
-        [
-            "retention",
-            "rel04",
-            "rel05",
-            "isolation"
-        ]
-    );
+    assert_eq!(names, ["retention", "rel04", "rel05", "isolation"]);
     assert!(definitions[1].is_rel04());
     assert_eq!(definitions[3].control_type, "rel10");
     assert_eq!(problems.len(), 2, "{problems:?}");

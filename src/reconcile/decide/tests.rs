@@ -60,7 +60,10 @@ fn without_the_lens_nothing_is_done_for_a_control_the_page_showed_inactive() {
 fn without_the_lens_an_active_or_unread_control_is_removed() {
     let active = Stored::Control(Box::new(control(ControlState::Ok)));
     for stored in [active, Stored::Unread] {
-        assert_eq!(without_lens(&stored, LENS_ALIAS), Verdict::remove(LENS_NOT_APPLIED));
+        assert_eq!(
+            without_lens(&stored, LENS_ALIAS),
+            Verdict::remove(LENS_NOT_APPLIED)
+        );
     }
 }
 
