@@ -31,6 +31,7 @@ mod guardrails_samples;
 mod hostile;
 mod http_events;
 mod inbox_crash;
+mod lens_status;
 mod many_scopes;
 mod module_graph;
 mod monitoring;
