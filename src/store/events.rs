@@ -39,6 +39,12 @@ pub struct InboxRow {
     pub attempts: i64,
 }
 
+/// `count` numbered placeholders from `$first`: `$2, $3, $4`.
+fn numbered(first: usize, count: usize) -> String {
+    let numbers: Vec<String> = (first..first + count).map(|n| format!("${n}")).collect();
+    numbers.join(", ")
+}
+
 impl Store {
     /// Whether an EventBridge event id was already handled.
     pub async fn event_processed(&self, event_id: &str) -> anyhow::Result<bool> {
@@ -55,16 +61,13 @@ impl Store {
         if event_ids.is_empty() {
             return Ok(HashSet::new());
         }
-        let placeholders: Vec<String> = (1..=event_ids.len()).map(|n| format!("${n}")).collect();
         let sql = format!(
             "SELECT event_id FROM processed_events WHERE event_id IN ({})",
-            placeholders.join(", ")
+            numbered(1, event_ids.len())
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for id in event_ids {
-            query = query.bind(*id);
-        }
-        let rows = query
+        let rows = event_ids
+            .iter()
+            .fold(sqlx::query(AssertSqlSafe(sql)), |query, id| query.bind(*id))
             .fetch_all(&self.pool)
             .await
             .context("look up handled events")?;
@@ -237,18 +240,15 @@ impl Store {
                 .context("remember handled events")?;
         }
         if !done.is_empty() {
-            let placeholders: Vec<String> =
-                (0..done.len()).map(|n| format!("${}", n + 2)).collect();
             let sql = format!(
                 "UPDATE inbox SET processed_at = $1, last_error = NULL, attempts = attempts + 1 \
                  WHERE id IN ({}) AND processed_at IS NULL",
-                placeholders.join(", ")
+                numbered(2, done.len())
             );
-            let mut query = sqlx::query(AssertSqlSafe(sql)).bind(&now);
-            for id in &done {
-                query = query.bind(*id);
-            }
-            query
+            done.iter()
+                .fold(sqlx::query(AssertSqlSafe(sql)).bind(&now), |query, id| {
+                    query.bind(*id)
+                })
                 .execute(&mut **tx)
                 .await
                 .context("mark pushed events handled")?;
