@@ -6,10 +6,13 @@
 //! is evaluating the workload) waits briefly and is not counted. Only
 //! [`MAX_INBOX_ATTEMPTS`] real failures set an event aside.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use tokio::sync::Notify;
 
 use crate::shutdown::CancellationToken;
@@ -37,47 +40,87 @@ pub struct InboxProcessor {
     pub wake: Arc<Notify>,
 }
 
+/// Batches handled at once: the next one is read and started while a slow
+/// evaluation holds up the last, so one slow call does not stall the events
+/// behind it.
+const BATCHES_IN_FLIGHT: usize = 2;
+
 impl InboxProcessor {
     pub async fn run(self, shutdown: CancellationToken) {
+        // Inbox ids of the batches being handled: a read while they run must
+        // not hand out their rows again.
+        let mut in_flight: HashSet<i64> = HashSet::new();
+        let mut running = FuturesUnordered::new();
         loop {
-            // A stop signal that came during the last batch ends the loop here:
-            // what is still pending stays in the inbox for the next start.
+            // A stop signal ends the loop once the running batches are
+            // recorded: what is still pending stays in the inbox for the next start.
             if shutdown.is_cancelled() {
+                while running.next().await.is_some() {}
                 return;
             }
-            let more_waiting = match self.process_batch().await {
-                Ok(full) => full,
-                Err(error) => {
-                    tracing::warn!(
+            let mut more_waiting = false;
+            if running.len() < BATCHES_IN_FLIGHT {
+                match self.next_batch(&in_flight).await {
+                    Ok((batch, full)) => {
+                        more_waiting = full;
+                        if !batch.is_empty() {
+                            in_flight.extend(batch.iter().map(|row| row.id));
+                            running.push(self.process_batch(batch));
+                        }
+                    }
+                    Err(error) => tracing::warn!(
                         error = crate::display::chain(&error).to_string(),
                         "reading the event inbox failed"
-                    );
-                    false
+                    ),
                 }
-            };
-            if more_waiting {
+            }
+            if more_waiting && running.len() < BATCHES_IN_FLIGHT {
                 continue;
             }
             tokio::select! {
-                _ = self.wake.notified() => {}
+                Some(ids) = running.next() => {
+                    for id in ids {
+                        in_flight.remove(&id);
+                    }
+                }
+                _ = self.wake.notified(), if running.len() < BATCHES_IN_FLIGHT => {}
                 _ = tokio::time::sleep(Duration::from_secs(2)) => {}
-                _ = shutdown.cancelled() => return,
+                _ = shutdown.cancelled() => {}
             }
         }
     }
 
-    /// Handles the pending events that are due, concurrently (so bursts coalesce
-    /// in the work queue). Returns whether the batch was full, i.e. more may be
-    /// waiting.
-    async fn process_batch(&self) -> anyhow::Result<bool> {
-        let pending = self.store.inbox_pending(INBOX_BATCH, Utc::now()).await?;
-        let count = pending.len();
-        let results = futures::future::join_all(
-            pending
-                .iter()
-                .map(|row| self.handler.handle_pushed(&row.body)),
-        )
-        .await;
+    /// The pending events that are due and not already being handled, oldest
+    /// first, at most [`INBOX_BATCH`]; and whether more may be waiting.
+    async fn next_batch(&self, in_flight: &HashSet<i64>) -> anyhow::Result<(Vec<InboxRow>, bool)> {
+        let limit = INBOX_BATCH + in_flight.len() as i64;
+        let pending = self.store.inbox_pending(limit, Utc::now()).await?;
+        let full = pending.len() as i64 == limit;
+        let batch: Vec<InboxRow> = pending
+            .into_iter()
+            .filter(|row| !in_flight.contains(&row.id))
+            .take(INBOX_BATCH as usize)
+            .collect();
+        Ok((batch, full))
+    }
+
+    /// Handles a batch of pending events concurrently (so bursts coalesce in
+    /// the work queue) and records how each ended. Returns the batch's inbox
+    /// ids, handled or not (a failure leaves them pending for a later read).
+    async fn process_batch(&self, pending: Vec<InboxRow>) -> Vec<i64> {
+        let ids = pending.iter().map(|row| row.id).collect();
+        if let Err(error) = self.handle_and_finish(&pending).await {
+            tracing::warn!(
+                error = crate::display::chain(&error).to_string(),
+                "handling a batch of pushed events failed; they stay pending"
+            );
+        }
+        ids
+    }
+
+    async fn handle_and_finish(&self, pending: &[InboxRow]) -> anyhow::Result<()> {
+        let bodies: Vec<&str> = pending.iter().map(|row| row.body.as_str()).collect();
+        let results = self.handler.handle_pushed_batch(&bodies).await?;
         let now = Utc::now();
         let attempts: Vec<InboxAttempt> = pending
             .iter()
@@ -87,8 +130,7 @@ impl InboxProcessor {
         // One commit for the batch: each event's evaluation has committed by
         // now; until this does, the events stay pending and a crash only
         // evaluates them again.
-        self.store.inbox_finish(&attempts, now).await?;
-        Ok(count == INBOX_BATCH as usize)
+        self.store.inbox_finish(&attempts, now).await
     }
 }
 

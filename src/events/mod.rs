@@ -212,13 +212,40 @@ impl EventHandler {
             .map(|(handled, _)| handled)
     }
 
-    /// [`EventHandler::handle`] for a pushed event, which leaves remembering
-    /// the event id to the caller: the inbox records it with the rest of its
-    /// batch, in the transaction that marks the inbox rows done. Returns the id
-    /// to remember (an evaluated event's) beside the outcome.
-    pub async fn handle_pushed(&self, body: &str) -> Result<(Handled, Option<String>), NotHandled> {
-        self.handle_as(Intake::Http, body, None, Remember::ByCaller)
-            .await
+    /// [`EventHandler::handle`] for a batch of pushed events, which leaves
+    /// remembering the evaluated events' ids to the caller: the inbox records
+    /// them with the rest of its batch, in the transaction that marks the inbox
+    /// rows done. Each body is parsed once, and the batch is looked up as
+    /// handled before in one query (not one per event). The results (outcome,
+    /// and the id to remember) are in the order of `bodies`; an error means the
+    /// lookup failed and none was handled.
+    pub async fn handle_pushed_batch(
+        &self,
+        bodies: &[&str],
+    ) -> anyhow::Result<Vec<Result<(Handled, Option<String>), NotHandled>>> {
+        let triaged: Vec<Triage<'_>> = bodies.iter().map(|body| self.triage(body)).collect();
+        let event_ids: Vec<&str> = triaged
+            .iter()
+            .filter_map(|triage| match triage {
+                Triage::Evaluate(event, _) => Some(event.event_id.as_str()),
+                Triage::Settled { .. } => None,
+            })
+            .collect();
+        let handled_before = self.store.events_processed(&event_ids).await?;
+        let handling = triaged.into_iter().map(|triage| {
+            let duplicate = match &triage {
+                Triage::Evaluate(event, _) => handled_before.contains(&event.event_id),
+                Triage::Settled { .. } => false,
+            };
+            self.handle_triaged(
+                Intake::Http,
+                triage,
+                None,
+                Remember::ByCaller,
+                Some(duplicate),
+            )
+        });
+        Ok(futures::future::join_all(handling).await)
     }
 
     async fn handle_as(
@@ -228,7 +255,21 @@ impl EventHandler {
         queued_at: Option<DateTime<Utc>>,
         remember: Remember,
     ) -> Result<(Handled, Option<String>), NotHandled> {
-        let (event, scope) = match self.triage(body) {
+        self.handle_triaged(intake, self.triage(body), queued_at, remember, None)
+            .await
+    }
+
+    /// Handles a triaged event; `duplicate` is whether its id was handled
+    /// before, when the caller already asked (else this asks the store).
+    async fn handle_triaged(
+        &self,
+        intake: Intake,
+        triage: Triage<'_>,
+        queued_at: Option<DateTime<Utc>>,
+        remember: Remember,
+        duplicate: Option<bool>,
+    ) -> Result<(Handled, Option<String>), NotHandled> {
+        let (event, scope) = match triage {
             Triage::Evaluate(event, scope) => (event, scope),
             Triage::Settled {
                 event_id,
@@ -239,7 +280,7 @@ impl EventHandler {
                 return Ok((handled, None));
             }
         };
-        let result = self.evaluate(&event, scope, remember).await;
+        let result = self.evaluate(&event, scope, remember, duplicate).await;
         if matches!(result, Ok(Handled::Evaluated(_))) {
             self.observe_lag(intake, queued_at.or(event.time));
         }
@@ -399,8 +440,13 @@ impl EventHandler {
         event: &WorkloadEvent,
         scope: &Arc<AccountRegion>,
         remember: Remember,
+        duplicate: Option<bool>,
     ) -> Result<Handled, NotHandled> {
-        if self.store.event_processed(&event.event_id).await? {
+        let duplicate = match duplicate {
+            Some(known) => known,
+            None => self.store.event_processed(&event.event_id).await?,
+        };
+        if duplicate {
             return Ok(Handled::Duplicate);
         }
         // An answer change needs only the answer (and the control row), unless

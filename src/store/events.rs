@@ -1,8 +1,10 @@
 //! Durable event intake: handled event ids (dedupe) and the HTTP inbox.
 
+use std::collections::HashSet;
+
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
-use sqlx::Row;
+use sqlx::{AssertSqlSafe, Row};
 
 use super::{Store, timestamp};
 
@@ -37,6 +39,12 @@ pub struct InboxRow {
     pub attempts: i64,
 }
 
+/// `count` numbered placeholders from `$first`: `$2, $3, $4`.
+fn numbered(first: usize, count: usize) -> String {
+    let numbers: Vec<String> = (first..first + count).map(|n| format!("${n}")).collect();
+    numbers.join(", ")
+}
+
 impl Store {
     /// Whether an EventBridge event id was already handled.
     pub async fn event_processed(&self, event_id: &str) -> anyhow::Result<bool> {
@@ -46,6 +54,26 @@ impl Store {
             .await
             .context("look up a handled event")?;
         Ok(row.is_some())
+    }
+
+    /// Which of `event_ids` were already handled, in one query.
+    pub async fn events_processed(&self, event_ids: &[&str]) -> anyhow::Result<HashSet<String>> {
+        if event_ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let sql = format!(
+            "SELECT event_id FROM processed_events WHERE event_id IN ({})",
+            numbered(1, event_ids.len())
+        );
+        let rows = event_ids
+            .iter()
+            .fold(sqlx::query(AssertSqlSafe(sql)), |query, id| query.bind(*id))
+            .fetch_all(&self.pool)
+            .await
+            .context("look up handled events")?;
+        rows.iter()
+            .map(|row| Ok(row.try_get("event_id")?))
+            .collect()
     }
 
     /// Remembers a handled event id (idempotent).
@@ -98,27 +126,47 @@ impl Store {
         Ok(ids[0])
     }
 
-    /// Stores pushed events in one transaction (a group commit of concurrent
-    /// requests); their ids, in order. Once this returns, each will be handled.
+    /// Stores pushed events in one statement (a group commit of concurrent
+    /// requests: one round trip, not one per body); their ids, in order. Once
+    /// this returns, each will be handled.
     pub async fn inbox_insert_many(
         &self,
         bodies: &[&str],
         at: DateTime<Utc>,
     ) -> anyhow::Result<Vec<i64>> {
-        let now = timestamp(at);
-        let mut tx = self.begin_write().await?;
-        let mut ids = Vec::with_capacity(bodies.len());
-        for body in bodies {
-            let row =
-                sqlx::query("INSERT INTO inbox (body, received_at) VALUES ($1, $2) RETURNING id")
-                    .bind(*body)
-                    .bind(&now)
-                    .fetch_one(&mut **tx)
-                    .await
-                    .context("store a pushed event")?;
-            ids.push(row.try_get("id")?);
+        if bodies.is_empty() {
+            return Ok(Vec::new());
         }
+        let values: Vec<String> = (0..bodies.len())
+            .map(|n| format!("(${}, $1)", n + 2))
+            .collect();
+        let sql = format!(
+            "INSERT INTO inbox (body, received_at) VALUES {} RETURNING id",
+            values.join(", ")
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(timestamp(at));
+        for body in bodies {
+            query = query.bind(*body);
+        }
+        let mut tx = self.begin_write().await?;
+        let rows = query
+            .fetch_all(&mut **tx)
+            .await
+            .context("store pushed events")?;
         self.commit(tx, "pushed events").await?;
+        // Both databases number one statement's rows in the order of its
+        // VALUES, but RETURNING lists them in no promised order.
+        let mut ids = rows
+            .iter()
+            .map(|row| row.try_get("id"))
+            .collect::<Result<Vec<i64>, _>>()?;
+        ids.sort_unstable();
+        anyhow::ensure!(
+            ids.len() == bodies.len(),
+            "stored {} of {} pushed events",
+            ids.len(),
+            bodies.len()
+        );
         Ok(ids)
     }
 
@@ -161,19 +209,51 @@ impl Store {
             return Ok(());
         }
         let now = timestamp(at);
+        // The usual batch, every event handled, is two statements: the ids to
+        // remember, and the rows done. Errors and retries go one by one.
+        let remember: Vec<&(String, &'static str)> = attempts
+            .iter()
+            .filter_map(|a| a.processed.as_ref())
+            .collect();
+        let done: Vec<i64> = attempts
+            .iter()
+            .filter(|a| a.end == AttemptEnd::Done(None))
+            .map(|a| a.id)
+            .collect();
         let mut tx = self.begin_write().await?;
-        for attempt in attempts {
-            if let Some((event_id, outcome)) = &attempt.processed {
-                sqlx::query(
-                    "INSERT INTO processed_events (event_id, received_at, outcome)                      VALUES ($1, $2, $3) ON CONFLICT (event_id) DO NOTHING",
-                )
-                .bind(event_id)
-                .bind(&now)
-                .bind(*outcome)
+        if !remember.is_empty() {
+            let values: Vec<String> = (0..remember.len())
+                .map(|n| format!("(${}, $1, ${})", 2 * n + 2, 2 * n + 3))
+                .collect();
+            let sql = format!(
+                "INSERT INTO processed_events (event_id, received_at, outcome) VALUES {} \
+                 ON CONFLICT (event_id) DO NOTHING",
+                values.join(", ")
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql)).bind(&now);
+            for (event_id, outcome) in &remember {
+                query = query.bind(event_id.as_str()).bind(*outcome);
+            }
+            query
                 .execute(&mut **tx)
                 .await
-                .context("remember a handled event")?;
-            }
+                .context("remember handled events")?;
+        }
+        if !done.is_empty() {
+            let sql = format!(
+                "UPDATE inbox SET processed_at = $1, last_error = NULL, attempts = attempts + 1 \
+                 WHERE id IN ({}) AND processed_at IS NULL",
+                numbered(2, done.len())
+            );
+            done.iter()
+                .fold(sqlx::query(AssertSqlSafe(sql)).bind(&now), |query, id| {
+                    query.bind(*id)
+                })
+                .execute(&mut **tx)
+                .await
+                .context("mark pushed events handled")?;
+        }
+        for attempt in attempts.iter().filter(|a| a.end != AttemptEnd::Done(None)) {
             let query = match &attempt.end {
                 AttemptEnd::Done(error) => sqlx::query(
                     "UPDATE inbox SET processed_at = $1, last_error = $2, attempts = attempts + 1 \

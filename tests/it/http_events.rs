@@ -220,3 +220,41 @@ async fn an_answer_change_reads_only_the_answer_unless_policies_read_more() {
     assert_eq!(d.sim.calls().operation("GetWorkload").ok, 1);
     d.stop().await;
 }
+
+/// A slow evaluation does not hold up the pushed events behind it: while one
+/// workload's answer takes seconds to read, an event pushed after it for
+/// another workload is evaluated (the inbox reads and starts its next batch).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_evaluation_does_not_hold_up_later_pushed_events() {
+    let (d, slow) = answer_change_daemon("").await;
+    let fast = d
+        .sim
+        .add_workload(workload("orders", answer(&ALL_FOUR, &[], true)))
+        .id;
+    d.sim.set_faults(rel04d_simulator::Faults {
+        latency_spike: Duration::from_secs(5),
+        slow_workloads: [slow.clone()].into(),
+        ..Default::default()
+    });
+    for id in [&slow, &fast] {
+        d.sim
+            .set_answer(id, answer(&[IDENTIFY], &[], true))
+            .unwrap();
+    }
+    let event = update_answer_event("slow-1", "111122223333", REGION, &slow).to_string();
+    assert_eq!(post(&d, Some(TOKEN), event).await.0, 202);
+    // The inbox reads an event as soon as it is stored: by now the slow
+    // event's batch is under way (its call takes 5 s).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    push_answer_change(&d, &fast, "fast-1", "alarm").await;
+    assert_eq!(
+        d.state_of(&slow).await.as_deref(),
+        Some("ok"),
+        "the later event was evaluated before the slow one ended"
+    );
+    d.wait_for("the slow event", Duration::from_secs(20), || async {
+        d.state_of(&slow).await.as_deref() == Some("alarm")
+    })
+    .await;
+    d.stop().await;
+}

@@ -7,7 +7,7 @@ use crate::common::db::Db;
 use crate::common::*;
 use chrono::{Duration, TimeZone, Utc};
 use rel04d::control::ControlState;
-use rel04d::store::{MAX_PUBLISH_ATTEMPTS, Recording, Store, Written};
+use rel04d::store::{AttemptEnd, InboxAttempt, MAX_PUBLISH_ATTEMPTS, Recording, Store, Written};
 use rel04d::workload::{Trigger, Workload};
 
 async fn fresh_store(dir: &tempfile::TempDir) -> (Store, String) {
@@ -262,4 +262,70 @@ async fn a_new_control_is_created_with_its_first_verdict_or_not_at_all() {
     assert_eq!(db.count("SELECT COUNT(*) FROM transitions").await, Some(2));
     assert_eq!(db.count("SELECT COUNT(*) FROM outbox").await, Some(2));
     db.close().await;
+}
+
+/// A batch of pushed events is stored and finished in a statement or two, each
+/// row still ending its own way: ids in the order of the bodies, handled rows
+/// done, a retry due later, an error kept, handled ids remembered once.
+#[tokio::test]
+async fn a_batch_of_pushed_events_is_stored_and_finished_row_by_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, url) = fresh_store(&dir).await;
+    let now = Utc.with_ymd_and_hms(2026, 12, 6, 12, 0, 0).unwrap();
+    let bodies: Vec<String> = (0..5).map(|n| format!("{{\"n\": {n}}}")).collect();
+    let bodies: Vec<&str> = bodies.iter().map(String::as_str).collect();
+    let ids = store.inbox_insert_many(&bodies, now).await.unwrap();
+    let pending = store.inbox_pending(10, now).await.unwrap();
+    let stored: Vec<(i64, &str)> = pending.iter().map(|r| (r.id, r.body.as_str())).collect();
+    let expected: Vec<(i64, &str)> = ids.iter().copied().zip(bodies.iter().copied()).collect();
+    assert_eq!(stored, expected);
+
+    store
+        .mark_event_processed("e-0", "evaluated", now)
+        .await
+        .unwrap();
+    let done = |n: usize, event: Option<&str>| InboxAttempt {
+        id: ids[n],
+        processed: event.map(|e| (e.to_owned(), "evaluated")),
+        end: AttemptEnd::Done(None),
+    };
+    let attempts = [
+        done(0, Some("e-0")), // remembered before: no conflict error
+        done(1, Some("e-1")),
+        done(2, None),
+        InboxAttempt {
+            id: ids[3],
+            processed: None,
+            end: AttemptEnd::Done(Some("malformed".into())),
+        },
+        InboxAttempt {
+            id: ids[4],
+            processed: None,
+            end: AttemptEnd::Retry {
+                error: "busy".into(),
+                at: now + Duration::seconds(5),
+                counted: true,
+            },
+        },
+    ];
+    store.inbox_finish(&attempts, now).await.unwrap();
+
+    let handled = store
+        .events_processed(&["e-0", "e-1", "e-2"])
+        .await
+        .unwrap();
+    assert_eq!(handled, ["e-0".to_owned(), "e-1".to_owned()].into());
+    assert!(store.inbox_pending(10, now).await.unwrap().is_empty());
+    let later = store
+        .inbox_pending(10, now + Duration::seconds(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        later.iter().map(|r| (r.id, r.attempts)).collect::<Vec<_>>(),
+        [(ids[4], 1)]
+    );
+    let db = Db::connect(&url).await;
+    let kept =
+        "SELECT COUNT(*) FROM inbox WHERE processed_at IS NOT NULL AND last_error = 'malformed'";
+    assert_eq!(db.count(kept).await, Some(1));
 }

@@ -128,6 +128,9 @@ impl FaultEngine {
         if roll(faults.latency_spike_probability) {
             delay += faults.latency_spike;
         }
+        if workload.is_some_and(|w| faults.slow_workloads.contains(w)) {
+            delay += faults.latency_spike;
+        }
         let denied = faults.deny_operations.contains(op)
             || workload.is_some_and(|w| faults.deny_workloads.contains(w));
         let fault = if denied {

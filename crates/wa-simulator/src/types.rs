@@ -125,6 +125,9 @@ pub struct Faults {
     /// 404 ResourceNotFoundException (ResourceType QUESTION) on GetAnswer for these
     /// workloads although they have the lens: a lens version without the question.
     pub missing_question_workloads: BTreeSet<String>,
+    /// Every call naming one of these workloads waits `latency_spike` more: one
+    /// slow workload among fast ones.
+    pub slow_workloads: BTreeSet<String>,
 }
 
 impl Faults {
