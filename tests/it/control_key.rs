@@ -216,7 +216,10 @@ async fn two_controls_of_one_workload_are_written_muted_filtered_and_removed_apa
     let alarm = record(ControlState::Alarm, "Not selected: Identify");
     store.apply(&Known::New, alarm, &on).await.unwrap();
     let ok = record(ControlState::Ok, "all selected");
-    let applied = store.apply_of(&rel05, "rel05", &Known::New, ok, &on).await.unwrap();
+    let applied = store
+        .apply_of(&rel05, "rel05", &Known::New, ok, &on)
+        .await
+        .unwrap();
     assert_eq!(applied.effect, Effect::Recorded(ControlState::Ok));
     assert!(applied.transitions.iter().all(|t| t.key() == rel05));
     assert_eq!(
@@ -326,7 +329,10 @@ async fn the_cli_and_graphql_show_and_filter_by_lens_and_question() {
     let alarm = record(ControlState::Alarm, "Not selected: Identify");
     store.apply(&Known::New, alarm, &on).await.unwrap();
     let ok = record(ControlState::Ok, "all selected");
-    store.apply_of(&rel05, "rel05", &Known::New, ok, &on).await.unwrap();
+    store
+        .apply_of(&rel05, "rel05", &Known::New, ok, &on)
+        .await
+        .unwrap();
     store
         .set_lens_status(ARN, "wellarchitected", "CURRENT")
         .await

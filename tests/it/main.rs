@@ -37,6 +37,7 @@ mod monitoring;
 mod mute;
 mod ocsf;
 mod organization;
+mod questions;
 mod rate;
 mod read_only;
 mod replicas;

@@ -1,0 +1,298 @@
+//! Any question of any lens is a control (issue 23's "Done means"): a custom lens
+//! of two questions and REL 04 on one workload, swept by the daemon through the
+//! real SDK, then read back with the real `rel04d controls` binary. Per question
+//! states, Enforce writing one question only, one ListAnswers per lens per
+//! workload, the `lens:` and `question:` filters, and a policy naming a choice the
+//! question lacks. On SQLite and (with `REL04D_TEST_POSTGRES_URL`) Postgres.
+
+use crate::common::process;
+use crate::common::*;
+use rel04d_simulator::{ChoiceDef, LensDef, PillarDef, QuestionDef, Simulator};
+
+const LENS: &str = "arn:aws:wellarchitected:us-east-1:111122223333:lens/data";
+const REL04_ID: &str = "prevent-interaction-failure";
+const RETENTION: &str = "data-retention";
+const DEPLOY: &str = "deploy-safety";
+const KEEP_BACKUPS: &str = "retention_keep_backups";
+const ENCRYPT: &str = "retention_encrypt";
+const CANARY: &str = "deploy_canary";
+
+fn question(id: &str, title: &str, choices: &[(&str, &str)], none: &str) -> QuestionDef {
+    let mut choices: Vec<ChoiceDef> = choices
+        .iter()
+        .map(|(id, title)| ChoiceDef {
+            id: (*id).to_owned(),
+            title: (*title).to_owned(),
+            description: String::new(),
+            none_of_these: false,
+        })
+        .collect();
+    choices.push(ChoiceDef {
+        id: none.to_owned(),
+        title: "None of these".to_owned(),
+        description: String::new(),
+        none_of_these: true,
+    });
+    QuestionDef {
+        id: id.to_owned(),
+        title: title.to_owned(),
+        description: String::new(),
+        choices,
+    }
+}
+
+/// The custom lens: one pillar, two questions.
+fn data_lens() -> LensDef {
+    LensDef {
+        alias: LENS.to_owned(),
+        name: "Data handling".to_owned(),
+        description: String::new(),
+        version: "1".to_owned(),
+        previous_version: None,
+        pillars: vec![PillarDef {
+            id: "data".to_owned(),
+            name: "Data".to_owned(),
+            questions: vec![
+                question(
+                    RETENTION,
+                    "How do you retain data?",
+                    &[(KEEP_BACKUPS, "Keep backups"), (ENCRYPT, "Encrypt backups")],
+                    "retention_no",
+                ),
+                question(
+                    DEPLOY,
+                    "How do you deploy safely?",
+                    &[(CANARY, "Deploy to a canary first")],
+                    "deploy_no",
+                ),
+            ],
+        }],
+    }
+}
+
+/// A simulator with the custom lens and one workload answering REL 04 fully,
+/// data-retention with backups only, deploy-safety with a canary: its id.
+fn seeded() -> (Simulator, String) {
+    let sim = Simulator::new(REGION);
+    sim.add_lens(data_lens()).unwrap();
+    let mut spec = workload("payments", answer(&ALL_FOUR, &[], true));
+    spec.lenses.push(LENS.to_owned());
+    let id = sim.add_workload(spec).id;
+    sim.set_question_answer(&id, LENS, RETENTION, answer(&[KEEP_BACKUPS], &[], true))
+        .unwrap();
+    sim.set_question_answer(&id, LENS, DEPLOY, answer(&[CANARY], &[], true))
+        .unwrap();
+    (sim, id)
+}
+
+/// REL 04 (all four required) and both custom questions as controls; the
+/// retention policy is `retention` (checked, or as given), deploy-safety skipped.
+fn config(retention: &str, retention_choices: &[(&str, &str)]) -> String {
+    let mut config = format!(
+        "[[controls]]\nlens = \"wellarchitected\"\nquestions = [\"{REL04_ID}\"]\n\n\
+         [[controls]]\nlens = \"{LENS}\"\nquestions = [\"{RETENTION}\", \"{DEPLOY}\"]\n\
+         names = {{ \"{RETENTION}\" = \"retention\", \"{DEPLOY}\" = \"deploy\" }}\n\n\
+         [policies.global]\n{ALL_TRUE}\nretention = \"{retention}\"\ndeploy = \"Skip\"\n"
+    );
+    for (choice, value) in retention_choices {
+        config.push_str(&format!("\"retention/{choice}\" = \"{value}\"\n"));
+    }
+    config
+}
+
+const BOTH_REQUIRED: [(&str, &str); 2] = [(KEEP_BACKUPS, "True"), (ENCRYPT, "True")];
+
+/// `rel04d controls --output json` on the test's database, filtered: each row's
+/// (lens, question_id, state, reason).
+fn cli_controls(env: &TestEnv, filter: &str) -> Vec<(String, String, String, String)> {
+    let mut command = process::rel04d();
+    command.args([
+        "controls",
+        "--database-url",
+        &env.database_url,
+        "--output",
+        "json",
+        "--filter",
+        filter,
+    ]);
+    let out = process::stdout_of(&mut command);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&out).expect("a JSON array");
+    let mut rows: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            let field = |name: &str| r[name].as_str().unwrap_or_default().to_owned();
+            (
+                field("lens"),
+                field("question_id"),
+                field("state"),
+                field("reason"),
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// The choices the simulator has selected for `question` of `lens`, read with
+/// GetAnswer over HTTP.
+async fn selected(env: &TestEnv, id: &str, lens: &str, question: &str) -> Vec<String> {
+    let lens = lens.replace(':', "%3A").replace('/', "%2F");
+    let url = format!(
+        "{}/workloads/{id}/lensReviews/{lens}/answers/{question}",
+        env.server.url()
+    );
+    let body: serde_json::Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+    let mut choices: Vec<String> =
+        serde_json::from_value(body["Answer"]["SelectedChoices"].clone()).unwrap();
+    choices.sort();
+    choices
+}
+
+fn states(rows: &[(String, String, String, String)]) -> Vec<(&str, &str, &str)> {
+    rows.iter()
+        .map(|(lens, question, state, _)| (lens.as_str(), question.as_str(), state.as_str()))
+        .collect()
+}
+
+#[tokio::test]
+async fn each_question_is_a_control_of_its_own_state_and_the_filters_select_it() {
+    let (sim, _) = seeded();
+    let env = TestEnv::start(
+        sim,
+        &config("Check: Choices based on sub policies", &BOTH_REQUIRED),
+    )
+    .await;
+    env.sweep().await;
+
+    let all = cli_controls(&env, "");
+    assert_eq!(
+        states(&all),
+        [
+            (LENS, RETENTION, "alarm"),
+            (LENS, DEPLOY, "skipped"),
+            ("wellarchitected", REL04_ID, "ok"),
+        ]
+    );
+    assert!(all[0].3.contains("Encrypt backups"), "{}", all[0].3);
+
+    // (d) The filters: by lens (its ARN), by question, and both with a state.
+    assert_eq!(
+        states(&cli_controls(&env, &format!("lens:{LENS}"))),
+        [(LENS, RETENTION, "alarm"), (LENS, DEPLOY, "skipped")]
+    );
+    assert_eq!(
+        states(&cli_controls(&env, "lens:wellarchitected")),
+        [("wellarchitected", REL04_ID, "ok")]
+    );
+    assert_eq!(
+        states(&cli_controls(&env, &format!("question:{RETENTION}"))),
+        [(LENS, RETENTION, "alarm")]
+    );
+    assert_eq!(
+        states(&cli_controls(
+            &env,
+            &format!("lens:{LENS} question:{DEPLOY} state:skipped")
+        )),
+        [(LENS, DEPLOY, "skipped")]
+    );
+    assert!(cli_controls(&env, &format!("question:{DEPLOY} state:alarm")).is_empty());
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn a_sweep_reads_each_lens_once_per_workload() {
+    let (sim, id) = seeded();
+    let env = TestEnv::start(
+        sim,
+        &config("Check: Choices based on sub policies", &BOTH_REQUIRED),
+    )
+    .await;
+    let before = env.sim.workload_calls(&id);
+    env.sweep().await;
+    let after = env.sim.workload_calls(&id);
+    let made = |operation: &str| {
+        after.get(operation).copied().unwrap_or(0) - before.get(operation).copied().unwrap_or(0)
+    };
+    // Two questions of the custom lens: one ListAnswers. REL 04 alone of its
+    // lens: one GetAnswer. Nothing is written.
+    assert_eq!(made("ListAnswers"), 1, "{after:?}");
+    assert_eq!(made("GetAnswer"), 1, "{after:?}");
+    assert_eq!(made("UpdateAnswer"), 0, "{after:?}");
+    assert_eq!(env.controls("").await.len(), 3);
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn enforce_on_one_custom_question_writes_that_question_only() {
+    let (sim, id) = seeded();
+    let env = TestEnv::start(
+        sim,
+        &config("Enforce: Choices based on sub policies", &BOTH_REQUIRED),
+    )
+    .await;
+    let rel04_before = env.sim.workload(&id).unwrap().answer;
+    env.sweep().await;
+
+    assert_eq!(
+        env.sim.workload_calls(&id).get("UpdateAnswer").copied(),
+        Some(1)
+    );
+    assert_eq!(
+        selected(&env, &id, LENS, RETENTION).await,
+        [ENCRYPT, KEEP_BACKUPS],
+        "the missing best practice is selected"
+    );
+    assert_eq!(selected(&env, &id, LENS, DEPLOY).await, [CANARY]);
+    assert_eq!(env.sim.workload(&id).unwrap().answer, rel04_before);
+    assert_eq!(
+        states(&cli_controls(&env, "")),
+        [
+            (LENS, RETENTION, "ok"),
+            (LENS, DEPLOY, "skipped"),
+            ("wellarchitected", REL04_ID, "ok"),
+        ]
+    );
+
+    let transitions = env.transitions().await;
+    let enforced: Vec<_> = transitions
+        .iter()
+        .filter(|t| t.action.as_deref() == Some("enforced"))
+        .collect();
+    assert_eq!(enforced.len(), 1, "{transitions:?}");
+    assert_eq!(
+        (
+            enforced[0].lens.as_str(),
+            enforced[0].question_id.as_str(),
+            enforced[0].from_state.as_deref(),
+            enforced[0].to_state.as_str()
+        ),
+        (LENS, RETENTION, Some("alarm"), "ok")
+    );
+    let changes: Vec<String> =
+        serde_json::from_value(enforced[0].changes.clone().unwrap()).unwrap();
+    assert_eq!(changes, [format!("{ENCRYPT}: UNSELECTED -> SELECTED")]);
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn a_policy_naming_a_choice_the_question_lacks_is_invalid_naming_it() {
+    let (sim, _) = seeded();
+    let env = TestEnv::start(
+        sim,
+        &config(
+            "Check: Choices based on sub policies",
+            &[(KEEP_BACKUPS, "True"), ("retention_tape", "True")],
+        ),
+    )
+    .await;
+    env.sweep().await;
+    let rows = cli_controls(&env, &format!("question:{RETENTION}"));
+    assert_eq!(states(&rows), [(LENS, RETENTION, "invalid")]);
+    assert!(rows[0].3.contains("retention_tape"), "{}", rows[0].3);
+    // The other controls of the workload are judged as before.
+    assert_eq!(
+        states(&cli_controls(&env, "state:ok")),
+        [("wellarchitected", REL04_ID, "ok")]
+    );
+    env.stop().await;
+}
