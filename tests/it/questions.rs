@@ -296,3 +296,40 @@ async fn a_policy_naming_a_choice_the_question_lacks_is_invalid_naming_it() {
     );
     env.stop().await;
 }
+
+/// The README's worked examples (a whole pillar, a custom lens) are
+/// configurations rel04d accepts, with the controls they say.
+#[test]
+fn the_readme_worked_examples_load() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let (_, marked) = readme
+        .split_once("<!-- checked by tests/it/questions.rs")
+        .expect("the README marks its worked examples");
+    let (marked, _) = marked
+        .split_once("<!-- end of checked examples -->")
+        .unwrap();
+    let blocks: Vec<&str> = marked
+        .split("```toml\n")
+        .skip(1)
+        .map(|b| b.split_once("```").unwrap().0)
+        .collect();
+    let mut listed = Vec::new();
+    for block in &blocks {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rel04d.toml");
+        std::fs::write(&path, block).unwrap();
+        let settings = rel04d::config::Settings::load_with(Some(&path), Some(Default::default()))
+            .unwrap_or_else(|e| panic!("{e}\n{block}"));
+        let controls = rel04d::config::Controls::check(&settings.controls).unwrap();
+        listed.push(
+            controls
+                .listed()
+                .iter()
+                .map(|d| d.name.to_string())
+                .collect::<Vec<_>>(),
+        );
+    }
+    let pillar: Vec<String> = (1..=13).map(|n| format!("rel{n:02}")).collect();
+    assert_eq!(listed, [pillar, vec!["retention".into(), "deploy".into()]]);
+}
