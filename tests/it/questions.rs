@@ -7,7 +7,7 @@
 
 use crate::common::process;
 use crate::common::*;
-use rel04d_simulator::{ChoiceDef, LensDef, PillarDef, QuestionDef, Simulator};
+use rel04d_simulator::{LensDef, Simulator};
 
 const LENS: &str = "arn:aws:wellarchitected:us-east-1:111122223333:lens/data";
 const REL04_ID: &str = "prevent-interaction-failure";
@@ -17,57 +17,23 @@ const KEEP_BACKUPS: &str = "retention_keep_backups";
 const ENCRYPT: &str = "retention_encrypt";
 const CANARY: &str = "deploy_canary";
 
-fn question(id: &str, title: &str, choices: &[(&str, &str)], none: &str) -> QuestionDef {
-    let mut choices: Vec<ChoiceDef> = choices
-        .iter()
-        .map(|(id, title)| ChoiceDef {
-            id: (*id).to_owned(),
-            title: (*title).to_owned(),
-            description: String::new(),
-            none_of_these: false,
-        })
-        .collect();
-    choices.push(ChoiceDef {
-        id: none.to_owned(),
-        title: "None of these".to_owned(),
-        description: String::new(),
-        none_of_these: true,
-    });
-    QuestionDef {
-        id: id.to_owned(),
-        title: title.to_owned(),
-        description: String::new(),
-        choices,
-    }
-}
-
-/// The custom lens: one pillar, two questions.
+/// The custom lens: one pillar, two questions (the simulator's seed format).
 fn data_lens() -> LensDef {
-    LensDef {
-        alias: LENS.to_owned(),
-        name: "Data handling".to_owned(),
-        description: String::new(),
-        version: "1".to_owned(),
-        previous_version: None,
-        pillars: vec![PillarDef {
-            id: "data".to_owned(),
-            name: "Data".to_owned(),
-            questions: vec![
-                question(
-                    RETENTION,
-                    "How do you retain data?",
-                    &[(KEEP_BACKUPS, "Keep backups"), (ENCRYPT, "Encrypt backups")],
-                    "retention_no",
-                ),
-                question(
-                    DEPLOY,
-                    "How do you deploy safely?",
-                    &[(CANARY, "Deploy to a canary first")],
-                    "deploy_no",
-                ),
-            ],
-        }],
-    }
+    serde_json::from_value(serde_json::json!({
+        "alias": LENS, "name": "Data handling", "version": "1",
+        "pillars": [{"id": "data", "name": "Data", "questions": [
+            {"id": RETENTION, "title": "How do you retain data?", "choices": [
+                {"id": KEEP_BACKUPS, "title": "Keep backups"},
+                {"id": ENCRYPT, "title": "Encrypt backups"},
+                {"id": "retention_no", "title": "None of these", "none_of_these": true},
+            ]},
+            {"id": DEPLOY, "title": "How do you deploy safely?", "choices": [
+                {"id": CANARY, "title": "Deploy to a canary first"},
+                {"id": "deploy_no", "title": "None of these", "none_of_these": true},
+            ]},
+        ]}],
+    }))
+    .expect("a valid lens")
 }
 
 /// A simulator with the custom lens and one workload answering REL 04 fully,
