@@ -70,12 +70,12 @@ const BOTH_REQUIRED: [(&str, &str); 2] = [(KEEP_BACKUPS, "True"), (ENCRYPT, "Tru
 
 /// `rel04d controls --output json` on the test's database, filtered: each row's
 /// (lens, question_id, state, reason).
-fn cli_controls(env: &TestEnv, filter: &str) -> Vec<(String, String, String, String)> {
+fn cli_controls(database_url: &str, filter: &str) -> Vec<(String, String, String, String)> {
     let mut command = process::rel04d();
     command.args([
         "controls",
         "--database-url",
-        &env.database_url,
+        database_url,
         "--output",
         "json",
         "--filter",
@@ -122,15 +122,21 @@ fn states(rows: &[(String, String, String, String)]) -> Vec<(&str, &str, &str)> 
 
 #[tokio::test]
 async fn each_question_is_a_control_of_its_own_state_and_the_filters_select_it() {
+    // The daemon as a process: `rel04d --config … run --once` against the simulator.
     let (sim, _) = seeded();
-    let env = TestEnv::start(
-        sim,
-        &config("Check: Choices based on sub policies", &BOTH_REQUIRED),
-    )
-    .await;
-    env.sweep().await;
+    let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = fresh_database_url(&dir).await;
+    let config_path = dir.path().join("rel04d.toml");
+    let config = config("Check: Choices based on sub policies", &BOTH_REQUIRED);
+    std::fs::write(&config_path, config).unwrap();
+    let mut run = process::against(&server.url(), &database_url);
+    run.args(["--config", config_path.to_str().unwrap(), "run", "--once"]);
+    tokio::task::spawn_blocking(move || process::stdout_of(&mut run))
+        .await
+        .unwrap();
 
-    let all = cli_controls(&env, "");
+    let all = cli_controls(&database_url, "");
     assert_eq!(
         states(&all),
         [
@@ -143,26 +149,29 @@ async fn each_question_is_a_control_of_its_own_state_and_the_filters_select_it()
 
     // (d) The filters: by lens (its ARN), by question, and both with a state.
     assert_eq!(
-        states(&cli_controls(&env, &format!("lens:{LENS}"))),
+        states(&cli_controls(&database_url, &format!("lens:{LENS}"))),
         [(LENS, RETENTION, "alarm"), (LENS, DEPLOY, "skipped")]
     );
     assert_eq!(
-        states(&cli_controls(&env, "lens:wellarchitected")),
+        states(&cli_controls(&database_url, "lens:wellarchitected")),
         [("wellarchitected", REL04_ID, "ok")]
     );
     assert_eq!(
-        states(&cli_controls(&env, &format!("question:{RETENTION}"))),
+        states(&cli_controls(
+            &database_url,
+            &format!("question:{RETENTION}")
+        )),
         [(LENS, RETENTION, "alarm")]
     );
     assert_eq!(
         states(&cli_controls(
-            &env,
+            &database_url,
             &format!("lens:{LENS} question:{DEPLOY} state:skipped")
         )),
         [(LENS, DEPLOY, "skipped")]
     );
-    assert!(cli_controls(&env, &format!("question:{DEPLOY} state:alarm")).is_empty());
-    env.stop().await;
+    assert!(cli_controls(&database_url, &format!("question:{DEPLOY} state:alarm")).is_empty());
+    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -211,7 +220,7 @@ async fn enforce_on_one_custom_question_writes_that_question_only() {
     assert_eq!(selected(&env, &id, LENS, DEPLOY).await, [CANARY]);
     assert_eq!(env.sim.workload(&id).unwrap().answer, rel04_before);
     assert_eq!(
-        states(&cli_controls(&env, "")),
+        states(&cli_controls(&env.database_url, "")),
         [
             (LENS, RETENTION, "ok"),
             (LENS, DEPLOY, "skipped"),
@@ -252,12 +261,12 @@ async fn a_policy_naming_a_choice_the_question_lacks_is_invalid_naming_it() {
     )
     .await;
     env.sweep().await;
-    let rows = cli_controls(&env, &format!("question:{RETENTION}"));
+    let rows = cli_controls(&env.database_url, &format!("question:{RETENTION}"));
     assert_eq!(states(&rows), [(LENS, RETENTION, "invalid")]);
     assert!(rows[0].3.contains("retention_tape"), "{}", rows[0].3);
     // The other controls of the workload are judged as before.
     assert_eq!(
-        states(&cli_controls(&env, "state:ok")),
+        states(&cli_controls(&env.database_url, "state:ok")),
         [("wellarchitected", REL04_ID, "ok")]
     );
     env.stop().await;
