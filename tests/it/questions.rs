@@ -177,23 +177,30 @@ async fn each_question_is_a_control_of_its_own_state_and_the_filters_select_it()
 #[tokio::test]
 async fn a_sweep_reads_each_lens_once_per_workload() {
     let (sim, id) = seeded();
+    let mut spec = workload("billing", answer(&ALL_FOUR[..2], &[], true));
+    spec.lenses.push(LENS.to_owned());
+    let other = sim.add_workload(spec).id;
     let env = TestEnv::start(
         sim,
         &config("Check: Choices based on sub policies", &BOTH_REQUIRED),
     )
     .await;
-    let before = env.sim.workload_calls(&id);
-    env.sweep().await;
-    let after = env.sim.workload_calls(&id);
-    let made = |operation: &str| {
-        after.get(operation).copied().unwrap_or(0) - before.get(operation).copied().unwrap_or(0)
-    };
-    // Two questions of the custom lens: one ListAnswers. REL 04 alone of its
-    // lens: one GetAnswer. Nothing is written.
-    assert_eq!(made("ListAnswers"), 1, "{after:?}");
-    assert_eq!(made("GetAnswer"), 1, "{after:?}");
-    assert_eq!(made("UpdateAnswer"), 0, "{after:?}");
-    assert_eq!(env.controls("").await.len(), 3);
+    for sweep in 1..=2 {
+        let before = [&id, &other].map(|w| env.sim.workload_calls(w));
+        env.sweep().await;
+        for (w, before) in [&id, &other].into_iter().zip(before) {
+            let after = env.sim.workload_calls(w);
+            let made = |operation: &str| {
+                after.get(operation).copied().unwrap_or(0)
+                    - before.get(operation).copied().unwrap_or(0)
+            };
+            // Two questions of the custom lens: one ListAnswers. REL 04 alone of
+            // its lens: one GetAnswer. Nothing is written.
+            let calls = (made("ListAnswers"), made("GetAnswer"), made("UpdateAnswer"));
+            assert_eq!(calls, (1, 1, 0), "sweep {sweep}, workload {w}: {after:?}");
+        }
+    }
+    assert_eq!(env.controls("").await.len(), 6);
     env.stop().await;
 }
 
