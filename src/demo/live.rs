@@ -11,7 +11,7 @@ use rand::seq::IndexedRandom;
 use rel04d_simulator::Simulator;
 use tokio::net::TcpListener;
 
-use super::DemoArgs;
+use super::{DemoArgs, questions};
 use crate::aws::{AwsSetup, Endpoints};
 use crate::config::Settings;
 use crate::display::Terminal;
@@ -30,7 +30,8 @@ const DEMO_DATABASE: &str = "rel04d-demo.db";
 const DEMO_CONFIG: &str = "rel04d-demo.toml";
 
 /// The demo's policies: a global requirement, an account override, name-glob
-/// variations (skip, none of these), enforcement for one workload id, and tags.
+/// variations (skip, none of these), enforcement for one workload id, and tags;
+/// and its controls: REL 04, REL 05 and a custom lens's two questions.
 fn demo_config(interval: Duration, enforced: Option<&str>) -> String {
     let mut config = format!(
         r#"# Written by `rel04d demo`: the policies it ran with.
@@ -55,7 +56,7 @@ rel04 = "Check: Choices based on sub policies"
 identify = "True"
 loosely_coupled = "True"
 idempotent = "True"
-
+{more_policies}
 [[policies.settings]]
 scope = "account:444455556666"
 constant_work = "True"
@@ -72,8 +73,10 @@ rel04 = "Check: None of these"
 enabled = true
 prefix = "rel04d:"
 "#,
-        interval = humantime::format_duration(interval)
+        interval = humantime::format_duration(interval),
+        more_policies = questions::GLOBAL_POLICIES,
     );
+    config.push_str(&questions::controls_config());
     if let Some(id) = enforced {
         config.push_str(&format!(
             "\n[[policies.settings]]\nscope = \"workload:{id}\"\nrel04 = \"Enforce: Choices based on sub policies\"\n"
@@ -108,6 +111,7 @@ pub async fn run(args: DemoArgs, database_url: Option<String>) -> anyhow::Result
         }
     };
     let sim = Simulator::generated(REGION, args.workloads, args.seed);
+    questions::seed(&sim)?;
     let enforced = stage_special_cases(&sim);
     let settings = demo_settings(&database_url, args.interval, enforced.as_deref())?;
     crate::telemetry::init(settings.log.format, &settings.log.level, true);
@@ -131,6 +135,11 @@ pub async fn run(args: DemoArgs, database_url: Option<String>) -> anyhow::Result
         "{} simulated workloads (the Well-Architected Tool simulator at {})",
         args.workloads,
         server.url()
+    );
+    println!(
+        "controls per workload: REL 04 and REL 05 of the Framework, and the two questions \
+         of a custom lens ({})",
+        questions::DATA_LENS
     );
     println!(
         "state database: {}, policies: {DEMO_CONFIG}",
@@ -244,7 +253,8 @@ async fn print_transitions(
                     ""
                 };
                 println!(
-                    "{time}  {name:<28} {:>7} → {:<7} ({}){enforced}  {}",
+                    "{time}  {name:<24} {:<28} {:>7} → {:<7} ({}){enforced}  {}",
+                    Terminal(&t.question_id),
                     t.from_state.as_deref().unwrap_or("new"),
                     t.to_state,
                     Terminal(&t.trigger),

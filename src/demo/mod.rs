@@ -13,6 +13,8 @@ use std::time::Duration;
 
 #[cfg(feature = "simulator")]
 mod live;
+#[cfg(feature = "simulator")]
+mod questions;
 
 #[derive(Clone, Debug, clap::Args)]
 pub struct DemoArgs {
