@@ -5,7 +5,7 @@
 //! its policies ask for a check, as it always has.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::lens_reviews::Reviews;
 use super::{Reconciled, Reconciler, ScopeRef, Subject, decide};
@@ -13,7 +13,7 @@ use crate::config::controls::Controls;
 use crate::control::{Calculated, ControlDef, LensStatus, ObservedAnswer};
 use crate::queue::Stored;
 use crate::store::ControlKey;
-use crate::wellarchitected::{ErrorKind, WaError};
+use crate::wellarchitected::{ErrorKind, QuestionAnswer, WaError};
 use crate::workload::{Trigger, Workload};
 
 /// The questions of one lens that are controls.
@@ -25,6 +25,9 @@ pub(super) struct LensControls {
     /// `*`: every question the Tool lists for the lens, as of each read.
     every: bool,
     controls: Arc<Controls>,
+    /// The one pillar all `listed` questions are in, learnt from a whole read
+    /// of the lens: later reads ask for that pillar only (`PillarId`).
+    pillar: Arc<Mutex<Option<String>>>,
 }
 
 impl LensControls {
@@ -45,9 +48,49 @@ impl LensControls {
                     .collect(),
                 every: controls.expands(&entry.lens),
                 controls: shared.clone(),
+                pillar: Default::default(),
             });
         }
         lenses
+    }
+
+    /// The pillar to ask for: the one every governed question is in, once learnt.
+    fn pillar(&self) -> Option<String> {
+        if self.every {
+            return None;
+        }
+        self.pillar
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Learns from a read of the lens which pillar to ask for next: the one all
+    /// governed questions were found in, or none.
+    fn learn_pillar(&self, read: &[QuestionAnswer]) {
+        let pillars: Vec<Option<&str>> = self
+            .listed
+            .iter()
+            .map(|d| {
+                read.iter()
+                    .find(|q| q.question_id == d.question_id)
+                    .and_then(|q| q.pillar_id.as_deref())
+            })
+            .collect();
+        let one = match pillars.split_first() {
+            Some((Some(first), rest)) if rest.iter().all(|p| *p == Some(*first)) => {
+                Some((*first).to_owned())
+            }
+            _ => None,
+        };
+        *self.pillar.lock().unwrap_or_else(|e| e.into_inner()) = one;
+    }
+
+    /// Whether `read` has every governed question.
+    fn all_in(&self, read: &[QuestionAnswer]) -> bool {
+        self.listed
+            .iter()
+            .all(|d| read.iter().any(|q| q.question_id == d.question_id))
     }
 
     /// The controls of this lens given the question ids the Tool listed.
@@ -230,12 +273,34 @@ impl Reconciler {
         if !governed.every && governed.listed.len() == 1 {
             return (governed.listed.clone(), LensAnswers::Each);
         }
-        match scope
-            .wa
-            .list_answers(&workload.id, &governed.lens, None)
-            .await
-        {
+        let read = match governed.pillar() {
+            // One pillar holds every governed question: ask for it alone; if
+            // one moved out of it (a lens update), read the lens whole again.
+            Some(pillar) => match scope
+                .wa
+                .list_answers(&workload.id, &governed.lens, Some(&pillar))
+                .await
+            {
+                Ok(questions) if governed.all_in(&questions) => Ok(questions),
+                _ => {
+                    scope
+                        .wa
+                        .list_answers(&workload.id, &governed.lens, None)
+                        .await
+                }
+            },
+            None => {
+                scope
+                    .wa
+                    .list_answers(&workload.id, &governed.lens, None)
+                    .await
+            }
+        };
+        match read {
             Ok(questions) => {
+                if !governed.every {
+                    governed.learn_pillar(&questions);
+                }
                 let ids = questions.iter().map(|q| q.question_id.clone()).collect();
                 let answers = questions
                     .into_iter()
@@ -293,5 +358,65 @@ impl Reconciler {
             }
         }
         Ok(questions)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::controls::ControlEntry;
+
+    fn controls(questions: &[&str]) -> LensControls {
+        let entries = [ControlEntry {
+            lens: "wellarchitected".to_owned(),
+            questions: questions.iter().map(|q| q.to_string()).collect(),
+            names: Default::default(),
+        }];
+        let controls = Controls::check(&entries).unwrap();
+        LensControls::of(&controls).remove(0)
+    }
+
+    fn read(questions: &[(&str, &str)]) -> Vec<QuestionAnswer> {
+        questions
+            .iter()
+            .map(|(id, pillar)| QuestionAnswer {
+                question_id: id.to_string(),
+                pillar_id: Some(pillar.to_string()),
+                title: None,
+                answer: ObservedAnswer::default(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn one_pillar_is_asked_for_once_every_governed_question_was_seen_in_it() {
+        let governed = controls(&["prevent-interaction-failure", "mitigate-interaction-failure"]);
+        assert_eq!(governed.pillar(), None, "nothing learnt before a read");
+        let whole = read(&[
+            ("priorities", "operationalExcellence"),
+            ("prevent-interaction-failure", "reliability"),
+            ("mitigate-interaction-failure", "reliability"),
+        ]);
+        governed.learn_pillar(&whole);
+        assert_eq!(governed.pillar().as_deref(), Some("reliability"));
+        assert!(governed.all_in(&whole));
+
+        // A question found in another pillar (or not at all): the lens is read whole.
+        governed.learn_pillar(&read(&[
+            ("prevent-interaction-failure", "reliability"),
+            ("mitigate-interaction-failure", "operationalExcellence"),
+        ]));
+        assert_eq!(governed.pillar(), None);
+        let missing = read(&[("prevent-interaction-failure", "reliability")]);
+        assert!(!governed.all_in(&missing));
+        governed.learn_pillar(&missing);
+        assert_eq!(governed.pillar(), None);
+    }
+
+    #[test]
+    fn every_question_of_a_lens_is_never_read_by_pillar() {
+        let governed = controls(&["*"]);
+        governed.learn_pillar(&read(&[("prevent-interaction-failure", "reliability")]));
+        assert_eq!(governed.pillar(), None);
     }
 }
