@@ -38,6 +38,7 @@ mod monitoring;
 mod mute;
 mod ocsf;
 mod organization;
+mod question_calls;
 mod questions;
 mod rate;
 mod read_only;
