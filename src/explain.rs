@@ -150,6 +150,16 @@ fn recorded_details(control: &ControlRow) -> Details {
 }
 
 pub fn explain(control: &ControlRow, policies: &PolicySet, now: DateTime<Utc>) -> Explanation {
+    explain_of(&ControlDef::rel04(), control, policies, now)
+}
+
+/// [`explain`] of the control `definition` (any question of any lens).
+pub fn explain_of(
+    definition: &Arc<ControlDef>,
+    control: &ControlRow,
+    policies: &PolicySet,
+    now: DateTime<Utc>,
+) -> Explanation {
     let details = recorded_details(control);
     let json = |value: serde_json::Result<serde_json::Value>| value.unwrap_or_default();
     Explanation {
@@ -162,7 +172,7 @@ pub fn explain(control: &ControlRow, policies: &PolicySet, now: DateTime<Utc>) -
         reason: control.reason.clone(),
         evaluated_at: control.evaluated_at.clone(),
         muted: control.muted,
-        policies: policy_values(control, policies, now),
+        policies: policy_values_of(definition, control, policies, now),
         question: json(serde_json::to_value(&details.question)),
         best_practices: json(serde_json::to_value(&details.best_practices)),
         none_of_these: json(serde_json::to_value(&details.none_of_these)),

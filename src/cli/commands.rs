@@ -116,11 +116,22 @@ pub async fn evaluate(settings: Settings, workload: &str) -> anyhow::Result<()> 
     output::evaluated(workload, &result, control.as_ref())
 }
 
-pub async fn explain(settings: &Settings, workload: &str, output: Output) -> anyhow::Result<()> {
+/// A workload's control of one question (`--workload`, `--lens`, `--question`).
+pub struct Which {
+    pub workload: String,
+    pub lens: String,
+    pub question: String,
+}
+
+pub async fn explain(settings: &Settings, which: &Which, output: Output) -> anyhow::Result<()> {
     let store = open_read_only(settings).await?;
-    let control = known_control(&store, workload).await?;
-    let explanation = crate::explain::explain(&control, &settings.policy_set()?, Utc::now());
-    let history = store.mute_history(&control.workload_arn).await?;
+    let control = known_control(&store, which).await?;
+    let definition = settings
+        .controls()?
+        .definition_of(&control.lens, &control.question_id);
+    let explanation =
+        crate::explain::explain_of(&definition, &control, &settings.policy_set()?, Utc::now());
+    let history = store.mute_history_of(&control.key()).await?;
     output::explanation(&explanation, &history, output)
 }
 
@@ -132,9 +143,10 @@ pub struct MuteRequest {
     pub by: Option<String>,
 }
 
-pub async fn mute(settings: &Settings, workload: &str, request: MuteRequest) -> anyhow::Result<()> {
+pub async fn mute(settings: &Settings, which: &Which, request: MuteRequest) -> anyhow::Result<()> {
     let store = open_for_edit(settings).await?;
-    let control = known_control(&store, workload).await?;
+    let control = known_control(&store, which).await?;
+    let workload = &which.workload;
     let until = request.until.as_deref().map(parse_until).transpose()?;
     let actor = actor(request.by);
     let reason = &request.reason;
@@ -173,12 +185,13 @@ fn in_cli_words(error: anyhow::Error) -> anyhow::Error {
 
 pub async fn unmute(
     settings: &Settings,
-    workload: &str,
+    which: &Which,
     reason: &str,
     by: Option<String>,
 ) -> anyhow::Result<()> {
     let store = open_for_edit(settings).await?;
-    let control = known_control(&store, workload).await?;
+    let control = known_control(&store, which).await?;
+    let workload = &which.workload;
     let actor = actor(by);
     store
         .unmute(&control, &actor, reason, Utc::now())
@@ -215,15 +228,26 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
 }
 
 /// The control of a workload, or an error saying there is none.
-async fn known_control(
-    store: &Store,
-    workload_id: &str,
-) -> anyhow::Result<crate::store::ControlRow> {
-    store
-        .control_by_workload_id(workload_id)
-        .await?
+async fn known_control(store: &Store, which: &Which) -> anyhow::Result<crate::store::ControlRow> {
+    let workload_id = &which.workload;
+    if crate::store::is_rel04(&which.lens, &which.question) {
+        return store
+            .control_by_workload_id(workload_id)
+            .await?
+            .ok_or_else(|| {
+                anyhow::anyhow!("no control for workload {workload_id} in the state database")
+            });
+    }
+    let controls = store.controls_of_workload_id(workload_id).await?;
+    controls
+        .into_iter()
+        .find(|c| c.lens == which.lens && c.question_id == which.question)
         .ok_or_else(|| {
-            anyhow::anyhow!("no control for workload {workload_id} in the state database")
+            anyhow::anyhow!(
+                "no control for workload {workload_id}, lens {}, question {} in the state database",
+                crate::display::Terminal(&which.lens),
+                crate::display::Terminal(&which.question)
+            )
         })
 }
 

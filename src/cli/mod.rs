@@ -68,6 +68,8 @@ pub enum Command {
     Explain {
         #[arg(long, value_name = "ID")]
         workload: String,
+        #[command(flatten)]
+        question: QuestionArgs,
         #[arg(long, value_enum, default_value_t = Output::Table)]
         output: Output,
     },
@@ -75,6 +77,8 @@ pub enum Command {
     Mute {
         #[arg(long, value_name = "ID")]
         workload: String,
+        #[command(flatten)]
+        question: QuestionArgs,
         /// Until this time: RFC 3339 (2027-01-01T00:00:00Z) or a duration from now (8h).
         #[arg(long, conflicts_with = "until_state")]
         until: Option<String>,
@@ -91,6 +95,8 @@ pub enum Command {
     Unmute {
         #[arg(long, value_name = "ID")]
         workload: String,
+        #[command(flatten)]
+        question: QuestionArgs,
         #[arg(long, default_value = "unmuted by hand")]
         reason: String,
         #[arg(long)]
@@ -262,11 +268,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             commands::history(&one_shot()?, &filter, output).await
         }
         Command::Evaluate { workload } => commands::evaluate(one_shot()?, &workload).await,
-        Command::Explain { workload, output } => {
-            commands::explain(&one_shot()?, &workload, output).await
+        Command::Explain {
+            workload,
+            question,
+            output,
+        } => {
+            let which = question.of(workload);
+            commands::explain(&one_shot()?, &which, output).await
         }
         Command::Mute {
             workload,
+            question,
             until,
             until_state,
             reason,
@@ -278,13 +290,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 reason,
                 by,
             };
-            commands::mute(&one_shot()?, &workload, request).await
+            commands::mute(&one_shot()?, &question.of(workload), request).await
         }
         Command::Unmute {
             workload,
+            question,
             reason,
             by,
-        } => commands::unmute(&one_shot()?, &workload, &reason, by).await,
+        } => commands::unmute(&one_shot()?, &question.of(workload), &reason, by).await,
         Command::Graphql(args) => graphql::run(&one_shot()?, args).await,
         Command::Enforce {
             plan: _,
@@ -293,5 +306,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => plan::enforce_plan(one_shot()?, &filter, output).await,
         Command::CheckConfig => commands::check_config(&one_shot()?),
         Command::Migrate => commands::migrate(&one_shot()?).await,
+    }
+}
+
+/// Which question's control of a workload a command means (default: REL 04).
+#[derive(Clone, Debug, clap::Args)]
+pub struct QuestionArgs {
+    /// The control's lens: an alias or a lens ARN (default: wellarchitected).
+    #[arg(long, value_name = "LENS")]
+    lens: Option<String>,
+    /// The control's question id (default: REL 04's, prevent-interaction-failure).
+    #[arg(long, value_name = "ID")]
+    question: Option<String>,
+}
+
+impl QuestionArgs {
+    fn of(self, workload: String) -> commands::Which {
+        use crate::control::policy::{LENS_ALIAS, QUESTION_ID};
+        commands::Which {
+            workload,
+            lens: self.lens.unwrap_or_else(|| LENS_ALIAS.to_owned()),
+            question: self.question.unwrap_or_else(|| QUESTION_ID.to_owned()),
+        }
     }
 }

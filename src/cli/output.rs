@@ -55,31 +55,44 @@ pub fn controls(rows: &[ControlRow], output: Output) -> anyhow::Result<()> {
     if output == Output::Json {
         return json(rows);
     }
+    // With more than REL 04 governed, each row says which question's control
+    // it is (its control type: rel04, rel05, a custom question's name).
+    let questions = rows
+        .iter()
+        .any(|c| !crate::store::is_rel04(&c.lens, &c.question_id));
+    let mut headers = vec!["STATE"];
+    if questions {
+        headers.push("CONTROL");
+    }
+    headers.extend([
+        "WORKLOAD",
+        "WORKLOAD ID",
+        "ACCOUNT",
+        "REGION",
+        "UPDATED",
+        "REASON",
+    ]);
     table(
-        &[
-            "STATE",
-            "WORKLOAD",
-            "WORKLOAD ID",
-            "ACCOUNT",
-            "REGION",
-            "UPDATED",
-            "REASON",
-        ],
+        &headers,
         rows.iter()
             .map(|c| {
-                vec![
-                    if c.muted {
-                        format!("{} (muted)", c.state)
-                    } else {
-                        c.state.to_string()
-                    },
+                let mut row = vec![if c.muted {
+                    format!("{} (muted)", c.state)
+                } else {
+                    c.state.to_string()
+                }];
+                if questions {
+                    row.push(c.control_type.clone());
+                }
+                row.extend([
                     c.workload_name.clone(),
                     c.workload_id.clone(),
                     c.account_id.clone(),
                     c.region.clone(),
                     c.updated_at.chars().take(19).collect(),
                     c.reason.clone(),
-                ]
+                ]);
+                row
             })
             .collect(),
     );

@@ -156,6 +156,24 @@ impl Controls {
             .collect()
     }
 
+    /// The definition of the control `(lens, question_id)` as configured (a
+    /// question no entry names is defined with its default names).
+    pub fn definition_of(&self, lens: &str, question_id: &str) -> Arc<ControlDef> {
+        if let Some(listed) = self
+            .listed()
+            .into_iter()
+            .find(|d| d.lens == lens && d.question_id == question_id)
+        {
+            return listed;
+        }
+        let name = self
+            .entries
+            .iter()
+            .filter(|e| e.lens == lens)
+            .find_map(|e| e.names.get(question_id));
+        ControlDef::new(lens, question_id, name.map(String::as_str))
+    }
+
     /// Whether `lens` has a `*` entry (its questions come from the Tool).
     pub fn expands(&self, lens: &str) -> bool {
         self.entries

@@ -189,23 +189,12 @@ impl Read<'_> {
 }
 
 impl Reconciler {
-    /// The definition of the control `(lens, question_id)` as configured (a
-    /// question no `[[controls]]` names is defined with its default names).
+    /// The definition of the control `(lens, question_id)` as configured.
     pub(super) fn definition_of(&self, lens: &str, question_id: &str) -> Arc<ControlDef> {
-        let governed = self.lenses.iter().find(|g| g.lens == lens);
-        if let Some(listed) =
-            governed.and_then(|g| g.listed.iter().find(|d| d.question_id == question_id))
-        {
-            return listed.clone();
+        match self.lenses.first() {
+            Some(governed) => governed.controls.definition_of(lens, question_id),
+            None => ControlDef::new(lens, question_id, None),
         }
-        let name = governed.and_then(|g| {
-            g.controls
-                .entries()
-                .iter()
-                .filter(|e| e.lens == lens)
-                .find_map(|e| e.names.get(question_id))
-        });
-        ControlDef::new(lens, question_id, name.map(String::as_str))
     }
 
     /// Evaluates every control of `governed`'s lens on `workload`.
@@ -390,7 +379,10 @@ mod tests {
 
     #[test]
     fn one_pillar_is_asked_for_once_every_governed_question_was_seen_in_it() {
-        let governed = controls(&["prevent-interaction-failure", "mitigate-interaction-failure"]);
+        let governed = controls(&[
+            "prevent-interaction-failure",
+            "mitigate-interaction-failure",
+        ]);
         assert_eq!(governed.pillar(), None, "nothing learnt before a read");
         let whole = read(&[
             ("priorities", "operationalExcellence"),

@@ -47,7 +47,7 @@ async fn calls_per_workload(questions: &[String]) -> (f64, f64) {
     let sim = Simulator::new(REGION);
     sim.add_lens(big_lens()).unwrap();
     for n in 0..WORKLOADS {
-        let mut spec = workload(&format!("w{n}"), answer(&ALL_FOUR, &[], true));
+        let mut spec = workload(&format!("workload-{n}"), answer(&ALL_FOUR, &[], true));
         spec.lenses.push(LENS.to_owned());
         sim.add_workload(spec);
     }
@@ -94,8 +94,10 @@ async fn calls_per_workload_per_sweep_at_1_13_and_57_questions() {
     for questions in [&one, &pillar, &every] {
         measured.push(calls_per_workload(questions).await);
     }
-    println!("calls per workload per sweep (first, steady): 1 question {:?}, 13 {:?}, 57 {:?}",
-        measured[0], measured[1], measured[2]);
+    println!(
+        "calls per workload per sweep (first, steady): 1 question {:?}, 13 {:?}, 57 {:?}",
+        measured[0], measured[1], measured[2]
+    );
     // ListWorkloads adds 1 page for the 20 workloads: 0.05 per workload.
     let listing = 1.0 / WORKLOADS as f64;
     assert_eq!(measured[0], (1.0 + listing, 1.0 + listing), "one GetAnswer");
@@ -104,5 +106,9 @@ async fn calls_per_workload_per_sweep_at_1_13_and_57_questions() {
         (2.0 + listing, 1.0 + listing),
         "the whole lens once (two pages), then its pillar alone (one page)"
     );
-    assert_eq!(measured[2], (2.0 + listing, 2.0 + listing), "two pages of 50");
+    assert_eq!(
+        measured[2],
+        (2.0 + listing, 2.0 + listing),
+        "two pages of 50"
+    );
 }

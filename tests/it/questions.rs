@@ -123,7 +123,7 @@ fn states(rows: &[(String, String, String, String)]) -> Vec<(&str, &str, &str)> 
 #[tokio::test]
 async fn each_question_is_a_control_of_its_own_state_and_the_filters_select_it() {
     // The daemon as a process: `rel04d --config … run --once` against the simulator.
-    let (sim, _) = seeded();
+    let (sim, id) = seeded();
     let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let database_url = fresh_database_url(&dir).await;
@@ -171,6 +171,56 @@ async fn each_question_is_a_control_of_its_own_state_and_the_filters_select_it()
         [(LENS, DEPLOY, "skipped")]
     );
     assert!(cli_controls(&database_url, &format!("question:{DEPLOY} state:alarm")).is_empty());
+
+    // `explain`, `mute` and `unmute` name a question's control with --lens/--question.
+    let id = &id;
+    let explained = |question: &str| {
+        let mut explain = process::rel04d();
+        explain.args(["--config", config_path.to_str().unwrap(), "explain"]);
+        explain.args(["--database-url", &database_url, "--workload", id]);
+        explain.args(["--lens", LENS, "--question", question, "--output", "json"]);
+        let out = process::stdout_of(&mut explain);
+        serde_json::from_str::<serde_json::Value>(&out).expect("JSON")["explanation"].clone()
+    };
+    let retention = explained(RETENTION);
+    assert_eq!(retention["state"], "alarm");
+    let keys: Vec<&str> = retention["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["key"].as_str())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "retention",
+            "retention/retention_encrypt",
+            "retention/retention_keep_backups"
+        ],
+        "the question's own policies, not REL 04's"
+    );
+    assert_eq!(explained(DEPLOY)["state"], "skipped");
+    let mut mute = process::rel04d();
+    mute.args(["--config", config_path.to_str().unwrap(), "mute"]);
+    mute.args(["--database-url", &database_url, "--workload", id]);
+    mute.args(["--lens", LENS, "--question", RETENTION, "--until", "8h"]);
+    mute.args(["--reason", "migrating backups"]);
+    process::stdout_of(&mut mute);
+    let muted = |filter: &str| {
+        let mut controls = process::rel04d();
+        controls.args(["controls", "--database-url", &database_url]);
+        controls.args(["--output", "json", "--filter", filter]);
+        let out = process::stdout_of(&mut controls);
+        let rows: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+        rows.iter().map(|r| r["muted"] == true).collect::<Vec<_>>()
+    };
+    assert_eq!(muted(&format!("question:{RETENTION}")), [true]);
+    assert_eq!(muted(&format!("question:{DEPLOY}")), [false]);
+    assert_eq!(
+        muted("lens:wellarchitected"),
+        [false],
+        "REL 04's is not muted"
+    );
     server.shutdown().await;
 }
 
