@@ -52,16 +52,8 @@ impl Store {
         &self,
         workload_arn: &str,
     ) -> anyhow::Result<Vec<ControlRow>> {
-        let sql = format!(
-            "SELECT {CONTROL_COLUMNS} FROM controls WHERE workload_arn = $1 \
-             ORDER BY lens, question_id"
-        );
-        let rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(workload_arn)
-            .fetch_all(&self.pool)
+        self.all_controls("workload_arn = $1", workload_arn, "lens, question_id")
             .await
-            .context("read a workload's controls")?;
-        rows.iter().map(ControlRow::from_row).collect()
     }
 
     /// Every control of a workload id, removed ones too, the most recently
@@ -70,15 +62,28 @@ impl Store {
         &self,
         workload_id: &str,
     ) -> anyhow::Result<Vec<ControlRow>> {
-        let sql = format!(
-            "SELECT {CONTROL_COLUMNS} FROM controls WHERE workload_id = $1 \
-             ORDER BY updated_at DESC, lens, question_id"
-        );
+        self.all_controls(
+            "workload_id = $1",
+            workload_id,
+            "updated_at DESC, lens, question_id",
+        )
+        .await
+    }
+
+    /// Every control where `condition` holds of `value`, in `order`.
+    async fn all_controls(
+        &self,
+        condition: &'static str,
+        value: &str,
+        order: &'static str,
+    ) -> anyhow::Result<Vec<ControlRow>> {
+        let sql =
+            format!("SELECT {CONTROL_COLUMNS} FROM controls WHERE {condition} ORDER BY {order}");
         let rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(workload_id)
+            .bind(value)
             .fetch_all(&self.pool)
             .await
-            .context("read a workload's controls by id")?;
+            .with_context(|| format!("read the controls where {condition}"))?;
         rows.iter().map(ControlRow::from_row).collect()
     }
 
