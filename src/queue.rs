@@ -39,6 +39,10 @@ pub enum Target {
     /// calculated policies) and its control is active, the evaluator takes the
     /// workload as that control last recorded it and skips describing it.
     Answer(String),
+    /// As `Answer`, when the event named the one governed question whose
+    /// answer changed (workload id, lens as configured, question id): only
+    /// that question's control is evaluated, with one `GetAnswer`.
+    AnswerOf(String, String, String),
 }
 
 impl Target {
@@ -46,9 +50,10 @@ impl Target {
     /// description beats a listed summary beats only the control row.
     fn freshness(&self) -> u8 {
         match self {
-            Target::Answer(_) => 0,
-            Target::Listed(..) => 1,
-            Target::Id(_) => 2,
+            Target::AnswerOf(..) => 0,
+            Target::Answer(_) => 1,
+            Target::Listed(..) => 2,
+            Target::Id(_) => 3,
         }
     }
 }
@@ -110,7 +115,7 @@ impl Job {
     pub fn workload_id(&self) -> &str {
         match &self.target {
             Target::Listed(workload, _) => &workload.id,
-            Target::Id(id) | Target::Answer(id) => id,
+            Target::Id(id) | Target::Answer(id) | Target::AnswerOf(id, ..) => id,
         }
     }
 
@@ -120,8 +125,15 @@ impl Job {
     /// beats a manual one beats a sweep, and a later event id beats an earlier
     /// one, so transitions name the latest cause.
     fn absorb(&mut self, later: Job) {
-        if later.target.freshness() >= self.target.freshness() {
-            self.target = later.target;
+        match (&self.target, &later.target) {
+            // Two questions' answers changed: evaluate every control of it.
+            (Target::AnswerOf(id, ..), Target::AnswerOf(..)) if self.target != later.target => {
+                self.target = Target::Answer(id.clone());
+            }
+            _ if later.target.freshness() >= self.target.freshness() => {
+                self.target = later.target;
+            }
+            _ => {}
         }
         let rank = |t: &Trigger| match t {
             Trigger::Sweep => 0,

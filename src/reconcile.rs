@@ -224,9 +224,16 @@ impl Reconciler {
         // person's request reads its lens reviews again; an answer's change
         // spends no call on them.
         let reread_reviews = trigger != Trigger::Sweep && matches!(target, Target::Id(_));
-        let may_read_reviews = !matches!(target, Target::Answer(_));
+        let may_read_reviews = !matches!(target, Target::Answer(_) | Target::AnswerOf(..));
+        // An event that named the question whose answer changed: only its control.
+        let only = match &target {
+            Target::AnswerOf(_, lens, question) => Some((lens.clone(), question.clone())),
+            _ => None,
+        };
         let target = match target {
-            Target::Answer(id) => self.as_recorded(scope.key, id).await?,
+            Target::Answer(id) | Target::AnswerOf(id, ..) => {
+                self.as_recorded(scope.key, id).await?
+            }
             other => other,
         };
         let (workload, stored) = match target {
@@ -244,12 +251,14 @@ impl Reconciler {
                         .await;
                 }
             },
-            Target::Id(id) | Target::Answer(id) => match scope.wa.describe_workload(&id).await {
-                Ok(workload) => (workload, Stored::Unread),
-                Err(error) => {
-                    return self.undescribable(scope, &trigger, &id, None, error).await;
+            Target::Id(id) | Target::Answer(id) | Target::AnswerOf(id, ..) => {
+                match scope.wa.describe_workload(&id).await {
+                    Ok(workload) => (workload, Stored::Unread),
+                    Err(error) => {
+                        return self.undescribable(scope, &trigger, &id, None, error).await;
+                    }
                 }
-            },
+            }
         };
         // Calculated policies run once per workload, whichever controls read them.
         let calculated = if self.calculates {
@@ -264,10 +273,16 @@ impl Reconciler {
             .await;
         let mut ended = lens::Ended::default();
         for governed in &self.lenses {
+            let question = match &only {
+                Some((lens, _)) if *lens != governed.lens => continue,
+                Some((_, question)) => Some(question.as_str()),
+                None => None,
+            };
             let read = lens::Read {
                 stored: &stored,
                 reviews: reviews.as_ref(),
                 calculated: &calculated,
+                question,
             };
             let reconciled = self
                 .evaluate_lens(scope, &workload, governed, read, &trigger)

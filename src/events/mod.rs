@@ -450,11 +450,13 @@ impl EventHandler {
             return Ok(Handled::Duplicate);
         }
         // An answer change needs only the answer (and the control row), unless
-        // the policies read more: the evaluator decides (`Target::Answer`).
-        let target = if event.event_name == "UpdateAnswer" {
-            Target::Answer(event.workload_id.clone())
-        } else {
-            Target::Id(event.workload_id.clone())
+        // the policies read more: the evaluator decides (`Target::Answer`); one
+        // that names a governed question needs only that question's control.
+        let id = event.workload_id.clone();
+        let target = match (&event.question, event.event_name.as_str()) {
+            (Some((lens, question)), _) => Target::AnswerOf(id, lens.clone(), question.clone()),
+            (None, "UpdateAnswer") => Target::Answer(id),
+            (None, _) => Target::Id(id),
         };
         let done = scope.submit(Job {
             target,

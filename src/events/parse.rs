@@ -29,6 +29,9 @@ pub struct WorkloadEvent {
     /// The envelope's `time` (when the change happened), for the event lag
     /// metric; `None` when absent or unreadable, which is no reason to drop it.
     pub time: Option<DateTime<Utc>>,
+    /// The governed (lens, question) an `UpdateAnswer` names: only that control
+    /// can have changed. The lens as configured, not as the event spelt it.
+    pub question: Option<(String, String)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -164,6 +167,18 @@ impl Governed {
                 .as_ref()
                 .is_none_or(|questions| questions.iter().any(|q| q == question_id))
         })
+    }
+
+    /// The governed lens and question an UpdateAnswer names, when it names both.
+    fn question_of(&self, detail: &Value) -> Option<(String, String)> {
+        let params = detail.get("requestParameters")?;
+        let lens = params.get("LensAlias")?.as_str()?;
+        let question = params.get("QuestionId")?.as_str()?;
+        if !self.has_question(lens, question) {
+            return None;
+        }
+        let (governed, _) = self.lens(lens)?;
+        Some((governed.clone(), question.to_owned()))
     }
 
     /// With no lens named: whether `question_id` is governed in any lens.
@@ -349,6 +364,9 @@ pub fn parse_for(body: &str, tags_enabled: bool, governed: &Governed) -> Result<
         .flatten()
         .and_then(|time| DateTime::parse_from_rfc3339(time).ok())
         .map(|time| time.with_timezone(&Utc));
+    let question = (event_name == "UpdateAnswer")
+        .then(|| governed.question_of(detail))
+        .flatten();
     Ok(Parsed::Relevant(WorkloadEvent {
         event_id,
         account,
@@ -356,6 +374,7 @@ pub fn parse_for(body: &str, tags_enabled: bool, governed: &Governed) -> Result<
         event_name,
         workload_id,
         time,
+        question,
     }))
 }
 

@@ -216,3 +216,31 @@ async fn an_answer_change_coalesced_with_more_still_reads_more() {
     assert_eq!(job.target, Target::Id("w4".into()));
     running.complete(Ok(4));
 }
+
+#[test]
+fn answers_of_two_questions_coalesce_into_every_control_and_one_question_stays_alone() {
+    let of = |question: &str| Job {
+        target: Target::AnswerOf("w1".into(), "lens".into(), question.into()),
+        trigger: Trigger::Event(format!("e-{question}")),
+    };
+    let mut job = of("a");
+    job.absorb(of("a"));
+    assert_eq!(
+        job.target,
+        Target::AnswerOf("w1".into(), "lens".into(), "a".into()),
+        "the same question stays alone"
+    );
+    job.absorb(of("b"));
+    assert_eq!(
+        job.target,
+        Target::Answer("w1".into()),
+        "two: every control"
+    );
+    job.absorb(of("c"));
+    assert_eq!(
+        job.target,
+        Target::Answer("w1".into()),
+        "a wider target stays"
+    );
+    assert_eq!(job.trigger, Trigger::Event("e-c".into()));
+}

@@ -171,6 +171,8 @@ pub(super) struct Read<'a> {
     /// Its lens reviews, when read or remembered.
     pub(super) reviews: Option<&'a Reviews>,
     pub(super) calculated: &'a Calculated,
+    /// The one question of the lens to evaluate (an event named it), if any.
+    pub(super) question: Option<&'a str>,
 }
 
 impl Read<'_> {
@@ -209,7 +211,11 @@ impl Reconciler {
         let stored = read.stored;
         let mut ended = Ended::default();
         if !workload.has(&governed.lens) {
-            for question_id in self.questions_held(workload, stored, governed).await? {
+            let held = match read.question {
+                Some(question) => vec![question.to_owned()],
+                None => self.questions_held(workload, stored, governed).await?,
+            };
+            for question_id in held {
                 let verdict =
                     decide::without_lens(&stored.of(&governed.lens, &question_id), &governed.lens);
                 let key = ControlKey::new(&workload.arn, &governed.lens, &question_id);
@@ -218,7 +224,14 @@ impl Reconciler {
             return Ok(ended.into_reconciled());
         }
         let lens_status = read.lens_status(&governed.lens);
-        let (definitions, mut answers) = self.read_lens(scope, workload, governed).await;
+        let (definitions, mut answers) = match read.question {
+            // Only one answer changed: read it alone (GetAnswer).
+            Some(question) => (
+                vec![self.definition_of(&governed.lens, question)],
+                LensAnswers::Each,
+            ),
+            None => self.read_lens(scope, workload, governed).await,
+        };
         for definition in &definitions {
             let subject = Subject {
                 scope,

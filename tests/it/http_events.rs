@@ -221,6 +221,59 @@ async fn an_answer_change_reads_only_the_answer_unless_policies_read_more() {
     d.stop().await;
 }
 
+/// An `UpdateAnswer` naming one question of a lens with several governed
+/// questions evaluates that question's control alone, with one `GetAnswer`
+/// (no `ListAnswers`, no describe), the lens ARN URL-encoded as CloudTrail logs it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_change_of_one_question_reads_and_evaluates_that_question_alone() {
+    use crate::questions::{BOTH_REQUIRED, ENCRYPT, KEEP_BACKUPS, LENS, RETENTION};
+    let (sim, id) = crate::questions::seeded();
+    let config = format!(
+        "[http]\nevents_token = \"{TOKEN}\"\n[schedule]\ninterval = \"1h\"\njitter = \"0s\"\n{}",
+        crate::questions::config("Check: Choices based on sub policies", &BOTH_REQUIRED)
+    );
+    let d = RunningDaemon::start(sim, &config, Endpoints::default()).await;
+    let retention_state = || async {
+        let controls = d.daemon.store.controls_of_workload_id(&id).await.unwrap();
+        controls
+            .into_iter()
+            .find(|c| c.lens == LENS && c.question_id == RETENTION)
+            .map(|c| c.state.to_string())
+    };
+    d.wait_for("the first sweep", Duration::from_secs(20), || async {
+        retention_state().await.as_deref() == Some("alarm")
+    })
+    .await;
+    d.sim.reset_calls();
+    d.sim
+        .set_question_answer(
+            &id,
+            LENS,
+            RETENTION,
+            answer(&[KEEP_BACKUPS, ENCRYPT], &[], true),
+        )
+        .unwrap();
+    let encoded = LENS.replace(':', "%3A").replace('/', "%2F");
+    let event = rel04d::events::sample::cloudtrail_event(
+        "one-question",
+        "111122223333",
+        REGION,
+        "UpdateAnswer",
+        serde_json::json!({"WorkloadId": id, "LensAlias": encoded, "QuestionId": RETENTION}),
+    );
+    let (status, _) = post(&d, Some(TOKEN), event.to_string()).await;
+    assert_eq!(status, 202);
+    d.wait_for("retention ok", Duration::from_secs(10), || async {
+        retention_state().await.as_deref() == Some("ok")
+    })
+    .await;
+    let calls = d.sim.calls();
+    assert_eq!(calls.operation("GetAnswer").total, 1, "{calls:?}");
+    assert_eq!(calls.operation("ListAnswers").total, 0, "{calls:?}");
+    assert_eq!(calls.operation("GetWorkload").total, 0, "{calls:?}");
+    d.stop().await;
+}
+
 /// A slow evaluation does not hold up the pushed events behind it: while one
 /// workload's answer takes seconds to read, an event pushed after it for
 /// another workload is evaluated (the inbox reads and starts its next batch).

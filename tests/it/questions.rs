@@ -9,12 +9,12 @@ use crate::common::process;
 use crate::common::*;
 use rel04d_simulator::{LensDef, Simulator};
 
-const LENS: &str = "arn:aws:wellarchitected:us-east-1:111122223333:lens/data";
-const REL04_ID: &str = "prevent-interaction-failure";
-const RETENTION: &str = "data-retention";
-const DEPLOY: &str = "deploy-safety";
-const KEEP_BACKUPS: &str = "retention_keep_backups";
-const ENCRYPT: &str = "retention_encrypt";
+pub(crate) const LENS: &str = "arn:aws:wellarchitected:us-east-1:111122223333:lens/data";
+pub(crate) const REL04_ID: &str = "prevent-interaction-failure";
+pub(crate) const RETENTION: &str = "data-retention";
+pub(crate) const DEPLOY: &str = "deploy-safety";
+pub(crate) const KEEP_BACKUPS: &str = "retention_keep_backups";
+pub(crate) const ENCRYPT: &str = "retention_encrypt";
 const CANARY: &str = "deploy_canary";
 
 /// The custom lens: one pillar, two questions (the simulator's seed format).
@@ -38,7 +38,7 @@ fn data_lens() -> LensDef {
 
 /// A simulator with the custom lens and one workload answering REL 04 fully,
 /// data-retention with backups only, deploy-safety with a canary: its id.
-fn seeded() -> (Simulator, String) {
+pub(crate) fn seeded() -> (Simulator, String) {
     let sim = Simulator::new(REGION);
     sim.add_lens(data_lens()).unwrap();
     let mut spec = workload("payments", answer(&ALL_FOUR, &[], true));
@@ -53,7 +53,7 @@ fn seeded() -> (Simulator, String) {
 
 /// REL 04 (all four required) and both custom questions as controls; the
 /// retention policy is `retention` (checked, or as given), deploy-safety skipped.
-fn config(retention: &str, retention_choices: &[(&str, &str)]) -> String {
+pub(crate) fn config(retention: &str, retention_choices: &[(&str, &str)]) -> String {
     let mut config = format!(
         "[[controls]]\nlens = \"wellarchitected\"\nquestions = [\"{REL04_ID}\"]\n\n\
          [[controls]]\nlens = \"{LENS}\"\nquestions = [\"{RETENTION}\", \"{DEPLOY}\"]\n\
@@ -66,7 +66,7 @@ fn config(retention: &str, retention_choices: &[(&str, &str)]) -> String {
     config
 }
 
-const BOTH_REQUIRED: [(&str, &str); 2] = [(KEEP_BACKUPS, "True"), (ENCRYPT, "True")];
+pub(crate) const BOTH_REQUIRED: [(&str, &str); 2] = [(KEEP_BACKUPS, "True"), (ENCRYPT, "True")];
 
 /// `rel04d controls --output json` on the test's database, filtered: each row's
 /// (lens, question_id, state, reason).

@@ -33,6 +33,10 @@ fn an_update_answer_of_rel04_names_its_workload() {
             event_name: "UpdateAnswer".into(),
             workload_id: WORKLOAD.into(),
             time: Some("2026-11-26T12:00:00Z".parse().unwrap()),
+            question: Some((
+                "wellarchitected".into(),
+                "prevent-interaction-failure".into()
+            )),
         }
     );
 }
