@@ -85,7 +85,9 @@ pub struct Reconciler {
     /// `notify.exception_expiry_warning`; `None`: off.
     exception_expiry_warning: Option<chrono::Duration>,
     warned: expiring::Warned,
-    /// The questions governed (`[[controls]]`), by lens in configuration order.
+    /// `[[controls]]`: the questions governed and their names.
+    controls: Arc<Controls>,
+    /// The same, by lens in configuration order.
     lenses: Vec<lens::LensControls>,
     /// Each workload's lens reviews (their `LensStatus`) as last read.
     lens_reviews: lens_reviews::LensReviews,
@@ -143,14 +145,16 @@ impl Reconciler {
             graphql_deadline: std::time::Duration::from_secs(10),
             exception_expiry_warning: None,
             warned: expiring::Warned::default(),
-            lenses: lens::LensControls::of(&Controls::default()),
+            controls: Arc::new(Controls::default()),
+            lenses: lens::LensControls::of(&Arc::new(Controls::default())),
             lens_reviews: Default::default(),
         }
     }
 
     /// Governs the questions `[[controls]]` names (default: REL 04 alone).
     pub fn with_controls(mut self, controls: &Controls) -> Self {
-        self.lenses = lens::LensControls::of(controls);
+        self.controls = Arc::new(controls.clone());
+        self.lenses = lens::LensControls::of(&self.controls);
         self
     }
 

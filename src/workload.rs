@@ -62,11 +62,15 @@ impl Workload {
 
     /// Whether `lens` (an alias, or a custom lens's ARN) is on the workload.
     pub fn has(&self, lens: &str) -> bool {
-        let by_alias = !lens.starts_with("arn:");
-        self.lenses
-            .iter()
-            .any(|l| l == lens || (by_alias && l.ends_with(&format!("/{lens}"))))
+        self.lenses.iter().any(|named| names_lens(named, lens))
     }
+}
+
+/// Whether `named` (as the Tool or an event names a lens: its alias, or its
+/// ARN) is the configured `lens`: an alias matches itself or an ARN ending in
+/// it; a custom lens's ARN only itself.
+pub fn names_lens(named: &str, lens: &str) -> bool {
+    named == lens || (!lens.starts_with("arn:") && named.ends_with(&format!("/{lens}")))
 }
 
 /// Why an evaluation ran. Recorded on transitions; the evaluation itself ignores it.

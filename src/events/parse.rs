@@ -148,13 +148,12 @@ impl Governed {
     }
 
     /// The governed lens a lens parameter names (an alias, or an ARN, possibly
-    /// URL-encoded as CloudTrail logs path parameters).
+    /// URL-encoded as CloudTrail logs path parameters), and its questions.
     fn lens(&self, named: &str) -> Option<&(String, Option<Vec<String>>)> {
         let decoded = percent_decode_str(named).decode_utf8_lossy();
-        self.lenses.iter().find(|(lens, _)| {
-            *decoded == **lens
-                || (!lens.starts_with("arn:") && decoded.ends_with(&format!("/{lens}")))
-        })
+        self.lenses
+            .iter()
+            .find(|(lens, _)| crate::workload::names_lens(&decoded, lens))
     }
 
     fn has_lens(&self, named: &str) -> bool {
@@ -162,33 +161,32 @@ impl Governed {
     }
 
     fn has_question(&self, named_lens: &str, question_id: &str) -> bool {
-        self.lens(named_lens).is_some_and(|(_, questions)| {
-            questions
-                .as_ref()
-                .is_none_or(|questions| questions.iter().any(|q| q == question_id))
-        })
+        self.lens(named_lens)
+            .is_some_and(|(_, questions)| governs(questions, question_id))
     }
 
     /// The governed lens and question an UpdateAnswer names, when it names both.
     fn question_of(&self, detail: &Value) -> Option<(String, String)> {
         let params = detail.get("requestParameters")?;
-        let lens = params.get("LensAlias")?.as_str()?;
+        let named = params.get("LensAlias")?.as_str()?;
         let question = params.get("QuestionId")?.as_str()?;
-        if !self.has_question(lens, question) {
-            return None;
-        }
-        let (governed, _) = self.lens(lens)?;
-        Some((governed.clone(), question.to_owned()))
+        let (lens, questions) = self.lens(named)?;
+        governs(questions, question).then(|| (lens.clone(), question.to_owned()))
     }
 
     /// With no lens named: whether `question_id` is governed in any lens.
     fn any_question(&self, question_id: &str) -> bool {
-        self.lenses.iter().any(|(_, questions)| {
-            questions
-                .as_ref()
-                .is_none_or(|questions| questions.iter().any(|q| q == question_id))
-        })
+        self.lenses
+            .iter()
+            .any(|(_, questions)| governs(questions, question_id))
     }
+}
+
+/// Whether a lens's governed `questions` (`None`: all, `*`) include `question_id`.
+fn governs(questions: &Option<Vec<String>>, question_id: &str) -> bool {
+    questions
+        .as_ref()
+        .is_none_or(|questions| questions.iter().any(|q| q == question_id))
 }
 
 /// The workload id at the end of a workload ARN (possibly URL-encoded, as

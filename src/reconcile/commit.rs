@@ -100,10 +100,8 @@ impl Reconciler {
             if control.is_removed() {
                 continue;
             }
-            ended.add(
-                self.apply_current(&control.key(), verdict.clone(), trigger)
-                    .await?,
-            );
+            // Just read: as the database has it now.
+            ended.add(self.retire_with(control, verdict.clone(), trigger).await?);
         }
         Ok(ended.into_reconciled())
     }

@@ -32,8 +32,7 @@ pub(super) struct LensControls {
 
 impl LensControls {
     /// `[[controls]]` grouped by lens, in configuration order.
-    pub(super) fn of(controls: &Controls) -> Vec<LensControls> {
-        let shared = Arc::new(controls.clone());
+    pub(super) fn of(controls: &Arc<Controls>) -> Vec<LensControls> {
         let mut lenses: Vec<LensControls> = Vec::new();
         for entry in controls.entries() {
             if lenses.iter().any(|l| l.lens == entry.lens) {
@@ -47,7 +46,7 @@ impl LensControls {
                     .filter(|d| d.lens == entry.lens)
                     .collect(),
                 every: controls.expands(&entry.lens),
-                controls: shared.clone(),
+                controls: controls.clone(),
                 pillar: Default::default(),
             });
         }
@@ -193,10 +192,7 @@ impl Read<'_> {
 impl Reconciler {
     /// The definition of the control `(lens, question_id)` as configured.
     pub(super) fn definition_of(&self, lens: &str, question_id: &str) -> Arc<ControlDef> {
-        match self.lenses.first() {
-            Some(governed) => governed.controls.definition_of(lens, question_id),
-            None => ControlDef::new(lens, question_id, None),
-        }
+        self.controls.definition_of(lens, question_id)
     }
 
     /// Evaluates every control of `governed`'s lens on `workload`.
@@ -375,7 +371,7 @@ mod tests {
             names: Default::default(),
         }];
         let controls = Controls::check(&entries).unwrap();
-        LensControls::of(&controls).remove(0)
+        LensControls::of(&Arc::new(controls)).remove(0)
     }
 
     fn read(questions: &[(&str, &str)]) -> Vec<QuestionAnswer> {
