@@ -328,7 +328,8 @@ impl Reconciler {
         let now = Utc::now();
         let policies =
             control::resolve_control(subject.control, &self.policies, &facts, now, calculated);
-        self.warn_expiring(workload, &policies, now).await?;
+        self.warn_expiring(workload, subject.control, &policies, now)
+            .await?;
         let expected = match decide::of_plan(control::plan(policies)) {
             Planned::Apply(verdict) => return self.apply(subject, &control, verdict).await,
             Planned::Check(expected) => expected,

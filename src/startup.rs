@@ -343,6 +343,7 @@ impl Daemon {
         let (web, watcher) = http::web::Web::new(
             self.store.clone(),
             self.policies.clone(),
+            self.settings.controls().unwrap_or_default(),
             self.scopes.iter().map(|s| s.key().to_owned()).collect(),
             &self.reconciler,
             &self.settings.http,
@@ -357,6 +358,7 @@ impl Daemon {
             graphql: crate::graphql::schema_with_runner(
                 self.store.clone(),
                 self.policies.clone(),
+                &self.settings.controls().unwrap_or_default(),
                 Some(Arc::new(crate::account_region::ScopeRunner(
                     self.scopes.clone(),
                 ))),

@@ -130,7 +130,7 @@ pub async fn explain(settings: &Settings, which: &Which, output: Output) -> anyh
         .controls()?
         .definition_of(&control.lens, &control.question_id);
     let explanation =
-        crate::explain::explain_of(&definition, &control, &settings.policy_set()?, Utc::now());
+        crate::explain::explain(&definition, &control, &settings.policy_set()?, Utc::now());
     let history = store.mute_history_of(&control.key()).await?;
     output::explanation(&explanation, &history, output)
 }

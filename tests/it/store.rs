@@ -123,8 +123,9 @@ async fn warn(store: &Store, setting: &str, expires: chrono::DateTime<Utc>) -> b
         owner: None,
         occurred_at: rel04d::store::timestamp(expires),
     };
+    let key = rel04d::store::ControlKey::rel04(detail.workload_arn);
     store
-        .warn_exception_expiring(&detail, expires)
+        .warn_exception_expiring(&key, &detail, expires)
         .await
         .unwrap()
 }
