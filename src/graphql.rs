@@ -151,13 +151,16 @@ async fn named_control(
 ) -> async_graphql::Result<Option<ControlRow>> {
     let store = ctx.data::<Store>()?;
     let id = control_id::ControlId::of_arguments(workload_id, lens, question_id);
-    if let control_id::ControlId::Question { question_id, .. } = id {
-        if question_id.len() > crate::config::controls::MAX_NAME {
-            return Err(bad_filter(format!(
-                "questionId is at most {} characters",
-                crate::config::controls::MAX_NAME
-            )));
-        }
+    if let control_id::ControlId::Question { question_id, .. } = id
+        && question_id.len() > crate::config::controls::MAX_NAME
+    {
+        let message = format!(
+            "questionId is at most {} characters",
+            crate::config::controls::MAX_NAME
+        );
+        return Err(
+            async_graphql::Error::new(message).extend_with(|_, e| e.set("code", "BAD_INPUT"))
+        );
     }
     let found = match id {
         control_id::ControlId::Rel04(workload_id) => {

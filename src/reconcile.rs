@@ -151,6 +151,11 @@ impl Reconciler {
         }
     }
 
+    /// The questions governed and their names (`[[controls]]`).
+    pub fn controls(&self) -> &Arc<Controls> {
+        &self.controls
+    }
+
     /// Governs the questions `[[controls]]` names (default: REL 04 alone).
     pub fn with_controls(mut self, controls: &Controls) -> Self {
         self.controls = Arc::new(controls.clone());

@@ -343,7 +343,6 @@ impl Daemon {
         let (web, watcher) = http::web::Web::new(
             self.store.clone(),
             self.policies.clone(),
-            self.settings.controls().unwrap_or_default(),
             self.scopes.iter().map(|s| s.key().to_owned()).collect(),
             &self.reconciler,
             &self.settings.http,
@@ -358,7 +357,7 @@ impl Daemon {
             graphql: crate::graphql::schema_with_runner(
                 self.store.clone(),
                 self.policies.clone(),
-                &self.settings.controls().unwrap_or_default(),
+                self.reconciler.controls(),
                 Some(Arc::new(crate::account_region::ScopeRunner(
                     self.scopes.clone(),
                 ))),

@@ -43,8 +43,9 @@ pub use throttle::LoginThrottle;
 pub struct Web {
     pub store: Store,
     pub policies: PolicySet,
-    /// `[[controls]]`: each question's policy names, for its explain view.
-    pub controls: Controls,
+    /// `[[controls]]` (the reconciler's): each question's policy names, for
+    /// its explain view.
+    pub controls: Arc<Controls>,
     /// The configured account-regions, so one never swept still shows.
     pub scopes: Vec<String>,
     /// The newest transition id known: fed by [`watch_transitions`].
@@ -69,7 +70,6 @@ impl Web {
     pub fn new(
         store: Store,
         policies: PolicySet,
-        controls: Controls,
         scopes: Vec<String>,
         reconciler: &Reconciler,
         http: &HttpSettings,
@@ -87,7 +87,7 @@ impl Web {
         let web = Web {
             store,
             policies,
-            controls,
+            controls: reconciler.controls().clone(),
             scopes,
             latest,
             live_streams: Arc::new(Semaphore::new((http.max_connections / 4).max(1))),
