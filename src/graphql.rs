@@ -142,7 +142,8 @@ fn definition(ctx: &Context<'_>, control: &ControlRow) -> async_graphql::Result<
         .definition_of(&control.lens, &control.question_id))
 }
 
-/// The control the root fields' (workloadId, lens, questionId) name.
+/// The control the root fields' (workloadId, lens, questionId) name (REL 04's
+/// by workload id, or by workload ARN, when neither lens nor question is given).
 async fn named_control(
     ctx: &Context<'_>,
     workload_id: &str,
@@ -162,21 +163,7 @@ async fn named_control(
             async_graphql::Error::new(message).extend_with(|_, e| e.set("code", "BAD_INPUT"))
         );
     }
-    let found = match id {
-        control_id::ControlId::Rel04(workload_id) => {
-            store.control_by_workload_id(workload_id).await
-        }
-        control_id::ControlId::Question {
-            workload_id,
-            lens,
-            question_id,
-        } => {
-            store
-                .control_by_workload_id_of(workload_id, lens, question_id)
-                .await
-        }
-    };
-    found.map_err(internal)
+    id.find(store).await.map_err(internal)
 }
 
 pub struct ControlPage {
