@@ -119,6 +119,25 @@ impl Store {
         row.as_ref().map(ControlRow::from_row).transpose()
     }
 
+    /// Any one control of a workload, by workload id or ARN, whatever its
+    /// question (the most recently updated): what a workload whose controls
+    /// are all of other questions than REL 04 is known by.
+    pub async fn any_control_of_workload(
+        &self,
+        id_or_arn: &str,
+    ) -> anyhow::Result<Option<ControlRow>> {
+        let sql = format!(
+            "SELECT {CONTROL_COLUMNS} FROM controls WHERE workload_id = $1 OR workload_arn = $1 \
+             ORDER BY updated_at DESC LIMIT 1"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id_or_arn)
+            .fetch_optional(&self.pool)
+            .await
+            .with_context(|| format!("read a control of workload {id_or_arn}"))?;
+        row.as_ref().map(ControlRow::from_row).transpose()
+    }
+
     /// Active controls last seen by a scan that is not among `scanned_by` (an
     /// account or region taken out of the configuration).
     pub async fn controls_outside(&self, scanned_by: &[&str]) -> anyhow::Result<Vec<ControlRow>> {

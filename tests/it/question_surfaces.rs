@@ -188,6 +188,43 @@ async fn graphql_ids_mutations_policy_values_and_explain_address_a_custom_questi
 /// The daemon's `http.graphql_token` (mutations need one; the pages take it too).
 const TOKEN: &str = "question-surfaces-token-0123456789";
 
+/// A workload governed by a custom lens's question alone (no REL 04 control):
+/// GraphQL's `resource(id)` still finds it, by id and by ARN.
+#[tokio::test]
+async fn a_workload_with_only_custom_question_controls_is_a_graphql_resource() {
+    let (sim, id) = seeded();
+    let server = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = fresh_database_url(&dir).await;
+    let path = dir.path().join("rel04d.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[[controls]]\nlens = \"{LENS}\"\nquestions = [\"{RETENTION}\"]\n\n\
+             [policies.global]\n\"{RETENTION}\" = \"{CHECKED}\"\n"
+        ),
+    )
+    .unwrap();
+    let config_path = path.to_str().unwrap();
+    run_once(&server.url(), &database_url, config_path, &[]).await;
+    let arn = format!("arn:aws:wellarchitected:{REGION}:111122223333:workload/{id}");
+    for by in [id.as_str(), arn.as_str()] {
+        let data = graphql(
+            config_path,
+            &database_url,
+            &format!(r#"{{ resource(id: "{by}") {{ turbot {{ id }} akas }} }}"#),
+        )
+        .unwrap();
+        assert_eq!(
+            data["resource"]["turbot"]["id"],
+            id.as_str(),
+            "{by}: {data}"
+        );
+        assert_eq!(data["resource"]["akas"], json!([arn]), "{by}");
+    }
+    server.shutdown().await;
+}
+
 /// GET `path` on `http` with the token: status and body.
 async fn get(http: &str, path: &str) -> (u16, String) {
     let response = reqwest::Client::new()
