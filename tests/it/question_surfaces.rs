@@ -396,6 +396,25 @@ async fn an_expiring_exception_is_warned_about_once_per_control_it_supplies() {
     assert_eq!(custom["control_type"], "retention");
     assert_eq!(custom["policies"], json!(["retention/retention_encrypt"]));
     let rel04 = by_question[REL04_ID];
+    // `Control State Changed` events carry each control's lens and question too.
+    let notified: std::collections::BTreeSet<(String, String)> = db
+        .strings("SELECT payload FROM outbox")
+        .await
+        .iter()
+        .map(|payload| {
+            let detail: Value = serde_json::from_str(payload).unwrap();
+            let field = |name: &str| detail[name].as_str().unwrap_or_default().to_owned();
+            (field("lens"), field("question_id"))
+        })
+        .collect();
+    for control in [
+        (LENS, RETENTION),
+        (LENS, DEPLOY),
+        ("wellarchitected", REL04_ID),
+    ] {
+        let control = (control.0.to_owned(), control.1.to_owned());
+        assert!(notified.contains(&control), "{control:?} in {notified:?}");
+    }
     assert_eq!(rel04["lens"], "wellarchitected");
     assert_eq!(rel04["control_type"], "rel04");
     assert_eq!(rel04["policies"], json!(["idempotent"]));
