@@ -112,8 +112,10 @@ pub async fn evaluate(settings: Settings, workload: &str) -> anyhow::Result<()> 
     let daemon = Daemon::build(settings, None).await?;
     let result = daemon.evaluate(workload).await?;
     daemon.drain_outbox().await;
-    let control = daemon.store.control_by_workload_id(workload).await?;
-    output::evaluated(workload, &result, control.as_ref())
+    let mut controls = daemon.store.controls_of_workload_id(workload).await?;
+    controls.retain(|c| !c.is_removed());
+    controls.sort_by_key(|c| (!c.key().is_rel04(), c.lens.clone(), c.question_id.clone()));
+    output::evaluated(workload, &result, &controls)
 }
 
 /// A workload's control of one question (`--workload`, `--lens`, `--question`).

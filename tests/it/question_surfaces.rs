@@ -165,6 +165,25 @@ async fn graphql_ids_mutations_policy_values_and_explain_address_a_custom_questi
         json!({"questionId": RETENTION, "muted": false})
     );
 
+    // `rel04d evaluate` prints every control of the workload, each naming its question.
+    let mut evaluate = process::against(&server.url(), &database_url);
+    evaluate.args(["--config", &config_path, "evaluate", "--workload", &id]);
+    let printed = tokio::task::spawn_blocking(move || process::stdout_of(&mut evaluate))
+        .await
+        .unwrap();
+    let lines: Vec<&str> = printed.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            format!("{id}: ok — 4 of 4 required best practices selected"),
+            format!("{id} {RETENTION} ({LENS}): alarm — Not selected: Encrypt backups"),
+            format!(
+                "{id} {DEPLOY} ({LENS}): skipped — Policy deploy is Skip (from policies.global)"
+            ),
+        ],
+        "{printed}"
+    );
+
     // An id naming no control, or malformed, is refused naming what is wrong.
     for (bad, says) in [
         (
