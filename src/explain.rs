@@ -70,17 +70,9 @@ impl Explanation {
     }
 }
 
-/// The REL 04 policy values of `control`'s workload under `policies` at `now`.
+/// The policy values of the control `definition` (the question `control` is
+/// about, as configured) for `control`'s workload under `policies` at `now`.
 pub fn policy_values(
-    control: &ControlRow,
-    policies: &PolicySet,
-    now: DateTime<Utc>,
-) -> Vec<PolicyExplanation> {
-    policy_values_of(&ControlDef::rel04(), control, policies, now)
-}
-
-/// The policy values of the control `definition` for `control`'s workload.
-pub fn policy_values_of(
     definition: &Arc<ControlDef>,
     control: &ControlRow,
     policies: &PolicySet,
@@ -149,12 +141,9 @@ fn recorded_details(control: &ControlRow) -> Details {
     serde_json::from_str(control.details.as_str()).unwrap_or_default()
 }
 
-pub fn explain(control: &ControlRow, policies: &PolicySet, now: DateTime<Utc>) -> Explanation {
-    explain_of(&ControlDef::rel04(), control, policies, now)
-}
-
-/// [`explain`] of the control `definition` (any question of any lens).
-pub fn explain_of(
+/// Why `control` is in its state; `definition` is the question it is about, as
+/// configured (its policy names), for any question of any lens.
+pub fn explain(
     definition: &Arc<ControlDef>,
     control: &ControlRow,
     policies: &PolicySet,
@@ -172,7 +161,7 @@ pub fn explain_of(
         reason: control.reason.clone(),
         evaluated_at: control.evaluated_at.clone(),
         muted: control.muted,
-        policies: policy_values_of(definition, control, policies, now),
+        policies: policy_values(definition, control, policies, now),
         question: json(serde_json::to_value(&details.question)),
         best_practices: json(serde_json::to_value(&details.best_practices)),
         none_of_these: json(serde_json::to_value(&details.none_of_these)),

@@ -2,8 +2,10 @@
 //! schema, two dialects side by side:
 //!
 //! - rel04d's own: `controls(filter)` items with `workloadId`, `state`, …,
-//!   `control(workloadId)`, `transitions(filter)`, `policyValues(workloadId)`
-//!   and `explain(workloadId)`;
+//!   `control(workloadId, lens, questionId)`, `transitions(filter)`,
+//!   `policyValues(workloadId, lens, questionId)` and
+//!   `explain(workloadId, lens, questionId)` (without `lens` and `questionId`:
+//!   REL 04's control);
 //! - Guardrails': on the same `controls` items `turbot`, `type` and `resource`,
 //!   `metadata { stats { total } }` and a `paging` argument; `resource(id)`,
 //!   `notifications(filter)`, `controlSummariesByControlType(filter)`,
@@ -21,6 +23,7 @@
 
 pub mod budget;
 mod catalogue;
+pub mod control_id;
 mod guardrails;
 pub mod limits;
 pub mod mutation;
@@ -41,10 +44,11 @@ use async_graphql::{
 };
 use chrono::Utc;
 
-use crate::control::PolicySet;
+use crate::config::controls::Controls;
+use crate::control::{ControlDef, PolicySet};
 use crate::explain;
 use crate::filter::Filter;
-use crate::store::Store;
+use crate::store::{ControlRow, Store};
 pub use guardrails::EvaluatedResource;
 use limits::DOCUMENT;
 pub use mutation::{Actor, Mutation, RunControl};
@@ -71,20 +75,23 @@ pub struct Root(
 pub const MAX_PAGE: u32 = 1000;
 
 /// The schema, reading `store` and resolving policies with `policies`, without a
-/// daemon to run controls (`runControl` says so).
+/// daemon to run controls (`runControl` says so), for REL 04 alone.
 pub fn schema(store: Store, policies: PolicySet) -> Rel04Schema {
-    schema_with_runner(store, policies, None)
+    schema_with_runner(store, policies, &Controls::default(), None)
 }
 
-/// The schema of a running daemon: `runControl` evaluates through `runner`.
+/// The schema of the questions `controls` governs (their policy names): a
+/// running daemon's `runControl` evaluates through `runner`.
 pub fn schema_with_runner(
     store: Store,
     policies: PolicySet,
+    controls: &Controls,
     runner: Option<Arc<dyn RunControl>>,
 ) -> Rel04Schema {
     Schema::build(Root::default(), Mutation, EmptySubscription)
         .data(store)
         .data(policies)
+        .data(Arc::new(controls.clone()))
         .data(runner)
         .data(Arc::new(runs::RunSlots::default()))
         .limit_depth(12)
@@ -126,6 +133,37 @@ fn internal(error: anyhow::Error) -> async_graphql::Error {
         None => async_graphql::Error::new(crate::display::chain(&error).to_string())
             .extend_with(|_, e| e.set("code", "INTERNAL")),
     }
+}
+
+/// The definition of the question `control` is about, as configured.
+fn definition(ctx: &Context<'_>, control: &ControlRow) -> async_graphql::Result<Arc<ControlDef>> {
+    Ok(ctx
+        .data::<Arc<Controls>>()?
+        .definition_of(&control.lens, &control.question_id))
+}
+
+/// The control the root fields' (workloadId, lens, questionId) name (REL 04's
+/// by workload id, or by workload ARN, when neither lens nor question is given).
+async fn named_control(
+    ctx: &Context<'_>,
+    workload_id: &str,
+    lens: Option<&str>,
+    question_id: Option<&str>,
+) -> async_graphql::Result<Option<ControlRow>> {
+    let store = ctx.data::<Store>()?;
+    let id = control_id::ControlId::of_arguments(workload_id, lens, question_id);
+    if let control_id::ControlId::Question { question_id, .. } = id
+        && question_id.len() > crate::config::controls::MAX_NAME
+    {
+        let message = format!(
+            "questionId is at most {} characters",
+            crate::config::controls::MAX_NAME
+        );
+        return Err(
+            async_graphql::Error::new(message).extend_with(|_, e| e.set("code", "BAD_INPUT"))
+        );
+    }
+    id.find(store).await.map_err(internal)
 }
 
 pub struct ControlPage {
@@ -221,18 +259,18 @@ impl Query {
         .await
     }
 
-    /// The control of one workload (removed ones included).
+    /// The control of one question of a workload (removed ones included):
+    /// REL 04's unless `lens` (an alias or lens ARN) and `questionId` name another.
     async fn control(
         &self,
         ctx: &Context<'_>,
         workload_id: String,
+        lens: Option<String>,
+        question_id: Option<String>,
     ) -> async_graphql::Result<Option<Control>> {
-        let store = ctx.data::<Store>()?;
-        Ok(store
-            .control_by_workload_id(&workload_id)
-            .await
-            .map_err(internal)?
-            .map(Control))
+        let control =
+            named_control(ctx, &workload_id, lens.as_deref(), question_id.as_deref()).await?;
+        Ok(control.map(Control))
     }
 
     /// Transitions matching `filter`, newest first unless sorted otherwise.
@@ -251,35 +289,37 @@ impl Query {
         })
     }
 
-    /// The five policies as they resolve for a workload now.
+    /// The policies of a workload's control (see `control`) as they resolve now.
     #[graphql(complexity = "5 + 5 * child_complexity")]
     async fn policy_values(
         &self,
         ctx: &Context<'_>,
         workload_id: String,
+        lens: Option<String>,
+        question_id: Option<String>,
     ) -> async_graphql::Result<Vec<PolicyValue>> {
-        let Some(control) = self.control(ctx, workload_id).await? else {
+        let Some(control) = self.control(ctx, workload_id, lens, question_id).await? else {
             return Ok(Vec::new());
         };
         control.policy_values(ctx).await
     }
 
-    /// Why a workload's control is in its state.
+    /// Why a workload's control (see `control`) is in its state.
     #[graphql(complexity = "DOCUMENT * 3 + child_complexity")]
     async fn explain(
         &self,
         ctx: &Context<'_>,
         workload_id: String,
+        lens: Option<String>,
+        question_id: Option<String>,
     ) -> async_graphql::Result<Option<Explanation>> {
-        let store = ctx.data::<Store>()?;
-        let Some(control) = store
-            .control_by_workload_id(&workload_id)
-            .await
-            .map_err(internal)?
+        let Some(control) =
+            named_control(ctx, &workload_id, lens.as_deref(), question_id.as_deref()).await?
         else {
             return Ok(None);
         };
-        let e = explain::explain(&control, ctx.data::<PolicySet>()?, Utc::now());
+        let definition = definition(ctx, &control)?;
+        let e = explain::explain(&definition, &control, ctx.data::<PolicySet>()?, Utc::now());
         Ok(Some(Explanation {
             workload: Workload {
                 id: e.workload_id,

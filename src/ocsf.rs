@@ -93,6 +93,8 @@ fn policy_values(details: &Value) -> Vec<String> {
 
 struct Event<'a> {
     activity: Activity,
+    /// `compliance.control`: REL 04, or the question's id.
+    control: &'a str,
     state: ControlState,
     uid: String,
     title: String,
@@ -112,7 +114,7 @@ fn event(e: Event<'_>, failed: Severity) -> Value {
         "uid": e.uid,
         "title": e.title,
         "desc": e.reason,
-        "types": ["Well-Architected REL 04"],
+        "types": [format!("Well-Architected {}", e.control)],
         "modified_time": millis(e.time),
     });
     if let Some(created) = e.created {
@@ -123,7 +125,7 @@ fn event(e: Event<'_>, failed: Severity) -> Value {
         finding_info["last_seen_time"] = json!(millis(last_seen));
     }
     let mut compliance = json!({
-        "control": CONTROL,
+        "control": e.control,
         "standards": [STANDARD],
         "status_id": status_id,
         "desc": e.reason,
@@ -197,8 +199,10 @@ pub fn control(row: &ControlRow, failed: Severity, policies: &PolicySet) -> Valu
     unmapped.insert("question_id".into(), json!(row.question_id));
     unmapped.insert("state".into(), json!(row.state.as_str()));
     unmapped.insert("muted".into(), json!(row.muted));
+    let failed = failed_severity(&row.lens, &row.question_id, &details, failed);
     event(
         Event {
+            control: control_name(&row.lens, &row.question_id),
             activity: if row.state == ControlState::Removed {
                 Activity::Close
             } else {
@@ -246,8 +250,11 @@ pub fn transition(row: &TransitionRow, failed: Severity) -> Value {
     unmapped.insert("from_state".into(), json!(row.from_state));
     unmapped.insert("to_state".into(), json!(row.to_state));
     unmapped.insert("trigger".into(), json!(row.trigger));
+    let details: Details = serde_json::from_value(row.details.clone()).unwrap_or_default();
+    let failed = failed_severity(&row.lens, &row.question_id, &details, failed);
     event(
         Event {
+            control: control_name(&row.lens, &row.question_id),
             activity,
             state,
             uid: finding_id(
@@ -273,6 +280,25 @@ pub fn transition(row: &TransitionRow, failed: Severity) -> Value {
         },
         failed,
     )
+}
+
+/// `compliance.control`: `REL 04`, or another question's id.
+fn control_name<'a>(lens: &str, question_id: &'a str) -> &'a str {
+    if is_rel04(lens, question_id) {
+        CONTROL
+    } else {
+        question_id
+    }
+}
+
+/// The severity of a FAILED finding: `failed` for REL 04; another question's
+/// from the answer's Risk as last read, as its Security Hub finding's.
+fn failed_severity(lens: &str, question_id: &str, details: &Details, failed: Severity) -> Severity {
+    if is_rel04(lens, question_id) {
+        failed
+    } else {
+        crate::securityhub::severity::of_risk(details, failed)
+    }
 }
 
 /// A finding's title: REL 04's as it always was; another question's names it

@@ -151,6 +151,11 @@ impl Reconciler {
         }
     }
 
+    /// The questions governed and their names (`[[controls]]`).
+    pub fn controls(&self) -> &Arc<Controls> {
+        &self.controls
+    }
+
     /// Governs the questions `[[controls]]` names (default: REL 04 alone).
     pub fn with_controls(mut self, controls: &Controls) -> Self {
         self.controls = Arc::new(controls.clone());
@@ -328,7 +333,8 @@ impl Reconciler {
         let now = Utc::now();
         let policies =
             control::resolve_control(subject.control, &self.policies, &facts, now, calculated);
-        self.warn_expiring(workload, &policies, now).await?;
+        self.warn_expiring(workload, subject.control, &policies, now)
+            .await?;
         let expected = match decide::of_plan(control::plan(policies)) {
             Planned::Apply(verdict) => return self.apply(subject, &control, verdict).await,
             Planned::Check(expected) => expected,

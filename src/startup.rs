@@ -357,6 +357,7 @@ impl Daemon {
             graphql: crate::graphql::schema_with_runner(
                 self.store.clone(),
                 self.policies.clone(),
+                self.reconciler.controls(),
                 Some(Arc::new(crate::account_region::ScopeRunner(
                     self.scopes.clone(),
                 ))),

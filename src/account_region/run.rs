@@ -1,6 +1,7 @@
 //! GraphQL's `runControl` on a running daemon: the evaluation goes through the
 //! control's account-region work queue, like an event's, so it coalesces with
-//! any evaluation of the same workload already queued.
+//! any evaluation of the same workload already queued. A control of a question
+//! other than REL 04 is evaluated alone (one `GetAnswer`), as an answer's event is.
 
 use std::sync::Arc;
 
@@ -29,8 +30,19 @@ impl RunControl for ScopeRunner {
                         control.scanned_by
                     )
                 })?;
+            // REL 04's run reads the workload afresh, as it always has; any
+            // other question's evaluates that question's control alone.
+            let target = if control.key().is_rel04() {
+                Target::Id(control.workload_id.clone())
+            } else {
+                Target::AnswerOf(
+                    control.workload_id.clone(),
+                    control.lens.clone(),
+                    control.question_id.clone(),
+                )
+            };
             let done = scope.submit(Job {
-                target: Target::Id(control.workload_id.clone()),
+                target,
                 trigger: Trigger::Manual,
             });
             let result = done.await.context("the daemon is stopping")?;

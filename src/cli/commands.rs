@@ -112,8 +112,10 @@ pub async fn evaluate(settings: Settings, workload: &str) -> anyhow::Result<()> 
     let daemon = Daemon::build(settings, None).await?;
     let result = daemon.evaluate(workload).await?;
     daemon.drain_outbox().await;
-    let control = daemon.store.control_by_workload_id(workload).await?;
-    output::evaluated(workload, &result, control.as_ref())
+    let mut controls = daemon.store.controls_of_workload_id(workload).await?;
+    controls.retain(|c| !c.is_removed());
+    controls.sort_by_key(|c| (!c.key().is_rel04(), c.lens.clone(), c.question_id.clone()));
+    output::evaluated(workload, &result, &controls)
 }
 
 /// A workload's control of one question (`--workload`, `--lens`, `--question`).
@@ -130,7 +132,7 @@ pub async fn explain(settings: &Settings, which: &Which, output: Output) -> anyh
         .controls()?
         .definition_of(&control.lens, &control.question_id);
     let explanation =
-        crate::explain::explain_of(&definition, &control, &settings.policy_set()?, Utc::now());
+        crate::explain::explain(&definition, &control, &settings.policy_set()?, Utc::now());
     let history = store.mute_history_of(&control.key()).await?;
     output::explanation(&explanation, &history, output)
 }

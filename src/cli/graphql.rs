@@ -68,15 +68,26 @@ const NOTIFICATION_FIELDS: &str = "{ notificationType timestamp actor { identity
 
 pub async fn run(settings: &Settings, args: GraphqlArgs) -> anyhow::Result<()> {
     let policies = settings.policy_set()?;
+    let controls = settings.controls()?;
     match args.list {
         // Listing only reads: the database is opened read-only.
         Some(GraphqlList::Controls(list)) => {
-            let schema = crate::graphql::schema(open_read_only(settings).await?, policies);
+            let schema = crate::graphql::schema_with_runner(
+                open_read_only(settings).await?,
+                policies,
+                &controls,
+                None,
+            );
             let page = list_all(&schema, "controls", CONTROL_FIELDS, &list).await?;
             print(&json!({ "controls": page }), list.format)
         }
         Some(GraphqlList::Notifications(list)) => {
-            let schema = crate::graphql::schema(open_read_only(settings).await?, policies);
+            let schema = crate::graphql::schema_with_runner(
+                open_read_only(settings).await?,
+                policies,
+                &controls,
+                None,
+            );
             let page = list_all(&schema, "notifications", NOTIFICATION_FIELDS, &list).await?;
             print(&json!({ "notifications": page }), list.format)
         }
@@ -100,7 +111,7 @@ pub async fn run(settings: &Settings, args: GraphqlArgs) -> anyhow::Result<()> {
             } else {
                 open_read_only(settings).await?
             };
-            let schema = crate::graphql::schema(store, policies);
+            let schema = crate::graphql::schema_with_runner(store, policies, &controls, None);
             let response = execute(&schema, text, variables).await;
             for error in &response.errors {
                 eprintln!("error: {}", error.message);

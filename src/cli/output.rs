@@ -136,26 +136,43 @@ pub fn transitions(rows: &[TransitionRow], output: Output) -> anyhow::Result<()>
 pub fn evaluated(
     workload_id: &str,
     result: &Reconciled,
-    control: Option<&ControlRow>,
+    controls: &[ControlRow],
 ) -> anyhow::Result<()> {
-    match (result, control) {
-        (Reconciled::Ignored, _) => {
-            println!(
-                "{}: nothing to evaluate (no control for this workload)",
-                Terminal(workload_id)
-            )
-        }
-        (_, Some(control)) => println!(
-            "{}: {} — {}",
-            Terminal(workload_id),
-            control.state,
-            Terminal(&control.reason)
-        ),
-        (result, None) => println!(
+    if matches!(result, Reconciled::Ignored) {
+        println!(
+            "{}: nothing to evaluate (no control for this workload)",
+            Terminal(workload_id)
+        );
+    } else if controls.is_empty() {
+        println!(
             "{}: {}",
             Terminal(workload_id),
             Terminal(format!("{result:?}"))
-        ),
+        );
+    }
+    if matches!(result, Reconciled::Ignored) {
+        return Ok(());
+    }
+    // One line per control: REL 04's as it always was, any other naming its
+    // question (and its lens when not the Framework's).
+    for control in controls {
+        let question = if control.key().is_rel04() {
+            String::new()
+        } else if control.lens == crate::control::policy::LENS_ALIAS {
+            format!(" {}", Terminal(&control.question_id))
+        } else {
+            format!(
+                " {} ({})",
+                Terminal(&control.question_id),
+                Terminal(&control.lens)
+            )
+        };
+        println!(
+            "{}{question}: {} — {}",
+            Terminal(workload_id),
+            control.state,
+            Terminal(&control.reason)
+        );
     }
     Ok(())
 }

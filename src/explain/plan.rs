@@ -2,12 +2,16 @@
 //! read (its `details`) and the policies as they resolve now. GraphQL's
 //! `enforcePlan`; `rel04d enforce --plan` reads the Tool live instead.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 
 use super::{recorded_details, recorded_facts};
 use crate::control::defer::Deferral;
 use crate::control::enforce_plan::{EnforcePlan, enforce_plan};
-use crate::control::{Details, ObservedAnswer, PolicySet, plan, resolve};
+use crate::control::{
+    Calculated, ControlDef, Details, ObservedAnswer, PolicySet, plan, resolve_control,
+};
 use crate::store::ControlRow;
 
 /// The answer as the last evaluation read it, if it read one.
@@ -34,14 +38,17 @@ fn answer_as_last_read(details: &Details) -> Option<ObservedAnswer> {
     })
 }
 
+/// `definition` is the question `control` is about, as configured.
 pub fn stored_enforce_plan(
+    definition: &Arc<ControlDef>,
     control: &ControlRow,
     policies: &PolicySet,
     now: DateTime<Utc>,
 ) -> EnforcePlan {
     let details = recorded_details(control);
     let facts = recorded_facts(control, &details);
-    let plan = plan(resolve(policies, &facts, now));
+    let resolved = resolve_control(definition, policies, &facts, now, &Calculated::default());
+    let plan = plan(resolved);
     let observed = answer_as_last_read(&details);
     let deferral = Deferral::from_reason(&control.reason).filter(|d| d.resumes_at > now);
     enforce_plan(

@@ -67,7 +67,7 @@ fn idempotent(
         tags_may_enforce: false,
     };
     let now = Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap();
-    let explanation = explain(&control(details), &set, now);
+    let explanation = explain(&ControlDef::rel04(), &control(details), &set, now);
     explanation
         .policies
         .into_iter()
@@ -169,6 +169,7 @@ fn required_exception_and_expiry_are_explained() {
     assert_eq!(shown.ticket.as_deref(), Some("CHG-1234"));
     assert_eq!(shown.owner, None);
     let explanation = explain(
+        &ControlDef::rel04(),
         &control(json!({})),
         &PolicySet {
             settings: vec![required, exception],
@@ -208,7 +209,7 @@ fn a_value_changed_since_the_last_evaluation_is_flagged_and_rendered() {
         tag_prefix: None,
         tags_may_enforce: false,
     };
-    let e = explain(&control(details), &set, Utc::now());
+    let e = explain(&ControlDef::rel04(), &control(details), &set, Utc::now());
     let p = e
         .policies
         .iter()

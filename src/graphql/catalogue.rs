@@ -137,7 +137,7 @@ impl CatalogueQuery {
     ) -> async_graphql::Result<ControlTypePage> {
         let filter = catalogue_filter(ctx, "controlTypes", filter).await?;
         let items = if selects_rel04(&filter) {
-            vec![ControlType]
+            vec![ControlType::rel04()]
         } else {
             vec![]
         };

@@ -3,6 +3,7 @@
 
 use async_graphql::{Context, Object};
 
+use super::control_id::ControlId;
 use super::notifications::NotificationPage;
 use super::summary::{self, SummaryPage};
 use super::turbot::Resource;
@@ -44,9 +45,11 @@ impl GuardrailsQuery {
             );
         };
         let store = ctx.data::<Store>()?;
-        let control = match store.control_by_workload_id(&id).await.map_err(internal)? {
+        // REL 04's control describes the workload when it has one; else any
+        // other question's (a workload governed by other questions alone).
+        let control = match ControlId::Rel04(&id).find(store).await.map_err(internal)? {
             Some(control) => Some(control),
-            None => store.control(&id).await.map_err(internal)?,
+            None => store.any_control_of_workload(&id).await.map_err(internal)?,
         };
         Ok(control.as_ref().map(Resource::of_control))
     }

@@ -1,7 +1,9 @@
 //! Guardrails' control mutations with Guardrails' input names:
 //! `runControl(input: { id })`, `muteControl(input: { id, note, toTimestamp,
 //! untilStates })` and `unmuteControl(input: { id })`. `id` is a control's
-//! `turbot.id` (its workload id) or the workload ARN.
+//! `turbot.id` (see [`super::control_id`]: REL 04's is its workload id, or the
+//! workload ARN; any other question's `<workload id>/<lens>/<question id>`).
+//! Each acts on the control its id names, and on no other control of the workload.
 //!
 //! Mutes go straight to the state database, so `rel04d graphql` can mute
 //! without a daemon. Running a control needs the daemon's account-regions: the
@@ -13,6 +15,7 @@ use async_graphql::{Context, ErrorExtensions, InputObject, Object};
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 
+use super::control_id::ControlId;
 use super::internal;
 use super::objects::Control;
 use super::runs::{Caller, RunSlots};
@@ -63,21 +66,27 @@ fn store_error(error: anyhow::Error) -> async_graphql::Error {
     }
 }
 
-/// The control `id` names: a workload id or a workload ARN.
+/// The control `id` names (see [`ControlId`]).
 async fn find(ctx: &Context<'_>, id: &str) -> async_graphql::Result<ControlRow> {
     let store = ctx.data::<Store>()?;
-    let control = match store.control_by_workload_id(id).await.map_err(internal)? {
-        Some(control) => Some(control),
-        None => store.control(id).await.map_err(internal)?,
-    };
-    control.ok_or_else(|| bad_input(format!("no control with id {id:?} (a workload id or ARN)")))
+    let control = ControlId::parse(id)
+        .map_err(bad_input)?
+        .find(store)
+        .await
+        .map_err(internal)?;
+    control.ok_or_else(|| {
+        bad_input(format!(
+            "no control with id {id:?} (a workload id or ARN for REL 04, \
+             <workload id>/<lens>/<question id> for any other question)"
+        ))
+    })
 }
 
 /// Re-reads a control after a change.
 async fn reread(ctx: &Context<'_>, control: &ControlRow) -> async_graphql::Result<Control> {
     let store = ctx.data::<Store>()?;
     let row = store
-        .control(&control.workload_arn)
+        .control_of(&control.key())
         .await
         .map_err(internal)?
         .ok_or_else(|| internal(anyhow::anyhow!("the control vanished")))?;

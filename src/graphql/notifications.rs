@@ -7,7 +7,7 @@ use async_graphql::{Context, Json, Object, SimpleObject};
 use super::limits::DOCUMENT;
 use super::turbot::{ControlType, Metadata, Resource};
 use super::{Paging, internal};
-use crate::filter::{Filter, GUARDRAILS_CONTROL_TYPE};
+use crate::filter::Filter;
 use crate::store::ACTOR;
 use crate::store::{Store, TransitionRow};
 
@@ -77,9 +77,13 @@ impl Notification<'_> {
             update_timestamp: self.0.occurred_at.clone(),
             timestamp: self.0.occurred_at.clone(),
             actor_identity_id: ACTOR.to_owned(),
-            control_id: self.0.workload_id.clone(),
+            control_id: super::control_id::id(
+                &self.0.workload_id,
+                &self.0.lens,
+                &self.0.question_id,
+            ),
             resource_id: self.0.workload_id.clone(),
-            control_type_id: GUARDRAILS_CONTROL_TYPE.to_owned(),
+            control_type_id: super::turbot::type_uri(&self.0.lens, &self.0.control_type),
         }
     }
     /// The control as this change left it.
@@ -88,7 +92,11 @@ impl Notification<'_> {
             state: self.0.to_state.clone(),
             reason: Some(self.0.reason.clone()),
             details: Some(Json(self.0.details.clone())),
-            type_: Some(ControlType),
+            type_: Some(ControlType::of(
+                &self.0.lens,
+                &self.0.question_id,
+                &self.0.control_type,
+            )),
         }
     }
     /// The control before this change; null for the first state.

@@ -10,7 +10,6 @@ use super::limits::DOCUMENT;
 use super::turbot::{ControlTurbot, ControlType, Resource};
 use crate::control::PolicySet;
 use crate::explain::{self, PolicyExplanation};
-use crate::filter::GUARDRAILS_CONTROL_TYPE;
 use crate::store::{ControlRow, MuteEvent, Store, TransitionRow};
 
 #[derive(SimpleObject)]
@@ -191,24 +190,24 @@ impl Control {
     async fn lens_status(&self) -> Option<&str> {
         self.0.lens_status.as_deref()
     }
-    /// Guardrails: the control's id (its workload's id: one control per workload),
-    /// resource and timestamps.
+    /// Guardrails: the control's id (REL 04's: its workload's id; any other
+    /// question's: `<workload id>/<lens>/<question id>`), resource and timestamps.
     async fn turbot(&self) -> ControlTurbot {
         ControlTurbot::of(&self.0)
     }
     /// Guardrails: the control type, its URI and its place in the catalogue.
-    /// Constant, so it costs one field whatever it selects.
+    /// Built from the row, so it costs one field whatever it selects.
     #[graphql(name = "type", complexity = 1)]
     async fn type_(&self) -> ControlType {
-        ControlType
+        ControlType::of(&self.0.lens, &self.0.question_id, &self.0.control_type)
     }
     /// Guardrails: the workload the control is on.
     async fn resource(&self) -> Resource {
         Resource::of_control(&self.0)
     }
     /// The Guardrails control type URI.
-    async fn control_type_id(&self) -> &str {
-        GUARDRAILS_CONTROL_TYPE
+    async fn control_type_id(&self) -> String {
+        super::turbot::type_uri(&self.0.lens, &self.0.control_type)
     }
     async fn state(&self) -> &str {
         self.0.state.as_str()
@@ -249,17 +248,21 @@ impl Control {
             .map_err(internal)?;
         Ok(history.into_iter().map(MuteChange::from).collect())
     }
-    /// The five policies as they resolve for this workload now.
+    /// The control's policies (REL 04's five; any other question's question
+    /// policy and the best-practice policies set for it) as they resolve now.
     #[graphql(complexity = "5 + 5 * child_complexity")]
     pub async fn policy_values(
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<PolicyValue>> {
         let policies = ctx.data::<PolicySet>()?;
-        Ok(explain::policy_values(&self.0, policies, Utc::now())
-            .into_iter()
-            .map(PolicyValue::from)
-            .collect())
+        let definition = super::definition(ctx, &self.0)?;
+        Ok(
+            explain::policy_values(&definition, &self.0, policies, Utc::now())
+                .into_iter()
+                .map(PolicyValue::from)
+                .collect(),
+        )
     }
     /// What Enforce would select and unselect in this answer, judged on the
     /// answer as last read and the policies as they resolve now.
@@ -268,7 +271,8 @@ impl Control {
         ctx: &Context<'_>,
     ) -> async_graphql::Result<super::plan::EnforcePlanView> {
         let policies = ctx.data::<PolicySet>()?;
-        let plan = explain::plan::stored_enforce_plan(&self.0, policies, Utc::now());
+        let definition = super::definition(ctx, &self.0)?;
+        let plan = explain::plan::stored_enforce_plan(&definition, &self.0, policies, Utc::now());
         Ok(super::plan::EnforcePlanView::new(
             plan,
             self.0.evaluated_at.clone(),

@@ -109,7 +109,7 @@ fn page(items: Vec<SummaryItem>, rows: &[ControlRow]) -> SummaryPage {
 /// One item: REL 04, the only control type.
 pub fn by_control_type(rows: &[ControlRow]) -> SummaryPage {
     let item = SummaryItem {
-        type_: Some(ControlType),
+        type_: Some(ControlType::rel04()),
         resource: None,
         summary: Summary {
             control: StateCounts::of(rows),

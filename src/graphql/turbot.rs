@@ -1,8 +1,9 @@
 //! Guardrails' shapes of a control, its type and its resource, so queries saved
 //! for Guardrails' `controls` resolver run here unchanged.
 //!
-//! Ids: a control's `turbot.id` and its resource's are the workload id (rel04d
-//! has one control per workload); `akas` holds the workload ARN. Timestamps:
+//! Ids: a resource's `turbot.id` is the workload id and its `akas` the workload
+//! ARN; a control's `turbot.id` is REL 04's workload id, or for any other
+//! question `<workload id>/<lens>/<question id>` ([`super::control_id`]). Timestamps:
 //! `stateChangeTimestamp` is when the state, reason or details last changed,
 //! `updateTimestamp` the last evaluation.
 
@@ -10,6 +11,8 @@ use std::collections::BTreeMap;
 
 use async_graphql::{Context, Json, Object, SimpleObject};
 
+use crate::control::policy::LENS_ALIAS;
+use crate::control::question::{CUSTOM_LENS_TYPE_PREFIX, FRAMEWORK_TYPE_PREFIX};
 use crate::filter::scope::{ACCOUNT_TYPE, REGION_TYPE};
 use crate::filter::{GUARDRAILS_CONTROL_TYPE, GUARDRAILS_RESOURCE_TYPE, Scope};
 use crate::store::ControlRow;
@@ -84,9 +87,9 @@ pub struct ControlTurbot {
 impl ControlTurbot {
     pub fn of(row: &ControlRow) -> ControlTurbot {
         ControlTurbot {
-            id: row.workload_id.clone(),
+            id: super::control_id::of(row),
             resource_id: row.workload_id.clone(),
-            control_type_id: GUARDRAILS_CONTROL_TYPE.to_owned(),
+            control_type_id: type_uri(&row.lens, &row.control_type),
             create_timestamp: row.created_at.clone(),
             state_change_timestamp: row.updated_at.clone(),
             update_timestamp: row.evaluated_at.clone(),
@@ -96,22 +99,63 @@ impl ControlTurbot {
     }
 }
 
-/// The one control type rel04d evaluates.
-pub struct ControlType;
+/// The control type URI of a control of `lens` recorded with `control_type`
+/// (Guardrails' for the Framework's questions, rel04d's custom-lens one else).
+pub fn type_uri(lens: &str, control_type: &str) -> String {
+    let prefix = if lens == LENS_ALIAS {
+        FRAMEWORK_TYPE_PREFIX
+    } else {
+        CUSTOM_LENS_TYPE_PREFIX
+    };
+    format!("{prefix}{control_type}")
+}
+
+/// A control type: REL 04's with Guardrails' catalogue place, or another
+/// question's, named by its control type under its lens and question.
+pub struct ControlType {
+    uri: String,
+    title: String,
+    trunk: Vec<String>,
+}
+
+impl ControlType {
+    pub fn rel04() -> ControlType {
+        ControlType {
+            uri: GUARDRAILS_CONTROL_TYPE.to_owned(),
+            title: "REL 04".to_owned(),
+            trunk: CONTROL_TYPE_TRUNK.iter().map(|t| (*t).to_owned()).collect(),
+        }
+    }
+
+    /// The type of the control of `question_id` of `lens`, recorded as `control_type`.
+    pub fn of(lens: &str, question_id: &str, control_type: &str) -> ControlType {
+        if crate::store::is_rel04(lens, question_id) {
+            return ControlType::rel04();
+        }
+        ControlType {
+            uri: type_uri(lens, control_type),
+            title: control_type.to_owned(),
+            trunk: ["AWS", "Well-Architected Tool", lens, question_id]
+                .iter()
+                .map(|t| (*t).to_owned())
+                .collect(),
+        }
+    }
+}
 
 #[Object]
 impl ControlType {
     async fn uri(&self) -> &str {
-        GUARDRAILS_CONTROL_TYPE
+        &self.uri
     }
     async fn title(&self) -> &str {
-        "REL 04"
+        &self.title
     }
     async fn mod_uri(&self) -> &str {
-        CONTROL_TYPE_MOD
+        self.uri.split('#').next().unwrap_or(CONTROL_TYPE_MOD)
     }
     async fn trunk(&self) -> Trunk {
-        Trunk::of(&CONTROL_TYPE_TRUNK)
+        Trunk::of(&self.trunk)
     }
     /// The resource types the control type runs on: the workload.
     async fn targets(&self) -> Vec<&str> {
@@ -119,9 +163,9 @@ impl ControlType {
     }
     async fn turbot(&self) -> ControlTypeTurbot {
         ControlTypeTurbot {
-            id: GUARDRAILS_CONTROL_TYPE.to_owned(),
-            title: "REL 04".to_owned(),
-            akas: vec![GUARDRAILS_CONTROL_TYPE.to_owned()],
+            id: self.uri.clone(),
+            title: self.title.clone(),
+            akas: vec![self.uri.clone()],
         }
     }
 }

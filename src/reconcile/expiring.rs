@@ -13,8 +13,8 @@ use chrono::{DateTime, Utc};
 
 use super::Reconciler;
 use crate::control::expiring::expiring_exceptions;
-use crate::control::{CONTROL_TYPE, ResolvedPolicies};
-use crate::store::{ExceptionExpiring, timestamp};
+use crate::control::{ControlDef, ResolvedPolicies};
+use crate::store::{ControlKey, ExceptionExpiring, timestamp};
 use crate::workload::Workload;
 
 /// Warnings this process knows are recorded, so a sweep does not write them
@@ -22,16 +22,19 @@ use crate::workload::Workload;
 /// database ignores a warning it has).
 const REMEMBERED: usize = 100_000;
 
-/// (workload ARN, setting identity, expiry) of warnings known recorded.
+/// (control, setting identity, expiry) of a warning.
+type WarningKey = (ControlKey, String, String);
+
+/// Warnings known recorded.
 #[derive(Default)]
-pub(super) struct Warned(Mutex<HashSet<(String, String, String)>>);
+pub(super) struct Warned(Mutex<HashSet<WarningKey>>);
 
 impl Warned {
-    fn knows(&self, key: &(String, String, String)) -> bool {
+    fn knows(&self, key: &WarningKey) -> bool {
         self.0.lock().is_ok_and(|set| set.contains(key))
     }
 
-    fn remember(&self, key: (String, String, String)) {
+    fn remember(&self, key: WarningKey) {
         if let Ok(mut set) = self.0.lock() {
             if set.len() >= REMEMBERED {
                 set.clear();
@@ -42,12 +45,13 @@ impl Warned {
 }
 
 impl Reconciler {
-    /// Records a warning for each exception `workload`'s control uses (as
-    /// resolved in `policies` at `now`) that expires within the window, unless
-    /// recorded already.
+    /// Records a warning for each exception `workload`'s control of the
+    /// question `control` uses (as resolved in `policies` at `now`) that expires
+    /// within the window, unless recorded already: one per control.
     pub(super) async fn warn_expiring(
         &self,
         workload: &Workload,
+        control: &ControlDef,
         policies: &ResolvedPolicies,
         now: DateTime<Utc>,
     ) -> anyhow::Result<()> {
@@ -56,13 +60,14 @@ impl Reconciler {
         };
         for exception in expiring_exceptions(&self.policies, policies, now, window) {
             let expires_at = timestamp(exception.expires);
-            let key = (workload.arn.clone(), exception.identity, expires_at);
+            let of = ControlKey::new(&workload.arn, &control.lens, &control.question_id);
+            let key = (of, exception.identity, expires_at);
             if self.warned.knows(&key) {
                 continue;
             }
             let accountability = &exception.setting.accountability;
             let detail = ExceptionExpiring {
-                control_type: CONTROL_TYPE,
+                control_type: &control.control_type,
                 workload_id: &workload.id,
                 workload_arn: &workload.arn,
                 account_id: &workload.account_id,
@@ -76,9 +81,15 @@ impl Reconciler {
                 owner: accountability.owner.as_deref(),
                 occurred_at: timestamp(now),
             };
-            if self.store.warn_exception_expiring(&detail, now).await? {
+            if self
+                .store
+                .warn_exception_expiring(&key.0, &detail, now)
+                .await?
+            {
                 tracing::info!(
                     workload_id = %workload.id,
+                    lens = %control.lens,
+                    question_id = %control.question_id,
                     setting = %key.1,
                     origin = %exception.setting.origin,
                     expires_at = %key.2,

@@ -94,6 +94,34 @@ pub fn finding_id(workload_arn: &str, control_type: &str, lens: &str, question_i
     truncate(&id, MAX_ID)
 }
 
+/// The question, as titles and descriptions name it: `REL 04`; another
+/// Framework question by its id; a custom lens's question by its id and lens.
+fn question_name(control: &ControlRow, rel04: bool) -> String {
+    if rel04 {
+        "REL 04".to_owned()
+    } else if control.lens == crate::control::policy::LENS_ALIAS {
+        control.question_id.clone()
+    } else {
+        format!("{} of lens {}", control.question_id, control.lens)
+    }
+}
+
+/// REL 04's title as it always was; another question's names the question.
+fn title(control: &ControlRow, rel04: bool) -> String {
+    if rel04 {
+        format!(
+            "REL 04: design interactions to prevent failures ({})",
+            display_name(control)
+        )
+    } else {
+        format!(
+            "{} ({})",
+            question_name(control, rel04),
+            display_name(control)
+        )
+    }
+}
+
 impl Finding {
     /// The finding of `control` as of `now` (an RFC 3339 timestamp).
     pub fn of(control: &ControlRow, settings: &SecurityHubSettings, now: &str) -> Finding {
@@ -119,7 +147,9 @@ impl Finding {
         if !control.workload_name.trim().is_empty() {
             resource_details.insert("WorkloadName".to_owned(), control.workload_name.clone());
         }
-        let (severity, types) = super::severity::severity_and_types(status, &details, settings);
+        let rel04 = is_rel04(&control.lens, &control.question_id);
+        let (severity, types) =
+            super::severity::severity_and_types(status, &details, settings, rel04);
         let mut product_fields = BTreeMap::new();
         product_fields.insert("rel04d/State".to_owned(), control.state.to_string());
         for policy in &details.policies {
@@ -152,17 +182,12 @@ impl Finding {
                 .evaluated_at
                 .clone()
                 .unwrap_or_else(|| control.updated_at.clone()),
-            title: truncate(
-                &format!(
-                    "REL 04: design interactions to prevent failures ({})",
-                    display_name(control)
-                ),
-                MAX_TITLE,
-            ),
+            title: truncate(&title(control, rel04), MAX_TITLE),
             description: truncate(
                 &format!(
-                    "Whether workload {} answers the Well-Architected question REL 04 as its policies require. {reason}",
-                    display_name(control)
+                    "Whether workload {} answers the Well-Architected question {} as its policies require. {reason}",
+                    display_name(control),
+                    question_name(control, rel04),
                 ),
                 MAX_DESCRIPTION,
             ),

@@ -9,6 +9,11 @@
 //! Its `Types` are `securityhub.types` followed by each failed best practice's
 //! own, in best-practice order, without repeats. WARNING (error) is LOW and the
 //! rest INFORMATIONAL, with the global types only.
+//!
+//! Any other question has no per-best-practice tables (its best practices are
+//! whatever the Tool's lens holds): a FAILED finding takes the Tool's own
+//! judgement of the answer as last read, its `Risk` ([`of_risk`]), with the
+//! global types.
 
 use crate::config::{SecurityHubSettings, Severity};
 use crate::control::BestPractice;
@@ -29,14 +34,31 @@ fn failed(details: &Details) -> Vec<BestPractice> {
         .collect()
 }
 
-/// The severity and types of a finding in `status` with `details`.
+/// A failed control's severity from the answer's `Risk` as the Tool last
+/// returned it: HIGH is HIGH, MEDIUM is MEDIUM, NONE is LOW (the Tool sees no
+/// risk, the policies still fail it); no answer read, NOT_APPLICABLE,
+/// UNANSWERED or anything else: `failed` (`securityhub.failed_severity`).
+pub fn of_risk(details: &Details, failed: Severity) -> Severity {
+    let risk = details.question.as_ref().and_then(|q| q.risk.as_deref());
+    match risk {
+        Some("HIGH") => Severity::High,
+        Some("MEDIUM") => Severity::Medium,
+        Some("NONE") => Severity::Low,
+        _ => failed,
+    }
+}
+
+/// The severity and types of a finding in `status` with `details`, of REL 04's
+/// control (`rel04`) or another question's.
 pub fn severity_and_types(
     status: ComplianceStatus,
     details: &Details,
     settings: &SecurityHubSettings,
+    rel04: bool,
 ) -> (Severity, Vec<String>) {
     let mut types = settings.types.clone();
     let severity = match status {
+        ComplianceStatus::Failed if !rel04 => of_risk(details, settings.failed_severity),
         ComplianceStatus::Failed => {
             let tables: Vec<_> = failed(details)
                 .into_iter()
@@ -120,6 +142,7 @@ mod tests {
             ComplianceStatus::Failed,
             &details(&[BestPractice::Idempotent, BestPractice::ConstantWork]),
             &s,
+            true,
         );
         assert_eq!(severity, Severity::Critical);
         assert_eq!(
@@ -129,18 +152,18 @@ mod tests {
         // A lower per-practice severity wins when it is the only failure…
         let only = details(&[BestPractice::ConstantWork]);
         assert_eq!(
-            severity_and_types(ComplianceStatus::Failed, &only, &s),
+            severity_and_types(ComplianceStatus::Failed, &only, &s, true),
             (Severity::Low, global.clone())
         );
         // …but an unconfigured failed practice counts the global one.
         let both = details(&[BestPractice::Identify, BestPractice::ConstantWork]);
         assert_eq!(
-            severity_and_types(ComplianceStatus::Failed, &both, &s).0,
+            severity_and_types(ComplianceStatus::Failed, &both, &s, true).0,
             Severity::Medium
         );
         // A failure no best practice explains: the global severity.
         assert_eq!(
-            severity_and_types(ComplianceStatus::Failed, &details(&[]), &s),
+            severity_and_types(ComplianceStatus::Failed, &details(&[]), &s, true),
             (Severity::Medium, global)
         );
     }
@@ -150,12 +173,52 @@ mod tests {
         let s = settings();
         let failed = details(&[BestPractice::Idempotent]);
         assert_eq!(
-            severity_and_types(ComplianceStatus::Warning, &failed, &s),
+            severity_and_types(ComplianceStatus::Warning, &failed, &s, true),
             (Severity::Low, s.types.clone())
         );
         assert_eq!(
-            severity_and_types(ComplianceStatus::Passed, &failed, &s),
+            severity_and_types(ComplianceStatus::Passed, &failed, &s, true),
             (Severity::Informational, s.types.clone())
+        );
+    }
+
+    fn with_risk(risk: Option<&str>) -> Details {
+        Details {
+            question: Some(crate::control::evaluate::QuestionDetail {
+                question_id: "data-retention".into(),
+                is_applicable: true,
+                risk: risk.map(str::to_owned),
+                lens_arn: None,
+            }),
+            ..details(&[BestPractice::Idempotent])
+        }
+    }
+
+    #[test]
+    fn another_questions_failure_takes_the_answers_risk_not_rel04s_tables() {
+        let s = settings();
+        let failed =
+            |risk| severity_and_types(ComplianceStatus::Failed, &with_risk(risk), &s, false);
+        assert_eq!(failed(Some("HIGH")), (Severity::High, s.types.clone()));
+        assert_eq!(failed(Some("MEDIUM")).0, Severity::Medium);
+        assert_eq!(failed(Some("NONE")).0, Severity::Low);
+        // Nothing to go by: the global severity, never REL 04's `idempotent` table.
+        for risk in [None, Some("UNANSWERED"), Some("NOT_APPLICABLE")] {
+            assert_eq!(
+                failed(risk),
+                (Severity::Medium, s.types.clone()),
+                "{risk:?}"
+            );
+        }
+        assert_eq!(
+            severity_and_types(
+                ComplianceStatus::Warning,
+                &with_risk(Some("HIGH")),
+                &s,
+                false
+            )
+            .0,
+            Severity::Low
         );
     }
 

@@ -116,7 +116,12 @@ async fn record(store: &Store, workload: &Workload, state: ControlState, reason:
     };
     match store.control(&workload.arn).await.unwrap() {
         None => {
-            store.create_and_record(&rec).await.unwrap().unwrap();
+            let key = crate::store::ControlKey::rel04(&rec.workload.arn);
+            store
+                .create_and_record_of(&key, "rel04", &rec)
+                .await
+                .unwrap()
+                .unwrap();
         }
         Some(previous) => {
             let written = store.record(&previous, &rec).await.unwrap();

@@ -93,26 +93,48 @@ impl Store {
         &self,
         workload_id: &str,
     ) -> anyhow::Result<Option<ControlRow>> {
-        self.one_control("workload_id = $1", workload_id).await
+        self.control_by_workload_id_of(workload_id, LENS_ALIAS, QUESTION_ID)
+            .await
     }
 
-    /// REL 04's control where `condition` holds of `value`.
-    pub(super) async fn one_control(
+    /// The control of question `question_id` of `lens` on a workload id (the
+    /// most recently updated, should two accounts share the id): one indexed read.
+    pub async fn control_by_workload_id_of(
         &self,
-        condition: &'static str,
-        value: &str,
+        workload_id: &str,
+        lens: &str,
+        question_id: &str,
     ) -> anyhow::Result<Option<ControlRow>> {
         let sql = format!(
-            "SELECT {CONTROL_COLUMNS} FROM controls WHERE {condition} AND lens = $2 \
+            "SELECT {CONTROL_COLUMNS} FROM controls WHERE workload_id = $1 AND lens = $2 \
              AND question_id = $3 ORDER BY updated_at DESC LIMIT 1"
         );
         let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(value)
-            .bind(LENS_ALIAS)
-            .bind(QUESTION_ID)
+            .bind(workload_id)
+            .bind(lens)
+            .bind(question_id)
             .fetch_optional(&self.pool)
             .await
-            .with_context(|| format!("read a control where {condition}"))?;
+            .with_context(|| format!("read the control of workload id {workload_id}"))?;
+        row.as_ref().map(ControlRow::from_row).transpose()
+    }
+
+    /// Any one control of a workload, by workload id or ARN, whatever its
+    /// question (the most recently updated): what a workload whose controls
+    /// are all of other questions than REL 04 is known by.
+    pub async fn any_control_of_workload(
+        &self,
+        id_or_arn: &str,
+    ) -> anyhow::Result<Option<ControlRow>> {
+        let sql = format!(
+            "SELECT {CONTROL_COLUMNS} FROM controls WHERE workload_id = $1 OR workload_arn = $1 \
+             ORDER BY updated_at DESC LIMIT 1"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id_or_arn)
+            .fetch_optional(&self.pool)
+            .await
+            .with_context(|| format!("read a control of workload {id_or_arn}"))?;
         row.as_ref().map(ControlRow::from_row).transpose()
     }
 

@@ -48,24 +48,11 @@ pub struct WarningRow {
 }
 
 impl Store {
-    /// Records the warning and queues its event, unless this (control, setting,
-    /// expiry) was warned about already (by this process, an earlier one or
-    /// another replica). Returns whether it was new.
-    ///
-    /// The warning is about REL 04's control of the workload; see
-    /// [`Store::warn_exception_expiring_of`].
+    /// Records the warning about the control `key` and queues its event, unless
+    /// this (control, setting, expiry) was warned about already (by this
+    /// process, an earlier one or another replica). Returns whether it was new.
+    /// The event's detail also says the control's `lens` and `question_id`.
     pub async fn warn_exception_expiring(
-        &self,
-        detail: &ExceptionExpiring<'_>,
-        at: DateTime<Utc>,
-    ) -> anyhow::Result<bool> {
-        let key = ControlKey::rel04(detail.workload_arn);
-        self.warn_exception_expiring_of(&key, detail, at).await
-    }
-
-    /// [`Store::warn_exception_expiring`] about the control `key`; the event's
-    /// detail also says the control's `lens` and `question_id`.
-    pub async fn warn_exception_expiring_of(
         &self,
         key: &ControlKey,
         detail: &ExceptionExpiring<'_>,

@@ -293,11 +293,6 @@ impl Store {
         Ok(())
     }
 
-    /// The mute history of a workload's REL 04 control, newest first.
-    pub async fn mute_history(&self, workload_arn: &str) -> anyhow::Result<Vec<MuteEvent>> {
-        self.mute_history_of(&ControlKey::rel04(workload_arn)).await
-    }
-
     /// The mute history of the control `key`, newest first.
     pub async fn mute_history_of(&self, key: &ControlKey) -> anyhow::Result<Vec<MuteEvent>> {
         let sql = "SELECT id, workload_id, workload_arn, lens, question_id, action, until, \

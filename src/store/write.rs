@@ -14,7 +14,7 @@ use super::key::ControlKey;
 use super::rows::{ControlRow, TransitionRow};
 use super::transition::{NewTransition, Queues, insert_transition};
 use super::{Store, timestamp};
-use crate::control::{CONTROL_TYPE, ControlState};
+use crate::control::ControlState;
 use crate::workload::{Trigger, Workload};
 
 /// The reason of a control created or revived, before its first verdict.
@@ -46,20 +46,6 @@ pub enum Written {
 }
 
 impl Store {
-    /// Makes sure `workload` has an active REL 04 control (see
-    /// [`Store::open_control_of`]).
-    pub async fn open_control(
-        &self,
-        workload: &Workload,
-        scanned_by: &str,
-        trigger: &Trigger,
-        at: DateTime<Utc>,
-    ) -> anyhow::Result<(ControlRow, Option<TransitionRow>)> {
-        let key = ControlKey::rel04(&workload.arn);
-        self.open_control_of(&key, CONTROL_TYPE, workload, scanned_by, trigger, at)
-            .await
-    }
-
     /// Makes sure the control `key` of `workload` is active: creates it in `tbd`,
     /// or brings a removed one back to `tbd`, recording that transition. Returns
     /// the current row and the transition if one was written.
@@ -106,19 +92,10 @@ impl Store {
 
     /// Creates the control of a workload that a sweep's page read showed had
     /// none, and records its first evaluation, in one transaction: the same two
-    /// transitions (to `tbd`, then to the verdict) as [`Store::open_control`]
+    /// transitions (to `tbd`, then to the verdict) as [`Store::open_control_of`]
     /// and [`Store::record`] write, in one commit instead of two (the first sweep
     /// of a fleet creates every control). `None` when the control appeared
     /// meanwhile (another replica's sweep, which records it): nothing is written.
-    pub async fn create_and_record(
-        &self,
-        rec: &Recording<'_>,
-    ) -> anyhow::Result<Option<(TransitionRow, Written)>> {
-        let key = ControlKey::rel04(&rec.workload.arn);
-        self.create_and_record_of(&key, CONTROL_TYPE, rec).await
-    }
-
-    /// [`Store::create_and_record`] of the control `key`.
     pub async fn create_and_record_of(
         &self,
         key: &ControlKey,

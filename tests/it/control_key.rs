@@ -130,7 +130,10 @@ async fn a_database_at_0012_migrates_with_its_controls_and_history_as_rel04s() {
             .iter()
             .all(|t| t.key() == ControlKey::rel04(ARN))
     );
-    let mutes = store.mute_history(ARN).await.unwrap();
+    let mutes = store
+        .mute_history_of(&ControlKey::rel04(ARN))
+        .await
+        .unwrap();
     assert_eq!(mutes.len(), 1);
     assert_eq!(mutes[0].question_id, "prevent-interaction-failure");
     let own = store.last_own_write(&ControlKey::rel04(ARN)).await.unwrap();
@@ -268,7 +271,13 @@ async fn two_controls_of_one_workload_are_written_muted_filtered_and_removed_apa
     assert!(store.control_of(&rel05).await.unwrap().unwrap().muted);
     assert!(!store.control_of(&rel04).await.unwrap().unwrap().muted);
     assert_eq!(store.mute_history_of(&rel05).await.unwrap().len(), 1);
-    assert!(store.mute_history(ARN).await.unwrap().is_empty());
+    assert!(
+        store
+            .mute_history_of(&ControlKey::rel04(ARN))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // The filters: lens, question and the lens status set on the lens.
     assert_eq!(list(&store, "lens:wellarchitected").await.len(), 2);

@@ -46,7 +46,12 @@ async fn surfaces(d: &RunningDaemon, id: &str) -> Surfaces {
         .map(|p| (p.origin.clone(), p.value.clone()))
         .unwrap();
     let policies = d.daemon.policies.clone();
-    let explanation = rel04d::explain::explain(&control, &policies, Utc::now());
+    let explanation = rel04d::explain::explain(
+        &rel04d::control::ControlDef::rel04(),
+        &control,
+        &policies,
+        Utc::now(),
+    );
     let explained = explanation
         .policies
         .iter()

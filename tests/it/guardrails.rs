@@ -386,7 +386,12 @@ identify = { template_input = "{ resource { turbot { colour } } }", template = "
     // explain shows the template, a digest of its input and its output.
     let critical = &env.controls("workload:prod-critical").await[0];
     let policies = env.daemon.settings.policies.to_policy_set().unwrap();
-    let explanation = rel04d::explain::explain(critical, &policies, chrono::Utc::now());
+    let explanation = rel04d::explain::explain(
+        &rel04d::control::ControlDef::rel04(),
+        critical,
+        &policies,
+        chrono::Utc::now(),
+    );
     let idempotent = explanation
         .policies
         .iter()

@@ -39,6 +39,7 @@ mod mute;
 mod ocsf;
 mod organization;
 mod question_calls;
+mod question_surfaces;
 mod questions;
 mod rate;
 mod read_only;

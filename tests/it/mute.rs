@@ -172,7 +172,7 @@ async fn muted_transitions_are_recorded_but_not_announced_and_mutes_end_by_thems
     assert_eq!(announced.len(), 3, "{announced_workloads:?}");
 
     let history = store
-        .mute_history(&control(until_ok.clone()).await.workload_arn)
+        .mute_history_of(&control(until_ok.clone()).await.key())
         .await
         .unwrap();
     let summary: Vec<(&str, &str, &str)> = history
@@ -333,7 +333,7 @@ async fn concurrent_unmutes_end_a_mute_once() {
         let error = error.unwrap_err();
         assert!(error.to_string().ends_with("is not muted"), "{error:#}");
     }
-    let history = store.mute_history(&muted.workload_arn).await.unwrap();
+    let history = store.mute_history_of(&muted.key()).await.unwrap();
     let actions: Vec<&str> = history.iter().map(|m| m.action.as_str()).collect();
     assert_eq!(actions, ["unmute", "mute"]);
 
@@ -356,10 +356,7 @@ async fn concurrent_unmutes_end_a_mute_once() {
     assert!(refused.to_string().contains("already alarm"), "{refused:#}");
     let after = store.control_by_workload_id(&id).await.unwrap().unwrap();
     assert!(after.mute.is_none());
-    assert_eq!(
-        store.mute_history(&muted.workload_arn).await.unwrap().len(),
-        2
-    );
+    assert_eq!(store.mute_history_of(&muted.key()).await.unwrap().len(), 2);
     env.stop().await;
 }
 

@@ -107,6 +107,36 @@ fn every_state_and_transition_validates_against_py_ocsf_models() {
     );
 }
 
+/// A custom lens's question: its own control name, title and finding id, the
+/// severity its answer's Risk gives, and still a valid Compliance Finding.
+#[test]
+fn a_custom_questions_finding_names_its_question_and_takes_the_answers_risk() {
+    let policies = rel04d::control::PolicySet::default();
+    let arn = "arn:aws:wellarchitected:us-east-1:111122223333:workload/custom";
+    let row = custom_question_row(arn, ControlState::Alarm, "HIGH");
+    let event = rel04d::ocsf::control(&row, Severity::Medium, &policies);
+    assert_eq!(event["compliance"]["control"], "data-retention");
+    assert_eq!(
+        event["finding_info"]["types"],
+        json!(["Well-Architected data-retention"])
+    );
+    assert_eq!(event["severity"], "High");
+    assert_eq!(
+        event["finding_info"]["uid"],
+        format!("{arn}/rel04d/retention/{}/data-retention", row.lens),
+        "the Security Hub finding's id"
+    );
+    let rel04 = rel04d::ocsf::control(
+        &control_row(arn, ControlState::Alarm),
+        Severity::Medium,
+        &policies,
+    );
+    assert_eq!(rel04["compliance"]["control"], "REL 04");
+    assert_eq!(rel04["severity"], "Medium");
+    let (ok, said) = validate(&lines([event, rel04]));
+    assert!(ok, "{said}");
+}
+
 /// The validator refuses what is not a Compliance Finding, and fields the
 /// model would drop (else the test above could not fail).
 #[test]

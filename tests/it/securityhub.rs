@@ -91,6 +91,53 @@ async fn every_states_finding_is_asff_on_the_wire() {
     }
 }
 
+/// A custom lens's question: its own finding id and title, the severity the
+/// Tool's Risk gives (REL 04's per-best-practice tables are not its own), and
+/// botocore's shape.
+#[test]
+fn a_custom_questions_finding_is_asff_with_its_own_id_title_and_the_answers_risk() {
+    let model = model();
+    let arn = format!("arn:aws:wellarchitected:{REGION}:111122223333:workload/custom");
+    let mut settings = SecurityHubSettings::default();
+    settings.best_practices.insert(
+        "idempotent".into(),
+        rel04d::config::BestPracticeFinding {
+            failed_severity: Some(rel04d::config::Severity::Critical),
+            types: vec!["Effects/Data Exposure".into()],
+        },
+    );
+    for (risk, label) in [("HIGH", "HIGH"), ("MEDIUM", "MEDIUM"), ("NONE", "LOW")] {
+        let row = custom_question_row(&arn, ControlState::Alarm, risk);
+        let asff = Finding::of(&row, &settings, "2026-02-01T00:00:00.000000Z").to_asff();
+        let problems = violations(&model, "AwsSecurityFinding", &asff);
+        assert!(problems.is_empty(), "{problems:#?}");
+        assert_eq!(
+            asff["FindingProviderFields"]["Severity"]["Label"], label,
+            "{risk}"
+        );
+        assert_eq!(
+            asff["FindingProviderFields"]["Types"],
+            json!(settings.types)
+        );
+        assert_eq!(
+            asff["Id"],
+            format!("{arn}/rel04d/retention/{}/{}", row.lens, row.question_id)
+        );
+        let title = asff["Title"].as_str().unwrap();
+        assert!(
+            title.starts_with("data-retention of lens arn:aws:wellarchitected:"),
+            "{title}"
+        );
+        assert!(!asff["Description"].as_str().unwrap().contains("REL 04"));
+    }
+    let unanswered = custom_question_row(&arn, ControlState::Alarm, "UNANSWERED");
+    assert_eq!(
+        Finding::of(&unanswered, &settings, "t").to_asff()["FindingProviderFields"]["Severity"]["Label"],
+        "MEDIUM",
+        "no risk to go by: securityhub.failed_severity"
+    );
+}
+
 /// The checker itself finds what is wrong (else the test above could not fail).
 #[test]
 fn the_shape_check_catches_missing_unknown_and_out_of_enum_members() {

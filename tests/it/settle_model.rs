@@ -14,7 +14,7 @@ use proptest::prelude::*;
 use rel04d::control::ControlState;
 use rel04d::notify::flapping::Flapping;
 use rel04d::notify::settle::{Rule, SETTLE_GRACE};
-use rel04d::store::{Recording, Settled, Store, TransitionRow, Written};
+use rel04d::store::{ControlKey, Recording, Settled, Store, TransitionRow, Written};
 use rel04d::workload::{Trigger, Workload};
 use serde_json::Value;
 
@@ -145,7 +145,14 @@ async fn check_run(
     let workload = the_workload();
     let mut now = Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap();
     store
-        .open_control(&workload, "scope", &Trigger::Sweep, now)
+        .open_control_of(
+            &ControlKey::rel04(&workload.arn),
+            "rel04",
+            &workload,
+            "scope",
+            &Trigger::Sweep,
+            now,
+        )
         .await
         .unwrap();
     let details = serde_json::json!({});

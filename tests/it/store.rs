@@ -7,7 +7,9 @@ use crate::common::db::Db;
 use crate::common::*;
 use chrono::{Duration, TimeZone, Utc};
 use rel04d::control::ControlState;
-use rel04d::store::{AttemptEnd, InboxAttempt, MAX_PUBLISH_ATTEMPTS, Recording, Store, Written};
+use rel04d::store::{
+    AttemptEnd, ControlKey, InboxAttempt, MAX_PUBLISH_ATTEMPTS, Recording, Store, Written,
+};
 use rel04d::workload::{Trigger, Workload};
 
 async fn fresh_store(dir: &tempfile::TempDir) -> (Store, String) {
@@ -34,9 +36,12 @@ fn a_workload(n: u32) -> Workload {
 /// Opens a control, which writes its `NULL → tbd` transition and queues one
 /// notification; returns that notification's outbox id.
 async fn queue_a_notification(store: &Store, n: u32, at: chrono::DateTime<Utc>) -> i64 {
+    let workload = a_workload(n);
     store
-        .open_control(
-            &a_workload(n),
+        .open_control_of(
+            &ControlKey::rel04(&workload.arn),
+            "rel04",
+            &workload,
             "111122223333/us-east-1",
             &Trigger::Sweep,
             at,
@@ -123,8 +128,9 @@ async fn warn(store: &Store, setting: &str, expires: chrono::DateTime<Utc>) -> b
         owner: None,
         occurred_at: rel04d::store::timestamp(expires),
     };
+    let key = rel04d::store::ControlKey::rel04(detail.workload_arn);
     store
-        .warn_exception_expiring(&detail, expires)
+        .warn_exception_expiring(&key, &detail, expires)
         .await
         .unwrap()
 }
@@ -230,7 +236,11 @@ async fn a_new_control_is_created_with_its_first_verdict_or_not_at_all() {
     };
 
     let (opened, written) = store
-        .create_and_record(&recording)
+        .create_and_record_of(
+            &ControlKey::rel04(&recording.workload.arn),
+            "rel04",
+            &recording,
+        )
         .await
         .unwrap()
         .expect("the control did not exist");
@@ -257,7 +267,13 @@ async fn a_new_control_is_created_with_its_first_verdict_or_not_at_all() {
         reason: "4 of 4 required best practices selected",
         ..recording
     };
-    assert!(store.create_and_record(&again).await.unwrap().is_none());
+    assert!(
+        store
+            .create_and_record_of(&ControlKey::rel04(&again.workload.arn), "rel04", &again)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(db.strings(states).await, ["alarm"]);
     assert_eq!(db.count("SELECT COUNT(*) FROM transitions").await, Some(2));
     assert_eq!(db.count("SELECT COUNT(*) FROM outbox").await, Some(2));

@@ -1,19 +1,26 @@
-//! `GET /controls/{workload_id}`: one control's state and reason, the explain
-//! view (each policy's value and where it came from, the answer as last read,
-//! the verdict per best practice), its mute, and its history as a timeline and a
-//! table. Two indexed reads: the control by workload id, its transitions by ARN.
+//! `GET /controls/{workload_id}` (REL 04's control) and
+//! `GET /controls/{workload_id}?lens=<lens>&question=<question id>` (any other
+//! question's): one control's state and reason, the explain view (each policy's
+//! value and where it came from, the answer as last read, the verdict per best
+//! practice), its mute, and its history as a timeline and a table. Two indexed
+//! reads: the control by (workload id, lens, question), its transitions by
+//! (ARN, lens, question). Odd values are refused before any read (400).
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use maud::{Markup, html};
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::Web;
 use super::charts;
 use super::layout::{self, scroll_region, state_badge};
+use crate::config::controls::MAX_NAME;
+use crate::control::policy::{LENS_ALIAS, QUESTION_ID};
 use crate::explain::{Explanation, explain};
 use crate::filter::{Filter, Key, Matcher, Term};
 use crate::store::{ControlRow, TransitionRow};
@@ -21,11 +28,77 @@ use crate::store::{ControlRow, TransitionRow};
 /// Transitions shown: the newest this many (the CLI's `history` pages further).
 pub const HISTORY_ROWS: u32 = 500;
 
-pub async fn page(State(web): State<Arc<Web>>, Path(workload_id): Path<String>) -> Response {
-    match read(&web, &workload_id).await {
+/// The longest workload id or lens a request may name (a lens ARN fits well
+/// within it); question ids are names of at most [`MAX_NAME`] characters.
+pub const MAX_PART: usize = 1024;
+
+/// Which question's control of the workload (default: REL 04's).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Which {
+    lens: Option<String>,
+    question: Option<String>,
+}
+
+/// The (lens, question) a request names, or why it cannot name a control.
+fn named<'a>(workload_id: &str, which: &'a Which) -> Result<(&'a str, &'a str), String> {
+    let lens = which.lens.as_deref().unwrap_or(LENS_ALIAS);
+    let question = which.question.as_deref().unwrap_or(QUESTION_ID);
+    if workload_id.is_empty() || workload_id.len() > MAX_PART {
+        return Err(format!("a workload id is 1 to {MAX_PART} characters"));
+    }
+    if lens.is_empty() || lens.len() > MAX_PART {
+        return Err(format!(
+            "lens is an alias or a lens ARN of 1 to {MAX_PART} characters"
+        ));
+    }
+    let name_char = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    if question.is_empty() || question.len() > MAX_NAME || !question.chars().all(name_char) {
+        return Err(format!(
+            "question is a question id: 1 to {MAX_NAME} of A-Z, a-z, 0-9, - and _"
+        ));
+    }
+    Ok((lens, question))
+}
+
+/// The control page's address of `control`.
+pub fn href(control: &ControlRow) -> String {
+    let workload = utf8_percent_encode(&control.workload_id, NON_ALPHANUMERIC);
+    if control.key().is_rel04() {
+        return format!("/controls/{workload}");
+    }
+    format!(
+        "/controls/{workload}?lens={}&question={}",
+        utf8_percent_encode(&control.lens, NON_ALPHANUMERIC),
+        utf8_percent_encode(&control.question_id, NON_ALPHANUMERIC)
+    )
+}
+
+pub async fn page(
+    State(web): State<Arc<Web>>,
+    Path(workload_id): Path<String>,
+    which: Result<Query<Which>, QueryRejection>,
+) -> Response {
+    let which = match which {
+        Ok(Query(which)) => which,
+        Err(rejection) => {
+            return layout::message_page(
+                StatusCode::BAD_REQUEST,
+                "Bad control address",
+                &format!("The query string does not name a control: {rejection}"),
+            );
+        }
+    };
+    let (lens, question) = match named(&workload_id, &which) {
+        Ok(named) => named,
+        Err(why) => {
+            return layout::message_page(StatusCode::BAD_REQUEST, "Bad control address", &why);
+        }
+    };
+    match read(&web, &workload_id, lens, question).await {
         Ok(Some((control, history, latest))) => {
             let now = Utc::now();
-            let explanation = explain(&control, &web.policies, now);
+            let definition = web.controls.definition_of(lens, question);
+            let explanation = explain(&definition, &control, &web.policies, now);
             let body = render(&control, &explanation, &history, now);
             let title = format!("{} ({})", control.workload_name, control.state);
             (StatusCode::OK, layout::page(&title, body, Some(latest))).into_response()
@@ -33,7 +106,9 @@ pub async fn page(State(web): State<Arc<Web>>, Path(workload_id): Path<String>) 
         Ok(None) => layout::message_page(
             StatusCode::NOT_FOUND,
             "No such control",
-            &format!("No control has workload id {workload_id:?}."),
+            &format!(
+                "No control has workload id {workload_id:?}, lens {lens:?} and question {question:?}."
+            ),
         ),
         Err(error) => {
             tracing::error!(error = crate::display::chain(&error).to_string(), %workload_id, "cannot read a control");
@@ -49,20 +124,31 @@ pub async fn page(State(web): State<Arc<Web>>, Path(workload_id): Path<String>) 
 async fn read(
     web: &Web,
     workload_id: &str,
+    lens: &str,
+    question: &str,
 ) -> anyhow::Result<Option<(ControlRow, Vec<TransitionRow>, i64)>> {
     // Read the latest id first: a transition committing meanwhile makes the page
     // refresh once more, never miss it.
     let latest = web.store.latest_transition_id().await?;
-    let Some(control) = web.store.control_by_workload_id(workload_id).await? else {
+    let Some(control) = web
+        .store
+        .control_by_workload_id_of(workload_id, lens, question)
+        .await?
+    else {
         return Ok(None);
     };
+    let term = |key, value: &str| Term {
+        key,
+        negated: false,
+        matcher: Matcher::AnyOf(vec![value.to_owned()]),
+        path: Vec::new(),
+    };
     let history = Filter {
-        terms: vec![Term {
-            key: Key::Resource,
-            negated: false,
-            matcher: Matcher::AnyOf(vec![control.workload_arn.clone()]),
-            path: Vec::new(),
-        }],
+        terms: vec![
+            term(Key::Resource, &control.workload_arn),
+            term(Key::Lens, &control.lens),
+            term(Key::Question, &control.question_id),
+        ],
         sort: None,
         limit: Some(HISTORY_ROWS),
     };

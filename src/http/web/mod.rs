@@ -1,6 +1,7 @@
 //! The status page: `GET /` (counts by state, last sweeps, outbox backlog and the
 //! controls table with the CLI's filter grammar), `GET /controls/{workload_id}`
-//! (state, explanation, mute and history), and `GET /live`, a Server-Sent Events
+//! and `GET /controls/{workload_id}?lens=…&question=…` (one control's state,
+//! explanation, mute and history: REL 04's, or the question named), and `GET /live`, a Server-Sent Events
 //! stream that tells open pages a transition committed so they refresh in place.
 //!
 //! Server-rendered with maud; the one script (`static/live.js`) and the style
@@ -27,6 +28,7 @@ use tokio::sync::{Semaphore, watch};
 
 use super::admission::{Admission, Refused};
 use crate::config::HttpSettings;
+use crate::config::controls::Controls;
 
 use crate::control::PolicySet;
 use crate::reconcile::Reconciler;
@@ -41,6 +43,9 @@ pub use throttle::LoginThrottle;
 pub struct Web {
     pub store: Store,
     pub policies: PolicySet,
+    /// `[[controls]]` (the reconciler's): each question's policy names, for
+    /// its explain view.
+    pub controls: Arc<Controls>,
     /// The configured account-regions, so one never swept still shows.
     pub scopes: Vec<String>,
     /// The newest transition id known: fed by [`watch_transitions`].
@@ -82,6 +87,7 @@ impl Web {
         let web = Web {
             store,
             policies,
+            controls: reconciler.controls().clone(),
             scopes,
             latest,
             live_streams: Arc::new(Semaphore::new((http.max_connections / 4).max(1))),

@@ -279,7 +279,7 @@ fn table(o: &Overview) -> Markup {
                     tbody {
                         @for c in rows {
                             tr data-workload-id=(c.workload_id) {
-                                th scope="row" { a href={ "/controls/" (encode(&c.workload_id)) } { (c.workload_name) } }
+                                th scope="row" { a href=(super::control::href(c)) { (c.workload_name) } }
                                 td { (layout::question(c)) }
                                 td { (state_badge(c.state.as_str())) @if c.muted { " " span.muted-tag { "muted" } } }
                                 td { (c.reason) }

@@ -345,3 +345,28 @@ pub fn control_row(arn: &str, state: rel04d::control::ControlState) -> ControlRo
         claimed_by: None,
     }
 }
+
+/// [`control_row`] of a custom lens's question (`data-retention`, policy name
+/// `retention`) whose answer the Tool last judged `risk`.
+pub fn custom_question_row(
+    arn: &str,
+    state: rel04d::control::ControlState,
+    risk: &str,
+) -> ControlRow {
+    let lens = "arn:aws:wellarchitected:us-east-1:111122223333:lens/data";
+    ControlRow {
+        control_type: "retention".into(),
+        lens: lens.into(),
+        question_id: "data-retention".into(),
+        details: rel04d::store::JsonText::of(&serde_json::json!({
+            "policies": [{"key": "retention", "value": "Check: Choices based on sub policies",
+                          "source": "global", "origin": "policies.global"}],
+            "question": {"question_id": "data-retention", "is_applicable": true,
+                         "risk": risk, "lens_arn": lens},
+            "best_practices": [{"choice_id": "retention_encrypt", "title": "Encrypt backups",
+                                "policy": "True", "source": "global", "observed": "UNSELECTED",
+                                "result": "fail"}],
+        })),
+        ..control_row(arn, state)
+    }
+}

@@ -245,7 +245,12 @@ async fn a_workload_tag_cannot_make_rel04d_write_its_answer() {
         .await
         .unwrap()
         .unwrap();
-    let explained = rel04d::explain::explain(&control, &env.daemon.policies, Utc::now());
+    let explained = rel04d::explain::explain(
+        &rel04d::control::ControlDef::rel04(),
+        &control,
+        &env.daemon.policies,
+        Utc::now(),
+    );
     let rel04 = &explained.policies[0];
     assert_eq!(rel04.value, "Check: Choices based on sub policies");
     assert!(
