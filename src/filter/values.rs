@@ -3,6 +3,8 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::control::question::{CUSTOM_LENS_TYPE_PREFIX, FRAMEWORK_TYPE_PREFIX};
+
 use super::{
     CONTROL_TYPE, ControlState, GUARDRAILS_CONTROL_TYPE, GUARDRAILS_RESOURCE_TYPE, Key,
     LENS_STATUSES, Matcher, catalogue, is_regex, notification, regex, scope, time,
@@ -30,6 +32,31 @@ fn is_this_type(name: &str, value: &str) -> Result<bool, String> {
         }
         _ => Ok(value == GUARDRAILS_CONTROL_TYPE),
     }
+}
+
+/// Whether the resource-type term `name:value` names the workload's type (or a
+/// type above it) in one of its values: every control is on a workload, so such
+/// a term holds every control, whichever question it governs.
+pub(super) fn names_every_control(name: &str, value: &str) -> Result<bool, String> {
+    let mut every = false;
+    for raw in value.split(',') {
+        every |= match name {
+            "resourceTypeId" => is_this_type(name, raw)?,
+            "resourceType" => scope::partial_type(raw) == CONTROL_TYPE,
+            _ => false,
+        };
+    }
+    Ok(every)
+}
+
+/// The `control_type` column's value for a control type URI: the name after
+/// `#/control/types/` of the Framework's or rel04d's custom-lens prefix (`rel05`,
+/// `retention`); any other URI as written, which no control has.
+fn short_type(uri: &str) -> &str {
+    [FRAMEWORK_TYPE_PREFIX, CUSTOM_LENS_TYPE_PREFIX]
+        .iter()
+        .find_map(|prefix| uri.strip_prefix(prefix))
+        .unwrap_or(uri)
 }
 
 pub(super) fn matcher(
@@ -72,6 +99,7 @@ pub(super) fn matcher(
                 values.push(CONTROL_TYPE.to_owned())
             }
             Key::ControlType if name == "resourceType" => values.push(scope::partial_type(raw)),
+            Key::ControlType if name == "controlTypeId" => values.push(short_type(raw).to_owned()),
             Key::ControlType if catalogue::is_catalogue_key(name) => {
                 values.push(match catalogue::holds_rel04(name, raw)? {
                     true => CONTROL_TYPE.to_owned(),
