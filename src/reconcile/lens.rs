@@ -244,19 +244,7 @@ impl Reconciler {
                     .await?,
             );
         }
-        // Recorded on the controls (`lensStatus:` filters by it) when it changed.
-        if let Some(status) = &lens_status
-            && read.stored.of_lens(&governed.lens).is_none_or(|controls| {
-                controls.is_empty()
-                    || controls
-                        .iter()
-                        .any(|c| c.lens_status.as_deref() != Some(status.as_str()))
-            })
-        {
-            self.store()
-                .set_lens_status(&workload.arn, &governed.lens, status.as_str())
-                .await?;
-        }
+        // The status went onto each control with its verdict (`Store::apply`).
         Ok(ended.into_reconciled())
     }
 
