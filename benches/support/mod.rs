@@ -2,6 +2,7 @@
 //! as a child process, and the environment that points rel04d at it.
 #![allow(dead_code)]
 
+pub mod framework;
 pub mod window;
 
 use std::io::{BufRead, BufReader};

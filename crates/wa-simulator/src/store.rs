@@ -243,6 +243,9 @@ pub const MAX_CUSTOM_LENSES: usize = 100;
 pub struct Store {
     /// Custom lenses (the `wellarchitected` lens is [`framework`]).
     custom_lenses: Vec<LensDef>,
+    /// A `wellarchitected` lens served instead of [`framework`]'s excerpt (the
+    /// benchmarks' whole Framework); REL 04 in it as the excerpt has it.
+    framework_override: Option<LensDef>,
     by_id: HashMap<String, Workload>,
     sorted_ids: Vec<String>,
     /// DeleteWorkload's ClientRequestToken → the workload it deleted, so a retry
@@ -275,14 +278,38 @@ impl Store {
     /// The lens a workload lists as `key` (alias or custom lens ARN), if the
     /// simulator knows its content.
     pub fn lens(&self, key: &str) -> Option<&LensDef> {
-        std::iter::once(framework())
-            .chain(&self.custom_lenses)
-            .find(|l| l.alias == key)
+        self.lenses().find(|l| l.alias == key)
     }
 
     /// Every lens, the `wellarchitected` lens first.
     pub fn lenses(&self) -> impl Iterator<Item = &LensDef> {
-        std::iter::once(framework()).chain(&self.custom_lenses)
+        std::iter::once(
+            self.framework_override
+                .as_ref()
+                .unwrap_or_else(|| framework()),
+        )
+        .chain(&self.custom_lenses)
+    }
+
+    /// Serves `lens` as the `wellarchitected` lens: it must be valid and carry
+    /// REL 04 exactly as the excerpt does (the simulator's REL 04 answers are
+    /// checked against the excerpt's choices).
+    pub fn replace_framework(&mut self, lens: LensDef) -> Result<(), String> {
+        if lens.alias != LENS_ALIAS {
+            return Err(format!(
+                "the Framework lens's alias is {LENS_ALIAS:?}, not {:?}",
+                lens.alias
+            ));
+        }
+        lens.validate()?;
+        let rel04 = framework().question(QUESTION_ID).map(|(_, q)| q);
+        if lens.question(QUESTION_ID).map(|(_, q)| q) != rel04 {
+            return Err(format!(
+                "a Framework lens must carry {QUESTION_ID} as the simulator's own excerpt does"
+            ));
+        }
+        self.framework_override = Some(lens);
+        Ok(())
     }
 
     /// Adds or replaces (a new version of) a custom lens; at most
