@@ -382,6 +382,28 @@ mod tests {
     use crate::catalog::tests::custom_lens;
 
     #[test]
+    fn a_whole_framework_replaces_the_excerpt_only_with_rel04_as_it_is() {
+        let mut store = Store::default();
+        let mut whole = framework().clone();
+        whole.pillars.extend(custom_lens().pillars);
+        store.replace_framework(whole.clone()).unwrap();
+        let served = store.lens(LENS_ALIAS).unwrap();
+        assert!(served.question("data-retention").is_some());
+        assert_eq!(store.lenses().count(), 1, "still one lens");
+
+        let mut renamed = whole.clone();
+        renamed.alias = "serverless".into();
+        assert!(store.replace_framework(renamed).is_err());
+        let mut without_rel04 = whole;
+        without_rel04.pillars.remove(0);
+        assert!(store.replace_framework(without_rel04).is_err());
+        let mut reworded = framework().clone();
+        let rel04 = reworded.pillars[0].questions.iter_mut().find(|q| q.id == QUESTION_ID);
+        rel04.unwrap().title = "Other".into();
+        assert!(store.replace_framework(reworded).is_err());
+    }
+
+    #[test]
     fn custom_lenses_are_replaced_by_alias_and_bounded_in_number() {
         let mut store = Store::default();
         let lens = custom_lens();
