@@ -126,8 +126,8 @@ async fn commits(server: &str, name: &str) -> i64 {
 }
 
 /// `workloads` with every Framework question governed (`questions = ["*"]`) and
-/// with REL 04 alone (no `[[controls]]`), each a cold sweep then two steady ones,
-/// on PostgreSQL; prints the second steady sweep's figures.
+/// with REL 04 alone (no `[[controls]]`), each a cold sweep then a steady one,
+/// on PostgreSQL; prints the steady sweep's figures.
 async fn questions(workloads: usize) {
     let server = std::env::var("REL04D_BENCH_POSTGRES_URL")
         .expect("the questions mode runs on PostgreSQL: set REL04D_BENCH_POSTGRES_URL");
@@ -162,7 +162,7 @@ async fn questions(workloads: usize) {
             settings.push(("REL04D_CONFIG", config.display().to_string()));
         }
         let mut last = None;
-        for _ in ["cold", "steady", "steady"] {
+        for _ in ["cold", "steady"] {
             support::reset_calls(&sim.url).await;
             let before = commits(&server, &name).await;
             let run = run_once_measured(&sim.url, &database_url, &settings);
