@@ -398,7 +398,10 @@ mod tests {
         without_rel04.pillars.remove(0);
         assert!(store.replace_framework(without_rel04).is_err());
         let mut reworded = framework().clone();
-        let rel04 = reworded.pillars[0].questions.iter_mut().find(|q| q.id == QUESTION_ID);
+        let rel04 = reworded.pillars[0]
+            .questions
+            .iter_mut()
+            .find(|q| q.id == QUESTION_ID);
         rel04.unwrap().title = "Other".into();
         assert!(store.replace_framework(reworded).is_err());
     }
