@@ -93,20 +93,6 @@ async fn bench(workloads: usize, latency_ms: u64, rate: Option<f64>) {
     }
 }
 
-/// A new PostgreSQL database on `server` for one run.
-async fn new_database(server: &str) -> (String, String) {
-    let name = format!("rel04d_bench_{:016x}", rand::random::<u64>());
-    let admin = sqlx::AnyPool::connect(&format!("{server}/postgres"))
-        .await
-        .expect("connect to REL04D_BENCH_POSTGRES_URL");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&admin)
-        .await
-        .unwrap();
-    admin.close().await;
-    (format!("{server}/{name}"), name)
-}
-
 /// Transactions committed in database `name` so far, as the server counts them.
 async fn commits(server: &str, name: &str) -> i64 {
     let pool = sqlx::AnyPool::connect(&format!("{server}/postgres"))
@@ -126,8 +112,8 @@ async fn commits(server: &str, name: &str) -> i64 {
 }
 
 /// `workloads` with every Framework question governed (`questions = ["*"]`) and
-/// with REL 04 alone (no `[[controls]]`), each a cold sweep then a steady one,
-/// on PostgreSQL; prints the steady sweep's figures.
+/// with REL 04 alone (no `[[controls]]`), each a cold sweep then two steady ones,
+/// on PostgreSQL; prints the second steady sweep's figures.
 async fn questions(workloads: usize) {
     let server = std::env::var("REL04D_BENCH_POSTGRES_URL")
         .expect("the questions mode runs on PostgreSQL: set REL04D_BENCH_POSTGRES_URL");
@@ -153,7 +139,7 @@ async fn questions(workloads: usize) {
     );
     println!("| --- | --- | --- | --- | --- | --- | --- |");
     for (label, config) in [("57 (`*`)", Some(&config_file)), ("REL 04 alone", None)] {
-        let (database_url, name) = new_database(&server).await;
+        let (database_url, name) = support::new_postgres_database(&server).await;
         let mut settings = vec![
             ("REL04D__AWS__MAX_REQUESTS_PER_SECOND", "10000".to_owned()),
             ("REL04D__AWS__MAX_CONCURRENCY", "32".to_owned()),
@@ -162,7 +148,7 @@ async fn questions(workloads: usize) {
             settings.push(("REL04D_CONFIG", config.display().to_string()));
         }
         let mut last = None;
-        for _ in ["cold", "steady"] {
+        for _ in ["cold", "steady", "steady"] {
             support::reset_calls(&sim.url).await;
             let before = commits(&server, &name).await;
             let run = run_once_measured(&sim.url, &database_url, &settings);
