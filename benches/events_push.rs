@@ -63,16 +63,7 @@ async fn database_url(dir: &std::path::Path) -> String {
     let Ok(server) = std::env::var("REL04D_BENCH_POSTGRES_URL") else {
         return format!("sqlite://{}/bench.db?mode=rwc", dir.display());
     };
-    let name = format!("rel04d_bench_{:016x}", rand::random::<u64>());
-    let admin = sqlx::AnyPool::connect(&format!("{server}/postgres"))
-        .await
-        .expect("connect to REL04D_BENCH_POSTGRES_URL");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&admin)
-        .await
-        .unwrap();
-    admin.close().await;
-    format!("{server}/{name}")
+    support::new_postgres_database(&server).await.0
 }
 
 #[tokio::main]

@@ -5,10 +5,20 @@
 //!
 //!     cargo bench --bench sweep                      # the matrix
 //!     cargo bench --bench sweep -- 1000 5 200        # N, latency ms, rate (0 = none)
+//!     cargo bench --bench sweep -- questions 10000   # all 57 Framework questions and
+//!                                                    # REL 04 alone, on PostgreSQL
+//!
+//! The `questions` mode needs `REL04D_BENCH_POSTGRES_URL` (a server URL; each run
+//! gets a database of its own) and prints, for the steady sweep, Tool calls per
+//! workload, commits (`pg_stat_database.xact_commit` of that database, the whole
+//! process) and CPU (user + system of the whole process, start-up included) per
+//! control evaluation, and peak RSS.
 
 use std::time::Duration;
 
+use sqlx::Row;
 use support::run_once;
+use support::run_once_measured;
 
 mod support;
 
@@ -83,9 +93,96 @@ async fn bench(workloads: usize, latency_ms: u64, rate: Option<f64>) {
     }
 }
 
+/// Transactions committed in database `name` so far, as the server counts them.
+async fn commits(server: &str, name: &str) -> i64 {
+    let pool = sqlx::AnyPool::connect(&format!("{server}/postgres"))
+        .await
+        .unwrap();
+    // The statistics are flushed at most once a second (and at a backend's exit).
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let count: i64 = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT CAST(xact_commit AS BIGINT) AS n FROM pg_stat_database WHERE datname = '{name}'"
+    )))
+    .fetch_one(&pool)
+    .await
+    .unwrap()
+    .get("n");
+    pool.close().await;
+    count
+}
+
+/// `workloads` with every Framework question governed (`questions = ["*"]`) and
+/// with REL 04 alone (no `[[controls]]`), each a cold sweep then two steady ones,
+/// on PostgreSQL; prints the second steady sweep's figures.
+async fn questions(workloads: usize) {
+    let server = std::env::var("REL04D_BENCH_POSTGRES_URL")
+        .expect("the questions mode runs on PostgreSQL: set REL04D_BENCH_POSTGRES_URL");
+    sqlx::any::install_default_drivers();
+    let dir = tempfile::tempdir().unwrap();
+    let lens_file = dir.path().join("framework.json");
+    std::fs::write(&lens_file, support::framework::lens().to_string()).unwrap();
+    let config_file = dir.path().join("rel04d.toml");
+    std::fs::write(&config_file, support::framework::config()).unwrap();
+    let sim = support::simulator(&[
+        "--workloads".to_owned(),
+        workloads.to_string(),
+        "--framework-file".into(),
+        lens_file.display().to_string(),
+    ]);
+    let with_lens = support::workloads_with_lens(&sim.url).await.len();
+    println!(
+        "daemon {}, PostgreSQL, {workloads} workloads ({with_lens} with the lens)",
+        support::bin()
+    );
+    println!(
+        "| questions | controls | calls / workload | commits / evaluation | CPU / evaluation | sweep | peak RSS |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    for (label, config) in [("57 (`*`)", Some(&config_file)), ("REL 04 alone", None)] {
+        let (database_url, name) = support::new_postgres_database(&server).await;
+        let mut settings = vec![
+            ("REL04D__AWS__MAX_REQUESTS_PER_SECOND", "10000".to_owned()),
+            ("REL04D__AWS__MAX_CONCURRENCY", "32".to_owned()),
+        ];
+        if let Some(config) = config {
+            settings.push(("REL04D_CONFIG", config.display().to_string()));
+        }
+        let mut last = None;
+        for _ in ["cold", "steady", "steady"] {
+            support::reset_calls(&sim.url).await;
+            let before = commits(&server, &name).await;
+            let run = run_once_measured(&sim.url, &database_url, &settings);
+            let committed = commits(&server, &name).await - before;
+            let calls = support::calls(&sim.url).await["total"].as_u64().unwrap();
+            last = Some((run, committed, calls));
+        }
+        let (run, committed, calls) = last.unwrap();
+        let pool = sqlx::AnyPool::connect(&database_url).await.unwrap();
+        let controls: i64 = sqlx::query("SELECT COUNT(*) AS n FROM controls")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+            .get("n");
+        pool.close().await;
+        println!(
+            "| {label} | {controls} | {:.3} | {:.4} ({committed}) | {:.3} ms ({:.2} s) | {:.2} s | {:.1} MiB |",
+            calls as f64 / workloads as f64,
+            committed as f64 / controls as f64,
+            run.cpu.as_secs_f64() * 1000.0 / controls as f64,
+            run.cpu.as_secs_f64(),
+            run.sweep_ms as f64 / 1000.0,
+            run.peak_rss_kib as f64 / 1024.0,
+        );
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let args = support::positional_args();
+    if args.first().map(String::as_str) == Some("questions") {
+        questions(args.get(1).map_or(10_000, |n| n.parse().unwrap())).await;
+        return;
+    }
     if args.len() == 3 {
         let rate: f64 = args[2].parse().unwrap();
         bench(

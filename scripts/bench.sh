@@ -2,6 +2,9 @@
 # Benchmarks, each one command. Results go to stdout; BENCHMARKS.md records them.
 #
 #   scripts/bench.sh sweep     sweep vs the physical limit (N = 1,000 and 10,000)
+#   scripts/bench.sh questions 10,000 workloads × the Framework's 57 questions, and REL 04
+#                              alone, steady sweep on the PostgreSQL server
+#                              REL04D_BENCH_POSTGRES_URL names (not part of `all`)
 #   scripts/bench.sh events    SQS intake at 200 events/s (starts moto), then POST /events
 #                              at 50, 200, 500 and 1,000/s on SQLite (and on PostgreSQL
 #                              too when REL04D_BENCH_POSTGRES_URL names a server)
@@ -44,6 +47,11 @@ case "$what" in
             cargo bench --quiet --bench events_push
         fi
         ;;
+    questions)
+        : "${REL04D_BENCH_POSTGRES_URL:?the questions benchmark runs on PostgreSQL: set REL04D_BENCH_POSTGRES_URL to a server URL}"
+        log "sweep benchmark: 10,000 workloads × 57 questions and REL 04 alone, PostgreSQL"
+        cargo bench --quiet --bench sweep -- questions 10000
+        ;;
     scale)
         install_packages
         # Its own server (not a developer's on 55432), with statement counts.
@@ -52,5 +60,5 @@ case "$what" in
         REL04D_BENCH_PGDATA="$WORK/pgdata" cargo bench --quiet --bench scale
         ;;
     sweep|footprint|baseline|status|rate|fleet) ;;
-    *) echo "usage: $0 sweep|events|footprint|baseline|status|rate|fleet|scale|all" >&2; exit 2 ;;
+    *) echo "usage: $0 sweep|questions|events|footprint|baseline|status|rate|fleet|scale|all" >&2; exit 2 ;;
 esac

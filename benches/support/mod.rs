@@ -2,6 +2,7 @@
 //! as a child process, and the environment that points rel04d at it.
 #![allow(dead_code)]
 
+pub mod framework;
 pub mod window;
 
 use std::io::{BufRead, BufReader};
@@ -224,4 +225,19 @@ pub fn run_once_measured(sim_url: &str, database_url: &str, settings: &[(&str, S
         peak_rss_kib: usage.ru_maxrss,
         cpu: seconds(usage.ru_utime) + seconds(usage.ru_stime),
     }
+}
+
+/// A new PostgreSQL database on `server` (`REL04D_BENCH_POSTGRES_URL`) for one
+/// run: its URL and its name.
+pub async fn new_postgres_database(server: &str) -> (String, String) {
+    let name = format!("rel04d_bench_{:016x}", rand::random::<u64>());
+    let admin = sqlx::AnyPool::connect(&format!("{server}/postgres"))
+        .await
+        .expect("connect to REL04D_BENCH_POSTGRES_URL");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&admin)
+        .await
+        .unwrap();
+    admin.close().await;
+    (format!("{server}/{name}"), name)
 }

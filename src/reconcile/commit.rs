@@ -7,7 +7,7 @@
 use chrono::Utc;
 
 use super::{CONTROL_CLAIM, Reconciled, Reconciler, Subject};
-use crate::control::{ControlState, Verdict};
+use crate::control::{ControlState, LensStatus, Verdict};
 use crate::metrics::{StateLabels, TransitionLabels};
 use crate::store::{ControlKey, ControlRow, Effect, Evaluation, Known, TransitionRow};
 use crate::workload::{Trigger, Workload};
@@ -19,6 +19,7 @@ impl Subject<'_> {
             workload: self.workload,
             scanned_by: self.scope.key,
             trigger: self.trigger,
+            lens_status: self.lens_status.as_ref().map(LensStatus::as_str),
         }
     }
 }
@@ -130,6 +131,7 @@ impl Reconciler {
             workload: &workload,
             scanned_by: &scanned_by,
             trigger,
+            lens_status: None,
         };
         let saved = Known::Saved(Box::new(control));
         self.apply_to(&on, (&key, &control_type), &saved, verdict)

@@ -28,6 +28,17 @@ pub(super) struct LensControls {
     /// The one pillar all `listed` questions are in, learnt from a whole read
     /// of the lens: later reads ask for that pillar only (`PillarId`).
     pillar: Arc<Mutex<Option<String>>>,
+    /// `*`: the last question ids the Tool listed and their definitions. Every
+    /// workload's read lists the same questions (until a lens update), so each
+    /// finds its definitions here instead of building 57 of them again.
+    last_expanded: Arc<Mutex<Option<Expanded>>>,
+}
+
+/// The definitions of a lens's listed question ids, in the Tool's order.
+#[derive(Debug)]
+struct Expanded {
+    question_ids: Vec<String>,
+    definitions: Vec<Arc<ControlDef>>,
 }
 
 impl LensControls {
@@ -48,6 +59,7 @@ impl LensControls {
                 every: controls.expands(&entry.lens),
                 controls: controls.clone(),
                 pillar: Default::default(),
+                last_expanded: Default::default(),
             });
         }
         lenses
@@ -97,15 +109,25 @@ impl LensControls {
         if !self.every {
             return self.listed.clone();
         }
+        let mut last = self.last_expanded.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(last) = last.as_ref().filter(|l| l.question_ids == question_ids) {
+            return last.definitions.clone();
+        }
         let listed = BTreeMap::from([(self.lens.clone(), question_ids)]);
         let (definitions, problems) = self.controls.expand(&listed);
         for problem in problems {
             tracing::debug!(lens = %self.lens, "{problem}");
         }
-        definitions
+        let definitions: Vec<Arc<ControlDef>> = definitions
             .into_iter()
             .filter(|d| d.lens == self.lens)
-            .collect()
+            .collect();
+        let question_ids = listed.into_values().next().unwrap_or_default();
+        *last = Some(Expanded {
+            question_ids,
+            definitions: definitions.clone(),
+        });
+        definitions
     }
 }
 
@@ -244,19 +266,7 @@ impl Reconciler {
                     .await?,
             );
         }
-        // Recorded on the controls (`lensStatus:` filters by it) when it changed.
-        if let Some(status) = &lens_status
-            && read.stored.of_lens(&governed.lens).is_none_or(|controls| {
-                controls.is_empty()
-                    || controls
-                        .iter()
-                        .any(|c| c.lens_status.as_deref() != Some(status.as_str()))
-            })
-        {
-            self.store()
-                .set_lens_status(&workload.arn, &governed.lens, status.as_str())
-                .await?;
-        }
+        // The status went onto each control with its verdict (`Store::apply`).
         Ok(ended.into_reconciled())
     }
 
@@ -412,6 +422,28 @@ mod tests {
         assert!(!governed.all_in(&missing));
         governed.learn_pillar(&missing);
         assert_eq!(governed.pillar(), None);
+    }
+
+    #[test]
+    fn every_questions_definitions_are_built_once_for_the_same_listing() {
+        let governed = controls(&["*"]);
+        let ids = |ids: &[&str]| ids.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let both = [
+            "prevent-interaction-failure",
+            "mitigate-interaction-failure",
+        ];
+        let first = governed.expanded(ids(&both));
+        let again = governed.expanded(ids(&both));
+        assert_eq!(first.len(), 2);
+        assert!(
+            Arc::ptr_eq(&first[1], &again[1]),
+            "the second workload's read reuses the first's definitions"
+        );
+        // A lens update lists other questions: built anew.
+        let moved = governed.expanded(ids(&["mitigate-interaction-failure"]));
+        assert_eq!(moved.len(), 1);
+        assert_eq!(moved[0].question_id, "mitigate-interaction-failure");
+        assert!(!Arc::ptr_eq(&moved[0], &first[1]));
     }
 
     #[test]

@@ -55,6 +55,7 @@ impl Reconciler {
                 workload: &workload,
                 scanned_by: scope.key,
                 trigger,
+                lens_status: None,
             };
             let (key, control_type) = (control.key(), control.control_type.clone());
             let saved = Known::Saved(Box::new(control));

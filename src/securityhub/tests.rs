@@ -112,6 +112,7 @@ async fn record(store: &Store, workload: &Workload, state: ControlState, reason:
         details: &details,
         trigger: &Trigger::Sweep,
         enforced: None,
+        lens_status: None,
         at: Utc::now(),
     };
     match store.control(&workload.arn).await.unwrap() {

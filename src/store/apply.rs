@@ -2,8 +2,9 @@
 //!
 //! [`Store::apply`] takes a [`Verdict`] and owns everything it implies: creating
 //! or reviving the control, the version-checked update, the transition (with its
-//! mute handling, outbox row and Security Hub finding, in the same transaction)
-//! and, when nothing but the time changed, the batched `evaluated_at`.
+//! mute handling, outbox row and Security Hub finding, in the same transaction),
+//! the lens review's status (`lens_status`, written with the row when it
+//! changed) and, when nothing but the time changed, the batched `evaluated_at`.
 
 use anyhow::Context;
 use chrono::Utc;
@@ -35,12 +36,16 @@ impl Known {
     }
 }
 
-/// What a verdict is about: the workload, the scan that saw it, and the cause.
+/// What a verdict is about: the workload, the scan that saw it, the cause, and
+/// the status of the workload's review of the control's lens when it was read.
 #[derive(Clone, Copy, Debug)]
 pub struct Evaluation<'a> {
     pub workload: &'a Workload,
     pub scanned_by: &'a str,
     pub trigger: &'a Trigger,
+    /// `LensStatus` as read (`None`: not known, the row keeps what it has). A
+    /// recorded verdict writes it with the control, in the same statement.
+    pub lens_status: Option<&'a str>,
 }
 
 /// What applying a verdict did.
@@ -141,6 +146,7 @@ impl Store {
                     details: &details,
                     trigger: on.trigger,
                     enforced: enforced.as_deref(),
+                    lens_status: on.lens_status,
                     at,
                 };
                 let recorded = Effect::Recorded(outcome.state);

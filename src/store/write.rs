@@ -31,6 +31,8 @@ pub struct Recording<'a> {
     pub trigger: &'a Trigger,
     /// Set when rel04d changed the answer: what it changed, recorded on the transition.
     pub enforced: Option<&'a [String]>,
+    /// The lens review's status as read (`None`: unknown, the row keeps its own).
+    pub lens_status: Option<&'a str>,
     pub at: DateTime<Utc>,
 }
 
@@ -233,6 +235,9 @@ fn changes(previous: &ControlRow, rec: &Recording<'_>) -> bool {
         || previous.reason != rec.reason
         || !previous.details.is(rec.details)
         || previous.workload_name != rec.workload.name
+        || rec
+            .lens_status
+            .is_some_and(|status| previous.lens_status.as_deref() != Some(status))
 }
 
 /// The control to open, and what opens it.
@@ -350,7 +355,7 @@ async fn update_in(
     let updated = sqlx::query(
         "UPDATE controls SET state = $1, reason = $2, details = $3, workload_name = $4, \
          scanned_by = $5, evaluated_at = $6, updated_at = $7, version = version + 1, \
-         lease_owner = NULL, lease_until = NULL \
+         lease_owner = NULL, lease_until = NULL, lens_status = COALESCE($12, lens_status) \
          WHERE workload_arn = $8 AND lens = $10 AND question_id = $11 AND version = $9 \
          AND removed_at IS NULL",
     )
@@ -365,6 +370,7 @@ async fn update_in(
     .bind(previous.version)
     .bind(&previous.lens)
     .bind(&previous.question_id)
+    .bind(rec.lens_status)
     .execute(&mut **tx)
     .await
     .context("update a control")?

@@ -58,6 +58,7 @@ async fn each_verdict_writes_what_it_says_and_nothing_else() {
         workload: &workload,
         scanned_by: SCOPE,
         trigger: &Trigger::Sweep,
+        lens_status: None,
     };
     let transitions = "SELECT COUNT(*) FROM transitions";
 
@@ -117,5 +118,55 @@ async fn each_verdict_writes_what_it_says_and_nothing_else() {
     );
     assert_eq!(removals[1].effect, Effect::Ignored);
     assert_eq!(db.count(transitions).await, Some(4));
+    db.close().await;
+}
+
+/// The lens review's status is written with the control, by `apply`: a verdict
+/// that finds the status changed writes the row (version-checked), one that finds
+/// it as recorded is only a batched time bump, and an unknown status keeps the
+/// row's own. No separate statement writes it.
+#[tokio::test]
+async fn the_lens_status_is_written_with_the_verdict_and_only_when_it_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_database_url(&dir).await;
+    let store = Store::connect(&url, 2).await.unwrap();
+    store.migrate().await.unwrap();
+    let db = Db::connect(&url).await;
+    let workload = workload();
+    let on = |lens_status| Evaluation {
+        workload: &workload,
+        scanned_by: SCOPE,
+        trigger: &Trigger::Sweep,
+        lens_status,
+    };
+    let alarm = || record(ControlState::Alarm, "Not selected: Identify");
+    let status = "SELECT COALESCE(lens_status, '-') FROM controls";
+    let version = "SELECT version FROM controls";
+
+    // Created with the status as read.
+    let created = store
+        .apply(&Known::New, alarm(), &on(Some("CURRENT")))
+        .await;
+    assert_eq!(created.unwrap().transitions.len(), 2);
+    assert_eq!(db.strings(status).await, ["CURRENT"]);
+    let first = db.count(version).await;
+
+    // Unchanged, status as recorded or unknown: only the time, batched.
+    for known in [Some("CURRENT"), None] {
+        let current = saved(&store, &workload).await;
+        let applied = store.apply(&current, alarm(), &on(known)).await.unwrap();
+        assert!(applied.transitions.is_empty());
+        assert_eq!(db.count(version).await, first, "{known:?}: no row write");
+        assert_eq!(store.flush_evaluated().await.unwrap(), 1);
+    }
+    assert_eq!(db.strings(status).await, ["CURRENT"]);
+
+    // The status alone changed: the row is written (no transition: same state).
+    let current = saved(&store, &workload).await;
+    let not_current = on(Some("NOT_CURRENT"));
+    let applied = store.apply(&current, alarm(), &not_current).await.unwrap();
+    assert!(applied.transitions.is_empty());
+    assert_eq!(db.strings(status).await, ["NOT_CURRENT"]);
+    assert!(db.count(version).await > first);
     db.close().await;
 }

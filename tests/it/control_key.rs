@@ -212,6 +212,7 @@ async fn two_controls_of_one_workload_are_written_muted_filtered_and_removed_apa
         workload: &workload,
         scanned_by: "111122223333/us-east-1",
         trigger: &Trigger::Sweep,
+        lens_status: None,
     };
     let rel04 = ControlKey::rel04(ARN);
     let rel05 = ControlKey::new(ARN, "wellarchitected", REL05);
@@ -333,6 +334,7 @@ async fn the_cli_and_graphql_show_and_filter_by_lens_and_question() {
         workload: &workload,
         scanned_by: "111122223333/us-east-1",
         trigger: &Trigger::Sweep,
+        lens_status: None,
     };
     let rel05 = ControlKey::new(ARN, "wellarchitected", REL05);
     let alarm = record(ControlState::Alarm, "Not selected: Identify");

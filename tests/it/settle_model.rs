@@ -184,6 +184,7 @@ async fn check_run(
             details: &details,
             trigger: &Trigger::Sweep,
             enforced: None,
+            lens_status: None,
             at: now,
         };
         let written = store.record(&control, &rec).await.unwrap();

@@ -232,6 +232,7 @@ async fn a_new_control_is_created_with_its_first_verdict_or_not_at_all() {
         details: &details,
         trigger: &Trigger::Sweep,
         enforced: None,
+        lens_status: None,
         at: Utc::now(),
     };
 

@@ -136,7 +136,7 @@ impl LensDef {
         self.validate()
     }
 
-    fn validate(&self) -> Result<(), String> {
+    pub(crate) fn validate(&self) -> Result<(), String> {
         length("lens name", &self.name, 1, 128)?;
         length("lens description", &self.description, 0, 1024)?;
         length("lens version", &self.version, 1, 32)?;

@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use anyhow::Context;
+
 use crate::{Faults, Simulator};
 
 /// How to serve the simulator: its fleet, its address and the faults it injects.
@@ -20,6 +22,11 @@ pub struct ServeArgs {
     /// Load workloads from a JSON seed file instead.
     #[arg(long)]
     pub seed_file: Option<PathBuf>,
+    /// Serve this lens (JSON, a custom lens's shape with the alias
+    /// `wellarchitected`) as the Framework instead of the built-in excerpt; it must
+    /// carry REL 04 as the excerpt does (the 57-question benchmark's lens).
+    #[arg(long)]
+    pub framework_file: Option<PathBuf>,
     #[arg(long, default_value = "us-east-1")]
     pub region: String,
     /// Latency added to every API call, in milliseconds.
@@ -42,6 +49,14 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(path) => Simulator::from_seed_file(path)?,
         None => Simulator::generated(&args.region, args.workloads, args.seed),
     };
+    if let Some(path) = &args.framework_file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading framework file {}", path.display()))?;
+        let lens = serde_json::from_str(&text)
+            .with_context(|| format!("parsing framework file {}", path.display()))?;
+        sim.replace_framework(lens)
+            .with_context(|| format!("framework file {}", path.display()))?;
+    }
     sim.set_faults(Faults {
         latency: Duration::from_millis(args.latency_ms),
         rate_limit_per_second: args.rate_limit,

@@ -141,6 +141,16 @@ impl Simulator {
         Ok(())
     }
 
+    /// Serves `lens` as the `wellarchitected` lens instead of the excerpt (REL 04
+    /// and its neighbours): the benchmarks' whole Framework. It must be valid and
+    /// carry REL 04 exactly as the excerpt does.
+    pub fn replace_framework(&self, lens: LensDef) -> anyhow::Result<()> {
+        self.inner
+            .write()
+            .replace_framework(lens)
+            .map_err(|e| anyhow!(e))
+    }
+
     /// Adds a custom lens (or replaces it: a new version of it), checked as
     /// ImportLens would check it. Workloads then associate it by its ARN.
     pub fn add_lens(&self, lens: LensDef) -> anyhow::Result<()> {

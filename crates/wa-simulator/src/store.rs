@@ -243,6 +243,9 @@ pub const MAX_CUSTOM_LENSES: usize = 100;
 pub struct Store {
     /// Custom lenses (the `wellarchitected` lens is [`framework`]).
     custom_lenses: Vec<LensDef>,
+    /// A `wellarchitected` lens served instead of [`framework`]'s excerpt (the
+    /// benchmarks' whole Framework); REL 04 in it as the excerpt has it.
+    framework_override: Option<LensDef>,
     by_id: HashMap<String, Workload>,
     sorted_ids: Vec<String>,
     /// DeleteWorkload's ClientRequestToken → the workload it deleted, so a retry
@@ -275,14 +278,38 @@ impl Store {
     /// The lens a workload lists as `key` (alias or custom lens ARN), if the
     /// simulator knows its content.
     pub fn lens(&self, key: &str) -> Option<&LensDef> {
-        std::iter::once(framework())
-            .chain(&self.custom_lenses)
-            .find(|l| l.alias == key)
+        self.lenses().find(|l| l.alias == key)
     }
 
     /// Every lens, the `wellarchitected` lens first.
     pub fn lenses(&self) -> impl Iterator<Item = &LensDef> {
-        std::iter::once(framework()).chain(&self.custom_lenses)
+        std::iter::once(
+            self.framework_override
+                .as_ref()
+                .unwrap_or_else(|| framework()),
+        )
+        .chain(&self.custom_lenses)
+    }
+
+    /// Serves `lens` as the `wellarchitected` lens: it must be valid and carry
+    /// REL 04 exactly as the excerpt does (the simulator's REL 04 answers are
+    /// checked against the excerpt's choices).
+    pub fn replace_framework(&mut self, lens: LensDef) -> Result<(), String> {
+        if lens.alias != LENS_ALIAS {
+            return Err(format!(
+                "the Framework lens's alias is {LENS_ALIAS:?}, not {:?}",
+                lens.alias
+            ));
+        }
+        lens.validate()?;
+        let rel04 = framework().question(QUESTION_ID).map(|(_, q)| q);
+        if lens.question(QUESTION_ID).map(|(_, q)| q) != rel04 {
+            return Err(format!(
+                "a Framework lens must carry {QUESTION_ID} as the simulator's own excerpt does"
+            ));
+        }
+        self.framework_override = Some(lens);
+        Ok(())
     }
 
     /// Adds or replaces (a new version of) a custom lens; at most
@@ -353,6 +380,31 @@ impl Store {
 mod tests {
     use super::*;
     use crate::catalog::tests::custom_lens;
+
+    #[test]
+    fn a_whole_framework_replaces_the_excerpt_only_with_rel04_as_it_is() {
+        let mut store = Store::default();
+        let mut whole = framework().clone();
+        whole.pillars.extend(custom_lens().pillars);
+        store.replace_framework(whole.clone()).unwrap();
+        let served = store.lens(LENS_ALIAS).unwrap();
+        assert!(served.question("data-retention").is_some());
+        assert_eq!(store.lenses().count(), 1, "still one lens");
+
+        let mut renamed = whole.clone();
+        renamed.alias = "serverless".into();
+        assert!(store.replace_framework(renamed).is_err());
+        let mut without_rel04 = whole;
+        without_rel04.pillars.remove(0);
+        assert!(store.replace_framework(without_rel04).is_err());
+        let mut reworded = framework().clone();
+        let rel04 = reworded.pillars[0]
+            .questions
+            .iter_mut()
+            .find(|q| q.id == QUESTION_ID);
+        rel04.unwrap().title = "Other".into();
+        assert!(store.replace_framework(reworded).is_err());
+    }
 
     #[test]
     fn custom_lenses_are_replaced_by_alias_and_bounded_in_number() {
