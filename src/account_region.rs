@@ -77,44 +77,70 @@ impl AccountRegion {
         self.queue.push(job)
     }
 
-    /// Starts the workers; they stop once the queue is closed and their current
-    /// evaluation is recorded. A worker whose evaluation panics is replaced (see
-    /// [`crate::shutdown::replace_on_panic`]): the panic is one workload's bug, so
-    /// that workload's requesters get an error and it is evaluated again on its
-    /// next trigger, while the scope keeps all its workers.
-    pub fn spawn_workers(self: &Arc<Self>, reconciler: Arc<Reconciler>) -> Vec<JoinHandle<()>> {
-        (0..self.concurrency)
-            .map(|_| {
-                let scope = self.clone();
-                let reconciler = reconciler.clone();
+    /// Starts the scope's workers, on demand: one task waits for queued work
+    /// and starts a worker for it while fewer than `concurrency` run; a worker
+    /// stops when the queue is empty. An idle scope (most of a thousand between
+    /// sweeps, or one limited to a few calls a second) keeps one task, not
+    /// `concurrency` of them (32,000 idle tasks at 1,000 scopes of 32). The
+    /// returned task ends once the queue is closed and every worker has
+    /// recorded its evaluation. A worker whose evaluation panics is replaced
+    /// (see [`crate::shutdown::replace_on_panic`]): the panic is one workload's
+    /// bug, so that workload's requesters get an error and it is evaluated
+    /// again on its next trigger, while the scope keeps all its workers.
+    pub fn spawn_workers(self: &Arc<Self>, reconciler: Arc<Reconciler>) -> JoinHandle<()> {
+        let scope = self.clone();
+        tokio::spawn(async move {
+            let places = Arc::new(Semaphore::new(scope.concurrency));
+            loop {
+                let place = places.clone().acquire_owned().await.expect("never closed");
+                let Some((job, running)) = scope.queue.pop().await else {
+                    break;
+                };
+                let first = Mutex::new(Some((job, running.hand_over())));
+                let (scope, reconciler) = (scope.clone(), reconciler.clone());
                 tokio::spawn(async move {
                     let name = format!("worker of {}", scope.key());
-                    crate::shutdown::replace_on_panic(&name, || scope.work(&reconciler)).await
-                })
-            })
-            .collect()
+                    crate::shutdown::replace_on_panic(&name, || async {
+                        let first = first.lock().unwrap().take();
+                        if let Some((job, claim)) = first {
+                            let running = scope.queue.resume(claim);
+                            running.complete(scope.evaluate(&reconciler, job).await);
+                        }
+                        scope.work(&reconciler).await
+                    })
+                    .await;
+                    drop(place);
+                });
+            }
+            // Closed: wait for the workers still recording what they hold.
+            let _all = places
+                .acquire_many(scope.concurrency as u32)
+                .await
+                .expect("never closed");
+        })
     }
 
+    /// Evaluates the jobs queued, one after another, until there is none.
     async fn work(&self, reconciler: &Reconciler) {
+        self.queue
+            .serve_queued(|job| self.evaluate(reconciler, job))
+            .await
+    }
+
+    async fn evaluate(&self, reconciler: &Reconciler, job: Job) -> Done<Reconciled> {
         let scope = ScopeRef {
             key: &self.spec.key,
             wa: &self.wa,
         };
-        self.queue
-            .serve(|job| async {
-                let workload_id = job.workload_id().to_owned();
-                // Boxed: an evaluation's future is ~11 KiB (the SDK calls, the store's
-                // transaction), and every scope keeps `max_concurrency` workers. Inline,
-                // 100 idle scopes of 32 workers held 37 MiB; boxed, only evaluations in
-                // flight hold it.
-                let evaluation = Box::pin(reconciler.reconcile(&scope, job));
-                evaluation.await.map_err(|error| {
-                    let error = crate::display::chain(&error).to_string();
-                    tracing::error!(scope = %self.spec.key, workload_id, error, "evaluation not recorded");
-                    error
-                })
-            })
-            .await
+        let workload_id = job.workload_id().to_owned();
+        // Boxed: an evaluation's future is ~11 KiB (the SDK calls, the store's
+        // transaction), and only evaluations in flight need it.
+        let evaluation = Box::pin(reconciler.reconcile(&scope, job));
+        evaluation.await.map_err(|error| {
+            let error = crate::display::chain(&error).to_string();
+            tracing::error!(scope = %self.spec.key, workload_id, error, "evaluation not recorded");
+            error
+        })
     }
 }
 

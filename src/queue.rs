@@ -187,6 +187,24 @@ impl<T: Clone> Drop for Running<'_, T> {
     }
 }
 
+impl<T: Clone> Running<'_, T> {
+    /// The job's claim without the borrow of its queue, to hand it to a task
+    /// of its own, which takes it back with [`WorkQueue::resume`]. Until then
+    /// nothing reports the end for it: resume it at once.
+    pub fn hand_over(mut self) -> Claim {
+        self.completed = true;
+        Claim {
+            workload_id: std::mem::take(&mut self.workload_id),
+        }
+    }
+}
+
+/// A running job handed over between tasks (see [`Running::hand_over`]).
+#[must_use = "resume it, or its requesters are never answered"]
+pub struct Claim {
+    workload_id: String,
+}
+
 struct Pending<T> {
     job: Job,
     waiters: Vec<oneshot::Sender<Done<T>>>,
@@ -268,27 +286,46 @@ impl<T: Clone> WorkQueue<T> {
     pub async fn pop(&self) -> Option<(Job, Running<'_, T>)> {
         loop {
             let notified = self.ready.notified();
-            {
-                let mut state = self.state.lock().unwrap();
-                if state.closed {
-                    return None;
-                }
-                if let Some(key) = state.order.pop_front() {
-                    let entry = state
-                        .entries
-                        .get_mut(&key)
-                        .expect("queued keys have entries");
-                    let pending = entry.next.take().expect("queued entries have a job");
-                    entry.running = Some(pending.waiters);
-                    let running = Running {
-                        queue: self,
-                        workload_id: key,
-                        completed: false,
-                    };
-                    return Some((pending.job, running));
-                }
+            if let Some(popped) = self.try_pop() {
+                return Some(popped);
+            }
+            if self.state.lock().unwrap().closed {
+                return None;
             }
             notified.await;
+        }
+    }
+
+    /// Takes the next job if one is queued, without waiting; `None` when none
+    /// is or the queue is closed.
+    pub fn try_pop(&self) -> Option<(Job, Running<'_, T>)> {
+        let mut state = self.state.lock().unwrap();
+        if state.closed {
+            return None;
+        }
+        let key = state.order.pop_front()?;
+        let entry = state
+            .entries
+            .get_mut(&key)
+            .expect("queued keys have entries");
+        let pending = entry.next.take().expect("queued entries have a job");
+        entry.running = Some(pending.waiters);
+        Some((
+            pending.job,
+            Running {
+                queue: self,
+                workload_id: key,
+                completed: false,
+            },
+        ))
+    }
+
+    /// Takes back a job handed over with [`Running::hand_over`].
+    pub fn resume(&self, claim: Claim) -> Running<'_, T> {
+        Running {
+            queue: self,
+            workload_id: claim.workload_id,
+            completed: false,
         }
     }
 
@@ -329,6 +366,18 @@ impl<T: Clone> WorkQueue<T> {
         Fut: Future<Output = Done<T>>,
     {
         while let Some((job, running)) = self.pop().await {
+            running.complete(evaluate(job).await);
+        }
+    }
+
+    /// A worker that stops when the queue is empty: evaluates the jobs queued
+    /// with `evaluate`, one after another, until there is none.
+    pub async fn serve_queued<F, Fut>(&self, evaluate: F)
+    where
+        F: Fn(Job) -> Fut,
+        Fut: Future<Output = Done<T>>,
+    {
+        while let Some((job, running)) = self.try_pop() {
             running.complete(evaluate(job).await);
         }
     }

@@ -168,7 +168,7 @@ impl Daemon {
     pub fn start_workers(&self) -> Vec<JoinHandle<()>> {
         self.scopes
             .iter()
-            .flat_map(|scope| scope.spawn_workers(self.reconciler.clone()))
+            .map(|scope| scope.spawn_workers(self.reconciler.clone()))
             .collect()
     }
 

@@ -86,7 +86,9 @@ pub async fn sweep(scope: &AccountRegion, store: &Store, budget: &SweepBudget) -
         }
     };
     let evaluating = async {
-        while let Some(result) = listed.recv().await {
+        // Waiting for the next page, finished evaluations are still counted
+        // and give back their units: the listing may be waiting for them.
+        while let Some(result) = requests.counting(listed.recv()).await {
             let (page, mut held) = match result {
                 Ok(page) => page,
                 Err(error) => {
@@ -123,7 +125,8 @@ pub async fn sweep(scope: &AccountRegion, store: &Store, budget: &SweepBudget) -
                 .filter(|(arn, _)| !seen.contains(&hasher.hash_one(arn)))
             {
                 requests.make_room().await;
-                requests.submit(Target::Id(workload_id), budget.hold(1).await);
+                let held = requests.counting(budget.hold(1)).await;
+                requests.submit(Target::Id(workload_id), held);
             }
         }
         Err(error) => {
@@ -214,6 +217,23 @@ impl Requests<'_> {
         while self.pending.len() > page_size(self.scope.wa.limiter().rate()) {
             if let Some(done) = self.pending.next().await {
                 self.report.count(done);
+            }
+        }
+    }
+
+    /// Waits for `wanted` while counting evaluations as they finish, so each
+    /// gives back its unit of the budget when it ends, not when the sweep next
+    /// has room to look. Units held by finished evaluations nobody counted were
+    /// a wait cycle: the listing waited for units, the sweep for its page.
+    async fn counting<F: std::future::Future>(&mut self, wanted: F) -> F::Output {
+        let mut wanted = std::pin::pin!(wanted);
+        loop {
+            tokio::select! {
+                biased;
+                output = &mut wanted => return output,
+                Some(done) = self.pending.next(), if !self.pending.is_empty() => {
+                    self.report.count(done);
+                }
             }
         }
     }

@@ -156,7 +156,7 @@ pub async fn reset_calls(sim_url: &str) {
 
 /// Runs `rel04d run --once` (the sweep benchmarks' policies, `settings` as
 /// environment variables) to completion; returns its wall time, the sweep's own
-/// duration from its log, and its peak RSS in KiB (from wait4).
+/// duration from its log, and its peak RSS in KiB (its `VmHWM`, polled).
 pub fn run_once(
     sim_url: &str,
     database_url: &str,
@@ -196,6 +196,25 @@ pub fn run_once_measured(sim_url: &str, database_url: &str, settings: &[(&str, S
         .stdout(Stdio::piped())
         .spawn()
         .expect("start rel04d");
+    let pid = child.id() as libc::pid_t;
+    // Peak RSS from the process's own high-water mark, read while it runs: a
+    // forked child inherits the harness's maximum RSS in its rusage (Linux
+    // keeps `ru_maxrss` across exec), and the fleet bench's thousand
+    // simulators made that ~400 MiB whatever rel04d used.
+    let running = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let watcher = {
+        let running = running.clone();
+        std::thread::spawn(move || {
+            let mut peak = 0;
+            while running.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Some(hwm) = high_water_kib(pid) {
+                    peak = peak.max(hwm);
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            peak
+        })
+    };
     let mut sweep_ms = 0;
     for line in BufReader::new(child.stdout.take().unwrap())
         .lines()
@@ -207,12 +226,13 @@ pub fn run_once_measured(sim_url: &str, database_url: &str, settings: &[(&str, S
             sweep_ms = json["duration_ms"].as_u64().unwrap_or(0);
         }
     }
-    let pid = child.id() as libc::pid_t;
     let mut status = 0;
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: waiting for our own child with valid pointers to locals.
     let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(waited, pid, "wait4 failed");
+    running.store(false, std::sync::atomic::Ordering::Relaxed);
+    let peak_rss_kib = watcher.join().unwrap();
     assert!(
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
         "rel04d failed"
@@ -222,7 +242,7 @@ pub fn run_once_measured(sim_url: &str, database_url: &str, settings: &[(&str, S
     Run {
         wall: started.elapsed(),
         sweep_ms,
-        peak_rss_kib: usage.ru_maxrss,
+        peak_rss_kib,
         cpu: seconds(usage.ru_utime) + seconds(usage.ru_stime),
     }
 }
@@ -240,4 +260,11 @@ pub async fn new_postgres_database(server: &str) -> (String, String) {
         .unwrap();
     admin.close().await;
     (format!("{server}/{name}"), name)
+}
+
+/// `VmHWM` (peak resident set) of a running process, in KiB.
+fn high_water_kib(pid: libc::pid_t) -> Option<i64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }

@@ -244,3 +244,28 @@ fn answers_of_two_questions_coalesce_into_every_control_and_one_question_stays_a
     );
     assert_eq!(job.trigger, Trigger::Event("e-c".into()));
 }
+
+/// A job handed to another task keeps its requesters and its place: a request
+/// meanwhile waits for the next run, and the resumed guard answers (or, dropped,
+/// abandons) exactly as the original would have.
+#[tokio::test]
+async fn a_handed_over_job_is_answered_by_whoever_resumes_it() {
+    let queue: WorkQueue<u32> = WorkQueue::new();
+    let first = queue.push(listed("w1"));
+    let (_, running) = queue.try_pop().unwrap();
+    let claim = running.hand_over();
+    let again = queue.push(event("w1", "e1"));
+    assert!(
+        queue.try_pop().is_none(),
+        "w1 runs already: its next run waits"
+    );
+    queue.resume(claim).complete(Ok(7));
+    assert_eq!(first.await.unwrap(), Ok(7));
+    let (job, running) = queue.try_pop().unwrap();
+    assert_eq!(job.target, Target::Id("w1".to_owned()));
+    drop(queue.resume(running.hand_over()));
+    assert_eq!(again.await.unwrap(), Err(ABANDONED.to_owned()));
+    assert!(queue.try_pop().is_none());
+    queue.close();
+    assert!(queue.pop().await.is_none(), "closed");
+}
