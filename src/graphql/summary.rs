@@ -106,16 +106,39 @@ fn page(items: Vec<SummaryItem>, rows: &[ControlRow]) -> SummaryPage {
     }
 }
 
-/// One item: REL 04, the only control type.
+/// One item per control type (a governed question of a lens), REL 04's first,
+/// then by lens and question. No rows is REL 04's item with zero counts, as
+/// before more questions could be governed.
 pub fn by_control_type(rows: &[ControlRow]) -> SummaryPage {
-    let item = SummaryItem {
-        type_: Some(ControlType::rel04()),
-        resource: None,
-        summary: Summary {
-            control: StateCounts::of(rows),
-        },
-    };
-    page(vec![item], rows)
+    let mut types: BTreeMap<(bool, &str, &str, &str), Vec<&ControlRow>> = BTreeMap::new();
+    for row in rows {
+        let other = !crate::store::is_rel04(&row.lens, &row.question_id);
+        let (lens, question) = (row.lens.as_str(), row.question_id.as_str());
+        types
+            .entry((other, lens, question, row.control_type.as_str()))
+            .or_default()
+            .push(row);
+    }
+    let mut items: Vec<SummaryItem> = types
+        .into_iter()
+        .map(|((_, lens, question_id, control_type), rows)| SummaryItem {
+            type_: Some(ControlType::of(lens, question_id, control_type)),
+            resource: None,
+            summary: Summary {
+                control: StateCounts::of(rows),
+            },
+        })
+        .collect();
+    if items.is_empty() {
+        items.push(SummaryItem {
+            type_: Some(ControlType::rel04()),
+            resource: None,
+            summary: Summary {
+                control: StateCounts::default(),
+            },
+        });
+    }
+    page(items, rows)
 }
 
 /// One item per account, then one per account-region, each in key order.

@@ -111,6 +111,33 @@ async fn graphql_ids_mutations_policy_values_and_explain_address_a_custom_questi
         rel04d::filter::GUARDRAILS_CONTROL_TYPE
     );
 
+    // Guardrails' summaries by control type: one item per governed question,
+    // REL 04's first, each counting its own controls.
+    let summaries = q("{ controlSummariesByControlType { items { type { uri }
+        summary { control { total alarm ok skipped } } } } }");
+    let items: Vec<(String, Value)> = summaries["controlSummariesByControlType"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let uri = i["type"]["uri"].as_str().unwrap().to_owned();
+            (uri, i["summary"]["control"].clone())
+        })
+        .collect();
+    let counts = |total, alarm, ok, skipped| json!({"total": total, "alarm": alarm, "ok": ok, "skipped": skipped});
+    assert_eq!(items.len(), 3, "{items:?}");
+    assert_eq!(
+        items[0],
+        (
+            rel04d::filter::GUARDRAILS_CONTROL_TYPE.to_owned(),
+            counts(1, 0, 1, 0)
+        )
+    );
+    assert!(
+        items.contains(&(RETENTION_TYPE.to_owned(), counts(1, 1, 0, 0))),
+        "{items:?}"
+    );
+
     // A mute through the custom question's id mutes that control alone.
     let until = (chrono::Utc::now() + chrono::Duration::hours(8))
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
