@@ -5,7 +5,7 @@
 //!
 //!     cargo bench --bench sweep                      # the matrix
 //!     cargo bench --bench sweep -- 1000 5 200        # N, latency ms, rate (0 = none)
-//!     cargo bench --bench sweep -- questions 10000   # all 57 Framework questions and
+//!     cargo bench --bench sweep -- questions 10000 [rel04|57]   # all 57 Framework questions and
 //!                                                    # REL 04 alone, on PostgreSQL
 //!
 //! The `questions` mode needs `REL04D_BENCH_POSTGRES_URL` (a server URL; each run
@@ -114,7 +114,7 @@ async fn commits(server: &str, name: &str) -> i64 {
 /// `workloads` with every Framework question governed (`questions = ["*"]`) and
 /// with REL 04 alone (no `[[controls]]`), each a cold sweep then two steady ones,
 /// on PostgreSQL; prints the second steady sweep's figures.
-async fn questions(workloads: usize) {
+async fn questions(workloads: usize, only: Option<&str>) {
     let server = std::env::var("REL04D_BENCH_POSTGRES_URL")
         .expect("the questions mode runs on PostgreSQL: set REL04D_BENCH_POSTGRES_URL");
     sqlx::any::install_default_drivers();
@@ -138,7 +138,14 @@ async fn questions(workloads: usize) {
         "| questions | controls | calls / workload | commits / evaluation | CPU / evaluation | sweep | peak RSS |"
     );
     println!("| --- | --- | --- | --- | --- | --- | --- |");
-    for (label, config) in [("57 (`*`)", Some(&config_file)), ("REL 04 alone", None)] {
+    let configurations = [("57 (`*`)", Some(&config_file)), ("REL 04 alone", None)];
+    // `questions N rel04` or `questions N 57` runs that configuration alone.
+    let chosen = configurations.into_iter().filter(|(_, config)| match only {
+        Some("rel04") => config.is_none(),
+        Some("57") => config.is_some(),
+        _ => true,
+    });
+    for (label, config) in chosen {
         let (database_url, name) = support::new_postgres_database(&server).await;
         let mut settings = vec![
             ("REL04D__AWS__MAX_REQUESTS_PER_SECOND", "10000".to_owned()),
@@ -180,7 +187,8 @@ async fn questions(workloads: usize) {
 async fn main() {
     let args = support::positional_args();
     if args.first().map(String::as_str) == Some("questions") {
-        questions(args.get(1).map_or(10_000, |n| n.parse().unwrap())).await;
+        let workloads = args.get(1).map_or(10_000, |n| n.parse().unwrap());
+        questions(workloads, args.get(2).map(String::as_str)).await;
         return;
     }
     if args.len() == 3 {
