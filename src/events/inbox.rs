@@ -17,7 +17,7 @@ use tokio::sync::Notify;
 
 use crate::shutdown::CancellationToken;
 
-use super::{EventHandler, Handled, NotHandled};
+use super::{EventHandler, Handled, Incoming, Intake, NotHandled};
 use crate::store::{AttemptEnd, InboxAttempt, InboxRow, Store};
 
 /// Failed attempts before a pushed event is given up on (its error stays in the
@@ -119,8 +119,15 @@ impl InboxProcessor {
     }
 
     async fn handle_and_finish(&self, pending: &[InboxRow]) -> anyhow::Result<()> {
-        let bodies: Vec<&str> = pending.iter().map(|row| row.body.as_str()).collect();
-        let results = self.handler.handle_pushed_batch(&bodies).await?;
+        let events: Vec<Incoming<'_>> = pending
+            .iter()
+            .map(|row| Incoming {
+                body: &row.body,
+                queued_at: None,
+                span: tracing::Span::none(),
+            })
+            .collect();
+        let results = self.handler.handle_batch(Intake::Http, &events).await?;
         let now = Utc::now();
         let attempts: Vec<InboxAttempt> = pending
             .iter()
