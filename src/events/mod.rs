@@ -140,6 +140,9 @@ pub enum Triage<'a> {
 /// One event of a batch for [`EventHandler::handle_batch`].
 pub struct Incoming<'a> {
     pub body: &'a str,
+    /// The body as its intake already parsed it (a pushed event, stored by
+    /// this daemon): not parsed again.
+    pub parsed: Option<WorkloadEvent>,
     /// When the intake's queue received it (SQS' SentTimestamp), if known.
     pub queued_at: Option<DateTime<Utc>>,
     /// What its handling's log lines carry (an SQS message's id), if anything.
@@ -206,11 +209,14 @@ impl EventHandler {
     pub async fn handle_batch(
         &self,
         intake: Intake,
-        events: &[Incoming<'_>],
+        events: &mut [Incoming<'_>],
     ) -> anyhow::Result<Vec<Result<(Handled, Option<String>), NotHandled>>> {
         let triaged: Vec<Triage<'_>> = events
-            .iter()
-            .map(|event| event.span.in_scope(|| self.triage(event.body)))
+            .iter_mut()
+            .map(|event| match event.parsed.take() {
+                Some(parsed) => self.routed(parsed),
+                None => event.span.in_scope(|| self.triage(event.body)),
+            })
             .collect();
         let event_ids: Vec<&str> = triaged
             .iter()
@@ -220,14 +226,17 @@ impl EventHandler {
             })
             .collect();
         let handled_before = self.store.events_processed(&event_ids).await?;
-        let handling = triaged.into_iter().zip(events).map(|(triage, incoming)| {
-            let duplicate = match &triage {
-                Triage::Evaluate(event, _) => handled_before.contains(&event.event_id),
-                Triage::Settled { .. } => false,
-            };
-            self.handle_triaged(intake, triage, incoming.queued_at, duplicate)
-                .instrument(incoming.span.clone())
-        });
+        let handling = triaged
+            .into_iter()
+            .zip(events.iter())
+            .map(|(triage, incoming)| {
+                let duplicate = match &triage {
+                    Triage::Evaluate(event, _) => handled_before.contains(&event.event_id),
+                    Triage::Settled { .. } => false,
+                };
+                self.handle_triaged(intake, triage, incoming.queued_at, duplicate)
+                    .instrument(incoming.span.clone())
+            });
         Ok(futures::future::join_all(handling).await)
     }
 
@@ -335,6 +344,11 @@ impl EventHandler {
                 };
             }
         };
+        self.routed(event)
+    }
+
+    /// A relevant event, routed to its scope (or out of scope).
+    fn routed(&self, event: WorkloadEvent) -> Triage<'_> {
         match self.route(&event) {
             Some(scope) => Triage::Evaluate(event, scope),
             None => Triage::Settled {
@@ -472,5 +486,64 @@ impl EventHandler {
         let ambient = in_region.iter().find(|s| s.spec.account_id.is_none());
         let only = (event.account.is_none() && in_region.len() == 1).then(|| &in_region[0]);
         by_account.or(ambient).or(only).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pushed event its intake already parsed is taken as parsed: its
+    /// stored body is not read again (here it would not parse at all).
+    #[tokio::test]
+    async fn an_event_parsed_at_intake_is_not_parsed_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let store = Store::connect(&url, 2).await.unwrap();
+        store.migrate().await.unwrap();
+        let handler = EventHandler::new(
+            store,
+            Vec::new(),
+            false,
+            Arc::new(Metrics::new()),
+            CancellationToken::new(),
+        );
+        let parsed = WorkloadEvent {
+            event_id: "e-1".into(),
+            account: Some("111122223333".into()),
+            region: "us-east-1".into(),
+            event_name: "UpdateAnswer".into(),
+            workload_id: "w-1".into(),
+            time: None,
+            question: None,
+        };
+        let mut events = [
+            Incoming {
+                body: "not json",
+                parsed: Some(parsed),
+                queued_at: None,
+                span: tracing::Span::none(),
+            },
+            Incoming {
+                body: "not json",
+                parsed: None,
+                queued_at: None,
+                span: tracing::Span::none(),
+            },
+        ];
+        let results = handler
+            .handle_batch(Intake::Http, &mut events)
+            .await
+            .unwrap();
+        let outcomes: Vec<EventOutcome> = results
+            .into_iter()
+            .map(|result| result.unwrap().0.outcome())
+            .collect();
+        // No scope is configured: the parsed event is routed, and is out of
+        // scope; the unparsed body is read, and is malformed.
+        assert_eq!(
+            outcomes,
+            [EventOutcome::OutOfScope, EventOutcome::Malformed]
+        );
     }
 }

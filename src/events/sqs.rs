@@ -129,6 +129,7 @@ impl SqsConsumer {
                 Some((
                     Incoming {
                         body,
+                        parsed: None,
                         queued_at,
                         span,
                     },
@@ -137,15 +138,16 @@ impl SqsConsumer {
                 ))
             })
             .collect();
-        let events: Vec<Incoming<'_>> = received
+        let mut events: Vec<Incoming<'_>> = received
             .iter()
             .map(|(incoming, ..)| Incoming {
                 body: incoming.body,
+                parsed: None,
                 queued_at: incoming.queued_at,
                 span: incoming.span.clone(),
             })
             .collect();
-        let results = match self.handler.handle_batch(Intake::Sqs, &events).await {
+        let results = match self.handler.handle_batch(Intake::Sqs, &mut events).await {
             Ok(results) => results,
             Err(error) => {
                 tracing::warn!(
