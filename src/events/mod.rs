@@ -497,10 +497,7 @@ mod tests {
     /// stored body is not read again (here it would not parse at all).
     #[tokio::test]
     async fn an_event_parsed_at_intake_is_not_parsed_again() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-        let store = Store::connect(&url, 2).await.unwrap();
-        store.migrate().await.unwrap();
+        let (_dir, store) = sample::scratch_store().await;
         let handler = EventHandler::new(
             store,
             Vec::new(),
@@ -508,15 +505,7 @@ mod tests {
             Arc::new(Metrics::new()),
             CancellationToken::new(),
         );
-        let parsed = WorkloadEvent {
-            event_id: "e-1".into(),
-            account: Some("111122223333".into()),
-            region: "us-east-1".into(),
-            event_name: "UpdateAnswer".into(),
-            workload_id: "w-1".into(),
-            time: None,
-            question: None,
-        };
+        let parsed = sample::parsed_update_answer(1);
         let mut events = [
             Incoming {
                 body: "not json",

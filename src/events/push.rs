@@ -213,20 +213,9 @@ mod tests {
     /// oldest go past [`MAX_LEARNT`].
     #[tokio::test]
     async fn what_intake_parsed_is_kept_for_the_processor_bounded() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-        let store = Store::connect(&url, 2).await.unwrap();
-        store.migrate().await.unwrap();
+        let (_dir, store) = crate::events::sample::scratch_store().await;
         let pushed = Arc::new(PushedEvents::new(store, Arc::new(Notify::new())));
-        let event = |n: usize| WorkloadEvent {
-            event_id: format!("e-{n}"),
-            account: Some("111122223333".into()),
-            region: "us-east-1".into(),
-            event_name: "UpdateAnswer".into(),
-            workload_id: format!("w-{n}"),
-            time: None,
-            question: None,
-        };
+        let event = crate::events::sample::parsed_update_answer;
         let first = pushed.store("{}".into(), Some(event(0))).await.unwrap();
         let unparsed = pushed.store("{}".into(), None).await.unwrap();
         let learnt = pushed.learnt();

@@ -269,25 +269,7 @@ async fn a_burst_of_events_for_one_workload_is_coalesced() {
         })
         .collect();
     for chunk in bodies.chunks(10) {
-        let entries = chunk
-            .iter()
-            .enumerate()
-            .map(|(i, body)| {
-                aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
-                    .id(i.to_string())
-                    .message_body(body)
-                    .build()
-                    .unwrap()
-            })
-            .collect::<Vec<_>>();
-        p.moto
-            .sqs
-            .send_message_batch()
-            .queue_url(&p.intake.url)
-            .set_entries(Some(entries))
-            .send()
-            .await
-            .unwrap();
+        send_batch(&p, chunk).await;
     }
     d.wait_for("twenty events handled", Duration::from_secs(20), || async {
         d.daemon.metrics.counter(
@@ -304,6 +286,29 @@ async fn a_burst_of_events_for_one_workload_is_coalesced() {
     d.stop().await;
 }
 
+/// Sends up to ten bodies to the intake queue in one `SendMessageBatch`.
+async fn send_batch(p: &Plumbing, bodies: &[String]) {
+    let entries = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, body)| {
+            aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+                .id(i.to_string())
+                .message_body(body)
+                .build()
+                .unwrap()
+        })
+        .collect::<Vec<_>>();
+    p.moto
+        .sqs
+        .send_message_batch()
+        .queue_url(&p.intake.url)
+        .set_entries(Some(entries))
+        .send()
+        .await
+        .unwrap();
+}
+
 /// A received batch is finished together: its evaluated events' ids are
 /// remembered in one statement (one `received_at` for the batch, not one
 /// commit per event) and its messages are deleted.
@@ -318,26 +323,14 @@ async fn a_received_batch_is_remembered_in_one_statement_and_deleted() {
             ))
         })
         .collect();
-    let entries = workloads
+    let bodies: Vec<String> = workloads
         .iter()
         .enumerate()
         .map(|(i, w)| {
-            let body = update_answer_event(&format!("batch-{i}"), "111122223333", REGION, &w.id);
-            aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
-                .id(i.to_string())
-                .message_body(body.to_string())
-                .build()
-                .unwrap()
+            update_answer_event(&format!("batch-{i}"), "111122223333", REGION, &w.id).to_string()
         })
-        .collect::<Vec<_>>();
-    p.moto
-        .sqs
-        .send_message_batch()
-        .queue_url(&p.intake.url)
-        .set_entries(Some(entries))
-        .send()
-        .await
-        .unwrap();
+        .collect();
+    send_batch(&p, &bodies).await;
     let db = Db::connect(&d.database_url).await;
     let handled = "SELECT COUNT(*) FROM processed_events WHERE event_id LIKE 'batch-%'";
     d.wait_for("ten events remembered", Duration::from_secs(20), || async {
