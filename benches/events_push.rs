@@ -13,6 +13,13 @@
 //! the lens and take events). With `REL04D_BENCH_POSTGRES_URL` (a server URL
 //! without a database) each rate gets a fresh PostgreSQL database there; else
 //! SQLite. Notifications are off: this measures intake and evaluation.
+//!
+//! With `REL04D_BENCH_SQS_URL` (moto's URL) the events go through SQS instead:
+//! the daemon consumes a fresh queue there and the generator sends each event
+//! with `SendMessage`; latency is then from just before that call.
+//!
+//! At most [`MAX_IN_FLIGHT`] requests are outstanding: a late daemon slows the
+//! sending (reported as its duration) instead of exhausting file descriptors.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -26,6 +33,8 @@ use sqlx::Row;
 mod support;
 
 const TOKEN: &str = "events-push-bench-token-0123456789";
+/// Requests (answer flip and event) outstanding at once, at most.
+const MAX_IN_FLIGHT: usize = 2048;
 const ALL_FOUR: [&str; 4] = [
     "rel_prevent_interaction_failure_identify",
     "rel_prevent_interaction_failure_loosely_coupled_system",
@@ -37,6 +46,61 @@ const ALL_FOUR: [&str; 4] = [
 /// (idempotent is required).
 fn answer(n: usize) -> Value {
     json!({"selected": &ALL_FOUR[..n], "not_applicable": [], "is_applicable": true})
+}
+
+/// Where the generator sends events.
+#[derive(Clone)]
+enum Intake {
+    Http(String),
+    Sqs(aws_sdk_sqs::Client, String),
+}
+
+impl Intake {
+    async fn send(&self, client: &reqwest::Client, event_id: &str, body: String) {
+        match self {
+            Intake::Http(base) => {
+                let response = client
+                    .post(format!("{base}/events"))
+                    .bearer_auth(TOKEN)
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status().as_u16(), 202, "{event_id}");
+            }
+            Intake::Sqs(sqs, queue_url) => {
+                sqs.send_message()
+                    .queue_url(queue_url)
+                    .message_body(body)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+}
+
+/// A fresh queue on moto at `moto_url`, and a client for it.
+async fn sqs_queue(moto_url: &str) -> (aws_sdk_sqs::Client, String) {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(rel04d::aws::http_client())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "bench", "bench", None, None, "bench",
+        ))
+        .endpoint_url(moto_url)
+        .load()
+        .await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(format!("bench-push-{:08x}", rand::random::<u32>()))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    (sqs, queue_url)
 }
 
 /// An event's id and when its request was sent.
@@ -81,8 +145,13 @@ async fn main() {
     } else {
         "SQLite"
     };
+    let intake = if std::env::var("REL04D_BENCH_SQS_URL").is_ok() {
+        "SQS (moto)"
+    } else {
+        "POST /events"
+    };
     println!(
-        "daemon {}, {backend}, {workloads} workloads, {seconds} s per rate",
+        "daemon {}, {backend}, {intake}, {workloads} workloads, {seconds} s per rate",
         support::bin()
     );
     println!("| rate | sent | evaluated | p50 | p99 | max | daemon CPU per event |");
@@ -122,6 +191,16 @@ async fn run(rate: f64, seconds: u64, workloads: usize) {
     let port = support::free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut command = support::daemon(&sim.url, dir.path(), &format!("127.0.0.1:{port}"));
+    let intake = match std::env::var("REL04D_BENCH_SQS_URL") {
+        Ok(moto_url) => {
+            let (sqs, queue_url) = sqs_queue(&moto_url).await;
+            command
+                .env("AWS_ENDPOINT_URL_SQS", &moto_url)
+                .env("REL04D__EVENTS__SQS__QUEUE_URL", &queue_url);
+            Intake::Sqs(sqs, queue_url)
+        }
+        Err(_) => Intake::Http(base.clone()),
+    };
     let mut daemon = command
         .env("REL04D__DATABASE__URL", &database_url)
         .env("REL04D__HTTP__EVENTS_TOKEN", TOKEN)
@@ -152,14 +231,21 @@ async fn run(rate: f64, seconds: u64, workloads: usize) {
     let started = tokio::time::Instant::now();
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
     let mut requests = Vec::with_capacity(total);
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT));
     for n in 0..total {
         ticker.tick().await;
+        let permit = in_flight.clone().acquire_owned().await.unwrap();
         let (id, owner) = targets[n % targets.len()].clone();
         // Round r of the fleet fails the answer when r is even, passes it when odd.
         let failing = (n / targets.len()).is_multiple_of(2);
-        let (client, sim_url, base, sent) =
-            (client.clone(), sim.url.clone(), base.clone(), sent.clone());
+        let (client, sim_url, intake, sent) = (
+            client.clone(),
+            sim.url.clone(),
+            intake.clone(),
+            sent.clone(),
+        );
         requests.push(tokio::spawn(async move {
+            let _permit = permit;
             let put = client
                 .put(format!("{sim_url}/_sim/workloads/{id}/answer"))
                 .json(&answer(if failing { 2 } else { 4 }))
@@ -170,14 +256,7 @@ async fn run(rate: f64, seconds: u64, workloads: usize) {
             let event_id = format!("push-{n:07}");
             let body = update_answer_event(&event_id, &owner, "us-east-1", &id).to_string();
             let at = Utc::now();
-            let response = client
-                .post(format!("{base}/events"))
-                .bearer_auth(TOKEN)
-                .body(body)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(response.status().as_u16(), 202, "{event_id}");
+            intake.send(&client, &event_id, body).await;
             sent.lock().unwrap().push((event_id, at));
         }));
     }

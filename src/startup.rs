@@ -333,6 +333,10 @@ impl Daemon {
             .with_controls(&self.settings.controls().unwrap_or_default()),
         );
         let inbox_wake = Arc::new(Notify::new());
+        let pushed = Arc::new(crate::events::push::PushedEvents::new(
+            self.store.clone(),
+            inbox_wake.clone(),
+        ));
         let status = Status::new(
             self.store.clone(),
             self.scopes.clone(),
@@ -363,10 +367,7 @@ impl Daemon {
                 ))),
             ),
             events_token: self.settings.http.events_token.clone(),
-            pushed: Arc::new(crate::events::push::PushedEvents::new(
-                self.store.clone(),
-                inbox_wake.clone(),
-            )),
+            pushed: pushed.clone(),
             events: handler.clone(),
             web,
         };
@@ -386,6 +387,7 @@ impl Daemon {
                 store: self.store.clone(),
                 handler: handler.clone(),
                 wake: inbox_wake,
+                learnt: pushed.learnt(),
             };
             supervisor.spawn("event inbox", inbox.run(supervisor.token()));
         }

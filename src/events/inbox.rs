@@ -17,7 +17,7 @@ use tokio::sync::Notify;
 
 use crate::shutdown::CancellationToken;
 
-use super::{EventHandler, Handled, NotHandled};
+use super::{EventHandler, Handled, Incoming, Intake, NotHandled};
 use crate::store::{AttemptEnd, InboxAttempt, InboxRow, Store};
 
 /// Failed attempts before a pushed event is given up on (its error stays in the
@@ -38,6 +38,8 @@ pub struct InboxProcessor {
     pub handler: Arc<EventHandler>,
     /// Rung by the HTTP endpoint after it stores an event.
     pub wake: Arc<Notify>,
+    /// What the HTTP endpoint parsed of the events it stored.
+    pub learnt: Arc<super::push::Learnt>,
 }
 
 /// Batches handled at once: the next one is read and started while a slow
@@ -119,8 +121,16 @@ impl InboxProcessor {
     }
 
     async fn handle_and_finish(&self, pending: &[InboxRow]) -> anyhow::Result<()> {
-        let bodies: Vec<&str> = pending.iter().map(|row| row.body.as_str()).collect();
-        let results = self.handler.handle_pushed_batch(&bodies).await?;
+        let mut events: Vec<Incoming<'_>> = pending
+            .iter()
+            .map(|row| Incoming {
+                body: &row.body,
+                parsed: self.learnt.take(row.id),
+                queued_at: None,
+                span: tracing::Span::none(),
+            })
+            .collect();
+        let results = self.handler.handle_batch(Intake::Http, &mut events).await?;
         let now = Utc::now();
         let attempts: Vec<InboxAttempt> = pending
             .iter()

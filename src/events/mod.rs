@@ -15,6 +15,7 @@ pub mod sqs;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use tracing::Instrument;
 
 use crate::account_region::AccountRegion;
 use crate::metrics::{EventLabels, IntakeLabels, Metrics};
@@ -136,6 +137,18 @@ pub enum Triage<'a> {
     },
 }
 
+/// One event of a batch for [`EventHandler::handle_batch`].
+pub struct Incoming<'a> {
+    pub body: &'a str,
+    /// The body as its intake already parsed it (a pushed event, stored by
+    /// this daemon): not parsed again.
+    pub parsed: Option<WorkloadEvent>,
+    /// When the intake's queue received it (SQS' SentTimestamp), if known.
+    pub queued_at: Option<DateTime<Utc>>,
+    /// What its handling's log lines carry (an SQS message's id), if anything.
+    pub span: tracing::Span,
+}
+
 /// Why an event was not handled this time; either way it is tried again.
 #[derive(Debug, thiserror::Error)]
 pub enum NotHandled {
@@ -147,15 +160,6 @@ pub enum NotHandled {
     /// The evaluation could not be recorded (the database).
     #[error(transparent)]
     Failed(#[from] anyhow::Error),
-}
-
-/// Who writes an evaluated event's id to `processed_events`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Remember {
-    /// The handler, before it returns (SQS: the message is deleted after).
-    Now,
-    /// Its caller, with its batch (the inbox).
-    ByCaller,
 }
 
 pub struct EventHandler {
@@ -195,35 +199,25 @@ impl EventHandler {
         self
     }
 
-    /// Handles one event body. An error means "try again later" (the evaluation
-    /// could not be recorded, or was deferred); the event must not be acknowledged.
-    /// Every event is counted by outcome, and every one not evaluated is logged
-    /// once with its id, name and why. `queued_at` is when the intake's queue
-    /// received it (SQS' SentTimestamp): the event lag counts from there, else
-    /// from the event's own `time`.
-    pub async fn handle(
+    /// Handles a batch of events, and leaves remembering the evaluated events'
+    /// ids to the caller: the inbox records them with the rest of its batch, in the transaction that marks the inbox
+    /// rows done; the SQS consumer in one statement before it deletes the
+    /// batch's messages. Each body is parsed once, and the batch is looked up
+    /// as handled before in one query (not one per event). The results
+    /// (outcome, and the id to remember) are in the order of `events`; an
+    /// error means the lookup failed and none was handled.
+    pub async fn handle_batch(
         &self,
         intake: Intake,
-        body: &str,
-        queued_at: Option<DateTime<Utc>>,
-    ) -> Result<Handled, NotHandled> {
-        self.handle_as(intake, body, queued_at, Remember::Now)
-            .await
-            .map(|(handled, _)| handled)
-    }
-
-    /// [`EventHandler::handle`] for a batch of pushed events, which leaves
-    /// remembering the evaluated events' ids to the caller: the inbox records
-    /// them with the rest of its batch, in the transaction that marks the inbox
-    /// rows done. Each body is parsed once, and the batch is looked up as
-    /// handled before in one query (not one per event). The results (outcome,
-    /// and the id to remember) are in the order of `bodies`; an error means the
-    /// lookup failed and none was handled.
-    pub async fn handle_pushed_batch(
-        &self,
-        bodies: &[&str],
+        events: &mut [Incoming<'_>],
     ) -> anyhow::Result<Vec<Result<(Handled, Option<String>), NotHandled>>> {
-        let triaged: Vec<Triage<'_>> = bodies.iter().map(|body| self.triage(body)).collect();
+        let triaged: Vec<Triage<'_>> = events
+            .iter_mut()
+            .map(|event| match event.parsed.take() {
+                Some(parsed) => self.routed(parsed),
+                None => event.span.in_scope(|| self.triage(event.body)),
+            })
+            .collect();
         let event_ids: Vec<&str> = triaged
             .iter()
             .filter_map(|triage| match triage {
@@ -232,42 +226,34 @@ impl EventHandler {
             })
             .collect();
         let handled_before = self.store.events_processed(&event_ids).await?;
-        let handling = triaged.into_iter().map(|triage| {
-            let duplicate = match &triage {
-                Triage::Evaluate(event, _) => handled_before.contains(&event.event_id),
-                Triage::Settled { .. } => false,
-            };
-            self.handle_triaged(
-                Intake::Http,
-                triage,
-                None,
-                Remember::ByCaller,
-                Some(duplicate),
-            )
-        });
+        let handling = triaged
+            .into_iter()
+            .zip(events.iter())
+            .map(|(triage, incoming)| {
+                let duplicate = match &triage {
+                    Triage::Evaluate(event, _) => handled_before.contains(&event.event_id),
+                    Triage::Settled { .. } => false,
+                };
+                self.handle_triaged(intake, triage, incoming.queued_at, duplicate)
+                    .instrument(incoming.span.clone())
+            });
         Ok(futures::future::join_all(handling).await)
     }
 
-    async fn handle_as(
-        &self,
-        intake: Intake,
-        body: &str,
-        queued_at: Option<DateTime<Utc>>,
-        remember: Remember,
-    ) -> Result<(Handled, Option<String>), NotHandled> {
-        self.handle_triaged(intake, self.triage(body), queued_at, remember, None)
-            .await
+    /// Remembers evaluated events' ids (from [`EventHandler::handle_batch`])
+    /// as handled, in one statement.
+    pub async fn remember(&self, handled: &[(String, &'static str)]) -> anyhow::Result<()> {
+        self.store.mark_events_processed(handled, Utc::now()).await
     }
 
     /// Handles a triaged event; `duplicate` is whether its id was handled
-    /// before, when the caller already asked (else this asks the store).
+    /// before. An evaluated event's id comes back for the caller to remember.
     async fn handle_triaged(
         &self,
         intake: Intake,
         triage: Triage<'_>,
         queued_at: Option<DateTime<Utc>>,
-        remember: Remember,
-        duplicate: Option<bool>,
+        duplicate: bool,
     ) -> Result<(Handled, Option<String>), NotHandled> {
         let (event, scope) = match triage {
             Triage::Evaluate(event, scope) => (event, scope),
@@ -280,7 +266,7 @@ impl EventHandler {
                 return Ok((handled, None));
             }
         };
-        let result = self.evaluate(&event, scope, remember, duplicate).await;
+        let result = self.evaluate(&event, scope, duplicate).await;
         if matches!(result, Ok(Handled::Evaluated(_))) {
             self.observe_lag(intake, queued_at.or(event.time));
         }
@@ -311,8 +297,8 @@ impl EventHandler {
                 }
             }
         }
-        let remembered = match (&result, remember) {
-            (Ok(Handled::Evaluated(_)), Remember::ByCaller) => Some(event.event_id),
+        let remembered = match &result {
+            Ok(Handled::Evaluated(_)) => Some(event.event_id),
             _ => None,
         };
         result.map(|handled| (handled, remembered))
@@ -358,6 +344,11 @@ impl EventHandler {
                 };
             }
         };
+        self.routed(event)
+    }
+
+    /// A relevant event, routed to its scope (or out of scope).
+    fn routed(&self, event: WorkloadEvent) -> Triage<'_> {
         match self.route(&event) {
             Some(scope) => Triage::Evaluate(event, scope),
             None => Triage::Settled {
@@ -434,18 +425,13 @@ impl EventHandler {
             .observe(lag.as_secs_f64());
     }
 
-    /// Evaluates a routed event's workload, once per event id.
+    /// Evaluates a routed event's workload, unless its id was handled before.
     async fn evaluate(
         &self,
         event: &WorkloadEvent,
         scope: &Arc<AccountRegion>,
-        remember: Remember,
-        duplicate: Option<bool>,
+        duplicate: bool,
     ) -> Result<Handled, NotHandled> {
-        let duplicate = match duplicate {
-            Some(known) => known,
-            None => self.store.event_processed(&event.event_id).await?,
-        };
         if duplicate {
             return Ok(Handled::Duplicate);
         }
@@ -482,13 +468,7 @@ impl EventHandler {
                 event.workload_id
             )));
         }
-        let handled = Handled::Evaluated(reconciled);
-        if remember == Remember::Now {
-            self.store
-                .mark_event_processed(&event.event_id, handled.outcome().as_str(), Utc::now())
-                .await?;
-        }
-        Ok(handled)
+        Ok(Handled::Evaluated(reconciled))
     }
 
     /// The scope of the event's account and region: an assumed-role account first,
@@ -506,5 +486,53 @@ impl EventHandler {
         let ambient = in_region.iter().find(|s| s.spec.account_id.is_none());
         let only = (event.account.is_none() && in_region.len() == 1).then(|| &in_region[0]);
         by_account.or(ambient).or(only).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pushed event its intake already parsed is taken as parsed: its
+    /// stored body is not read again (here it would not parse at all).
+    #[tokio::test]
+    async fn an_event_parsed_at_intake_is_not_parsed_again() {
+        let (_dir, store) = sample::scratch_store().await;
+        let handler = EventHandler::new(
+            store,
+            Vec::new(),
+            false,
+            Arc::new(Metrics::new()),
+            CancellationToken::new(),
+        );
+        let parsed = sample::parsed_update_answer(1);
+        let mut events = [
+            Incoming {
+                body: "not json",
+                parsed: Some(parsed),
+                queued_at: None,
+                span: tracing::Span::none(),
+            },
+            Incoming {
+                body: "not json",
+                parsed: None,
+                queued_at: None,
+                span: tracing::Span::none(),
+            },
+        ];
+        let results = handler
+            .handle_batch(Intake::Http, &mut events)
+            .await
+            .unwrap();
+        let outcomes: Vec<EventOutcome> = results
+            .into_iter()
+            .map(|result| result.unwrap().0.outcome())
+            .collect();
+        // No scope is configured: the parsed event is routed, and is out of
+        // scope; the unparsed body is read, and is malformed.
+        assert_eq!(
+            outcomes,
+            [EventOutcome::OutOfScope, EventOutcome::Malformed]
+        );
     }
 }

@@ -7,12 +7,19 @@
 //! So a lone request commits at once, and under load the requests that arrived
 //! during one commit share the next. A request is answered only after the
 //! commit that holds its body, so a 202 still means the event is stored.
+//!
+//! What intake learnt by parsing a body is kept in memory by inbox id
+//! ([`Learnt`]), so the inbox processor of this daemon does not parse it
+//! again; the stored body stays the record (after a restart, or for a row
+//! another replica picks up, the processor parses it).
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 use tokio::sync::{Notify, OwnedMutexGuard, oneshot};
 
+use super::parse::WorkloadEvent;
 use crate::store::Store;
 
 /// A stored event's inbox id, or why the commit failed (the request is told
@@ -22,13 +29,47 @@ type Stored = Result<i64, String>;
 /// Most bodies one commit writes (each at most 256 KiB, the request limit).
 const MAX_PER_COMMIT: usize = 64;
 
+/// Most parsed events kept for the processor; past it the oldest (lowest
+/// inbox id, the likeliest to have been handled by another replica) go.
+const MAX_LEARNT: usize = 4096;
+
+/// Parsed events by inbox id, stored and not yet handled by this daemon.
+#[derive(Default)]
+pub struct Learnt(Mutex<BTreeMap<i64, WorkloadEvent>>);
+
+impl Learnt {
+    fn keep(&self, id: i64, event: WorkloadEvent) {
+        let mut learnt = self.0.lock().expect("the learnt lock is never poisoned");
+        learnt.insert(id, event);
+        while learnt.len() > MAX_LEARNT {
+            learnt.pop_first();
+        }
+    }
+
+    /// The event stored as `id`, as intake parsed it, if still kept (once).
+    pub fn take(&self, id: i64) -> Option<WorkloadEvent> {
+        self.0
+            .lock()
+            .expect("the learnt lock is never poisoned")
+            .remove(&id)
+    }
+}
+
+/// A body waiting for its commit: what intake parsed, and whom to answer.
+struct Queued {
+    body: String,
+    event: Option<WorkloadEvent>,
+    answer: oneshot::Sender<Stored>,
+}
+
 pub struct PushedEvents {
     store: Store,
     /// Rung after each commit, so the inbox processor picks the events up.
     wake: Arc<Notify>,
-    queued: Mutex<Vec<(String, oneshot::Sender<Stored>)>>,
+    queued: Mutex<Vec<Queued>>,
     /// The writer's turn.
     turn: Arc<tokio::sync::Mutex<()>>,
+    learnt: Arc<Learnt>,
 }
 
 impl PushedEvents {
@@ -38,16 +79,31 @@ impl PushedEvents {
             wake,
             queued: Mutex::default(),
             turn: Arc::new(tokio::sync::Mutex::new(())),
+            learnt: Arc::default(),
         }
     }
 
-    /// Stores `body`; once this returns `Ok`, the event will be handled.
-    pub async fn store(self: &Arc<Self>, body: String) -> anyhow::Result<i64> {
+    /// What intake parsed of the events it stored, for the inbox processor.
+    pub fn learnt(&self) -> Arc<Learnt> {
+        self.learnt.clone()
+    }
+
+    /// Stores `body`, which parsed as `event` (kept for the processor); once
+    /// this returns `Ok`, the event will be handled.
+    pub async fn store(
+        self: &Arc<Self>,
+        body: String,
+        event: Option<WorkloadEvent>,
+    ) -> anyhow::Result<i64> {
         let (answer, mut stored) = oneshot::channel();
         self.queued
             .lock()
             .expect("the queue lock is never poisoned")
-            .push((body, answer));
+            .push(Queued {
+                body,
+                event,
+                answer,
+            });
         loop {
             tokio::select! {
                 biased;
@@ -80,20 +136,23 @@ impl PushedEvents {
         if batch.is_empty() {
             return;
         }
-        let bodies: Vec<&str> = batch.iter().map(|(body, _)| body.as_str()).collect();
+        let bodies: Vec<&str> = batch.iter().map(|queued| queued.body.as_str()).collect();
         let written = self.store.inbox_insert_many(&bodies, Utc::now()).await;
         match written {
             Ok(ids) => {
-                self.wake.notify_one();
-                for ((_, answer), id) in batch.into_iter().zip(ids) {
-                    let _ = answer.send(Ok(id));
+                for (queued, id) in batch.into_iter().zip(ids) {
+                    if let Some(event) = queued.event {
+                        self.learnt.keep(id, event);
+                    }
+                    let _ = queued.answer.send(Ok(id));
                 }
+                self.wake.notify_one();
             }
             Err(error) => {
                 self.store.write_health().observe(false);
                 let why = crate::display::chain(&error).to_string();
-                for (_, answer) in batch {
-                    let _ = answer.send(Err(why.clone()));
+                for queued in batch {
+                    let _ = queued.answer.send(Err(why.clone()));
                 }
             }
         }
@@ -114,9 +173,10 @@ mod tests {
         store.migrate().await.unwrap();
         let wake = Arc::new(Notify::new());
         let pushed = Arc::new(PushedEvents::new(store.clone(), wake.clone()));
-        let ids =
-            futures::future::join_all((0..200).map(|n| pushed.store(format!("{{\"n\": {n}}}"))))
-                .await;
+        let ids = futures::future::join_all(
+            (0..200).map(|n| pushed.store(format!("{{\"n\": {n}}}"), None)),
+        )
+        .await;
         let ids: Vec<i64> = ids.into_iter().map(Result::unwrap).collect();
         let mut distinct = ids.clone();
         distinct.sort_unstable();
@@ -147,5 +207,28 @@ mod tests {
         tokio::time::timeout(std::time::Duration::from_secs(1), wake.notified())
             .await
             .unwrap();
+    }
+
+    /// The processor finds what intake parsed of each stored event, once; the
+    /// oldest go past [`MAX_LEARNT`].
+    #[tokio::test]
+    async fn what_intake_parsed_is_kept_for_the_processor_bounded() {
+        let (_dir, store) = crate::events::sample::scratch_store().await;
+        let pushed = Arc::new(PushedEvents::new(store, Arc::new(Notify::new())));
+        let event = crate::events::sample::parsed_update_answer;
+        let first = pushed.store("{}".into(), Some(event(0))).await.unwrap();
+        let unparsed = pushed.store("{}".into(), None).await.unwrap();
+        let learnt = pushed.learnt();
+        assert_eq!(learnt.take(first), Some(event(0)));
+        assert_eq!(learnt.take(first), None, "taken once");
+        assert_eq!(learnt.take(unparsed), None);
+
+        let mut ids = Vec::new();
+        for n in 0..MAX_LEARNT + 1 {
+            learnt.keep(n as i64 + 100, event(n));
+            ids.push(n as i64 + 100);
+        }
+        assert_eq!(learnt.take(ids[0]), None, "the oldest went");
+        assert_eq!(learnt.take(ids[MAX_LEARNT]), Some(event(MAX_LEARNT)));
     }
 }

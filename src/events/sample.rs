@@ -62,3 +62,27 @@ pub fn update_answer_event(
         }),
     )
 }
+
+/// An `UpdateAnswer` as intake parses it, for workload `w-{n}` (tests).
+#[cfg(test)]
+pub(crate) fn parsed_update_answer(n: usize) -> super::parse::WorkloadEvent {
+    super::parse::WorkloadEvent {
+        event_id: format!("e-{n}"),
+        account: Some("111122223333".into()),
+        region: "us-east-1".into(),
+        event_name: "UpdateAnswer".into(),
+        workload_id: format!("w-{n}"),
+        time: None,
+        question: None,
+    }
+}
+
+/// A migrated SQLite store in a temporary directory (tests).
+#[cfg(test)]
+pub(crate) async fn scratch_store() -> (tempfile::TempDir, crate::store::Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+    let store = crate::store::Store::connect(&url, 2).await.unwrap();
+    store.migrate().await.unwrap();
+    (dir, store)
+}

@@ -300,9 +300,10 @@ async fn post_event(State(endpoint): State<Arc<EventsEndpoint>>, request: Reques
             format!("cannot handle events now ({why}); retry"),
         );
     }
-    match state.pushed.store(body).await {
+    let event_id = event.event_id.clone();
+    match state.pushed.store(body, Some(event)).await {
         Ok(_) => {
-            let body = json!({ "status": "accepted", "id": event.event_id });
+            let body = json!({ "status": "accepted", "id": event_id });
             (StatusCode::ACCEPTED, Json(body)).into_response()
         }
         Err(e) => {

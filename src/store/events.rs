@@ -45,6 +45,25 @@ fn numbered(first: usize, count: usize) -> String {
     numbers.join(", ")
 }
 
+/// One `INSERT` remembering `handled` event ids (and outcomes) at `now`.
+fn remember_query<'q>(
+    handled: &[&'q (String, &'static str)],
+    now: &'q String,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    let values: Vec<String> = (0..handled.len())
+        .map(|n| format!("(${}, $1, ${})", 2 * n + 2, 2 * n + 3))
+        .collect();
+    let sql = format!(
+        "INSERT INTO processed_events (event_id, received_at, outcome) VALUES {} \
+         ON CONFLICT (event_id) DO NOTHING",
+        values.join(", ")
+    );
+    handled.iter().fold(
+        sqlx::query(AssertSqlSafe(sql)).bind(now),
+        |query, (event_id, outcome)| query.bind(event_id.as_str()).bind(*outcome),
+    )
+}
+
 impl Store {
     /// Whether an EventBridge event id was already handled.
     pub async fn event_processed(&self, event_id: &str) -> anyhow::Result<bool> {
@@ -93,6 +112,23 @@ impl Store {
         .execute(&self.pool)
         .await
         .context("remember a handled event")?;
+        Ok(())
+    }
+
+    /// Remembers a batch of handled event ids (idempotent), in one statement.
+    pub async fn mark_events_processed(
+        &self,
+        handled: &[(String, &'static str)],
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        if handled.is_empty() {
+            return Ok(());
+        }
+        let handled: Vec<&(String, &'static str)> = handled.iter().collect();
+        remember_query(&handled, &timestamp(at))
+            .execute(&self.pool)
+            .await
+            .context("remember handled events")?;
         Ok(())
     }
 
@@ -222,19 +258,7 @@ impl Store {
             .collect();
         let mut tx = self.begin_write().await?;
         if !remember.is_empty() {
-            let values: Vec<String> = (0..remember.len())
-                .map(|n| format!("(${}, $1, ${})", 2 * n + 2, 2 * n + 3))
-                .collect();
-            let sql = format!(
-                "INSERT INTO processed_events (event_id, received_at, outcome) VALUES {} \
-                 ON CONFLICT (event_id) DO NOTHING",
-                values.join(", ")
-            );
-            let mut query = sqlx::query(AssertSqlSafe(sql)).bind(&now);
-            for (event_id, outcome) in &remember {
-                query = query.bind(event_id.as_str()).bind(*outcome);
-            }
-            query
+            remember_query(&remember, &now)
                 .execute(&mut **tx)
                 .await
                 .context("remember handled events")?;

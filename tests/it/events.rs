@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::common::db::Db;
 use crate::common::moto::{Moto, Queue, notifications, unique};
 use crate::common::*;
 use rel04d::aws::Endpoints;
@@ -268,25 +269,7 @@ async fn a_burst_of_events_for_one_workload_is_coalesced() {
         })
         .collect();
     for chunk in bodies.chunks(10) {
-        let entries = chunk
-            .iter()
-            .enumerate()
-            .map(|(i, body)| {
-                aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
-                    .id(i.to_string())
-                    .message_body(body)
-                    .build()
-                    .unwrap()
-            })
-            .collect::<Vec<_>>();
-        p.moto
-            .sqs
-            .send_message_batch()
-            .queue_url(&p.intake.url)
-            .set_entries(Some(entries))
-            .send()
-            .await
-            .unwrap();
+        send_batch(&p, chunk).await;
     }
     d.wait_for("twenty events handled", Duration::from_secs(20), || async {
         d.daemon.metrics.counter(
@@ -300,6 +283,91 @@ async fn a_burst_of_events_for_one_workload_is_coalesced() {
         reads < 20,
         "20 events for one workload took {reads} evaluations; bursts must coalesce"
     );
+    d.stop().await;
+}
+
+/// Sends up to ten bodies to the intake queue in one `SendMessageBatch`.
+async fn send_batch(p: &Plumbing, bodies: &[String]) {
+    let entries = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, body)| {
+            aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+                .id(i.to_string())
+                .message_body(body)
+                .build()
+                .unwrap()
+        })
+        .collect::<Vec<_>>();
+    p.moto
+        .sqs
+        .send_message_batch()
+        .queue_url(&p.intake.url)
+        .set_entries(Some(entries))
+        .send()
+        .await
+        .unwrap();
+}
+
+/// A received batch is finished together: its evaluated events' ids are
+/// remembered in one statement (one `received_at` for the batch, not one
+/// commit per event) and its messages are deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_received_batch_is_remembered_in_one_statement_and_deleted() {
+    let (p, d, _) = one_workload_daemon("ledger").await;
+    let workloads: Vec<WorkloadInfo> = (0..10)
+        .map(|i| {
+            d.sim.add_workload(workload(
+                &format!("batch-{i}"),
+                answer(&ALL_FOUR, &[], true),
+            ))
+        })
+        .collect();
+    let bodies: Vec<String> = workloads
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            update_answer_event(&format!("batch-{i}"), "111122223333", REGION, &w.id).to_string()
+        })
+        .collect();
+    send_batch(&p, &bodies).await;
+    let db = Db::connect(&d.database_url).await;
+    let handled = "SELECT COUNT(*) FROM processed_events WHERE event_id LIKE 'batch-%'";
+    d.wait_for("ten events remembered", Duration::from_secs(20), || async {
+        db.count(handled).await == Some(10)
+    })
+    .await;
+    let commits = db
+        .count(
+            "SELECT COUNT(DISTINCT received_at) FROM processed_events WHERE event_id LIKE 'batch-%'",
+        )
+        .await
+        .unwrap();
+    assert!(
+        commits < 10,
+        "ten events received together were remembered in {commits} statements"
+    );
+    d.wait_for("every message deleted", Duration::from_secs(10), || async {
+        let attributes = p
+            .moto
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&p.intake.url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+            .send()
+            .await
+            .unwrap();
+        let count = |name: aws_sdk_sqs::types::QueueAttributeName| {
+            attributes
+                .attributes()
+                .and_then(|a| a.get(&name))
+                .and_then(|n| n.parse::<i64>().ok())
+        };
+        count(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages) == Some(0)
+            && count(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+                == Some(0)
+    })
+    .await;
     d.stop().await;
 }
 

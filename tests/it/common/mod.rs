@@ -187,6 +187,8 @@ pub struct RunningDaemon {
     pub server: SimServer,
     pub daemon: Arc<Daemon>,
     pub http: std::net::SocketAddr,
+    /// Its state database, for `Db` reads.
+    pub database_url: String,
     /// Holds the database file and the config; removed when the daemon is dropped.
     _dir: tempfile::TempDir,
     stop: tokio::sync::oneshot::Sender<()>,
@@ -225,6 +227,7 @@ impl RunningDaemon {
             server,
             daemon,
             http,
+            database_url,
             _dir: dir,
             stop,
             task,
