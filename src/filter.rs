@@ -292,22 +292,6 @@ impl Filter {
                         Key::Data => data_path(name).map_err(error)?,
                         _ => Vec::new(),
                     };
-                    if key == Key::ControlType
-                        && !is_regex(value)
-                        && values::names_every_control(name, value).map_err(error)?
-                    {
-                        // The workload's type holds every control: no term, and
-                        // negated, a term no control satisfies.
-                        if negated {
-                            filter.terms.push(Term {
-                                key,
-                                negated: false,
-                                matcher: Matcher::AnyOf(vec![String::new()]),
-                                path: Vec::new(),
-                            });
-                        }
-                        continue;
-                    }
                     let matcher = matcher(key, name, value, now).map_err(error)?;
                     if let Matcher::AnyOf(list) = &matcher {
                         values += list.len();

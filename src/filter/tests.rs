@@ -44,15 +44,8 @@ fn control_type_uris_name_each_questions_control_type() {
 
 #[test]
 fn resource_types_are_the_workload_its_ancestors_or_an_error() {
-    // Every control is on a workload: its type, or one above it, is no restriction
-    // whichever questions are governed, and negated it holds no control.
     let f = Filter::parse("resourceTypeId:tmod:@turbot/aws#/resource/types/aws").unwrap();
-    assert!(f.terms.is_empty(), "{:?}", f.terms);
-    let f = Filter::parse("resourceType:workload").unwrap();
-    assert!(f.terms.is_empty(), "{:?}", f.terms);
-    let none = Filter::parse(&format!("!resourceTypeId:{GUARDRAILS_RESOURCE_TYPE}")).unwrap();
-    assert!(!none.terms[0].negated);
-    assert_eq!(values(&none.terms[0]), [""]);
+    assert_eq!(values(&f.terms[0]), [CONTROL_TYPE]);
     let f = Filter::parse("resourceTypeId:'tmod:@turbot/aws-s3#/resource/types/bucket'").unwrap();
     assert_eq!(
         values(&f.terms[0]),
@@ -304,16 +297,17 @@ fn guardrails_spellings_parse_as_written() {
          $.turbot.tags.were:'wolf pack' sort:stateChangeTimestamp",
     )
     .unwrap();
-    assert_eq!(
-        f.terms.len(),
-        2,
-        "controlTypeLevel:self changes nothing; the workload type is every control"
-    );
+    assert_eq!(f.terms.len(), 3, "controlTypeLevel:self changes nothing");
     assert_eq!(values(&f.terms[0]), ["rel04"]);
-    assert_eq!(f.terms[1].key, Key::Data);
-    assert_eq!(f.terms[1].path, ["turbot", "tags", "were"]);
     assert_eq!(
         values(&f.terms[1]),
+        ["rel04"],
+        "the workload type is every control"
+    );
+    assert_eq!(f.terms[2].key, Key::Data);
+    assert_eq!(f.terms[2].path, ["turbot", "tags", "were"]);
+    assert_eq!(
+        values(&f.terms[2]),
         ["wolf pack"],
         "single quotes like double"
     );

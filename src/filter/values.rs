@@ -34,21 +34,6 @@ fn is_this_type(name: &str, value: &str) -> Result<bool, String> {
     }
 }
 
-/// Whether the resource-type term `name:value` names the workload's type (or a
-/// type above it) in one of its values: every control is on a workload, so such
-/// a term holds every control, whichever question it governs.
-pub(super) fn names_every_control(name: &str, value: &str) -> Result<bool, String> {
-    let mut every = false;
-    for raw in value.split(',') {
-        every |= match name {
-            "resourceTypeId" => is_this_type(name, raw)?,
-            "resourceType" => scope::partial_type(raw) == CONTROL_TYPE,
-            _ => false,
-        };
-    }
-    Ok(every)
-}
-
 /// The `control_type` column's value for a control type URI: the name after
 /// `#/control/types/` of the Framework's or rel04d's custom-lens prefix (`rel05`,
 /// `retention`); any other URI as written, which no control has.

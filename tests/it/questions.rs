@@ -171,21 +171,13 @@ async fn each_question_is_a_control_of_its_own_state_and_the_filters_select_it()
         [(LENS, DEPLOY, "skipped")]
     );
     assert!(cli_controls(&database_url, &format!("question:{DEPLOY} state:alarm")).is_empty());
-    // Guardrails' spellings: a question's control type URI, and the workload type
-    // holding every control.
+    // Guardrails' spelling: a question's control type URI.
     assert_eq!(
         states(&cli_controls(
             &database_url,
             "controlTypeId:tmod:@rel04d/custom-lens#/control/types/retention"
         )),
         [(LENS, RETENTION, "alarm")]
-    );
-    assert_eq!(
-        cli_controls(
-            &database_url,
-            "resourceTypeId:tmod:@turbot/aws-wellarchitected#/resource/types/workload"
-        ),
-        all
     );
 
     // `explain`, `mute` and `unmute` name a question's control with --lens/--question.
