@@ -19,12 +19,18 @@ use crate::store::{ControlRow, Store};
 /// Whether `filter`'s control type and catalogue terms leave REL 04 in (they
 /// all resolve to `rel04`, or to a URI that names something else).
 fn selects_rel04(filter: &Filter) -> bool {
+    selects(filter, CONTROL_TYPE)
+}
+
+/// Whether `filter`'s control type and catalogue terms leave the control type
+/// recorded as `control_type` in.
+fn selects(filter: &Filter, control_type: &str) -> bool {
     filter
         .terms
         .iter()
         .all(|term| match (&term.key, &term.matcher) {
             (Key::ControlType, Matcher::AnyOf(values)) => {
-                values.iter().any(|v| v == CONTROL_TYPE) != term.negated
+                values.iter().any(|v| v == control_type) != term.negated
             }
             _ => true,
         })
@@ -129,18 +135,38 @@ pub struct CatalogueQuery;
 
 #[Object(serial)]
 impl CatalogueQuery {
-    /// The control types: REL 04, unless the filter names another.
+    /// The control types: REL 04's, and each other governed question's that has
+    /// controls, as the filter selects them.
     async fn control_types(
         &self,
         ctx: &Context<'_>,
         filter: Option<String>,
     ) -> async_graphql::Result<ControlTypePage> {
         let filter = catalogue_filter(ctx, "controlTypes", filter).await?;
-        let items = if selects_rel04(&filter) {
-            vec![ControlType::rel04()]
-        } else {
-            vec![]
-        };
+        let mut items = Vec::new();
+        if selects_rel04(&filter) {
+            items.push(ControlType::rel04());
+        }
+        let recorded = ctx
+            .data::<Store>()?
+            .control_types()
+            .await
+            .map_err(internal)?;
+        items.extend(
+            recorded
+                .iter()
+                .filter(|(lens, question_id, _)| !crate::store::is_rel04(lens, question_id))
+                .filter(|(_, _, control_type)| selects(&filter, control_type))
+                .map(|(lens, question_id, control_type)| {
+                    ControlType::of(lens, question_id, control_type)
+                }),
+        );
+        if let Some(sort) = &filter.sort {
+            items.sort_by_cached_key(|t| t.sort_key(&sort.field));
+            if sort.descending {
+                items.reverse();
+            }
+        }
         Ok(ControlTypePage {
             metadata: Metadata::total(items.len()),
             items,

@@ -141,6 +141,15 @@ impl ControlType {
                 .collect(),
         }
     }
+
+    /// What `sort:<field>` orders control types by (`title`, `uri`, `path`).
+    pub fn sort_key(&self, field: &str) -> String {
+        match field {
+            "title" => self.title.clone(),
+            "uri" => self.uri.clone(),
+            _ => self.trunk.join(" > "),
+        }
+    }
 }
 
 #[Object]

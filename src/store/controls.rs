@@ -178,6 +178,24 @@ impl Store {
 }
 
 impl Store {
+    /// The control types of active controls, `(lens, question_id, control_type)`
+    /// each once, in that order; at most [`MAX_CONTROL_TYPES`] (the configuration
+    /// governs at most 1,000 questions).
+    pub async fn control_types(&self) -> anyhow::Result<Vec<(String, String, String)>> {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT DISTINCT lens, question_id, control_type FROM controls \
+             WHERE removed_at IS NULL ORDER BY 1, 2, 3 LIMIT {MAX_CONTROL_TYPES}"
+        )))
+        .fetch_all(&self.pool)
+        .await
+        .context("list control types")
+    }
+}
+
+/// The most control types [`Store::control_types`] returns.
+pub const MAX_CONTROL_TYPES: usize = 2_000;
+
+impl Store {
     /// Records the lens review's LensStatus (`CURRENT`, `NOT_CURRENT`, …) on
     /// every control of the workload's lens; returns how many rows it set.
     pub async fn set_lens_status(

@@ -138,6 +138,24 @@ async fn graphql_ids_mutations_policy_values_and_explain_address_a_custom_questi
         "{items:?}"
     );
 
+    // The catalogue's control types: REL 04's, then each governed question's.
+    let uris = |data: &Value| -> Vec<String> {
+        data["controlTypes"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["uri"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let types = uris(&q("{ controlTypes { items { uri } } }"));
+    assert_eq!(types.len(), 3, "{types:?}");
+    assert_eq!(types[0], rel04d::filter::GUARDRAILS_CONTROL_TYPE);
+    assert!(types.contains(&RETENTION_TYPE.to_owned()), "{types:?}");
+    let one = q(&format!(
+        r#"{{ controlTypes(filter: "controlTypeId:{RETENTION_TYPE}") {{ items {{ uri }} }} }}"#
+    ));
+    assert_eq!(uris(&one), [RETENTION_TYPE]);
+
     // A mute through the custom question's id mutes that control alone.
     let until = (chrono::Utc::now() + chrono::Duration::hours(8))
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
