@@ -9,6 +9,7 @@ mod organization;
 mod policies;
 mod rate;
 mod securityhub;
+mod taint;
 mod validate;
 
 use std::path::Path;

@@ -34,7 +34,6 @@ mod paging;
 mod plan;
 pub mod runs;
 mod summary;
-pub mod taint;
 pub mod turbot;
 
 use std::sync::Arc;

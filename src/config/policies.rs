@@ -340,7 +340,7 @@ impl CalculatedInput {
         Ok(Calculation {
             template_input: self.template_input.clone(),
             template: self.template.clone(),
-            owner_data: crate::graphql::taint::owner_data(&self.template_input),
+            owner_data: super::taint::owner_data(&self.template_input),
         })
     }
 }
