@@ -204,8 +204,7 @@ impl Daemon {
     /// backlog instead of being refused.
     pub async fn run(settings: Settings, stop: impl Future<Output = ()>) -> anyhow::Result<()> {
         let listen = settings.http.listen;
-        let socket = TcpListener::bind(listen)
-            .await
+        let socket = http::listen(listen)
             .with_context(|| format!("cannot listen on http.listen {listen}"))?
             .into_std()?;
         let mut stop = std::pin::pin!(stop);

@@ -7,6 +7,7 @@ mod admission;
 mod body;
 mod graphql;
 mod server;
+pub use server::listen;
 pub mod web;
 
 use std::net::SocketAddr;
