@@ -20,6 +20,9 @@
 //!
 //! At most [`MAX_IN_FLIGHT`] requests are outstanding: a late daemon slows the
 //! sending (reported as its duration) instead of exhausting file descriptors.
+//! A send whose connection is refused or reset is sent again 100 ms later (as
+//! EventBridge's API destinations retry), counted as `resent`; latency is
+//! still from the first send.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -35,6 +38,8 @@ mod support;
 const TOKEN: &str = "events-push-bench-token-0123456789";
 /// Requests (answer flip and event) outstanding at once, at most.
 const MAX_IN_FLIGHT: usize = 2048;
+/// Sends of one event before the run fails.
+const MAX_ATTEMPTS: usize = 50;
 const ALL_FOUR: [&str; 4] = [
     "rel_prevent_interaction_failure_identify",
     "rel_prevent_interaction_failure_loosely_coupled_system",
@@ -56,27 +61,40 @@ enum Intake {
 }
 
 impl Intake {
-    async fn send(&self, client: &reqwest::Client, event_id: &str, body: String) {
-        match self {
-            Intake::Http(base) => {
-                let response = client
+    /// Sends one event, again after a refused or reset connection (as
+    /// EventBridge's API destinations retry), at most [`MAX_ATTEMPTS`] times;
+    /// returns how many sends failed first.
+    async fn send(&self, client: &reqwest::Client, event_id: &str, body: String) -> usize {
+        for failed in 0..MAX_ATTEMPTS {
+            let sent = match self {
+                Intake::Http(base) => client
                     .post(format!("{base}/events"))
                     .bearer_auth(TOKEN)
-                    .body(body)
+                    .body(body.clone())
                     .send()
                     .await
-                    .unwrap();
-                assert_eq!(response.status().as_u16(), 202, "{event_id}");
-            }
-            Intake::Sqs(sqs, queue_url) => {
-                sqs.send_message()
+                    .map(|response| {
+                        assert_eq!(response.status().as_u16(), 202, "{event_id}");
+                    })
+                    .map_err(|e| e.to_string()),
+                Intake::Sqs(sqs, queue_url) => sqs
+                    .send_message()
                     .queue_url(queue_url)
-                    .message_body(body)
+                    .message_body(body.clone())
                     .send()
                     .await
-                    .unwrap();
+                    .map(drop)
+                    .map_err(|e| format!("{e:?}")),
+            };
+            match sent {
+                Ok(()) => return failed,
+                Err(error) if failed + 1 == MAX_ATTEMPTS => {
+                    panic!("{event_id}: {MAX_ATTEMPTS} sends failed, the last: {error}")
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
         }
+        unreachable!("the last attempt returns or panics")
     }
 }
 
@@ -256,12 +274,14 @@ async fn run(rate: f64, seconds: u64, workloads: usize) {
             let event_id = format!("push-{n:07}");
             let body = update_answer_event(&event_id, &owner, "us-east-1", &id).to_string();
             let at = Utc::now();
-            intake.send(&client, &event_id, body).await;
+            let resent = intake.send(&client, &event_id, body).await;
             sent.lock().unwrap().push((event_id, at));
+            resent
         }));
     }
+    let mut resent = 0;
     for request in requests {
-        request.await.unwrap();
+        resent += request.await.unwrap();
     }
     let sending = started.elapsed();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
@@ -295,8 +315,13 @@ async fn run(rate: f64, seconds: u64, workloads: usize) {
         .collect();
     latencies.sort_by(f64::total_cmp);
     println!(
-        "| {rate}/s ({:.0} s) | {total} | {evaluated} ({} transitions) | {:.1} ms | {:.1} ms | {:.1} ms | {:.3} ms |",
+        "| {rate}/s ({:.0} s) | {total}{} | {evaluated} ({} transitions) | {:.1} ms | {:.1} ms | {:.1} ms | {:.3} ms |",
         sending.as_secs_f64(),
+        if resent > 0 {
+            format!(" ({resent} resent)")
+        } else {
+            String::new()
+        },
         latencies.len(),
         percentile(&latencies, 0.5),
         percentile(&latencies, 0.99),
