@@ -11,8 +11,10 @@
 //! sweep side by side; a fast one lists full pages and holds at most 200, and
 //! waits for the budget in turn (the semaphore is first come, first served), so
 //! neither starves the other. A fresh scope's pages grow with its rate as it
-//! learns it. Calls in flight are bounded separately, per process
-//! (`wellarchitected::CALLS_IN_FLIGHT`).
+//! learns it. A listed workload waits as a queued job (~1 KiB) until one of
+//! its scope's workers starts it: evaluations started are bounded separately,
+//! per scope by its rate and per process (`account_region::workers`), and so
+//! are calls in flight (`wellarchitected::CALLS_IN_FLIGHT`).
 
 use std::sync::Arc;
 
