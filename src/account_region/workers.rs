@@ -22,10 +22,12 @@ use tokio::task::JoinHandle;
 
 use crate::queue::{Done, Job, WorkQueue};
 
-/// Evaluations started at once across every scope of this process. With each
-/// scope's evaluations waiting about [`START_WINDOW`] for their slot, 512
-/// start ~2,500 evaluations a second, more than two cores evaluate, and the
-/// calls they make go out 128 at a time anyway (`wellarchitected::CALLS_IN_FLIGHT`).
+/// Evaluations started at once across every scope of this process (each
+/// ~12 KiB and what it read). With each scope's evaluations waiting at most
+/// about [`START_WINDOW`] for their slot, 512 start ~2,500 evaluations a
+/// second, more than two cores evaluate, and the calls they make go out 128 at
+/// a time anyway (`wellarchitected::CALLS_IN_FLIGHT`). 256 measured a tenth
+/// of a fleet's calls throttled (BENCHMARKS.md, "Fleet").
 pub const STARTED_EVALUATIONS: usize = 512;
 
 /// How long of its rate a scope's started evaluations may wait for their

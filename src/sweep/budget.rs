@@ -20,10 +20,13 @@ use std::sync::Arc;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// Workloads a replica's sweeps hold at once. The fixed 16 sweeps this replaces
-/// held up to ~250 each (100 requested, a page being submitted, one waiting and
-/// one being listed): 4,000.
-pub const HELD_WORKLOADS: usize = 4_096;
+/// Workloads a replica's sweeps hold at once: four for each of the 512
+/// evaluations the process starts at once (`account_region::workers::STARTED_EVALUATIONS`),
+/// enough to keep every one of them fed, and each held one a queued job of
+/// ~2.5 KiB (its workload, its controls as read, its queue entry). It was
+/// 4,096, as many as the fixed 16 sweeps it replaced held, when every held
+/// workload could be a started evaluation.
+pub const HELD_WORKLOADS: usize = 2_048;
 
 /// ListWorkloads' largest page, what a sweep lists at its full rate.
 pub const MAX_PAGE: usize = 50;
