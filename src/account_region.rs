@@ -4,6 +4,7 @@
 //! `control::Scope`; this is a place rel04d scans, named `<account>/<region>`.)
 
 mod run;
+pub mod workers;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -32,21 +33,33 @@ pub struct AccountRegion {
     /// session), for every client of the scope, not only the Tool's.
     pub sdk: SdkConfig,
     pub wa: WellArchitected,
-    pub queue: WorkQueue<Reconciled>,
-    /// Workers evaluating in parallel (`aws.max_concurrency`).
+    pub queue: Arc<WorkQueue<Reconciled>>,
+    /// Workers evaluating in parallel at most (`aws.max_concurrency`).
     pub concurrency: usize,
+    /// The process's evaluations started, shared by every scope (see
+    /// [`workers::STARTED_EVALUATIONS`]).
+    started: Arc<Semaphore>,
     /// The learned rate last written to the store, to skip unchanged writes.
     saved_rate: Mutex<Option<f64>>,
 }
 
 impl AccountRegion {
-    pub fn new(spec: ScopeSpec, sdk: SdkConfig, wa: WellArchitected, concurrency: usize) -> Self {
+    /// `started` is shared by every scope of the process: see
+    /// [`workers::STARTED_EVALUATIONS`].
+    pub fn new(
+        spec: ScopeSpec,
+        sdk: SdkConfig,
+        wa: WellArchitected,
+        concurrency: usize,
+        started: Arc<Semaphore>,
+    ) -> Self {
         AccountRegion {
             spec,
             sdk,
             wa,
-            queue: WorkQueue::new(),
+            queue: Arc::new(WorkQueue::new()),
             concurrency: concurrency.max(1),
+            started,
             saved_rate: Mutex::new(None),
         }
     }
@@ -77,54 +90,36 @@ impl AccountRegion {
         self.queue.push(job)
     }
 
-    /// Starts the scope's workers, on demand: one task waits for queued work
-    /// and starts a worker for it while fewer than `concurrency` run; a worker
-    /// stops when the queue is empty. An idle scope (most of a thousand between
-    /// sweeps, or one limited to a few calls a second) keeps one task, not
-    /// `concurrency` of them (32,000 idle tasks at 1,000 scopes of 32). The
-    /// returned task ends once the queue is closed and every worker has
-    /// recorded its evaluation. A worker whose evaluation panics is replaced
-    /// (see [`crate::shutdown::replace_on_panic`]): the panic is one workload's
-    /// bug, so that workload's requesters get an error and it is evaluated
-    /// again on its next trigger, while the scope keeps all its workers.
+    /// Starts the scope's workers, on demand (see [`workers`]): at most
+    /// [`Self::started_limit`] of them, each evaluation holding one of the
+    /// process's [`workers::STARTED_EVALUATIONS`]. An idle scope (most of a
+    /// thousand between sweeps) keeps one task. The returned task ends once the
+    /// queue is closed and every worker has recorded its evaluation. A worker
+    /// whose evaluation panics is replaced: the panic is one workload's bug, so
+    /// that workload's requesters get an error and it is evaluated again on its
+    /// next trigger, while the scope keeps all its workers.
     pub fn spawn_workers(self: &Arc<Self>, reconciler: Arc<Reconciler>) -> JoinHandle<()> {
-        let scope = self.clone();
-        tokio::spawn(async move {
-            let places = Arc::new(Semaphore::new(scope.concurrency));
-            loop {
-                let place = places.clone().acquire_owned().await.expect("never closed");
-                let Some((job, running)) = scope.queue.pop().await else {
-                    break;
-                };
-                let first = Mutex::new(Some((job, running.hand_over())));
-                let (scope, reconciler) = (scope.clone(), reconciler.clone());
-                tokio::spawn(async move {
-                    let name = format!("worker of {}", scope.key());
-                    crate::shutdown::replace_on_panic(&name, || async {
-                        let first = first.lock().unwrap().take();
-                        if let Some((job, claim)) = first {
-                            let running = scope.queue.resume(claim);
-                            running.complete(scope.evaluate(&reconciler, job).await);
-                        }
-                        scope.work(&reconciler).await
-                    })
-                    .await;
-                    drop(place);
-                });
-            }
-            // Closed: wait for the workers still recording what they hold.
-            let _all = places
-                .acquire_many(scope.concurrency as u32)
-                .await
-                .expect("never closed");
-        })
+        let (limited, evaluating) = (self.clone(), self.clone());
+        workers::spawn(
+            format!("worker of {}", self.key()),
+            self.queue.clone(),
+            self.started.clone(),
+            move || limited.started_limit(),
+            move |job| {
+                let (scope, reconciler) = (evaluating.clone(), reconciler.clone());
+                async move { scope.evaluate(&reconciler, job).await }
+            },
+        )
     }
 
-    /// Evaluates the jobs queued, one after another, until there is none.
-    async fn work(&self, reconciler: &Reconciler) {
-        self.queue
-            .serve_queued(|job| self.evaluate(reconciler, job))
-            .await
+    /// Evaluations this scope starts at once now, from its rate and its calls'
+    /// latency (see [`workers::started_limit`]).
+    pub fn started_limit(&self) -> usize {
+        workers::started_limit(
+            self.wa.limiter().rate(),
+            self.wa.latency(),
+            self.concurrency,
+        )
     }
 
     async fn evaluate(&self, reconciler: &Reconciler, job: Job) -> Done<Reconciled> {
@@ -202,6 +197,7 @@ pub async fn configured_with(
     )?;
     let mut scopes = Vec::new();
     let in_flight = Arc::new(Semaphore::new(wellarchitected::CALLS_IN_FLIGHT));
+    let started = Arc::new(Semaphore::new(workers::STARTED_EVALUATIONS));
     for spec in specs {
         let config = setup.scope_config(&spec).await;
         let limiter = rate_limiter(&settings.aws, store, &spec).await;
@@ -217,6 +213,7 @@ pub async fn configured_with(
             config,
             wa,
             settings.aws.max_concurrency,
+            started.clone(),
         )));
     }
     Ok(scopes)

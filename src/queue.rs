@@ -370,18 +370,6 @@ impl<T: Clone> WorkQueue<T> {
         }
     }
 
-    /// A worker that stops when the queue is empty: evaluates the jobs queued
-    /// with `evaluate`, one after another, until there is none.
-    pub async fn serve_queued<F, Fut>(&self, evaluate: F)
-    where
-        F: Fn(Job) -> Fut,
-        Fut: Future<Output = Done<T>>,
-    {
-        while let Some((job, running)) = self.try_pop() {
-            running.complete(evaluate(job).await);
-        }
-    }
-
     /// Stops handing out work; queued requests fail with "shutting down".
     pub fn close(&self) {
         let mut state = self.state.lock().unwrap();

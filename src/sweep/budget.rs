@@ -11,17 +11,22 @@
 //! sweep side by side; a fast one lists full pages and holds at most 200, and
 //! waits for the budget in turn (the semaphore is first come, first served), so
 //! neither starves the other. A fresh scope's pages grow with its rate as it
-//! learns it. Calls in flight are bounded separately, per process
-//! (`wellarchitected::CALLS_IN_FLIGHT`).
+//! learns it. A listed workload waits as a queued job (~1 KiB) until one of
+//! its scope's workers starts it: evaluations started are bounded separately,
+//! per scope by its rate and per process (`account_region::workers`), and so
+//! are calls in flight (`wellarchitected::CALLS_IN_FLIGHT`).
 
 use std::sync::Arc;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// Workloads a replica's sweeps hold at once. The fixed 16 sweeps this replaces
-/// held up to ~250 each (100 requested, a page being submitted, one waiting and
-/// one being listed): 4,000.
-pub const HELD_WORKLOADS: usize = 4_096;
+/// Workloads a replica's sweeps hold at once: four for each of the 512
+/// evaluations the process starts at once (`account_region::workers::STARTED_EVALUATIONS`),
+/// enough to keep every one of them fed, and each held one a queued job of
+/// ~2.5 KiB (its workload, its controls as read, its queue entry). It was
+/// 4,096, as many as the fixed 16 sweeps it replaced held, when every held
+/// workload could be a started evaluation.
+pub const HELD_WORKLOADS: usize = 2_048;
 
 /// ListWorkloads' largest page, what a sweep lists at its full rate.
 pub const MAX_PAGE: usize = 50;

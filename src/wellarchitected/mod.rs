@@ -13,6 +13,7 @@ mod updated;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_sdk_wellarchitected::Client;
 use aws_sdk_wellarchitected::error::{ProvideErrorMetadata, SdkError};
@@ -83,6 +84,10 @@ pub struct WellArchitected {
     in_flight: Arc<Semaphore>,
     max_attempts: u32,
     metrics: Arc<Metrics>,
+    /// A moving average of how long its calls take, in microseconds: how many
+    /// evaluations the scope needs started to use its rate
+    /// (`account_region::workers::started_limit`).
+    latency_micros: AtomicU64,
 }
 
 impl WellArchitected {
@@ -99,7 +104,27 @@ impl WellArchitected {
             in_flight,
             max_attempts: max_attempts.max(1),
             metrics,
+            latency_micros: AtomicU64::new(0),
         }
+    }
+
+    /// How long this scope's calls take, on average over the last few.
+    pub fn latency(&self) -> Duration {
+        Duration::from_micros(self.latency_micros.load(Ordering::Relaxed))
+    }
+
+    /// Folds one call's duration into [`Self::latency`] (an eighth of it: a
+    /// slow call moves the average, one does not make it). Concurrent calls
+    /// may overwrite each other's sample; the average stays one of theirs.
+    fn observe_latency(&self, took: Duration) {
+        let took = took.as_micros().min(u64::MAX as u128) as u64;
+        let average = self.latency_micros.load(Ordering::Relaxed);
+        let next = if average == 0 {
+            took
+        } else {
+            average - average / 8 + took / 8
+        };
+        self.latency_micros.store(next, Ordering::Relaxed);
     }
 
     /// Runs one call with rate limiting, retries of transient errors, and metrics.
@@ -124,10 +149,12 @@ impl WellArchitected {
                 // Boxed: the SDK's future is most of an evaluation's, and only
                 // calls in flight need it, not workers waiting for a slot.
                 let sent = Box::pin(send()).await;
+                let took = started.elapsed();
+                self.observe_latency(took);
                 metrics
                     .aws_call_duration
                     .get_or_create(&by_operation)
-                    .observe(started.elapsed().as_secs_f64());
+                    .observe(took.as_secs_f64());
                 sent
             };
             let error = match sent {
