@@ -20,7 +20,7 @@ use std::time::Duration;
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinHandle;
 
-use crate::queue::{Done, Job, WorkQueue};
+use crate::queue::{self, Done, Job, WorkQueue};
 
 /// Evaluations started at once across every scope of this process (each
 /// ~12 KiB and what it read). With each scope's evaluations waiting at most
@@ -86,13 +86,9 @@ where
     });
     tokio::spawn(async move {
         loop {
-            loop {
-                let changed = worker.running.changed.notified();
-                if worker.running.count.load(Ordering::SeqCst) < (worker.limit)() {
-                    break;
-                }
-                changed.await;
-            }
+            worker
+                .wait_until(|running| running < (worker.limit)())
+                .await;
             let Some((job, claim)) = worker.queue.pop().await else {
                 break;
             };
@@ -102,13 +98,8 @@ where
             tokio::spawn(async move {
                 crate::shutdown::replace_on_panic(&worker.name, || async {
                     let first = first.lock().unwrap().take();
-                    if let Some((job, claim)) = first {
-                        let running = worker.queue.resume(claim);
-                        let _started = worker.started.acquire().await.expect("never closed");
-                        running.complete((worker.evaluate)(job).await);
-                        worker.running.changed.notify_one();
-                    }
-                    worker.work().await
+                    let first = first.map(|(job, claim)| (job, worker.queue.resume(claim)));
+                    worker.work(first).await
                 })
                 .await;
                 worker.running.count.fetch_sub(1, Ordering::SeqCst);
@@ -116,13 +107,7 @@ where
             });
         }
         // Closed: wait for the workers still recording what they hold.
-        loop {
-            let changed = worker.running.changed.notified();
-            if worker.running.count.load(Ordering::SeqCst) == 0 {
-                break;
-            }
-            changed.await;
-        }
+        worker.wait_until(|running| running == 0).await;
     })
 }
 
@@ -142,17 +127,30 @@ where
     E: Fn(Job) -> Fut,
     Fut: Future<Output = Done<T>>,
 {
-    /// Evaluates queued jobs one after another until there is none, or this
-    /// worker is one too many for its scope's rate now.
-    async fn work(&self) {
+    /// Waits until `ready` holds of the workers running, checking again
+    /// whenever one finishes a job or stops.
+    async fn wait_until(&self, ready: impl Fn(usize) -> bool) {
+        loop {
+            let changed = self.running.changed.notified();
+            if ready(self.running.count.load(Ordering::SeqCst)) {
+                return;
+            }
+            changed.await;
+        }
+    }
+
+    /// Evaluates `first` (the job this worker was started for), then queued
+    /// jobs one after another until there is none, or this worker is one too
+    /// many for its scope's rate now.
+    async fn work(&self, mut first: Option<(Job, queue::Running<'_, T>)>) {
         loop {
             // The rate fell: stop between jobs. Two workers stopping at once
             // leave one fewer than the limit, which the next job starts again.
-            if self.running.count.load(Ordering::SeqCst) > (self.limit)() {
+            if first.is_none() && self.running.count.load(Ordering::SeqCst) > (self.limit)() {
                 return;
             }
             let _started = self.started.acquire().await.expect("never closed");
-            let Some((job, running)) = self.queue.try_pop() else {
+            let Some((job, running)) = first.take().or_else(|| self.queue.try_pop()) else {
                 return;
             };
             running.complete((self.evaluate)(job).await);

@@ -53,7 +53,7 @@ const LISTEN_BACKLOG: u32 = 1024;
 
 /// A listener on `address` with [`LISTEN_BACKLOG`] (the kernel may cap it at
 /// `net.core.somaxconn`).
-pub fn listen(address: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+pub fn listen(address: SocketAddr) -> std::io::Result<TcpListener> {
     let socket = if address.is_ipv4() {
         TcpSocket::new_v4()?
     } else {
