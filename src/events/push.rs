@@ -1,12 +1,6 @@
 //! Stores events pushed to `POST /events` in the durable inbox, many requests
-//! to a commit: a group commit without a writer task of its own.
-//!
-//! Each request queues its body and then takes the writer's turn; whoever holds
-//! the turn writes everything queued by then (its own body, or none if an
-//! earlier turn took it) in one transaction and answers each request it wrote.
-//! So a lone request commits at once, and under load the requests that arrived
-//! during one commit share the next. A request is answered only after the
-//! commit that holds its body, so a 202 still means the event is stored.
+//! to a commit ([`GroupCommit`]): a request is answered only after the commit
+//! that holds its body, so a 202 still means the event is stored.
 //!
 //! What intake learnt by parsing a body is kept in memory by inbox id
 //! ([`Learnt`]), so the inbox processor of this daemon does not parse it
@@ -17,10 +11,10 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
-use tokio::sync::{Notify, OwnedMutexGuard, oneshot};
+use tokio::sync::{Notify, oneshot};
 
 use super::parse::WorkloadEvent;
-use crate::store::Store;
+use crate::store::{GroupCommit, Store};
 
 /// A stored event's inbox id, or why the commit failed (the request is told
 /// to retry).
@@ -66,9 +60,7 @@ pub struct PushedEvents {
     store: Store,
     /// Rung after each commit, so the inbox processor picks the events up.
     wake: Arc<Notify>,
-    queued: Mutex<Vec<Queued>>,
-    /// The writer's turn.
-    turn: Arc<tokio::sync::Mutex<()>>,
+    queued: GroupCommit<Queued>,
     learnt: Arc<Learnt>,
 }
 
@@ -77,8 +69,7 @@ impl PushedEvents {
         PushedEvents {
             store,
             wake,
-            queued: Mutex::default(),
-            turn: Arc::new(tokio::sync::Mutex::new(())),
+            queued: GroupCommit::new(MAX_PER_COMMIT),
             learnt: Arc::default(),
         }
     }
@@ -95,47 +86,28 @@ impl PushedEvents {
         body: String,
         event: Option<WorkloadEvent>,
     ) -> anyhow::Result<i64> {
-        let (answer, mut stored) = oneshot::channel();
-        self.queued
-            .lock()
-            .expect("the queue lock is never poisoned")
-            .push(Queued {
-                body,
-                event,
-                answer,
-            });
-        loop {
-            tokio::select! {
-                biased;
-                answer = &mut stored => return match answer {
-                    Ok(Ok(id)) => Ok(id),
-                    Ok(Err(why)) => Err(anyhow::anyhow!(why)),
-                    Err(_) => Err(anyhow::anyhow!("the commit of this event was abandoned")),
-                },
-                turn = self.turn.clone().lock_owned() => {
-                    // On a task of its own, so a request that goes away
-                    // mid-write does not abandon the others' bodies.
-                    let this = self.clone();
-                    let _ = tokio::spawn(async move { this.write_queued(turn).await }).await;
-                }
+        let (answer, stored) = oneshot::channel();
+        let queued = Queued {
+            body,
+            event,
+            answer,
+        };
+        // On a task of its own, so a request that goes away mid-write does
+        // not abandon the others' bodies.
+        let write = |batch| {
+            let this = self.clone();
+            async move {
+                let _ = tokio::spawn(async move { this.write(batch).await }).await;
             }
+        };
+        match self.queued.submit(queued, stored, write).await? {
+            Ok(id) => Ok(id),
+            Err(why) => Err(anyhow::anyhow!(why)),
         }
     }
 
-    /// With the writer's turn, writes up to [`MAX_PER_COMMIT`] queued bodies,
-    /// oldest first, in one commit, and answers their requests.
-    async fn write_queued(&self, _turn: OwnedMutexGuard<()>) {
-        let batch: Vec<_> = {
-            let mut queued = self
-                .queued
-                .lock()
-                .expect("the queue lock is never poisoned");
-            let take = queued.len().min(MAX_PER_COMMIT);
-            queued.drain(..take).collect()
-        };
-        if batch.is_empty() {
-            return;
-        }
+    /// Writes a batch of queued bodies in one commit and answers their requests.
+    async fn write(&self, batch: Vec<Queued>) {
         let bodies: Vec<&str> = batch.iter().map(|queued| queued.body.as_str()).collect();
         let written = self.store.inbox_insert_many(&bodies, Utc::now()).await;
         match written {

@@ -211,7 +211,7 @@ impl Store {
         .bind(workload_arn)
         .bind(lens)
         .bind(status)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .context("record a lens status")?;
         Ok(updated.rows_affected())

@@ -109,7 +109,7 @@ impl Store {
         .bind(event_id)
         .bind(timestamp(at))
         .bind(outcome)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .context("remember a handled event")?;
         Ok(())
@@ -126,7 +126,7 @@ impl Store {
         }
         let handled: Vec<&(String, &'static str)> = handled.iter().collect();
         remember_query(&handled, &timestamp(at))
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .context("remember handled events")?;
         Ok(())
@@ -148,7 +148,7 @@ impl Store {
         ] {
             let result = sqlx::query(sql)
                 .bind(&cutoff)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .with_context(|| format!("prune: {sql}"))?;
             pruned += result.rows_affected();

@@ -152,7 +152,7 @@ impl Store {
         .bind(due.generation)
         .bind(&key.lens)
         .bind(&key.question_id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .context("mark a finding imported")?;
         self.release_finding(&key, owner).await
@@ -179,7 +179,7 @@ impl Store {
         .bind(due.generation)
         .bind(&key.lens)
         .bind(&key.question_id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .context("record a failed finding")?;
         self.release_finding(&key, owner).await
@@ -194,7 +194,7 @@ impl Store {
         .bind(owner)
         .bind(&key.lens)
         .bind(&key.question_id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .context("release a finding")?;
         Ok(())

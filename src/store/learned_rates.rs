@@ -45,7 +45,7 @@ impl Store {
         .bind(region)
         .bind(requests_per_second)
         .bind(timestamp(Utc::now()))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .context("save a learned request rate")?;
         Ok(())

@@ -30,7 +30,7 @@ impl Store {
         .bind(owner)
         .bind(timestamp(until))
         .bind(timestamp(now))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await;
         // Every sweep starts here: with writes failing, this is the only write.
         self.health.observe(result.is_ok());
@@ -58,7 +58,7 @@ impl Store {
         .bind(timestamp(now))
         .bind(&key.lens)
         .bind(&key.question_id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .context("claim a control")?;
         Ok(result.rows_affected() == 1)
@@ -84,7 +84,7 @@ impl Store {
         .bind(timestamp(completed_at))
         .bind(listed)
         .bind(duration_ms)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .context("record a sweep")?;
         Ok(())
@@ -142,7 +142,7 @@ impl Store {
         ] {
             sqlx::query(sql)
                 .bind(owner)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .with_context(|| format!("release leases: {sql}"))?;
         }

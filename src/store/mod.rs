@@ -10,6 +10,7 @@ mod controls;
 mod events;
 mod exception_warnings;
 mod findings;
+mod group;
 mod health;
 mod key;
 mod learned_rates;
@@ -20,6 +21,7 @@ mod outbox;
 mod overview;
 mod own_writes;
 mod query;
+mod record_group;
 mod rows;
 mod settle;
 mod steady;
@@ -40,6 +42,7 @@ pub use controls::StateCount;
 pub use events::{AttemptEnd, InboxAttempt, InboxRow};
 pub use exception_warnings::{ExceptionExpiring, WarningRow};
 pub use findings::DueFinding;
+pub(crate) use group::GroupCommit;
 pub use health::WriteHealth;
 pub use key::{ControlKey, is_rel04};
 pub use mutes::{MuteError, MuteEvent, MuteWords, check_mute};
@@ -64,6 +67,12 @@ pub enum Backend {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
+    /// Where every write goes. On SQLite a pool of one connection of its own:
+    /// in WAL mode a connection discards its whole page cache whenever another
+    /// connection has committed, so with writes spread over the pool each
+    /// write re-read the pages it changes; one writer keeps them cached. On
+    /// PostgreSQL, and for a read-only store, the pool itself.
+    writer: AnyPool,
     /// One connection of its own for readiness ([`Store::ping`], [`Store::last_sweeps`]):
     /// a pool busy serving reads is not a database that does not answer, so
     /// readiness never waits behind it.
@@ -77,6 +86,8 @@ pub struct Store {
     health: Arc<WriteHealth>,
     /// Unchanged evaluations' `evaluated_at` bumps, written together.
     evaluated: Arc<steady::EvaluatedBatch>,
+    /// Changes of controls waiting to share a commit.
+    recordings: Arc<GroupCommit<record_group::QueuedRecording>>,
     /// SQLite's writers, one at a time (see [`Store::begin_write`]); `None` on
     /// PostgreSQL, whose row locks let writers run side by side.
     writer_turns: Option<Arc<tokio::sync::Semaphore>>,
@@ -224,6 +235,13 @@ impl Store {
             .connect(url)
             .await
             .map_err(unreachable)?;
+        let writer = match backend {
+            Backend::Sqlite if !read_only && !sqlite_read_only(url) => pool_options(set_up, 1)
+                .connect(url)
+                .await
+                .map_err(unreachable)?,
+            _ => pool.clone(),
+        };
         // Opened when readiness first asks, so commands that never do open nothing.
         let probe = pool_options(set_up, 1)
             .acquire_timeout(PROBE_ACQUIRE_TIMEOUT)
@@ -231,12 +249,14 @@ impl Store {
             .map_err(unreachable)?;
         Ok(Store {
             pool,
+            writer,
             probe,
             backend,
             outbox: false,
             findings: false,
             health: Arc::default(),
             evaluated: Arc::default(),
+            recordings: Arc::new(GroupCommit::new(record_group::MAX_PER_COMMIT)),
             writer_turns: (backend == Backend::Sqlite)
                 .then(|| Arc::new(tokio::sync::Semaphore::new(1))),
         })
@@ -341,6 +361,7 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
         self.probe.close().await;
     }
 
@@ -364,8 +385,8 @@ impl Store {
             None => None,
         };
         let tx = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
+            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.writer.begin().await,
         };
         if tx.is_err() {
             self.health.observe(false);

@@ -239,7 +239,7 @@ impl Store {
             sqlx::query(AssertSqlSafe(sql.clone()))
                 .bind(&at)
                 .bind(id)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .with_context(|| format!("mark a row of {} published", queue.table()))?;
         }
@@ -264,7 +264,7 @@ impl Store {
             .bind(error)
             .bind(timestamp(retry_at))
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .with_context(|| format!("record a failed send of a row of {}", queue.table()))?;
         Ok(())
@@ -279,7 +279,7 @@ impl Store {
         )
         .bind(id)
         .bind(owner)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .context("release a notification claim")?;
         Ok(())

@@ -23,7 +23,7 @@ impl Store {
         .bind(timestamp(at))
         .bind(&key.lens)
         .bind(&key.question_id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .context("record an answer write of rel04d's")?;
         Ok(())

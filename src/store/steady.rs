@@ -159,7 +159,7 @@ impl Store {
                 .bind(bump.version)
                 .bind(bump.at);
         }
-        let result = query.execute(&self.pool).await;
+        let result = query.execute(&self.writer).await;
         self.health.observe(result.is_ok());
         Ok(result
             .context("write a batch of evaluation times")?

@@ -128,8 +128,9 @@ impl Store {
         Ok(Some((opened, written)))
     }
 
-    /// Records an evaluation of the control last read as `previous`: one
-    /// version-checked transaction when anything but the time changed, else a
+    /// Records an evaluation of the control last read as `previous`: a
+    /// version-checked update when anything but the time changed, committed
+    /// with other evaluations' changes ([`Store::record_together`]), else a
     /// batched `evaluated_at` bump ([`Store::note_evaluated`]).
     pub async fn record(
         &self,
@@ -146,14 +147,7 @@ impl Store {
             self.note_evaluated(previous, rec.at).await?;
             return Ok(Written::Unchanged);
         }
-        let mut tx = self.begin_write().await?;
-        let written = update_in(&mut tx, self.queues(), previous, rec).await?;
-        match written {
-            Written::Conflict => {}
-            Written::Unchanged => self.commit(tx, "an evaluation").await?,
-            Written::Transition(_) => self.commit(tx, "a transition").await?,
-        }
-        Ok(written)
+        self.record_together(previous, rec).await
     }
 
     /// Marks the control removed (workload deleted or lens disassociated).
@@ -339,7 +333,7 @@ async fn open_in(
 /// Writes `rec` over the control last read as `previous`, checking its version,
 /// and the transition when the state changed or rel04d enforced. `Conflict` when
 /// someone else wrote it since; the caller commits otherwise.
-async fn update_in(
+pub(super) async fn update_in(
     tx: &mut Transaction<'static, Any>,
     queues: Queues,
     previous: &ControlRow,
