@@ -265,7 +265,11 @@ mod tests {
             s.record(Op::GetAnswer, Outcome::Ok, Some(&id(n)));
         }
         s.record(Op::GetWorkload, Outcome::Ok, Some(&id(0)));
-        s.record(Op::GetAnswer, Outcome::Ok, Some(&id(MAX_COUNTED_WORKLOAD_OPS)));
+        s.record(
+            Op::GetAnswer,
+            Outcome::Ok,
+            Some(&id(MAX_COUNTED_WORKLOAD_OPS)),
+        );
         s.record(Op::GetAnswer, Outcome::Throttled, Some(&id(0)));
         assert_eq!(s.snapshot().total, MAX_COUNTED_WORKLOAD_OPS as u64 + 3);
         assert_eq!(

@@ -90,7 +90,11 @@ async fn a_request_costs_the_same_with_one_region_or_a_thousand() {
     let (one, calls) = allocations_per_request(1).await;
     assert_eq!(calls, vec![REQUESTS + 5]);
     let (thousand, calls) = allocations_per_request(1_000).await;
-    assert_eq!(calls[999], REQUESTS + 5, "signed requests reach their region");
+    assert_eq!(
+        calls[999],
+        REQUESTS + 5,
+        "signed requests reach their region"
+    );
     assert_eq!(calls[..999].iter().sum::<u64>(), 0, "and no other");
     // Equal but for noise (a connection's buffers growing, a timer wheel
     // level): copying the region table per request would add ~1,000.
