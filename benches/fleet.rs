@@ -8,8 +8,10 @@
 //! rates. Each is set against two floors: the slowest scope's (its calls / the
 //! limit; the fewest calls are one ListWorkloads per 50 workloads and one
 //! GetAnswer per workload with the lens) and the CPU's (the daemon's CPU time
-//! over the machine's cores, the simulator's not counted), and extrapolated to
-//! workloads per 15 minutes per vCPU.
+//! over the machine's cores), and extrapolated to workloads per 15 minutes per
+//! vCPU. The simulators answer on the same cores, so the bench also reports
+//! their CPU (this process's, over the sweep) per call and the CPU floor
+//! counting daemon and simulators together, with the ratio to that.
 //!
 //!     scripts/bench.sh fleet
 //!     cargo bench --bench fleet -- 1000 100 10     # account-regions, workloads each, limit
@@ -71,9 +73,9 @@ async fn main() {
          {cores} cores; fewest calls of the slowest scope / limit = {fewest_floor:.2} s"
     );
     println!(
-        "| sweep | wall | calls (max per scope) | throttled | slowest scope's floor | CPU floor | ratio | daemon CPU / evaluation | peak RSS |"
+        "| sweep | wall | calls (max per scope) | throttled | slowest scope's floor | CPU floor (daemon) | ratio | daemon CPU / evaluation | simulators' CPU / call | CPU floor (daemon + simulators) | ratio to it | peak RSS |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for run in ["first (learning, creating)", "second (resumed)"] {
         for sim in &sims {
             sim.reset_calls();
@@ -81,9 +83,11 @@ async fn main() {
         // Blocking (it waits for the process): off the runtime that serves the
         // simulators, or their connections stall behind it.
         let (url, db, env) = (server.url(), database_url.clone(), settings.clone());
+        let harness_before = support::own_cpu();
         let measured = tokio::task::spawn_blocking(move || run_once_measured(&url, &db, &env))
             .await
             .unwrap();
+        let simulators_cpu = support::own_cpu().saturating_sub(harness_before);
         let stats: Vec<_> = sims.iter().map(|s| s.calls()).collect();
         let total: u64 = stats.iter().map(|s| s.total).sum();
         let throttled: u64 = stats.iter().map(|s| s.outcomes.throttled).sum();
@@ -94,10 +98,13 @@ async fn main() {
         let wall = measured.wall.as_secs_f64();
         let evaluations = (scopes * per_scope) as f64;
         let cpu_ms = measured.cpu.as_secs_f64() * 1000.0 / evaluations;
+        let call_us = simulators_cpu.as_secs_f64() * 1e6 / total as f64;
+        let both_floor = (measured.cpu + simulators_cpu).as_secs_f64() / cores;
         println!(
-            "| {run} | {wall:.1} s | {total} ({slowest}) | {throttled} ({:.2} %) | {scope_floor:.1} s | {cpu_floor:.1} s | **{:.2}** | {cpu_ms:.3} ms | {:.1} MiB |",
+            "| {run} | {wall:.1} s | {total} ({slowest}) | {throttled} ({:.2} %) | {scope_floor:.1} s | {cpu_floor:.1} s | **{:.2}** | {cpu_ms:.3} ms | {call_us:.1} µs | {both_floor:.1} s | **{:.2}** | {:.1} MiB |",
             100.0 * throttled as f64 / total as f64,
             wall / floor,
+            wall / scope_floor.max(both_floor),
             measured.peak_rss_kib as f64 / 1024.0,
         );
         println!(

@@ -238,12 +238,11 @@ pub fn run_once_measured(sim_url: &str, database_url: &str, settings: &[(&str, S
         "rel04d failed"
     );
     assert!(sweep_ms > 0, "no `sweep finished` line was logged");
-    let seconds = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1_000);
     Run {
         wall: started.elapsed(),
         sweep_ms,
         peak_rss_kib,
-        cpu: seconds(usage.ru_utime) + seconds(usage.ru_stime),
+        cpu: timeval(usage.ru_utime) + timeval(usage.ru_stime),
     }
 }
 
@@ -260,6 +259,21 @@ pub async fn new_postgres_database(server: &str) -> (String, String) {
         .unwrap();
     admin.close().await;
     (format!("{server}/{name}"), name)
+}
+
+/// User and system CPU this process (every thread) has used so far: a bench
+/// serving simulators in-process reads it around a run to tell their CPU from
+/// the daemon's.
+pub fn own_cpu() -> Duration {
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid pointer to a local.
+    let ok = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    assert_eq!(ok, 0, "getrusage failed");
+    timeval(usage.ru_utime) + timeval(usage.ru_stime)
+}
+
+fn timeval(t: libc::timeval) -> Duration {
+    Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1_000)
 }
 
 /// `VmHWM` (peak resident set) of a running process, in KiB.

@@ -175,7 +175,8 @@ pub(super) fn respond(inner: &Inner, result: Result<Vec<u8>, ApiError>) -> Respo
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    if let Ok(id) = HeaderValue::from_str(&inner.next_request_id()) {
+    // From the String itself: `from_str` would copy it.
+    if let Ok(id) = HeaderValue::try_from(inner.next_request_id()) {
         headers.insert("x-amzn-requestid", id);
     }
     if let Some(code) = code {

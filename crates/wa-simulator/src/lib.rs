@@ -80,7 +80,10 @@
 //!
 //! State is a `std::sync::RwLock` over a hash map plus a sorted id vector (keyset
 //! paging); no lock is held across an await. Responses borrow from the store while
-//! serializing. Faults take one short mutex per call; counters are atomics.
+//! serializing. Faults take one short mutex per call; counters are atomics, the
+//! per-workload ones a map that allocates only for a pair not yet seen.
+//! [`Simulator::serve_regions`] finds a request's region in a map, so a call
+//! costs the same with one region or a thousand.
 
 mod admin;
 mod answer_wire;

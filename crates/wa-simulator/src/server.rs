@@ -1,7 +1,9 @@
 //! Serving the simulator over HTTP: the Well-Architected API and `/_sim/` on one
 //! listener.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
@@ -84,24 +86,20 @@ impl Simulator {
     /// Serves several regional simulators on one listener, as one endpoint per
     /// region would: each request goes to the simulator of the region in its SigV4
     /// credential scope (`Credential=<key>/<date>/<region>/wellarchitected/…`).
-    /// Unsigned requests (the `/_sim/` admin API) go to the first simulator.
+    /// Unsigned requests (the `/_sim/` admin API), and requests signed for a region
+    /// no simulator has, go to the first simulator.
+    ///
+    /// A request costs the same whatever the number of regions: one map lookup, no
+    /// copy of the table (axum clones a handler for every request it serves, so
+    /// the table is behind an `Arc`).
     pub async fn serve_regions(addr: SocketAddr, sims: &[Simulator]) -> anyhow::Result<SimServer> {
         anyhow::ensure!(
             !sims.is_empty(),
             "serve_regions needs at least one simulator"
         );
-        let routes: Vec<(String, Router)> = sims
-            .iter()
-            .map(|s| (s.region().to_owned(), s.router()))
-            .collect();
+        let routes = Arc::new(RegionRoutes::new(sims));
         let app = Router::new().fallback(move |request: axum::extract::Request| {
-            let region = signed_region(request.headers()).map(str::to_owned);
-            let router = routes
-                .iter()
-                .find(|(r, _)| Some(r) == region.as_ref())
-                .unwrap_or(&routes[0])
-                .1
-                .clone();
+            let router = routes.for_region(signed_region(request.headers())).clone();
             async move {
                 tower::ServiceExt::oneshot(router, request)
                     .await
@@ -109,6 +107,32 @@ impl Simulator {
             }
         });
         serve_app(addr, app).await
+    }
+}
+
+/// Each region's application, and the first simulator's for requests that name
+/// no region it serves.
+struct RegionRoutes {
+    by_region: HashMap<String, Router>,
+    first: Router,
+}
+
+impl RegionRoutes {
+    fn new(sims: &[Simulator]) -> Self {
+        let first = sims[0].router();
+        let mut by_region = HashMap::with_capacity(sims.len());
+        for sim in sims.iter().rev() {
+            // In reverse, so that of two simulators of one region the first wins,
+            // as it did when the table was searched in order.
+            by_region.insert(sim.region().to_owned(), sim.router());
+        }
+        Self { by_region, first }
+    }
+
+    fn for_region(&self, region: Option<&str>) -> &Router {
+        region
+            .and_then(|r| self.by_region.get(r))
+            .unwrap_or(&self.first)
     }
 }
 
