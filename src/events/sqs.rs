@@ -18,12 +18,6 @@ use crate::wellarchitected::backoff;
 
 /// Messages handled at once; beyond it the consumer stops receiving.
 const IN_FLIGHT: usize = 64;
-/// Long polls kept open at once. One receive returns at most ten messages, so
-/// a single poller takes at most ten per round trip to SQS: when the queue
-/// answers slowly (a busy endpoint) the backlog grows, and each receive of a
-/// longer queue is no faster. Several pollers take several batches per round
-/// trip; the messages handled at once stay bounded by [`IN_FLIGHT`].
-pub(crate) const RECEIVERS: usize = 4;
 
 pub struct SqsConsumer {
     pub client: aws_sdk_sqs::Client,
@@ -39,18 +33,8 @@ pub struct SqsConsumer {
 impl SqsConsumer {
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let permits = Arc::new(Semaphore::new(IN_FLIGHT));
-        tracing::info!(queue_url = %self.queue_url, receivers = RECEIVERS, "consuming events from SQS");
-        let receivers = (0..RECEIVERS).map(|_| self.clone().receive(&permits, &shutdown));
-        futures::future::join_all(receivers).await;
-        // Let in-flight messages finish (the supervisor's drain deadline bounds
-        // this); unfinished ones are redelivered.
-        let _ = permits.acquire_many(IN_FLIGHT as u32).await;
-    }
-
-    /// One poller: receives batches until shutdown, each handled on its own
-    /// task once `permits` has room for it.
-    async fn receive(self: Arc<Self>, permits: &Arc<Semaphore>, shutdown: &CancellationToken) {
         let mut failures = 0;
+        tracing::info!(queue_url = %self.queue_url, "consuming events from SQS");
         loop {
             let receive = self
                 .client
@@ -102,6 +86,9 @@ impl SqsConsumer {
                 drop(permit);
             });
         }
+        // Let in-flight messages finish (the supervisor's drain deadline bounds
+        // this); unfinished ones are redelivered.
+        let _ = permits.acquire_many(IN_FLIGHT as u32).await;
     }
 
     /// Timeouts for ReceiveMessage: the attempt may last the whole wait and then
@@ -240,86 +227,5 @@ impl SqsConsumer {
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    use axum::http::HeaderMap;
-
-    use super::*;
-    use crate::events::sample;
-    use crate::metrics::Metrics;
-
-    /// A queue endpoint that never answers a ReceiveMessage (a long poll that
-    /// waits, on a busy or empty queue) and counts those open at once.
-    async fn queue_holding_receives(open: Arc<AtomicUsize>) -> String {
-        let app = axum::Router::new().route(
-            "/",
-            axum::routing::post(move |headers: HeaderMap| {
-                let open = open.clone();
-                async move {
-                    let target = headers.get("x-amz-target").and_then(|t| t.to_str().ok());
-                    if target == Some("AmazonSQS.ReceiveMessage") {
-                        open.fetch_add(1, Ordering::SeqCst);
-                        std::future::pending::<()>().await;
-                    }
-                    "{}"
-                }
-            }),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        url
-    }
-
-    /// A single long poll takes at most ten messages per round trip to the
-    /// queue; the consumer keeps [`RECEIVERS`] open so that a slow endpoint
-    /// does not cap it at ten per round trip.
-    #[tokio::test]
-    async fn the_consumer_keeps_several_long_polls_open() {
-        let open = Arc::new(AtomicUsize::new(0));
-        let url = queue_holding_receives(open.clone()).await;
-        let config = aws_sdk_sqs::Config::builder()
-            .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
-            .http_client(crate::aws::http_client())
-            .region(aws_sdk_sqs::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-                "test", "test", None, None, "test",
-            ))
-            .endpoint_url(&url)
-            .build();
-        let (_dir, store) = sample::scratch_store().await;
-        let shutdown = CancellationToken::new();
-        let consumer = Arc::new(SqsConsumer {
-            client: aws_sdk_sqs::Client::from_conf(config),
-            queue_url: format!("{url}/123456789012/events"),
-            handler: Arc::new(EventHandler::new(
-                store,
-                Vec::new(),
-                false,
-                Arc::new(Metrics::new()),
-                shutdown.clone(),
-            )),
-            wait: Duration::from_secs(20),
-            call_timeout: Duration::from_secs(20),
-        });
-        let running = tokio::spawn(consumer.run(shutdown.clone()));
-        // Real time: the receives go through sockets. A bound for a hang,
-        // not a measure of speed.
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        while open.load(Ordering::SeqCst) < RECEIVERS && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        assert_eq!(
-            open.load(Ordering::SeqCst),
-            RECEIVERS,
-            "long polls open at once"
-        );
-        shutdown.cancel();
-        running.await.unwrap();
     }
 }
