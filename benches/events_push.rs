@@ -15,8 +15,13 @@
 //! SQLite. Notifications are off: this measures intake and evaluation.
 //!
 //! With `REL04D_BENCH_SQS_URL` (moto's URL) the events go through SQS instead:
-//! the daemon consumes a fresh queue there and the generator sends each event
-//! with `SendMessage`; latency is then from just before that call.
+//! the daemon consumes a fresh queue there and the generator sends the events
+//! with `SendMessageBatch`, ten at most, each batch sent once it is full or its
+//! first event has waited 50 ms, at most four batches in flight (one event per
+//! `SendMessage` is more than moto serves at 200/s: `support::sqs_batches`);
+//! an event's latency is then from just before its batch is sent, and its wait
+//! for the batch is reported apart. With `REL04D_BENCH_MOTO_PID` (moto's
+//! process id) moto's CPU per event is reported too.
 //!
 //! At most [`MAX_IN_FLIGHT`] requests are outstanding: a late daemon slows the
 //! sending (reported as its duration) instead of exhausting file descriptors.
@@ -34,6 +39,8 @@ use serde_json::{Value, json};
 use sqlx::Row;
 
 mod support;
+
+use support::sqs_batches::{self, Batcher};
 
 const TOKEN: &str = "events-push-bench-token-0123456789";
 /// Requests (answer flip and event) outstanding at once, at most.
@@ -57,68 +64,32 @@ fn answer(n: usize) -> Value {
 #[derive(Clone)]
 enum Intake {
     Http(String),
-    Sqs(aws_sdk_sqs::Client, String),
+    Sqs(Batcher),
 }
 
-impl Intake {
-    /// Sends one event, again after a refused or reset connection (as
-    /// EventBridge's API destinations retry), at most [`MAX_ATTEMPTS`] times;
-    /// returns how many sends failed first.
-    async fn send(&self, client: &reqwest::Client, event_id: &str, body: String) -> usize {
-        for failed in 0..MAX_ATTEMPTS {
-            let sent = match self {
-                Intake::Http(base) => client
-                    .post(format!("{base}/events"))
-                    .bearer_auth(TOKEN)
-                    .body(body.clone())
-                    .send()
-                    .await
-                    .map(|response| {
-                        assert_eq!(response.status().as_u16(), 202, "{event_id}");
-                    })
-                    .map_err(|e| e.to_string()),
-                Intake::Sqs(sqs, queue_url) => sqs
-                    .send_message()
-                    .queue_url(queue_url)
-                    .message_body(body.clone())
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(|e| format!("{e:?}")),
-            };
-            match sent {
-                Ok(()) => return failed,
-                Err(error) if failed + 1 == MAX_ATTEMPTS => {
-                    panic!("{event_id}: {MAX_ATTEMPTS} sends failed, the last: {error}")
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+/// Posts one event, again after a refused or reset connection (as
+/// EventBridge's API destinations retry), at most [`MAX_ATTEMPTS`] times;
+/// returns how many sends failed first.
+async fn post(client: &reqwest::Client, base: &str, event_id: &str, body: String) -> usize {
+    for failed in 0..MAX_ATTEMPTS {
+        let sent = client
+            .post(format!("{base}/events"))
+            .bearer_auth(TOKEN)
+            .body(body.clone())
+            .send()
+            .await
+            .map(|response| {
+                assert_eq!(response.status().as_u16(), 202, "{event_id}");
+            });
+        match sent {
+            Ok(()) => return failed,
+            Err(error) if failed + 1 == MAX_ATTEMPTS => {
+                panic!("{event_id}: {MAX_ATTEMPTS} sends failed, the last: {error}")
             }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
         }
-        unreachable!("the last attempt returns or panics")
     }
-}
-
-/// A fresh queue on moto at `moto_url`, and a client for it.
-async fn sqs_queue(moto_url: &str) -> (aws_sdk_sqs::Client, String) {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(rel04d::aws::http_client())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "bench", "bench", None, None, "bench",
-        ))
-        .endpoint_url(moto_url)
-        .load()
-        .await;
-    let sqs = aws_sdk_sqs::Client::new(&config);
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(format!("bench-push-{:08x}", rand::random::<u32>()))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    (sqs, queue_url)
+    unreachable!("the last attempt returns or panics")
 }
 
 /// An event's id and when its request was sent.
@@ -174,12 +145,31 @@ async fn main() {
     );
     println!("| rate | sent | evaluated | p50 | p99 | max | daemon CPU per event |");
     println!("| --- | --- | --- | --- | --- | --- | --- |");
+    let mut notes = Vec::new();
     for rate in rates {
-        run(rate, seconds, workloads).await;
+        notes.extend(run(rate, seconds, workloads).await);
+    }
+    for note in notes {
+        println!("\n{note}");
     }
 }
 
-async fn run(rate: f64, seconds: u64, workloads: usize) {
+/// How the SQS batches went: how full they were and how long events waited in
+/// the generator for theirs (not counted in the latency columns).
+fn batch_note(rate: f64, batched: &mut sqs_batches::Sent) -> String {
+    batched.waits_ms.sort_by(f64::total_cmp);
+    format!(
+        "{rate}/s: {} batches ({:.1} events each); an event's wait for its batch, not counted above: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms.",
+        batched.batches,
+        batched.events.len() as f64 / batched.batches.max(1) as f64,
+        percentile(&batched.waits_ms, 0.5),
+        percentile(&batched.waits_ms, 0.99),
+        batched.waits_ms.last().copied().unwrap_or(0.0),
+    )
+}
+
+/// One rate's row, printed; returns a note to print under the table.
+async fn run(rate: f64, seconds: u64, workloads: usize) -> Option<String> {
     let sim = support::simulator(&["--workloads".into(), workloads.to_string()]);
     let client = reqwest::Client::new();
     // (id, owner) of every workload with the lens, each passing to begin with.
@@ -209,15 +199,16 @@ async fn run(rate: f64, seconds: u64, workloads: usize) {
     let port = support::free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut command = support::daemon(&sim.url, dir.path(), &format!("127.0.0.1:{port}"));
-    let intake = match std::env::var("REL04D_BENCH_SQS_URL") {
+    let (intake, batches) = match std::env::var("REL04D_BENCH_SQS_URL") {
         Ok(moto_url) => {
-            let (sqs, queue_url) = sqs_queue(&moto_url).await;
+            let (sqs, queue_url) = sqs_batches::queue(&moto_url).await;
             command
                 .env("AWS_ENDPOINT_URL_SQS", &moto_url)
                 .env("REL04D__EVENTS__SQS__QUEUE_URL", &queue_url);
-            Intake::Sqs(sqs, queue_url)
+            let (batcher, running) = Batcher::start(sqs, queue_url);
+            (Intake::Sqs(batcher), Some(running))
         }
-        Err(_) => Intake::Http(base.clone()),
+        Err(_) => (Intake::Http(base.clone()), None),
     };
     let mut daemon = command
         .env("REL04D__DATABASE__URL", &database_url)
@@ -245,6 +236,10 @@ async fn run(rate: f64, seconds: u64, workloads: usize) {
 
     let total = (rate * seconds as f64) as usize;
     let sent: Arc<Mutex<Vec<Sent>>> = Arc::default();
+    let moto_pid: Option<u32> = std::env::var("REL04D_BENCH_MOTO_PID")
+        .ok()
+        .map(|pid| pid.parse().expect("REL04D_BENCH_MOTO_PID: a process id"));
+    let moto_before = moto_pid.map(cpu_ms);
     let cpu_before = cpu_ms(daemon.id());
     let started = tokio::time::Instant::now();
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
@@ -273,15 +268,31 @@ async fn run(rate: f64, seconds: u64, workloads: usize) {
             assert!(put.status().is_success());
             let event_id = format!("push-{n:07}");
             let body = update_answer_event(&event_id, &owner, "us-east-1", &id).to_string();
-            let at = Utc::now();
-            let resent = intake.send(&client, &event_id, body).await;
-            sent.lock().unwrap().push((event_id, at));
-            resent
+            match intake {
+                Intake::Http(base) => {
+                    let at = Utc::now();
+                    let resent = post(&client, &base, &event_id, body).await;
+                    sent.lock().unwrap().push((event_id, at));
+                    resent
+                }
+                Intake::Sqs(batcher) => {
+                    batcher.send(event_id, body);
+                    0
+                }
+            }
         }));
     }
+    drop(intake);
     let mut resent = 0;
     for request in requests {
         resent += request.await.unwrap();
+    }
+    let mut note = None;
+    if let Some(running) = batches {
+        let mut batched = running.finish().await;
+        resent += batched.resent;
+        note = Some(batch_note(rate, &mut batched));
+        sent.lock().unwrap().append(&mut batched.events);
     }
     let sending = started.elapsed();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
@@ -297,6 +308,11 @@ async fn run(rate: f64, seconds: u64, workloads: usize) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let cpu = cpu_ms(daemon.id()) - cpu_before;
+    if let (Some(pid), Some(before)) = (moto_pid, moto_before) {
+        let per_event = (cpu_ms(pid) - before) / total as f64;
+        let note = note.get_or_insert_with(|| format!("{rate}/s:"));
+        note.push_str(&format!(" moto's CPU {per_event:.3} ms per event."));
+    }
     let rows =
         sqlx::query("SELECT event_id, occurred_at FROM transitions WHERE \"trigger\" = 'event'")
             .fetch_all(&pool)
@@ -334,4 +350,5 @@ async fn run(rate: f64, seconds: u64, workloads: usize) {
     // SAFETY: signalling our own child, which has not been reaped yet.
     unsafe { libc::kill(daemon.id() as libc::pid_t, libc::SIGTERM) };
     let _ = daemon.wait();
+    note
 }

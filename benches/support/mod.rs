@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod framework;
+pub mod sqs_batches;
 pub mod window;
 
 use std::io::{BufRead, BufReader};
