@@ -76,7 +76,10 @@ impl<T> GroupCommit<T> {
     }
 
     fn take(&self) -> Vec<T> {
-        let mut queued = self.queued.lock().expect("the queue lock is never poisoned");
+        let mut queued = self
+            .queued
+            .lock()
+            .expect("the queue lock is never poisoned");
         let take = queued.len().min(self.max_per_commit);
         queued.drain(..take).collect()
     }

@@ -163,30 +163,62 @@ async fn clear(tx: &mut Transaction<'static, Any>, control: &ControlRow) -> anyh
     Ok(cleared.rows_affected() > 0)
 }
 
+/// The columns of a control's mute, as a transition's transaction reads them.
+pub(super) const MUTE_COLUMNS: &str = "muted_at, muted_until, muted_until_state";
+
+/// A control's mute as read inside a transition's transaction: by the
+/// statement that updated the control (`RETURNING` [`MUTE_COLUMNS`], one round
+/// trip fewer) or by [`apply_mute`] itself.
+pub(super) struct MuteRead {
+    muted_at: Option<String>,
+    until: Option<String>,
+    until_state: Option<String>,
+}
+
+impl MuteRead {
+    pub(super) fn from_row(row: &sqlx::any::AnyRow) -> anyhow::Result<Self> {
+        Ok(MuteRead {
+            muted_at: row.try_get("muted_at")?,
+            until: row.try_get("muted_until")?,
+            until_state: row.try_get("muted_until_state")?,
+        })
+    }
+}
+
 /// Applies the control's mute to its transition to `to_state` at `at`, inside
 /// the transition's transaction, and says whether that transition is muted. It
 /// writes: a mute waiting for this state ends here (cleared, and logged as an
 /// unmute by rel04d), so the transition that reaches it is announced again.
+/// `read` is the mute as this transaction already read it, if it did.
 pub(super) async fn apply_mute(
     tx: &mut Transaction<'static, Any>,
     control: &ControlRow,
     to_state: ControlState,
     at: &str,
+    read: Option<MuteRead>,
 ) -> anyhow::Result<bool> {
-    let row = sqlx::query(
-        "SELECT muted_at, muted_until, muted_until_state FROM controls \
-         WHERE workload_arn = $1 AND lens = $2 AND question_id = $3",
-    )
-    .bind(&control.workload_arn)
-    .bind(&control.lens)
-    .bind(&control.question_id)
-    .fetch_optional(&mut **tx)
-    .await
-    .context("read a control's mute")?;
-    let Some(row) = row else { return Ok(false) };
-    let muted_at: Option<String> = row.try_get("muted_at")?;
-    let until: Option<String> = row.try_get("muted_until")?;
-    let until_state: Option<String> = row.try_get("muted_until_state")?;
+    let read = match read {
+        Some(read) => read,
+        None => {
+            let row = sqlx::query(AssertSqlSafe(format!(
+                "SELECT {MUTE_COLUMNS} FROM controls \
+                 WHERE workload_arn = $1 AND lens = $2 AND question_id = $3"
+            )))
+            .bind(&control.workload_arn)
+            .bind(&control.lens)
+            .bind(&control.question_id)
+            .fetch_optional(&mut **tx)
+            .await
+            .context("read a control's mute")?;
+            let Some(row) = row else { return Ok(false) };
+            MuteRead::from_row(&row)?
+        }
+    };
+    let MuteRead {
+        muted_at,
+        until,
+        until_state,
+    } = read;
     if muted_at.is_none() || until.as_deref().is_some_and(|until| until <= at) {
         return Ok(false);
     }

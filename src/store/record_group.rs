@@ -199,14 +199,20 @@ mod tests {
     async fn controls_in_ok(
         n: usize,
     ) -> (tempfile::TempDir, Store, Vec<Workload>, Vec<ControlRow>) {
-        let (dir, store) = crate::events::sample::scratch_store().await;
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let store = Store::connect(&url, 2).await.unwrap();
+        store.migrate().await.unwrap();
         let details = json!({});
         let workloads: Vec<Workload> = (0..n).map(workload).collect();
         let mut rows = Vec::new();
         for w in &workloads {
             let key = ControlKey::rel04(&w.arn);
             let rec = recording(w, ControlState::Ok, "all four", &details);
-            store.create_and_record_of(&key, "rel04", &rec).await.unwrap();
+            store
+                .create_and_record_of(&key, "rel04", &rec)
+                .await
+                .unwrap();
             rows.push(store.control(&w.arn).await.unwrap().unwrap());
         }
         (dir, store, workloads, rows)
@@ -268,7 +274,10 @@ mod tests {
             assert_eq!(now.state, ControlState::Alarm);
         }
         let commits = commits_in_wal(&db);
-        assert!((1..20).contains(&commits), "{commits} commits for 40 changes");
+        assert!(
+            (1..20).contains(&commits),
+            "{commits} commits for 40 changes"
+        );
     }
 
     /// Two changes of one control read at the same version, in one commit:
@@ -277,9 +286,24 @@ mod tests {
     async fn a_change_that_conflicts_in_a_shared_commit_conflicts_alone() {
         let (_dir, store, workloads, rows) = controls_in_ok(2).await;
         let details = json!({});
-        let alarm = recording(&workloads[0], ControlState::Alarm, "one is missing", &details);
-        let error = recording(&workloads[0], ControlState::Error, "the Tool failed", &details);
-        let other = recording(&workloads[1], ControlState::Alarm, "one is missing", &details);
+        let alarm = recording(
+            &workloads[0],
+            ControlState::Alarm,
+            "one is missing",
+            &details,
+        );
+        let error = recording(
+            &workloads[0],
+            ControlState::Error,
+            "the Tool failed",
+            &details,
+        );
+        let other = recording(
+            &workloads[1],
+            ControlState::Alarm,
+            "one is missing",
+            &details,
+        );
         let (a, b, c) = tokio::join!(
             store.record(&rows[0], &alarm),
             store.record(&rows[0], &error),
@@ -287,12 +311,16 @@ mod tests {
         );
         let (a, b, c) = (a.unwrap(), b.unwrap(), c.unwrap());
         assert_eq!(
-            [&a, &b].iter().filter(|w| ***w == Written::Conflict).count(),
+            [&a, &b]
+                .iter()
+                .filter(|w| ***w == Written::Conflict)
+                .count(),
             1,
             "{a:?} {b:?}"
         );
         assert!(matches!(c, Written::Transition(_)), "{c:?}");
-        let filter = crate::filter::Filter::parse(&format!("workload:{}", workloads[0].id)).unwrap();
+        let filter =
+            crate::filter::Filter::parse(&format!("workload:{}", workloads[0].id)).unwrap();
         let transitions = store.list_transitions(&filter).await.unwrap();
         assert_eq!(transitions.len(), 3, "tbd, ok, and one of the two");
     }
@@ -314,9 +342,19 @@ mod tests {
         .await
         .unwrap();
         let details = json!({});
-        let first = recording(&workloads[0], ControlState::Alarm, "one is missing", &details);
+        let first = recording(
+            &workloads[0],
+            ControlState::Alarm,
+            "one is missing",
+            &details,
+        );
         let refused = recording(&workloads[1], ControlState::Alarm, "refused", &details);
-        let last = recording(&workloads[2], ControlState::Alarm, "one is missing", &details);
+        let last = recording(
+            &workloads[2],
+            ControlState::Alarm,
+            "one is missing",
+            &details,
+        );
         let (first, refused, last) = tokio::join!(
             store.record(&rows[0], &first),
             store.record(&rows[1], &refused),
@@ -326,13 +364,15 @@ mod tests {
         assert!(refused.contains("this change is refused"), "{refused}");
         assert!(matches!(first.unwrap(), Written::Transition(_)));
         assert!(matches!(last.unwrap(), Written::Transition(_)));
-        let states: Vec<ControlState> = futures::future::join_all(
-            workloads.iter().map(|w| store.control(&w.arn)),
-        )
-        .await
-        .into_iter()
-        .map(|row| row.unwrap().unwrap().state)
-        .collect();
-        assert_eq!(states, [ControlState::Alarm, ControlState::Ok, ControlState::Alarm]);
+        let states: Vec<ControlState> =
+            futures::future::join_all(workloads.iter().map(|w| store.control(&w.arn)))
+                .await
+                .into_iter()
+                .map(|row| row.unwrap().unwrap().state)
+                .collect();
+        assert_eq!(
+            states,
+            [ControlState::Alarm, ControlState::Ok, ControlState::Alarm]
+        );
     }
 }

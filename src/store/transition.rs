@@ -4,6 +4,7 @@ use anyhow::Context;
 use sqlx::{Any, AssertSqlSafe, Transaction};
 
 use super::Store;
+use super::mutes::MuteRead;
 use super::rows::{ControlRow, TRANSITION_COLUMNS, TransitionRow};
 use crate::control::ControlState;
 use crate::workload::Trigger;
@@ -18,6 +19,8 @@ pub(super) struct NewTransition<'a> {
     pub trigger: &'a Trigger,
     pub enforced: Option<&'a [String]>,
     pub at: &'a str,
+    /// The control's mute, if the transaction already read it.
+    pub mute: Option<MuteRead>,
 }
 
 /// What a transition queues besides its own row, in its transaction.
@@ -49,7 +52,7 @@ pub(super) async fn insert_transition(
     let enforced = new
         .enforced
         .map(|changes| serde_json::json!(changes).to_string());
-    let muted = super::mutes::apply_mute(tx, new.control, new.to_state, new.at).await?;
+    let muted = super::mutes::apply_mute(tx, new.control, new.to_state, new.at, new.mute).await?;
     let sql = format!(
         "INSERT INTO transitions (workload_id, workload_arn, account_id, region, control_type, \
          from_state, to_state, reason, details, \"trigger\", event_id, action, changes, occurred_at, \

@@ -8,9 +8,10 @@
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use sqlx::{Any, Transaction};
+use sqlx::{Any, AssertSqlSafe, Transaction};
 
 use super::key::ControlKey;
+use super::mutes::{MUTE_COLUMNS, MuteRead};
 use super::rows::{ControlRow, TransitionRow};
 use super::transition::{NewTransition, Queues, insert_transition};
 use super::{Store, timestamp};
@@ -191,6 +192,7 @@ impl Store {
                 trigger,
                 enforced: None,
                 at: &now,
+                mute: None,
             },
         )
         .await?;
@@ -324,6 +326,7 @@ async fn open_in(
             trigger,
             enforced: None,
             at: now,
+            mute: None,
         },
     )
     .await?;
@@ -346,13 +349,14 @@ pub(super) async fn update_in(
     } else {
         &previous.updated_at
     };
-    let updated = sqlx::query(
+    // Returns the control's mute, which its transition needs: no read of its own.
+    let updated = sqlx::query(AssertSqlSafe(format!(
         "UPDATE controls SET state = $1, reason = $2, details = $3, workload_name = $4, \
          scanned_by = $5, evaluated_at = $6, updated_at = $7, version = version + 1, \
          lease_owner = NULL, lease_until = NULL, lens_status = COALESCE($12, lens_status) \
          WHERE workload_arn = $8 AND lens = $10 AND question_id = $11 AND version = $9 \
-         AND removed_at IS NULL",
-    )
+         AND removed_at IS NULL RETURNING {MUTE_COLUMNS}"
+    )))
     .bind(rec.state.as_str())
     .bind(rec.reason)
     .bind(&details)
@@ -365,13 +369,12 @@ pub(super) async fn update_in(
     .bind(&previous.lens)
     .bind(&previous.question_id)
     .bind(rec.lens_status)
-    .execute(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await
-    .context("update a control")?
-    .rows_affected();
-    if updated == 0 {
+    .context("update a control")?;
+    let Some(updated) = updated else {
         return Ok(Written::Conflict);
-    }
+    };
     if previous.state == rec.state && rec.enforced.is_none() {
         // No transition, but the finding says the reason and the name too.
         if queues.findings && changes(previous, rec) {
@@ -391,6 +394,7 @@ pub(super) async fn update_in(
             trigger: rec.trigger,
             enforced: rec.enforced,
             at: &now,
+            mute: Some(MuteRead::from_row(&updated)?),
         },
     )
     .await?;
