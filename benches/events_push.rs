@@ -21,7 +21,9 @@
 //! `SendMessage` is more than moto serves at 200/s: `support::sqs_batches`);
 //! an event's latency is then from just before its batch is sent, and its wait
 //! for the batch is reported apart. With `REL04D_BENCH_MOTO_PID` (moto's
-//! process id) moto's CPU per event is reported too.
+//! process id) moto's CPU per event is reported too, and with
+//! `REL04D_BENCH_POSTGRES_PID` (the PostgreSQL server's postmaster) the server's:
+//! the postmaster, its live backends and those it reaped meanwhile.
 //!
 //! At most [`MAX_IN_FLIGHT`] requests are outstanding: a late daemon slows the
 //! sending (reported as its duration) instead of exhausting file descriptors.
@@ -101,14 +103,43 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 /// CPU time (user + system) of process `pid` so far, in milliseconds.
 fn cpu_ms(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    proc_ticks(pid, false) as f64 * 1000.0 / ticks_per_second()
+}
+
+/// The CPU time (ms) of `pid`, the children it reaped, and its live children:
+/// a PostgreSQL server's, whose backends come and go.
+fn server_cpu_ms(pid: u32) -> f64 {
+    let children =
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+    let ticks: u64 = proc_ticks(pid, true)
+        + children
+            .split_whitespace()
+            .filter_map(|child| child.parse().ok())
+            .map(|child| proc_ticks(child, false))
+            .sum::<u64>();
+    ticks as f64 * 1000.0 / ticks_per_second()
+}
+
+/// utime + stime of `pid` (0 once it is gone), with its reaped children's if
+/// `reaped`.
+fn proc_ticks(pid: u32, reaped: bool) -> u64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0;
+    };
     // Fields after the command name (which may hold spaces), from field 3 on.
     let rest = &stat[stat.rfind(')').unwrap() + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    let fields: Vec<u64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(4)
+        .map(|field| field.parse().unwrap())
+        .collect();
+    fields[0] + fields[1] + if reaped { fields[2] + fields[3] } else { 0 }
+}
+
+fn ticks_per_second() -> f64 {
     // SAFETY: sysconf has no preconditions.
-    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    ticks as f64 * 1000.0 / per_second
+    unsafe { libc::sysconf(libc::_SC_CLK_TCK) as f64 }
 }
 
 /// A fresh database for one run: SQLite in `dir`, or a new PostgreSQL database.
@@ -240,6 +271,11 @@ async fn run(rate: f64, seconds: u64, workloads: usize) -> Option<String> {
         .ok()
         .map(|pid| pid.parse().expect("REL04D_BENCH_MOTO_PID: a process id"));
     let moto_before = moto_pid.map(cpu_ms);
+    let server_pid: Option<u32> = std::env::var("REL04D_BENCH_POSTGRES_PID").ok().map(|pid| {
+        pid.parse()
+            .expect("REL04D_BENCH_POSTGRES_PID: a process id")
+    });
+    let server_before = server_pid.map(server_cpu_ms);
     let cpu_before = cpu_ms(daemon.id());
     let started = tokio::time::Instant::now();
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
@@ -308,6 +344,11 @@ async fn run(rate: f64, seconds: u64, workloads: usize) -> Option<String> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let cpu = cpu_ms(daemon.id()) - cpu_before;
+    if let (Some(pid), Some(before)) = (server_pid, server_before) {
+        let per_event = (server_cpu_ms(pid) - before) / total as f64;
+        let note = note.get_or_insert_with(|| format!("{rate}/s:"));
+        note.push_str(&format!(" PostgreSQL's CPU {per_event:.3} ms per event."));
+    }
     if let (Some(pid), Some(before)) = (moto_pid, moto_before) {
         let per_event = (cpu_ms(pid) - before) / total as f64;
         let note = note.get_or_insert_with(|| format!("{rate}/s:"));
