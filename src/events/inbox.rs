@@ -56,23 +56,36 @@ const BATCHES_IN_FLIGHT: usize = 2;
 /// this much more latency; an event after a quiet spell is read at once.
 const GATHER: Duration = Duration::from_millis(10);
 
-/// When the inbox is read next: at once when events come after a quiet
-/// spell, at most once per [`GATHER`] while they keep coming, and at once
-/// again while full batches say more are waiting.
+/// How often the inbox is read from the start: rows whose retry has come
+/// due, and any stored out of id order (by another replica) after a read
+/// had passed their id.
+const READ_ALL_EVERY: Duration = Duration::from_secs(2);
+
+/// When the inbox is read next, and from where: at once when events come
+/// after a quiet spell, at most once per [`GATHER`] while they keep coming,
+/// and at once again while full batches say more are waiting; only rows
+/// stored after the last one seen, but from the start at least once per
+/// [`READ_ALL_EVERY`].
 #[derive(Debug)]
 struct ReadSchedule {
     /// When the next read is due; `None`: none asked for.
     due: Option<Instant>,
     /// The last read that found events.
     last_read: Option<Instant>,
+    /// The highest inbox id read so far.
+    seen: i64,
+    /// When the next read is from the start.
+    read_all_at: Instant,
 }
 
 impl ReadSchedule {
-    /// A read at once: what a previous run left pending.
+    /// A read at once, from the start: what a previous run left pending.
     fn new(now: Instant) -> Self {
         ReadSchedule {
             due: Some(now),
             last_read: None,
+            seen: 0,
+            read_all_at: now,
         }
     }
 
@@ -84,11 +97,31 @@ impl ReadSchedule {
         self.due.is_some_and(|at| at <= now)
     }
 
-    /// A read at `now` found `found` events; `full`: more may be waiting.
-    fn read(&mut self, now: Instant, found: usize, full: bool) {
+    /// The id a read at `now` starts after: 0 (from the start) when one is
+    /// due, else the last id seen.
+    fn after(&self, now: Instant) -> i64 {
+        if now >= self.read_all_at {
+            0
+        } else {
+            self.seen
+        }
+    }
+
+    /// When the next read from the start is due.
+    fn read_all_at(&self) -> Instant {
+        self.read_all_at
+    }
+
+    /// A read at `now` after id `after` found the ids `found` (ascending);
+    /// `full`: more may be waiting.
+    fn read(&mut self, now: Instant, after: i64, found: &[i64], full: bool) {
         self.due = full.then_some(now);
-        if found > 0 {
+        if after == 0 {
+            self.read_all_at = now + READ_ALL_EVERY;
+        }
+        if let Some(&last) = found.last() {
             self.last_read = Some(now);
+            self.seen = self.seen.max(last);
         }
     }
 
@@ -98,15 +131,8 @@ impl ReadSchedule {
         self.due = Some(self.due.map_or(at, |due| due.min(at)));
     }
 
-    /// A batch ended: rows set aside while it ran may be due (a retry); one
-    /// read for them, paced like new events.
-    fn batch_ended(&mut self, now: Instant) {
-        let at = self.paced(now);
-        self.due.get_or_insert(at);
-    }
-
-    /// The periodic look for rows whose retry has come due.
-    fn periodic(&mut self, now: Instant) {
+    /// Time for a read from the start (rows whose retry has come due).
+    fn read_all(&mut self, now: Instant) {
         self.due.get_or_insert(now);
     }
 
@@ -134,11 +160,13 @@ impl InboxProcessor {
             }
             let now = Instant::now();
             if running.len() < BATCHES_IN_FLIGHT && reads.ready(now) {
-                match self.next_batch(&in_flight).await {
+                let after = reads.after(now);
+                match self.next_batch(after, &in_flight).await {
                     Ok((batch, full)) => {
-                        reads.read(now, batch.len(), full);
+                        let ids: Vec<i64> = batch.iter().map(|row| row.id).collect();
+                        reads.read(now, after, &ids, full);
                         if !batch.is_empty() {
-                            in_flight.extend(batch.iter().map(|row| row.id));
+                            in_flight.extend(ids);
                             running.push(self.process_batch(batch));
                         }
                         if full {
@@ -146,7 +174,7 @@ impl InboxProcessor {
                         }
                     }
                     Err(error) => {
-                        reads.read(now, 0, false);
+                        reads.read(now, after, &[], false);
                         tracing::warn!(
                             error = crate::display::chain(&error).to_string(),
                             "reading the event inbox failed"
@@ -156,32 +184,41 @@ impl InboxProcessor {
             }
             let room = running.len() < BATCHES_IN_FLIGHT;
             let due = reads.due();
+            // A batch's end needs no read of its own: its rows set aside are
+            // found by the next read from the start, and a read asked for
+            // while no batch had room is still due.
             tokio::select! {
                 Some(ids) = running.next() => {
                     for id in ids {
                         in_flight.remove(&id);
                     }
-                    reads.batch_ended(Instant::now());
                 }
                 _ = self.wake.notified() => reads.stored(Instant::now()),
                 _ = tokio::time::sleep_until(due.unwrap_or(now)), if room && due.is_some() => {}
-                _ = tokio::time::sleep(Duration::from_secs(2)) => reads.periodic(Instant::now()),
+                _ = tokio::time::sleep_until(reads.read_all_at()) => reads.read_all(Instant::now()),
                 _ = shutdown.cancelled() => {}
             }
         }
     }
 
-    /// The pending events that are due and not already being handled, oldest
-    /// first, at most [`INBOX_BATCH`]; and whether more may be waiting.
-    async fn next_batch(&self, in_flight: &HashSet<i64>) -> anyhow::Result<(Vec<InboxRow>, bool)> {
+    /// The pending events stored after id `after` that are due and not
+    /// already being handled, oldest first, at most [`INBOX_BATCH`]; and
+    /// whether more may be waiting.
+    async fn next_batch(
+        &self,
+        after: i64,
+        in_flight: &HashSet<i64>,
+    ) -> anyhow::Result<(Vec<InboxRow>, bool)> {
         let limit = INBOX_BATCH + in_flight.len() as i64;
-        let pending = self.store.inbox_pending(limit, Utc::now()).await?;
-        let full = pending.len() as i64 == limit;
-        let batch: Vec<InboxRow> = pending
+        let pending = self.store.inbox_pending(after, limit, Utc::now()).await?;
+        let read_to_the_limit = pending.len() as i64 == limit;
+        let mut batch: Vec<InboxRow> = pending
             .into_iter()
             .filter(|row| !in_flight.contains(&row.id))
-            .take(INBOX_BATCH as usize)
             .collect();
+        // Rows beyond this batch, or maybe beyond the read: more are waiting.
+        let full = read_to_the_limit || batch.len() > INBOX_BATCH as usize;
+        batch.truncate(INBOX_BATCH as usize);
         Ok((batch, full))
     }
 
@@ -285,12 +322,12 @@ mod tests {
         let start = Instant::now();
         let mut reads = ReadSchedule::new(start);
         assert!(reads.ready(start), "what a previous run left: at once");
-        reads.read(start, 0, false);
+        reads.read(start, 0, &[], false);
         assert_eq!(reads.due(), None);
         reads.stored(start + MS);
         assert!(reads.ready(start + MS), "nothing found before: no wait");
 
-        reads.read(start + MS, 1, false);
+        reads.read(start + MS, 0, &[7], false);
         let later = start + MS + GATHER * 3;
         reads.stored(later);
         assert!(reads.ready(later), "after a quiet spell: no wait");
@@ -302,7 +339,7 @@ mod tests {
     fn events_within_the_window_wait_for_one_read() {
         let start = Instant::now();
         let mut reads = ReadSchedule::new(start);
-        reads.read(start, 1, false);
+        reads.read(start, 0, &[1], false);
         for n in [2, 4, 6, 8] {
             reads.stored(start + MS * n);
             assert_eq!(reads.due(), Some(start + GATHER), "stored at {n} ms");
@@ -310,12 +347,11 @@ mod tests {
         assert!(!reads.ready(start + GATHER - MS));
         assert!(reads.ready(start + GATHER));
 
-        // A batch that ends asks for one read, paced the same way.
-        reads.read(start + GATHER, 4, false);
-        reads.batch_ended(start + GATHER + MS);
-        assert_eq!(reads.due(), Some(start + GATHER * 2));
-        // The periodic look does not move a read already due sooner.
-        reads.periodic(start + GATHER * 2 + MS);
+        // The read from the start, when due, does not move a read already
+        // due sooner.
+        reads.read(start + GATHER, 1, &[2, 3], false);
+        reads.stored(start + GATHER + MS);
+        reads.read_all(start + GATHER + MS * 2);
         assert_eq!(reads.due(), Some(start + GATHER * 2));
     }
 
@@ -325,12 +361,41 @@ mod tests {
     fn a_full_batch_is_followed_at_once() {
         let start = Instant::now();
         let mut reads = ReadSchedule::new(start);
-        reads.read(start, INBOX_BATCH as usize, true);
+        let ids: Vec<i64> = (1..=INBOX_BATCH).collect();
+        reads.read(start, 0, &ids, true);
         assert!(reads.ready(start));
         reads.stored(start + MS);
         assert_eq!(reads.due(), Some(start));
-        reads.periodic(start + MS);
+        reads.read_all(start + MS);
         assert_eq!(reads.due(), Some(start));
+    }
+
+    /// New events are read after the last id seen (the rows before it are
+    /// handled or being handled); from the start first, and again once per
+    /// [`READ_ALL_EVERY`], for retries come due and rows stored out of order.
+    #[test]
+    fn reads_start_after_the_last_id_seen_but_from_the_start_every_so_often() {
+        let start = Instant::now();
+        let mut reads = ReadSchedule::new(start);
+        assert_eq!(reads.after(start), 0, "the first read is from the start");
+        reads.read(start, 0, &[3, 4, 9], false);
+        assert_eq!(reads.read_all_at(), start + READ_ALL_EVERY);
+        assert_eq!(reads.after(start + MS), 9);
+        reads.read(start + GATHER, 9, &[], false);
+        assert_eq!(reads.after(start + GATHER), 9, "nothing found: as before");
+        reads.read(start + GATHER * 2, 9, &[10, 12], false);
+        assert_eq!(reads.after(start + GATHER * 2), 12);
+
+        let all = start + READ_ALL_EVERY;
+        assert_eq!(reads.after(all), 0);
+        // A read from the start that finds only older rows (a retry) keeps
+        // the highest id seen, and puts off the next read from the start.
+        reads.read(all, 0, &[5], false);
+        assert_eq!(reads.after(all + MS), 12);
+        assert_eq!(reads.read_all_at(), all + READ_ALL_EVERY);
+        // A read after an id does not.
+        reads.read(all + GATHER, 12, &[13], false);
+        assert_eq!(reads.read_all_at(), all + READ_ALL_EVERY);
     }
 
     #[test]

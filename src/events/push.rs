@@ -154,7 +154,7 @@ mod tests {
         distinct.sort_unstable();
         distinct.dedup();
         assert_eq!(distinct.len(), 200);
-        let pending = store.inbox_pending(1000, Utc::now()).await.unwrap();
+        let pending = store.inbox_pending(0, 1000, Utc::now()).await.unwrap();
         for (n, id) in ids.iter().enumerate() {
             let row = pending.iter().find(|r| r.id == *id).unwrap();
             assert_eq!(

@@ -206,18 +206,24 @@ impl Store {
         Ok(ids)
     }
 
-    /// Pushed events not yet handled and due at `now`, oldest first.
+    /// Pushed events not yet handled and due at `now`, oldest first, of
+    /// those stored as ids after `after` (0: all). Reading after the last id
+    /// seen skips the index entries of rows already handled, which on
+    /// PostgreSQL stay in the index until vacuum (a read from the start
+    /// walked ~1,900 of them at 500 events/s).
     pub async fn inbox_pending(
         &self,
+        after: i64,
         limit: i64,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Vec<InboxRow>> {
         let rows = sqlx::query(
-            "SELECT id, body, attempts FROM inbox WHERE processed_at IS NULL \
+            "SELECT id, body, attempts FROM inbox WHERE processed_at IS NULL AND id > $3 \
              AND (next_attempt_at IS NULL OR next_attempt_at <= $2) ORDER BY id LIMIT $1",
         )
         .bind(limit)
         .bind(timestamp(now))
+        .bind(after)
         .fetch_all(&self.pool)
         .await
         .context("read pending pushed events")?;

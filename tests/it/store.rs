@@ -292,10 +292,19 @@ async fn a_batch_of_pushed_events_is_stored_and_finished_row_by_row() {
     let bodies: Vec<String> = (0..5).map(|n| format!("{{\"n\": {n}}}")).collect();
     let bodies: Vec<&str> = bodies.iter().map(String::as_str).collect();
     let ids = store.inbox_insert_many(&bodies, now).await.unwrap();
-    let pending = store.inbox_pending(10, now).await.unwrap();
+    let pending = store.inbox_pending(0, 10, now).await.unwrap();
     let stored: Vec<(i64, &str)> = pending.iter().map(|r| (r.id, r.body.as_str())).collect();
     let expected: Vec<(i64, &str)> = ids.iter().copied().zip(bodies.iter().copied()).collect();
     assert_eq!(stored, expected);
+    // Only those stored after an id: how the processor reads new events.
+    let after: Vec<i64> = store
+        .inbox_pending(ids[2], 10, now)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(after, ids[3..]);
 
     store
         .mark_event_processed("e-0", "evaluated", now)
@@ -332,9 +341,9 @@ async fn a_batch_of_pushed_events_is_stored_and_finished_row_by_row() {
         .await
         .unwrap();
     assert_eq!(handled, ["e-0".to_owned(), "e-1".to_owned()].into());
-    assert!(store.inbox_pending(10, now).await.unwrap().is_empty());
+    assert!(store.inbox_pending(0, 10, now).await.unwrap().is_empty());
     let later = store
-        .inbox_pending(10, now + Duration::seconds(5))
+        .inbox_pending(0, 10, now + Duration::seconds(5))
         .await
         .unwrap();
     assert_eq!(
