@@ -195,7 +195,8 @@ impl InboxProcessor {
                 }
                 _ = self.wake.notified() => reads.stored(Instant::now()),
                 _ = tokio::time::sleep_until(due.unwrap_or(now)), if room && due.is_some() => {}
-                _ = tokio::time::sleep_until(reads.read_all_at()) => reads.read_all(Instant::now()),
+                // Only while no read is due: one due already waits for room.
+                _ = tokio::time::sleep_until(reads.read_all_at()), if due.is_none() => reads.read_all(Instant::now()),
                 _ = shutdown.cancelled() => {}
             }
         }
