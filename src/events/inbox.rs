@@ -52,8 +52,9 @@ const BATCHES_IN_FLIGHT: usize = 2;
 /// once per window, so the events of a window share one read, one duplicate
 /// lookup, their evaluations' commits and one finishing commit. Each of those
 /// costs about as much for one event as for fifty: at 500 events/s this cut
-/// the daemon's CPU per event by about a fifth (BENCHMARKS.md), for at most
-/// this much more latency; an event after a quiet spell is read at once.
+/// the daemon's CPU per event by a tenth to a fifth (BENCHMARKS.md, "Sixth
+/// pass"), for at most this much more latency; an event after a quiet spell
+/// is read at once.
 const GATHER: Duration = Duration::from_millis(10);
 
 /// How often the inbox is read from the start: rows whose retry has come
