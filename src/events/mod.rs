@@ -497,7 +497,7 @@ mod tests {
     /// stored body is not read again (here it would not parse at all).
     #[tokio::test]
     async fn an_event_parsed_at_intake_is_not_parsed_again() {
-        let (_dir, store) = sample::scratch_store().await;
+        let (_dir, store) = crate::store::scratch_store().await;
         let handler = EventHandler::new(
             store,
             Vec::new(),

@@ -185,7 +185,7 @@ mod tests {
     /// oldest go past [`MAX_LEARNT`].
     #[tokio::test]
     async fn what_intake_parsed_is_kept_for_the_processor_bounded() {
-        let (_dir, store) = crate::events::sample::scratch_store().await;
+        let (_dir, store) = crate::store::scratch_store().await;
         let pushed = Arc::new(PushedEvents::new(store, Arc::new(Notify::new())));
         let event = crate::events::sample::parsed_update_answer;
         let first = pushed.store("{}".into(), Some(event(0))).await.unwrap();

@@ -76,13 +76,3 @@ pub(crate) fn parsed_update_answer(n: usize) -> super::parse::WorkloadEvent {
         question: None,
     }
 }
-
-/// A migrated SQLite store in a temporary directory (tests).
-#[cfg(test)]
-pub(crate) async fn scratch_store() -> (tempfile::TempDir, crate::store::Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-    let store = crate::store::Store::connect(&url, 2).await.unwrap();
-    store.migrate().await.unwrap();
-    (dir, store)
-}

@@ -199,10 +199,7 @@ mod tests {
     async fn controls_in_ok(
         n: usize,
     ) -> (tempfile::TempDir, Store, Vec<Workload>, Vec<ControlRow>) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-        let store = Store::connect(&url, 2).await.unwrap();
-        store.migrate().await.unwrap();
+        let (dir, store) = crate::store::scratch_store().await;
         let details = json!({});
         let workloads: Vec<Workload> = (0..n).map(workload).collect();
         let mut rows = Vec::new();
