@@ -57,6 +57,13 @@ pub use steady::{FLUSH_AFTER, FLUSH_ROWS};
 pub use url::{UrlError, check_url, redact_url};
 pub use write::{NOT_EVALUATED, Recording, Written};
 
+/// The statements that write a control found by its key and version, for the
+/// test that PostgreSQL finds the row by its primary key in them.
+#[doc(hidden)]
+pub fn writes_by_key() -> [&'static str; 2] {
+    [write::UPDATE_CONTROL.as_str(), write::REMOVE_CONTROL]
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,

@@ -281,6 +281,64 @@ async fn a_new_control_is_created_with_its_first_verdict_or_not_at_all() {
     db.close().await;
 }
 
+/// A removed control is written again only by reviving it: an evaluation or a
+/// removal over the row read as removed, whose version is current, conflicts
+/// and changes nothing (the version says whether it is removed; the statements
+/// no longer ask).
+#[tokio::test]
+async fn a_control_read_as_removed_is_not_written_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, url) = fresh_store(&dir).await;
+    let workload = a_workload(1);
+    let key = ControlKey::rel04(&workload.arn);
+    let (live, _) = store
+        .open_control_of(&key, "rel04", &workload, "s", &Trigger::Sweep, Utc::now())
+        .await
+        .unwrap();
+    let removed = store
+        .remove(
+            &live,
+            "the workload was deleted",
+            &Trigger::Sweep,
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(removed, Written::Transition(_)), "{removed:?}");
+    let read = store.control_of(&key).await.unwrap().unwrap();
+    assert!(read.is_removed());
+
+    let details = serde_json::json!({});
+    let recording = Recording {
+        workload: &workload,
+        scanned_by: "s",
+        state: ControlState::Ok,
+        reason: "4 of 4 required best practices selected",
+        details: &details,
+        trigger: &Trigger::Sweep,
+        enforced: None,
+        lens_status: None,
+        at: Utc::now(),
+    };
+    let recorded = store.record(&read, &recording).await.unwrap();
+    assert_eq!(recorded, Written::Conflict);
+    let again = store
+        .remove(
+            &read,
+            "the workload was deleted",
+            &Trigger::Sweep,
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again, Written::Conflict);
+
+    assert_eq!(store.control_of(&key).await.unwrap().unwrap(), read);
+    let db = Db::connect(&url).await;
+    assert_eq!(db.count("SELECT COUNT(*) FROM transitions").await, Some(2));
+    db.close().await;
+}
+
 /// A batch of pushed events is stored and finished in a statement or two, each
 /// row still ending its own way: ids in the order of the bodies, handled rows
 /// done, a retry due later, an error kept, handled ids remembered once.
@@ -354,4 +412,50 @@ async fn a_batch_of_pushed_events_is_stored_and_finished_row_by_row() {
     let kept =
         "SELECT COUNT(*) FROM inbox WHERE processed_at IS NOT NULL AND last_error = 'malformed'";
     assert_eq!(db.count(kept).await, Some(1));
+}
+
+/// PostgreSQL plans a prepared statement once for all values (its generic
+/// plan), often while the table is still small; a control's writes must then
+/// still find its row by the primary key, not by walking a whole partial sort
+/// index (`controls_live_*`), which a `removed_at IS NULL` in the statement let
+/// the planner choose: hundreds of pages per update at 10,000 controls.
+#[tokio::test]
+async fn a_control_is_written_by_its_primary_key_whatever_the_table_size_at_planning() {
+    let Ok(server) = std::env::var("REL04D_TEST_POSTGRES_URL") else {
+        return; // SQLite plans each statement against the table as it is.
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (store, url) = fresh_store(&dir).await;
+    assert!(url.starts_with(&server));
+    for n in 0..3 {
+        queue_a_notification(&store, n, Utc::now()).await;
+    }
+    // One connection: the plan mode and the prepared statements are its own.
+    let mut db = <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap();
+    sqlx::raw_sql("SET plan_cache_mode = force_generic_plan")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    for (n, sql) in rel04d::store::writes_by_key().into_iter().enumerate() {
+        let parameters = (1..).take_while(|p| sql.contains(&format!("${p}"))).count();
+        assert!(parameters > 3, "{sql}");
+        let prepare = format!("PREPARE write_{n} AS {sql}");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(prepare))
+            .execute(&mut db)
+            .await
+            .unwrap();
+        let nulls = vec!["NULL"; parameters].join(", ");
+        let explain = format!("EXPLAIN EXECUTE write_{n}({nulls})");
+        let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(explain))
+            .fetch_all(&mut db)
+            .await
+            .unwrap();
+        let plan = plan.join("\n");
+        assert!(
+            plan.contains("Index Scan using controls_pkey on controls"),
+            "{sql}\n{plan}"
+        );
+    }
 }
