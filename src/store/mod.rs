@@ -57,11 +57,16 @@ pub use steady::{FLUSH_AFTER, FLUSH_ROWS};
 pub use url::{UrlError, check_url, redact_url};
 pub use write::{NOT_EVALUATED, Recording, Written};
 
-/// The statements that write a control found by its key and version, for the
-/// test that PostgreSQL finds the row by its primary key in them.
+/// The statements that write controls found by their key and version: one
+/// control's update and removal, and a batch of evaluation times (two rows);
+/// for the test of PostgreSQL's plans for them.
 #[doc(hidden)]
-pub fn writes_by_key() -> [&'static str; 2] {
-    [write::UPDATE_CONTROL.as_str(), write::REMOVE_CONTROL]
+pub fn writes_by_key() -> [String; 3] {
+    [
+        write::UPDATE_CONTROL.clone(),
+        write::REMOVE_CONTROL.to_owned(),
+        steady::bumps_sql(2),
+    ]
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -126,30 +126,7 @@ impl Store {
             }
             pending.drain().collect()
         };
-        let rows: Vec<String> = (0..batch.len())
-            .map(|i| {
-                let n = 5 * i;
-                format!(
-                    "(${}, ${}, ${}, ${}, ${})",
-                    n + 1,
-                    n + 2,
-                    n + 3,
-                    n + 4,
-                    n + 5
-                )
-            })
-            .collect();
-        // Portable: a CTE of VALUES and UPDATE … FROM read the same on SQLite
-        // (3.33+) and Postgres.
-        let sql = format!(
-            "WITH seen (workload_arn, lens, question_id, version, evaluated_at) AS (VALUES {}) \
-             UPDATE controls SET evaluated_at = seen.evaluated_at FROM seen \
-             WHERE controls.workload_arn = seen.workload_arn AND controls.lens = seen.lens \
-             AND controls.question_id = seen.question_id AND controls.version = seen.version \
-             AND controls.removed_at IS NULL \
-             AND (controls.evaluated_at IS NULL OR controls.evaluated_at < seen.evaluated_at)",
-            rows.join(", ")
-        );
+        let sql = bumps_sql(batch.len());
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for (key, bump) in batch {
             query = query
@@ -192,4 +169,34 @@ impl Store {
             );
         }
     }
+}
+
+/// The statement that writes `rows` evaluation times ([`Store::flush_evaluated`]).
+pub(super) fn bumps_sql(rows: usize) -> String {
+    let rows: Vec<String> = (0..rows)
+        .map(|i| {
+            let n = 5 * i;
+            format!(
+                "(${}, ${}, ${}, ${}, ${})",
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4,
+                n + 5
+            )
+        })
+        .collect();
+    // Portable: a CTE of VALUES and UPDATE … FROM read the same on SQLite
+    // (3.33+) and Postgres. Each bump is of a control read as active (see
+    // `Store::record`), and a removal bumps the version, so the version
+    // check is enough; a `removed_at IS NULL` here let PostgreSQL join
+    // each row against a whole partial sort index (as in `update_in`).
+    format!(
+        "WITH seen (workload_arn, lens, question_id, version, evaluated_at) AS (VALUES {}) \
+         UPDATE controls SET evaluated_at = seen.evaluated_at FROM seen \
+         WHERE controls.workload_arn = seen.workload_arn AND controls.lens = seen.lens \
+         AND controls.question_id = seen.question_id AND controls.version = seen.version \
+         AND (controls.evaluated_at IS NULL OR controls.evaluated_at < seen.evaluated_at)",
+        rows.join(", ")
+    )
 }

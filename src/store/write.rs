@@ -160,6 +160,7 @@ impl Store {
         // Nothing to record but the time: no transaction, the bump joins a batch.
         // A claim in the row as read is released by a real write instead.
         if !changes(previous, rec)
+            && !previous.is_removed()
             && rec.enforced.is_none()
             && previous.scanned_by == rec.scanned_by
             && previous.claimed_by.is_none()

@@ -415,10 +415,11 @@ async fn a_batch_of_pushed_events_is_stored_and_finished_row_by_row() {
 }
 
 /// PostgreSQL plans a prepared statement once for all values (its generic
-/// plan), often while the table is still small; a control's writes must then
-/// still find its row by the primary key, not by walking a whole partial sort
-/// index (`controls_live_*`), which a `removed_at IS NULL` in the statement let
-/// the planner choose: hundreds of pages per update at 10,000 controls.
+/// plan), often while the table is still small; the writes of controls by
+/// their key must then not walk a whole partial sort index (`controls_live_*`)
+/// per row, which a `removed_at IS NULL` in them let the planner choose:
+/// hundreds of pages per update at 10,000 controls. One control's writes find
+/// it by the primary key.
 #[tokio::test]
 async fn a_control_is_written_by_its_primary_key_whatever_the_table_size_at_planning() {
     let Ok(server) = std::env::var("REL04D_TEST_POSTGRES_URL") else {
@@ -438,10 +439,21 @@ async fn a_control_is_written_by_its_primary_key_whatever_the_table_size_at_plan
         .execute(&mut db)
         .await
         .unwrap();
-    for (n, sql) in rel04d::store::writes_by_key().into_iter().enumerate() {
+    for (n, sql) in rel04d::store::writes_by_key().iter().enumerate() {
         let parameters = (1..).take_while(|p| sql.contains(&format!("${p}"))).count();
         assert!(parameters > 3, "{sql}");
-        let prepare = format!("PREPARE write_{n} AS {sql}");
+        let one_control = !sql.contains("VALUES");
+        // A row of VALUES has no column to tell its parameters' types: the
+        // fourth of each row is the version read.
+        let types = if one_control {
+            String::new()
+        } else {
+            let types: Vec<&str> = (0..parameters)
+                .map(|p| if p % 5 == 3 { "bigint" } else { "text" })
+                .collect();
+            format!("({})", types.join(", "))
+        };
+        let prepare = format!("PREPARE write_{n}{types} AS {sql}");
         sqlx::raw_sql(sqlx::AssertSqlSafe(prepare))
             .execute(&mut db)
             .await
@@ -453,9 +465,12 @@ async fn a_control_is_written_by_its_primary_key_whatever_the_table_size_at_plan
             .await
             .unwrap();
         let plan = plan.join("\n");
-        assert!(
-            plan.contains("Index Scan using controls_pkey on controls"),
-            "{sql}\n{plan}"
-        );
+        assert!(!plan.contains("controls_live_"), "{sql}\n{plan}");
+        if one_control {
+            assert!(
+                plan.contains("Index Scan using controls_pkey on controls"),
+                "{sql}\n{plan}"
+            );
+        }
     }
 }
