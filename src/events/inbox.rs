@@ -48,23 +48,33 @@ pub struct InboxProcessor {
 /// behind it.
 const BATCHES_IN_FLIGHT: usize = 2;
 
-/// While events arrive closer together than this, the inbox is read at most
+/// While events arrive at [`PACE_FROM`] or faster, the inbox is read at most
 /// once per window, so the events of a window share one read, one duplicate
 /// lookup, their evaluations' commits and one finishing commit. Each of those
 /// costs about as much for one event as for fifty: at 500 events/s this cut
 /// the daemon's CPU per event by a tenth to a fifth (BENCHMARKS.md, "Sixth
-/// pass"), for at most this much more latency; an event after a quiet spell
-/// is read at once.
+/// pass"), for at most this much more latency.
 const GATHER: Duration = Duration::from_millis(10);
+
+/// Events per second found by recent reads from which reads are paced by
+/// [`GATHER`]: three or more to a window. Slower, a window would gather one
+/// or two events, saving little and adding up to its length to their latency
+/// (the p99 at 50 and 200/s rose by 5-10 ms with every read paced), so each
+/// is read at once.
+const PACE_FROM: f64 = 300.0;
+
+/// How far back the arrival rate looks: found events count for less the
+/// older their read, by `exp(-age / RATE_MEMORY)`.
+const RATE_MEMORY: Duration = Duration::from_millis(50);
 
 /// How often the inbox is read from the start: rows whose retry has come
 /// due, and any stored out of id order (by another replica) after a read
 /// had passed their id.
 const READ_ALL_EVERY: Duration = Duration::from_secs(2);
 
-/// When the inbox is read next, and from where: at once when events come
-/// after a quiet spell, at most once per [`GATHER`] while they keep coming,
-/// and at once again while full batches say more are waiting; only rows
+/// When the inbox is read next, and from where: at once while events come
+/// slower than [`PACE_FROM`], at most once per [`GATHER`] while they come
+/// faster, and at once again while full batches say more are waiting; only rows
 /// stored after the last one seen, but from the start at least once per
 /// [`READ_ALL_EVERY`].
 #[derive(Debug)]
@@ -77,6 +87,9 @@ struct ReadSchedule {
     seen: i64,
     /// When the next read is from the start.
     read_all_at: Instant,
+    /// Events found by recent reads, each weighed by its age at `last_read`
+    /// (see [`RATE_MEMORY`]): their arrival rate times `RATE_MEMORY`.
+    recent: f64,
 }
 
 impl ReadSchedule {
@@ -87,6 +100,7 @@ impl ReadSchedule {
             last_read: None,
             seen: 0,
             read_all_at: now,
+            recent: 0.0,
         }
     }
 
@@ -121,9 +135,24 @@ impl ReadSchedule {
             self.read_all_at = now + READ_ALL_EVERY;
         }
         if let Some(&last) = found.last() {
+            self.recent = self.recent_at(now) + found.len() as f64;
             self.last_read = Some(now);
             self.seen = self.seen.max(last);
         }
+    }
+
+    /// [`ReadSchedule::recent`] as of `now`.
+    fn recent_at(&self, now: Instant) -> f64 {
+        let Some(last) = self.last_read else {
+            return 0.0;
+        };
+        let age = now.saturating_duration_since(last);
+        self.recent * (-age.as_secs_f64() / RATE_MEMORY.as_secs_f64()).exp()
+    }
+
+    /// Whether events have been arriving at [`PACE_FROM`] or faster.
+    fn busy(&self, now: Instant) -> bool {
+        self.recent_at(now) >= PACE_FROM * RATE_MEMORY.as_secs_f64()
     }
 
     /// Intake stored events: read them, within the window of the last read.
@@ -139,8 +168,8 @@ impl ReadSchedule {
 
     fn paced(&self, now: Instant) -> Instant {
         match self.last_read {
-            Some(last) => now.max(last + GATHER),
-            None => now,
+            Some(last) if self.busy(now) => now.max(last + GATHER),
+            _ => now,
         }
     }
 }
@@ -335,26 +364,94 @@ mod tests {
         assert!(reads.ready(later), "after a quiet spell: no wait");
     }
 
-    /// While events keep coming, those of a window share one read: each
-    /// waits at most the window after the last read that found any.
+    /// One event stored every `gap` from `start` until `until`, each read
+    /// when a read is due, with whatever else is waiting; returns the last
+    /// read's time and whether every event was read as it was stored.
+    fn arrivals(
+        reads: &mut ReadSchedule,
+        start: Instant,
+        gap: Duration,
+        until: Instant,
+    ) -> (Instant, bool) {
+        let (mut at, mut id, mut at_once) = (start, 1, true);
+        let (mut waiting, mut last) = (Vec::new(), start);
+        let mut read = |reads: &mut ReadSchedule, now, waiting: &mut Vec<i64>| {
+            reads.read(now, 0, waiting, false);
+            waiting.clear();
+            last = now;
+        };
+        while at <= until {
+            if let Some(due) = reads.due()
+                && due <= at
+                && !waiting.is_empty()
+            {
+                read(reads, due, &mut waiting);
+            }
+            reads.stored(at);
+            waiting.push(id);
+            id += 1;
+            if reads.ready(at) {
+                read(reads, at, &mut waiting);
+            } else {
+                at_once = false;
+            }
+            at += gap;
+        }
+        if let Some(due) = reads.due()
+            && !waiting.is_empty()
+        {
+            read(reads, due, &mut waiting);
+        }
+        (last, at_once)
+    }
+
+    /// While events come faster than [`PACE_FROM`], those of a window share
+    /// one read: each waits at most the window after the last read that
+    /// found any.
     #[test]
     fn events_within_the_window_wait_for_one_read() {
         let start = Instant::now();
         let mut reads = ReadSchedule::new(start);
-        reads.read(start, 0, &[1], false);
+        // 500 events/s: read at once until the rate is known, then paced.
+        let (last, at_once) = arrivals(&mut reads, start, MS * 2, start + MS * 100);
+        assert!(!at_once);
+        assert!(reads.busy(last));
+        reads.read(last, 0, &[1000], false);
         for n in [2, 4, 6, 8] {
-            reads.stored(start + MS * n);
-            assert_eq!(reads.due(), Some(start + GATHER), "stored at {n} ms");
+            reads.stored(last + MS * n);
+            assert_eq!(reads.due(), Some(last + GATHER), "stored at {n} ms");
         }
-        assert!(!reads.ready(start + GATHER - MS));
-        assert!(reads.ready(start + GATHER));
+        assert!(!reads.ready(last + GATHER - MS));
+        assert!(reads.ready(last + GATHER));
 
-        // The read from the start, when due, does not move a read already
-        // due sooner.
-        reads.read(start + GATHER, 1, &[2, 3], false);
-        reads.stored(start + GATHER + MS);
-        reads.read_all(start + GATHER + MS * 2);
-        assert_eq!(reads.due(), Some(start + GATHER * 2));
+        // Five to a window keeps it paced; the read from the start, when
+        // due, does not move a read already due sooner.
+        let then = last + GATHER;
+        reads.read(then, 1, &[1001, 1002, 1003, 1004, 1005], false);
+        reads.stored(then + MS);
+        reads.read_all(then + MS * 2);
+        assert_eq!(reads.due(), Some(then + GATHER));
+    }
+
+    /// Slower than [`PACE_FROM`] every event is read as it is stored, and
+    /// pacing ends once the rate falls below it.
+    #[test]
+    fn events_below_the_pacing_rate_are_read_at_once() {
+        let start = Instant::now();
+        let mut reads = ReadSchedule::new(start);
+        // 200 events/s for a second: never paced.
+        let second = Duration::from_secs(1);
+        let (last, at_once) = arrivals(&mut reads, start, MS * 5, start + second);
+        assert!(at_once);
+        assert!(!reads.busy(last));
+
+        // 1,000/s for 100 ms paces; 100/s for 200 ms ends it.
+        let (last, at_once) = arrivals(&mut reads, last + MS, MS, last + MS * 100);
+        assert!(!at_once && reads.busy(last));
+        let (last, _) = arrivals(&mut reads, last + MS * 10, MS * 10, last + MS * 200);
+        assert!(!reads.busy(last));
+        reads.stored(last + MS * 10);
+        assert!(reads.ready(last + MS * 10));
     }
 
     /// A full batch says more are waiting: the next read is at once, and a
