@@ -57,11 +57,12 @@ const BATCHES_IN_FLIGHT: usize = 2;
 const GATHER: Duration = Duration::from_millis(10);
 
 /// Events per second found by recent reads from which reads are paced by
-/// [`GATHER`]: three or more to a window. Slower, a window would gather one
-/// or two events, saving little and adding up to its length to their latency
-/// (the p99 at 50 and 200/s rose by 5-10 ms with every read paced), so each
-/// is read at once.
-const PACE_FROM: f64 = 300.0;
+/// [`GATHER`]: a window then gathers two or more. Slower, it would gather one,
+/// saving nothing for up to its length of latency (with every read paced,
+/// the p99 at 50/s rose from 2.9 to 8.4 ms on one machine), so each is read
+/// at once; at 200/s pacing saves a sixth of the CPU per event for ~6 ms
+/// (BENCHMARKS.md, "Seventh pass").
+const PACE_FROM: f64 = 150.0;
 
 /// How far back the arrival rate looks: found events count for less the
 /// older their read, by `exp(-age / RATE_MEMORY)`.
@@ -439,19 +440,19 @@ mod tests {
     fn events_below_the_pacing_rate_are_read_at_once() {
         let start = Instant::now();
         let mut reads = ReadSchedule::new(start);
-        // 200 events/s for a second: never paced.
+        // 100 events/s for a second: never paced.
         let second = Duration::from_secs(1);
-        let (last, at_once) = arrivals(&mut reads, start, MS * 5, start + second);
+        let (last, at_once) = arrivals(&mut reads, start, MS * 10, start + second);
         assert!(at_once);
         assert!(!reads.busy(last));
 
-        // 1,000/s for 100 ms paces; 100/s for 200 ms ends it.
+        // 1,000/s for 100 ms paces; 50/s for 300 ms ends it.
         let (last, at_once) = arrivals(&mut reads, last + MS, MS, last + MS * 100);
         assert!(!at_once && reads.busy(last));
-        let (last, _) = arrivals(&mut reads, last + MS * 10, MS * 10, last + MS * 200);
+        let (last, _) = arrivals(&mut reads, last + MS * 20, MS * 20, last + MS * 300);
         assert!(!reads.busy(last));
-        reads.stored(last + MS * 10);
-        assert!(reads.ready(last + MS * 10));
+        reads.stored(last + MS * 20);
+        assert!(reads.ready(last + MS * 20));
     }
 
     /// A full batch says more are waiting: the next read is at once, and a
