@@ -60,7 +60,7 @@ const GATHER: Duration = Duration::from_millis(10);
 /// [`GATHER`]: a window then gathers two or more. Slower, it would gather one,
 /// saving nothing for up to its length of latency (with every read paced,
 /// the p99 at 50/s rose from 2.9 to 8.4 ms on one machine), so each is read
-/// at once; at 200/s pacing saves a sixth of the CPU per event for ~6 ms
+/// at once; at 200/s pacing saves an eighth of the CPU per event for ~6 ms
 /// (BENCHMARKS.md, "Seventh pass").
 const PACE_FROM: f64 = 150.0;
 
