@@ -90,6 +90,14 @@ impl Browser {
 
     /// Sends one command and returns its result (events in between are skipped).
     pub async fn call(&mut self, method: &str, params: Value) -> Value {
+        match self.send(method, params).await {
+            Ok(result) => result,
+            Err(error) => panic!("{method}: {error}"),
+        }
+    }
+
+    /// Sends one command: its result, or the error the browser answered.
+    async fn send(&mut self, method: &str, params: Value) -> Result<Value, Value> {
         self.next_id += 1;
         let id = self.next_id;
         let command = json!({ "id": id, "method": method, "params": params });
@@ -108,32 +116,46 @@ impl Browser {
             };
             let reply: Value = serde_json::from_str(&text).unwrap();
             if reply["id"] == id {
-                assert!(reply["error"].is_null(), "{method}: {reply}");
-                return reply["result"].clone();
+                return if reply["error"].is_null() {
+                    Ok(reply["result"].clone())
+                } else {
+                    Err(reply["error"].clone())
+                };
             }
         }
     }
 
     /// The value of a JavaScript expression in the page (promises awaited).
     pub async fn eval(&mut self, expression: &str) -> Value {
-        let result = self
-            .call(
-                "Runtime.evaluate",
-                json!({ "expression": expression, "returnByValue": true, "awaitPromise": true }),
-            )
-            .await;
+        match self.try_eval(expression).await {
+            Ok(value) => value,
+            Err(error) => panic!("Runtime.evaluate: {error}"),
+        }
+    }
+
+    /// [`Browser::eval`], or the browser's error, such as the page navigating
+    /// away while the expression ran.
+    async fn try_eval(&mut self, expression: &str) -> Result<Value, Value> {
+        let params =
+            json!({ "expression": expression, "returnByValue": true, "awaitPromise": true });
+        let result = self.send("Runtime.evaluate", params).await?;
         assert!(
             result["exceptionDetails"].is_null(),
             "{expression}: {result}"
         );
-        result["result"]["value"].clone()
+        Ok(result["result"]["value"].clone())
     }
 
     /// Waits until `expression` is true in the page; panics naming `what` after a minute.
+    /// A wait often spans a navigation (a submitted form): an evaluation the
+    /// navigation cut short is asked again of the new page.
     pub async fn wait_for(&mut self, what: &str, expression: &str) {
         for _ in 0..600 {
-            if self.eval(expression).await == Value::Bool(true) {
-                return;
+            match self.try_eval(expression).await {
+                Ok(Value::Bool(true)) => return,
+                Ok(_) => {}
+                Err(error) if navigated(&error) => {}
+                Err(error) => panic!("Runtime.evaluate: {error}"),
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -173,4 +195,11 @@ impl Drop for Browser {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Whether a DevTools error says the page navigated (or closed) under the command.
+fn navigated(error: &Value) -> bool {
+    error["message"]
+        .as_str()
+        .is_some_and(|message| message.contains("navigated or closed"))
 }
