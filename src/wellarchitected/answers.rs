@@ -39,7 +39,7 @@ pub struct QuestionAnswer {
 }
 
 /// One lens a workload is reviewed against, as ListLensReviews gives it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct LensReview {
     /// The lens's alias (`wellarchitected`); for a custom lens the Tool gives its ARN.
     pub lens_alias: Option<String>,
