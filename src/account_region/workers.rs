@@ -153,7 +153,9 @@ where
             let Some((job, running)) = first.take().or_else(|| self.queue.try_pop()) else {
                 return;
             };
-            running.complete((self.evaluate)(job).await);
+            // Boxed: a worker waiting for its place holds only this loop's
+            // state; the evaluation's, the larger, is allocated once it starts.
+            running.complete(Box::pin((self.evaluate)(job)).await);
             self.running.changed.notify_one();
         }
     }
