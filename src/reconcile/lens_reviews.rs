@@ -360,6 +360,32 @@ mod tests {
     }
 
     #[test]
+    fn the_lists_kept_for_sharing_are_bounded() {
+        // Whoever names lenses (custom lens ARNs) can make every list distinct:
+        // the set starts over rather than grow with them.
+        let reviews = LensReviews::default();
+        let now = Instant::now();
+        for n in 0..SHARED_LISTS + 1 {
+            let lens = format!("arn:aws:wellarchitected:us-east-1:123456789012:lens/{n}");
+            reviews.remember(
+                key(&format!("w{n}")),
+                now,
+                Some(vec![review(&lens, "CURRENT")]),
+            );
+        }
+        assert_eq!(
+            reviews.memory().shared.len(),
+            1,
+            "cleared, then the newest kept"
+        );
+        assert_eq!(
+            reviews.memory().read.len(),
+            SHARED_LISTS + 1,
+            "each workload keeps its own"
+        );
+    }
+
+    #[test]
     fn a_remembered_time_comes_back_within_a_second_either_side_of_the_epoch() {
         let reviews = LensReviews::default();
         let memory = reviews.memory();
