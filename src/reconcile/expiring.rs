@@ -7,6 +7,7 @@
 //! on later sweeps.
 
 use std::collections::HashSet;
+use std::hash::BuildHasher;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
@@ -22,20 +23,46 @@ use crate::workload::Workload;
 /// database ignores a warning it has).
 const REMEMBERED: usize = 100_000;
 
-/// (control, setting identity, expiry) of a warning.
-type WarningKey = (ControlKey, String, String);
+/// (control, setting identity, expiry) of a warning, as a 128-bit digest: how
+/// many are remembered is the policy author's choice (an exception on every
+/// control), and the strings themselves cost ~300 bytes a warning, ~30 MiB at
+/// the bound; a digest costs 16. Two warnings share a digest with odds of
+/// 2^-128, keyed per process so nobody can aim for it; the cost of one would
+/// be a warning this process does not write (another replica, or the next
+/// process, would).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct WarningKey(u64, u64);
 
 /// Warnings known recorded.
-#[derive(Default)]
-pub(super) struct Warned(Mutex<HashSet<WarningKey>>);
+pub(super) struct Warned {
+    known: Mutex<HashSet<WarningKey>>,
+    keys: [std::hash::RandomState; 2],
+}
+
+impl Default for Warned {
+    fn default() -> Self {
+        Warned {
+            known: Mutex::default(),
+            keys: [std::hash::RandomState::new(), std::hash::RandomState::new()],
+        }
+    }
+}
 
 impl Warned {
+    fn key(&self, of: &ControlKey, identity: &str, expires_at: &str) -> WarningKey {
+        let [first, second] = self
+            .keys
+            .each_ref()
+            .map(|keys| keys.hash_one((of, identity, expires_at)));
+        WarningKey(first, second)
+    }
+
     fn knows(&self, key: &WarningKey) -> bool {
-        self.0.lock().is_ok_and(|set| set.contains(key))
+        self.known.lock().is_ok_and(|set| set.contains(key))
     }
 
     fn remember(&self, key: WarningKey) {
-        if let Ok(mut set) = self.0.lock() {
+        if let Ok(mut set) = self.known.lock() {
             if set.len() >= REMEMBERED {
                 set.clear();
             }
@@ -61,7 +88,7 @@ impl Reconciler {
         for exception in expiring_exceptions(&self.policies, policies, now, window) {
             let expires_at = timestamp(exception.expires);
             let of = ControlKey::new(&workload.arn, &control.lens, &control.question_id);
-            let key = (of, exception.identity, expires_at);
+            let key = self.warned.key(&of, &exception.identity, &expires_at);
             if self.warned.knows(&key) {
                 continue;
             }
@@ -72,10 +99,10 @@ impl Reconciler {
                 workload_arn: &workload.arn,
                 account_id: &workload.account_id,
                 region: &workload.region,
-                setting: &key.1,
+                setting: &exception.identity,
                 origin: &exception.setting.origin,
                 policies: exception.supplies.iter().map(|k| k.as_str()).collect(),
-                expires_at: key.2.clone(),
+                expires_at: expires_at.clone(),
                 reason: accountability.reason.as_deref(),
                 ticket: accountability.ticket.as_deref(),
                 owner: accountability.owner.as_deref(),
@@ -83,21 +110,68 @@ impl Reconciler {
             };
             if self
                 .store
-                .warn_exception_expiring(&key.0, &detail, now)
+                .warn_exception_expiring(&of, &detail, now)
                 .await?
             {
                 tracing::info!(
                     workload_id = %workload.id,
                     lens = %control.lens,
                     question_id = %control.question_id,
-                    setting = %key.1,
+                    setting = %exception.identity,
                     origin = %exception.setting.origin,
-                    expires_at = %key.2,
+                    expires_at = %expires_at,
                     "exception expires soon: warning queued"
                 );
             }
             self.warned.remember(key);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn of(workload: &str) -> ControlKey {
+        ControlKey::new(workload, "wellarchitected", "prevent-interaction-failure")
+    }
+
+    #[test]
+    fn a_remembered_warning_costs_sixteen_bytes() {
+        assert_eq!(std::mem::size_of::<WarningKey>(), 16);
+    }
+
+    /// Each part of a warning tells it apart, and boundaries between parts
+    /// count: ("ab", "c") is not ("a", "bc").
+    #[test]
+    fn warnings_that_differ_in_any_part_are_known_apart() {
+        let warned = Warned::default();
+        let at = "2026-12-31T00:00:00.000000Z";
+        warned.remember(warned.key(&of("w1"), "account:1 s", at));
+        assert!(warned.knows(&warned.key(&of("w1"), "account:1 s", at)));
+        for (control, identity, expires) in [
+            (of("w2"), "account:1 s", at),
+            (of("w1"), "account:2 s", at),
+            (of("w1"), "account:1 s", "2027-01-01T00:00:00.000000Z"),
+            (of("w1a"), "ccount:1 s", at),
+        ] {
+            assert!(!warned.knows(&warned.key(&control, identity, expires)));
+        }
+    }
+
+    #[test]
+    fn past_the_bound_the_memory_starts_over() {
+        let warned = Warned::default();
+        let at = "2026-12-31T00:00:00.000000Z";
+        let first = warned.key(&of("first"), "s", at);
+        warned.remember(first);
+        for n in 1..REMEMBERED {
+            warned.remember(warned.key(&of(&n.to_string()), "s", at));
+        }
+        assert!(warned.knows(&first));
+        warned.remember(warned.key(&of("one more"), "s", at));
+        assert!(!warned.knows(&first));
+        assert_eq!(warned.known.lock().unwrap().len(), 1);
     }
 }
