@@ -128,7 +128,7 @@ impl AccountRegion {
             wa: &self.wa,
         };
         let workload_id = job.workload_id().to_owned();
-        // Boxed: an evaluation's future is ~11 KiB (the SDK calls, the store's
+        // Boxed: an evaluation's future is ~5 KiB (the SDK calls, the store's
         // transaction), and only evaluations in flight need it.
         let evaluation = Box::pin(reconciler.reconcile(&scope, job));
         evaluation.await.map_err(|error| {

@@ -255,24 +255,24 @@ impl Reconciler {
             Target::Listed(listed, stored) => match scope.wa.describe_workload(&listed.id).await {
                 Ok(workload) => (workload, stored),
                 Err(error) => {
-                    return self
-                        .undescribable(scope, &trigger, &listed.id, Some(&listed), error)
-                        .await;
+                    let undescribable =
+                        self.undescribable(scope, &trigger, &listed.id, Some(&listed), error);
+                    return Box::pin(undescribable).await;
                 }
             },
             Target::Id(id) | Target::Answer(id) | Target::AnswerOf(id, ..) => {
                 match scope.wa.describe_workload(&id).await {
                     Ok(workload) => (workload, Stored::Unread),
                     Err(error) => {
-                        return self.undescribable(scope, &trigger, &id, None, error).await;
+                        let undescribable = self.undescribable(scope, &trigger, &id, None, error);
+                        return Box::pin(undescribable).await;
                     }
                 }
             }
         };
         // Calculated policies run once per workload, whichever controls read them.
         let calculated = if self.calculates {
-            self.calculate(&workload, &workload.policy_facts(), Utc::now())
-                .await
+            Box::pin(self.calculate(&workload, &workload.policy_facts(), Utc::now())).await
         } else {
             control::Calculated::default()
         };
@@ -304,6 +304,11 @@ impl Reconciler {
     /// Evaluates one control of `subject`'s workload, given what its sweep's
     /// page read of it (`stored`) and its answer as read with its lens (`read`,
     /// `None`: read it now).
+    ///
+    /// Here and in [`Reconciler::evaluate`], the writes and the rare paths are
+    /// awaited boxed: a future is as large as its largest await, and hundreds
+    /// of evaluations wait at once for their Tool calls. Boxed, each is ~5 KiB
+    /// instead of ~15, and the boxes live only while they run.
     async fn evaluate_control(
         &self,
         subject: &Subject<'_>,
@@ -322,11 +327,11 @@ impl Reconciler {
             // Shown absent by its sweep's page (a sweep claims nothing): created
             // with its first verdict, in one transaction, by `apply`.
             Stored::Absent if *trigger == Trigger::Sweep => Known::New,
-            _ => Known::Saved(Box::new(self.open(subject).await?)),
+            _ => Known::Saved(Box::new(Box::pin(self.open(subject)).await?)),
         };
         let Some(control) = self.claim_for(trigger, control).await? else {
             // Another replica holds the control: a verdict that writes nothing.
-            return self.apply(subject, &Known::New, Verdict::Busy).await;
+            return Box::pin(self.apply(subject, &Known::New, Verdict::Busy)).await;
         };
 
         let facts = workload.policy_facts();
@@ -336,7 +341,9 @@ impl Reconciler {
         self.warn_expiring(workload, subject.control, &policies, now)
             .await?;
         let expected = match decide::of_plan(control::plan(policies)) {
-            Planned::Apply(verdict) => return self.apply(subject, &control, verdict).await,
+            Planned::Apply(verdict) => {
+                return Box::pin(self.apply(subject, &control, verdict)).await;
+            }
             Planned::Check(expected) => expected,
         };
         let read = match read {
@@ -351,16 +358,14 @@ impl Reconciler {
             answer
         });
         match decide::of_answer(&expected, read) {
-            Answered::Apply(verdict) => self.apply(subject, &control, verdict).await,
+            Answered::Apply(verdict) => Box::pin(self.apply(subject, &control, verdict)).await,
             Answered::NotFound(error) => {
-                let control = self.saved(subject, control).await?;
-                self.answer_not_found(subject, control, &expected, error)
-                    .await
+                let control = Box::pin(self.saved(subject, control)).await?;
+                Box::pin(self.answer_not_found(subject, control, &expected, error)).await
             }
             Answered::Enforce { observed, alarm } => {
-                let control = self.saved(subject, control).await?;
-                self.enforce(subject, control, &expected, &observed, alarm)
-                    .await
+                let control = Box::pin(self.saved(subject, control)).await?;
+                Box::pin(self.enforce(subject, control, &expected, &observed, alarm)).await
             }
         }
     }
@@ -428,5 +433,53 @@ impl Reconciler {
                     .await
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_wellarchitected::config::{BehaviorVersion, Credentials, Region};
+    use tokio::sync::Semaphore;
+
+    use super::*;
+    use crate::wellarchitected::RateLimiter;
+
+    /// A process holds up to 512 evaluations at once, most waiting for their
+    /// scope's rate slot (`account_region::workers::STARTED_EVALUATIONS`), each
+    /// as its future, which is as large as its largest await. Rare paths (a
+    /// 404, enforcing, an undescribable workload, calculations) and writes are
+    /// boxed, so a waiting evaluation is a few KiB (5.5 in this test's
+    /// profile): unboxed it was 15 KiB here, and 7 MiB of the million's peak
+    /// (BENCHMARKS.md, "Ninth pass"). One rare path left unboxed adds 3–11 KiB.
+    #[tokio::test]
+    async fn an_evaluation_waiting_for_its_call_is_a_few_kib() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let store = Store::connect(&url, 1).await.unwrap();
+        let reconciler =
+            Reconciler::new(store, PolicySet::default(), Arc::new(Metrics::new()), None);
+        let config = aws_sdk_wellarchitected::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+            .build();
+        let wa = WellArchitected::new(
+            aws_sdk_wellarchitected::Client::from_conf(config),
+            RateLimiter::new(10.0),
+            Arc::new(Semaphore::new(1)),
+            1,
+            Arc::new(Metrics::new()),
+        );
+        let scope = ScopeRef {
+            key: "123456789012/us-east-1",
+            wa: &wa,
+        };
+        let job = Job {
+            target: Target::Id("0123456789abcdef0123456789abcdef".to_owned()),
+            trigger: Trigger::Sweep,
+        };
+        let evaluation = reconciler.reconcile(&scope, job);
+        let size = std::mem::size_of_val(&evaluation);
+        assert!(size <= 6 * 1024, "an evaluation's future is {size} bytes");
     }
 }

@@ -3,14 +3,15 @@
 //! has started ([`STARTED_EVALUATIONS`]).
 //!
 //! What costs memory while a fleet sweeps is a started evaluation: its boxed
-//! future (~11 KiB) and what it has read, held while it waits for its scope's
-//! next rate slot. A job still queued is its workload and control as listed
-//! (~1 KiB). A thousand scopes limited to 10 calls/s each started up to 32
-//! evaluations (the budget's 4,096 units filled with ~4,070 of them, most
-//! waiting seconds for their slot); now a scope starts about what its rate
-//! serves in [`START_WINDOW`] plus a call's latency, and the process at most
-//! [`STARTED_EVALUATIONS`], taken in turn (first come, first served) per
-//! evaluation, so the rest wait as queued jobs and no scope starves another.
+//! future (~5 KiB, its rare paths and writes boxed apart) and what it has
+//! read, held while it waits for its scope's next rate slot. A job still
+//! queued is its workload and control as listed (~1 KiB). A thousand scopes
+//! limited to 10 calls/s each started up to 32 evaluations (the budget's
+//! 4,096 units filled with ~4,070 of them, most waiting seconds for their
+//! slot); now a scope starts about what its rate serves in [`START_WINDOW`]
+//! plus a call's latency, and the process at most [`STARTED_EVALUATIONS`],
+//! taken in turn (first come, first served) per evaluation, so the rest wait
+//! as queued jobs and no scope starves another.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -23,7 +24,7 @@ use tokio::task::JoinHandle;
 use crate::queue::{self, Done, Job, WorkQueue};
 
 /// Evaluations started at once across every scope of this process (each
-/// ~12 KiB and what it read). With each scope's evaluations waiting at most
+/// ~5 KiB and what it read). With each scope's evaluations waiting at most
 /// about [`START_WINDOW`] for their slot, 512 start ~2,500 evaluations a
 /// second, more than two cores evaluate, and the calls they make go out 128 at
 /// a time anyway (`wellarchitected::CALLS_IN_FLIGHT`). 256 measured a tenth

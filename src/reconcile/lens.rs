@@ -237,7 +237,7 @@ impl Reconciler {
                 let verdict =
                     decide::without_lens(&stored.of(&governed.lens, &question_id), &governed.lens);
                 let key = ControlKey::new(&workload.arn, &governed.lens, &question_id);
-                ended.add(self.apply_current(&key, verdict, trigger).await?);
+                ended.add(Box::pin(self.apply_current(&key, verdict, trigger)).await?);
             }
             return Ok(ended.into_reconciled());
         }
