@@ -386,16 +386,7 @@ impl Store {
     /// meanwhile, so 32 workers creating controls spent a third of a first
     /// sweep asleep. (Other processes still meet the busy handler.)
     async fn begin_write(&self) -> anyhow::Result<WriteTx> {
-        let turn = match &self.writer_turns {
-            Some(turns) => Some(
-                turns
-                    .clone()
-                    .acquire_owned()
-                    .await
-                    .expect("the writer turns are never closed"),
-            ),
-            None => None,
-        };
+        let turn = self.writer_turn().await;
         let tx = match self.backend {
             Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => self.writer.begin().await,
@@ -405,6 +396,19 @@ impl Store {
         }
         let tx = tx.context("begin a database transaction")?;
         Ok(WriteTx { tx, _turn: turn })
+    }
+
+    /// The writer's turn on SQLite (`None` on PostgreSQL), as a write
+    /// transaction takes it; a lone statement written outside one takes it too.
+    async fn writer_turn(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let turns = self.writer_turns.as_ref()?;
+        Some(
+            turns
+                .clone()
+                .acquire_owned()
+                .await
+                .expect("the writer turns are never closed"),
+        )
     }
 
     /// Commits a write transaction and records whether it succeeded. A failed
