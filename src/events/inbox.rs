@@ -18,6 +18,7 @@ use tokio::time::Instant;
 
 use crate::shutdown::CancellationToken;
 
+use super::pace::ArrivalRate;
 use super::{EventHandler, Handled, Incoming, Intake, NotHandled};
 use crate::store::{AttemptEnd, InboxAttempt, InboxRow, Store};
 
@@ -48,25 +49,13 @@ pub struct InboxProcessor {
 /// behind it.
 const BATCHES_IN_FLIGHT: usize = 2;
 
-/// While events arrive at [`PACE_FROM`] or faster, the inbox is read at most
-/// once per window, so the events of a window share one read, one duplicate
-/// lookup, their evaluations' commits and one finishing commit. Each of those
-/// costs about as much for one event as for fifty: at 500 events/s this cut
-/// the daemon's CPU per event by a tenth to a fifth (BENCHMARKS.md, "Sixth
-/// pass"), for at most this much more latency.
+/// While events arrive at [`PACE_FROM`](super::pace::PACE_FROM) or faster, the
+/// inbox is read at most once per window, so the events of a window share one
+/// read, one duplicate lookup, their evaluations' commits and one finishing
+/// commit. Each of those costs about as much for one event as for fifty: at 500
+/// events/s this cut the daemon's CPU per event by a tenth to a fifth
+/// (BENCHMARKS.md, "Sixth pass"), for at most this much more latency.
 const GATHER: Duration = Duration::from_millis(10);
-
-/// Events per second found by recent reads from which reads are paced by
-/// [`GATHER`]: a window then gathers two or more. Slower, it would gather one,
-/// saving nothing for up to its length of latency (with every read paced,
-/// the p99 at 50/s rose from 2.9 to 8.4 ms on one machine), so each is read
-/// at once; at 200/s pacing saves an eighth of the CPU per event for ~6 ms
-/// (BENCHMARKS.md, "Seventh pass").
-const PACE_FROM: f64 = 150.0;
-
-/// How far back the arrival rate looks: found events count for less the
-/// older their read, by `exp(-age / RATE_MEMORY)`.
-const RATE_MEMORY: Duration = Duration::from_millis(50);
 
 /// How often the inbox is read from the start: rows whose retry has come
 /// due, and any stored out of id order (by another replica) after a read
@@ -74,10 +63,10 @@ const RATE_MEMORY: Duration = Duration::from_millis(50);
 const READ_ALL_EVERY: Duration = Duration::from_secs(2);
 
 /// When the inbox is read next, and from where: at once while events come
-/// slower than [`PACE_FROM`], at most once per [`GATHER`] while they come
-/// faster, and at once again while full batches say more are waiting; only rows
-/// stored after the last one seen, but from the start at least once per
-/// [`READ_ALL_EVERY`].
+/// slower than [`PACE_FROM`](super::pace::PACE_FROM), at most once per
+/// [`GATHER`] while they come faster, and at once again while full batches say
+/// more are waiting; only rows stored after the last one seen, but from the
+/// start at least once per [`READ_ALL_EVERY`].
 #[derive(Debug)]
 struct ReadSchedule {
     /// When the next read is due; `None`: none asked for.
@@ -88,9 +77,8 @@ struct ReadSchedule {
     seen: i64,
     /// When the next read is from the start.
     read_all_at: Instant,
-    /// Events found by recent reads, each weighed by its age at `last_read`
-    /// (see [`RATE_MEMORY`]): their arrival rate times `RATE_MEMORY`.
-    recent: f64,
+    /// Events found by recent reads.
+    found: ArrivalRate,
 }
 
 impl ReadSchedule {
@@ -101,7 +89,7 @@ impl ReadSchedule {
             last_read: None,
             seen: 0,
             read_all_at: now,
-            recent: 0.0,
+            found: ArrivalRate::default(),
         }
     }
 
@@ -136,24 +124,16 @@ impl ReadSchedule {
             self.read_all_at = now + READ_ALL_EVERY;
         }
         if let Some(&last) = found.last() {
-            self.recent = self.recent_at(now) + found.len() as f64;
+            self.found.arrived(now, found.len());
             self.last_read = Some(now);
             self.seen = self.seen.max(last);
         }
     }
 
-    /// [`ReadSchedule::recent`] as of `now`.
-    fn recent_at(&self, now: Instant) -> f64 {
-        let Some(last) = self.last_read else {
-            return 0.0;
-        };
-        let age = now.saturating_duration_since(last);
-        self.recent * (-age.as_secs_f64() / RATE_MEMORY.as_secs_f64()).exp()
-    }
-
-    /// Whether events have been arriving at [`PACE_FROM`] or faster.
+    /// Whether events have been arriving at
+    /// [`PACE_FROM`](super::pace::PACE_FROM) or faster.
     fn busy(&self, now: Instant) -> bool {
-        self.recent_at(now) >= PACE_FROM * RATE_MEMORY.as_secs_f64()
+        self.found.busy(now)
     }
 
     /// Intake stored events: read them, within the window of the last read.
@@ -406,9 +386,9 @@ mod tests {
         (last, at_once)
     }
 
-    /// While events come faster than [`PACE_FROM`], those of a window share
-    /// one read: each waits at most the window after the last read that
-    /// found any.
+    /// While events come faster than [`PACE_FROM`](super::pace::PACE_FROM),
+    /// those of a window share one read: each waits at most the window after
+    /// the last read that found any.
     #[test]
     fn events_within_the_window_wait_for_one_read() {
         let start = Instant::now();
@@ -434,8 +414,8 @@ mod tests {
         assert_eq!(reads.due(), Some(then + GATHER));
     }
 
-    /// Slower than [`PACE_FROM`] every event is read as it is stored, and
-    /// pacing ends once the rate falls below it.
+    /// Slower than [`PACE_FROM`](super::pace::PACE_FROM) every event is read as
+    /// it is stored, and pacing ends once the rate falls below it.
     #[test]
     fn events_below_the_pacing_rate_are_read_at_once() {
         let start = Instant::now();

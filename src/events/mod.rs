@@ -7,6 +7,7 @@
 //! coalesces. An event counts as handled only once its evaluation is recorded.
 
 pub mod inbox;
+pub mod pace;
 pub mod parse;
 pub mod push;
 pub mod sample;

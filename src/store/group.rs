@@ -12,6 +12,7 @@ use std::future::Future;
 use std::sync::Mutex;
 
 use tokio::sync::oneshot;
+use tokio::time::Instant;
 
 /// The commit that held an item was abandoned without an answer (the caller
 /// writing it was dropped, or its task panicked).
@@ -51,7 +52,23 @@ impl<T> GroupCommit<T> {
     pub async fn submit<R, Fut>(
         &self,
         item: T,
+        answered: oneshot::Receiver<R>,
+        write: impl Fn(Vec<T>) -> Fut,
+    ) -> Result<R, Abandoned>
+    where
+        Fut: Future<Output = ()>,
+    {
+        self.submit_gathered(item, answered, || None, write).await
+    }
+
+    /// As [`GroupCommit::submit`], but whoever takes the writer's turn first
+    /// waits until `gather()` says (when it says), so that callers arriving
+    /// meanwhile join its commit.
+    pub async fn submit_gathered<R, Fut>(
+        &self,
+        item: T,
         mut answered: oneshot::Receiver<R>,
+        gather: impl Fn() -> Option<Instant>,
         write: impl Fn(Vec<T>) -> Fut,
     ) -> Result<R, Abandoned>
     where
@@ -66,6 +83,9 @@ impl<T> GroupCommit<T> {
                 biased;
                 answer = &mut answered => return answer.map_err(|_| Abandoned),
                 _turn = self.turn.lock() => {
+                    if let Some(until) = gather() {
+                        tokio::time::sleep_until(until).await;
+                    }
                     let batch = self.take();
                     if !batch.is_empty() {
                         write(batch).await;
@@ -137,5 +157,49 @@ mod tests {
             .submit((1, answer), answered, |batch| async move { drop(batch) })
             .await;
         assert!(matches!(result, Err(Abandoned)));
+    }
+
+    /// Callers arriving one after another, each after the last commit, each
+    /// commit alone; told to gather until a moment, the first turn waits for
+    /// it and those arriving meanwhile share its commit.
+    #[tokio::test(start_paused = true)]
+    async fn a_gathering_turn_waits_for_callers_arriving_meanwhile() {
+        let ms = std::time::Duration::from_millis(1);
+        for gathering in [false, true] {
+            let group = Arc::new(GroupCommit::<Item>::new(64));
+            let commits: Arc<Mutex<Vec<usize>>> = Arc::default();
+            let start = Instant::now();
+            let callers = (0..4).map(|n| {
+                let (group, commits) = (group.clone(), commits.clone());
+                tokio::spawn(async move {
+                    tokio::time::sleep_until(start + ms * n as u32).await;
+                    let (answer, answered) = oneshot::channel();
+                    let gather = || gathering.then_some(start + ms * 5);
+                    let write = |batch: Vec<Item>| {
+                        let commits = commits.clone();
+                        async move {
+                            commits.lock().unwrap().push(batch.len());
+                            for (n, answer) in batch {
+                                let _ = answer.send(n);
+                            }
+                        }
+                    };
+                    group
+                        .submit_gathered((n, answer), answered, gather, write)
+                        .await
+                        .unwrap()
+                })
+            });
+            let answers = futures::future::join_all(callers).await;
+            let answers: Vec<usize> = answers.into_iter().map(Result::unwrap).collect();
+            assert_eq!(answers, vec![0, 1, 2, 3]);
+            let commits = commits.lock().unwrap().clone();
+            if gathering {
+                assert_eq!(commits, vec![4], "one commit at 5 ms");
+                assert_eq!(Instant::now(), start + ms * 5);
+            } else {
+                assert_eq!(commits, vec![1, 1, 1, 1]);
+            }
+        }
     }
 }
