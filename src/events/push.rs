@@ -30,9 +30,9 @@ const MAX_PER_COMMIT: usize = 64;
 /// ([`PACE_FROM`](super::pace::PACE_FROM)), a commit starts at most once per
 /// this long, so the requests of a window share it. A commit costs about as
 /// much for one body as for ten (its pages written whole to the WAL, a round
-/// trip): at 500 events/s gathering cut the daemon's CPU per event by ~4 %
-/// for ~5 ms more latency (BENCHMARKS.md, "Ninth pass"). Slower, each
-/// request commits at once.
+/// trip): at 500 events/s gathering cut the daemon's CPU per event by ~4 %,
+/// for at most this much more latency (the p50 rose ~3 ms; BENCHMARKS.md,
+/// "Ninth pass"). Slower, each request commits at once.
 const GATHER: Duration = Duration::from_millis(4);
 
 /// Most parsed events kept for the processor; past it the oldest (lowest
